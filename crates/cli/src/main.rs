@@ -1,0 +1,2 @@
+//! The `streamctl` command line (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! In-process Kafka-compatible dev cluster (work in progress).
