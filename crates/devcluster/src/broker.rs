@@ -1,0 +1,440 @@
+//! One broker: its listeners, its connections and the replicas it hosts.
+//!
+//! ```text
+//!  TcpListener ──accept──▶ connection task ──frames──▶ decode ──▶ handlers::dispatch
+//!                               ▲                                        │
+//!                               └────────── responses, in request order ◀┘
+//! ```
+//!
+//! Each connection handles its requests one at a time, as Kafka does (a connection is muted
+//! while a request is in flight), so pipelined requests are answered in order. Anything a
+//! client sends that cannot be decoded closes that connection only, with a log line.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::{Bytes, BytesMut};
+use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
+use streamctl_protocol::messages::{ApiVersionsResponse, ResponseBody};
+use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::config::BrokerConfig;
+use crate::controller::{ApiError, ClusterMetadata, Controller, TopicMeta};
+use crate::handlers;
+use crate::log::Storage;
+use crate::partition::Partition;
+
+/// State shared by a broker's connections and handlers.
+#[derive(Debug)]
+pub struct BrokerShared {
+    /// This broker's node id.
+    pub node_id: i32,
+    /// The cluster's controller (metadata owner).
+    pub controller: Arc<Controller>,
+    /// Broker-wide settings.
+    pub config: BrokerConfig,
+    /// Where replica logs live; `None` keeps them in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Replicas hosted here, opened on first use.
+    replicas: Mutex<HashMap<(String, i32), Arc<Partition>>>,
+    /// Signalled whenever a local log grows, to wake long-polling fetches.
+    pub data_arrived: Notify,
+}
+
+/// The local replica of a partition this broker leads, with the topic it belongs to.
+#[derive(Debug, Clone)]
+pub struct LeaderReplica {
+    /// The replica.
+    pub partition: Arc<Partition>,
+    /// The topic's metadata (config, ids).
+    pub topic: TopicMeta,
+    /// The partition's current leader epoch.
+    pub leader_epoch: i32,
+}
+
+impl BrokerShared {
+    /// Shared state for a broker.
+    pub fn new(
+        node_id: i32,
+        controller: Arc<Controller>,
+        config: BrokerConfig,
+        data_dir: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            node_id,
+            controller,
+            config,
+            data_dir,
+            replicas: Mutex::new(HashMap::new()),
+            data_arrived: Notify::new(),
+        }
+    }
+
+    /// The current metadata snapshot.
+    pub fn metadata(&self) -> Arc<ClusterMetadata> {
+        self.controller.snapshot()
+    }
+
+    fn replicas(&self) -> MutexGuard<'_, HashMap<(String, i32), Arc<Partition>>> {
+        self.replicas.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn storage_for(&self, topic: &TopicMeta, partition: i32) -> Storage {
+        match &self.data_dir {
+            None => Storage::Memory,
+            Some(dir) => Storage::Disk(dir.join(format!("{}-{partition}", topic.name))),
+        }
+    }
+
+    /// The local replica of a partition this broker leads, opening its log on first use.
+    pub fn leader_replica(&self, topic: &str, partition: i32) -> Result<LeaderReplica, ApiError> {
+        let md = self.metadata();
+        let t = md.topic(topic).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownTopicOrPartition,
+                format!("topic {topic:?} does not exist"),
+            )
+        })?;
+        let p = md.partition(topic, partition).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownTopicOrPartition,
+                format!("topic {topic:?} has no partition {partition}"),
+            )
+        })?;
+        if p.leader != self.node_id {
+            return Err(ApiError::new(
+                ErrorCode::NotLeaderOrFollower,
+                format!(
+                    "broker {} is not the leader of {topic}-{partition} (leader is {})",
+                    self.node_id, p.leader
+                ),
+            ));
+        }
+        let replica = self.open_replica(t, partition)?;
+        Ok(LeaderReplica {
+            partition: replica,
+            topic: t.clone(),
+            leader_epoch: p.leader_epoch,
+        })
+    }
+
+    /// Opens (or returns) the local replica of a partition.
+    pub fn open_replica(
+        &self,
+        topic: &TopicMeta,
+        partition: i32,
+    ) -> Result<Arc<Partition>, ApiError> {
+        let key = (topic.name.clone(), partition);
+        if let Some(p) = self.replicas().get(&key) {
+            return Ok(p.clone());
+        }
+        // Opening may recover a log from disk; do it outside the map lock, then keep the
+        // first one inserted if two requests raced.
+        let opened = Arc::new(Partition::open(
+            &topic.name,
+            partition,
+            self.storage_for(topic, partition),
+            &topic.config,
+        )?);
+        Ok(self.replicas().entry(key).or_insert(opened).clone())
+    }
+
+    /// Every local replica (for retention and admin views).
+    pub fn local_replicas(&self) -> Vec<Arc<Partition>> {
+        self.replicas().values().cloned().collect()
+    }
+
+    /// Drops replicas of topics that no longer exist and deletes their files.
+    pub fn remove_deleted_topics(&self) {
+        let md = self.metadata();
+        let removed: Vec<Arc<Partition>> = {
+            let mut replicas = self.replicas();
+            let gone: Vec<(String, i32)> = replicas
+                .keys()
+                .filter(|(t, _)| md.topic(t).is_none())
+                .cloned()
+                .collect();
+            gone.iter().filter_map(|k| replicas.remove(k)).collect()
+        };
+        for replica in removed {
+            let name = format!("{}-{}", replica.topic, replica.partition);
+            match Arc::try_unwrap(replica) {
+                Ok(p) => {
+                    if let Err(e) = p.delete() {
+                        warn!(broker = self.node_id, partition = %name, error = %e, "deleting replica files failed");
+                    }
+                }
+                Err(_) => {
+                    debug!(broker = self.node_id, partition = %name, "replica still in use; files kept until restart")
+                }
+            }
+        }
+    }
+}
+
+/// A running broker: its listeners and the token that stops them.
+#[derive(Debug)]
+pub struct RunningBroker {
+    /// Shared state.
+    pub shared: Arc<BrokerShared>,
+    /// Addresses the broker listens on.
+    pub addrs: Vec<SocketAddr>,
+    /// Cancelling it closes the listeners and every connection.
+    pub stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningBroker {
+    /// Binds the listeners and starts accepting connections.
+    pub async fn start(
+        shared: Arc<BrokerShared>,
+        bind: &[SocketAddr],
+        parent: &CancellationToken,
+    ) -> std::io::Result<Self> {
+        let stop = parent.child_token();
+        let mut addrs = Vec::new();
+        let mut tasks = Vec::new();
+        for addr in bind {
+            let listener = TcpListener::bind(addr).await?;
+            let local = listener.local_addr()?;
+            addrs.push(local);
+            tasks.push(tokio::spawn(accept_loop(
+                listener,
+                shared.clone(),
+                stop.clone(),
+            )));
+        }
+        info!(broker = shared.node_id, addrs = ?addrs, "broker listening");
+        tasks.push(tokio::spawn(maintenance_loop(shared.clone(), stop.clone())));
+        Ok(Self {
+            shared,
+            addrs,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Adds listeners on more addresses (e.g. ::1 beside 127.0.0.1). On failure the broker is
+    /// handed back unchanged with the error.
+    pub async fn start_extra(
+        mut self,
+        bind: &[SocketAddr],
+    ) -> Result<Self, (Self, std::io::Error)> {
+        for addr in bind {
+            let listener = match TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(e) => return Err((self, e)),
+            };
+            if let Ok(local) = listener.local_addr() {
+                self.addrs.push(local);
+            }
+            self.tasks.push(tokio::spawn(accept_loop(
+                listener,
+                self.shared.clone(),
+                self.stop.clone(),
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Stops the listeners and connections and waits for their tasks.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        for replica in self.shared.local_replicas() {
+            if let Err(e) = replica.flush() {
+                warn!(broker = self.shared.node_id, error = %e, "flush at shutdown failed");
+            }
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            () = stop.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_connection(stream, peer, shared.clone(), stop.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                warn!(broker = shared.node_id, error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Periodic housekeeping: retention and removal of deleted topics' files.
+async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
+    let mut metadata = shared.controller.subscribe();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            changed = metadata.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                shared.remove_deleted_topics();
+            }
+            _ = tick.tick() => {
+                let now = crate::partition::now_ms();
+                for replica in shared.local_replicas() {
+                    if let Err(e) = replica.apply_retention(now) {
+                        warn!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "retention failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What to do after a request.
+enum Reply {
+    /// Send these bytes (a whole response frame).
+    Send(BytesMut),
+    /// Send nothing (acks=0 produce).
+    Nothing,
+    /// Close the connection; the request was not something we can answer.
+    Close(String),
+}
+
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<BrokerShared>,
+    stop: CancellationToken,
+) {
+    let decoder = FrameDecoder::new(shared.config.max_frame_size);
+    let mut inbuf = BytesMut::with_capacity(64 * 1024);
+    let mut outbuf = BytesMut::with_capacity(64 * 1024);
+    debug!(broker = shared.node_id, %peer, "connection opened");
+    loop {
+        // Answer every complete frame already buffered, then write the answers at once.
+        loop {
+            let frame = match decoder.decode(&mut inbuf) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(broker = shared.node_id, %peer, error = %e, "closing connection: bad frame");
+                    let _ = stream.write_all(&outbuf).await;
+                    return;
+                }
+            };
+            match handle_frame(&shared, frame).await {
+                Reply::Send(bytes) => outbuf.extend_from_slice(&bytes),
+                Reply::Nothing => {}
+                Reply::Close(reason) => {
+                    warn!(broker = shared.node_id, %peer, reason = %reason, "closing connection");
+                    let _ = stream.write_all(&outbuf).await;
+                    return;
+                }
+            }
+        }
+        if !outbuf.is_empty() {
+            let written = tokio::select! {
+                () = stop.cancelled() => return,
+                w = stream.write_all(&outbuf) => w,
+            };
+            if written.is_err() {
+                return;
+            }
+            outbuf.clear();
+        }
+        let read = tokio::select! {
+            () = stop.cancelled() => return,
+            r = stream.read_buf(&mut inbuf) => r,
+        };
+        match read {
+            Ok(0) | Err(_) => {
+                debug!(broker = shared.node_id, %peer, "connection closed");
+                return;
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn handle_frame(shared: &Arc<BrokerShared>, frame: Bytes) -> Reply {
+    let (header, body) = match frame::decode_request(frame) {
+        Ok(decoded) => decoded,
+        Err(e) => return Reply::Close(format!("undecodable request header: {e}")),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return unanswerable(shared, &header, e),
+    };
+    let served = handlers::served()
+        .iter()
+        .any(|(k, lo, hi)| k.code() == header.api_key && (*lo..=*hi).contains(&header.api_version));
+    if !served {
+        return unanswerable(
+            shared,
+            &header,
+            DecodeError::UnsupportedVersion {
+                api_key: header.api_key,
+                version: header.api_version,
+            },
+        );
+    }
+    let ctx = handlers::RequestContext {
+        broker: shared,
+        header: &header,
+    };
+    let Some(response) = handlers::dispatch(&ctx, body).await else {
+        return Reply::Nothing;
+    };
+    encode(&header, &response)
+}
+
+fn encode(header: &RequestHeader, response: &ResponseBody) -> Reply {
+    let mut out = BytesMut::new();
+    match frame::encode_response(
+        header.correlation_id,
+        header.api_version,
+        response,
+        &mut out,
+    ) {
+        Ok(()) => Reply::Send(out),
+        Err(e) => Reply::Close(format!("cannot encode response: {e}")),
+    }
+}
+
+/// A request we cannot serve. ApiVersions gets Kafka's special answer (KIP-511): a v0
+/// response with UNSUPPORTED_VERSION and our ranges, so the client can pick a version it
+/// shares with us. Anything else closes the connection, as Kafka does.
+fn unanswerable(shared: &BrokerShared, header: &RequestHeader, error: DecodeError) -> Reply {
+    let is_api_versions = header.api_key == ApiKey::ApiVersions.code();
+    let too_new = header.api_version > ApiVersionsResponse::MAX_VERSION;
+    if is_api_versions && too_new {
+        let mut response = handlers::api_versions::supported();
+        response.error_code = ErrorCode::UnsupportedVersion.code();
+        let v0 = RequestHeader {
+            api_version: 0,
+            ..header.clone()
+        };
+        return encode(&v0, &ResponseBody::ApiVersions(response));
+    }
+    let api = header.api().map_or_else(
+        || format!("unknown api key {}", header.api_key),
+        |k| k.to_string(),
+    );
+    Reply::Close(format!(
+        "broker {}: cannot serve {api} v{} from client {:?}: {error}",
+        shared.node_id, header.api_version, header.client_id
+    ))
+}

@@ -1,0 +1,389 @@
+//! The dev cluster: a builder, the running cluster's handle, and per-broker handles.
+//!
+//! ```text
+//!  DevCluster::builder().brokers(3).in_memory().start().await
+//!        │
+//!        ├─ Controller (metadata owner)
+//!        └─ Broker 1..=n, each with its listener(s) on 127.0.0.1 (and ::1 for "localhost")
+//! ```
+//!
+//! Tests use ephemeral ports (`port 0`, the default); people get fixed ports from
+//! `base_port(9092)`, so `localhost:9092,localhost:9093,localhost:9094` just works.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::broker::{BrokerShared, RunningBroker};
+use crate::config::BrokerConfig;
+use crate::controller::{ApiError, BrokerMeta, Controller, NewTopic};
+
+/// Why the cluster could not start or act.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// A listener could not bind.
+    #[error("broker {node_id} cannot listen on {addr}: {source}")]
+    Bind {
+        /// The broker.
+        node_id: i32,
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The data directory could not be prepared.
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A Kafka-level error (bad topic, etc.).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// No broker with that id.
+    #[error("no broker with id {0}")]
+    UnknownBroker(i32),
+}
+
+/// Builds a [`DevCluster`].
+#[derive(Debug, Clone)]
+pub struct DevClusterBuilder {
+    brokers: usize,
+    data_dir: Option<PathBuf>,
+    host: String,
+    base_port: u16,
+    config: BrokerConfig,
+    cluster_id: Option<String>,
+}
+
+impl Default for DevClusterBuilder {
+    fn default() -> Self {
+        Self {
+            brokers: 3,
+            data_dir: None,
+            host: "127.0.0.1".into(),
+            base_port: 0,
+            config: BrokerConfig::default(),
+            cluster_id: None,
+        }
+    }
+}
+
+impl DevClusterBuilder {
+    /// Number of brokers (default 3).
+    pub fn brokers(mut self, n: usize) -> Self {
+        self.brokers = n.max(1);
+        self
+    }
+
+    /// Keep logs on disk under `path` (one directory per broker); data survives restarts.
+    pub fn data_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(path.into());
+        self
+    }
+
+    /// Keep logs in memory (the default).
+    pub fn in_memory(mut self) -> Self {
+        self.data_dir = None;
+        self
+    }
+
+    /// Host name advertised to clients (default `127.0.0.1`). With `localhost` the brokers
+    /// listen on both 127.0.0.1 and ::1, since clients may resolve it either way.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// First broker's port; broker i listens on `base_port + i`. 0 (default) picks free
+    /// ephemeral ports.
+    pub fn base_port(mut self, port: u16) -> Self {
+        self.base_port = port;
+        self
+    }
+
+    /// `auto.create.topics.enable` (default true).
+    pub fn auto_create_topics(mut self, enabled: bool) -> Self {
+        self.config.auto_create_topics = enabled;
+        self
+    }
+
+    /// `num.partitions` for auto-created topics (default 1).
+    pub fn default_partitions(mut self, n: i32) -> Self {
+        self.config.num_partitions = n.max(1);
+        self
+    }
+
+    /// `default.replication.factor` (default 1).
+    pub fn default_replication_factor(mut self, rf: i16) -> Self {
+        self.config.default_replication_factor = rf.max(1);
+        self
+    }
+
+    /// Fixes the cluster id (default: random, or the one stored in the data directory).
+    pub fn cluster_id(mut self, id: impl Into<String>) -> Self {
+        self.cluster_id = Some(id.into());
+        self
+    }
+
+    /// Starts the controller and every broker; returns once all are listening.
+    pub async fn start(self) -> Result<DevCluster, ClusterError> {
+        let started = std::time::Instant::now();
+        let cluster_id = match (&self.cluster_id, &self.data_dir) {
+            (Some(id), _) => id.clone(),
+            (None, Some(dir)) => stored_cluster_id(dir)?,
+            (None, None) => random_cluster_id(),
+        };
+        let metas: Vec<BrokerMeta> = (1..=self.brokers as i32)
+            .map(|id| BrokerMeta {
+                node_id: id,
+                host: self.host.clone(),
+                port: 0,
+                rack: None,
+                alive: true,
+            })
+            .collect();
+        let controller = Arc::new(Controller::new(
+            cluster_id,
+            metas,
+            self.config.num_partitions,
+            self.config.default_replication_factor,
+        ));
+        if let Some(dir) = &self.data_dir {
+            crate::metadata_store::restore(dir, &controller)?;
+        }
+        let stop = CancellationToken::new();
+        let mut brokers = BTreeMap::new();
+        for i in 0..self.brokers {
+            let node_id = i as i32 + 1;
+            let port = if self.base_port == 0 {
+                0
+            } else {
+                self.base_port.saturating_add(i as u16)
+            };
+            let data_dir = self
+                .data_dir
+                .as_ref()
+                .map(|d| d.join(format!("broker-{node_id}")));
+            let shared = Arc::new(BrokerShared::new(
+                node_id,
+                controller.clone(),
+                self.config.clone(),
+                data_dir,
+            ));
+            let bind = bind_addrs(&self.host, port);
+            let running = start_broker(shared, &bind, &stop).await?;
+            let port = running.addrs.first().map_or(0, SocketAddr::port);
+            controller.set_broker_endpoint(node_id, &self.host, port);
+            brokers.insert(node_id, running);
+        }
+        if let Some(dir) = &self.data_dir {
+            crate::metadata_store::spawn_persister(dir.clone(), controller.clone(), stop.clone());
+        }
+        info!(
+            brokers = self.brokers,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "dev cluster started"
+        );
+        Ok(DevCluster {
+            controller,
+            brokers,
+            host: self.host,
+            stop,
+        })
+    }
+}
+
+async fn start_broker(
+    shared: Arc<BrokerShared>,
+    bind: &[SocketAddr],
+    stop: &CancellationToken,
+) -> Result<RunningBroker, ClusterError> {
+    let node_id = shared.node_id;
+    // The first address picks the port (maybe ephemeral); the others reuse it so "localhost"
+    // reaches the same broker over IPv4 and IPv6.
+    let first = bind
+        .first()
+        .copied()
+        .unwrap_or_else(|| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
+    let running = RunningBroker::start(shared.clone(), &[first], stop)
+        .await
+        .map_err(|source| ClusterError::Bind {
+            node_id,
+            addr: first,
+            source,
+        })?;
+    let port = running.addrs.first().map_or(0, SocketAddr::port);
+    let extra: Vec<SocketAddr> = bind
+        .iter()
+        .skip(1)
+        .map(|a| SocketAddr::new(a.ip(), port))
+        .collect();
+    if extra.is_empty() {
+        return Ok(running);
+    }
+    // IPv6 may be unavailable on the machine; the IPv4 listener alone still serves.
+    match RunningBroker::start_extra(running, &extra).await {
+        Ok(r) => Ok(r),
+        Err((r, e)) => {
+            tracing::warn!(broker = node_id, error = %e, "could not listen on ::1; IPv4 only");
+            Ok(r)
+        }
+    }
+}
+
+fn bind_addrs(host: &str, port: u16) -> Vec<SocketAddr> {
+    let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+    match host {
+        "localhost" => vec![v4, SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port)],
+        "::1" | "[::1]" => vec![SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port)],
+        other => match other.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => vec![v4],
+        },
+    }
+}
+
+fn random_cluster_id() -> String {
+    // Kafka cluster ids are 22-character base64url UUIDs; any unique string works.
+    uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(22)
+        .collect()
+}
+
+fn stored_cluster_id(dir: &Path) -> Result<String, ClusterError> {
+    let err = |source| ClusterError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let file = dir.join("cluster-id");
+    match std::fs::read_to_string(&file) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        _ => {
+            let id = random_cluster_id();
+            std::fs::write(&file, &id).map_err(err)?;
+            Ok(id)
+        }
+    }
+}
+
+/// A running dev cluster. Dropping it stops every broker; prefer [`DevCluster::shutdown`],
+/// which also waits for them and flushes logs.
+#[derive(Debug)]
+pub struct DevCluster {
+    controller: Arc<Controller>,
+    brokers: BTreeMap<i32, RunningBroker>,
+    host: String,
+    stop: CancellationToken,
+}
+
+/// A view of one broker of a running cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct BrokerHandle<'a> {
+    broker: &'a RunningBroker,
+}
+
+impl BrokerHandle<'_> {
+    /// The broker's node id.
+    pub fn node_id(&self) -> i32 {
+        self.broker.shared.node_id
+    }
+
+    /// The addresses it listens on.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.broker.addrs
+    }
+
+    /// `host:port` as advertised.
+    pub fn address(&self) -> String {
+        let port = self.broker.addrs.first().map_or(0, SocketAddr::port);
+        let md = self.broker.shared.metadata();
+        let host = md
+            .brokers
+            .get(&self.node_id())
+            .map_or("127.0.0.1".to_string(), |b| b.host.clone());
+        format!("{host}:{port}")
+    }
+}
+
+impl DevCluster {
+    /// Starts building a cluster.
+    pub fn builder() -> DevClusterBuilder {
+        DevClusterBuilder::default()
+    }
+
+    /// `host:port,host:port,…` for clients' `bootstrap.servers`.
+    pub fn bootstrap_servers(&self) -> String {
+        self.brokers()
+            .map(|b| b.address())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The advertised host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Every broker, by node id.
+    pub fn brokers(&self) -> impl Iterator<Item = BrokerHandle<'_>> {
+        self.brokers.values().map(|broker| BrokerHandle { broker })
+    }
+
+    /// One broker by node id.
+    pub fn broker(&self, node_id: i32) -> Option<BrokerHandle<'_>> {
+        self.brokers
+            .get(&node_id)
+            .map(|broker| BrokerHandle { broker })
+    }
+
+    /// The controller (cluster metadata).
+    pub fn controller(&self) -> &Arc<Controller> {
+        &self.controller
+    }
+
+    /// Creates a topic directly (without a Kafka client).
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+    ) -> Result<(), ClusterError> {
+        self.controller.create_topic(
+            &NewTopic {
+                name: name.to_string(),
+                num_partitions: partitions,
+                replication_factor,
+                ..NewTopic::default()
+            },
+            false,
+        )?;
+        Ok(())
+    }
+
+    /// Stops every broker, waits for their tasks and flushes their logs.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        let brokers = std::mem::take(&mut self.brokers);
+        for (_, broker) in brokers {
+            broker.shutdown().await;
+        }
+    }
+}
+
+impl Drop for DevCluster {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

@@ -1,0 +1,277 @@
+//! Topic and broker configuration, with Kafka's property names and defaults.
+//!
+//! Topics store only their overrides; every lookup falls back to the broker default, so
+//! DescribeConfigs can say which values are defaults and where the others came from.
+
+use std::collections::BTreeMap;
+
+use streamctl_protocol::ErrorCode;
+
+use crate::controller::ApiError;
+
+/// What a topic config value must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    /// A 64-bit integer (milliseconds, bytes).
+    Long,
+    /// A 32-bit integer.
+    Int,
+    /// `true` or `false`.
+    Boolean,
+    /// One of a fixed set of words.
+    Choice(&'static [&'static str]),
+    /// A comma-separated list of words from a fixed set.
+    List(&'static [&'static str]),
+}
+
+/// One topic config Kafka defines, with its default.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigDef {
+    /// Kafka's property name.
+    pub name: &'static str,
+    /// The default as Kafka prints it.
+    pub default: &'static str,
+    /// Its type, for validation and for DescribeConfigs' `config_type`.
+    pub kind: ConfigType,
+    /// One line of documentation.
+    pub doc: &'static str,
+}
+
+/// The topic configs the dev cluster knows (names and defaults as in Apache Kafka).
+pub const TOPIC_CONFIGS: &[ConfigDef] = &[
+    ConfigDef {
+        name: "cleanup.policy",
+        default: "delete",
+        kind: ConfigType::List(&["delete", "compact"]),
+        doc: "whether old segments are deleted or compacted",
+    },
+    ConfigDef {
+        name: "compression.type",
+        default: "producer",
+        kind: ConfigType::Choice(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]),
+        doc: "codec the broker stores batches with; producer keeps the producer's",
+    },
+    ConfigDef {
+        name: "flush.messages",
+        default: "9223372036854775807",
+        kind: ConfigType::Long,
+        doc: "fsync the log after this many messages",
+    },
+    ConfigDef {
+        name: "flush.ms",
+        default: "9223372036854775807",
+        kind: ConfigType::Long,
+        doc: "fsync the log after this many milliseconds",
+    },
+    ConfigDef {
+        name: "max.message.bytes",
+        default: "1048588",
+        kind: ConfigType::Int,
+        doc: "largest record batch the topic accepts",
+    },
+    ConfigDef {
+        name: "message.timestamp.type",
+        default: "CreateTime",
+        kind: ConfigType::Choice(&["CreateTime", "LogAppendTime"]),
+        doc: "whether record timestamps come from the producer or the broker",
+    },
+    ConfigDef {
+        name: "min.insync.replicas",
+        default: "1",
+        kind: ConfigType::Int,
+        doc: "replicas that must have a write before acks=all succeeds",
+    },
+    ConfigDef {
+        name: "retention.bytes",
+        default: "-1",
+        kind: ConfigType::Long,
+        doc: "size a partition may grow to before old segments are deleted; -1 unlimited",
+    },
+    ConfigDef {
+        name: "retention.ms",
+        default: "604800000",
+        kind: ConfigType::Long,
+        doc: "age after which old segments are deleted; -1 forever",
+    },
+    ConfigDef {
+        name: "segment.bytes",
+        default: "1073741824",
+        kind: ConfigType::Int,
+        doc: "size at which a new log segment is started",
+    },
+    ConfigDef {
+        name: "segment.ms",
+        default: "604800000",
+        kind: ConfigType::Long,
+        doc: "age at which a new log segment is started",
+    },
+    ConfigDef {
+        name: "unclean.leader.election.enable",
+        default: "false",
+        kind: ConfigType::Boolean,
+        doc: "whether an out-of-sync replica may become leader, losing data",
+    },
+];
+
+/// Looks up a topic config definition by name.
+pub fn topic_config_def(name: &str) -> Option<&'static ConfigDef> {
+    TOPIC_CONFIGS.iter().find(|d| d.name == name)
+}
+
+/// Checks a value against its definition; the error names the property.
+pub fn validate(name: &str, value: &str) -> Result<(), ApiError> {
+    let def = topic_config_def(name).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidConfig,
+            format!("unknown topic config {name}"),
+        )
+    })?;
+    let ok = match def.kind {
+        ConfigType::Long => value.parse::<i64>().is_ok(),
+        ConfigType::Int => value.parse::<i32>().is_ok(),
+        ConfigType::Boolean => matches!(value, "true" | "false"),
+        ConfigType::Choice(words) => words.contains(&value),
+        ConfigType::List(words) => value.split(',').all(|w| words.contains(&w.trim())),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidConfig,
+            format!("invalid value {value:?} for {name}"),
+        ))
+    }
+}
+
+/// A topic's config: only the overrides are stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicConfig {
+    /// Values set explicitly for this topic.
+    pub overrides: BTreeMap<String, String>,
+}
+
+impl TopicConfig {
+    /// The effective value of a known property (override, else Kafka's default).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.overrides
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| topic_config_def(name).map(|d| d.default))
+    }
+
+    fn long(&self, name: &str) -> i64 {
+        self.get(name)
+            .and_then(|v| v.parse().ok())
+            .or_else(|| topic_config_def(name).and_then(|d| d.default.parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// `retention.ms`, `None` when unlimited.
+    pub fn retention_ms(&self) -> Option<i64> {
+        Some(self.long("retention.ms")).filter(|v| *v >= 0)
+    }
+
+    /// `retention.bytes`, `None` when unlimited.
+    pub fn retention_bytes(&self) -> Option<u64> {
+        u64::try_from(self.long("retention.bytes")).ok()
+    }
+
+    /// `segment.bytes`.
+    pub fn segment_bytes(&self) -> u64 {
+        u64::try_from(self.long("segment.bytes")).unwrap_or(1 << 30)
+    }
+
+    /// `segment.ms`.
+    pub fn segment_ms(&self) -> Option<i64> {
+        Some(self.long("segment.ms")).filter(|v| *v > 0)
+    }
+
+    /// `max.message.bytes`.
+    pub fn max_message_bytes(&self) -> usize {
+        usize::try_from(self.long("max.message.bytes")).unwrap_or(1_048_588)
+    }
+
+    /// `min.insync.replicas`.
+    pub fn min_insync_replicas(&self) -> usize {
+        usize::try_from(self.long("min.insync.replicas")).unwrap_or(1)
+    }
+
+    /// `message.timestamp.type` is `LogAppendTime`.
+    pub fn log_append_time(&self) -> bool {
+        self.get("message.timestamp.type") == Some("LogAppendTime")
+    }
+
+    /// `unclean.leader.election.enable`.
+    pub fn unclean_leader_election(&self) -> bool {
+        self.get("unclean.leader.election.enable") == Some("true")
+    }
+
+    /// `flush.messages`, `None` when never.
+    pub fn flush_messages(&self) -> Option<u64> {
+        u64::try_from(self.long("flush.messages"))
+            .ok()
+            .filter(|v| *v < i64::MAX as u64)
+    }
+
+    /// `flush.ms`, `None` when never.
+    pub fn flush_ms(&self) -> Option<i64> {
+        Some(self.long("flush.ms")).filter(|v| *v < i64::MAX)
+    }
+}
+
+/// Broker-wide settings that shape topic creation and requests.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `auto.create.topics.enable`: Metadata may create unknown topics when the client asks.
+    pub auto_create_topics: bool,
+    /// `num.partitions`: partitions of auto-created topics and of CreateTopics with -1.
+    pub num_partitions: i32,
+    /// `default.replication.factor` (capped at the number of brokers).
+    pub default_replication_factor: i16,
+    /// `socket.request.max.bytes`: larger frames close the connection.
+    pub max_frame_size: usize,
+    /// Partitions of `__consumer_offsets`.
+    pub offsets_topic_partitions: i32,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            auto_create_topics: true,
+            num_partitions: 1,
+            default_replication_factor: 1,
+            max_frame_size: 100 * 1024 * 1024,
+            offsets_topic_partitions: 50,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let mut c = TopicConfig::default();
+        assert_eq!(c.retention_ms(), Some(604_800_000));
+        assert_eq!(c.retention_bytes(), None);
+        assert_eq!(c.max_message_bytes(), 1_048_588);
+        c.overrides.insert("retention.ms".into(), "-1".into());
+        c.overrides
+            .insert("message.timestamp.type".into(), "LogAppendTime".into());
+        assert_eq!(c.retention_ms(), None);
+        assert!(c.log_append_time());
+    }
+
+    #[test]
+    fn validation_names_the_property() {
+        assert!(validate("retention.ms", "1000").is_ok());
+        assert!(validate("cleanup.policy", "compact,delete").is_ok());
+        let e = validate("retention.ms", "soon").unwrap_err();
+        assert!(e.message.contains("retention.ms"));
+        assert_eq!(
+            validate("no.such", "1").unwrap_err().code,
+            ErrorCode::InvalidConfig
+        );
+    }
+}

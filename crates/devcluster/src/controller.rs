@@ -1,0 +1,513 @@
+//! The controller: the one owner of cluster metadata.
+//!
+//! ```text
+//!  CreateTopics / DeleteTopics / broker stop ──▶ Controller (Mutex<ClusterMetadata>)
+//!                                                     │ publish Arc snapshot
+//!                                                     ▼
+//!                                    watch::Receiver on every broker (reads are lock-free)
+//! ```
+//!
+//! All changes go through methods that lock the state, mutate it, bump its version and
+//! publish an immutable snapshot; brokers never mutate metadata themselves. A dev cluster in
+//! one process needs no consensus quorum for this (see the README's limits).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use streamctl_protocol::ErrorCode;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::config::{self, TopicConfig};
+
+/// An error that maps to a Kafka error code, with a message for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    /// The Kafka error code to return.
+    pub code: ErrorCode,
+    /// A human-readable explanation (returned where the protocol has a message field).
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A broker as the cluster sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerMeta {
+    /// The broker's node id.
+    pub node_id: i32,
+    /// Advertised host name.
+    pub host: String,
+    /// Advertised port.
+    pub port: u16,
+    /// Rack, if configured.
+    pub rack: Option<String>,
+    /// Whether the broker is up (listening and serving).
+    pub alive: bool,
+}
+
+/// One partition's placement and leadership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionMeta {
+    /// The partition index.
+    pub partition: i32,
+    /// The leader's node id, or -1 when the partition is offline.
+    pub leader: i32,
+    /// Bumped on every leader change; fences stale leaders and followers.
+    pub leader_epoch: i32,
+    /// All replicas, preferred leader first.
+    pub replicas: Vec<i32>,
+    /// Replicas in sync with the leader.
+    pub isr: Vec<i32>,
+}
+
+/// A topic as the cluster sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicMeta {
+    /// The topic name.
+    pub name: String,
+    /// The topic id (Metadata v10+, Fetch v13+).
+    pub topic_id: Uuid,
+    /// Internal topics (`__consumer_offsets`) are hidden from some listings.
+    pub is_internal: bool,
+    /// Config overrides.
+    pub config: TopicConfig,
+    /// Partitions, indexed by partition number.
+    pub partitions: Vec<PartitionMeta>,
+}
+
+/// An immutable snapshot of the whole cluster's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterMetadata {
+    /// The cluster id reported in Metadata and DescribeCluster.
+    pub cluster_id: String,
+    /// The node id reported as controller.
+    pub controller_id: i32,
+    /// Brokers by node id.
+    pub brokers: BTreeMap<i32, BrokerMeta>,
+    /// Topics by name.
+    pub topics: BTreeMap<String, TopicMeta>,
+    /// Incremented on every change.
+    pub version: u64,
+}
+
+impl ClusterMetadata {
+    /// A topic by name.
+    pub fn topic(&self, name: &str) -> Option<&TopicMeta> {
+        self.topics.get(name)
+    }
+
+    /// A topic by id.
+    pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicMeta> {
+        self.topics.values().find(|t| t.topic_id == id)
+    }
+
+    /// A partition of a topic.
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionMeta> {
+        let index = usize::try_from(partition).ok()?;
+        self.topics.get(topic)?.partitions.get(index)
+    }
+
+    /// Brokers that are up.
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerMeta> {
+        self.brokers.values().filter(|b| b.alive)
+    }
+}
+
+/// How a topic should be created.
+#[derive(Debug, Clone, Default)]
+pub struct NewTopic {
+    /// The name.
+    pub name: String,
+    /// Partition count; -1 means the broker default.
+    pub num_partitions: i32,
+    /// Replication factor; -1 means the broker default.
+    pub replication_factor: i16,
+    /// Explicit replica assignment (partition → brokers), overriding the two counts.
+    pub assignment: Vec<(i32, Vec<i32>)>,
+    /// Config overrides.
+    pub configs: BTreeMap<String, String>,
+}
+
+/// The controller (see the module docs).
+#[derive(Debug)]
+pub struct Controller {
+    state: Mutex<ClusterMetadata>,
+    tx: watch::Sender<Arc<ClusterMetadata>>,
+    /// Defaults for -1 in CreateTopics.
+    defaults: (i32, i16),
+}
+
+/// Kafka's limit on topic name length.
+const MAX_TOPIC_NAME: usize = 249;
+
+/// Checks a topic name as Kafka does: 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
+    let invalid = |why: &str| {
+        ApiError::new(
+            ErrorCode::InvalidTopicException,
+            format!("invalid topic name {name:?}: {why}"),
+        )
+    };
+    if name.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if name == "." || name == ".." {
+        return Err(invalid("'.' and '..' are not allowed"));
+    }
+    if name.len() > MAX_TOPIC_NAME {
+        return Err(invalid("longer than 249 characters"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(invalid(
+            "only ASCII letters, digits, '.', '_' and '-' are allowed",
+        ));
+    }
+    Ok(())
+}
+
+impl Controller {
+    /// A controller for the given brokers.
+    pub fn new(
+        cluster_id: String,
+        brokers: Vec<BrokerMeta>,
+        default_partitions: i32,
+        default_replication_factor: i16,
+    ) -> Self {
+        let controller_id = brokers.first().map_or(-1, |b| b.node_id);
+        let state = ClusterMetadata {
+            cluster_id,
+            controller_id,
+            brokers: brokers.into_iter().map(|b| (b.node_id, b)).collect(),
+            topics: BTreeMap::new(),
+            version: 1,
+        };
+        let (tx, _) = watch::channel(Arc::new(state.clone()));
+        Self {
+            state: Mutex::new(state),
+            tx,
+            defaults: (default_partitions, default_replication_factor),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ClusterMetadata> {
+        // A panic while holding the lock cannot leave metadata half-written (every method
+        // builds the change before applying it), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, state: &mut ClusterMetadata) {
+        state.version += 1;
+        self.tx.send_replace(Arc::new(state.clone()));
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<ClusterMetadata> {
+        self.tx.borrow().clone()
+    }
+
+    /// A receiver that sees every new snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<ClusterMetadata>> {
+        self.tx.subscribe()
+    }
+
+    /// Updates a broker's advertised port (known only after it binds).
+    pub fn set_broker_endpoint(&self, node_id: i32, host: &str, port: u16) {
+        let mut s = self.lock();
+        if let Some(b) = s.brokers.get_mut(&node_id) {
+            b.host = host.to_string();
+            b.port = port;
+        }
+        self.publish(&mut s);
+    }
+
+    /// Creates a topic (or only validates it when `validate_only`).
+    pub fn create_topic(&self, new: &NewTopic, validate_only: bool) -> Result<TopicMeta, ApiError> {
+        validate_topic_name(&new.name)?;
+        for (k, v) in &new.configs {
+            config::validate(k, v)?;
+        }
+        let mut s = self.lock();
+        if s.topics.contains_key(&new.name) {
+            return Err(ApiError::new(
+                ErrorCode::TopicAlreadyExists,
+                format!("topic {:?} already exists", new.name),
+            ));
+        }
+        let partitions = if new.assignment.is_empty() {
+            let count = if new.num_partitions == -1 {
+                self.defaults.0
+            } else {
+                new.num_partitions
+            };
+            let rf = if new.replication_factor == -1 {
+                self.defaults.1.min(s.brokers.len() as i16).max(1)
+            } else {
+                new.replication_factor
+            };
+            place_replicas(&s, &new.name, 0, count, rf)?
+        } else {
+            explicit_assignment(&s, &new.assignment)?
+        };
+        let topic = TopicMeta {
+            name: new.name.clone(),
+            topic_id: Uuid::new_v4(),
+            is_internal: new.name.starts_with("__"),
+            config: TopicConfig {
+                overrides: new.configs.clone(),
+            },
+            partitions,
+        };
+        if !validate_only {
+            s.topics.insert(topic.name.clone(), topic.clone());
+            self.publish(&mut s);
+        }
+        Ok(topic)
+    }
+
+    /// Deletes a topic by name.
+    pub fn delete_topic(&self, name: &str) -> Result<TopicMeta, ApiError> {
+        let mut s = self.lock();
+        let topic = s.topics.remove(name).ok_or_else(|| unknown_topic(name))?;
+        self.publish(&mut s);
+        Ok(topic)
+    }
+
+    /// Grows a topic to `count` partitions.
+    pub fn create_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        assignment: Option<&[Vec<i32>]>,
+        validate_only: bool,
+    ) -> Result<(), ApiError> {
+        let mut s = self.lock();
+        let topic = s.topics.get(name).ok_or_else(|| unknown_topic(name))?;
+        let current = topic.partitions.len() as i32;
+        if count <= current {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPartitions,
+                format!("topic {name:?} has {current} partitions; the new count must be larger, got {count}"),
+            ));
+        }
+        let rf = topic.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
+        let added = match assignment {
+            Some(a) => {
+                let pairs: Vec<(i32, Vec<i32>)> = a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (current + i as i32, r.clone()))
+                    .collect();
+                if pairs.len() as i32 != count - current {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidReplicaAssignment,
+                        "assignment count does not match the number of new partitions",
+                    ));
+                }
+                explicit_assignment(&s, &pairs)?
+            }
+            None => place_replicas(&s, name, current, count - current, rf)?,
+        };
+        if !validate_only {
+            if let Some(topic) = s.topics.get_mut(name) {
+                topic.partitions.extend(added);
+            }
+            self.publish(&mut s);
+        }
+        Ok(())
+    }
+
+    /// Installs topics recovered from the data directory (at start-up, before brokers run).
+    pub fn restore_topics(&self, topics: Vec<TopicMeta>) {
+        let mut s = self.lock();
+        for t in topics {
+            s.topics.insert(t.name.clone(), t);
+        }
+        self.publish(&mut s);
+    }
+
+    /// Replaces a topic's config overrides (already validated by the caller).
+    pub fn set_topic_config(
+        &self,
+        name: &str,
+        overrides: BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        let mut s = self.lock();
+        let topic = s.topics.get_mut(name).ok_or_else(|| unknown_topic(name))?;
+        topic.config.overrides = overrides;
+        self.publish(&mut s);
+        Ok(())
+    }
+}
+
+fn unknown_topic(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnknownTopicOrPartition,
+        format!("topic {name:?} does not exist"),
+    )
+}
+
+/// Spreads `count` partitions (numbered from `first`) over the brokers, Kafka style: leaders
+/// round-robin from a per-topic starting broker, followers on the next brokers.
+fn place_replicas(
+    s: &ClusterMetadata,
+    topic: &str,
+    first: i32,
+    count: i32,
+    rf: i16,
+) -> Result<Vec<PartitionMeta>, ApiError> {
+    let brokers: Vec<i32> = s.brokers.keys().copied().collect();
+    if count <= 0 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidPartitions,
+            format!("number of partitions must be positive, got {count}"),
+        ));
+    }
+    if rf <= 0 || rf as usize > brokers.len() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidReplicationFactor,
+            format!(
+                "replication factor {rf} must be between 1 and the number of brokers ({})",
+                brokers.len()
+            ),
+        ));
+    }
+    let n = brokers.len();
+    // A stable per-topic start so topics do not all lead on the first broker.
+    let start = topic
+        .bytes()
+        .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+    Ok((first..first + count)
+        .map(|p| {
+            let replicas: Vec<i32> = (0..rf as usize)
+                .filter_map(|i| brokers.get((start + p as usize + i) % n).copied())
+                .collect();
+            PartitionMeta {
+                partition: p,
+                leader: replicas.first().copied().unwrap_or(-1),
+                leader_epoch: 0,
+                isr: replicas.clone(),
+                replicas,
+            }
+        })
+        .collect())
+}
+
+fn explicit_assignment(
+    s: &ClusterMetadata,
+    assignment: &[(i32, Vec<i32>)],
+) -> Result<Vec<PartitionMeta>, ApiError> {
+    let mut out = Vec::with_capacity(assignment.len());
+    for (p, replicas) in assignment {
+        let unknown = replicas.iter().find(|r| !s.brokers.contains_key(r));
+        let duplicate = replicas
+            .iter()
+            .enumerate()
+            .any(|(i, r)| replicas.iter().skip(i + 1).any(|o| o == r));
+        if replicas.is_empty() || unknown.is_some() || duplicate {
+            return Err(ApiError::new(
+                ErrorCode::InvalidReplicaAssignment,
+                format!("invalid replica assignment {replicas:?} for partition {p}"),
+            ));
+        }
+        out.push(PartitionMeta {
+            partition: *p,
+            leader: replicas.first().copied().unwrap_or(-1),
+            leader_epoch: 0,
+            isr: replicas.clone(),
+            replicas: replicas.clone(),
+        });
+    }
+    out.sort_by_key(|p| p.partition);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn controller(n: i32) -> Controller {
+        let brokers = (1..=n)
+            .map(|id| BrokerMeta {
+                node_id: id,
+                host: "127.0.0.1".into(),
+                port: 0,
+                rack: None,
+                alive: true,
+            })
+            .collect();
+        Controller::new("c".into(), brokers, 1, 1)
+    }
+
+    #[test]
+    fn replicas_are_spread_over_distinct_brokers() {
+        let c = controller(3);
+        let t = c
+            .create_topic(
+                &NewTopic {
+                    name: "t".into(),
+                    num_partitions: 6,
+                    replication_factor: 3,
+                    ..NewTopic::default()
+                },
+                false,
+            )
+            .unwrap();
+        let mut leaders = std::collections::BTreeMap::new();
+        for p in &t.partitions {
+            let mut r = p.replicas.clone();
+            r.sort();
+            r.dedup();
+            assert_eq!(r.len(), 3);
+            *leaders.entry(p.leader).or_insert(0) += 1;
+        }
+        assert_eq!(leaders.len(), 3, "leaders spread over all brokers");
+        assert_eq!(c.snapshot().topics.len(), 1);
+    }
+
+    #[test]
+    fn bad_requests_get_kafka_errors() {
+        let c = controller(3);
+        let mk = |name: &str, p, rf| NewTopic {
+            name: name.into(),
+            num_partitions: p,
+            replication_factor: rf,
+            ..NewTopic::default()
+        };
+        assert_eq!(
+            c.create_topic(&mk("a/b", 1, 1), false).unwrap_err().code,
+            ErrorCode::InvalidTopicException
+        );
+        assert_eq!(
+            c.create_topic(&mk("a", 1, 4), false).unwrap_err().code,
+            ErrorCode::InvalidReplicationFactor
+        );
+        assert_eq!(
+            c.create_topic(&mk("a", 0, 1), false).unwrap_err().code,
+            ErrorCode::InvalidPartitions
+        );
+        c.create_topic(&mk("a", 1, 1), false).unwrap();
+        assert_eq!(
+            c.create_topic(&mk("a", 1, 1), false).unwrap_err().code,
+            ErrorCode::TopicAlreadyExists
+        );
+        assert_eq!(
+            c.create_partitions("a", 1, None, false).unwrap_err().code,
+            ErrorCode::InvalidPartitions
+        );
+        c.create_partitions("a", 3, None, false).unwrap();
+        assert_eq!(c.snapshot().topic("a").unwrap().partitions.len(), 3);
+    }
+}

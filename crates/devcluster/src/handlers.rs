@@ -1,0 +1,69 @@
+//! Request handlers, one module per API (same stems as the protocol crate's messages).
+//!
+//! [`SERVED`] is built from the modules listed here, so the ApiVersions answer always matches
+//! what the broker can actually handle. Each module opens with the versions it serves and
+//! what it does not implement.
+
+use std::sync::Arc;
+
+use streamctl_protocol::frame::RequestHeader;
+use streamctl_protocol::messages::{RequestBody, ResponseBody};
+use streamctl_protocol::ApiKey;
+
+use crate::broker::BrokerShared;
+
+/// What a handler knows about the request it serves.
+#[derive(Debug)]
+pub struct RequestContext<'a> {
+    /// The broker serving the request.
+    pub broker: &'a Arc<BrokerShared>,
+    /// The request header (version, client id).
+    pub header: &'a RequestHeader,
+}
+
+impl RequestContext<'_> {
+    /// The request's API version.
+    pub fn version(&self) -> i16 {
+        self.header.api_version
+    }
+}
+
+macro_rules! handlers {
+    ($($api:ident => $module:ident;)*) => {
+        $(pub mod $module;)*
+
+        /// Every API this broker serves with its (min, max) version.
+        pub const SERVED: &[(ApiKey, i16, i16)] = &[
+            $((ApiKey::$api, $module::VERSIONS.0, $module::VERSIONS.1),)*
+        ];
+
+        /// Runs the handler of a request; `None` means no response is sent (acks=0).
+        pub async fn dispatch(ctx: &RequestContext<'_>, body: RequestBody) -> Option<ResponseBody> {
+            match body {
+                RequestBody::Produce(req) => produce::handle(ctx, req).await.map(ResponseBody::from),
+                $(RequestBody::$api(req) => Some($module::handle(ctx, req).await.into()),)*
+                #[allow(unreachable_patterns)]
+                _ => None,
+            }
+        }
+    };
+}
+
+// Produce is dispatched above (it may answer nothing) but served like the others.
+pub mod produce;
+
+handlers! {
+    ApiVersions => api_versions;
+    Metadata => metadata;
+    Fetch => fetch;
+    ListOffsets => list_offsets;
+    CreateTopics => create_topics;
+}
+
+/// Every API served, Produce included (the ApiVersions answer).
+pub fn served() -> Vec<(ApiKey, i16, i16)> {
+    let mut all = vec![(ApiKey::Produce, produce::VERSIONS.0, produce::VERSIONS.1)];
+    all.extend_from_slice(SERVED);
+    all.sort_by_key(|(k, _, _)| k.code());
+    all
+}

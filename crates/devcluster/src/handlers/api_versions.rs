@@ -1,0 +1,38 @@
+//! ApiVersions: v0–v4.
+//!
+//! Lists every API this broker serves (built from the handler registry). A request with a
+//! version newer than v4 is answered by the connection layer with a v0 response carrying
+//! UNSUPPORTED_VERSION and the list, so the client can retry with a version we share.
+//! Not implemented: feature flags (the supported/finalized feature lists are empty).
+
+use streamctl_protocol::messages::api_versions::ApiVersionsResponseApiVersion;
+use streamctl_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+use streamctl_protocol::ApiKey;
+
+use super::RequestContext;
+
+/// Versions served.
+pub const VERSIONS: (i16, i16) = (0, 4);
+
+/// The full answer, without error.
+pub fn supported() -> ApiVersionsResponse {
+    ApiVersionsResponse {
+        api_keys: super::served()
+            .into_iter()
+            .map(|(key, min, max)| ApiVersionsResponseApiVersion {
+                api_key: key.code(),
+                // Old librdkafka only compresses when the broker advertises Produce from v0;
+                // requests below v3 are still refused by the codec.
+                min_version: if key == ApiKey::Produce { 0 } else { min },
+                max_version: max,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Answers an ApiVersions request.
+pub async fn handle(_ctx: &RequestContext<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
+    supported()
+}

@@ -1,0 +1,171 @@
+//! Fetch: v4–v16.
+//!
+//! Reads whole batches from each partition's leader replica up to the high watermark:
+//! a fetch from the middle of a batch returns the whole batch (clients skip the records
+//! before their offset). Byte limits follow KIP-74: `partition_max_bytes` per partition and
+//! `max_bytes` in total, except that the first batch found is returned even when larger, so
+//! a consumer can always make progress. Long poll: when fewer than `min_bytes` are ready,
+//! the request waits up to `max_wait_ms` for new data (woken by appends, never by sleeping).
+//! Fetch sessions (KIP-227): the broker declines to create them (answers session id 0), which
+//! clients treat as "keep sending full fetches"; an incremental fetch gets
+//! FETCH_SESSION_ID_NOT_FOUND.
+//! Not implemented yet: follower fetches (replica_id >= 0), read_committed filtering
+//! (there are no transactions, so the last stable offset is the high watermark).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use streamctl_protocol::messages::fetch::{
+    FetchResponseLeaderIdAndEpoch, FetchResponsePartition, FetchResponseTopic,
+};
+use streamctl_protocol::messages::{FetchRequest, FetchResponse};
+use streamctl_protocol::ErrorCode;
+use tokio::time::Instant;
+
+use super::RequestContext;
+use crate::controller::ApiError;
+
+/// Versions served.
+pub const VERSIONS: (i16, i16) = (4, 16);
+
+/// Longest long-poll accepted, whatever the client asks (Kafka has no cap; a dev cluster
+/// should not hold a connection for minutes).
+const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
+
+/// Answers a Fetch request.
+pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchResponse {
+    if req.session_id != 0 {
+        return FetchResponse {
+            error_code: ErrorCode::FetchSessionIdNotFound.code(),
+            ..Default::default()
+        };
+    }
+    let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
+    let deadline = Instant::now() + max_wait;
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
+    loop {
+        // Register for wake-ups before reading so an append between the read and the wait
+        // is not missed.
+        let notified = ctx.broker.data_arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let (response, bytes, any_error) = read_all(ctx, &req);
+        if bytes >= min_bytes.max(1) || any_error || Instant::now() >= deadline {
+            return response;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            // Deadline reached without new data: answer with what there is now.
+            return read_all(ctx, &req).0;
+        }
+    }
+}
+
+/// One pass over every requested partition; returns the response, the record bytes in it
+/// and whether any partition had an error (errors are answered at once, not long-polled).
+fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+    let version = ctx.version();
+    let md = ctx.broker.metadata();
+    let mut remaining = usize::try_from(req.max_bytes).unwrap_or(0);
+    let mut total = 0usize;
+    let mut any_error = false;
+    let mut responses = Vec::with_capacity(req.topics.len());
+    for t in &req.topics {
+        let name = if version >= 13 {
+            md.topic_by_id(t.topic_id).map(|m| m.name.clone())
+        } else {
+            Some(t.topic.clone())
+        };
+        let mut partitions = Vec::with_capacity(t.partitions.len());
+        for p in &t.partitions {
+            let result = match &name {
+                None => Err(ApiError::new(ErrorCode::UnknownTopicId, "unknown topic id")),
+                Some(n) => read_partition(ctx, n, p, remaining, total == 0),
+            };
+            partitions.push(match result {
+                Ok(mut part) => {
+                    let n = part.records.as_ref().map_or(0, Bytes::len);
+                    total += n;
+                    remaining = remaining.saturating_sub(n);
+                    if req.isolation_level == 1 {
+                        part.aborted_transactions = Some(Vec::new());
+                    }
+                    part
+                }
+                Err(e) => {
+                    any_error = true;
+                    let mut part = FetchResponsePartition {
+                        partition_index: p.partition,
+                        error_code: e.code.code(),
+                        high_watermark: -1,
+                        records: None,
+                        aborted_transactions: None,
+                        ..Default::default()
+                    };
+                    if let Some(leader) = name.as_deref().and_then(|n| md.partition(n, p.partition)) {
+                        if matches!(e.code, ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch) {
+                            part.current_leader = FetchResponseLeaderIdAndEpoch {
+                                leader_id: leader.leader,
+                                leader_epoch: leader.leader_epoch,
+                                ..Default::default()
+                            };
+                        }
+                    }
+                    part
+                }
+            });
+        }
+        responses.push(FetchResponseTopic {
+            topic: t.topic.clone(),
+            topic_id: t.topic_id,
+            partitions,
+            ..Default::default()
+        });
+    }
+    let response = FetchResponse {
+        responses,
+        ..Default::default()
+    };
+    (response, total, any_error)
+}
+
+fn read_partition(
+    ctx: &RequestContext<'_>,
+    topic: &str,
+    p: &streamctl_protocol::messages::fetch::FetchRequestPartition,
+    remaining: usize,
+    first: bool,
+) -> Result<FetchResponsePartition, ApiError> {
+    let leader = ctx.broker.leader_replica(topic, p.partition)?;
+    check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
+    let max = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(remaining);
+    let read = leader.partition.read(p.fetch_offset, max, first)?;
+    Ok(FetchResponsePartition {
+        partition_index: p.partition,
+        error_code: 0,
+        high_watermark: read.high_watermark,
+        last_stable_offset: read.high_watermark,
+        log_start_offset: read.log_start_offset,
+        aborted_transactions: None,
+        records: Some(read.records),
+        ..Default::default()
+    })
+}
+
+/// KIP-320: a client that knows a newer epoch than ours talks to a stale leader
+/// (UNKNOWN_LEADER_EPOCH, retry later); one with an older epoch must refresh metadata
+/// (FENCED_LEADER_EPOCH). -1 skips the check.
+pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ApiError> {
+    if requested < 0 || requested == current {
+        return Ok(());
+    }
+    let (code, why) = if requested > current {
+        (ErrorCode::UnknownLeaderEpoch, "newer than")
+    } else {
+        (ErrorCode::FencedLeaderEpoch, "older than")
+    };
+    Err(ApiError::new(
+        code,
+        format!("leader epoch {requested} is {why} the current epoch {current}"),
+    ))
+}

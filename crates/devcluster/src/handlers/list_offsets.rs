@@ -1,0 +1,87 @@
+//! ListOffsets: v1–v8.
+//!
+//! Special timestamps: -2 earliest (log start offset), -1 latest (high watermark, or the last
+//! stable offset under read_committed, which is the same without transactions), -3 the
+//! record with the largest timestamp (v7+, KIP-734). Any other timestamp finds the first
+//! offset whose batch has a timestamp at or after it; none → offset -1 with no error, as Kafka.
+//! Not implemented: -4 earliest-local and -5 tiered-storage timestamps (v8+ answer -1).
+
+use streamctl_protocol::messages::list_offsets::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use streamctl_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+
+use super::fetch::check_leader_epoch;
+use super::RequestContext;
+use crate::controller::ApiError;
+
+/// Versions served.
+pub const VERSIONS: (i16, i16) = (1, 8);
+
+/// Earliest offset.
+pub const EARLIEST: i64 = -2;
+/// Latest offset.
+pub const LATEST: i64 = -1;
+/// Offset of the largest timestamp.
+pub const MAX_TIMESTAMP: i64 = -3;
+
+/// Answers a ListOffsets request.
+pub async fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOffsetsResponse {
+    ListOffsetsResponse {
+        topics: req
+            .topics
+            .iter()
+            .map(|t| ListOffsetsTopicResponse {
+                name: t.name.clone(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        lookup(ctx, &t.name, p.partition_index, p.current_leader_epoch, p.timestamp)
+                            .unwrap_or_else(|e| ListOffsetsPartitionResponse {
+                                partition_index: p.partition_index,
+                                error_code: e.code.code(),
+                                ..Default::default()
+                            })
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn lookup(
+    ctx: &RequestContext<'_>,
+    topic: &str,
+    partition: i32,
+    current_leader_epoch: i32,
+    timestamp: i64,
+) -> Result<ListOffsetsPartitionResponse, ApiError> {
+    let leader = ctx.broker.leader_replica(topic, partition)?;
+    check_leader_epoch(current_leader_epoch, leader.leader_epoch)?;
+    let (log_start, high_watermark, _) = leader.partition.offsets();
+    let (offset, ts) = match timestamp {
+        EARLIEST => (log_start, -1),
+        LATEST => (high_watermark, -1),
+        MAX_TIMESTAMP => leader
+            .partition
+            .max_timestamp()
+            .map_or((-1, -1), |(ts, off)| (off, ts)),
+        ts if ts >= 0 => leader
+            .partition
+            .offset_for_timestamp(ts)?
+            .filter(|(off, _)| *off < high_watermark)
+            .unwrap_or((-1, -1)),
+        _ => (-1, -1),
+    };
+    Ok(ListOffsetsPartitionResponse {
+        partition_index: partition,
+        error_code: 0,
+        timestamp: ts,
+        offset,
+        leader_epoch: leader.leader_epoch,
+        ..Default::default()
+    })
+}
