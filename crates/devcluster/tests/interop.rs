@@ -1,0 +1,203 @@
+//! Third-party Kafka clients against an in-process 3-broker dev cluster: kcat (librdkafka's
+//! CLI), confluent-kafka (librdkafka from Python) and kafka-python. These prove the dev cluster
+//! speaks Kafka to software we did not write.
+//!
+//! The tools are installed by `scripts/install-test-deps` (CI runs it). A missing tool fails
+//! the test under `CI=true` and prints a loud warning elsewhere.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use streamctl_devcluster::DevCluster;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Reports a missing tool: a failure in CI, a loud skip elsewhere. Returns false to skip.
+fn require(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    let msg = format!("{what} is not installed: run scripts/install-test-deps");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
+    false
+}
+
+fn kcat() -> Option<&'static str> {
+    let ok = std::process::Command::new("kcat")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require(ok, "kcat").then_some("kcat")
+}
+
+/// The Python with the Kafka client modules: the repo's test venv, else python3.
+fn python(module: &str) -> Option<PathBuf> {
+    let venv = workspace_root().join(".venv-test/bin/python");
+    let candidates = [venv, PathBuf::from("python3")];
+    let found = candidates.into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    require(found.is_some(), &format!("python module {module}")).then(|| found.unwrap())
+}
+
+async fn cluster() -> DevCluster {
+    DevCluster::builder()
+        .brokers(3)
+        .in_memory()
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Runs a command with optional stdin, bounded in time; returns stdout, panicking with the
+/// command's stderr on failure.
+async fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> String {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).await.unwrap();
+    }
+    drop(input);
+    let out = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{cmd:?} timed out"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    stdout
+}
+
+async fn run_python(module: &str, script: &str, bootstrap: &str, topic: &str) {
+    let Some(py) = python(module) else { return };
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(script);
+    let out = run(Command::new(py).arg(script).arg(bootstrap).arg(topic), None).await;
+    assert!(out.contains("ok:"), "{out}");
+    println!("{}", out.trim());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kcat_lists_metadata() {
+    let Some(kcat) = kcat() else { return };
+    let cluster = cluster().await;
+    cluster.create_topic("listed", 4, 3).unwrap();
+    let out = run(
+        Command::new(kcat).args(["-b", &cluster.bootstrap_servers(), "-L", "-J"]),
+        None,
+    )
+    .await;
+    let md: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(md["brokers"].as_array().unwrap().len(), 3, "{md}");
+    let topic = md["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["topic"] == "listed")
+        .unwrap();
+    let partitions = topic["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 4);
+    for p in partitions {
+        assert_eq!(p["replicas"].as_array().unwrap().len(), 3, "{p}");
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kcat_produces_keyed_messages_and_consumes_them_back() {
+    let Some(kcat) = kcat() else { return };
+    let cluster = cluster().await;
+    cluster.create_topic("keyed", 3, 1).unwrap();
+    let b = cluster.bootstrap_servers();
+    let input: String = (0..200).map(|i| format!("key{i}:value {i}\n")).collect();
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        run(
+            Command::new(kcat).args(["-b", &b, "-P", "-t", "keyed", "-K:", "-z", codec]),
+            Some(input.as_bytes()),
+        )
+        .await;
+    }
+    let out = run(
+        Command::new(kcat).args(["-b", &b, "-C", "-t", "keyed", "-e", "-q", "-f", "%k=%s\n"]),
+        None,
+    )
+    .await;
+    let mut got: Vec<&str> = out.lines().collect();
+    got.sort_unstable();
+    let mut want: Vec<String> = (0..5)
+        .flat_map(|_| (0..200).map(|i| format!("key{i}=value {i}")))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    // Keys are partitioned consistently: every copy of a key landed on one partition.
+    let out = run(
+        Command::new(kcat).args(["-b", &b, "-C", "-t", "keyed", "-e", "-q", "-f", "%k %p\n"]),
+        None,
+    )
+    .await;
+    let mut partition_of = std::collections::HashMap::new();
+    for line in out.lines() {
+        let (k, p) = line.split_once(' ').unwrap();
+        assert_eq!(
+            *partition_of.entry(k.to_string()).or_insert(p.to_string()),
+            p,
+            "key {k} on two partitions"
+        );
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_admin_produce_consume() {
+    let cluster = cluster().await;
+    run_python(
+        "confluent_kafka",
+        "confluent_roundtrip.py",
+        &cluster.bootstrap_servers(),
+        "confluent",
+    )
+    .await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_python_admin_produce_consume() {
+    let cluster = cluster().await;
+    run_python(
+        "kafka",
+        "kafka_python_roundtrip.py",
+        &cluster.bootstrap_servers(),
+        "kafkapython",
+    )
+    .await;
+    cluster.shutdown().await;
+}
