@@ -1,20 +1,37 @@
 //! Starts a three-broker dev cluster in this process and prints its bootstrap servers.
 //!
 //! ```sh
-//! cargo run -p streamctl-examples --example devcluster            # ephemeral ports, until Ctrl-C
-//! cargo run -p streamctl-examples --example devcluster -- --once  # start, print, stop
+//! cargo run -p streamctl-examples --example devcluster             # until Ctrl-C
+//! cargo run --release -p streamctl-examples --example devcluster -- --once
+//!     # start, print start-up time and idle memory, stop
 //! ```
 
+use std::time::{Duration, Instant};
+
 use streamctl_devcluster::DevCluster;
+
+/// Resident memory of this process in KiB (Linux), for the footprint line.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let once = std::env::args().any(|a| a == "--once");
-    let started = std::time::Instant::now();
+    let rss_before = rss_kib();
+    let started = Instant::now();
     let cluster = DevCluster::builder().brokers(3).in_memory().start().await?;
-    println!("started 3 brokers in {:?}", started.elapsed());
+    let elapsed = started.elapsed();
     println!("BROKERS={}", cluster.bootstrap_servers());
-    if !once {
+    println!("started 3 brokers in {elapsed:?}");
+    if once {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let (Some(before), Some(after)) = (rss_before, rss_kib()) {
+            println!("idle RSS: {after} KiB for the whole process ({before} KiB before start)");
+        }
+    } else {
         println!("press Ctrl-C to stop");
         tokio::signal::ctrl_c().await?;
     }
