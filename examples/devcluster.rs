@@ -1,9 +1,10 @@
 //! Starts a three-broker dev cluster in this process and prints its bootstrap servers.
 //!
 //! ```sh
-//! cargo run -p streamctl-examples --example devcluster             # until Ctrl-C
+//! cargo run -p streamctl-examples --example devcluster             # localhost:9092-9094, until Ctrl-C
+//! cargo run -p streamctl-examples --example devcluster -- --port 0 # free ports
 //! cargo run --release -p streamctl-examples --example devcluster -- --once
-//!     # start, print start-up time and idle memory, stop
+//!     # free ports; start, print start-up time and idle memory, stop
 //! ```
 
 use std::time::{Duration, Instant};
@@ -19,10 +20,22 @@ fn rss_kib() -> Option<u64> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let once = std::env::args().any(|a| a == "--once");
+    let args: Vec<String> = std::env::args().collect();
+    let once = args.iter().any(|a| a == "--once");
+    let port: u16 = match args.iter().position(|a| a == "--port") {
+        Some(i) => args.get(i + 1).ok_or("--port needs a value")?.parse()?,
+        None if once => 0,
+        None => 9092,
+    };
     let rss_before = rss_kib();
     let started = Instant::now();
-    let cluster = DevCluster::builder().brokers(3).in_memory().start().await?;
+    let cluster = DevCluster::builder()
+        .brokers(3)
+        .host("localhost")
+        .base_port(port)
+        .in_memory()
+        .start()
+        .await?;
     let elapsed = started.elapsed();
     println!("BROKERS={}", cluster.bootstrap_servers());
     println!("started 3 brokers in {elapsed:?}");
