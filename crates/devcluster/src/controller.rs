@@ -12,6 +12,7 @@
 //! one process needs no consensus quorum for this (see the README's limits).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use streamctl_protocol::ErrorCode;
@@ -145,6 +146,9 @@ pub struct Controller {
     tx: watch::Sender<Arc<ClusterMetadata>>,
     /// Defaults for -1 in CreateTopics.
     defaults: (i32, i16),
+    /// The next producer id InitProducerId hands out; cluster-wide so two producers never
+    /// share one. Not persisted yet: the idempotence work must store it with the metadata.
+    next_producer_id: AtomicI64,
 }
 
 /// Kafka's limit on topic name length.
@@ -199,7 +203,13 @@ impl Controller {
             state: Mutex::new(state),
             tx,
             defaults: (default_partitions, default_replication_factor),
+            next_producer_id: AtomicI64::new(0),
         }
+    }
+
+    /// A producer id no other producer of this cluster has been given.
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, ClusterMetadata> {
@@ -336,6 +346,127 @@ impl Controller {
             s.topics.insert(t.name.clone(), t);
         }
         self.publish(&mut s);
+    }
+
+    /// Marks a broker as down and moves its leaderships (Kafka's broker fencing, or a
+    /// controlled shutdown when the broker asks first). New leaders come from the ISR, in
+    /// replica order; with none left the partition goes offline (leader -1), unless
+    /// `unclean.leader.election.enable` lets an out-of-sync replica take over. Every leader
+    /// change bumps the leader epoch. Returns the partitions whose leader changed.
+    pub fn broker_down(&self, node_id: i32) -> Vec<(String, i32)> {
+        let mut s = self.lock();
+        if let Some(b) = s.brokers.get_mut(&node_id) {
+            b.alive = false;
+        }
+        let alive: Vec<i32> = s.live_brokers().map(|b| b.node_id).collect();
+        let mut moved = Vec::new();
+        for topic in s.topics.values_mut() {
+            let unclean = topic.config.unclean_leader_election();
+            for p in &mut topic.partitions {
+                if !p.replicas.contains(&node_id) {
+                    continue;
+                }
+                // The ISR keeps its last member even when it dies: it names who holds the
+                // committed data, for a clean election when that broker returns.
+                if p.isr.len() > 1 || p.leader != node_id {
+                    p.isr.retain(|r| *r != node_id);
+                }
+                if p.leader != node_id {
+                    continue;
+                }
+                let in_sync = p
+                    .replicas
+                    .iter()
+                    .find(|r| **r != node_id && p.isr.contains(r) && alive.contains(r))
+                    .copied();
+                let new_leader = in_sync.or_else(|| {
+                    unclean
+                        .then(|| {
+                            p.replicas
+                                .iter()
+                                .find(|r| **r != node_id && alive.contains(r))
+                                .copied()
+                        })
+                        .flatten()
+                });
+                match new_leader {
+                    Some(l) => {
+                        p.leader = l;
+                        if !p.isr.contains(&l) {
+                            p.isr = vec![l];
+                        }
+                        p.isr.retain(|r| *r != node_id);
+                    }
+                    None => p.leader = -1,
+                }
+                p.leader_epoch += 1;
+                moved.push((topic.name.clone(), p.partition));
+            }
+        }
+        self.publish(&mut s);
+        moved
+    }
+
+    /// Marks a broker as up again. Offline partitions whose last in-sync replica it is get it
+    /// back as leader; elsewhere it returns as a follower and rejoins the ISR once caught up.
+    pub fn broker_up(&self, node_id: i32) {
+        let mut s = self.lock();
+        if let Some(b) = s.brokers.get_mut(&node_id) {
+            b.alive = true;
+        }
+        for topic in s.topics.values_mut() {
+            for p in &mut topic.partitions {
+                if p.leader == -1 && p.isr.contains(&node_id) {
+                    p.leader = node_id;
+                    p.leader_epoch += 1;
+                }
+            }
+        }
+        self.publish(&mut s);
+    }
+
+    /// A leader's request to change the ISR (Kafka's AlterPartition). Refused when the caller
+    /// is no longer the leader or its epoch is stale. When the preferred replica (the first)
+    /// is back in sync and alive, leadership returns to it (automatic preferred-leader
+    /// election, done at once in a dev cluster).
+    pub fn alter_isr(
+        &self,
+        topic: &str,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+    ) -> Result<(), ApiError> {
+        let mut s = self.lock();
+        let alive: Vec<i32> = s.live_brokers().map(|b| b.node_id).collect();
+        let index = usize::try_from(partition).unwrap_or(usize::MAX);
+        let p = s
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(index))
+            .ok_or_else(|| unknown_topic(topic))?;
+        if p.leader != leader || p.leader_epoch != leader_epoch {
+            return Err(ApiError::new(
+                ErrorCode::FencedLeaderEpoch,
+                format!("{topic}-{partition}: broker {leader} epoch {leader_epoch} is not the current leader"),
+            ));
+        }
+        if isr.is_empty() || !isr.contains(&leader) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "the ISR must contain the leader",
+            ));
+        }
+        p.isr = isr;
+        let preferred = p.replicas.first().copied();
+        if let Some(pref) = preferred {
+            if pref != p.leader && p.isr.contains(&pref) && alive.contains(&pref) {
+                p.leader = pref;
+                p.leader_epoch += 1;
+            }
+        }
+        self.publish(&mut s);
+        Ok(())
     }
 
     /// Replaces a topic's config overrides (already validated by the caller).

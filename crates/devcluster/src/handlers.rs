@@ -58,6 +58,25 @@ handlers! {
     Fetch => fetch;
     ListOffsets => list_offsets;
     CreateTopics => create_topics;
+    DeleteTopics => delete_topics;
+    CreatePartitions => create_partitions;
+    DescribeConfigs => describe_configs;
+    IncrementalAlterConfigs => incremental_alter_configs;
+    DescribeCluster => describe_cluster;
+    DeleteRecords => delete_records;
+    InitProducerId => init_producer_id;
+    // Group APIs: placeholders until the group coordinator lands.
+    FindCoordinator => find_coordinator;
+    JoinGroup => join_group;
+    SyncGroup => sync_group;
+    Heartbeat => heartbeat;
+    LeaveGroup => leave_group;
+    OffsetCommit => offset_commit;
+    OffsetFetch => offset_fetch;
+    DescribeGroups => describe_groups;
+    ListGroups => list_groups;
+    DeleteGroups => delete_groups;
+    OffsetDelete => offset_delete;
 }
 
 /// Every API served, Produce included (the ApiVersions answer).

@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p streamctl-protocol --bench codec`
 
+#![allow(clippy::expect_used)]
+
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use streamctl_protocol::compression::Compression;

@@ -1,0 +1,238 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! The admin, producer-id and group-placeholder handlers, driven over TCP against an
+//! in-process three-broker cluster with the protocol crate's frames (there is no client crate
+//! yet). Every test is bounded by [`LIMIT`] and uses 127.0.0.1 only.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use streamctl_devcluster::DevCluster;
+use streamctl_protocol::compression::Compression;
+use streamctl_protocol::frame::{decode_response, encode_request, FrameDecoder, RequestHeader};
+use streamctl_protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig};
+use streamctl_protocol::messages::list_offsets::{ListOffsetsPartition, ListOffsetsTopic};
+use streamctl_protocol::messages::produce::{ProduceRequestPartitionData, ProduceRequestTopicData};
+use streamctl_protocol::messages::*;
+use streamctl_protocol::record_batch::RecordBatchBuilder;
+use streamctl_protocol::{ErrorCode, Message, RequestBody, ResponseBody};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+// One test binary (STYLE): the tests live in modules beside this file, which cargo does not
+// build as binaries of their own.
+#[path = "handlers/cluster_apis.rs"]
+mod cluster_apis;
+#[path = "handlers/configs.rs"]
+mod configs;
+#[path = "handlers/groups.rs"]
+mod groups;
+#[path = "handlers/topics.rs"]
+mod topics;
+
+/// Upper bound on any one test; a hang fails instead of blocking the suite.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A request type and the response type it gets back.
+trait Api: Message + Into<RequestBody> {
+    type Response;
+    fn response(body: ResponseBody) -> Option<Self::Response>;
+}
+
+macro_rules! api {
+    ($($api:ident: $req:ident => $resp:ident;)*) => {
+        $(impl Api for $req {
+            type Response = $resp;
+            fn response(body: ResponseBody) -> Option<$resp> {
+                match body {
+                    ResponseBody::$api(r) => Some(r),
+                    _ => None,
+                }
+            }
+        })*
+    };
+}
+
+api! {
+    ApiVersions: ApiVersionsRequest => ApiVersionsResponse;
+    Produce: ProduceRequest => ProduceResponse;
+    ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
+    CreateTopics: CreateTopicsRequest => CreateTopicsResponse;
+    DeleteTopics: DeleteTopicsRequest => DeleteTopicsResponse;
+    CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse;
+    DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse;
+    IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse;
+    DescribeCluster: DescribeClusterRequest => DescribeClusterResponse;
+    DeleteRecords: DeleteRecordsRequest => DeleteRecordsResponse;
+    InitProducerId: InitProducerIdRequest => InitProducerIdResponse;
+    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
+    JoinGroup: JoinGroupRequest => JoinGroupResponse;
+    SyncGroup: SyncGroupRequest => SyncGroupResponse;
+    Heartbeat: HeartbeatRequest => HeartbeatResponse;
+    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse;
+    OffsetCommit: OffsetCommitRequest => OffsetCommitResponse;
+    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
+    DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse;
+    ListGroups: ListGroupsRequest => ListGroupsResponse;
+    DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse;
+    OffsetDelete: OffsetDeleteRequest => OffsetDeleteResponse;
+}
+
+/// Sends one request on a fresh connection and decodes its response.
+async fn call<Req: Api>(addr: SocketAddr, req: Req, version: i16) -> Req::Response {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let header = RequestHeader {
+        api_key: Req::API_KEY.code(),
+        api_version: version,
+        correlation_id: 4242,
+        client_id: Some("handlers-test".into()),
+        ..Default::default()
+    };
+    let body: RequestBody = req.into();
+    let mut out = BytesMut::new();
+    encode_request(&header, &body, &mut out).unwrap();
+    stream.write_all(&out).await.unwrap();
+    let decoder = FrameDecoder::default();
+    let mut inbuf = BytesMut::new();
+    let frame = loop {
+        if let Some(frame) = decoder.decode(&mut inbuf).unwrap() {
+            break frame;
+        }
+        let n = stream.read_buf(&mut inbuf).await.unwrap();
+        assert!(
+            n > 0,
+            "broker closed the connection on {:?} v{version}",
+            Req::API_KEY
+        );
+    };
+    let (response_header, body) = decode_response(frame, Req::API_KEY, version).unwrap();
+    assert_eq!(response_header.correlation_id, 4242);
+    Req::response(body).expect("a response of another api")
+}
+
+/// Runs a test body under [`LIMIT`].
+async fn bounded(test: impl Future<Output = ()>) {
+    tokio::time::timeout(LIMIT, test)
+        .await
+        .expect("test timed out");
+}
+
+async fn cluster() -> DevCluster {
+    DevCluster::builder()
+        .brokers(3)
+        .in_memory()
+        .start()
+        .await
+        .unwrap()
+}
+
+fn addr(c: &DevCluster, node_id: i32) -> SocketAddr {
+    c.broker(node_id).unwrap().addrs()[0]
+}
+
+fn leader(c: &DevCluster, topic: &str, partition: i32) -> i32 {
+    c.controller()
+        .snapshot()
+        .partition(topic, partition)
+        .unwrap()
+        .leader
+}
+
+fn partition_count(c: &DevCluster, topic: &str) -> usize {
+    c.controller()
+        .snapshot()
+        .topic(topic)
+        .map_or(0, |t| t.partitions.len())
+}
+
+/// Produces one batch of `n` records to a partition's leader; returns its base offset.
+async fn produce(c: &DevCluster, topic: &str, partition: i32, n: usize) -> i64 {
+    let mut batch = RecordBatchBuilder::new(Compression::None);
+    for i in 0..n {
+        batch
+            .push(
+                1_700_000_000_000 + i as i64,
+                None,
+                Some(format!("value-{i}").as_bytes()),
+                &[],
+            )
+            .unwrap();
+    }
+    let req = ProduceRequest {
+        acks: 1,
+        timeout_ms: 5_000,
+        topic_data: vec![ProduceRequestTopicData {
+            name: topic.into(),
+            partition_data: vec![ProduceRequestPartitionData {
+                index: partition,
+                records: Some(batch.build().unwrap()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = call(addr(c, leader(c, topic, partition)), req, 9).await;
+    let p = &resp.responses[0].partition_responses[0];
+    assert_eq!(p.error_code, 0, "produce failed: {:?}", p.error_message);
+    p.base_offset
+}
+
+/// The log start offset, over ListOffsets.
+async fn earliest_offset(c: &DevCluster, topic: &str, partition: i32) -> i64 {
+    let req = ListOffsetsRequest {
+        replica_id: -1,
+        topics: vec![ListOffsetsTopic {
+            name: topic.into(),
+            partitions: vec![ListOffsetsPartition {
+                partition_index: partition,
+                timestamp: -2,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = call(addr(c, leader(c, topic, partition)), req, 7).await;
+    let p = &resp.topics[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    p.offset
+}
+
+fn code(e: ErrorCode) -> i16 {
+    e.code()
+}
+
+/// Creates a one-partition topic with config overrides, over CreateTopics.
+async fn create_topic_with_config(c: &DevCluster, name: &str, configs: &[(&str, &str)]) {
+    let req = CreateTopicsRequest {
+        topics: vec![CreatableTopic {
+            name: name.into(),
+            num_partitions: 1,
+            replication_factor: 1,
+            configs: configs
+                .iter()
+                .map(|(k, v)| CreatableTopicConfig {
+                    name: k.to_string(),
+                    value: Some(v.to_string()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        timeout_ms: 5_000,
+        ..Default::default()
+    };
+    let resp = call(addr(c, 1), req, 7).await;
+    assert_eq!(
+        resp.topics[0].error_code, 0,
+        "{:?}",
+        resp.topics[0].error_message
+    );
+}
