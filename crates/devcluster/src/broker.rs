@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::BrokerConfig;
-use crate::controller::{ApiError, ClusterMetadata, Controller, TopicMeta};
+use crate::controller::{ApiError, ClusterMetadata, Controller, PartitionMeta, TopicMeta};
 use crate::handlers;
 use crate::log::Storage;
 use crate::partition::Partition;
@@ -42,8 +42,9 @@ pub struct BrokerShared {
     pub config: BrokerConfig,
     /// Where replica logs live; `None` keeps them in memory.
     pub data_dir: Option<PathBuf>,
-    /// Replicas hosted here, opened on first use.
-    replicas: Mutex<HashMap<(String, i32), Arc<Partition>>>,
+    /// Replicas hosted here by (topic id, partition), opened on first use. Keyed by id so a
+    /// topic deleted and re-created under the same name never sees the old data.
+    replicas: Mutex<HashMap<(uuid::Uuid, i32), Arc<Partition>>>,
     /// Signalled whenever a local log grows, to wake long-polling fetches.
     pub data_arrived: Notify,
 }
@@ -57,6 +58,8 @@ pub struct LeaderReplica {
     pub topic: TopicMeta,
     /// The partition's current leader epoch.
     pub leader_epoch: i32,
+    /// The partition's in-sync replicas.
+    pub isr: Vec<i32>,
 }
 
 impl BrokerShared {
@@ -82,15 +85,36 @@ impl BrokerShared {
         self.controller.snapshot()
     }
 
-    fn replicas(&self) -> MutexGuard<'_, HashMap<(String, i32), Arc<Partition>>> {
+    fn replicas(&self) -> MutexGuard<'_, HashMap<(uuid::Uuid, i32), Arc<Partition>>> {
         self.replicas.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn storage_for(&self, topic: &TopicMeta, partition: i32) -> Storage {
-        match &self.data_dir {
-            None => Storage::Memory,
-            Some(dir) => Storage::Disk(dir.join(format!("{}-{partition}", topic.name))),
+    fn storage_for(&self, topic: &TopicMeta, partition: i32) -> Result<Storage, ApiError> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(Storage::Memory);
+        };
+        let path = dir.join(format!("{}-{partition}", topic.name));
+        // Like Kafka's partition.metadata: the directory remembers its topic id, so files of
+        // a deleted topic are never served as a re-created topic of the same name.
+        let marker = path.join("partition.metadata");
+        let expected = format!("topic_id: {}\n", topic.topic_id);
+        let io = |e: std::io::Error| {
+            ApiError::new(
+                ErrorCode::KafkaStorageError,
+                format!("{}: {e}", path.display()),
+            )
+        };
+        match std::fs::read_to_string(&marker) {
+            Ok(found) if found == expected => {}
+            Ok(_) => {
+                warn!(broker = self.node_id, dir = %path.display(), "removing files of a deleted topic with the same name");
+                std::fs::remove_dir_all(&path).map_err(io)?;
+            }
+            Err(_) => {}
         }
+        std::fs::create_dir_all(&path).map_err(io)?;
+        std::fs::write(&marker, expected).map_err(io)?;
+        Ok(Storage::Disk(path))
     }
 
     /// The local replica of a partition this broker leads, opening its log on first use.
@@ -117,12 +141,28 @@ impl BrokerShared {
                 ),
             ));
         }
-        let replica = self.open_replica(t, partition)?;
+        let replica = self.ensure_role(t, p)?;
         Ok(LeaderReplica {
             partition: replica,
             topic: t.clone(),
             leader_epoch: p.leader_epoch,
+            isr: p.isr.clone(),
         })
+    }
+
+    /// Opens the local replica and brings its role in line with metadata.
+    pub fn ensure_role(
+        &self,
+        topic: &TopicMeta,
+        p: &PartitionMeta,
+    ) -> Result<Arc<Partition>, ApiError> {
+        let replica = self.open_replica(topic, p.partition)?;
+        if p.leader == self.node_id {
+            replica.make_leader(p.leader_epoch, &p.replicas, &p.isr);
+        } else if p.leader >= 0 {
+            replica.make_follower(p.leader_epoch, p.leader);
+        }
+        Ok(replica)
     }
 
     /// Opens (or returns) the local replica of a partition.
@@ -131,7 +171,7 @@ impl BrokerShared {
         topic: &TopicMeta,
         partition: i32,
     ) -> Result<Arc<Partition>, ApiError> {
-        let key = (topic.name.clone(), partition);
+        let key = (topic.topic_id, partition);
         if let Some(p) = self.replicas().get(&key) {
             return Ok(p.clone());
         }
@@ -139,11 +179,18 @@ impl BrokerShared {
         // first one inserted if two requests raced.
         let opened = Arc::new(Partition::open(
             &topic.name,
+            topic.topic_id,
             partition,
-            self.storage_for(topic, partition),
+            self.node_id,
+            self.storage_for(topic, partition)?,
             &topic.config,
         )?);
         Ok(self.replicas().entry(key).or_insert(opened).clone())
+    }
+
+    /// The local replica of a partition, if open.
+    pub fn replica(&self, topic_id: uuid::Uuid, partition: i32) -> Option<Arc<Partition>> {
+        self.replicas().get(&(topic_id, partition)).cloned()
     }
 
     /// Every local replica (for retention and admin views).
@@ -151,15 +198,78 @@ impl BrokerShared {
         self.replicas().values().cloned().collect()
     }
 
-    /// Drops replicas of topics that no longer exist and deletes their files.
-    pub fn remove_deleted_topics(&self) {
+    /// Applies a metadata snapshot: every partition this broker hosts gets its role, and
+    /// replicas of deleted topics (or of partitions moved away) are dropped.
+    pub fn reconcile(&self) {
         let md = self.metadata();
+        for t in md.topics.values() {
+            for p in t
+                .partitions
+                .iter()
+                .filter(|p| p.replicas.contains(&self.node_id))
+            {
+                if let Err(e) = self.ensure_role(t, p) {
+                    warn!(broker = self.node_id, topic = %t.name, partition = p.partition, error = %e, "cannot open replica");
+                }
+            }
+        }
+        self.remove_deleted_topics(&md);
+    }
+
+    /// Leaders drop followers that have not caught up within `replica.lag.time.max.ms`.
+    pub fn shrink_lagging_isrs(&self) {
+        let md = self.metadata();
+        let lag = i64::try_from(self.config.replica_lag_time_max.as_millis()).unwrap_or(i64::MAX);
+        for replica in self.local_replicas() {
+            let Some(t) = md.topic_by_id(replica.topic_id) else {
+                continue;
+            };
+            let Some(p) = md.partition(&t.name, replica.partition) else {
+                continue;
+            };
+            if p.leader != self.node_id {
+                continue;
+            }
+            let lagging = replica.lagging_followers(lag, &p.isr);
+            if lagging.is_empty() {
+                continue;
+            }
+            let isr: Vec<i32> = p
+                .isr
+                .iter()
+                .filter(|r| !lagging.contains(r))
+                .copied()
+                .collect();
+            info!(broker = self.node_id, topic = %t.name, partition = p.partition, dropped = ?lagging, "shrinking ISR");
+            match self.controller.alter_isr(
+                &t.name,
+                p.partition,
+                self.node_id,
+                p.leader_epoch,
+                isr.clone(),
+            ) {
+                Ok(()) => {
+                    if replica.isr_changed(&isr) {
+                        self.data_arrived.notify_waiters();
+                    }
+                }
+                Err(e) => debug!(broker = self.node_id, error = %e, "ISR shrink refused"),
+            }
+        }
+    }
+
+    /// Drops replicas of topics that no longer exist (by id) and deletes their files.
+    fn remove_deleted_topics(&self, md: &ClusterMetadata) {
         let removed: Vec<Arc<Partition>> = {
             let mut replicas = self.replicas();
-            let gone: Vec<(String, i32)> = replicas
+            let gone: Vec<(uuid::Uuid, i32)> = replicas
                 .keys()
-                .filter(|(t, _)| md.topic(t).is_none())
-                .cloned()
+                .filter(|(id, p)| {
+                    md.topic_by_id(*id)
+                        .and_then(|t| md.partition(&t.name, *p))
+                        .is_none_or(|pm| !pm.replicas.contains(&self.node_id))
+                })
+                .copied()
                 .collect();
             gone.iter().filter_map(|k| replicas.remove(k)).collect()
         };
@@ -213,6 +323,10 @@ impl RunningBroker {
         }
         info!(broker = shared.node_id, addrs = ?addrs, "broker listening");
         tasks.push(tokio::spawn(maintenance_loop(shared.clone(), stop.clone())));
+        tasks.push(tokio::spawn(crate::replication::run(
+            shared.clone(),
+            stop.clone(),
+        )));
         Ok(Self {
             shared,
             addrs,
@@ -242,6 +356,15 @@ impl RunningBroker {
             )));
         }
         Ok(self)
+    }
+
+    /// Drops everything at once, as a process death would: no flush, no goodbye.
+    pub async fn kill(self) {
+        self.stop.cancel();
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
     }
 
     /// Stops the listeners and connections and waits for their tasks.
@@ -278,10 +401,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: Can
     }
 }
 
-/// Periodic housekeeping: retention and removal of deleted topics' files.
+/// Housekeeping: applies metadata changes (roles, deleted topics), shrinks lagging ISRs,
+/// and applies retention.
 async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
     let mut metadata = shared.controller.subscribe();
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    shared.reconcile();
+    let mut isr_tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    let mut retention_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -289,9 +415,13 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                 if changed.is_err() {
                     return;
                 }
-                shared.remove_deleted_topics();
+                metadata.borrow_and_update();
+                shared.reconcile();
+                // Waiters re-check leadership (acks=all, long polls).
+                shared.data_arrived.notify_waiters();
             }
-            _ = tick.tick() => {
+            _ = isr_tick.tick() => shared.shrink_lagging_isrs(),
+            _ = retention_tick.tick() => {
                 let now = crate::partition::now_ms();
                 for replica in shared.local_replicas() {
                     if let Err(e) = replica.apply_retention(now) {

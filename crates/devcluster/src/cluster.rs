@@ -176,13 +176,20 @@ impl DevClusterBuilder {
                 node_id,
                 controller.clone(),
                 self.config.clone(),
-                data_dir,
+                data_dir.clone(),
             ));
             let bind = bind_addrs(&self.host, port);
             let running = start_broker(shared, &bind, &stop).await?;
             let port = running.addrs.first().map_or(0, SocketAddr::port);
             controller.set_broker_endpoint(node_id, &self.host, port);
-            brokers.insert(node_id, running);
+            brokers.insert(
+                node_id,
+                Slot {
+                    addrs: running.addrs.clone(),
+                    data_dir,
+                    running: Some(running),
+                },
+            );
         }
         if let Some(dir) = &self.data_dir {
             crate::metadata_store::spawn_persister(dir.clone(), controller.clone(), stop.clone());
@@ -194,8 +201,9 @@ impl DevClusterBuilder {
         );
         Ok(DevCluster {
             controller,
-            brokers,
+            brokers: std::sync::Mutex::new(brokers),
             host: self.host,
+            config: self.config,
             stop,
         })
     }
@@ -278,42 +286,49 @@ fn stored_cluster_id(dir: &Path) -> Result<String, ClusterError> {
     }
 }
 
+/// One broker's place in the cluster: its addresses survive a stop so it restarts on the
+/// same port (clients keep their bootstrap list).
+#[derive(Debug)]
+struct Slot {
+    addrs: Vec<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    running: Option<RunningBroker>,
+}
+
 /// A running dev cluster. Dropping it stops every broker; prefer [`DevCluster::shutdown`],
 /// which also waits for them and flushes logs.
 #[derive(Debug)]
 pub struct DevCluster {
     controller: Arc<Controller>,
-    brokers: BTreeMap<i32, RunningBroker>,
+    /// Held only for bookkeeping, never across an `.await`.
+    brokers: std::sync::Mutex<BTreeMap<i32, Slot>>,
     host: String,
+    config: BrokerConfig,
     stop: CancellationToken,
 }
 
-/// A view of one broker of a running cluster.
-#[derive(Debug, Clone, Copy)]
-pub struct BrokerHandle<'a> {
-    broker: &'a RunningBroker,
+/// A snapshot of one broker of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerInfo {
+    node_id: i32,
+    addrs: Vec<SocketAddr>,
+    running: bool,
 }
 
-impl BrokerHandle<'_> {
+impl BrokerInfo {
     /// The broker's node id.
     pub fn node_id(&self) -> i32 {
-        self.broker.shared.node_id
+        self.node_id
     }
 
-    /// The addresses it listens on.
+    /// The addresses it listens (or listened) on.
     pub fn addrs(&self) -> &[SocketAddr] {
-        &self.broker.addrs
+        &self.addrs
     }
 
-    /// `host:port` as advertised.
-    pub fn address(&self) -> String {
-        let port = self.broker.addrs.first().map_or(0, SocketAddr::port);
-        let md = self.broker.shared.metadata();
-        let host = md
-            .brokers
-            .get(&self.node_id())
-            .map_or("127.0.0.1".to_string(), |b| b.host.clone());
-        format!("{host}:{port}")
+    /// Whether it is up.
+    pub fn is_running(&self) -> bool {
+        self.running
     }
 }
 
@@ -323,10 +338,20 @@ impl DevCluster {
         DevClusterBuilder::default()
     }
 
-    /// `host:port,host:port,…` for clients' `bootstrap.servers`.
+    fn slots(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Slot>> {
+        self.brokers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `host:port,host:port,…` for clients' `bootstrap.servers` (every broker, up or not).
     pub fn bootstrap_servers(&self) -> String {
-        self.brokers()
-            .map(|b| b.address())
+        self.slots()
+            .values()
+            .map(|slot| {
+                let port = slot.addrs.first().map_or(0, SocketAddr::port);
+                format!("{}:{port}", self.host)
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -337,20 +362,43 @@ impl DevCluster {
     }
 
     /// Every broker, by node id.
-    pub fn brokers(&self) -> impl Iterator<Item = BrokerHandle<'_>> {
-        self.brokers.values().map(|broker| BrokerHandle { broker })
+    pub fn brokers(&self) -> Vec<BrokerInfo> {
+        self.slots()
+            .iter()
+            .map(|(id, slot)| BrokerInfo {
+                node_id: *id,
+                addrs: slot.addrs.clone(),
+                running: slot.running.is_some(),
+            })
+            .collect()
     }
 
     /// One broker by node id.
-    pub fn broker(&self, node_id: i32) -> Option<BrokerHandle<'_>> {
-        self.brokers
-            .get(&node_id)
-            .map(|broker| BrokerHandle { broker })
+    pub fn broker(&self, node_id: i32) -> Option<BrokerInfo> {
+        self.brokers().into_iter().find(|b| b.node_id == node_id)
     }
 
     /// The controller (cluster metadata).
     pub fn controller(&self) -> &Arc<Controller> {
         &self.controller
+    }
+
+    /// The local replica of a partition on a running broker (for tests and the admin plane).
+    pub fn replica(
+        &self,
+        node_id: i32,
+        topic: &str,
+        partition: i32,
+    ) -> Option<Arc<crate::partition::Partition>> {
+        let md = self.controller.snapshot();
+        let topic_id = md.topic(topic)?.topic_id;
+        let slots = self.slots();
+        slots
+            .get(&node_id)?
+            .running
+            .as_ref()?
+            .shared
+            .replica(topic_id, partition)
     }
 
     /// Creates a topic directly (without a Kafka client).
@@ -372,11 +420,100 @@ impl DevCluster {
         Ok(())
     }
 
+    fn take_running(&self, node_id: i32) -> Result<Option<RunningBroker>, ClusterError> {
+        let mut slots = self.slots();
+        let slot = slots
+            .get_mut(&node_id)
+            .ok_or(ClusterError::UnknownBroker(node_id))?;
+        Ok(slot.running.take())
+    }
+
+    /// Kills a broker as if its process died: listener and connections vanish at once, with
+    /// no hand-off; the controller then elects new leaders from the ISR and bumps epochs.
+    /// In-memory brokers lose their data (as a process would); on-disk ones keep their files.
+    pub async fn kill_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        let Some(running) = self.take_running(node_id)? else {
+            return Ok(());
+        };
+        running.kill().await;
+        self.controller.broker_down(node_id);
+        info!(broker = node_id, "broker killed");
+        Ok(())
+    }
+
+    /// Stops a broker cleanly: its leaderships move first (controlled shutdown), then it
+    /// closes its connections and flushes its logs.
+    pub async fn stop_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        if self
+            .slots()
+            .get(&node_id)
+            .is_none_or(|s| s.running.is_none())
+        {
+            return self.take_running(node_id).map(|_| ());
+        }
+        self.controller.broker_down(node_id);
+        if let Some(running) = self.take_running(node_id)? {
+            running.shutdown().await;
+        }
+        info!(broker = node_id, "broker stopped");
+        Ok(())
+    }
+
+    /// Starts a stopped or killed broker on its old port. It recovers its log from disk
+    /// (in-memory brokers start empty), truncates a divergent tail, catches up as a follower
+    /// and rejoins the ISR; preferred leadership returns to it once it is in sync.
+    pub async fn start_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        let (addrs, data_dir) = {
+            let slots = self.slots();
+            let slot = slots
+                .get(&node_id)
+                .ok_or(ClusterError::UnknownBroker(node_id))?;
+            if slot.running.is_some() {
+                return Ok(());
+            }
+            (slot.addrs.clone(), slot.data_dir.clone())
+        };
+        let shared = Arc::new(BrokerShared::new(
+            node_id,
+            self.controller.clone(),
+            self.config.clone(),
+            data_dir,
+        ));
+        let first = addrs
+            .first()
+            .copied()
+            .unwrap_or_else(|| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
+        let mut running = RunningBroker::start(shared, &[first], &self.stop)
+            .await
+            .map_err(|source| ClusterError::Bind {
+                node_id,
+                addr: first,
+                source,
+            })?;
+        if addrs.len() > 1 {
+            running = match RunningBroker::start_extra(running, addrs.get(1..).unwrap_or_default())
+                .await
+            {
+                Ok(r) | Err((r, _)) => r,
+            };
+        }
+        if let Some(slot) = self.slots().get_mut(&node_id) {
+            slot.running = Some(running);
+        }
+        self.controller.broker_up(node_id);
+        info!(broker = node_id, "broker started");
+        Ok(())
+    }
+
     /// Stops every broker, waits for their tasks and flushes their logs.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         self.stop.cancel();
-        let brokers = std::mem::take(&mut self.brokers);
-        for (_, broker) in brokers {
+        let running: Vec<RunningBroker> = self
+            .slots()
+            .values_mut()
+            .filter_map(|s| s.running.take())
+            .collect();
+        for broker in running {
             broker.shutdown().await;
         }
     }

@@ -232,6 +232,10 @@ pub struct BrokerConfig {
     pub max_frame_size: usize,
     /// Partitions of `__consumer_offsets`.
     pub offsets_topic_partitions: i32,
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
+    pub replica_lag_time_max: std::time::Duration,
+    /// `replica.fetch.wait.max.ms`: how long a follower's fetch long-polls the leader.
+    pub replica_fetch_wait_max: std::time::Duration,
 }
 
 impl Default for BrokerConfig {
@@ -242,6 +246,8 @@ impl Default for BrokerConfig {
             default_replication_factor: 1,
             max_frame_size: 100 * 1024 * 1024,
             offsets_topic_partitions: 50,
+            replica_lag_time_max: std::time::Duration::from_secs(30),
+            replica_fetch_wait_max: std::time::Duration::from_millis(500),
         }
     }
 }

@@ -457,6 +457,19 @@ impl Controller {
                 "the ISR must contain the leader",
             ));
         }
+        // KIP-841: a broker that is down may not join the ISR, even if a fetch it sent
+        // before dying completes afterwards.
+        if let Some(dead) = isr
+            .iter()
+            .find(|r| !p.isr.contains(r) && !alive.contains(r))
+        {
+            return Err(ApiError::new(
+                ErrorCode::IneligibleReplica,
+                format!(
+                    "broker {dead} is not alive and cannot join the ISR of {topic}-{partition}"
+                ),
+            ));
+        }
         p.isr = isr;
         let preferred = p.replicas.first().copied();
         if let Some(pref) = preferred {

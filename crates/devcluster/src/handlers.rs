@@ -58,6 +58,7 @@ handlers! {
     Fetch => fetch;
     ListOffsets => list_offsets;
     CreateTopics => create_topics;
+    OffsetForLeaderEpoch => offset_for_leader_epoch;
     DeleteTopics => delete_topics;
     CreatePartitions => create_partitions;
     DescribeConfigs => describe_configs;

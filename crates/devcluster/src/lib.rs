@@ -23,6 +23,7 @@ pub mod handlers;
 pub mod log;
 mod metadata_store;
 pub mod partition;
+pub mod replication;
 
-pub use cluster::{BrokerHandle, ClusterError, DevCluster, DevClusterBuilder};
+pub use cluster::{BrokerInfo, ClusterError, DevCluster, DevClusterBuilder};
 pub use controller::ApiError;

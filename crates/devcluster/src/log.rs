@@ -576,6 +576,21 @@ impl Log {
         self.set_log_start_offset(log_start_offset)
     }
 
+    /// Empties the log and restarts it at `offset` (a follower whose log ends before the
+    /// leader's log start: none of what it has is still on the leader).
+    pub fn restart_at(&mut self, offset: i64) -> Result<(), LogError> {
+        if offset < 0 {
+            return Err(self.out_of_range(offset));
+        }
+        let fresh = Segment::create(self.dir.as_deref(), offset)?;
+        let old = std::mem::replace(&mut self.active, fresh);
+        for segment in std::iter::once(old).chain(self.sealed.drain(..).rev()) {
+            segment.delete()?;
+        }
+        self.dir_dirty = true;
+        self.set_log_start_offset(offset)
+    }
+
     /// DeleteRecords: raises the log start offset to `offset` (at most the log end offset) and
     /// deletes the sealed segments wholly below it. Returns the new log start offset; an
     /// offset at or below the current one changes nothing.

@@ -1,21 +1,28 @@
-//! A partition replica hosted on one broker: its log, watermarks and the produce-side checks.
+//! A partition replica hosted on one broker: its log, its role (leader or follower), the
+//! high watermark, and the produce-side checks.
 //!
 //! ```text
-//!  ProduceRequest records ─▶ validate (magic, CRC-32C, count, size)
-//!                          ─▶ assign offsets (rewrite baseOffset; LogAppendTime if configured)
-//!                          ─▶ Log::append ─▶ advance high watermark ─▶ wake fetchers
+//!  leader:   ProduceRequest ─▶ validate (magic, CRC-32C, count, size) ─▶ assign offsets
+//!            ─▶ Log::append ─▶ followers fetch (replica_id) ─▶ HW = min LEO over the ISR
+//!            ─▶ watch(HW) wakes acks=all producers and long-polling consumers
+//!  follower: fetch loop (replication.rs) ─▶ append_as_follower ─▶ HW = min(leader HW, LEO)
 //! ```
 //!
 //! The broker never decodes records here: a batch is checked by its header and CRC and
 //! stored as received (DESIGN decision 2). The state lock is held only for bookkeeping and
-//! the page-cache write, never across an `.await`.
+//! the page-cache write, never across an `.await`. A leader-epoch cache (epoch → first
+//! offset) answers OffsetForLeaderEpoch, which followers use to truncate a divergent tail
+//! after a leader change (KIP-101).
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use streamctl_protocol::record_batch::{RecordBatch, RecordBatches};
 use streamctl_protocol::ErrorCode;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::config::TopicConfig;
 use crate::controller::ApiError;
@@ -52,6 +59,8 @@ pub struct AppendInfo {
     pub log_append_time: i64,
     /// The log start offset after the append.
     pub log_start_offset: i64,
+    /// The leader epoch the batches were written under.
+    pub leader_epoch: i32,
 }
 
 /// What a read returned, for the Fetch response.
@@ -67,10 +76,109 @@ pub struct ReadInfo {
     pub log_end_offset: i64,
 }
 
+/// Who may read up to where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Consumers see only committed data (below the high watermark).
+    Consumer,
+    /// Followers replicate everything the leader has.
+    Replica,
+}
+
+/// This replica's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Not yet told (just opened).
+    Unassigned,
+    /// Accepts produce requests and serves fetches.
+    Leader,
+    /// Copies the leader's log.
+    Follower {
+        /// The leader's node id.
+        leader: i32,
+    },
+}
+
+/// What waiters watch: the high watermark and whether this replica still leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The high watermark.
+    pub high_watermark: i64,
+    /// The leader epoch of the current role.
+    pub leader_epoch: i32,
+    /// Whether this replica is the leader.
+    pub is_leader: bool,
+}
+
+/// A leader's view of one follower.
+#[derive(Debug, Clone, Copy)]
+struct FollowerState {
+    /// The follower's log end offset (its last fetch offset); -1 until it fetches.
+    log_end_offset: i64,
+    /// Last time the follower was caught up (Kafka's lastCaughtUpTimeMs).
+    last_caught_up_ms: i64,
+    /// The leader's log end offset at the follower's previous fetch, and that fetch's time.
+    last_fetch_leader_leo: i64,
+    last_fetch_ms: i64,
+}
+
+/// What a follower's fetch changed on the leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FollowerFetch {
+    /// The high watermark moved forward.
+    pub high_watermark_advanced: bool,
+    /// The follower is out of the ISR but has caught up: it should be added back.
+    pub expand_isr: bool,
+}
+
 #[derive(Debug)]
 struct State {
     log: Log,
     high_watermark: i64,
+    role: Role,
+    leader_epoch: i32,
+    /// Leader only: every other replica's progress.
+    followers: HashMap<i32, FollowerState>,
+    /// (epoch, first offset written under it), ascending.
+    epochs: Vec<(i32, i64)>,
+    /// Follower only: must reconcile its log with the new leader before fetching.
+    needs_truncation: bool,
+}
+
+impl State {
+    fn progress(&self) -> Progress {
+        Progress {
+            high_watermark: self.high_watermark,
+            leader_epoch: self.leader_epoch,
+            is_leader: self.role == Role::Leader,
+        }
+    }
+
+    /// Records the epochs of batches appended at the end of the log.
+    fn learn_epochs(&mut self, batches: &Bytes) {
+        for batch in RecordBatches::new(batches.clone()).flatten() {
+            let epoch = batch.partition_leader_epoch();
+            if epoch >= 0 && self.epochs.last().is_none_or(|(e, _)| *e < epoch) {
+                self.epochs.push((epoch, batch.base_offset()));
+            }
+        }
+    }
+
+    /// HW = the smallest log end offset in the ISR (the leader's included).
+    fn advance_high_watermark(&mut self, me: i32, isr: &[i32]) -> bool {
+        let leo = self.log.log_end_offset();
+        let candidate = isr
+            .iter()
+            .filter(|r| **r != me)
+            .map(|r| self.followers.get(r).map_or(-1, |f| f.log_end_offset))
+            .fold(leo, i64::min);
+        if candidate > self.high_watermark {
+            self.high_watermark = candidate;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// A partition replica on this broker.
@@ -78,41 +186,66 @@ struct State {
 pub struct Partition {
     /// Topic name.
     pub topic: String,
+    /// Topic id (a re-created topic of the same name is a different partition).
+    pub topic_id: uuid::Uuid,
     /// Partition index.
     pub partition: i32,
+    /// This broker's node id.
+    node_id: i32,
     state: Mutex<State>,
+    progress: watch::Sender<Progress>,
 }
 
 /// Upper bound on a batch's decompressed size when the broker must look inside it.
 pub const MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
 
 fn storage_error(e: LogError) -> ApiError {
-    match e {
-        LogError::OffsetOutOfRange { .. } => {
-            ApiError::new(ErrorCode::OffsetOutOfRange, e.to_string())
-        }
-        other => ApiError::new(ErrorCode::KafkaStorageError, other.to_string()),
-    }
+    ApiError::new(e.error_code(), e.to_string())
+}
+
+fn not_leader(p: &Partition, role: Role) -> ApiError {
+    let who = match role {
+        Role::Follower { leader } => format!("leader is {leader}"),
+        _ => "no leader known here".to_string(),
+    };
+    ApiError::new(
+        ErrorCode::NotLeaderOrFollower,
+        format!(
+            "broker {} is not the leader of {}-{} ({who})",
+            p.node_id, p.topic, p.partition
+        ),
+    )
 }
 
 impl Partition {
     /// Opens (or creates and recovers) the replica's log.
     pub fn open(
         topic: &str,
+        topic_id: uuid::Uuid,
         partition: i32,
+        node_id: i32,
         storage: Storage,
         config: &TopicConfig,
     ) -> Result<Self, ApiError> {
         let log = Log::open(storage, log_config(config)).map_err(storage_error)?;
-        // Without followers yet, everything on the leader's log is committed.
-        let high_watermark = log.log_end_offset();
+        let mut state = State {
+            high_watermark: log.log_start_offset(),
+            log,
+            role: Role::Unassigned,
+            leader_epoch: -1,
+            followers: HashMap::new(),
+            epochs: Vec::new(),
+            needs_truncation: false,
+        };
+        rebuild_epochs(&mut state)?;
+        let (progress, _) = watch::channel(state.progress());
         Ok(Self {
             topic: topic.to_string(),
+            topic_id,
             partition,
-            state: Mutex::new(State {
-                log,
-                high_watermark,
-            }),
+            node_id,
+            state: Mutex::new(state),
+            progress,
         })
     }
 
@@ -120,12 +253,74 @@ impl Partition {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn publish(&self, state: &State) {
+        self.progress.send_if_modified(|p| {
+            let new = state.progress();
+            let changed = *p != new;
+            *p = new;
+            changed
+        });
+    }
+
+    /// The current role and leader epoch.
+    pub fn role(&self) -> (Role, i32) {
+        let s = self.lock();
+        (s.role, s.leader_epoch)
+    }
+
+    /// Becomes (or stays) the leader at `epoch`. Followers start as caught up now, so a
+    /// new leader does not drop them from the ISR before they had a chance to fetch.
+    pub fn make_leader(&self, epoch: i32, replicas: &[i32], isr: &[i32]) {
+        let mut s = self.lock();
+        if s.role == Role::Leader && s.leader_epoch == epoch {
+            return;
+        }
+        let now = now_ms();
+        s.role = Role::Leader;
+        s.leader_epoch = epoch;
+        s.needs_truncation = false;
+        s.followers = replicas
+            .iter()
+            .filter(|r| **r != self.node_id)
+            .map(|r| {
+                (
+                    *r,
+                    FollowerState {
+                        log_end_offset: -1,
+                        last_caught_up_ms: now,
+                        last_fetch_leader_leo: -1,
+                        last_fetch_ms: now,
+                    },
+                )
+            })
+            .collect();
+        let leo = s.log.log_end_offset();
+        if s.epochs.last().is_none_or(|(e, _)| *e < epoch) {
+            s.epochs.push((epoch, leo));
+        }
+        s.advance_high_watermark(self.node_id, isr);
+        self.publish(&s);
+    }
+
+    /// Becomes (or stays) a follower of `leader` at `epoch`; the next fetch first truncates.
+    pub fn make_follower(&self, epoch: i32, leader: i32) {
+        let mut s = self.lock();
+        if s.role == (Role::Follower { leader }) && s.leader_epoch == epoch {
+            return;
+        }
+        s.role = Role::Follower { leader };
+        s.leader_epoch = epoch;
+        s.followers.clear();
+        s.needs_truncation = true;
+        self.publish(&s);
+    }
+
     /// Validates the batches of a produce request, assigns offsets and appends them.
     pub fn append_as_leader(
         &self,
         records: &Bytes,
         config: &TopicConfig,
-        leader_epoch: i32,
+        isr: &[i32],
     ) -> Result<AppendInfo, ApiError> {
         let batches = validate_batches(records, config)?;
         let log_append_time = if config.log_append_time() {
@@ -134,6 +329,10 @@ impl Partition {
             -1
         };
         let mut state = self.lock();
+        if state.role != Role::Leader {
+            return Err(not_leader(self, state.role));
+        }
+        let leader_epoch = state.leader_epoch;
         let base_offset = state.log.log_end_offset();
         let mut next = base_offset;
         let mut out = BytesMut::with_capacity(records.len());
@@ -157,23 +356,199 @@ impl Partition {
             next += count;
         }
         state.log.append(&out).map_err(storage_error)?;
-        // Single-replica commit rule until followers replicate: the leader's log end is the
-        // high watermark.
-        state.high_watermark = state.log.log_end_offset();
+        state.advance_high_watermark(self.node_id, isr);
+        self.publish(&state);
         Ok(AppendInfo {
             base_offset,
             last_offset: next - 1,
             log_append_time,
             log_start_offset: state.log.log_start_offset(),
+            leader_epoch,
         })
     }
 
-    /// Reads whole batches from `offset`, bounded by the high watermark.
-    pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadInfo, ApiError> {
+    /// Appends batches fetched from the leader (offsets already assigned).
+    pub fn append_as_follower(
+        &self,
+        records: &Bytes,
+        leader_high_watermark: i64,
+    ) -> Result<(), ApiError> {
+        let mut s = self.lock();
+        if !matches!(s.role, Role::Follower { .. }) {
+            return Err(not_leader(self, s.role));
+        }
+        // A fetch response may end with a partial batch; store whole batches only.
+        let mut whole = RecordBatches::new(records.clone());
+        let mut len = 0;
+        for b in whole.by_ref() {
+            match b {
+                Ok(b) => len += b.size(),
+                Err(e) => return Err(ApiError::new(ErrorCode::CorruptMessage, e.to_string())),
+            }
+        }
+        if len > 0 {
+            let batches = records.slice(..len);
+            s.log.append(&batches).map_err(storage_error)?;
+            s.learn_epochs(&batches);
+        }
+        let hw = leader_high_watermark.min(s.log.log_end_offset());
+        if hw > s.high_watermark {
+            s.high_watermark = hw;
+        }
+        self.publish(&s);
+        Ok(())
+    }
+
+    /// Leader: records a follower's fetch at `fetch_offset` (it holds everything below).
+    pub fn record_follower_fetch(
+        &self,
+        follower: i32,
+        fetch_offset: i64,
+        isr: &[i32],
+    ) -> Result<FollowerFetch, ApiError> {
+        let mut s = self.lock();
+        if s.role != Role::Leader {
+            return Err(not_leader(self, s.role));
+        }
+        let now = now_ms();
+        let leo = s.log.log_end_offset();
+        let Some(f) = s.followers.get_mut(&follower) else {
+            return Err(ApiError::new(
+                ErrorCode::NotLeaderOrFollower,
+                format!(
+                    "broker {follower} is not a replica of {}-{}",
+                    self.topic, self.partition
+                ),
+            ));
+        };
+        f.log_end_offset = fetch_offset.min(leo);
+        // Kafka's rule: caught up now if at the leader's end; caught up as of the previous
+        // fetch if it reached where the leader's end was then.
+        if fetch_offset >= leo {
+            f.last_caught_up_ms = now;
+        } else if f.last_fetch_leader_leo >= 0 && fetch_offset >= f.last_fetch_leader_leo {
+            f.last_caught_up_ms = f.last_caught_up_ms.max(f.last_fetch_ms);
+        }
+        f.last_fetch_leader_leo = leo;
+        f.last_fetch_ms = now;
+        let follower_leo = f.log_end_offset;
+        let advanced = s.advance_high_watermark(self.node_id, isr);
+        let epoch_start = s.epochs.last().map_or(0, |(_, start)| *start);
+        let expand = !isr.contains(&follower)
+            && follower_leo >= s.high_watermark
+            && follower_leo >= epoch_start;
+        if advanced {
+            self.publish(&s);
+        }
+        Ok(FollowerFetch {
+            high_watermark_advanced: advanced,
+            expand_isr: expand,
+        })
+    }
+
+    /// Leader: ISR members that have not caught up for `lag_ms`, to be dropped.
+    pub fn lagging_followers(&self, lag_ms: i64, isr: &[i32]) -> Vec<i32> {
+        let s = self.lock();
+        if s.role != Role::Leader {
+            return Vec::new();
+        }
+        let now = now_ms();
+        isr.iter()
+            .filter(|r| **r != self.node_id)
+            .filter(|r| {
+                s.followers
+                    .get(r)
+                    .is_some_and(|f| now - f.last_caught_up_ms > lag_ms)
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Leader: re-evaluates the high watermark after the ISR changed.
+    pub fn isr_changed(&self, isr: &[i32]) -> bool {
+        let mut s = self.lock();
+        if s.role != Role::Leader {
+            return false;
+        }
+        let advanced = s.advance_high_watermark(self.node_id, isr);
+        if advanced {
+            self.publish(&s);
+        }
+        advanced
+    }
+
+    /// Follower: whether the log must be reconciled with the leader before fetching, and the
+    /// latest epoch it holds (for OffsetForLeaderEpoch).
+    pub fn pending_truncation(&self) -> Option<i32> {
+        let s = self.lock();
+        s.needs_truncation
+            .then(|| s.epochs.last().map_or(-1, |(e, _)| *e))
+    }
+
+    /// Follower: truncates to the leader's end offset for our latest epoch (if below our
+    /// log end) and marks the log reconciled.
+    pub fn truncate_after_epoch_check(&self, end_offset: i64) -> Result<(), ApiError> {
+        let mut s = self.lock();
+        if end_offset >= 0 && end_offset < s.log.log_end_offset() {
+            s.log.truncate_to(end_offset).map_err(storage_error)?;
+            s.epochs.retain(|(_, start)| *start < end_offset);
+            let leo = s.log.log_end_offset();
+            s.high_watermark = s.high_watermark.min(leo);
+        }
+        s.needs_truncation = false;
+        self.publish(&s);
+        Ok(())
+    }
+
+    /// Follower: the leader has no data at our log end (OFFSET_OUT_OF_RANGE): move to where
+    /// the leader's log is (truncate back, or restart at the leader's log start).
+    pub fn reset_to(&self, offset: i64) -> Result<(), ApiError> {
+        let mut s = self.lock();
+        if s.log.log_end_offset() < offset {
+            // Below the leader's log start: everything we have is gone on the leader.
+            s.log.restart_at(offset).map_err(storage_error)?;
+        } else {
+            s.log.truncate_to(offset).map_err(storage_error)?;
+        }
+        s.epochs.retain(|(_, start)| *start < offset);
+        let leo = s.log.log_end_offset();
+        s.high_watermark = s.high_watermark.min(leo);
+        self.publish(&s);
+        Ok(())
+    }
+
+    /// OffsetForLeaderEpoch: the largest epoch <= `epoch` and the offset where it ended (the
+    /// next epoch's start, or the log end for the latest). (-1, -1) when unknown.
+    pub fn epoch_end_offset(&self, epoch: i32) -> (i32, i64) {
+        let s = self.lock();
+        let Some(i) = s.epochs.iter().rposition(|(e, _)| *e <= epoch) else {
+            return (-1, -1);
+        };
+        let found = s.epochs.get(i).map_or(-1, |(e, _)| *e);
+        let end = s
+            .epochs
+            .get(i + 1)
+            .map_or(s.log.log_end_offset(), |(_, start)| *start);
+        (found, end)
+    }
+
+    /// Reads whole batches from `offset`: consumers up to the high watermark, followers up
+    /// to the log end.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+        reader: Reader,
+    ) -> Result<ReadInfo, ApiError> {
         let state = self.lock();
+        let upper = match reader {
+            Reader::Consumer => state.high_watermark,
+            Reader::Replica => state.log.log_end_offset(),
+        };
         let records = state
             .log
-            .read(offset, max_bytes, state.high_watermark, min_one)
+            .read(offset, max_bytes, upper, min_one)
             .map_err(storage_error)?;
         Ok(ReadInfo {
             records,
@@ -181,6 +556,40 @@ impl Partition {
             log_start_offset: state.log.log_start_offset(),
             log_end_offset: state.log.log_end_offset(),
         })
+    }
+
+    /// Waits until the high watermark passes `offset` (acks=all), while this replica still
+    /// leads at `epoch`, until `deadline`.
+    pub async fn wait_for_commit(
+        &self,
+        offset: i64,
+        epoch: i32,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        let mut rx = self.progress.subscribe();
+        let waited = tokio::time::timeout_at(
+            deadline,
+            rx.wait_for(|p| p.high_watermark > offset || !p.is_leader || p.leader_epoch != epoch),
+        )
+        .await;
+        match waited {
+            Err(_) => Err(ApiError::new(
+                ErrorCode::RequestTimedOut,
+                format!(
+                    "{}-{}: the in-sync replicas did not acknowledge offset {offset} in time",
+                    self.topic, self.partition
+                ),
+            )),
+            Ok(Err(_)) => Err(not_leader(self, Role::Unassigned)),
+            Ok(Ok(p)) if p.high_watermark > offset => Ok(()),
+            Ok(Ok(_)) => Err(ApiError::new(
+                ErrorCode::NotLeaderOrFollower,
+                format!(
+                    "{}-{}: leadership moved before offset {offset} was committed",
+                    self.topic, self.partition
+                ),
+            )),
+        }
     }
 
     /// (log start offset, high watermark, log end offset).
@@ -245,6 +654,31 @@ impl Partition {
             .unwrap_or_else(PoisonError::into_inner);
         state.log.delete().map_err(storage_error)
     }
+}
+
+/// Rebuilds the leader-epoch cache from the batches' partitionLeaderEpoch fields at open.
+fn rebuild_epochs(state: &mut State) -> Result<(), ApiError> {
+    let mut offset = state.log.log_start_offset();
+    let end = state.log.log_end_offset();
+    while offset < end {
+        let chunk = state
+            .log
+            .read(offset, 1 << 20, end, true)
+            .map_err(storage_error)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let mut next = offset;
+        for b in RecordBatches::new(chunk.clone()).flatten() {
+            next = b.next_offset();
+        }
+        state.learn_epochs(&chunk);
+        if next <= offset {
+            break;
+        }
+        offset = next;
+    }
+    Ok(())
 }
 
 /// Stamps a batch with the broker's time (`message.timestamp.type=LogAppendTime`): sets the

@@ -9,8 +9,11 @@
 //! Fetch sessions (KIP-227): the broker declines to create them (answers session id 0), which
 //! clients treat as "keep sending full fetches"; an incremental fetch gets
 //! FETCH_SESSION_ID_NOT_FOUND.
-//! Not implemented yet: follower fetches (replica_id >= 0), read_committed filtering
-//! (there are no transactions, so the last stable offset is the high watermark).
+//! Follower fetches (`replica_id` >= 0, or `replica_state` from v15) read up to the log end,
+//! and their fetch offset tells the leader the follower's log end offset: that is how the
+//! high watermark advances and how a caught-up follower rejoins the ISR.
+//! Not implemented: read_committed filtering (there are no transactions, so the last
+//! stable offset is the high watermark).
 
 use std::time::Duration;
 
@@ -24,6 +27,7 @@ use tokio::time::Instant;
 
 use super::RequestContext;
 use crate::controller::ApiError;
+use crate::partition::Reader;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (4, 16);
@@ -80,7 +84,7 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
         for p in &t.partitions {
             let result = match &name {
                 None => Err(ApiError::new(ErrorCode::UnknownTopicId, "unknown topic id")),
-                Some(n) => read_partition(ctx, n, p, remaining, total == 0),
+                Some(n) => read_partition(ctx, n, p, remaining, total == 0, replica_id(req, version)),
             };
             partitions.push(match result {
                 Ok(mut part) => {
@@ -129,17 +133,52 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
     (response, total, any_error)
 }
 
+/// The fetching follower's node id, or None for a consumer.
+fn replica_id(req: &FetchRequest, version: i16) -> Option<i32> {
+    let id = if version >= 15 {
+        req.replica_state.replica_id
+    } else {
+        req.replica_id
+    };
+    (id >= 0).then_some(id)
+}
+
 fn read_partition(
     ctx: &RequestContext<'_>,
     topic: &str,
     p: &streamctl_protocol::messages::fetch::FetchRequestPartition,
     remaining: usize,
     first: bool,
+    replica: Option<i32>,
 ) -> Result<FetchResponsePartition, ApiError> {
     let leader = ctx.broker.leader_replica(topic, p.partition)?;
     check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
     let max = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(remaining);
-    let read = leader.partition.read(p.fetch_offset, max, first)?;
+    let reader = match replica {
+        Some(follower) => {
+            let outcome = leader.partition.record_follower_fetch(follower, p.fetch_offset, &leader.isr)?;
+            if outcome.high_watermark_advanced {
+                ctx.broker.data_arrived.notify_waiters();
+            }
+            if outcome.expand_isr {
+                let mut isr = leader.isr.clone();
+                isr.push(follower);
+                tracing::info!(broker = ctx.broker.node_id, topic, partition = p.partition, follower, "follower caught up; expanding ISR");
+                if ctx
+                    .broker
+                    .controller
+                    .alter_isr(topic, p.partition, ctx.broker.node_id, leader.leader_epoch, isr.clone())
+                    .is_ok()
+                    && leader.partition.isr_changed(&isr)
+                {
+                    ctx.broker.data_arrived.notify_waiters();
+                }
+            }
+            Reader::Replica
+        }
+        None => Reader::Consumer,
+    };
+    let read = leader.partition.read(p.fetch_offset, max, first, reader)?;
     Ok(FetchResponsePartition {
         partition_index: p.partition,
         error_code: 0,

@@ -2,8 +2,10 @@
 //!
 //! Validates each batch by header and CRC-32C (magic 2, record count, `max.message.bytes`),
 //! assigns offsets by rewriting the base offset, stamps LogAppendTime when the topic asks for
-//! it, and appends. acks=0 sends no response; acks=1 and acks=-1 answer after the append
-//! (the high watermark follows the leader's log until followers replicate).
+//! it, and appends. acks=0 sends no response; acks=1 answers after the leader's append;
+//! acks=-1 first requires `min.insync.replicas` in the ISR (NOT_ENOUGH_REPLICAS), then waits
+//! — on the partition's high-watermark watch, never blocking a thread — until every ISR member
+//! has the batch, or answers REQUEST_TIMED_OUT after `timeout_ms`.
 //! Not implemented yet: idempotent sequence checks and transactions.
 
 use streamctl_protocol::messages::produce::{ProduceResponsePartition, ProduceResponseTopic};
@@ -12,7 +14,10 @@ use streamctl_protocol::ErrorCode;
 use tracing::debug;
 
 use super::RequestContext;
+use std::sync::Arc;
+
 use crate::controller::ApiError;
+use crate::partition::Partition;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (3, 11);
@@ -23,6 +28,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     let invalid_acks = !(-1..=1).contains(&req.acks);
     let mut responses = Vec::with_capacity(req.topic_data.len());
     let mut appended = false;
+    // acks=all: (topic index, partition index, replica, last offset, epoch) to wait for.
+    let mut pending = Vec::new();
     for topic in &req.topic_data {
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
         for pd in &topic.partition_data {
@@ -32,11 +39,20 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
                     format!("acks must be -1, 0 or 1, got {}", req.acks),
                 ))
             } else {
-                append(ctx, &topic.name, pd.index, pd.records.as_ref())
+                append(
+                    ctx,
+                    &topic.name,
+                    pd.index,
+                    pd.records.as_ref(),
+                    req.acks == -1,
+                )
             };
             partitions.push(match result {
-                Ok(info) => {
+                Ok((info, replica)) => {
                     appended = true;
+                    if req.acks == -1 {
+                        pending.push((responses.len(), partitions.len(), replica, info.last_offset, info.leader_epoch));
+                    }
                     ProduceResponsePartition {
                         index: pd.index,
                         base_offset: info.base_offset,
@@ -66,6 +82,19 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     if appended {
         broker.data_arrived.notify_waiters();
     }
+    let timeout = std::time::Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + timeout;
+    for (t, p, replica, last_offset, epoch) in pending {
+        if let Err(e) = replica.wait_for_commit(last_offset, epoch, deadline).await {
+            if let Some(part) = responses
+                .get_mut(t)
+                .and_then(|t: &mut ProduceResponseTopic| t.partition_responses.get_mut(p))
+            {
+                part.error_code = e.code.code();
+                part.error_message = Some(e.message);
+            }
+        }
+    }
     (req.acks != 0).then(|| ProduceResponse {
         responses,
         ..Default::default()
@@ -77,11 +106,23 @@ fn append(
     topic: &str,
     partition: i32,
     records: Option<&bytes::Bytes>,
-) -> Result<crate::partition::AppendInfo, ApiError> {
+    acks_all: bool,
+) -> Result<(crate::partition::AppendInfo, Arc<Partition>), ApiError> {
     let leader = ctx.broker.leader_replica(topic, partition)?;
     let records =
         records.ok_or_else(|| ApiError::new(ErrorCode::CorruptMessage, "null records"))?;
-    leader
+    let min_isr = leader.topic.config.min_insync_replicas();
+    if acks_all && leader.isr.len() < min_isr {
+        return Err(ApiError::new(
+            ErrorCode::NotEnoughReplicas,
+            format!(
+                "{topic}-{partition} has {} in-sync replicas, min.insync.replicas is {min_isr}",
+                leader.isr.len()
+            ),
+        ));
+    }
+    let info = leader
         .partition
-        .append_as_leader(records, &leader.topic.config, leader.leader_epoch)
+        .append_as_leader(records, &leader.topic.config, &leader.isr)?;
+    Ok((info, leader.partition))
 }

@@ -1,0 +1,389 @@
+//! Followers replicate over the wire, as Kafka brokers do.
+//!
+//! ```text
+//!  broker (follower) ── one fetch loop per other broker ──▶ that broker (leader)
+//!     1. for partitions newly followed: OffsetForLeaderEpoch(our latest epoch)
+//!        → truncate a divergent tail (KIP-101)
+//!     2. Fetch(replica_id = us, fetch_offset = our log end, long poll)
+//!        → append whole batches, take the leader's high watermark
+//! ```
+//!
+//! The leader learns each follower's log end offset from its fetch offset (see
+//! `handlers/fetch.rs`), so the high watermark and the ISR move on the leader alone. The set
+//! of partitions a loop fetches is recomputed from metadata on every round, so leader changes
+//! need no restart of the loops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
+use streamctl_protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
+use streamctl_protocol::messages::offset_for_leader_epoch::{
+    OffsetForLeaderEpochRequestPartition, OffsetForLeaderEpochRequestTopic,
+};
+use streamctl_protocol::messages::{
+    FetchRequest, FetchResponse, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
+    ResponseBody,
+};
+use streamctl_protocol::{ApiKey, ErrorCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::broker::BrokerShared;
+use crate::partition::Partition;
+
+/// Fetch version followers use (topic names, `replica_id` in the body).
+const FETCH_VERSION: i16 = 12;
+/// OffsetForLeaderEpoch version followers use.
+const EPOCH_VERSION: i16 = 4;
+/// Bytes a follower asks for per partition and in total.
+const PARTITION_MAX_BYTES: i32 = 1 << 20;
+const MAX_BYTES: i32 = 10 << 20;
+
+/// Runs one fetch loop per other broker until `stop`.
+pub async fn run(shared: Arc<BrokerShared>, stop: CancellationToken) {
+    let others: Vec<i32> = shared
+        .metadata()
+        .brokers
+        .keys()
+        .copied()
+        .filter(|id| *id != shared.node_id)
+        .collect();
+    let loops: Vec<_> = others
+        .into_iter()
+        .map(|leader| tokio::spawn(fetch_loop(shared.clone(), leader, stop.clone())))
+        .collect();
+    for l in loops {
+        let _ = l.await;
+    }
+}
+
+/// A partition this broker follows on `leader`.
+struct Followed {
+    replica: Arc<Partition>,
+    topic: String,
+    leader_epoch: i32,
+}
+
+fn followed(shared: &BrokerShared, leader: i32) -> Vec<Followed> {
+    let md = shared.metadata();
+    if !md.brokers.get(&leader).is_some_and(|b| b.alive) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for t in md.topics.values() {
+        for p in &t.partitions {
+            if p.leader != leader || !p.replicas.contains(&shared.node_id) {
+                continue;
+            }
+            match shared.ensure_role(t, p) {
+                Ok(replica) => out.push(Followed {
+                    replica,
+                    topic: t.name.clone(),
+                    leader_epoch: p.leader_epoch,
+                }),
+                Err(e) => {
+                    warn!(broker = shared.node_id, topic = %t.name, partition = p.partition, error = %e, "cannot open follower replica")
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn fetch_loop(shared: Arc<BrokerShared>, leader: i32, stop: CancellationToken) {
+    let mut metadata = shared.controller.subscribe();
+    let mut conn: Option<PeerConnection> = None;
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        let parts = followed(&shared, leader);
+        if parts.is_empty() {
+            conn = None;
+            tokio::select! {
+                () = stop.cancelled() => return,
+                r = metadata.changed() => if r.is_err() { return },
+            }
+            continue;
+        }
+        if conn.is_none() {
+            let md = shared.metadata();
+            let Some(addr) = md
+                .brokers
+                .get(&leader)
+                .map(|b| format!("{}:{}", b.host, b.port))
+            else {
+                continue;
+            };
+            match tokio::time::timeout(
+                Duration::from_secs(2),
+                PeerConnection::connect(&addr, shared.node_id),
+            )
+            .await
+            {
+                Ok(Ok(c)) => {
+                    conn = Some(c);
+                    backoff = Duration::from_millis(20);
+                }
+                _ => {
+                    debug!(broker = shared.node_id, leader, %addr, "cannot reach leader; retrying");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                        r = metadata.changed() => if r.is_err() { return },
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let round = tokio::select! {
+            () = stop.cancelled() => return,
+            r = fetch_round(&shared, c, &parts) => r,
+        };
+        if let Err(e) = round {
+            debug!(broker = shared.node_id, leader, error = %e, "replica fetch failed; reconnecting");
+            conn = None;
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+/// One round: reconcile newly followed partitions, then one long-polling fetch.
+async fn fetch_round(
+    shared: &BrokerShared,
+    conn: &mut PeerConnection,
+    parts: &[Followed],
+) -> Result<(), String> {
+    truncate_divergent(conn, parts).await?;
+    let mut topics: Vec<FetchRequestTopic> = Vec::new();
+    for f in parts {
+        if f.replica.pending_truncation().is_some() {
+            continue;
+        }
+        let (_, _, leo) = f.replica.offsets();
+        let partition = FetchRequestPartition {
+            partition: f.replica.partition,
+            current_leader_epoch: f.leader_epoch,
+            fetch_offset: leo,
+            partition_max_bytes: PARTITION_MAX_BYTES,
+            ..Default::default()
+        };
+        match topics.iter_mut().find(|t| t.topic == f.topic) {
+            Some(t) => t.partitions.push(partition),
+            None => topics.push(FetchRequestTopic {
+                topic: f.topic.clone(),
+                partitions: vec![partition],
+                ..Default::default()
+            }),
+        }
+    }
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let wait = i32::try_from(shared.config.replica_fetch_wait_max.as_millis()).unwrap_or(500);
+    let req = FetchRequest {
+        replica_id: shared.node_id,
+        max_wait_ms: wait,
+        min_bytes: 1,
+        max_bytes: MAX_BYTES,
+        topics,
+        ..Default::default()
+    };
+    let resp: FetchResponse = conn
+        .call(ApiKey::Fetch, FETCH_VERSION, req.into())
+        .await
+        .and_then(|b| match b {
+            ResponseBody::Fetch(r) => Ok(r),
+            _ => Err("unexpected response type".to_string()),
+        })?;
+    if resp.error_code != 0 {
+        return Err(format!(
+            "fetch error {}",
+            ErrorCode::from_code(resp.error_code)
+        ));
+    }
+    let mut appended = false;
+    for t in &resp.responses {
+        for p in &t.partitions {
+            let Some(f) = parts
+                .iter()
+                .find(|f| f.topic == t.topic && f.replica.partition == p.partition_index)
+            else {
+                continue;
+            };
+            match ErrorCode::from_code(p.error_code) {
+                ErrorCode::None => {
+                    let records = p.records.clone().unwrap_or_default();
+                    appended |= !records.is_empty();
+                    if let Err(e) = f.replica.append_as_follower(&records, p.high_watermark) {
+                        warn!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, error = %e, "follower append failed");
+                    }
+                }
+                ErrorCode::OffsetOutOfRange => {
+                    // Our log end is beyond the leader's (truncate back) or before its log
+                    // start (start over at its log start).
+                    let (_, _, leo) = f.replica.offsets();
+                    let target = if leo > p.high_watermark && p.high_watermark >= 0 {
+                        p.high_watermark
+                    } else {
+                        p.log_start_offset.max(0)
+                    };
+                    if let Err(e) = f.replica.reset_to(target) {
+                        warn!(broker = shared.node_id, error = %e, "follower reset failed");
+                    }
+                }
+                other => {
+                    debug!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, error = %other, "follower fetch refused; waiting for metadata")
+                }
+            }
+        }
+    }
+    if appended {
+        shared.data_arrived.notify_waiters();
+    }
+    Ok(())
+}
+
+/// KIP-101: before fetching from a new leader, ask it where our latest epoch ended and cut
+/// anything we have beyond that (writes of an old leader that never committed).
+async fn truncate_divergent(conn: &mut PeerConnection, parts: &[Followed]) -> Result<(), String> {
+    let pending: Vec<(&Followed, i32)> = parts
+        .iter()
+        .filter_map(|f| f.replica.pending_truncation().map(|epoch| (f, epoch)))
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut topics: Vec<OffsetForLeaderEpochRequestTopic> = Vec::new();
+    for (f, epoch) in &pending {
+        if *epoch < 0 {
+            // Nothing written under any epoch: nothing to truncate.
+            f.replica
+                .truncate_after_epoch_check(-1)
+                .map_err(|e| e.to_string())?;
+            continue;
+        }
+        let partition = OffsetForLeaderEpochRequestPartition {
+            partition: f.replica.partition,
+            current_leader_epoch: f.leader_epoch,
+            leader_epoch: *epoch,
+            ..Default::default()
+        };
+        match topics.iter_mut().find(|t| t.topic == f.topic) {
+            Some(t) => t.partitions.push(partition),
+            None => topics.push(OffsetForLeaderEpochRequestTopic {
+                topic: f.topic.clone(),
+                partitions: vec![partition],
+                ..Default::default()
+            }),
+        }
+    }
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let req = OffsetForLeaderEpochRequest {
+        replica_id: conn.node_id,
+        topics,
+        ..Default::default()
+    };
+    let resp: OffsetForLeaderEpochResponse = conn
+        .call(ApiKey::OffsetForLeaderEpoch, EPOCH_VERSION, req.into())
+        .await
+        .and_then(|b| match b {
+            ResponseBody::OffsetForLeaderEpoch(r) => Ok(r),
+            _ => Err("unexpected response type".to_string()),
+        })?;
+    for t in &resp.topics {
+        for p in &t.partitions {
+            let Some((f, _)) = pending
+                .iter()
+                .find(|(f, _)| f.topic == t.topic && f.replica.partition == p.partition)
+            else {
+                continue;
+            };
+            if p.error_code == 0 {
+                f.replica
+                    .truncate_after_epoch_check(p.end_offset)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A broker-to-broker connection: one request at a time, which is all a fetch loop needs.
+struct PeerConnection {
+    stream: TcpStream,
+    buf: BytesMut,
+    correlation_id: i32,
+    node_id: i32,
+}
+
+impl PeerConnection {
+    async fn connect(addr: &str, node_id: i32) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream,
+            buf: BytesMut::with_capacity(64 * 1024),
+            correlation_id: 0,
+            node_id,
+        })
+    }
+
+    async fn call(
+        &mut self,
+        api: ApiKey,
+        version: i16,
+        body: streamctl_protocol::RequestBody,
+    ) -> Result<ResponseBody, String> {
+        self.correlation_id = self.correlation_id.wrapping_add(1);
+        let header = RequestHeader {
+            api_key: api.code(),
+            api_version: version,
+            correlation_id: self.correlation_id,
+            client_id: Some(format!("broker-{}-replica-fetcher", self.node_id)),
+            unknown_tagged_fields: Vec::new(),
+        };
+        let mut out = BytesMut::new();
+        frame::encode_request(&header, &body, &mut out).map_err(|e| e.to_string())?;
+        self.stream
+            .write_all(&out)
+            .await
+            .map_err(|e| e.to_string())?;
+        let decoder = FrameDecoder::default();
+        // The leader long-polls for at most replica.fetch.wait.max.ms; allow slack.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(frame) = decoder.decode(&mut self.buf).map_err(|e| e.to_string())? {
+                let (h, body) =
+                    frame::decode_response(frame, api, version).map_err(|e| e.to_string())?;
+                if h.correlation_id != self.correlation_id {
+                    return Err(format!(
+                        "correlation id {} does not match {}",
+                        h.correlation_id, self.correlation_id
+                    ));
+                }
+                return Ok(body);
+            }
+            let n = tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf))
+                .await
+                .map_err(|_| "leader did not answer in time".to_string())?
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("leader closed the connection".into());
+            }
+        }
+    }
+}

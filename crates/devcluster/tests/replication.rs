@@ -1,0 +1,245 @@
+//! Replication over the wire: acks=all, leader kill and election, follower restart and ISR
+//! rejoin, min.insync.replicas, preferred leaders. Faults come from the cluster's control
+//! methods (kill/stop/start), and waits are on the controller's metadata watch, not sleeps.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use streamctl_devcluster::controller::NewTopic;
+use streamctl_devcluster::DevCluster;
+use streamctl_protocol::ErrorCode;
+use support::{addr, leader, produce, read_all, wait_partition};
+
+async fn cluster() -> DevCluster {
+    DevCluster::builder()
+        .brokers(3)
+        .in_memory()
+        .start()
+        .await
+        .unwrap()
+}
+
+fn values(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|j| format!("{prefix}-{j}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_all_writes_reach_every_replica() {
+    let cluster = cluster().await;
+    cluster.create_topic("r", 1, 3).unwrap();
+    let l = leader(&cluster, "r", 0).await;
+    for i in 0..10 {
+        let (err, base) = produce(addr(&cluster, l), "r", 0, -1, &values(&format!("b{i}"), 5))
+            .await
+            .unwrap();
+        assert_eq!(err, ErrorCode::None);
+        assert_eq!(base, i * 5);
+    }
+    // acks=all answered, so every ISR member holds all 50 records.
+    for node in 1..=3 {
+        let (_, _, leo) = cluster.replica(node, "r", 0).unwrap().offsets();
+        assert_eq!(leo, 50, "broker {node}");
+    }
+    let (_, hw, leo) = cluster.replica(l, "r", 0).unwrap().offsets();
+    assert_eq!((hw, leo), (50, 50));
+    assert_eq!(read_all(addr(&cluster, l), "r", 0).await.unwrap().len(), 50);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_records_survive_a_leader_kill_in_order() {
+    let cluster = cluster().await;
+    cluster.create_topic("k", 1, 3).unwrap();
+    let first_leader = leader(&cluster, "k", 0).await;
+    let epoch_before = cluster
+        .controller()
+        .snapshot()
+        .partition("k", 0)
+        .unwrap()
+        .leader_epoch;
+    let mut acked: Vec<String> = Vec::new();
+    let mut current = first_leader;
+    let mut retries = 0;
+    for i in 0..120 {
+        if i == 40 {
+            cluster.kill_broker(first_leader).await.unwrap();
+        }
+        let batch = values(&format!("b{i}"), 5);
+        loop {
+            match produce(addr(&cluster, current), "k", 0, -1, &batch).await {
+                Ok((ErrorCode::None, _)) => {
+                    acked.extend(batch.iter().cloned());
+                    break;
+                }
+                other => {
+                    // Not acknowledged: find the new leader and retry the same batch.
+                    retries += 1;
+                    assert!(retries < 50, "too many retries: {other:?}");
+                    wait_partition(&cluster, "k", 0, "a live leader", |l, _| {
+                        l >= 0 && l != first_leader
+                    })
+                    .await;
+                    current = leader(&cluster, "k", 0).await;
+                }
+            }
+        }
+    }
+    assert_ne!(current, first_leader);
+    let epoch_after = cluster
+        .controller()
+        .snapshot()
+        .partition("k", 0)
+        .unwrap()
+        .leader_epoch;
+    assert!(epoch_after > epoch_before, "leader epoch must be bumped");
+    let read = read_all(addr(&cluster, current), "k", 0).await.unwrap();
+    // Every acknowledged record is there, in order (a retried batch may appear twice).
+    let mut it = read.iter();
+    for v in &acked {
+        assert!(
+            it.any(|r| r == v),
+            "acknowledged {v} missing or out of order"
+        );
+    }
+    assert_eq!(acked.len(), 600);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_follower_restarts_catches_up_and_rejoins_the_isr() {
+    let cluster = cluster().await;
+    cluster.create_topic("f", 1, 3).unwrap();
+    let l = leader(&cluster, "f", 0).await;
+    let follower = (1..=3).find(|n| *n != l).unwrap();
+    produce(addr(&cluster, l), "f", 0, -1, &values("before", 20))
+        .await
+        .unwrap();
+    cluster.kill_broker(follower).await.unwrap();
+    wait_partition(&cluster, "f", 0, "follower out of the ISR", |_, isr| {
+        !isr.contains(&follower)
+    })
+    .await;
+    for i in 0..10 {
+        let (err, _) = produce(
+            addr(&cluster, l),
+            "f",
+            0,
+            -1,
+            &values(&format!("during{i}"), 10),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            err,
+            ErrorCode::None,
+            "two in-sync replicas still take acks=all"
+        );
+    }
+    cluster.start_broker(follower).await.unwrap();
+    wait_partition(&cluster, "f", 0, "follower back in the ISR", |_, isr| {
+        isr.len() == 3
+    })
+    .await;
+    let (_, _, follower_leo) = cluster.replica(follower, "f", 0).unwrap().offsets();
+    assert_eq!(
+        follower_leo, 120,
+        "an in-memory broker restarts empty and copies everything back"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_insync_replicas_refuses_acks_all_with_two_brokers_down() {
+    let cluster = cluster().await;
+    cluster
+        .controller()
+        .create_topic(
+            &NewTopic {
+                name: "m".into(),
+                num_partitions: 1,
+                replication_factor: 3,
+                configs: BTreeMap::from([("min.insync.replicas".to_string(), "2".to_string())]),
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .unwrap();
+    let l = leader(&cluster, "m", 0).await;
+    assert_eq!(
+        produce(addr(&cluster, l), "m", 0, -1, &values("ok", 1))
+            .await
+            .unwrap()
+            .0,
+        ErrorCode::None
+    );
+    for n in (1..=3).filter(|n| *n != l) {
+        cluster.kill_broker(n).await.unwrap();
+    }
+    wait_partition(&cluster, "m", 0, "ISR down to the leader", |_, isr| {
+        isr.len() == 1
+    })
+    .await;
+    let (err, _) = produce(addr(&cluster, l), "m", 0, -1, &values("refused", 1))
+        .await
+        .unwrap();
+    assert_eq!(err, ErrorCode::NotEnoughReplicas);
+    // acks=1 does not need the ISR.
+    let (err, _) = produce(addr(&cluster, l), "m", 0, 1, &values("acks1", 1))
+        .await
+        .unwrap();
+    assert_eq!(err, ErrorCode::None);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_stop_moves_leadership_and_restart_restores_the_preferred_leader() {
+    let dir = std::env::temp_dir().join(format!("streamctl-repl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cluster = DevCluster::builder()
+        .brokers(3)
+        .data_dir(&dir)
+        .start()
+        .await
+        .unwrap();
+    cluster.create_topic("p", 1, 3).unwrap();
+    let preferred = cluster
+        .controller()
+        .snapshot()
+        .partition("p", 0)
+        .unwrap()
+        .replicas[0];
+    assert_eq!(leader(&cluster, "p", 0).await, preferred);
+    produce(addr(&cluster, preferred), "p", 0, -1, &values("a", 30))
+        .await
+        .unwrap();
+    cluster.stop_broker(preferred).await.unwrap();
+    let other = leader(&cluster, "p", 0).await;
+    assert_ne!(other, preferred);
+    assert_eq!(
+        produce(addr(&cluster, other), "p", 0, -1, &values("b", 30))
+            .await
+            .unwrap()
+            .0,
+        ErrorCode::None
+    );
+    // Restart from disk: recover 30, catch up the other 30, rejoin, take leadership back.
+    cluster.start_broker(preferred).await.unwrap();
+    wait_partition(&cluster, "p", 0, "preferred leader restored", |l, isr| {
+        l == preferred && isr.len() == 3
+    })
+    .await;
+    let read = read_all(addr(&cluster, preferred), "p", 0).await.unwrap();
+    assert_eq!(read.len(), 60);
+    assert_eq!(read[0], "a-0");
+    assert_eq!(read[59], "b-29");
+    cluster.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
