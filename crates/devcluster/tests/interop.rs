@@ -314,3 +314,60 @@ async fn records_survive_a_restart_on_the_same_data_dir() {
     cluster.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_acks_all_across_a_leader_kill_loses_nothing() {
+    use tokio::io::AsyncBufReadExt;
+    let Some(py) = python("confluent_kafka") else {
+        return;
+    };
+    let cluster = cluster().await;
+    cluster.create_topic("failover", 3, 3).unwrap();
+    let victim = cluster
+        .controller()
+        .snapshot()
+        .partition("failover", 0)
+        .unwrap()
+        .leader;
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_failover.py");
+    let mut child = Command::new(py)
+        .arg(script)
+        .args([&cluster.bootstrap_servers(), "failover", "3", "20000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = Vec::new();
+    let finished = tokio::time::timeout(TOOL_TIMEOUT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line == "ready" {
+                cluster.kill_broker(victim).await.unwrap();
+            }
+            out.push(line);
+        }
+        child.wait_with_output().await.unwrap()
+    })
+    .await
+    .expect("the producer did not finish in time");
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    assert!(
+        finished.status.success(),
+        "script failed: {stderr}\n{out:?}"
+    );
+    let summary = out
+        .iter()
+        .find(|l| l.starts_with("ok:"))
+        .expect("no summary line");
+    println!("{summary}");
+    let new_leader = cluster
+        .controller()
+        .snapshot()
+        .partition("failover", 0)
+        .unwrap()
+        .leader;
+    assert_ne!(new_leader, victim);
+    cluster.shutdown().await;
+}
