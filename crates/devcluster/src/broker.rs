@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::{Bytes, BytesMut};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
-use streamctl_protocol::messages::{ApiVersionsResponse, ResponseBody};
+use streamctl_protocol::messages::{ApiVersionsResponse, RequestBody, ResponseBody};
 use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,8 +27,10 @@ use tracing::{debug, info, warn};
 
 use crate::config::BrokerConfig;
 use crate::controller::{ApiError, ClusterMetadata, Controller, PartitionMeta, TopicMeta};
+use crate::faults::{self, BrokerFaults};
 use crate::handlers;
 use crate::log::Storage;
+use crate::metrics::BrokerMetrics;
 use crate::partition::Partition;
 
 /// State shared by a broker's connections and handlers.
@@ -47,6 +49,10 @@ pub struct BrokerShared {
     replicas: Mutex<HashMap<(uuid::Uuid, i32), Arc<Partition>>>,
     /// Signalled whenever a local log grows, to wake long-polling fetches.
     pub data_arrived: Notify,
+    /// Fault injection controls; owned by the broker's slot so they outlive a restart.
+    pub faults: Arc<BrokerFaults>,
+    /// Counters for `/metrics`; owned by the broker's slot so they outlive a restart.
+    pub metrics: Arc<BrokerMetrics>,
 }
 
 /// The local replica of a partition this broker leads, with the topic it belongs to.
@@ -77,7 +83,17 @@ impl BrokerShared {
             data_dir,
             replicas: Mutex::new(HashMap::new()),
             data_arrived: Notify::new(),
+            faults: Arc::new(BrokerFaults::new()),
+            metrics: Arc::new(BrokerMetrics::new()),
         }
+    }
+
+    /// Uses the fault controls and counters of the broker's slot (kept across restarts)
+    /// instead of fresh ones.
+    pub fn with_controls(mut self, faults: Arc<BrokerFaults>, metrics: Arc<BrokerMetrics>) -> Self {
+        self.faults = faults;
+        self.metrics = metrics;
+        self
     }
 
     /// The current metadata snapshot.
@@ -249,6 +265,9 @@ impl BrokerShared {
                 isr.clone(),
             ) {
                 Ok(()) => {
+                    self.metrics
+                        .isr_shrinks
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if replica.isr_changed(&isr) {
                         self.data_arrived.notify_waiters();
                     }
@@ -452,6 +471,9 @@ async fn serve_connection(
     let decoder = FrameDecoder::new(shared.config.max_frame_size);
     let mut inbuf = BytesMut::with_capacity(64 * 1024);
     let mut outbuf = BytesMut::with_capacity(64 * 1024);
+    // Subscribed before serving anything: a drop requested from now on closes this one.
+    let mut drops = shared.faults.subscribe_drops();
+    let _open = shared.metrics.connection_opened();
     debug!(broker = shared.node_id, %peer, "connection opened");
     loop {
         // Answer every complete frame already buffered, then write the answers at once.
@@ -465,7 +487,17 @@ async fn serve_connection(
                     return;
                 }
             };
-            match handle_frame(&shared, frame).await {
+            // Stopping, killing or dropping connections cuts a request in flight too (a long
+            // poll, an acks=all wait): handlers keep no state across their awaits.
+            let reply = tokio::select! {
+                () = stop.cancelled() => return,
+                () = dropped(&mut drops) => {
+                    info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
+                    return;
+                }
+                r = handle_frame(&shared, frame) => r,
+            };
+            match reply {
                 Reply::Send(bytes) => outbuf.extend_from_slice(&bytes),
                 Reply::Nothing => {}
                 Reply::Close(reason) => {
@@ -478,6 +510,10 @@ async fn serve_connection(
         if !outbuf.is_empty() {
             let written = tokio::select! {
                 () = stop.cancelled() => return,
+                () = dropped(&mut drops) => {
+                    info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
+                    return;
+                }
                 w = stream.write_all(&outbuf) => w,
             };
             if written.is_err() {
@@ -487,6 +523,10 @@ async fn serve_connection(
         }
         let read = tokio::select! {
             () = stop.cancelled() => return,
+            () = dropped(&mut drops) => {
+                info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
+                return;
+            }
             r = stream.read_buf(&mut inbuf) => r,
         };
         match read {
@@ -499,7 +539,16 @@ async fn serve_connection(
     }
 }
 
+/// Resolves when the broker's faults ask to drop every open connection.
+async fn dropped(drops: &mut tokio::sync::watch::Receiver<u64>) {
+    if drops.changed().await.is_err() {
+        // The fault controls are gone (never while the broker runs): nothing will ask.
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn handle_frame(shared: &Arc<BrokerShared>, frame: Bytes) -> Reply {
+    let started = tokio::time::Instant::now();
     let (header, body) = match frame::decode_request(frame) {
         Ok(decoded) => decoded,
         Err(e) => return Reply::Close(format!("undecodable request header: {e}")),
@@ -521,6 +570,16 @@ async fn handle_frame(shared: &Arc<BrokerShared>, frame: Bytes) -> Reply {
             },
         );
     }
+    shared.metrics.record_request(header.api_key);
+    if let Some(latency) = shared.faults.latency() {
+        tokio::time::sleep(latency).await;
+    }
+    let replication = faults::is_replication(&body, header.api_version);
+    if !replication {
+        if let Some(code) = shared.faults.take_error(header.api_key) {
+            return injected_error(shared, &header, &body, code, started);
+        }
+    }
     let ctx = handlers::RequestContext {
         broker: shared,
         header: &header,
@@ -528,7 +587,44 @@ async fn handle_frame(shared: &Arc<BrokerShared>, frame: Bytes) -> Reply {
     let Some(response) = handlers::dispatch(&ctx, body).await else {
         return Reply::Nothing;
     };
+    shared
+        .metrics
+        .observe_response(&response, started.elapsed(), replication);
     encode(&header, &response)
+}
+
+/// Answers a request with an injected error code without executing it, or closes the
+/// connection when this API has no error answer here (see [`faults::error_response`]).
+fn injected_error(
+    shared: &BrokerShared,
+    header: &RequestHeader,
+    body: &RequestBody,
+    code: ErrorCode,
+    started: tokio::time::Instant,
+) -> Reply {
+    let api = header.api().map_or_else(
+        || format!("api key {}", header.api_key),
+        |k| k.name().to_string(),
+    );
+    info!(broker = shared.node_id, api = %api, error = %code, correlation_id = header.correlation_id, "answering with an injected error");
+    match faults::error_response(body, header.api_version, code, &shared.metadata()) {
+        Some(response) => {
+            if !matches!(response, ResponseBody::Produce(_) | ResponseBody::Fetch(_)) {
+                shared.metrics.record_error(header.api_key, code.code());
+            }
+            shared
+                .metrics
+                .observe_response(&response, started.elapsed(), false);
+            encode(header, &response)
+        }
+        None => {
+            shared.metrics.record_error(header.api_key, code.code());
+            Reply::Close(format!(
+                "injected {code} for {api} v{}, which has no error answer here",
+                header.api_version
+            ))
+        }
+    }
 }
 
 fn encode(header: &RequestHeader, response: &ResponseBody) -> Reply {

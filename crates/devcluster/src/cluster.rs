@@ -18,9 +18,16 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use std::time::Duration;
+
+use streamctl_protocol::{ApiKey, ErrorCode};
+
 use crate::broker::{BrokerShared, RunningBroker};
 use crate::config::BrokerConfig;
 use crate::controller::{ApiError, BrokerMeta, Controller, NewTopic};
+use crate::faults::{BrokerFaults, FaultState};
+use crate::http::{BrokerState, ClusterState, PartitionState, TopicState};
+use crate::metrics::{BrokerMetrics, BrokerSample};
 
 /// Why the cluster could not start or act.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +57,17 @@ pub enum ClusterError {
     /// No broker with that id.
     #[error("no broker with id {0}")]
     UnknownBroker(i32),
+    /// The admin plane could not bind.
+    #[error("admin plane cannot listen on {addr}: {source}")]
+    AdminBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A fault that cannot be injected (an API the broker does not serve, error code 0).
+    #[error("invalid fault: {0}")]
+    InvalidFault(String),
 }
 
 /// Builds a [`DevCluster`].
@@ -61,6 +79,8 @@ pub struct DevClusterBuilder {
     base_port: u16,
     config: BrokerConfig,
     cluster_id: Option<String>,
+    /// The admin plane's port on 127.0.0.1 (0: ephemeral); `None` serves no admin plane.
+    admin_port: Option<u16>,
 }
 
 impl Default for DevClusterBuilder {
@@ -72,6 +92,7 @@ impl Default for DevClusterBuilder {
             base_port: 0,
             config: BrokerConfig::default(),
             cluster_id: None,
+            admin_port: None,
         }
     }
 }
@@ -133,6 +154,23 @@ impl DevClusterBuilder {
         self
     }
 
+    /// Serves the HTTP admin plane (cluster state, broker stop/start, fault injection,
+    /// Prometheus metrics) on an ephemeral port of 127.0.0.1; see [`DevCluster::admin_url`].
+    /// Off by default for in-process tests, which have the same controls as methods;
+    /// `streamctl dev up` turns it on.
+    pub fn admin_http(mut self, enabled: bool) -> Self {
+        self.admin_port = enabled.then_some(self.admin_port.unwrap_or(0));
+        self
+    }
+
+    /// Serves the HTTP admin plane on this port of 127.0.0.1 (0 picks a free one). It only
+    /// ever listens on loopback: it can stop brokers, so it must not be reachable from the
+    /// network.
+    pub fn admin_port(mut self, port: u16) -> Self {
+        self.admin_port = Some(port);
+        self
+    }
+
     /// Starts the controller and every broker; returns once all are listening.
     pub async fn start(self) -> Result<DevCluster, ClusterError> {
         let started = std::time::Instant::now();
@@ -172,12 +210,17 @@ impl DevClusterBuilder {
                 .data_dir
                 .as_ref()
                 .map(|d| d.join(format!("broker-{node_id}")));
-            let shared = Arc::new(BrokerShared::new(
-                node_id,
-                controller.clone(),
-                self.config.clone(),
-                data_dir.clone(),
-            ));
+            let faults = Arc::new(BrokerFaults::new());
+            let metrics = Arc::new(BrokerMetrics::new());
+            let shared = Arc::new(
+                BrokerShared::new(
+                    node_id,
+                    controller.clone(),
+                    self.config.clone(),
+                    data_dir.clone(),
+                )
+                .with_controls(faults.clone(), metrics.clone()),
+            );
             let bind = bind_addrs(&self.host, port);
             let running = start_broker(shared, &bind, &stop).await?;
             let port = running.addrs.first().map_or(0, SocketAddr::port);
@@ -188,6 +231,8 @@ impl DevClusterBuilder {
                     addrs: running.addrs.clone(),
                     data_dir,
                     running: Some(running),
+                    faults,
+                    metrics,
                 },
             );
         }
@@ -199,13 +244,24 @@ impl DevClusterBuilder {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "dev cluster started"
         );
-        Ok(DevCluster {
+        let inner = Arc::new(ClusterInner {
             controller,
             brokers: std::sync::Mutex::new(brokers),
             host: self.host,
             config: self.config,
-            stop,
-        })
+            stop: stop.clone(),
+        });
+        // From here on, dropping `cluster` stops everything started so far.
+        let mut cluster = DevCluster { inner, admin: None };
+        if let Some(port) = self.admin_port {
+            let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+            let admin = crate::http::AdminServer::start(cluster.inner.clone(), addr, stop)
+                .await
+                .map_err(|source| ClusterError::AdminBind { addr, source })?;
+            info!(url = %admin.url(), "admin plane listening");
+            cluster.admin = Some(admin);
+        }
+        Ok(cluster)
     }
 }
 
@@ -287,24 +343,35 @@ fn stored_cluster_id(dir: &Path) -> Result<String, ClusterError> {
 }
 
 /// One broker's place in the cluster: its addresses survive a stop so it restarts on the
-/// same port (clients keep their bootstrap list).
+/// same port (clients keep their bootstrap list), and so do its fault controls and counters.
 #[derive(Debug)]
 struct Slot {
     addrs: Vec<SocketAddr>,
     data_dir: Option<PathBuf>,
     running: Option<RunningBroker>,
+    faults: Arc<BrokerFaults>,
+    metrics: Arc<BrokerMetrics>,
+}
+
+/// What the cluster handle and the admin plane's task share.
+#[derive(Debug)]
+pub(crate) struct ClusterInner {
+    controller: Arc<Controller>,
+    /// Held only for bookkeeping, never across an `.await`.
+    brokers: std::sync::Mutex<BTreeMap<i32, Slot>>,
+    host: String,
+    config: BrokerConfig,
+    /// Cancelled on shutdown or drop: stops brokers and the admin plane.
+    stop: CancellationToken,
 }
 
 /// A running dev cluster. Dropping it stops every broker; prefer [`DevCluster::shutdown`],
 /// which also waits for them and flushes logs.
 #[derive(Debug)]
 pub struct DevCluster {
-    controller: Arc<Controller>,
-    /// Held only for bookkeeping, never across an `.await`.
-    brokers: std::sync::Mutex<BTreeMap<i32, Slot>>,
-    host: String,
-    config: BrokerConfig,
-    stop: CancellationToken,
+    inner: Arc<ClusterInner>,
+    /// The HTTP admin plane, when asked for; it shares `inner`.
+    admin: Option<crate::http::AdminServer>,
 }
 
 /// A snapshot of one broker of the cluster.
@@ -332,20 +399,18 @@ impl BrokerInfo {
     }
 }
 
-impl DevCluster {
-    /// Starts building a cluster.
-    pub fn builder() -> DevClusterBuilder {
-        DevClusterBuilder::default()
-    }
-
+impl ClusterInner {
     fn slots(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Slot>> {
         self.brokers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `host:port,host:port,…` for clients' `bootstrap.servers` (every broker, up or not).
-    pub fn bootstrap_servers(&self) -> String {
+    pub(crate) fn controller(&self) -> &Arc<Controller> {
+        &self.controller
+    }
+
+    fn bootstrap_servers(&self) -> String {
         self.slots()
             .values()
             .map(|slot| {
@@ -356,13 +421,7 @@ impl DevCluster {
             .join(",")
     }
 
-    /// The advertised host.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// Every broker, by node id.
-    pub fn brokers(&self) -> Vec<BrokerInfo> {
+    pub(crate) fn brokers(&self) -> Vec<BrokerInfo> {
         self.slots()
             .iter()
             .map(|(id, slot)| BrokerInfo {
@@ -373,18 +432,7 @@ impl DevCluster {
             .collect()
     }
 
-    /// One broker by node id.
-    pub fn broker(&self, node_id: i32) -> Option<BrokerInfo> {
-        self.brokers().into_iter().find(|b| b.node_id == node_id)
-    }
-
-    /// The controller (cluster metadata).
-    pub fn controller(&self) -> &Arc<Controller> {
-        &self.controller
-    }
-
-    /// The local replica of a partition on a running broker (for tests and the admin plane).
-    pub fn replica(
+    pub(crate) fn replica(
         &self,
         node_id: i32,
         topic: &str,
@@ -401,25 +449,6 @@ impl DevCluster {
             .replica(topic_id, partition)
     }
 
-    /// Creates a topic directly (without a Kafka client).
-    pub fn create_topic(
-        &self,
-        name: &str,
-        partitions: i32,
-        replication_factor: i16,
-    ) -> Result<(), ClusterError> {
-        self.controller.create_topic(
-            &NewTopic {
-                name: name.to_string(),
-                num_partitions: partitions,
-                replication_factor,
-                ..NewTopic::default()
-            },
-            false,
-        )?;
-        Ok(())
-    }
-
     fn take_running(&self, node_id: i32) -> Result<Option<RunningBroker>, ClusterError> {
         let mut slots = self.slots();
         let slot = slots
@@ -428,10 +457,7 @@ impl DevCluster {
         Ok(slot.running.take())
     }
 
-    /// Kills a broker as if its process died: listener and connections vanish at once, with
-    /// no hand-off; the controller then elects new leaders from the ISR and bumps epochs.
-    /// In-memory brokers lose their data (as a process would); on-disk ones keep their files.
-    pub async fn kill_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+    pub(crate) async fn kill_broker(&self, node_id: i32) -> Result<(), ClusterError> {
         let Some(running) = self.take_running(node_id)? else {
             return Ok(());
         };
@@ -441,15 +467,16 @@ impl DevCluster {
         Ok(())
     }
 
-    /// Stops a broker cleanly: its leaderships move first (controlled shutdown), then it
-    /// closes its connections and flushes its logs.
-    pub async fn stop_broker(&self, node_id: i32) -> Result<(), ClusterError> {
-        if self
-            .slots()
-            .get(&node_id)
-            .is_none_or(|s| s.running.is_none())
-        {
-            return self.take_running(node_id).map(|_| ());
+    pub(crate) async fn stop_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        let running = {
+            let slots = self.slots();
+            let slot = slots
+                .get(&node_id)
+                .ok_or(ClusterError::UnknownBroker(node_id))?;
+            slot.running.is_some()
+        };
+        if !running {
+            return Ok(());
         }
         self.controller.broker_down(node_id);
         if let Some(running) = self.take_running(node_id)? {
@@ -459,11 +486,8 @@ impl DevCluster {
         Ok(())
     }
 
-    /// Starts a stopped or killed broker on its old port. It recovers its log from disk
-    /// (in-memory brokers start empty), truncates a divergent tail, catches up as a follower
-    /// and rejoins the ISR; preferred leadership returns to it once it is in sync.
-    pub async fn start_broker(&self, node_id: i32) -> Result<(), ClusterError> {
-        let (addrs, data_dir) = {
+    pub(crate) async fn start_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        let (addrs, data_dir, faults, metrics) = {
             let slots = self.slots();
             let slot = slots
                 .get(&node_id)
@@ -471,14 +495,22 @@ impl DevCluster {
             if slot.running.is_some() {
                 return Ok(());
             }
-            (slot.addrs.clone(), slot.data_dir.clone())
+            (
+                slot.addrs.clone(),
+                slot.data_dir.clone(),
+                slot.faults.clone(),
+                slot.metrics.clone(),
+            )
         };
-        let shared = Arc::new(BrokerShared::new(
-            node_id,
-            self.controller.clone(),
-            self.config.clone(),
-            data_dir,
-        ));
+        let shared = Arc::new(
+            BrokerShared::new(
+                node_id,
+                self.controller.clone(),
+                self.config.clone(),
+                data_dir,
+            )
+            .with_controls(faults, metrics),
+        );
         let first = addrs
             .first()
             .copied()
@@ -505,10 +537,270 @@ impl DevCluster {
         Ok(())
     }
 
-    /// Stops every broker, waits for their tasks and flushes their logs.
-    pub async fn shutdown(self) {
-        self.stop.cancel();
+    pub(crate) fn faults(&self, node_id: i32) -> Result<Arc<BrokerFaults>, ClusterError> {
+        self.slots()
+            .get(&node_id)
+            .map(|slot| slot.faults.clone())
+            .ok_or(ClusterError::UnknownBroker(node_id))
+    }
+
+    pub(crate) fn inject_errors(
+        &self,
+        node_id: i32,
+        api_key: ApiKey,
+        error_code: ErrorCode,
+        count: u32,
+    ) -> Result<(), ClusterError> {
+        let faults = self.faults(node_id)?;
+        if !crate::handlers::served()
+            .iter()
+            .any(|(k, _, _)| *k == api_key)
+        {
+            return Err(ClusterError::InvalidFault(format!(
+                "{api_key} is not served by the dev cluster"
+            )));
+        }
+        if error_code.is_ok() {
+            return Err(ClusterError::InvalidFault(
+                "error code 0 (NONE) is not an error".into(),
+            ));
+        }
+        faults.inject_errors(api_key, error_code, count);
+        info!(broker = node_id, api = api_key.name(), error = %error_code, count, "injecting errors");
+        Ok(())
+    }
+
+    pub(crate) fn metrics_text(&self) -> String {
+        let samples: Vec<BrokerSample> = self
+            .slots()
+            .iter()
+            .map(|(id, slot)| BrokerSample {
+                node_id: *id,
+                running: slot.running.is_some(),
+                metrics: slot.metrics.clone(),
+            })
+            .collect();
+        crate::metrics::render(&samples, &self.controller.snapshot())
+    }
+
+    pub(crate) fn state(&self) -> ClusterState {
+        let md = self.controller.snapshot();
+        let brokers = self
+            .brokers()
+            .into_iter()
+            .map(|b| BrokerState {
+                id: b.node_id,
+                host: self.host.clone(),
+                port: b.addrs.first().map_or(0, SocketAddr::port),
+                running: b.running,
+            })
+            .collect();
+        let topics = md
+            .topics
+            .values()
+            .map(|t| TopicState {
+                name: t.name.clone(),
+                topic_id: t.topic_id.to_string(),
+                internal: t.is_internal,
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        // Watermarks come from the leader's own replica: it alone knows the
+                        // high watermark. Only a replica already open is read.
+                        let offsets = (p.leader >= 0)
+                            .then(|| self.replica(p.leader, &t.name, p.partition))
+                            .flatten()
+                            .map(|r| r.offsets());
+                        PartitionState {
+                            partition: p.partition,
+                            leader: p.leader,
+                            leader_epoch: p.leader_epoch,
+                            replicas: p.replicas.clone(),
+                            isr: p.isr.clone(),
+                            high_watermark: offsets.map(|(_, hw, _)| hw),
+                            log_end_offset: offsets.map(|(_, _, leo)| leo),
+                            log_start_offset: offsets.map(|(start, _, _)| start),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        ClusterState {
+            cluster_id: md.cluster_id.clone(),
+            controller: md.controller_id,
+            brokers,
+            topics,
+        }
+    }
+}
+
+impl DevCluster {
+    /// Starts building a cluster.
+    pub fn builder() -> DevClusterBuilder {
+        DevClusterBuilder::default()
+    }
+
+    /// `host:port,host:port,…` for clients' `bootstrap.servers` (every broker, up or not).
+    pub fn bootstrap_servers(&self) -> String {
+        self.inner.bootstrap_servers()
+    }
+
+    /// The advertised host.
+    pub fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    /// Every broker, by node id.
+    pub fn brokers(&self) -> Vec<BrokerInfo> {
+        self.inner.brokers()
+    }
+
+    /// One broker by node id.
+    pub fn broker(&self, node_id: i32) -> Option<BrokerInfo> {
+        self.brokers().into_iter().find(|b| b.node_id == node_id)
+    }
+
+    /// The controller (cluster metadata).
+    pub fn controller(&self) -> &Arc<Controller> {
+        self.inner.controller()
+    }
+
+    /// The local replica of a partition on a running broker (for tests and the admin plane).
+    pub fn replica(
+        &self,
+        node_id: i32,
+        topic: &str,
+        partition: i32,
+    ) -> Option<Arc<crate::partition::Partition>> {
+        self.inner.replica(node_id, topic, partition)
+    }
+
+    /// Creates a topic directly (without a Kafka client).
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+    ) -> Result<(), ClusterError> {
+        self.inner.controller.create_topic(
+            &NewTopic {
+                name: name.to_string(),
+                num_partitions: partitions,
+                replication_factor,
+                ..NewTopic::default()
+            },
+            false,
+        )?;
+        Ok(())
+    }
+
+    /// Kills a broker as if its process died: listener and connections vanish at once, with
+    /// no hand-off; the controller then elects new leaders from the ISR and bumps epochs.
+    /// In-memory brokers lose their data (as a process would); on-disk ones keep their files.
+    pub async fn kill_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        self.inner.kill_broker(node_id).await
+    }
+
+    /// Stops a broker cleanly: its leaderships move first (controlled shutdown), then it
+    /// closes its connections and flushes its logs.
+    pub async fn stop_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        self.inner.stop_broker(node_id).await
+    }
+
+    /// Starts a stopped or killed broker on its old port. It recovers its log from disk
+    /// (in-memory brokers start empty), truncates a divergent tail, catches up as a follower
+    /// and rejoins the ISR; preferred leadership returns to it once it is in sync.
+    pub async fn start_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        self.inner.start_broker(node_id).await
+    }
+
+    /// Adds `latency` before the broker answers each request (inter-broker ones included);
+    /// `Duration::ZERO` removes it. Kept across the broker's restarts.
+    pub fn inject_latency(&self, node_id: i32, latency: Duration) -> Result<(), ClusterError> {
+        self.inner.faults(node_id)?.set_latency(latency);
+        info!(
+            broker = node_id,
+            latency_ms = latency.as_millis() as u64,
+            "injecting latency"
+        );
+        Ok(())
+    }
+
+    /// Closes every connection open to the broker now (clients' and followers'); they may
+    /// reconnect at once. A stopped broker has none: nothing happens.
+    pub fn drop_connections(&self, node_id: i32) -> Result<(), ClusterError> {
+        self.inner.faults(node_id)?.drop_connections();
+        info!(broker = node_id, "dropping connections");
+        Ok(())
+    }
+
+    /// Answers the next `count` client requests of `api_key` on the broker with
+    /// `error_code`, without executing them (a failed Produce writes nothing). Replaces what
+    /// was armed for that API; `count` 0 disarms it. Replication traffic is never failed. The
+    /// error goes where the API's error answer puts it (see
+    /// [`crate::faults::error_response`]); an acks=0 Produce, which gets no answer, has its
+    /// connection closed instead.
+    pub fn inject_errors(
+        &self,
+        node_id: i32,
+        api_key: ApiKey,
+        error_code: ErrorCode,
+        count: u32,
+    ) -> Result<(), ClusterError> {
+        self.inner
+            .inject_errors(node_id, api_key, error_code, count)
+    }
+
+    /// Removes the broker's injected latency and armed errors.
+    pub fn clear_faults(&self, node_id: i32) -> Result<(), ClusterError> {
+        self.inner.faults(node_id)?.clear();
+        info!(broker = node_id, "faults cleared");
+        Ok(())
+    }
+
+    /// The broker's current faults.
+    pub fn faults(&self, node_id: i32) -> Result<FaultState, ClusterError> {
+        Ok(self.inner.faults(node_id)?.state())
+    }
+
+    /// The broker's counters (they outlive its restarts).
+    pub fn metrics(&self, node_id: i32) -> Option<Arc<BrokerMetrics>> {
+        self.inner
+            .slots()
+            .get(&node_id)
+            .map(|slot| slot.metrics.clone())
+    }
+
+    /// Every broker's metrics in the Prometheus text format (what `GET /metrics` serves).
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics_text()
+    }
+
+    /// Brokers, controller, topics and partitions with their watermarks (what
+    /// `GET /v1/cluster` serves).
+    pub fn state(&self) -> ClusterState {
+        self.inner.state()
+    }
+
+    /// The admin plane's address, when it was asked for ([`DevClusterBuilder::admin_http`]).
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(crate::http::AdminServer::addr)
+    }
+
+    /// The admin plane's base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin.as_ref().map(crate::http::AdminServer::url)
+    }
+
+    /// Stops every broker and the admin plane, waits for their tasks and flushes logs.
+    pub async fn shutdown(mut self) {
+        self.inner.stop.cancel();
+        if let Some(admin) = self.admin.take() {
+            admin.wait().await;
+        }
         let running: Vec<RunningBroker> = self
+            .inner
             .slots()
             .values_mut()
             .filter_map(|s| s.running.take())
@@ -521,6 +813,6 @@ impl DevCluster {
 
 impl Drop for DevCluster {
     fn drop(&mut self) {
-        self.stop.cancel();
+        self.inner.stop.cancel();
     }
 }

@@ -12,18 +12,42 @@
 //!
 //! Third-party clients (librdkafka/kcat, kafka-python, the Java client) talk to it over the
 //! real Kafka protocol. Modules: [`cluster`] (builder and handles), [`controller`] (metadata),
-//! [`broker`] (listeners and connections), [`handlers`] (one module per API), [`partition`] and
-//! [`log`] (storage), [`config`] (Kafka's config names and defaults).
+//! [`broker`] (listeners and connections), [`handlers`] (one module per API), [`replication`]
+//! (follower fetch loops), [`partition`] and [`log`] (storage), [`config`] (Kafka's config
+//! names and defaults), [`faults`] (latency, dropped connections and error codes injected per
+//! broker), [`metrics`] (Prometheus counters and histograms per broker), [`http`] (the
+//! loopback admin plane).
+//!
+//! Tests drive faults through the handle; people and the CLI through the admin plane:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), streamctl_devcluster::ClusterError> {
+//! use std::time::Duration;
+//! use streamctl_protocol::{ApiKey, ErrorCode};
+//!
+//! let cluster = streamctl_devcluster::DevCluster::builder().admin_http(true).start().await?;
+//! cluster.inject_latency(1, Duration::from_millis(200))?;
+//! cluster.inject_errors(2, ApiKey::Produce, ErrorCode::NotLeaderOrFollower, 3)?;
+//! println!("admin plane at {}", cluster.admin_url().unwrap_or_default()); // GET /v1/cluster, /metrics
+//! cluster.clear_faults(1)?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod broker;
 pub mod cluster;
 pub mod config;
 pub mod controller;
+pub mod faults;
 pub mod handlers;
+pub mod http;
 pub mod log;
 mod metadata_store;
+pub mod metrics;
 pub mod partition;
 pub mod replication;
 
 pub use cluster::{BrokerInfo, ClusterError, DevCluster, DevClusterBuilder};
 pub use controller::ApiError;
+pub use faults::{FaultState, InjectedError};
+pub use http::ClusterState;

@@ -143,6 +143,41 @@ struct State {
     epochs: Vec<(i32, i64)>,
     /// Follower only: must reconcile its log with the new leader before fetching.
     needs_truncation: bool,
+    /// Idempotent producers' recent batches, for sequence checks and duplicate detection.
+    producers: HashMap<i64, ProducerEntry>,
+}
+
+/// How many recent batches per producer are remembered for duplicate detection (Kafka keeps
+/// five, matching `max.in.flight.requests.per.connection` with idempotence).
+const PRODUCER_BATCHES_KEPT: usize = 5;
+
+/// An idempotent producer's state on one partition.
+#[derive(Debug, Clone, Default)]
+struct ProducerEntry {
+    epoch: i16,
+    /// (first sequence, last sequence, base offset) of the latest batches, oldest first.
+    recent: std::collections::VecDeque<(i32, i32, i64)>,
+}
+
+/// The sequence check's verdict for one batch.
+enum SequenceCheck {
+    /// Not idempotent, or the next expected sequence.
+    Append,
+    /// Already written at this base offset: answer success without writing again.
+    Duplicate(i64),
+}
+
+impl ProducerEntry {
+    fn record(&mut self, epoch: i16, first: i32, last: i32, base_offset: i64) {
+        if epoch != self.epoch {
+            self.recent.clear();
+            self.epoch = epoch;
+        }
+        self.recent.push_back((first, last, base_offset));
+        while self.recent.len() > PRODUCER_BATCHES_KEPT {
+            self.recent.pop_front();
+        }
+    }
 }
 
 impl State {
@@ -154,13 +189,97 @@ impl State {
         }
     }
 
-    /// Records the epochs of batches appended at the end of the log.
-    fn learn_epochs(&mut self, batches: &Bytes) {
+    /// Records the leader epochs and idempotent producers' sequences of batches appended at
+    /// the end of the log (by a follower, or when rebuilding state at open), so a follower
+    /// that becomes leader detects duplicates like the old leader would have.
+    fn learn_from_batches(&mut self, batches: &Bytes) {
         for batch in RecordBatches::new(batches.clone()).flatten() {
             let epoch = batch.partition_leader_epoch();
             if epoch >= 0 && self.epochs.last().is_none_or(|(e, _)| *e < epoch) {
                 self.epochs.push((epoch, batch.base_offset()));
             }
+            if batch.producer_id() >= 0 && batch.base_sequence() >= 0 {
+                self.producers
+                    .entry(batch.producer_id())
+                    .or_default()
+                    .record(
+                        batch.producer_epoch(),
+                        batch.base_sequence(),
+                        batch.last_sequence(),
+                        batch.base_offset(),
+                    );
+            }
+        }
+    }
+
+    /// Forgets what a truncation removed: epochs starting at or after `offset`, and producer
+    /// batches written there (a retry of them must be appended again).
+    fn forget_from(&mut self, offset: i64) {
+        self.epochs.retain(|(_, start)| *start < offset);
+        for entry in self.producers.values_mut() {
+            entry.recent.retain(|(_, _, base)| *base < offset);
+        }
+        let leo = self.log.log_end_offset();
+        self.high_watermark = self.high_watermark.min(leo);
+    }
+
+    /// Kafka's idempotent-producer rules for one batch (KIP-98): a newer producer epoch must
+    /// start at sequence 0, an older one is fenced, a batch equal to one of the last five is a
+    /// duplicate (answered with its original offset), anything else must be the next sequence.
+    fn check_sequence(&self, batch: &RecordBatch) -> Result<SequenceCheck, ApiError> {
+        let (pid, epoch, first) = (
+            batch.producer_id(),
+            batch.producer_epoch(),
+            batch.base_sequence(),
+        );
+        if pid < 0 || first < 0 {
+            return Ok(SequenceCheck::Append);
+        }
+        let out_of_order = |expected: i32| {
+            ApiError::new(
+                ErrorCode::OutOfOrderSequenceNumber,
+                format!("producer {pid}: sequence {first} where {expected} was expected"),
+            )
+        };
+        let Some(entry) = self.producers.get(&pid) else {
+            return if first == 0 {
+                Ok(SequenceCheck::Append)
+            } else {
+                Err(out_of_order(0))
+            };
+        };
+        if epoch < entry.epoch {
+            return Err(ApiError::new(
+                ErrorCode::InvalidProducerEpoch,
+                format!(
+                    "producer {pid}: epoch {epoch} is older than {}",
+                    entry.epoch
+                ),
+            ));
+        }
+        if epoch > entry.epoch {
+            return if first == 0 {
+                Ok(SequenceCheck::Append)
+            } else {
+                Err(out_of_order(0))
+            };
+        }
+        let last = batch.last_sequence();
+        if let Some((_, _, offset)) = entry
+            .recent
+            .iter()
+            .find(|(f, l, _)| *f == first && *l == last)
+        {
+            return Ok(SequenceCheck::Duplicate(*offset));
+        }
+        let expected = entry
+            .recent
+            .back()
+            .map_or(0, |(_, l, _)| if *l == i32::MAX { 0 } else { l + 1 });
+        if first == expected {
+            Ok(SequenceCheck::Append)
+        } else {
+            Err(out_of_order(expected))
         }
     }
 
@@ -236,6 +355,7 @@ impl Partition {
             followers: HashMap::new(),
             epochs: Vec::new(),
             needs_truncation: false,
+            producers: HashMap::new(),
         };
         rebuild_epochs(&mut state)?;
         let (progress, _) = watch::channel(state.progress());
@@ -333,6 +453,31 @@ impl Partition {
             return Err(not_leader(self, state.role));
         }
         let leader_epoch = state.leader_epoch;
+        // Idempotence: a retried batch that was already written is answered from memory.
+        let mut duplicate = None;
+        for batch in &batches {
+            match state.check_sequence(batch)? {
+                SequenceCheck::Duplicate(offset) => {
+                    duplicate = Some((offset, batch.last_offset_delta()))
+                }
+                SequenceCheck::Append if duplicate.is_some() => {
+                    return Err(ApiError::new(
+                        ErrorCode::OutOfOrderSequenceNumber,
+                        "a request mixes duplicate and new batches",
+                    ))
+                }
+                SequenceCheck::Append => {}
+            }
+        }
+        if let Some((offset, last_delta)) = duplicate {
+            return Ok(AppendInfo {
+                base_offset: offset,
+                last_offset: offset + i64::from(last_delta),
+                log_append_time: -1,
+                log_start_offset: state.log.log_start_offset(),
+                leader_epoch,
+            });
+        }
         let base_offset = state.log.log_end_offset();
         let mut next = base_offset;
         let mut out = BytesMut::with_capacity(records.len());
@@ -356,6 +501,7 @@ impl Partition {
             next += count;
         }
         state.log.append(&out).map_err(storage_error)?;
+        state.learn_from_batches(&out.freeze());
         state.advance_high_watermark(self.node_id, isr);
         self.publish(&state);
         Ok(AppendInfo {
@@ -389,7 +535,7 @@ impl Partition {
         if len > 0 {
             let batches = records.slice(..len);
             s.log.append(&batches).map_err(storage_error)?;
-            s.learn_epochs(&batches);
+            s.learn_from_batches(&batches);
         }
         let hw = leader_high_watermark.min(s.log.log_end_offset());
         if hw > s.high_watermark {
@@ -491,9 +637,7 @@ impl Partition {
         let mut s = self.lock();
         if end_offset >= 0 && end_offset < s.log.log_end_offset() {
             s.log.truncate_to(end_offset).map_err(storage_error)?;
-            s.epochs.retain(|(_, start)| *start < end_offset);
-            let leo = s.log.log_end_offset();
-            s.high_watermark = s.high_watermark.min(leo);
+            s.forget_from(end_offset);
         }
         s.needs_truncation = false;
         self.publish(&s);
@@ -510,9 +654,7 @@ impl Partition {
         } else {
             s.log.truncate_to(offset).map_err(storage_error)?;
         }
-        s.epochs.retain(|(_, start)| *start < offset);
-        let leo = s.log.log_end_offset();
-        s.high_watermark = s.high_watermark.min(leo);
+        s.forget_from(offset);
         self.publish(&s);
         Ok(())
     }
@@ -672,7 +814,7 @@ fn rebuild_epochs(state: &mut State) -> Result<(), ApiError> {
         for b in RecordBatches::new(chunk.clone()).flatten() {
             next = b.next_offset();
         }
-        state.learn_epochs(&chunk);
+        state.learn_from_batches(&chunk);
         if next <= offset {
             break;
         }

@@ -226,8 +226,16 @@ async fn fetch_round(
                 ErrorCode::None => {
                     let records = p.records.clone().unwrap_or_default();
                     appended |= !records.is_empty();
-                    if let Err(e) = f.replica.append_as_follower(&records, p.high_watermark) {
-                        warn!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, error = %e, "follower append failed");
+                    match f.replica.append_as_follower(&records, p.high_watermark) {
+                        Ok(()) => {
+                            shared.metrics.replication_bytes_in.fetch_add(
+                                records.len() as u64,
+                                std::sync::atomic::Ordering::Relaxed,
+                            );
+                        }
+                        Err(e) => {
+                            warn!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, error = %e, "follower append failed")
+                        }
                     }
                 }
                 ErrorCode::OffsetOutOfRange => {

@@ -44,7 +44,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
             ..Default::default()
         };
     }
-    let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
+    let max_wait =
+        Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + max_wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     loop {
@@ -84,7 +85,9 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
         for p in &t.partitions {
             let result = match &name {
                 None => Err(ApiError::new(ErrorCode::UnknownTopicId, "unknown topic id")),
-                Some(n) => read_partition(ctx, n, p, remaining, total == 0, replica_id(req, version)),
+                Some(n) => {
+                    read_partition(ctx, n, p, remaining, total == 0, replica_id(req, version))
+                }
             };
             partitions.push(match result {
                 Ok(mut part) => {
@@ -106,8 +109,12 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
                         aborted_transactions: None,
                         ..Default::default()
                     };
-                    if let Some(leader) = name.as_deref().and_then(|n| md.partition(n, p.partition)) {
-                        if matches!(e.code, ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch) {
+                    if let Some(leader) = name.as_deref().and_then(|n| md.partition(n, p.partition))
+                    {
+                        if matches!(
+                            e.code,
+                            ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch
+                        ) {
                             part.current_leader = FetchResponseLeaderIdAndEpoch {
                                 leader_id: leader.leader,
                                 leader_epoch: leader.leader_epoch,
@@ -134,7 +141,7 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
 }
 
 /// The fetching follower's node id, or None for a consumer.
-fn replica_id(req: &FetchRequest, version: i16) -> Option<i32> {
+pub(crate) fn replica_id(req: &FetchRequest, version: i16) -> Option<i32> {
     let id = if version >= 15 {
         req.replica_state.replica_id
     } else {
@@ -153,24 +160,46 @@ fn read_partition(
 ) -> Result<FetchResponsePartition, ApiError> {
     let leader = ctx.broker.leader_replica(topic, p.partition)?;
     check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
-    let max = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(remaining);
+    let max = usize::try_from(p.partition_max_bytes)
+        .unwrap_or(0)
+        .min(remaining);
     let reader = match replica {
         Some(follower) => {
-            let outcome = leader.partition.record_follower_fetch(follower, p.fetch_offset, &leader.isr)?;
+            let outcome =
+                leader
+                    .partition
+                    .record_follower_fetch(follower, p.fetch_offset, &leader.isr)?;
             if outcome.high_watermark_advanced {
                 ctx.broker.data_arrived.notify_waiters();
             }
             if outcome.expand_isr {
                 let mut isr = leader.isr.clone();
                 isr.push(follower);
-                tracing::info!(broker = ctx.broker.node_id, topic, partition = p.partition, follower, "follower caught up; expanding ISR");
-                if ctx
+                tracing::info!(
+                    broker = ctx.broker.node_id,
+                    topic,
+                    partition = p.partition,
+                    follower,
+                    "follower caught up; expanding ISR"
+                );
+                let expanded = ctx
                     .broker
                     .controller
-                    .alter_isr(topic, p.partition, ctx.broker.node_id, leader.leader_epoch, isr.clone())
-                    .is_ok()
-                    && leader.partition.isr_changed(&isr)
-                {
+                    .alter_isr(
+                        topic,
+                        p.partition,
+                        ctx.broker.node_id,
+                        leader.leader_epoch,
+                        isr.clone(),
+                    )
+                    .is_ok();
+                if expanded {
+                    ctx.broker
+                        .metrics
+                        .isr_expands
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if expanded && leader.partition.isr_changed(&isr) {
                     ctx.broker.data_arrived.notify_waiters();
                 }
             }

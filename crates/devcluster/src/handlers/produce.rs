@@ -50,6 +50,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
             partitions.push(match result {
                 Ok((info, replica)) => {
                     appended = true;
+                    let bytes = pd.records.as_ref().map_or(0, bytes::Bytes::len);
+                    broker.metrics.record_produce(bytes, info.last_offset - info.base_offset + 1);
                     if req.acks == -1 {
                         pending.push((responses.len(), partitions.len(), replica, info.last_offset, info.leader_epoch));
                     }

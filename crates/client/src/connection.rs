@@ -1,0 +1,752 @@
+//! One TCP connection to one broker, with requests pipelined by correlation id.
+//!
+//! ```text
+//!   call(req) ──encode──▶ [writer queue] ──▶ writer task ──▶ socket ──▶ broker
+//!      │                                                                  │
+//!      └─ registers correlation id → (api, version, oneshot)             │
+//!                                                                         ▼
+//!   call(req) ◀──oneshot── reader task: frame → header → pending[correlation id] → decode
+//! ```
+//!
+//! Many requests can be in flight at once; the single reader task matches each response to
+//! its request by correlation id and decodes it at the version the request was sent with.
+//! Brokers answer a connection's requests in order, but nothing here relies on it.
+//!
+//! At connect the client sends ApiVersions and keeps, per API, the highest version both
+//! sides implement ([`Connection::negotiated_version`]). A broker too old for our ApiVersions
+//! version answers `UNSUPPORTED_VERSION` in a v0 body listing its range (KIP-511); we retry
+//! with the highest version we share, or v0, as Kafka's clients do.
+//!
+//! Failure model: anything that leaves the byte stream untrustworthy — an undecodable
+//! response, a response to no request, end of stream, a socket error — fails every request in
+//! flight on this connection with [`Error::ConnectionLost`] and marks it closed. Nothing else
+//! is affected; the metadata layer opens a new connection on next use. A request that times
+//! out (`request.timeout.ms`) closes the connection too, as Kafka's `NetworkClient` does: the
+//! broker answers in order, so everything behind a stuck request is stuck as well, and a
+//! half-open TCP path is only noticed that way.
+//!
+//! Two ways to ask: [`Connection::call`] sends and waits for the answer; [`Connection::send`]
+//! returns once the request is queued, with a [`PendingResponse`] to await later, so a
+//! sender can keep several requests in flight in a guaranteed order.
+//!
+//! Cancel safety: a request is handed whole to the writer task before the caller awaits
+//! anything that can be cancelled, and its pending entry stays until its response arrives,
+//! so dropping a [`Connection::call`] future never leaves half a frame on the socket or an
+//! unmatched response; the response is read and discarded.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader, ResponseHeader};
+use streamctl_protocol::messages::*;
+use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, trace, warn};
+
+use crate::config::ClientConfig;
+use crate::error::{Disconnect, Error, Result};
+
+mod request;
+#[cfg(test)]
+mod tests;
+
+pub use request::Request;
+use request::Versions;
+
+/// Requests queued for the writer task before callers wait; enough to keep the socket busy.
+const WRITE_QUEUE: usize = 256;
+/// Size of the writer's buffer: small frames are coalesced into one syscall.
+const WRITE_BUFFER: usize = 64 * 1024;
+/// Minimum free space the reader keeps in its buffer before each read.
+const READ_CHUNK: usize = 64 * 1024;
+/// The software name sent in ApiVersions v3+ (KIP-511), shown in brokers' client metrics.
+const CLIENT_SOFTWARE_NAME: &str = "streamctl-client";
+
+/// What the reader does with a response: decode it and hand it to the caller.
+///
+/// Type-erased so one map can hold requests of every API. It returns the decode error, if
+/// any, so the reader can close the connection.
+type Deliver = Box<dyn FnOnce(Result<Bytes, Disconnect>) -> Result<(), DecodeError> + Send>;
+
+/// A request in flight.
+struct Pending {
+    /// The request's API, to pick the response header version.
+    api: ApiKey,
+    /// The version it was sent at, for the same reason.
+    version: i16,
+    /// Decodes and delivers the response.
+    deliver: Deliver,
+}
+
+/// The part of the connection's state the tasks share with the handles.
+struct State {
+    /// Requests in flight by correlation id.
+    pending: HashMap<i32, Pending>,
+    /// Why the connection stopped working; `Some` once and for all.
+    dead: Option<Disconnect>,
+}
+
+/// State shared by the handles and the reader and writer tasks.
+struct Shared {
+    /// The broker's `host:port`, for errors and logs.
+    broker: String,
+    /// In-flight requests and liveness. A std mutex: only held to insert, remove or drain,
+    /// never across an await.
+    state: Mutex<State>,
+    /// Cancelled when the connection dies; both tasks stop on it.
+    closed: CancellationToken,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("broker", &self.broker)
+            .field("closed", &self.closed.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the map half-updated in a way that
+        // matters more than losing the connection; keep going with the data.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks the connection dead (once) and fails every request in flight.
+    fn fail(&self, reason: Disconnect) {
+        let pending = {
+            let mut state = self.lock();
+            if state.dead.is_some() {
+                return;
+            }
+            state.dead = Some(reason.clone());
+            std::mem::take(&mut state.pending)
+        };
+        self.closed.cancel();
+        match &reason {
+            Disconnect::ClosedByClient => {
+                debug!(broker = %self.broker, in_flight = pending.len(), "connection closed")
+            }
+            Disconnect::Closed => {
+                debug!(broker = %self.broker, in_flight = pending.len(), "broker closed the connection")
+            }
+            other => {
+                warn!(broker = %self.broker, in_flight = pending.len(), reason = %other, "connection failed")
+            }
+        }
+        for (_, p) in pending {
+            // Delivering an error never fails to decode.
+            let _ = (p.deliver)(Err(reason.clone()));
+        }
+    }
+
+    fn dead_reason(&self) -> Option<Disconnect> {
+        self.lock().dead.clone()
+    }
+
+    fn lost(&self, reason: Disconnect) -> Error {
+        Error::ConnectionLost {
+            broker: self.broker.clone(),
+            reason,
+        }
+    }
+
+    /// Hands one response frame to its request.
+    fn dispatch(&self, mut frame: Bytes) -> Result<(), Disconnect> {
+        let correlation_id = frame
+            .get(..4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(i32::from_be_bytes)
+            .ok_or(Disconnect::Decode(DecodeError::Truncated {
+                what: "response header",
+                needed: 4,
+            }))?;
+        let Some(pending) = self.lock().pending.remove(&correlation_id) else {
+            return Err(Disconnect::UnknownCorrelationId(correlation_id));
+        };
+        trace!(broker = %self.broker, correlation_id, api = %pending.api, "response");
+        let header_version = frame::response_header_version(pending.api, pending.version);
+        if let Err(e) = ResponseHeader::decode(&mut frame, header_version) {
+            let _ = (pending.deliver)(Err(Disconnect::Decode(e.clone())));
+            return Err(Disconnect::Decode(e));
+        }
+        (pending.deliver)(Ok(frame)).map_err(Disconnect::Decode)
+    }
+}
+
+/// A frame for the writer task.
+struct Outgoing {
+    /// The whole request frame, size prefix included.
+    frame: Bytes,
+    /// Told once the frame is on the socket (fire-and-forget requests wait for that).
+    written: Option<oneshot::Sender<()>>,
+}
+
+/// A connection to one broker. Cheap to clone; clones share the socket.
+///
+/// The connection closes when the last clone is dropped or [`Connection::close`] is called,
+/// or on its own when it fails; [`Connection::is_closed`] tells, and the metadata layer
+/// replaces closed connections.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    shared: Arc<Shared>,
+    /// Requests for the writer task.
+    outgoing: mpsc::Sender<Outgoing>,
+    /// Negotiated at connect, fixed afterwards.
+    versions: Versions,
+    /// `client.id`, sent in every request header.
+    client_id: String,
+    /// `request.timeout.ms`.
+    request_timeout: Duration,
+    next_correlation_id: AtomicI32,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop both tasks, which closes the socket.
+        self.shared.fail(Disconnect::ClosedByClient);
+    }
+}
+
+impl Connection {
+    /// Connects to `broker` (`host:port`) and negotiates API versions.
+    ///
+    /// Both steps together are bounded by `socket.connection.setup.timeout.ms`. Every address
+    /// the host name resolves to is tried in turn.
+    pub async fn connect(broker: &str, config: &ClientConfig) -> Result<Connection> {
+        let setup_timeout = config.socket_connection_setup_timeout;
+        let setup = async {
+            let stream = TcpStream::connect(broker)
+                .await
+                .map_err(|source| Error::Connect {
+                    broker: broker.to_string(),
+                    source: std::sync::Arc::new(source),
+                })?;
+            // Requests are whole frames written at once; Nagle would only add latency.
+            let _ = stream.set_nodelay(true);
+            let mut inner = Inner::start(stream, broker, config);
+            inner.versions = inner.negotiate().await?;
+            Ok(inner)
+        };
+        let inner = tokio::time::timeout(setup_timeout, setup)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("connecting to broker {broker}"),
+                timeout: setup_timeout,
+            })??;
+        debug!(broker, apis = inner.versions.negotiated.len(), "connected");
+        Ok(Connection {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Sends a request at the negotiated version and waits for its response, at most
+    /// `request.timeout.ms`.
+    pub async fn call<R: Request>(&self, request: R) -> Result<R::Response> {
+        self.call_with_timeout(request, self.inner.request_timeout)
+            .await
+    }
+
+    /// Like [`Connection::call`] with another timeout, for requests the broker may hold
+    /// longer (a long-polling Fetch, a JoinGroup waiting for a rebalance).
+    pub async fn call_with_timeout<R: Request>(
+        &self,
+        request: R,
+        timeout: Duration,
+    ) -> Result<R::Response> {
+        let version = self.version_for(R::API_KEY)?;
+        self.inner.call_at(request, version, timeout).await
+    }
+
+    /// Queues a request at the negotiated version and returns as soon as it is queued, with
+    /// a handle to await its response.
+    ///
+    /// Requests are written in the order their `send` calls complete, so a caller that awaits
+    /// each `send` before the next keeps its requests in order on the wire while many are in
+    /// flight — what a producer needs for `max.in.flight` > 1 with per-partition ordering. The
+    /// request timeout runs from the `send`.
+    pub async fn send<R: Request>(&self, request: R) -> Result<PendingResponse<R::Response>> {
+        self.send_with_timeout(request, self.inner.request_timeout)
+            .await
+    }
+
+    /// Like [`Connection::send`] with another timeout.
+    pub async fn send_with_timeout<R: Request>(
+        &self,
+        request: R,
+        timeout: Duration,
+    ) -> Result<PendingResponse<R::Response>> {
+        let version = self.version_for(R::API_KEY)?;
+        let mut pending = self.inner.send_at(request, version, timeout).await?;
+        pending._connection = Some(self.clone());
+        Ok(pending)
+    }
+
+    /// Sends a request at an explicit version, which both sides must support.
+    ///
+    /// For callers that need an older version than the negotiated one (for example a Fetch
+    /// by topic name, before v13).
+    pub async fn call_at<R: Request>(
+        &self,
+        request: R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response> {
+        let broker_range = self.inner.versions.broker.get(&R::API_KEY.code());
+        let broker_ok = broker_range.is_some_and(|&(lo, hi)| (lo..=hi).contains(&version));
+        if !R::supports(version) || !broker_ok {
+            return Err(Error::UnsupportedVersion {
+                broker: self.inner.shared.broker.clone(),
+                api: R::API_KEY,
+            });
+        }
+        self.inner.call_at(request, version, timeout).await
+    }
+
+    /// Sends a Produce request with `acks = 0`, for which the broker sends no response.
+    /// Returns once the request is written to the socket.
+    ///
+    /// Any other `acks` is refused: its response would arrive unexpected and close the
+    /// connection.
+    pub async fn send_no_response(&self, request: ProduceRequest) -> Result<()> {
+        if request.acks != 0 {
+            return Err(Error::InvalidRequest(format!(
+                "a produce request with acks={} gets a response; use call",
+                request.acks
+            )));
+        }
+        let version = self.version_for(ApiKey::Produce)?;
+        let inner = &self.inner;
+        let correlation_id = inner.next_correlation_id();
+        let frame = inner.encode(&request, version, correlation_id)?;
+        let (written_tx, written_rx) = oneshot::channel();
+        let timeout = inner.request_timeout;
+        let send = async {
+            let permit = inner
+                .outgoing
+                .reserve()
+                .await
+                .map_err(|_| inner.lost_now())?;
+            if let Some(reason) = inner.shared.dead_reason() {
+                return Err(inner.shared.lost(reason));
+            }
+            trace!(broker = %inner.shared.broker, correlation_id, "produce without response");
+            permit.send(Outgoing {
+                frame,
+                written: Some(written_tx),
+            });
+            written_rx.await.map_err(|_| inner.lost_now())
+        };
+        tokio::time::timeout(timeout, send).await.map_err(|_| {
+            // A socket that cannot take a request for this long is stuck: close it, as for
+            // a request that gets no answer.
+            inner.shared.fail(Disconnect::RequestTimedOut {
+                api: ApiKey::Produce,
+                timeout,
+            });
+            Error::Timeout {
+                what: format!(
+                    "writing a Produce request to broker {}",
+                    inner.shared.broker
+                ),
+                timeout,
+            }
+        })?
+    }
+
+    /// The version used for `api` on this connection: the highest both sides implement, or
+    /// `None` when they share none.
+    pub fn negotiated_version(&self, api: ApiKey) -> Option<i16> {
+        self.inner.versions.negotiated.get(&api).copied()
+    }
+
+    /// The broker's own (min, max) range for `api`, as it advertised it.
+    pub fn broker_versions(&self, api: ApiKey) -> Option<(i16, i16)> {
+        self.inner.versions.broker.get(&api.code()).copied()
+    }
+
+    /// The broker's `host:port`.
+    pub fn broker(&self) -> &str {
+        &self.inner.shared.broker
+    }
+
+    /// Whether the connection stopped working (or was closed); calls on it fail at once.
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.closed.is_cancelled()
+    }
+
+    /// Why the connection stopped working, once it has.
+    pub fn close_reason(&self) -> Option<Disconnect> {
+        self.inner.shared.dead_reason()
+    }
+
+    /// Waits until the connection stops working.
+    pub async fn closed(&self) {
+        self.inner.shared.closed.cancelled().await;
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.inner.shared.lock().pending.len()
+    }
+
+    /// Closes the connection now, failing requests in flight (for every clone).
+    pub fn close(&self) {
+        self.inner.shared.fail(Disconnect::ClosedByClient);
+    }
+
+    fn version_for(&self, api: ApiKey) -> Result<i16> {
+        self.negotiated_version(api)
+            .ok_or_else(|| Error::UnsupportedVersion {
+                broker: self.inner.shared.broker.clone(),
+                api,
+            })
+    }
+}
+
+impl Inner {
+    /// Starts the reader and writer tasks on a connected socket.
+    fn start(stream: TcpStream, broker: &str, config: &ClientConfig) -> Inner {
+        let shared = Arc::new(Shared {
+            broker: broker.to_string(),
+            state: Mutex::new(State {
+                pending: HashMap::new(),
+                dead: None,
+            }),
+            closed: CancellationToken::new(),
+        });
+        let (read_half, write_half) = stream.into_split();
+        let (outgoing, queue) = mpsc::channel(WRITE_QUEUE);
+        // Both tasks stop when `shared.closed` is cancelled, which `Inner::drop` guarantees.
+        tokio::spawn(read_loop(read_half, shared.clone()));
+        tokio::spawn(write_loop(write_half, queue, shared.clone()));
+        Inner {
+            shared,
+            outgoing,
+            versions: Versions::default(),
+            client_id: config.client_id.clone(),
+            request_timeout: config.request_timeout,
+            next_correlation_id: AtomicI32::new(0),
+        }
+    }
+
+    /// ApiVersions exchange, with KIP-511's fallback for brokers that do not know our version.
+    async fn negotiate(&self) -> Result<Versions> {
+        let request = ApiVersionsRequest {
+            client_software_name: CLIENT_SOFTWARE_NAME.to_string(),
+            client_software_version: env!("CARGO_PKG_VERSION").to_string(),
+            ..Default::default()
+        };
+        let mut version = ApiVersionsRequest::MAX_VERSION;
+        loop {
+            let response = self
+                .call_at(request.clone(), version, self.request_timeout)
+                .await?;
+            let code = ErrorCode::from_code(response.error_code);
+            if code == ErrorCode::UnsupportedVersion && version > 0 {
+                // Use the highest version the broker listed for ApiVersions, else v0.
+                let shared = Versions::negotiate(&response.api_keys)
+                    .negotiated
+                    .get(&ApiKey::ApiVersions)
+                    .copied()
+                    .filter(|&v| v < version)
+                    .unwrap_or(0);
+                debug!(
+                    broker = %self.shared.broker,
+                    from = version,
+                    to = shared,
+                    "broker does not support our ApiVersions version; retrying"
+                );
+                version = shared;
+                continue;
+            }
+            if !code.is_ok() {
+                return Err(Error::Broker {
+                    code,
+                    message: Some(format!(
+                        "ApiVersions v{version} refused by broker {}",
+                        self.shared.broker
+                    )),
+                    topic: None,
+                    partition: None,
+                });
+            }
+            return Ok(Versions::negotiate(&response.api_keys));
+        }
+    }
+
+    fn next_correlation_id(&self) -> i32 {
+        // Wrapping is fine: an id is only reused after 2^32 requests, long after its answer.
+        self.next_correlation_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn encode<R: Message>(&self, request: &R, version: i16, correlation_id: i32) -> Result<Bytes> {
+        let header = RequestHeader {
+            api_key: R::API_KEY.code(),
+            api_version: version,
+            correlation_id,
+            client_id: Some(self.client_id.clone()),
+            unknown_tagged_fields: Vec::new(),
+        };
+        let mut buf = BytesMut::new();
+        frame::with_size_prefix(&mut buf, |buf| {
+            header.encode_to(buf)?;
+            request.encode_to(buf, version)
+        })
+        .map_err(|source| Error::Encode {
+            api: R::API_KEY,
+            source,
+        })?;
+        Ok(buf.freeze())
+    }
+
+    /// The error for a request that found the connection gone.
+    fn lost_now(&self) -> Error {
+        self.shared.lost(
+            self.shared
+                .dead_reason()
+                .unwrap_or(Disconnect::ClosedByClient),
+        )
+    }
+
+    async fn call_at<R: Request>(
+        &self,
+        request: R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response> {
+        self.send_at(request, version, timeout)
+            .await?
+            .response()
+            .await
+    }
+
+    /// Queues a request and returns the handle to its response.
+    async fn send_at<R: Request>(
+        &self,
+        request: R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<PendingResponse<R::Response>> {
+        let api = R::API_KEY;
+        // Kafka counts the request timeout from when the request is handed to the network
+        // layer; waiting for room in the queue is part of it.
+        let deadline = crate::backoff::deadline_after(timeout);
+        let correlation_id = self.next_correlation_id();
+        let frame = self.encode(&request, version, correlation_id)?;
+        let (tx, rx) = oneshot::channel::<Result<R::Response, Disconnect>>();
+        let deliver: Deliver = Box::new(move |result| match result {
+            // The caller gave up (dropped or timed out): the frame is consumed, that is
+            // all the stream needs.
+            Ok(_) if tx.is_closed() => Ok(()),
+            Ok(mut body) => match R::decode_response(&mut body, version) {
+                Ok(response) => {
+                    let _ = tx.send(Ok(response));
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(Disconnect::Decode(e.clone())));
+                    Err(e)
+                }
+            },
+            Err(reason) => {
+                let _ = tx.send(Err(reason));
+                Ok(())
+            }
+        });
+        let pending = PendingResponse {
+            shared: self.shared.clone(),
+            _connection: None,
+            rx,
+            api,
+            correlation_id,
+            timeout,
+            deadline,
+        };
+        // Wait for room in the writer queue *before* registering: if this future is dropped
+        // here, nothing was registered and nothing was sent.
+        let permit = match tokio::time::timeout_at(deadline, self.outgoing.reserve()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(self.lost_now()),
+            Err(_) => return Err(pending.timed_out()),
+        };
+        {
+            let mut state = self.shared.lock();
+            if let Some(reason) = &state.dead {
+                return Err(self.shared.lost(reason.clone()));
+            }
+            state.pending.insert(
+                correlation_id,
+                Pending {
+                    api,
+                    version,
+                    deliver,
+                },
+            );
+        }
+        // Registered and queued with no await in between: from here on the request is
+        // complete on the wire and its response is expected, whatever the caller does.
+        trace!(broker = %self.shared.broker, correlation_id, api = %api, version, "request");
+        permit.send(Outgoing {
+            frame,
+            written: None,
+        });
+        Ok(pending)
+    }
+}
+
+/// The response to a request already queued on a connection (see [`Connection::send`]).
+///
+/// Dropping it abandons the response: it is still read off the socket, and discarded.
+#[derive(Debug)]
+pub struct PendingResponse<T> {
+    shared: Arc<Shared>,
+    /// Keeps the connection open while the response is awaited, even if the caller dropped
+    /// every other handle (`None` only inside the connection, while negotiating).
+    _connection: Option<Connection>,
+    rx: oneshot::Receiver<Result<T, Disconnect>>,
+    api: ApiKey,
+    correlation_id: i32,
+    /// The request timeout, for the error message.
+    timeout: Duration,
+    /// When the request times out.
+    deadline: Instant,
+}
+
+impl<T> PendingResponse<T> {
+    /// The correlation id the request was sent with.
+    pub fn correlation_id(&self) -> i32 {
+        self.correlation_id
+    }
+
+    /// Waits for the response, until the request's deadline.
+    ///
+    /// On timeout the connection is closed (see the module docs) and every other request in
+    /// flight on it fails with [`Error::ConnectionLost`].
+    pub async fn response(mut self) -> Result<T> {
+        match tokio::time::timeout_at(self.deadline, &mut self.rx).await {
+            Ok(Ok(Ok(response))) => Ok(response),
+            Ok(Ok(Err(reason))) => Err(self.shared.lost(reason)),
+            Ok(Err(_)) => Err(self.shared.lost(
+                self.shared
+                    .dead_reason()
+                    .unwrap_or(Disconnect::ClosedByClient),
+            )),
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    fn timed_out(&self) -> Error {
+        debug!(broker = %self.shared.broker, correlation_id = self.correlation_id, api = %self.api, "request timed out");
+        self.shared.fail(Disconnect::RequestTimedOut {
+            api: self.api,
+            timeout: self.timeout,
+        });
+        Error::Timeout {
+            what: format!(
+                "{} request to broker {}",
+                self.api.name(),
+                self.shared.broker
+            ),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// The reader task: frames in, responses out, until the connection dies.
+async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>) {
+    let decoder = FrameDecoder::default();
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(frame)) => {
+                    if let Err(reason) = shared.dispatch(frame) {
+                        shared.fail(reason);
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    shared.fail(Disconnect::Decode(e));
+                    return;
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        let read = tokio::select! {
+            () = shared.closed.cancelled() => return,
+            read = socket.read_buf(&mut buf) => read,
+        };
+        match read {
+            Ok(0) => {
+                shared.fail(Disconnect::Closed);
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                shared.fail(Disconnect::Io(Arc::new(e)));
+                return;
+            }
+        }
+    }
+}
+
+/// The writer task: queued frames to the socket, coalescing what is queued into one flush.
+async fn write_loop(
+    socket: OwnedWriteHalf,
+    mut queue: mpsc::Receiver<Outgoing>,
+    shared: Arc<Shared>,
+) {
+    let mut socket = BufWriter::with_capacity(WRITE_BUFFER, socket);
+    let mut written = Vec::new();
+    loop {
+        let first = tokio::select! {
+            () = shared.closed.cancelled() => break,
+            next = queue.recv() => next,
+        };
+        // `None`: every handle is gone, and `Inner::drop` has cancelled `closed` already.
+        let Some(mut next) = first else { break };
+        let result = async {
+            loop {
+                socket.write_all(&next.frame).await?;
+                written.extend(next.written.take());
+                match queue.try_recv() {
+                    Ok(more) => next = more,
+                    Err(_) => break,
+                }
+            }
+            socket.flush().await
+        };
+        let result = tokio::select! {
+            () = shared.closed.cancelled() => break,
+            result = result => result,
+        };
+        if let Err(e) = result {
+            shared.fail(Disconnect::Io(Arc::new(e)));
+            break;
+        }
+        for done in written.drain(..) {
+            let _ = done.send(());
+        }
+    }
+    // Best effort FIN so the broker sees a clean close; bounded, as the socket may be stuck.
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.get_mut().shutdown()).await;
+}

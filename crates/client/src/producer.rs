@@ -1,0 +1,696 @@
+//! The producer: batching, per-broker sending, retries, idempotence and compression.
+//!
+//! ```text
+//!  producer.send(record).await?   ── waits only for buffer space (buffer.memory, max.block.ms)
+//!     partitioner (explicit partition wins; murmur2 of the key; sticky for null keys)
+//!     accumulator: the partition's open batch (closes at batch.size or after linger.ms)
+//!     sender task: ready batches grouped per leader broker into one ProduceRequest,
+//!                  up to max.in.flight requests per broker, one batch in flight per partition
+//!  delivery.await?                 ── the broker's acknowledgement: partition, offset, timestamp
+//! ```
+//!
+//! ```no_run
+//! use streamctl_client::producer::{Producer, Record};
+//!
+//! # async fn demo() -> streamctl_client::Result<()> {
+//! let producer = Producer::builder("localhost:9092").linger(std::time::Duration::from_millis(5)).build().await?;
+//! let delivery = producer.send(Record::new("orders").key(b"customer-7").value(b"{\"total\": 42}")).await?;
+//! let meta = delivery.await?;
+//! println!("written to {}-{} at offset {}", meta.topic, meta.partition, meta.offset);
+//! producer.close(std::time::Duration::from_secs(5)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Idempotence is on by default (KIP-98): the producer gets an id from the cluster and numbers
+//! its batches per partition, so the broker drops a retried batch it already has. Kafka's
+//! property names are accepted too: `ProducerConfig::set("linger.ms", "10")`.
+
+pub mod accumulator;
+pub mod partitioner;
+pub mod sender;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use streamctl_protocol::compression::Compression;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use self::accumulator::{Accumulator, BatchCompletion, RecordRef};
+use self::partitioner::{DefaultPartitioner, Partitioner};
+use self::sender::ProducerIdentity;
+use crate::config::{parse_bool, parse_ms, ClientConfig};
+use crate::error::{Error, Result};
+use crate::metadata::Cluster;
+
+/// How many replicas must have a record before the broker acknowledges it (`acks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    /// `acks=0`: no acknowledgement; offsets are reported as -1.
+    None,
+    /// `acks=1`: the leader has written it.
+    Leader,
+    /// `acks=all` (-1): every in-sync replica has it.
+    All,
+}
+
+impl Acks {
+    /// The wire value.
+    pub fn code(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+/// Producer settings. Typed setters on [`ProducerBuilder`], or Kafka property names via
+/// [`ProducerConfig::set`].
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    /// Connection and metadata settings.
+    pub client: ClientConfig,
+    /// `acks` (default all).
+    pub acks: Acks,
+    /// `linger.ms` (default 5 ms): how long a batch waits for more records.
+    pub linger: Duration,
+    /// `batch.size` (default 16384 bytes).
+    pub batch_size: usize,
+    /// `max.in.flight.requests.per.connection` (default 5).
+    pub max_in_flight: usize,
+    /// `retries` (default unlimited, bounded by the delivery timeout).
+    pub retries: u32,
+    /// `delivery.timeout.ms` (default 120 s): from send to acknowledgement, retries included.
+    pub delivery_timeout: Duration,
+    /// `enable.idempotence` (default true; needs acks=all).
+    pub enable_idempotence: bool,
+    idempotence_explicit: bool,
+    /// `compression.type` (default none).
+    pub compression: Compression,
+    /// `buffer.memory` (default 32 MiB): bytes of unsent records before `send` waits.
+    pub buffer_memory: usize,
+    /// `max.block.ms` (default 60 s): how long `send` waits for buffer space or metadata.
+    pub max_block: Duration,
+    /// `max.request.size` (default 1 MiB): the largest request (and record) sent.
+    pub max_request_size: usize,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        Self {
+            client: ClientConfig::default(),
+            acks: Acks::All,
+            linger: Duration::from_millis(5),
+            batch_size: 16_384,
+            max_in_flight: 5,
+            retries: u32::MAX,
+            delivery_timeout: Duration::from_secs(120),
+            enable_idempotence: true,
+            idempotence_explicit: false,
+            compression: Compression::None,
+            buffer_memory: 32 << 20,
+            max_block: Duration::from_secs(60),
+            max_request_size: 1 << 20,
+        }
+    }
+}
+
+fn parse_usize(property: &str, value: &str, min: usize) -> Result<usize> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(Error::invalid_config(
+            property,
+            value,
+            format!("expected a whole number of at least {min}"),
+        )),
+    }
+}
+
+impl ProducerConfig {
+    /// Sets a Kafka producer or client property by name; unknown names and bad values are
+    /// errors naming the property.
+    pub fn set(&mut self, property: &str, value: &str) -> Result<&mut Self> {
+        let v = value.trim();
+        match property {
+            "acks" => {
+                self.acks = match v {
+                    "0" => Acks::None,
+                    "1" => Acks::Leader,
+                    "all" | "-1" => Acks::All,
+                    _ => {
+                        return Err(Error::invalid_config(
+                            property,
+                            value,
+                            "expected 0, 1, all or -1",
+                        ))
+                    }
+                }
+            }
+            "linger.ms" => self.linger = parse_ms(property, v, 0)?,
+            "batch.size" => self.batch_size = parse_usize(property, v, 1)?,
+            "max.in.flight.requests.per.connection" => {
+                self.max_in_flight = parse_usize(property, v, 1)?
+            }
+            "retries" => {
+                self.retries = v.parse().map_err(|_| {
+                    Error::invalid_config(property, value, "expected a whole number")
+                })?;
+            }
+            "delivery.timeout.ms" => self.delivery_timeout = parse_ms(property, v, 1)?,
+            "enable.idempotence" => {
+                self.enable_idempotence = parse_bool(property, v)?;
+                self.idempotence_explicit = true;
+            }
+            "compression.type" => {
+                self.compression = v.parse().map_err(|_| {
+                    Error::invalid_config(
+                        property,
+                        value,
+                        "expected none, gzip, snappy, lz4 or zstd",
+                    )
+                })?;
+            }
+            "buffer.memory" => self.buffer_memory = parse_usize(property, v, 1024)?,
+            "max.block.ms" => self.max_block = parse_ms(property, v, 0)?,
+            "max.request.size" => self.max_request_size = parse_usize(property, v, 1024)?,
+            // Kafka's producer has no other choice for these; accepted so configs paste as-is.
+            "key.serializer" | "value.serializer" | "partitioner.class" => {}
+            other => {
+                if !self.client.try_set(other, value)? {
+                    return Err(Error::UnknownProperty {
+                        property: other.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Resolves settings that depend on each other, as Kafka does: idempotence needs
+    /// acks=all; when it was not asked for explicitly, acks=0/1 quietly turns it off.
+    fn validate(&mut self) -> Result<()> {
+        if self.enable_idempotence && self.acks != Acks::All {
+            if self.idempotence_explicit {
+                return Err(Error::invalid_config(
+                    "enable.idempotence",
+                    "true",
+                    "idempotence requires acks=all",
+                ));
+            }
+            self.enable_idempotence = false;
+        }
+        if self.enable_idempotence && self.max_in_flight > 5 {
+            return Err(Error::invalid_config(
+                "max.in.flight.requests.per.connection",
+                &self.max_in_flight.to_string(),
+                "idempotence allows at most 5",
+            ));
+        }
+        Ok(())
+    }
+
+    fn request_timeout(&self) -> Duration {
+        self.client.request_timeout
+    }
+}
+
+/// Builds a [`Producer`].
+#[derive(Clone)]
+pub struct ProducerBuilder {
+    config: ProducerConfig,
+    partitioner: Option<Arc<dyn Partitioner>>,
+}
+
+impl std::fmt::Debug for ProducerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProducerBuilder {
+    /// Sets a Kafka property by name (see [`ProducerConfig::set`]).
+    pub fn set(mut self, property: &str, value: &str) -> Result<Self> {
+        self.config.set(property, value)?;
+        Ok(self)
+    }
+
+    /// `acks`.
+    pub fn acks(mut self, acks: Acks) -> Self {
+        self.config.acks = acks;
+        self
+    }
+
+    /// `linger.ms`.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.config.linger = linger;
+        self
+    }
+
+    /// `batch.size` in bytes.
+    pub fn batch_size(mut self, bytes: usize) -> Self {
+        self.config.batch_size = bytes.max(1);
+        self
+    }
+
+    /// `compression.type`.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.config.compression = compression;
+        self
+    }
+
+    /// `enable.idempotence`.
+    pub fn idempotence(mut self, enabled: bool) -> Self {
+        self.config.enable_idempotence = enabled;
+        self.config.idempotence_explicit = true;
+        self
+    }
+
+    /// `delivery.timeout.ms`.
+    pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
+        self.config.delivery_timeout = timeout;
+        self
+    }
+
+    /// `max.in.flight.requests.per.connection`.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.config.max_in_flight = n.max(1);
+        self
+    }
+
+    /// `buffer.memory` in bytes.
+    pub fn buffer_memory(mut self, bytes: usize) -> Self {
+        self.config.buffer_memory = bytes;
+        self
+    }
+
+    /// `max.block.ms`.
+    pub fn max_block(mut self, timeout: Duration) -> Self {
+        self.config.max_block = timeout;
+        self
+    }
+
+    /// A custom partitioner (a [`Partitioner`] or a closure).
+    pub fn partitioner(mut self, partitioner: impl Partitioner + 'static) -> Self {
+        self.partitioner = Some(Arc::new(partitioner));
+        self
+    }
+
+    /// Connects to the cluster, gets a producer id when idempotent, and starts the sender.
+    pub async fn build(mut self) -> Result<Producer> {
+        self.config.validate()?;
+        let cluster = Cluster::connect(self.config.client.clone()).await?;
+        let partitioner = self
+            .partitioner
+            .unwrap_or_else(|| Arc::new(DefaultPartitioner::new(self.config.batch_size)));
+        let permits = self.config.buffer_memory.min(Semaphore::MAX_PERMITS);
+        let inner = Arc::new(ProducerInner {
+            cluster,
+            memory: Arc::new(Semaphore::new(permits)),
+            config: self.config,
+            partitioner,
+            accumulator: Mutex::new(Accumulator::default()),
+            wake: Notify::new(),
+            idle: Notify::new(),
+            flushing: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
+            identity: Mutex::new(None),
+            stop: CancellationToken::new(),
+        });
+        if inner.config.enable_idempotence {
+            let id = sender::init_producer_id(&inner).await?;
+            *inner
+                .identity
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(id);
+        }
+        let task = tokio::spawn(sender::run(inner.clone()));
+        Ok(Producer {
+            inner,
+            sender: Arc::new(Mutex::new(Some(task))),
+        })
+    }
+}
+
+/// State shared by the producer handle, the sender task and response waiters.
+pub struct ProducerInner {
+    cluster: Cluster,
+    config: ProducerConfig,
+    partitioner: Arc<dyn Partitioner>,
+    memory: Arc<Semaphore>,
+    accumulator: Mutex<Accumulator>,
+    /// Wakes the sender: a batch filled up, a response came back, flush or close.
+    wake: Notify,
+    /// Signalled when nothing is queued or in flight (flush waits on it).
+    idle: Notify,
+    flushing: AtomicUsize,
+    closing: AtomicBool,
+    identity: Mutex<Option<ProducerIdentity>>,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for ProducerInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerInner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProducerInner {
+    fn accumulator(&self) -> MutexGuard<'_, Accumulator> {
+        self.accumulator
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A record to send, borrowing its key, value and headers from the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    topic: &'a str,
+    partition: Option<i32>,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: &'a [(&'a str, Option<&'a [u8]>)],
+    timestamp: Option<i64>,
+}
+
+impl<'a> Record<'a> {
+    /// A record for `topic` with no key and a null value.
+    pub fn new(topic: &'a str) -> Self {
+        Self {
+            topic,
+            partition: None,
+            key: None,
+            value: None,
+            headers: &[],
+            timestamp: None,
+        }
+    }
+
+    /// The key (decides the partition unless one is given).
+    pub fn key(mut self, key: &'a [u8]) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The value.
+    pub fn value(mut self, value: &'a [u8]) -> Self {
+        self.value = Some(value);
+        self
+    }
+
+    /// An explicit partition (wins over the partitioner).
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Headers, in order; duplicate keys are kept.
+    pub fn headers(mut self, headers: &'a [(&'a str, Option<&'a [u8]>)]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The timestamp in ms since the epoch (default: now).
+    pub fn timestamp(mut self, ms: i64) -> Self {
+        self.timestamp = Some(ms);
+        self
+    }
+
+    fn size(&self) -> usize {
+        // Close to the record's encoded size: varint overhead plus payloads.
+        21 + self.key.map_or(0, <[u8]>::len)
+            + self.value.map_or(0, <[u8]>::len)
+            + self
+                .headers
+                .iter()
+                .map(|(k, v)| 10 + k.len() + v.map_or(0, <[u8]>::len))
+                .sum::<usize>()
+    }
+}
+
+/// Where a record was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The offset (-1 with acks=0).
+    pub offset: i64,
+    /// The record's timestamp (the broker's when the topic uses LogAppendTime).
+    pub timestamp: i64,
+}
+
+/// Resolves when the broker acknowledges the record (or the producer gives up on it).
+pub struct DeliveryFuture {
+    fut: Pin<Box<dyn Future<Output = Result<RecordMetadata>> + Send>>,
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.fut.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for DeliveryFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeliveryFuture")
+    }
+}
+
+async fn delivered(
+    completion: Arc<BatchCompletion>,
+    index: usize,
+    topic: String,
+    partition: i32,
+    timestamp: i64,
+) -> Result<RecordMetadata> {
+    match completion.wait().await {
+        Ok(ack) => Ok(RecordMetadata {
+            topic,
+            partition,
+            offset: if ack.base_offset < 0 {
+                -1
+            } else {
+                ack.base_offset + index as i64
+            },
+            timestamp: if ack.log_append_time >= 0 {
+                ack.log_append_time
+            } else {
+                timestamp
+            },
+        }),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// A Kafka producer. Cheap to clone; all clones share one sender.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    inner: Arc<ProducerInner>,
+    sender: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Producer {
+    /// Starts building a producer for `bootstrap.servers`.
+    pub fn builder(bootstrap_servers: &str) -> ProducerBuilder {
+        let mut config = ProducerConfig::default();
+        config.client = config.client.bootstrap_servers(bootstrap_servers);
+        ProducerBuilder {
+            config,
+            partitioner: None,
+        }
+    }
+
+    /// Starts building a producer from a full config.
+    pub fn with_config(config: ProducerConfig) -> ProducerBuilder {
+        ProducerBuilder {
+            config,
+            partitioner: None,
+        }
+    }
+
+    /// The cluster view the producer uses.
+    pub fn cluster(&self) -> &Cluster {
+        &self.inner.cluster
+    }
+
+    /// Queues a record; waits only for buffer space and metadata (at most `max.block.ms`).
+    /// The returned future resolves with the record's offset once the broker acknowledges it.
+    ///
+    /// Cancel-safe: dropping this future before it resolves queues nothing.
+    pub async fn send(&self, record: Record<'_>) -> Result<DeliveryFuture> {
+        let inner = &self.inner;
+        if inner.closing.load(Ordering::Acquire) {
+            return Err(Error::InvalidRequest("the producer is closed".into()));
+        }
+        let size = record.size();
+        if size > inner.config.max_request_size {
+            return Err(Error::invalid_config(
+                "max.request.size",
+                &inner.config.max_request_size.to_string(),
+                format!("a record of about {size} bytes is larger than max.request.size"),
+            ));
+        }
+        let deadline = tokio::time::Instant::now() + inner.config.max_block;
+        let topic_md =
+            tokio::time::timeout_at(deadline, inner.cluster.partitions_for(record.topic))
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: format!("metadata for topic {}", record.topic),
+                    timeout: inner.config.max_block,
+                })??;
+        let count = topic_md.partition_count();
+        if count == 0 {
+            return Err(Error::Broker {
+                code: streamctl_protocol::ErrorCode::UnknownTopicOrPartition,
+                message: Some("the topic has no partitions".into()),
+                topic: Some(record.topic.to_string()),
+                partition: None,
+            });
+        }
+        let partition = match record.partition {
+            Some(p) if p >= 0 && (p as usize) < count => p,
+            Some(p) => {
+                return Err(Error::Broker {
+                    code: streamctl_protocol::ErrorCode::UnknownTopicOrPartition,
+                    message: Some(format!("the topic has {count} partitions")),
+                    topic: Some(record.topic.to_string()),
+                    partition: Some(p),
+                })
+            }
+            None => {
+                let p = inner
+                    .partitioner
+                    .partition(record.topic, record.key, record.value, count);
+                if p >= count {
+                    return Err(Error::InvalidRequest(format!(
+                        "the partitioner chose partition {p} of {count}"
+                    )));
+                }
+                p as i32
+            }
+        };
+        let needed = u32::try_from(size).unwrap_or(u32::MAX);
+        let permits =
+            tokio::time::timeout_at(deadline, inner.memory.clone().acquire_many_owned(needed))
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: "buffer memory for a record (buffer.memory is full)".into(),
+                    timeout: inner.config.max_block,
+                })?
+                .map_err(|_| Error::InvalidRequest("the producer is closed".into()))?;
+        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let appended = inner.accumulator().append(
+            record.topic,
+            partition,
+            RecordRef {
+                timestamp,
+                key: record.key,
+                value: record.value,
+                headers: record.headers,
+            },
+            size,
+            inner.config.batch_size,
+            inner.config.compression,
+            permits,
+            tokio::time::Instant::now(),
+        )?;
+        if appended.new_batch_after_full {
+            inner
+                .partitioner
+                .on_new_batch(record.topic, partition as usize, count);
+        }
+        if appended.batch_ready || inner.config.linger.is_zero() {
+            inner.wake.notify_one();
+        }
+        let fut = delivered(
+            appended.completion,
+            appended.index,
+            record.topic.to_string(),
+            partition,
+            timestamp,
+        );
+        Ok(DeliveryFuture { fut: Box::pin(fut) })
+    }
+
+    /// Sends everything queued now, without waiting for `linger.ms`, and waits until every
+    /// record sent before the call is acknowledged or failed.
+    pub async fn flush(&self) {
+        let inner = &self.inner;
+        inner.flushing.fetch_add(1, Ordering::AcqRel);
+        loop {
+            let idle = inner.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if inner.accumulator().is_idle() {
+                break;
+            }
+            inner.wake.notify_one();
+            idle.await;
+        }
+        inner.flushing.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Flushes for at most `timeout`, then stops the sender; records still queued fail.
+    pub async fn close(&self, timeout: Duration) -> Result<()> {
+        let inner = &self.inner;
+        inner.closing.store(true, Ordering::Release);
+        inner.wake.notify_one();
+        let flushed = tokio::time::timeout(timeout, self.flush()).await.is_ok();
+        inner.stop.cancel();
+        let task = self
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+        // Fail what is left so no delivery future waits forever.
+        let left: Vec<_> = {
+            let mut acc = inner.accumulator();
+            let batches: Vec<_> = acc
+                .topics
+                .values_mut()
+                .flat_map(|q| q.values_mut())
+                .flat_map(|q| q.batches.drain(..))
+                .collect();
+            acc.outstanding = acc.outstanding.saturating_sub(batches.len());
+            batches
+        };
+        let n = left.len();
+        for b in left {
+            b.finish(Err(Error::InvalidRequest(
+                "the producer closed before the record was sent".into(),
+            )));
+        }
+        inner.memory.close();
+        if flushed && n == 0 {
+            Ok(())
+        } else {
+            Err(Error::Timeout {
+                what: format!("closing the producer ({n} batches unsent)"),
+                timeout,
+            })
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The record accumulator: per-partition queues of batches being filled or waiting to be sent.
+//!
+//! ```text
+//!  send(record) ─▶ queue(topic, partition) ─▶ [open batch] [full] [full] …
+//!                                              ▲ appends go here
+//!  sender ◀── drain: the front batch of every partition that is ready (full, lingered,
+//!             flushing) and not muted (one batch in flight per partition keeps order)
+//! ```
+//!
+//! Records are written straight into a [`RecordBatchBuilder`]'s buffer: no per-record heap
+//! allocation. Every record of a batch shares one [`BatchCompletion`]; its delivery future
+//! only remembers the record's index, and the offset is `base_offset + index`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use streamctl_protocol::compression::Compression;
+use streamctl_protocol::record_batch::RecordBatchBuilder;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::time::Instant;
+
+use crate::error::Error;
+
+/// What a batch's send ended with, shared by its records' delivery futures.
+#[derive(Debug, Default)]
+pub struct BatchCompletion {
+    result: OnceLock<Result<BatchAck, Error>>,
+    done: Notify,
+}
+
+/// The broker's acknowledgement of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchAck {
+    /// Offset of the batch's first record (-1 with acks=0).
+    pub base_offset: i64,
+    /// Broker time when the topic uses LogAppendTime, else -1.
+    pub log_append_time: i64,
+}
+
+impl BatchCompletion {
+    /// Completes the batch once; later calls are ignored.
+    pub fn complete(&self, result: Result<BatchAck, Error>) {
+        if self.result.set(result).is_ok() {
+            self.done.notify_waiters();
+        }
+    }
+
+    /// Waits for the outcome.
+    pub async fn wait(&self) -> &Result<BatchAck, Error> {
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(r) = self.result.get() {
+                return r;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A batch for one partition.
+#[derive(Debug)]
+pub struct ProducerBatch {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The records, until the batch is closed.
+    builder: Option<RecordBatchBuilder>,
+    /// The encoded batch once closed; retries resend exactly these bytes (same sequence).
+    pub built: Option<Bytes>,
+    /// Shared by every record's delivery future.
+    pub completion: Arc<BatchCompletion>,
+    /// Number of records.
+    pub record_count: usize,
+    /// Bytes appended so far (uncompressed estimate).
+    pub size: usize,
+    /// When the first record arrived (linger and delivery timeout count from here).
+    pub created: Instant,
+    /// Not before this time (retry backoff).
+    pub retry_after: Option<Instant>,
+    /// Sends so far.
+    pub attempts: u32,
+    /// Buffer memory held until the batch completes.
+    permits: Option<OwnedSemaphorePermit>,
+}
+
+impl ProducerBatch {
+    fn new(topic: Arc<str>, partition: i32, compression: Compression, now: Instant) -> Self {
+        Self {
+            topic,
+            partition,
+            builder: Some(RecordBatchBuilder::new(compression)),
+            built: None,
+            completion: Arc::new(BatchCompletion::default()),
+            record_count: 0,
+            size: 0,
+            created: now,
+            retry_after: None,
+            attempts: 0,
+            permits: None,
+        }
+    }
+
+    /// Encodes the batch (idempotent producers stamp id, epoch and first sequence).
+    pub fn close(&mut self, producer: Option<(i64, i16, i32)>) -> Result<Bytes, Error> {
+        if let Some(b) = &self.built {
+            return Ok(b.clone());
+        }
+        let Some(mut builder) = self.builder.take() else {
+            return Err(Error::InvalidRequest(
+                "batch has neither records nor bytes".into(),
+            ));
+        };
+        if let Some((id, epoch, sequence)) = producer {
+            builder = builder.producer(id, epoch, sequence);
+        }
+        let bytes = builder
+            .build()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        self.built = Some(bytes.clone());
+        Ok(bytes)
+    }
+
+    /// Completes every record of the batch and releases its memory.
+    pub fn finish(mut self, result: Result<BatchAck, Error>) {
+        self.permits.take();
+        self.completion.complete(result);
+    }
+}
+
+/// One partition's queue.
+#[derive(Debug, Default)]
+pub struct PartitionQueue {
+    /// Oldest first; only the last one is open for appends.
+    pub batches: VecDeque<ProducerBatch>,
+    /// A batch of this partition is in flight (ordering: at most one).
+    pub muted: bool,
+    /// Next idempotent sequence number.
+    pub next_sequence: i32,
+}
+
+/// Where an appended record went, for its delivery future.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The batch's completion.
+    pub completion: Arc<BatchCompletion>,
+    /// The record's index in the batch.
+    pub index: usize,
+    /// Whether this append filled a batch or started a new one (wake the sender).
+    pub batch_ready: bool,
+    /// A new batch was started after a full one (sticky partitioners may switch).
+    pub new_batch_after_full: bool,
+}
+
+/// All partitions' queues. Lives behind a mutex held only for bookkeeping.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    /// Queues by topic, then partition.
+    pub topics: HashMap<Arc<str>, HashMap<i32, PartitionQueue>>,
+    /// Batches not yet completed (queued or in flight).
+    pub outstanding: usize,
+}
+
+/// One record to append (borrowed from the caller).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    /// Timestamp in ms.
+    pub timestamp: i64,
+    /// Key.
+    pub key: Option<&'a [u8]>,
+    /// Value.
+    pub value: Option<&'a [u8]>,
+    /// Headers, in order, duplicates kept.
+    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
+}
+
+impl Accumulator {
+    /// Appends a record to the partition's open batch, or a new one when it is full.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        record: RecordRef<'_>,
+        size: usize,
+        batch_size: usize,
+        compression: Compression,
+        permits: OwnedSemaphorePermit,
+        now: Instant,
+    ) -> Result<Appended, Error> {
+        let queues = match self.topics.get_mut(topic) {
+            Some(q) => q,
+            None => self.topics.entry(Arc::from(topic)).or_default(),
+        };
+        let topic_arc = queues
+            .values()
+            .find_map(|q| q.batches.front().map(|b| b.topic.clone()))
+            .unwrap_or_else(|| Arc::from(topic));
+        let queue = queues.entry(partition).or_default();
+        let open_has_room = queue.batches.back().is_some_and(|b| {
+            b.builder.is_some() && (b.record_count == 0 || b.size + size <= batch_size)
+        });
+        let mut new_batch_after_full = false;
+        if !open_has_room {
+            new_batch_after_full = queue.batches.back().is_some_and(|b| b.builder.is_some());
+            queue
+                .batches
+                .push_back(ProducerBatch::new(topic_arc, partition, compression, now));
+            self.outstanding += 1;
+        }
+        let Some(batch) = queue.batches.back_mut() else {
+            return Err(Error::InvalidRequest("no open batch".into()));
+        };
+        let Some(builder) = batch.builder.as_mut() else {
+            return Err(Error::InvalidRequest("batch already closed".into()));
+        };
+        builder
+            .push(record.timestamp, record.key, record.value, record.headers)
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        batch.record_count += 1;
+        batch.size += size;
+        match &mut batch.permits {
+            Some(p) => p.merge(permits),
+            slot @ None => *slot = Some(permits),
+        }
+        Ok(Appended {
+            completion: batch.completion.clone(),
+            index: batch.record_count - 1,
+            batch_ready: batch.size >= batch_size || queue.batches.len() > 1,
+            new_batch_after_full,
+        })
+    }
+
+    /// Whether nothing is queued or in flight.
+    pub fn is_idle(&self) -> bool {
+        self.outstanding == 0
+    }
+}

@@ -1,0 +1,449 @@
+//! The sender: one background task that turns ready batches into ProduceRequests.
+//!
+//! ```text
+//!  loop:
+//!    ready batches (front of each unmuted partition queue: full, lingered or flushing)
+//!      └─ grouped by leader broker ─▶ one ProduceRequest per broker (many partitions)
+//!                                     up to max.in.flight requests per broker
+//!    responses (spawned waiters): success → complete records
+//!                                 retriable → back to the front of its queue, after backoff
+//!                                 fatal or delivery.timeout.ms passed → fail records
+//! ```
+//!
+//! Order per partition holds under retries because a partition has at most one batch in
+//! flight (it is "muted" until the answer comes). With idempotence the broker also drops
+//! duplicates of a retried batch, so a retry after a lost response writes nothing twice.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use streamctl_protocol::messages::produce::{ProduceRequestPartitionData, ProduceRequestTopicData};
+use streamctl_protocol::messages::{InitProducerIdRequest, ProduceRequest, ProduceResponse};
+use streamctl_protocol::ErrorCode;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use super::accumulator::{BatchAck, ProducerBatch};
+use super::{Acks, ProducerInner};
+use crate::error::{Error, Result};
+use crate::metadata::Leader;
+
+/// Producer identity for idempotence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerIdentity {
+    /// Producer id from InitProducerId.
+    pub id: i64,
+    /// Its epoch.
+    pub epoch: i16,
+}
+
+/// Asks any broker for a producer id (InitProducerId without a transactional id).
+pub async fn init_producer_id(inner: &ProducerInner) -> Result<ProducerIdentity> {
+    let conn = inner.cluster.any_connection().await?;
+    let resp = conn
+        .call(InitProducerIdRequest {
+            transactional_id: None,
+            transaction_timeout_ms: i32::MAX,
+            producer_id: -1,
+            producer_epoch: -1,
+            ..Default::default()
+        })
+        .await?;
+    Error::check(resp.error_code)?;
+    Ok(ProducerIdentity {
+        id: resp.producer_id,
+        epoch: resp.producer_epoch,
+    })
+}
+
+/// The sender task body; returns when the producer closes and nothing is left, or when
+/// aborted.
+pub async fn run(inner: Arc<ProducerInner>) {
+    let in_flight: Arc<std::sync::Mutex<HashMap<i32, usize>>> = Arc::default();
+    loop {
+        let wake = inner.wake.notified();
+        tokio::pin!(wake);
+        wake.as_mut().enable();
+
+        let now = Instant::now();
+        expire(&inner, now);
+        let (ready, next_deadline, need_metadata) = collect_ready(&inner, &in_flight, now);
+        if !need_metadata.is_empty() {
+            if let Err(e) = inner
+                .cluster
+                .refresh(need_metadata.iter().map(String::as_str))
+                .await
+            {
+                debug!(error = %e, "metadata refresh for the producer failed");
+            }
+        }
+        for (node, batches) in ready {
+            send_to(&inner, &in_flight, node, batches).await;
+        }
+        if inner.closing.load(Ordering::Acquire) && inner.accumulator().is_idle() {
+            return;
+        }
+        let sleep_until = next_deadline.unwrap_or_else(|| now + Duration::from_secs(1));
+        tokio::select! {
+            () = &mut wake => {}
+            () = tokio::time::sleep_until(sleep_until) => {}
+            () = inner.stop.cancelled() => return,
+        }
+    }
+}
+
+/// Fails queued batches older than `delivery.timeout.ms`.
+fn expire(inner: &ProducerInner, now: Instant) {
+    let timeout = inner.config.delivery_timeout;
+    let mut expired = Vec::new();
+    {
+        let mut acc = inner.accumulator();
+        for queues in acc.topics.values_mut() {
+            for q in queues.values_mut() {
+                if q.muted {
+                    continue;
+                }
+                while q
+                    .batches
+                    .front()
+                    .is_some_and(|b| now.duration_since(b.created) >= timeout)
+                {
+                    if let Some(b) = q.batches.pop_front() {
+                        expired.push(b);
+                    }
+                }
+            }
+        }
+        acc.outstanding -= expired.len();
+    }
+    for b in expired {
+        let what = format!(
+            "delivery of {} records to {}-{}",
+            b.record_count, b.topic, b.partition
+        );
+        b.finish(Err(Error::Timeout { what, timeout }));
+    }
+    if !inner.accumulator().is_idle() {
+        return;
+    }
+    inner.idle.notify_waiters();
+}
+
+type Ready = HashMap<i32, Vec<ProducerBatch>>;
+
+/// Takes the ready front batches of unmuted partitions whose leader is known and has room
+/// for another request; returns them by broker, the next linger/backoff deadline, and
+/// topics whose leaders are unknown.
+fn collect_ready(
+    inner: &ProducerInner,
+    in_flight: &std::sync::Mutex<HashMap<i32, usize>>,
+    now: Instant,
+) -> (Ready, Option<Instant>, Vec<String>) {
+    let snapshot = inner.cluster.snapshot();
+    let flushing =
+        inner.flushing.load(Ordering::Acquire) > 0 || inner.closing.load(Ordering::Acquire);
+    let linger = inner.config.linger;
+    let max_in_flight = inner.config.max_in_flight;
+    let max_request = inner.config.max_request_size;
+    let mut ready: Ready = HashMap::new();
+    let mut request_bytes: HashMap<i32, usize> = HashMap::new();
+    let mut next: Option<Instant> = None;
+    let mut need_metadata = Vec::new();
+    let inflight = in_flight
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut acc = inner.accumulator();
+    for (topic, queues) in acc.topics.iter_mut() {
+        let topic_md = snapshot.topic(topic);
+        for (partition, q) in queues.iter_mut() {
+            if q.muted {
+                continue;
+            }
+            let Some(front) = q.batches.front() else {
+                continue;
+            };
+            if let Some(at) = front.retry_after.filter(|at| *at > now) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+                continue;
+            }
+            let full = q.batches.len() > 1 || front.size >= inner.config.batch_size;
+            let linger_done = front.created + linger;
+            if !(full || flushing || front.attempts > 0 || linger_done <= now) {
+                next = Some(next.map_or(linger_done, |n| n.min(linger_done)));
+                continue;
+            }
+            let leader = topic_md
+                .and_then(|t| t.partition(*partition))
+                .and_then(|p| p.leader_id);
+            let Some(node) = leader else {
+                if !need_metadata
+                    .iter()
+                    .any(|t: &String| t.as_str() == &**topic)
+                {
+                    need_metadata.push(topic.to_string());
+                }
+                continue;
+            };
+            if inflight.get(&node).copied().unwrap_or(0) >= max_in_flight {
+                continue;
+            }
+            let used = request_bytes.entry(node).or_default();
+            if *used > 0 && *used + front.size > max_request {
+                next = Some(now);
+                continue;
+            }
+            *used += front.size;
+            if let Some(batch) = q.batches.pop_front() {
+                q.muted = true;
+                ready.entry(node).or_default().push(batch);
+            }
+        }
+    }
+    (ready, next, need_metadata)
+}
+
+/// Builds and sends one ProduceRequest to `node`; a spawned task handles the answer.
+async fn send_to(
+    inner: &Arc<ProducerInner>,
+    in_flight: &Arc<std::sync::Mutex<HashMap<i32, usize>>>,
+    node: i32,
+    mut batches: Vec<ProducerBatch>,
+) {
+    // Close the batches (encode; stamp producer id and sequences on first send).
+    let identity = *inner
+        .identity
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut topic_data: Vec<ProduceRequestTopicData> = Vec::new();
+    let mut failed = Vec::new();
+    let mut kept = Vec::with_capacity(batches.len());
+    for mut batch in batches.drain(..) {
+        let stamp = identity.map(|id| {
+            let mut acc = inner.accumulator();
+            let seq = match acc
+                .topics
+                .get_mut(&*batch.topic)
+                .and_then(|q| q.get_mut(&batch.partition))
+            {
+                Some(q) if batch.built.is_none() => {
+                    let s = q.next_sequence;
+                    q.next_sequence =
+                        q.next_sequence.wrapping_add(batch.record_count as i32) & i32::MAX;
+                    s
+                }
+                _ => 0,
+            };
+            (id.id, id.epoch, seq)
+        });
+        match batch.close(stamp) {
+            Ok(bytes) => {
+                let pd = ProduceRequestPartitionData {
+                    index: batch.partition,
+                    records: Some(bytes),
+                    ..Default::default()
+                };
+                match topic_data.iter_mut().find(|t| *t.name == *batch.topic) {
+                    Some(t) => t.partition_data.push(pd),
+                    None => topic_data.push(ProduceRequestTopicData {
+                        name: batch.topic.to_string(),
+                        partition_data: vec![pd],
+                        ..Default::default()
+                    }),
+                }
+                batch.attempts += 1;
+                kept.push(batch);
+            }
+            Err(e) => failed.push((batch, e)),
+        }
+    }
+    for (batch, e) in failed {
+        finish(inner, batch, Err(e));
+    }
+    if kept.is_empty() {
+        return;
+    }
+    let request = ProduceRequest {
+        transactional_id: None,
+        acks: inner.config.acks.code(),
+        timeout_ms: i32::try_from(inner.config.request_timeout().as_millis()).unwrap_or(i32::MAX),
+        topic_data,
+        ..Default::default()
+    };
+    let conn = match inner.cluster.connection(node).await {
+        Ok(c) => c,
+        Err(e) => {
+            debug!(broker = node, error = %e, "producer cannot reach the leader");
+            inner.cluster.on_connection_lost(node);
+            for b in kept {
+                retry_or_fail(inner, b, e.clone());
+            }
+            return;
+        }
+    };
+    if inner.config.acks == Acks::None {
+        let result = conn.send_no_response(request).await;
+        for b in kept {
+            match &result {
+                Ok(()) => finish(
+                    inner,
+                    b,
+                    Ok(BatchAck {
+                        base_offset: -1,
+                        log_append_time: -1,
+                    }),
+                ),
+                Err(e) => retry_or_fail(inner, b, e.clone()),
+            }
+        }
+        return;
+    }
+    let pending = match conn.send(request).await {
+        Ok(p) => p,
+        Err(e) => {
+            for b in kept {
+                retry_or_fail(inner, b, e.clone());
+            }
+            return;
+        }
+    };
+    *in_flight
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(node)
+        .or_default() += 1;
+    let inner = inner.clone();
+    let in_flight = in_flight.clone();
+    tokio::spawn(async move {
+        let response = pending.response().await;
+        if let Some(n) = in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&node)
+        {
+            *n = n.saturating_sub(1);
+        }
+        match response {
+            Ok(resp) => handle_response(&inner, node, kept, resp),
+            Err(e) => {
+                inner.cluster.on_connection_lost(node);
+                for b in kept {
+                    retry_or_fail(&inner, b, e.clone());
+                }
+            }
+        }
+        inner.wake.notify_one();
+    });
+}
+
+fn handle_response(
+    inner: &ProducerInner,
+    node: i32,
+    batches: Vec<ProducerBatch>,
+    resp: ProduceResponse,
+) {
+    for batch in batches {
+        let part = resp
+            .responses
+            .iter()
+            .filter(|t| *t.name == *batch.topic)
+            .flat_map(|t| t.partition_responses.iter())
+            .find(|p| p.index == batch.partition);
+        let Some(p) = part else {
+            let e = Error::Broker {
+                code: ErrorCode::UnknownServerError,
+                message: Some("the response does not mention the partition".into()),
+                topic: Some(batch.topic.to_string()),
+                partition: Some(batch.partition),
+            };
+            retry_or_fail(inner, batch, e);
+            continue;
+        };
+        let code = ErrorCode::from_code(p.error_code);
+        if code.is_ok() || code == ErrorCode::DuplicateSequenceNumber {
+            let ack = BatchAck {
+                base_offset: p.base_offset,
+                log_append_time: p.log_append_time_ms,
+            };
+            finish(inner, batch, Ok(ack));
+            continue;
+        }
+        if p.current_leader.leader_id >= 0 {
+            inner.cluster.update_leader(
+                &batch.topic,
+                batch.partition,
+                Leader {
+                    node_id: p.current_leader.leader_id,
+                    leader_epoch: p.current_leader.leader_epoch,
+                },
+            );
+        } else {
+            inner
+                .cluster
+                .on_partition_error(&batch.topic, batch.partition, code);
+        }
+        let e = Error::Broker {
+            code,
+            message: p.error_message.clone(),
+            topic: Some(batch.topic.to_string()),
+            partition: Some(batch.partition),
+        };
+        debug!(broker = node, topic = %batch.topic, partition = batch.partition, error = %e, "produce failed");
+        retry_or_fail(inner, batch, e);
+    }
+}
+
+/// Puts a batch back at the front of its queue for another attempt, or fails it.
+fn retry_or_fail(inner: &ProducerInner, mut batch: ProducerBatch, error: Error) {
+    let elapsed = batch.created.elapsed();
+    let retriable = error.is_retriable();
+    if !retriable
+        || batch.attempts > inner.config.retries
+        || elapsed >= inner.config.delivery_timeout
+    {
+        if !retriable {
+            warn!(topic = %batch.topic, partition = batch.partition, error = %error, "produce failed permanently");
+        }
+        finish(inner, batch, Err(error));
+        return;
+    }
+    let backoff = inner.cluster.config().retry_backoff;
+    let factor = 2u32.saturating_pow(batch.attempts.saturating_sub(1).min(10));
+    let delay = backoff
+        .saturating_mul(factor)
+        .min(inner.cluster.config().retry_backoff_max);
+    batch.retry_after = Some(Instant::now() + delay);
+    let mut acc = inner.accumulator();
+    if let Some(q) = acc
+        .topics
+        .get_mut(&*batch.topic)
+        .and_then(|q| q.get_mut(&batch.partition))
+    {
+        q.muted = false;
+        q.batches.push_front(batch);
+    } else {
+        drop(acc);
+        finish(inner, batch, Err(error));
+    }
+}
+
+/// Completes a batch and unmutes its partition.
+fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>) {
+    {
+        let mut acc = inner.accumulator();
+        if let Some(q) = acc
+            .topics
+            .get_mut(&*batch.topic)
+            .and_then(|q| q.get_mut(&batch.partition))
+        {
+            q.muted = false;
+        }
+        acc.outstanding = acc.outstanding.saturating_sub(1);
+        if acc.is_idle() {
+            inner.idle.notify_waiters();
+        }
+    }
+    batch.finish(result);
+    inner.wake.notify_one();
+}

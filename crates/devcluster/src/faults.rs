@@ -1,0 +1,935 @@
+//! Fault injection: per-broker controls that tests (and the HTTP admin plane) use to make a
+//! broker slow, flaky or rude, deterministically.
+//!
+//! ```text
+//!  DevCluster::inject_latency / drop_connections / inject_errors      POST /v1/brokers/{id}/faults
+//!                         │                                                     │
+//!                         └──────────────▶ BrokerFaults (one per broker slot) ◀─┘
+//!                                               │
+//!  connection task:  read frame ─▶ sleep(latency) ─▶ injected error? ─▶ answer it without
+//!                    (select on the drop watch:          │                executing the request
+//!                     a bump closes the socket)          └─ no ─▶ handlers::dispatch
+//! ```
+//!
+//! - **Latency** is added before answering every request of the broker, inter-broker ones
+//!   included (a slow broker is slow for its followers too).
+//! - **Dropped connections** close every connection open *now* to the broker (clients and
+//!   followers fetching from it); later connections are served normally.
+//! - **Injected errors** answer the next `count` requests of one API key with an error code,
+//!   without executing them, so a failed Produce writes nothing. Only client requests count:
+//!   followers' replication traffic (Fetch with a replica id, OffsetForLeaderEpoch from a
+//!   broker) is never failed, so "the next N Fetch requests" means the next N a client sends.
+//!   The error goes where that API's error answer puts it (see [`error_response`]; every API
+//!   the broker serves has one). An acks=0 Produce gets no answer at all, so there, as Kafka
+//!   does on an error, the injected fault closes the connection instead.
+//!
+//! Fault state belongs to the broker *slot*, not to one run of the broker: it survives a
+//! kill/stop and restart, until [`BrokerFaults::clear`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use streamctl_protocol::messages::create_partitions::CreatePartitionsTopicResult;
+use streamctl_protocol::messages::create_topics::CreatableTopicResult;
+use streamctl_protocol::messages::delete_groups::DeletableGroupResult;
+use streamctl_protocol::messages::delete_records::{
+    DeleteRecordsResponsePartition, DeleteRecordsResponseTopic,
+};
+use streamctl_protocol::messages::delete_topics::DeletableTopicResult;
+use streamctl_protocol::messages::describe_configs::DescribeConfigsResult;
+use streamctl_protocol::messages::describe_groups::DescribedGroup;
+use streamctl_protocol::messages::fetch::{FetchResponsePartition, FetchResponseTopic};
+use streamctl_protocol::messages::find_coordinator::FindCoordinatorResponseCoordinator;
+use streamctl_protocol::messages::incremental_alter_configs::AlterConfigsResourceResponse;
+use streamctl_protocol::messages::leave_group::LeaveGroupResponseMember;
+use streamctl_protocol::messages::list_offsets::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use streamctl_protocol::messages::metadata::{MetadataResponseBroker, MetadataResponseTopic};
+use streamctl_protocol::messages::offset_commit::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use streamctl_protocol::messages::offset_fetch::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+};
+use streamctl_protocol::messages::offset_for_leader_epoch::{
+    OffsetForLeaderEpochResponseEpochEndOffset, OffsetForLeaderEpochResponseTopic,
+};
+use streamctl_protocol::messages::produce::{ProduceResponsePartition, ProduceResponseTopic};
+use streamctl_protocol::messages::*;
+use streamctl_protocol::{ApiKey, ErrorCode};
+use tokio::sync::watch;
+
+use crate::controller::ClusterMetadata;
+
+/// An error code armed for the next requests of one API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InjectedError {
+    /// The API whose requests fail.
+    pub api_key: ApiKey,
+    /// The error they are answered with.
+    pub error_code: ErrorCode,
+    /// How many more requests get it.
+    pub remaining: u32,
+}
+
+/// A snapshot of one broker's faults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultState {
+    /// Latency added before every answer, if any.
+    pub latency: Option<Duration>,
+    /// Armed error codes, by API key.
+    pub errors: Vec<InjectedError>,
+}
+
+/// One broker slot's fault controls (see the module docs).
+#[derive(Debug)]
+pub struct BrokerFaults {
+    /// Added latency in microseconds, 0 for none. Read on every request, hence an atomic.
+    latency_us: AtomicU64,
+    /// Bumped to close every open connection; each connection task watches it.
+    drops: watch::Sender<u64>,
+    /// Armed errors by API key code. Rarely set, so a lock is fine; `armed` keeps the lock
+    /// off the request path while nothing is armed.
+    errors: Mutex<BTreeMap<i16, InjectedError>>,
+    armed: AtomicBool,
+}
+
+impl Default for BrokerFaults {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BrokerFaults {
+    /// No faults.
+    pub fn new() -> Self {
+        Self {
+            latency_us: AtomicU64::new(0),
+            drops: watch::Sender::new(0),
+            errors: Mutex::new(BTreeMap::new()),
+            armed: AtomicBool::new(false),
+        }
+    }
+
+    fn errors(&self) -> MutexGuard<'_, BTreeMap<i16, InjectedError>> {
+        // Every change is a single insert/remove: a poisoned map is still consistent.
+        self.errors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds `latency` before every answer; `Duration::ZERO` removes it.
+    pub fn set_latency(&self, latency: Duration) {
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latency_us.store(us, Ordering::Relaxed);
+    }
+
+    /// The latency added before every answer, if any.
+    pub fn latency(&self) -> Option<Duration> {
+        match self.latency_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    /// Closes every connection open now.
+    pub fn drop_connections(&self) {
+        self.drops.send_modify(|generation| *generation += 1);
+    }
+
+    /// What a connection task watches: it closes when the value changes.
+    pub fn subscribe_drops(&self) -> watch::Receiver<u64> {
+        self.drops.subscribe()
+    }
+
+    /// Answers the next `count` client requests of `api_key` with `error_code` (replacing
+    /// what was armed for that API); a count of 0 disarms it.
+    pub fn inject_errors(&self, api_key: ApiKey, error_code: ErrorCode, count: u32) {
+        let mut errors = self.errors();
+        if count == 0 {
+            errors.remove(&api_key.code());
+        } else {
+            errors.insert(
+                api_key.code(),
+                InjectedError {
+                    api_key,
+                    error_code,
+                    remaining: count,
+                },
+            );
+        }
+        self.armed.store(!errors.is_empty(), Ordering::Release);
+    }
+
+    /// Consumes one armed error for a request of `api_key`, if any.
+    pub fn take_error(&self, api_key: i16) -> Option<ErrorCode> {
+        if !self.armed.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut errors = self.errors();
+        let fault = errors.get_mut(&api_key)?;
+        let code = fault.error_code;
+        fault.remaining = fault.remaining.saturating_sub(1);
+        if fault.remaining == 0 {
+            errors.remove(&api_key);
+        }
+        self.armed.store(!errors.is_empty(), Ordering::Release);
+        Some(code)
+    }
+
+    /// Removes latency and armed errors (dropping connections is a one-off, nothing to undo).
+    pub fn clear(&self) {
+        self.set_latency(Duration::ZERO);
+        let mut errors = self.errors();
+        errors.clear();
+        self.armed.store(false, Ordering::Release);
+    }
+
+    /// The current faults.
+    pub fn state(&self) -> FaultState {
+        FaultState {
+            latency: self.latency(),
+            errors: self.errors().values().copied().collect(),
+        }
+    }
+}
+
+/// Whether a request is a follower's replication traffic, which injected errors skip.
+pub fn is_replication(body: &RequestBody, version: i16) -> bool {
+    match body {
+        RequestBody::Fetch(req) => crate::handlers::fetch::replica_id(req, version).is_some(),
+        RequestBody::OffsetForLeaderEpoch(req) => req.replica_id >= 0,
+        _ => false,
+    }
+}
+
+/// The answer Kafka would give to `body` failing with `code`, without executing it; `None`
+/// when this broker cannot build one (the caller closes the connection instead).
+///
+/// Where the error goes, by API: Produce, Fetch, ListOffsets, OffsetCommit, DeleteRecords,
+/// OffsetForLeaderEpoch and OffsetFetch v1: every requested partition. Metadata: every
+/// requested topic (every existing topic when all are asked for), with the brokers as usual.
+/// CreateTopics, DeleteTopics, CreatePartitions: every topic. DescribeConfigs,
+/// IncrementalAlterConfigs: every resource. DescribeGroups, DeleteGroups: every group;
+/// FindCoordinator v4: every key; OffsetFetch v8: every group; LeaveGroup v3+: the top level
+/// and every member. The rest with a top-level error code (ApiVersions, FindCoordinator
+/// v0–v3, JoinGroup, SyncGroup, Heartbeat, OffsetFetch v2–v7, InitProducerId, ListGroups,
+/// DescribeCluster, OffsetDelete): that code.
+/// Not built (the connection closes): an acks=0 Produce, which gets no answer at all, and
+/// any API the broker does not serve (SASL), which cannot be armed anyway.
+pub fn error_response(
+    body: &RequestBody,
+    version: i16,
+    code: ErrorCode,
+    md: &ClusterMetadata,
+) -> Option<ResponseBody> {
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = match body {
+        RequestBody::Produce(req) => {
+            if req.acks == 0 {
+                return None;
+            }
+            ProduceResponse {
+                responses: req
+                    .topic_data
+                    .iter()
+                    .map(|t| ProduceResponseTopic {
+                        name: t.name.clone(),
+                        partition_responses: t
+                            .partition_data
+                            .iter()
+                            .map(|p| ProduceResponsePartition {
+                                index: p.index,
+                                error_code,
+                                base_offset: -1,
+                                error_message: message(),
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+            .into()
+        }
+        RequestBody::Fetch(req) => FetchResponse {
+            // A top-level error would hide the partitions; Kafka puts partition errors there.
+            responses: req
+                .topics
+                .iter()
+                .map(|t| FetchResponseTopic {
+                    topic: t.topic.clone(),
+                    topic_id: t.topic_id,
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|p| FetchResponsePartition {
+                            partition_index: p.partition,
+                            error_code,
+                            high_watermark: -1,
+                            records: None,
+                            aborted_transactions: None,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::ListOffsets(req) => ListOffsetsResponse {
+            topics: req
+                .topics
+                .iter()
+                .map(|t| ListOffsetsTopicResponse {
+                    name: t.name.clone(),
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|p| ListOffsetsPartitionResponse {
+                            partition_index: p.partition_index,
+                            error_code,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::Metadata(req) => {
+            let all = match &req.topics {
+                None => true,
+                Some(t) => t.is_empty() && version == 0,
+            };
+            let topics = if all {
+                md.topics
+                    .values()
+                    .map(|t| MetadataResponseTopic {
+                        error_code,
+                        name: Some(t.name.clone()),
+                        topic_id: t.topic_id,
+                        is_internal: t.is_internal,
+                        ..Default::default()
+                    })
+                    .collect()
+            } else {
+                req.topics
+                    .iter()
+                    .flatten()
+                    .map(|t| MetadataResponseTopic {
+                        error_code,
+                        name: t.name.clone(),
+                        topic_id: t.topic_id,
+                        ..Default::default()
+                    })
+                    .collect()
+            };
+            MetadataResponse {
+                brokers: md
+                    .live_brokers()
+                    .map(|b| MetadataResponseBroker {
+                        node_id: b.node_id,
+                        host: b.host.clone(),
+                        port: i32::from(b.port),
+                        rack: b.rack.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                cluster_id: Some(md.cluster_id.clone()),
+                controller_id: md.controller_id,
+                topics,
+                ..Default::default()
+            }
+            .into()
+        }
+        RequestBody::ApiVersions(_) => ApiVersionsResponse {
+            error_code,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::FindCoordinator(req) => if version >= 4 {
+            FindCoordinatorResponse {
+                coordinators: req
+                    .coordinator_keys
+                    .iter()
+                    .map(|key| FindCoordinatorResponseCoordinator {
+                        key: key.clone(),
+                        node_id: -1,
+                        host: String::new(),
+                        port: -1,
+                        error_code,
+                        error_message: message(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+        } else {
+            FindCoordinatorResponse {
+                error_code,
+                error_message: message(),
+                node_id: -1,
+                host: String::new(),
+                port: -1,
+                ..Default::default()
+            }
+        }
+        .into(),
+        RequestBody::JoinGroup(req) => JoinGroupResponse {
+            error_code,
+            generation_id: -1,
+            protocol_type: None,
+            // Non-nullable before v7.
+            protocol_name: (version < 7).then(String::new),
+            leader: String::new(),
+            member_id: req.member_id.clone(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::SyncGroup(_) => SyncGroupResponse {
+            error_code,
+            protocol_type: None,
+            protocol_name: None,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::Heartbeat(_) => HeartbeatResponse {
+            error_code,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::LeaveGroup(req) => LeaveGroupResponse {
+            error_code,
+            members: req
+                .members
+                .iter()
+                .map(|m| LeaveGroupResponseMember {
+                    member_id: m.member_id.clone(),
+                    group_instance_id: m.group_instance_id.clone(),
+                    error_code,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::OffsetCommit(req) => OffsetCommitResponse {
+            topics: req
+                .topics
+                .iter()
+                .map(|t| OffsetCommitResponseTopic {
+                    name: t.name.clone(),
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|p| OffsetCommitResponsePartition {
+                            partition_index: p.partition_index,
+                            error_code,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::OffsetFetch(req) => match version {
+            // v1 has no group-level error: each partition carries it.
+            1 => OffsetFetchResponse {
+                topics: req
+                    .topics
+                    .iter()
+                    .flatten()
+                    .map(|t| OffsetFetchResponseTopic {
+                        name: t.name.clone(),
+                        partitions: t
+                            .partition_indexes
+                            .iter()
+                            .map(|&partition_index| OffsetFetchResponsePartition {
+                                partition_index,
+                                committed_offset: -1,
+                                metadata: Some(String::new()),
+                                error_code,
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+            2..=7 => OffsetFetchResponse {
+                error_code,
+                ..Default::default()
+            },
+            _ => OffsetFetchResponse {
+                groups: req
+                    .groups
+                    .iter()
+                    .map(|g| OffsetFetchResponseGroup {
+                        group_id: g.group_id.clone(),
+                        error_code,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+        }
+        .into(),
+        RequestBody::InitProducerId(_) => InitProducerIdResponse {
+            error_code,
+            producer_id: -1,
+            producer_epoch: -1,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::CreateTopics(req) => CreateTopicsResponse {
+            topics: req
+                .topics
+                .iter()
+                .map(|t| CreatableTopicResult {
+                    name: t.name.clone(),
+                    error_code,
+                    error_message: message(),
+                    configs: None,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::DeleteTopics(req) => DeleteTopicsResponse {
+            responses: if version >= 6 {
+                req.topics
+                    .iter()
+                    .map(|t| DeletableTopicResult {
+                        name: t.name.clone(),
+                        topic_id: t.topic_id,
+                        error_code,
+                        error_message: message(),
+                        ..Default::default()
+                    })
+                    .collect()
+            } else {
+                req.topic_names
+                    .iter()
+                    .map(|name| DeletableTopicResult {
+                        name: Some(name.clone()),
+                        error_code,
+                        error_message: message(),
+                        ..Default::default()
+                    })
+                    .collect()
+            },
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::CreatePartitions(req) => CreatePartitionsResponse {
+            results: req
+                .topics
+                .iter()
+                .map(|t| CreatePartitionsTopicResult {
+                    name: t.name.clone(),
+                    error_code,
+                    error_message: message(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::DeleteRecords(req) => DeleteRecordsResponse {
+            topics: req
+                .topics
+                .iter()
+                .map(|t| DeleteRecordsResponseTopic {
+                    name: t.name.clone(),
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|p| DeleteRecordsResponsePartition {
+                            partition_index: p.partition_index,
+                            low_watermark: -1,
+                            error_code,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::OffsetForLeaderEpoch(req) => OffsetForLeaderEpochResponse {
+            topics: req
+                .topics
+                .iter()
+                .map(|t| OffsetForLeaderEpochResponseTopic {
+                    topic: t.topic.clone(),
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|p| OffsetForLeaderEpochResponseEpochEndOffset {
+                            error_code,
+                            partition: p.partition,
+                            leader_epoch: -1,
+                            end_offset: -1,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::DescribeGroups(req) => DescribeGroupsResponse {
+            groups: req
+                .groups
+                .iter()
+                .map(|g| DescribedGroup {
+                    error_code,
+                    group_id: g.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::ListGroups(_) => ListGroupsResponse {
+            error_code,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::DeleteGroups(req) => DeleteGroupsResponse {
+            results: req
+                .groups_names
+                .iter()
+                .map(|g| DeletableGroupResult {
+                    group_id: g.clone(),
+                    error_code,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::DescribeConfigs(req) => DescribeConfigsResponse {
+            results: req
+                .resources
+                .iter()
+                .map(|r| DescribeConfigsResult {
+                    error_code,
+                    error_message: message(),
+                    resource_type: r.resource_type,
+                    resource_name: r.resource_name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::IncrementalAlterConfigs(req) => IncrementalAlterConfigsResponse {
+            responses: req
+                .resources
+                .iter()
+                .map(|r| AlterConfigsResourceResponse {
+                    error_code,
+                    error_message: message(),
+                    resource_type: r.resource_type,
+                    resource_name: r.resource_name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::OffsetDelete(_) => OffsetDeleteResponse {
+            error_code,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::DescribeCluster(req) => DescribeClusterResponse {
+            error_code,
+            error_message: message(),
+            endpoint_type: req.endpoint_type,
+            cluster_id: md.cluster_id.clone(),
+            ..Default::default()
+        }
+        .into(),
+        _ => return None,
+    };
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_consumed_then_disarmed() {
+        let f = BrokerFaults::new();
+        assert_eq!(f.take_error(ApiKey::Produce.code()), None);
+        f.inject_errors(ApiKey::Produce, ErrorCode::NotLeaderOrFollower, 2);
+        assert_eq!(f.take_error(ApiKey::Fetch.code()), None);
+        assert_eq!(
+            f.take_error(ApiKey::Produce.code()),
+            Some(ErrorCode::NotLeaderOrFollower)
+        );
+        assert_eq!(f.state().errors[0].remaining, 1);
+        assert_eq!(
+            f.take_error(ApiKey::Produce.code()),
+            Some(ErrorCode::NotLeaderOrFollower)
+        );
+        assert_eq!(f.take_error(ApiKey::Produce.code()), None);
+        assert!(f.state().errors.is_empty());
+    }
+
+    #[test]
+    fn latency_and_clear() {
+        let f = BrokerFaults::new();
+        f.set_latency(Duration::from_millis(5));
+        f.inject_errors(ApiKey::Metadata, ErrorCode::UnknownServerError, 9);
+        assert_eq!(f.latency(), Some(Duration::from_millis(5)));
+        f.clear();
+        assert_eq!(f.state(), FaultState::default());
+    }
+
+    /// A request of `api` with one entry in each list, so nested answers are built too.
+    fn sample(api: ApiKey) -> RequestBody {
+        use streamctl_protocol::messages::create_partitions::CreatePartitionsTopic;
+        use streamctl_protocol::messages::create_topics::CreatableTopic;
+        use streamctl_protocol::messages::delete_records::{
+            DeleteRecordsRequestPartition, DeleteRecordsRequestTopic,
+        };
+        use streamctl_protocol::messages::delete_topics::DeleteTopicState;
+        use streamctl_protocol::messages::describe_configs::DescribeConfigsResource;
+        use streamctl_protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
+        use streamctl_protocol::messages::incremental_alter_configs::AlterConfigsResource;
+        use streamctl_protocol::messages::leave_group::LeaveGroupRequestMember;
+        use streamctl_protocol::messages::list_offsets::{ListOffsetsPartition, ListOffsetsTopic};
+        use streamctl_protocol::messages::metadata::MetadataRequestTopic;
+        use streamctl_protocol::messages::offset_commit::{
+            OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+        };
+        use streamctl_protocol::messages::offset_fetch::{
+            OffsetFetchRequestGroup, OffsetFetchRequestTopic,
+        };
+        use streamctl_protocol::messages::offset_for_leader_epoch::{
+            OffsetForLeaderEpochRequestPartition, OffsetForLeaderEpochRequestTopic,
+        };
+        use streamctl_protocol::messages::produce::{
+            ProduceRequestPartitionData, ProduceRequestTopicData,
+        };
+        let t = || "t".to_string();
+        match api {
+            ApiKey::Produce => ProduceRequest {
+                acks: -1,
+                topic_data: vec![ProduceRequestTopicData {
+                    name: t(),
+                    partition_data: vec![ProduceRequestPartitionData::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::Fetch => FetchRequest {
+                topics: vec![FetchRequestTopic {
+                    topic: t(),
+                    partitions: vec![FetchRequestPartition::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::ListOffsets => ListOffsetsRequest {
+                topics: vec![ListOffsetsTopic {
+                    name: t(),
+                    partitions: vec![ListOffsetsPartition::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::Metadata => MetadataRequest {
+                topics: Some(vec![MetadataRequestTopic {
+                    name: Some(t()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::CreateTopics => CreateTopicsRequest {
+                topics: vec![CreatableTopic {
+                    name: t(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::DeleteTopics => DeleteTopicsRequest {
+                topics: vec![DeleteTopicState {
+                    name: Some(t()),
+                    ..Default::default()
+                }],
+                topic_names: vec![t()],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::CreatePartitions => CreatePartitionsRequest {
+                topics: vec![CreatePartitionsTopic {
+                    name: t(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::DeleteRecords => DeleteRecordsRequest {
+                topics: vec![DeleteRecordsRequestTopic {
+                    name: t(),
+                    partitions: vec![DeleteRecordsRequestPartition::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::OffsetForLeaderEpoch => OffsetForLeaderEpochRequest {
+                topics: vec![OffsetForLeaderEpochRequestTopic {
+                    topic: t(),
+                    partitions: vec![OffsetForLeaderEpochRequestPartition::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::DescribeConfigs => DescribeConfigsRequest {
+                resources: vec![DescribeConfigsResource {
+                    resource_type: 2,
+                    resource_name: t(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest {
+                resources: vec![AlterConfigsResource {
+                    resource_type: 2,
+                    resource_name: t(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::FindCoordinator => FindCoordinatorRequest {
+                key: "g".into(),
+                coordinator_keys: vec!["g".into()],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::LeaveGroup => LeaveGroupRequest {
+                group_id: "g".into(),
+                members: vec![LeaveGroupRequestMember::default()],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::OffsetCommit => OffsetCommitRequest {
+                topics: vec![OffsetCommitRequestTopic {
+                    name: t(),
+                    partitions: vec![OffsetCommitRequestPartition::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::OffsetFetch => OffsetFetchRequest {
+                topics: Some(vec![OffsetFetchRequestTopic {
+                    name: t(),
+                    partition_indexes: vec![0],
+                    ..Default::default()
+                }]),
+                groups: vec![OffsetFetchRequestGroup {
+                    group_id: "g".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::DescribeGroups => DescribeGroupsRequest {
+                groups: vec!["g".into()],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::DeleteGroups => DeleteGroupsRequest {
+                groups_names: vec!["g".into()],
+                ..Default::default()
+            }
+            .into(),
+            ApiKey::ApiVersions => ApiVersionsRequest::default().into(),
+            ApiKey::DescribeCluster => DescribeClusterRequest::default().into(),
+            ApiKey::InitProducerId => InitProducerIdRequest::default().into(),
+            ApiKey::JoinGroup => JoinGroupRequest::default().into(),
+            ApiKey::SyncGroup => SyncGroupRequest::default().into(),
+            ApiKey::Heartbeat => HeartbeatRequest::default().into(),
+            ApiKey::ListGroups => ListGroupsRequest::default().into(),
+            ApiKey::OffsetDelete => OffsetDeleteRequest::default().into(),
+            other => panic!("no sample request for {other}"),
+        }
+    }
+
+    #[test]
+    fn every_served_api_has_an_error_answer_that_encodes_at_every_version() {
+        use bytes::BytesMut;
+        use streamctl_protocol::frame::{self, FrameDecoder};
+
+        let md = crate::controller::Controller::new("c".into(), Vec::new(), 1, 1).snapshot();
+        let code = ErrorCode::NotLeaderOrFollower;
+        for (api, lo, hi) in crate::handlers::served() {
+            let body = sample(api);
+            for version in lo..=hi {
+                let response = error_response(&body, version, code, &md)
+                    .unwrap_or_else(|| panic!("{api} v{version}: no error answer"));
+                assert_eq!(response.api_key(), api);
+                let mut out = BytesMut::new();
+                frame::encode_response(7, version, &response, &mut out)
+                    .unwrap_or_else(|e| panic!("{api} v{version}: {e}"));
+                let f = FrameDecoder::default().decode(&mut out).unwrap().unwrap();
+                let (header, _) = frame::decode_response(f, api, version)
+                    .unwrap_or_else(|e| panic!("{api} v{version}: {e}"));
+                assert_eq!(header.correlation_id, 7);
+            }
+        }
+    }
+
+    #[test]
+    fn acks_zero_produce_has_no_error_answer() {
+        let md = crate::controller::Controller::new("c".into(), Vec::new(), 1, 1).snapshot();
+        let body: RequestBody = ProduceRequest {
+            acks: 0,
+            ..Default::default()
+        }
+        .into();
+        assert!(error_response(&body, 9, ErrorCode::NotLeaderOrFollower, &md).is_none());
+        assert!(!is_replication(&body, 9));
+    }
+
+    #[test]
+    fn drop_bumps_every_subscriber() {
+        let f = BrokerFaults::new();
+        let mut a = f.subscribe_drops();
+        let mut b = f.subscribe_drops();
+        assert!(!a.has_changed().unwrap());
+        f.drop_connections();
+        assert!(a.has_changed().unwrap() && b.has_changed().unwrap());
+        a.mark_unchanged();
+        b.mark_unchanged();
+        // A connection opened afterwards is not affected by the earlier drop.
+        assert!(!f.subscribe_drops().has_changed().unwrap());
+    }
+}
