@@ -149,7 +149,8 @@ pub struct Appended {
     pub completion: Arc<BatchCompletion>,
     /// The record's index in the batch.
     pub index: usize,
-    /// Whether this append filled a batch or started a new one (wake the sender).
+    /// Whether this append filled a batch or started a new one (wake the sender: a new
+    /// batch brings a new linger deadline it does not know yet).
     pub batch_ready: bool,
     /// A new batch was started after a full one (sticky partitioners may switch).
     pub new_batch_after_full: bool,
@@ -204,6 +205,7 @@ impl Accumulator {
             b.builder.is_some() && (b.record_count == 0 || b.size + size <= batch_size)
         });
         let mut new_batch_after_full = false;
+        let started_batch = !open_has_room;
         if !open_has_room {
             new_batch_after_full = queue.batches.back().is_some_and(|b| b.builder.is_some());
             queue
@@ -229,7 +231,7 @@ impl Accumulator {
         Ok(Appended {
             completion: batch.completion.clone(),
             index: batch.record_count - 1,
-            batch_ready: batch.size >= batch_size || queue.batches.len() > 1,
+            batch_ready: started_batch || batch.size >= batch_size || queue.batches.len() > 1,
             new_batch_after_full,
         })
     }

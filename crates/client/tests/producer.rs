@@ -1,0 +1,443 @@
+//! The producer against an in-process dev cluster: delivery and order, retries under injected
+//! errors, idempotence across dropped connections, compression read by kcat, and partition
+//! parity with librdkafka's murmur2.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use streamctl_client::producer::{Acks, Producer, Record};
+use streamctl_client::protocol::compression::Compression;
+use streamctl_client::protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
+use streamctl_client::protocol::messages::FetchRequest;
+use streamctl_client::protocol::record_batch::RecordBatches;
+use streamctl_client::protocol::{ApiKey, ErrorCode};
+use streamctl_client::Cluster;
+use streamctl_devcluster::DevCluster;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn cluster() -> DevCluster {
+    DevCluster::builder()
+        .brokers(3)
+        .in_memory()
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Every (key, value) of a partition, in offset order, read with the raw Fetch API.
+async fn read_partition(
+    cluster: &Cluster,
+    topic: &str,
+    partition: i32,
+) -> Vec<(i64, String, String)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        cluster.refresh([topic]).await.unwrap();
+        let leader = cluster.leader_for(topic, partition).await.unwrap();
+        let conn = cluster.connection(leader.node_id).await.unwrap();
+        let resp = conn
+            .call(FetchRequest {
+                max_wait_ms: 0,
+                min_bytes: 0,
+                max_bytes: 16 << 20,
+                topics: vec![FetchRequestTopic {
+                    topic: topic.into(),
+                    topic_id: cluster.snapshot().topic(topic).unwrap().topic_id,
+                    partitions: vec![FetchRequestPartition {
+                        partition,
+                        fetch_offset: offset,
+                        partition_max_bytes: 8 << 20,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        let mut progressed = false;
+        for b in RecordBatches::new(p.records.clone().unwrap_or_default()) {
+            let b = b.unwrap();
+            b.verify_crc().unwrap();
+            for r in b.records(64 << 20).unwrap() {
+                let r = r.unwrap();
+                if r.offset < offset {
+                    continue;
+                }
+                let s = |b: Option<bytes::Bytes>| {
+                    String::from_utf8_lossy(&b.unwrap_or_default()).into_owned()
+                };
+                out.push((r.offset, s(r.key), s(r.value)));
+                offset = r.offset + 1;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            return out;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_records_are_delivered_in_order_per_partition() {
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster().await;
+        dc.create_topic("orders", 3, 3).unwrap();
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .build()
+            .await
+            .unwrap();
+        let mut deliveries = Vec::new();
+        for i in 0..3000 {
+            let key = format!("k{}", i % 50);
+            let value = format!("v{i}");
+            deliveries.push(
+                producer
+                    .send(
+                        Record::new("orders")
+                            .key(key.as_bytes())
+                            .value(value.as_bytes()),
+                    )
+                    .await
+                    .unwrap(),
+            );
+        }
+        let mut last: BTreeMap<i32, i64> = BTreeMap::new();
+        for d in deliveries {
+            let m = d.await.unwrap();
+            let prev = last.insert(m.partition, m.offset);
+            assert!(
+                prev.is_none_or(|p| p < m.offset),
+                "offsets go forward per partition"
+            );
+        }
+        producer.close(Duration::from_secs(5)).await.unwrap();
+        let total: usize = futures_count(&producer, "orders", 3).await;
+        assert_eq!(total, 3000);
+        // Per key, values come back in send order.
+        let mut per_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for p in 0..3 {
+            for (_, k, v) in read_partition(producer.cluster(), "orders", p).await {
+                per_key.entry(k).or_default().push(v[1..].parse().unwrap());
+            }
+        }
+        for (k, vs) in per_key {
+            assert!(vs.windows(2).all(|w| w[0] < w[1]), "key {k} out of order");
+        }
+        dc.shutdown().await;
+    })
+    .await
+    .unwrap();
+}
+
+async fn futures_count(producer: &Producer, topic: &str, partitions: i32) -> usize {
+    let mut n = 0;
+    for p in 0..partitions {
+        n += read_partition(producer.cluster(), topic, p).await.len();
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_is_kept_under_injected_retriable_errors() {
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster().await;
+        dc.create_topic("retry", 1, 3).unwrap();
+        let leader = dc
+            .controller()
+            .snapshot()
+            .partition("retry", 0)
+            .unwrap()
+            .leader;
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .linger(Duration::from_millis(1))
+            .batch_size(200)
+            .build()
+            .await
+            .unwrap();
+        // Every other produce request to the leader fails for a while.
+        dc.inject_errors(leader, ApiKey::Produce, ErrorCode::NotLeaderOrFollower, 5)
+            .unwrap();
+        let mut deliveries = Vec::new();
+        for i in 0..500 {
+            let v = format!("{i:05}");
+            deliveries.push(
+                producer
+                    .send(Record::new("retry").value(v.as_bytes()))
+                    .await
+                    .unwrap(),
+            );
+            if i == 250 {
+                dc.inject_errors(leader, ApiKey::Produce, ErrorCode::RequestTimedOut, 3)
+                    .unwrap();
+            }
+        }
+        for d in deliveries {
+            d.await.unwrap();
+        }
+        let values: Vec<String> = read_partition(producer.cluster(), "retry", 0)
+            .await
+            .into_iter()
+            .map(|(_, _, v)| v)
+            .collect();
+        let expected: Vec<String> = (0..500).map(|i| format!("{i:05}")).collect();
+        assert_eq!(values, expected, "every record once, in send order");
+        producer.close(Duration::from_secs(5)).await.unwrap();
+        dc.shutdown().await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotence_prevents_duplicates_across_dropped_connections() {
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster().await;
+        dc.create_topic("idem", 2, 3).unwrap();
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .linger(Duration::from_millis(1))
+            .batch_size(1000)
+            .build()
+            .await
+            .unwrap();
+        let mut deliveries = Vec::new();
+        for i in 0..4000 {
+            let v = format!("{i}");
+            deliveries.push(
+                producer
+                    .send(Record::new("idem").key(v.as_bytes()).value(v.as_bytes()))
+                    .await
+                    .unwrap(),
+            );
+            if i % 500 == 250 {
+                // Cut every client connection of every broker mid-stream: requests in flight
+                // may have been written without their answer arriving, and get retried.
+                for b in 1..=3 {
+                    dc.drop_connections(b).unwrap();
+                }
+            }
+        }
+        for d in deliveries {
+            d.await.unwrap();
+        }
+        let mut seen = HashSet::new();
+        for p in 0..2 {
+            for (_, _, v) in read_partition(producer.cluster(), "idem", p).await {
+                assert!(seen.insert(v.clone()), "duplicate record {v}");
+            }
+        }
+        assert_eq!(seen.len(), 4000);
+        producer.close(Duration::from_secs(5)).await.unwrap();
+        dc.shutdown().await;
+    })
+    .await
+    .unwrap();
+}
+
+fn kcat_available() -> bool {
+    let ok = std::process::Command::new("kcat")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "kcat is not installed: run scripts/install-test-deps"
+        );
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: kcat is not installed: run scripts/install-test-deps !!!!!!!!\n"
+        );
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_batches_from_our_producer_are_read_by_kcat() {
+    if !kcat_available() {
+        return;
+    }
+    let dc = cluster().await;
+    for codec in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let topic = format!("z-{}", codec.name());
+        dc.create_topic(&topic, 1, 1).unwrap();
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .compression(codec)
+            .acks(Acks::Leader)
+            .build()
+            .await
+            .unwrap();
+        let headers: [(&str, Option<&[u8]>); 2] = [("h", Some(b"1")), ("h", Some(b"2"))];
+        for i in 0..100 {
+            let v = format!("{}-{i}", codec.name());
+            producer
+                .send(
+                    Record::new(&topic)
+                        .key(b"k")
+                        .value(v.as_bytes())
+                        .headers(&headers),
+                )
+                .await
+                .unwrap();
+        }
+        producer.flush().await;
+        let out = std::process::Command::new("kcat")
+            .args([
+                "-b",
+                &dc.bootstrap_servers(),
+                "-C",
+                "-t",
+                &topic,
+                "-e",
+                "-q",
+                "-f",
+                "%k=%s %h\n",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 100, "{codec:?}: {text}");
+        assert_eq!(lines[7], format!("k={}-7 h=1,h=2", codec.name()));
+        producer.close(Duration::from_secs(5)).await.unwrap();
+    }
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_partitioner_matches_librdkafka_murmur2_for_1000_keys() {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-test/bin/python");
+    let py = [venv, PathBuf::from("python3")].into_iter().find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", "import confluent_kafka"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(py) = py else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "confluent-kafka is not installed"
+        );
+        eprintln!("\n!!!!!!!! SKIPPED: confluent-kafka is not installed !!!!!!!!\n");
+        return;
+    };
+    let dc = cluster().await;
+    dc.create_topic("parity", 7, 1).unwrap();
+    // 1000 pseudo-random keys of varied length and bytes (a fixed LCG: reproducible).
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let keys: Vec<String> = (0..1000)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            format!("key-{i}-{:x}", state >> (state % 40))
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!("streamctl-keys-{}", std::process::id()));
+    std::fs::write(&file, keys.join("\n")).unwrap();
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/murmur2_partitions.py");
+    let out = tokio::process::Command::new(py)
+        .arg(script)
+        .arg(dc.bootstrap_servers())
+        .arg("parity")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: BTreeMap<String, usize> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (k, p) = l.rsplit_once(' ').unwrap();
+            (k.to_string(), p.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(theirs.len(), 1000);
+    for k in &keys {
+        let ours = streamctl_client::producer::partitioner::partition_for_key(k.as_bytes(), 7);
+        assert_eq!(ours, theirs[k], "key {k}");
+    }
+    // And the producer itself puts each key where librdkafka did.
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .build()
+        .await
+        .unwrap();
+    for k in keys.iter().take(100) {
+        let m = producer
+            .send(Record::new("parity").key(k.as_bytes()).value(b"y"))
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert_eq!(m.partition as usize, theirs[k]);
+    }
+    producer.close(Duration::from_secs(5)).await.unwrap();
+    let _ = std::fs::remove_file(file);
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffer_memory_blocks_send_until_max_block() {
+    let dc = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .start()
+        .await
+        .unwrap();
+    dc.create_topic("full", 1, 1).unwrap();
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .buffer_memory(4096)
+        .max_block(Duration::from_millis(200))
+        .idempotence(false)
+        .acks(Acks::Leader)
+        .build()
+        .await
+        .unwrap();
+    // Learn the topic's metadata first, then stall every answer so nothing frees the buffer.
+    producer
+        .send(Record::new("full").value(b"warm-up"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    dc.inject_latency(1, Duration::from_secs(5)).unwrap();
+    let big = vec![b'x'; 1000];
+    let mut result = Ok(());
+    for _ in 0..10 {
+        if let Err(e) = producer.send(Record::new("full").value(&big)).await {
+            result = Err(e);
+            break;
+        }
+    }
+    let err = result.expect_err("send must block and time out when buffer.memory is full");
+    assert!(err.to_string().contains("buffer"), "{err}");
+    dc.clear_faults(1).unwrap();
+    dc.shutdown().await;
+}
