@@ -69,6 +69,13 @@ pub async fn run(inner: Arc<ProducerInner>) {
 
         let now = Instant::now();
         expire(&inner, now);
+        // Topics with retried batches: their leader may have moved. `partitions_for`
+        // refreshes only what the cache marked stale (errors, lost connections).
+        for topic in retried_topics(&inner) {
+            if let Err(e) = inner.cluster.partitions_for(&topic).await {
+                debug!(topic, error = %e, "metadata refresh for the producer failed");
+            }
+        }
         let (ready, next_deadline, need_metadata) = collect_ready(&inner, &in_flight, now);
         if !need_metadata.is_empty() {
             if let Err(e) = inner
@@ -129,6 +136,20 @@ fn expire(inner: &ProducerInner, now: Instant) {
         return;
     }
     inner.idle.notify_waiters();
+}
+
+/// Topics whose next batch is a retry.
+fn retried_topics(inner: &ProducerInner) -> Vec<String> {
+    let acc = inner.accumulator();
+    acc.topics
+        .iter()
+        .filter(|(_, queues)| {
+            queues
+                .values()
+                .any(|q| !q.muted && q.batches.front().is_some_and(|b| b.attempts > 0))
+        })
+        .map(|(t, _)| t.to_string())
+        .collect()
 }
 
 type Ready = HashMap<i32, Vec<ProducerBatch>>;
@@ -422,6 +443,9 @@ fn retry_or_fail(inner: &ProducerInner, mut batch: ProducerBatch, error: Error) 
     {
         q.muted = false;
         q.batches.push_front(batch);
+        drop(acc);
+        // The sender may be asleep with no deadline: it must learn this retry's backoff.
+        inner.wake.notify_one();
     } else {
         drop(acc);
         finish(inner, batch, Err(error));
