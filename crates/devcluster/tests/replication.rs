@@ -243,3 +243,95 @@ async fn clean_stop_moves_leadership_and_restart_restores_the_preferred_leader()
     cluster.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_old_leader_truncates_its_divergent_tail() {
+    let dir = std::env::temp_dir().join(format!("streamctl-diverge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cluster = DevCluster::builder()
+        .brokers(3)
+        .data_dir(&dir)
+        .start()
+        .await
+        .unwrap();
+    cluster.create_topic("div", 1, 3).unwrap();
+    let old = leader(&cluster, "div", 0).await;
+    let (err, _) = produce(addr(&cluster, old), "div", 0, -1, &values("committed", 10))
+        .await
+        .unwrap();
+    assert_eq!(err, ErrorCode::None);
+    // An uncommitted tail: appended on the leader directly (no wake-up for the followers'
+    // long polls), then the leader dies before anyone copied it.
+    let md = cluster.controller().snapshot();
+    let (config, isr) = (
+        md.topic("div").unwrap().config.clone(),
+        md.partition("div", 0).unwrap().isr.clone(),
+    );
+    let info = cluster
+        .replica(old, "div", 0)
+        .unwrap()
+        .append_as_leader(&support::batch(&values("divergent", 5)), &config, &isr)
+        .unwrap();
+    assert_eq!(info.base_offset, 10);
+    cluster.kill_broker(old).await.unwrap();
+    wait_partition(&cluster, "div", 0, "a new leader", |l, _| {
+        l >= 0 && l != old
+    })
+    .await;
+    let new = leader(&cluster, "div", 0).await;
+    for i in 0..3 {
+        let (err, _) = produce(
+            addr(&cluster, new),
+            "div",
+            0,
+            -1,
+            &values(&format!("after{i}"), 4),
+        )
+        .await
+        .unwrap();
+        assert_eq!(err, ErrorCode::None);
+    }
+    // The old leader comes back from disk with 15 records, 5 of them never committed: it must
+    // cut those (OffsetForLeaderEpoch) and copy the new leader's 12.
+    cluster.start_broker(old).await.unwrap();
+    wait_partition(&cluster, "div", 0, "old leader back in sync", |_, isr| {
+        isr.contains(&old)
+    })
+    .await;
+    // The old leader's own log, read directly: without truncation it would also end at 22,
+    // but with the divergent records at 10..15.
+    let replica = cluster.replica(old, "div", 0).unwrap();
+    let raw = replica
+        .read(
+            0,
+            1 << 20,
+            true,
+            streamctl_devcluster::partition::Reader::Replica,
+        )
+        .unwrap()
+        .records;
+    let mut on_old = Vec::new();
+    for b in streamctl_protocol::record_batch::RecordBatches::new(raw) {
+        for r in b.unwrap().records(1 << 20).unwrap() {
+            let r = r.unwrap();
+            on_old.push((
+                r.offset,
+                String::from_utf8_lossy(&r.value.unwrap()).into_owned(),
+            ));
+        }
+    }
+    assert_eq!(on_old.len(), 22, "{on_old:?}");
+    assert!(
+        on_old.iter().all(|(_, v)| !v.starts_with("divergent")),
+        "divergent records survived: {on_old:?}"
+    );
+    assert_eq!(on_old[10], (10, "after0-0".to_string()));
+    let now_leading = leader(&cluster, "div", 0).await;
+    let read = read_all(addr(&cluster, now_leading), "div", 0)
+        .await
+        .unwrap();
+    let old_values: Vec<String> = on_old.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(read, old_values, "old and new leader hold the same log");
+    cluster.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
