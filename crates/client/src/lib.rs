@@ -42,6 +42,37 @@
 //! # }
 //! ```
 //!
+//! ## Producing
+//!
+//! [`producer::Producer`] batches records per partition (`batch.size`, `linger.ms`), sends the
+//! batches of many partitions to their leader in one request, keeps order per partition under
+//! retries, and is idempotent by default: a batch retried after a lost answer is written once.
+//! Keys pick partitions exactly as Java's client and librdkafka's `murmur2_random` do.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use streamctl_client::producer::{Acks, Producer, Record};
+//! use streamctl_client::protocol::compression::Compression;
+//!
+//! # async fn example() -> streamctl_client::Result<()> {
+//! let producer = Producer::builder("localhost:9092")
+//!     .acks(Acks::All)
+//!     .compression(Compression::Lz4)
+//!     .linger(Duration::from_millis(10))
+//!     .set("batch.size", "65536")? // Kafka property names work too
+//!     .build()
+//!     .await?;
+//! let headers: [(&str, Option<&[u8]>); 1] = [("trace-id", Some(b"abc"))];
+//! let delivery = producer
+//!     .send(Record::new("orders").key(b"customer-7").value(b"{}").headers(&headers))
+//!     .await?; // waits only for buffer space (buffer.memory, max.block.ms)
+//! let meta = delivery.await?; // the broker's acknowledgement
+//! println!("{}-{} @ {}", meta.topic, meta.partition, meta.offset);
+//! producer.close(Duration::from_secs(5)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Configuration takes typed values or Kafka's property names ([`ClientConfig::set`]). Logs
 //! go through `tracing` with `broker`, `correlation_id`, `topic` and `partition` fields; the
 //! library installs no subscriber.
