@@ -1,0 +1,120 @@
+//! The command line grammar (clap derive). Flags follow kcat where kcat has one.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Produce, consume and administer Kafka-protocol clusters; run a local dev cluster.
+#[derive(Debug, Parser)]
+#[command(name = "streamctl", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Connection settings shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings for commands that talk to a cluster.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Bootstrap brokers, `host:port,…`.
+    #[arg(
+        short = 'b',
+        long = "brokers",
+        env = "STREAMCTL_BROKERS",
+        global = true,
+        default_value = "localhost:9092"
+    )]
+    pub brokers: String,
+    /// A Kafka client property, `key=value` (repeatable), e.g. `-X linger.ms=10`.
+    #[arg(short = 'X', value_name = "KEY=VALUE", global = true)]
+    pub properties: Vec<String>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a local Kafka-compatible dev cluster.
+    Dev(DevArgs),
+    /// Write records from stdin or files (one per line) to a topic.
+    Produce(ProduceArgs),
+}
+
+/// `streamctl dev …`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DevCommand,
+}
+
+/// Dev cluster subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Start a dev cluster in the foreground (Ctrl-C stops it).
+    Up(DevUpArgs),
+}
+
+/// `streamctl dev up`.
+#[derive(Debug, Args)]
+pub struct DevUpArgs {
+    /// Number of brokers.
+    #[arg(short = 'n', long = "count", default_value_t = 3)]
+    pub count: usize,
+    /// Port of the first broker; the others follow (0 picks free ports).
+    #[arg(long, default_value_t = 9092)]
+    pub port: u16,
+    /// Port of the HTTP admin plane on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 9644)]
+    pub admin_port: u16,
+    /// Where logs and metadata live (kept across restarts).
+    #[arg(long, conflicts_with = "in_memory")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep nothing on disk.
+    #[arg(long)]
+    pub in_memory: bool,
+    /// Host name advertised to clients (`localhost` listens on 127.0.0.1 and ::1).
+    #[arg(long, default_value = "localhost")]
+    pub host: String,
+}
+
+/// `streamctl produce`.
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// The topic.
+    pub topic: String,
+    /// Files to read (default: stdin).
+    pub files: Vec<PathBuf>,
+    /// Split each line at the first DELIM into key and value (kcat's -K).
+    #[arg(short = 'K', value_name = "DELIM")]
+    pub key_delimiter: Option<String>,
+    /// A fixed key for every record.
+    #[arg(short = 'k', value_name = "KEY", conflicts_with = "key_delimiter")]
+    pub key: Option<String>,
+    /// Header `name=value` or `name:value` (repeatable, order and duplicates kept).
+    #[arg(short = 'H', value_name = "NAME=VALUE")]
+    pub headers: Vec<String>,
+    /// Partition (default: by key, as Java's client).
+    #[arg(short = 'p')]
+    pub partition: Option<i32>,
+    /// Send empty keys and values as null (kcat's -Z).
+    #[arg(short = 'Z')]
+    pub empty_as_null: bool,
+    /// Compression: none, gzip, snappy, lz4, zstd.
+    #[arg(short = 'z', default_value = "none")]
+    pub compression: String,
+    /// acks: all, 1 or 0.
+    #[arg(long, default_value = "all")]
+    pub acks: String,
+    /// Print a delivery report line (partition, offset) per record on stderr.
+    #[arg(long)]
+    pub report: bool,
+}
