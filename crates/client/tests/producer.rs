@@ -347,7 +347,9 @@ fn python_with_confluent() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_compressed_by_librdkafka_decode_with_ours() {
-    let Some(py) = python_with_confluent() else { return };
+    let Some(py) = python_with_confluent() else {
+        return;
+    };
     let dc = cluster().await;
     for codec in ["gzip", "snappy", "lz4", "zstd"] {
         dc.create_topic(&format!("theirs-{codec}"), 1, 1).unwrap();
@@ -360,7 +362,11 @@ async fn batches_compressed_by_librdkafka_decode_with_ours() {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cluster = Cluster::connect(streamctl_client::ClientConfig::new(&dc.bootstrap_servers()))
         .await
         .unwrap();
@@ -370,7 +376,10 @@ async fn batches_compressed_by_librdkafka_decode_with_ours() {
         for (i, (offset, key, value)) in records.iter().enumerate() {
             assert_eq!(*offset, i as i64);
             assert_eq!(key, &format!("k{i}"));
-            assert!(value.starts_with(&format!("{codec}-{i}-")), "{codec}: {value}");
+            assert!(
+                value.starts_with(&format!("{codec}-{i}-")),
+                "{codec}: {value}"
+            );
         }
     }
     dc.shutdown().await;
@@ -378,7 +387,9 @@ async fn batches_compressed_by_librdkafka_decode_with_ours() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_partitioner_matches_librdkafka_murmur2_for_1000_keys() {
-    let Some(py) = python_with_confluent() else { return };
+    let Some(py) = python_with_confluent() else {
+        return;
+    };
     let dc = cluster().await;
     dc.create_topic("parity", 7, 1).unwrap();
     // 1000 pseudo-random keys of varied length and bytes (a fixed LCG: reproducible).

@@ -27,6 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::BrokerConfig;
 use crate::controller::{ApiError, ClusterMetadata, Controller, PartitionMeta, TopicMeta};
+use crate::coordinator::GroupCoordinator;
 use crate::faults::{self, BrokerFaults};
 use crate::handlers;
 use crate::log::Storage;
@@ -53,6 +54,8 @@ pub struct BrokerShared {
     pub faults: Arc<BrokerFaults>,
     /// Counters for `/metrics`; owned by the broker's slot so they outlive a restart.
     pub metrics: Arc<BrokerMetrics>,
+    /// The groups whose `__consumer_offsets` partition this broker leads.
+    pub coordinator: GroupCoordinator,
 }
 
 /// The local replica of a partition this broker leads, with the topic it belongs to.
@@ -78,6 +81,7 @@ impl BrokerShared {
     ) -> Self {
         Self {
             node_id,
+            coordinator: GroupCoordinator::new(node_id, &config),
             controller,
             config,
             data_dir,
@@ -424,7 +428,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: Can
 /// and applies retention.
 async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
     let mut metadata = shared.controller.subscribe();
+    // Groups are served while the broker runs: stopping or killing it (which ends or aborts
+    // this task) stops them.
+    let _groups = shared.coordinator.stop_on_drop();
     shared.reconcile();
+    shared.coordinator.reconcile(&shared);
     let mut isr_tick = tokio::time::interval(std::time::Duration::from_millis(250));
     let mut retention_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
@@ -436,6 +444,7 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                 }
                 metadata.borrow_and_update();
                 shared.reconcile();
+                shared.coordinator.reconcile(&shared);
                 // Waiters re-check leadership (acks=all, long polls).
                 shared.data_arrived.notify_waiters();
             }
@@ -495,7 +504,7 @@ async fn serve_connection(
                     info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
                     return;
                 }
-                r = handle_frame(&shared, frame) => r,
+                r = handle_frame(&shared, peer, frame) => r,
             };
             match reply {
                 Reply::Send(bytes) => outbuf.extend_from_slice(&bytes),
@@ -547,7 +556,7 @@ async fn dropped(drops: &mut tokio::sync::watch::Receiver<u64>) {
     }
 }
 
-async fn handle_frame(shared: &Arc<BrokerShared>, frame: Bytes) -> Reply {
+async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes) -> Reply {
     let started = tokio::time::Instant::now();
     let (header, body) = match frame::decode_request(frame) {
         Ok(decoded) => decoded,
@@ -583,6 +592,7 @@ async fn handle_frame(shared: &Arc<BrokerShared>, frame: Bytes) -> Reply {
     let ctx = handlers::RequestContext {
         broker: shared,
         header: &header,
+        peer,
     };
     let Some(response) = handlers::dispatch(&ctx, body).await else {
         return Reply::Nothing;

@@ -148,6 +148,27 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`, created on the
+    /// first FindCoordinator (default 10; Kafka's default is 50).
+    pub fn offsets_topic_partitions(mut self, n: i32) -> Self {
+        self.config.offsets_topic_partitions = n.max(1);
+        self
+    }
+
+    /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
+    /// waits for more members to join (default 100 ms; Kafka's default is 3 s).
+    pub fn group_initial_rebalance_delay(mut self, delay: Duration) -> Self {
+        self.config.group_initial_rebalance_delay = delay;
+        self
+    }
+
+    /// `group.min.session.timeout.ms`: the shortest session timeout a group member may ask
+    /// for (default 6 s, as Kafka); lower it to test session expiry quickly.
+    pub fn group_min_session_timeout(mut self, timeout: Duration) -> Self {
+        self.config.group_min_session_timeout = timeout;
+        self
+    }
+
     /// Fixes the cluster id (default: random, or the one stored in the data directory).
     pub fn cluster_id(mut self, id: impl Into<String>) -> Self {
         self.cluster_id = Some(id.into());

@@ -230,8 +230,24 @@ pub struct BrokerConfig {
     pub default_replication_factor: i16,
     /// `socket.request.max.bytes`: larger frames close the connection.
     pub max_frame_size: usize,
-    /// Partitions of `__consumer_offsets`.
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`. 10 in a dev
+    /// cluster (Kafka's default is 50): fewer partitions to create, replicate and load.
     pub offsets_topic_partitions: i32,
+    /// `offsets.topic.replication.factor` (Kafka's default 3), capped at the live brokers
+    /// when the topic is created.
+    pub offsets_topic_replication_factor: i16,
+    /// `offsets.commit.timeout.ms`: how long an offset commit (or a group's assignment)
+    /// waits for the in-sync replicas before failing.
+    pub offsets_commit_timeout: std::time::Duration,
+    /// `offset.metadata.max.bytes`: longer commit metadata is refused.
+    pub offset_metadata_max_bytes: usize,
+    /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
+    /// waits for more members. 100 ms in a dev cluster (Kafka's default is 3 s).
+    pub group_initial_rebalance_delay: std::time::Duration,
+    /// `group.min.session.timeout.ms` (Kafka's 6 s).
+    pub group_min_session_timeout: std::time::Duration,
+    /// `group.max.session.timeout.ms` (Kafka's 30 min).
+    pub group_max_session_timeout: std::time::Duration,
     /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
     pub replica_lag_time_max: std::time::Duration,
     /// `replica.fetch.wait.max.ms`: how long a follower's fetch long-polls the leader.
@@ -245,7 +261,13 @@ impl Default for BrokerConfig {
             num_partitions: 1,
             default_replication_factor: 1,
             max_frame_size: 100 * 1024 * 1024,
-            offsets_topic_partitions: 50,
+            offsets_topic_partitions: 10,
+            offsets_topic_replication_factor: 3,
+            offsets_commit_timeout: std::time::Duration::from_secs(5),
+            offset_metadata_max_bytes: 4096,
+            group_initial_rebalance_delay: std::time::Duration::from_millis(100),
+            group_min_session_timeout: std::time::Duration::from_secs(6),
+            group_max_session_timeout: std::time::Duration::from_secs(1800),
             replica_lag_time_max: std::time::Duration::from_secs(30),
             replica_fetch_wait_max: std::time::Duration::from_millis(500),
         }

@@ -4,6 +4,7 @@
 //! what the broker can actually handle. Each module opens with the versions it serves and
 //! what it does not implement.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use streamctl_protocol::frame::RequestHeader;
@@ -19,12 +20,24 @@ pub struct RequestContext<'a> {
     pub broker: &'a Arc<BrokerShared>,
     /// The request header (version, client id).
     pub header: &'a RequestHeader,
+    /// The client's address (group members are described with it).
+    pub peer: SocketAddr,
 }
 
 impl RequestContext<'_> {
     /// The request's API version.
     pub fn version(&self) -> i16 {
         self.header.api_version
+    }
+
+    /// The request's client id, or empty.
+    pub fn client_id(&self) -> &str {
+        self.header.client_id.as_deref().unwrap_or_default()
+    }
+
+    /// The client's host as Kafka reports it for group members (`/127.0.0.1`).
+    pub fn client_host(&self) -> String {
+        format!("/{}", self.peer.ip())
     }
 }
 
@@ -66,7 +79,7 @@ handlers! {
     DescribeCluster => describe_cluster;
     DeleteRecords => delete_records;
     InitProducerId => init_producer_id;
-    // Group APIs: placeholders until the group coordinator lands.
+    // Group APIs: served by the group coordinator (crate::coordinator).
     FindCoordinator => find_coordinator;
     JoinGroup => join_group;
     SyncGroup => sync_group;

@@ -13,7 +13,8 @@
 //! Third-party clients (librdkafka/kcat, kafka-python, the Java client) talk to it over the
 //! real Kafka protocol. Modules: [`cluster`] (builder and handles), [`controller`] (metadata),
 //! [`broker`] (listeners and connections), [`handlers`] (one module per API), [`replication`]
-//! (follower fetch loops), [`partition`] and [`log`] (storage), [`config`] (Kafka's config
+//! (follower fetch loops), [`coordinator`] (consumer groups and committed offsets in
+//! `__consumer_offsets`), [`partition`] and [`log`] (storage), [`config`] (Kafka's config
 //! names and defaults), [`faults`] (latency, dropped connections and error codes injected per
 //! broker), [`metrics`] (Prometheus counters and histograms per broker), [`http`] (the
 //! loopback admin plane).
@@ -38,6 +39,7 @@ pub mod broker;
 pub mod cluster;
 pub mod config;
 pub mod controller;
+pub mod coordinator;
 pub mod faults;
 pub mod handlers;
 pub mod http;

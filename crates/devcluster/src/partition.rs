@@ -37,11 +37,17 @@ pub fn now_ms() -> i64 {
 
 /// Builds the log settings of a topic config.
 pub fn log_config(config: &TopicConfig) -> LogConfig {
+    // A compacted-only topic (`__consumer_offsets`) keeps every segment: compaction is not
+    // implemented, and deleting old segments by time or size would lose the latest value of
+    // keys written long ago (a group's committed offsets).
+    let deletes = config
+        .get("cleanup.policy")
+        .is_none_or(|p| p.split(',').any(|w| w.trim() == "delete"));
     LogConfig {
         segment_bytes: config.segment_bytes(),
         segment_ms: config.segment_ms(),
-        retention_ms: config.retention_ms(),
-        retention_bytes: config.retention_bytes(),
+        retention_ms: config.retention_ms().filter(|_| deletes),
+        retention_bytes: config.retention_bytes().filter(|_| deletes),
         flush_messages: config.flush_messages(),
         flush_ms: config.flush_ms(),
         ..LogConfig::default()

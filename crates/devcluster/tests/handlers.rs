@@ -4,7 +4,7 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! The admin, producer-id and group-placeholder handlers, driven over TCP against an
+//! The admin and producer-id handlers, driven over TCP against an
 //! in-process three-broker cluster with the protocol crate's frames (there is no client crate
 //! yet). Every test is bounded by [`LIMIT`] and uses 127.0.0.1 only.
 
@@ -31,8 +31,6 @@ use tokio::net::TcpStream;
 mod cluster_apis;
 #[path = "handlers/configs.rs"]
 mod configs;
-#[path = "handlers/groups.rs"]
-mod groups;
 #[path = "handlers/topics.rs"]
 mod topics;
 

@@ -12,53 +12,14 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 
 use streamctl_devcluster::DevCluster;
-use tokio::io::AsyncWriteExt;
+use support::{kcat, python, run, TOOL_TIMEOUT};
 use tokio::process::Command;
-
-const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Reports a missing tool: a failure in CI, a loud skip elsewhere. Returns false to skip.
-fn require(available: bool, what: &str) -> bool {
-    if available {
-        return true;
-    }
-    let msg = format!("{what} is not installed: run scripts/install-test-deps");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
-    false
-}
-
-fn kcat() -> Option<&'static str> {
-    let ok = std::process::Command::new("kcat")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    require(ok, "kcat").then_some("kcat")
-}
-
-/// The Python with the Kafka client modules: the repo's test venv, else python3.
-fn python(module: &str) -> Option<PathBuf> {
-    let venv = workspace_root().join(".venv-test/bin/python");
-    let candidates = [venv, PathBuf::from("python3")];
-    let found = candidates.into_iter().find(|py| {
-        std::process::Command::new(py)
-            .args(["-c", &format!("import {module}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    require(found.is_some(), &format!("python module {module}")).then(|| found.unwrap())
-}
 
 async fn cluster() -> DevCluster {
     DevCluster::builder()
@@ -67,33 +28,6 @@ async fn cluster() -> DevCluster {
         .start()
         .await
         .unwrap()
-}
-
-/// Runs a command with optional stdin, bounded in time; returns stdout, panicking with the
-/// command's stderr on failure.
-async fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> String {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(data) = stdin {
-        input.write_all(data).await.unwrap();
-    }
-    drop(input);
-    let out = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{cmd:?} timed out"))
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    stdout
 }
 
 async fn run_python(module: &str, script: &str, bootstrap: &str, topic: &str) {

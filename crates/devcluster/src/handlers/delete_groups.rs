@@ -1,12 +1,12 @@
-//! DeleteGroups: v0–v2 — placeholder until the group coordinator lands.
+//! DeleteGroups: v0–v2.
 //!
-//! No group exists yet, so each requested group answers GROUP_ID_NOT_FOUND, as Kafka does for
-//! an unknown group.
-//! Not implemented: the group coordinator (deleting empty groups and their offsets).
+//! Deletes empty groups: the group's metadata and every committed offset get tombstones in
+//! `__consumer_offsets` (answered once the in-sync replicas have them), and the group is
+//! gone. A group with members answers NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND, one
+//! coordinated elsewhere NOT_COORDINATOR.
 
 use streamctl_protocol::messages::delete_groups::DeletableGroupResult;
 use streamctl_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
-use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
 
@@ -14,17 +14,18 @@ use super::RequestContext;
 pub const VERSIONS: (i16, i16) = (0, 2);
 
 /// Answers a DeleteGroups request.
-pub async fn handle(_ctx: &RequestContext<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+pub async fn handle(ctx: &RequestContext<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let mut results = Vec::with_capacity(req.groups_names.len());
+    for group_id in req.groups_names {
+        let error = ctx.broker.coordinator.delete(ctx.broker, &group_id).await;
+        results.push(DeletableGroupResult {
+            group_id,
+            error_code: error.code(),
+            ..Default::default()
+        });
+    }
     DeleteGroupsResponse {
-        results: req
-            .groups_names
-            .iter()
-            .map(|group_id| DeletableGroupResult {
-                group_id: group_id.clone(),
-                error_code: ErrorCode::GroupIdNotFound.code(),
-                ..Default::default()
-            })
-            .collect(),
+        results,
         ..Default::default()
     }
 }

@@ -7,7 +7,8 @@
 //! UNKNOWN_TOPIC_OR_PARTITION; invalid name → INVALID_TOPIC_EXCEPTION.
 //! Brokers (resource type 4): the broker's own settings (`broker.id`, `node.id`,
 //! `auto.create.topics.enable`, `num.partitions`, `default.replication.factor`,
-//! `socket.request.max.bytes`, `offsets.topic.num.partitions`) and the broker-level defaults
+//! `socket.request.max.bytes`, the `offsets.*` and `group.*` settings of the group
+//! coordinator) and the broker-level defaults
 //! of the topic configs, all read-only (nothing can be changed at run time). As in Kafka the
 //! request must go to the broker it names; an empty name describes the cluster-wide dynamic
 //! defaults, of which there are none.
@@ -46,6 +47,7 @@ const SOURCE_DEFAULT: i8 = 5;
 const TYPE_BOOLEAN: i8 = 1;
 const TYPE_STRING: i8 = 2;
 const TYPE_INT: i8 = 3;
+const TYPE_SHORT: i8 = 4;
 const TYPE_LONG: i8 = 5;
 const TYPE_LIST: i8 = 7;
 
@@ -187,7 +189,8 @@ fn describe_broker(
     let config = &ctx.broker.config;
     let id = node_id.to_string();
     // (name, value, Kafka's default if it has one, type, documentation)
-    let own: [(&str, String, Option<&str>, i8, &str); 7] = [
+    let ms = |d: std::time::Duration| d.as_millis().to_string();
+    let own: [(&str, String, Option<&str>, i8, &str); 13] = [
         ("broker.id", id.clone(), None, TYPE_INT, "this broker's id"),
         (
             "node.id",
@@ -230,6 +233,48 @@ fn describe_broker(
             Some("50"),
             TYPE_INT,
             "partitions of __consumer_offsets",
+        ),
+        (
+            "offsets.topic.replication.factor",
+            config.offsets_topic_replication_factor.to_string(),
+            Some("3"),
+            TYPE_SHORT,
+            "replication factor of __consumer_offsets (capped at the live brokers)",
+        ),
+        (
+            "offsets.commit.timeout.ms",
+            ms(config.offsets_commit_timeout),
+            Some("5000"),
+            TYPE_INT,
+            "how long an offset commit waits for the in-sync replicas",
+        ),
+        (
+            "offset.metadata.max.bytes",
+            config.offset_metadata_max_bytes.to_string(),
+            Some("4096"),
+            TYPE_INT,
+            "largest metadata string an offset commit may carry",
+        ),
+        (
+            "group.initial.rebalance.delay.ms",
+            ms(config.group_initial_rebalance_delay),
+            Some("3000"),
+            TYPE_INT,
+            "how long the first rebalance of an empty group waits for more members",
+        ),
+        (
+            "group.min.session.timeout.ms",
+            ms(config.group_min_session_timeout),
+            Some("6000"),
+            TYPE_INT,
+            "shortest session timeout a group member may ask for",
+        ),
+        (
+            "group.max.session.timeout.ms",
+            ms(config.group_max_session_timeout),
+            Some("1800000"),
+            TYPE_INT,
+            "longest session timeout a group member may ask for",
         ),
     ];
     let mut entries: Vec<Entry<'_>> = own

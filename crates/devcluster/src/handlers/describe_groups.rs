@@ -1,12 +1,14 @@
-//! DescribeGroups: v0–v5 — placeholder until the group coordinator lands.
+//! DescribeGroups: v0–v5.
 //!
-//! No group exists yet, so each requested group is described as Kafka describes an unknown
-//! one: no error, state "Dead", empty protocol and no members. Authorized operations are
-//! `i32::MIN` unless asked for; then every group operation (READ, DELETE, DESCRIBE), as Kafka
-//! reports without ACLs.
-//! Not implemented: the group coordinator (real group state and members).
+//! Each group from its coordinator: state, protocol type, the selected protocol (only when
+//! Stable, as Kafka) and the members with client id and host; member metadata and
+//! assignments are filled in for a Stable group only. An unknown group is described as Dead
+//! without error; a group this broker does not coordinate answers NOT_COORDINATOR (with an
+//! empty state), one still loading COORDINATOR_LOAD_IN_PROGRESS. Authorized operations are
+//! `i32::MIN` unless asked for (v3+); then every group operation (READ, DELETE, DESCRIBE), as
+//! Kafka reports without ACLs.
 
-use streamctl_protocol::messages::describe_groups::DescribedGroup;
+use streamctl_protocol::messages::describe_groups::{DescribedGroup, DescribedGroupMember};
 use streamctl_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 
 use super::RequestContext;
@@ -19,28 +21,50 @@ pub const ALL_GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
 /// Answers a DescribeGroups request.
 pub async fn handle(
-    _ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'_>,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
-    DescribeGroupsResponse {
-        groups: req
-            .groups
-            .iter()
-            .map(|group_id| DescribedGroup {
+    let authorized_operations = if req.include_authorized_operations {
+        ALL_GROUP_OPERATIONS
+    } else {
+        i32::MIN
+    };
+    let mut groups = Vec::with_capacity(req.groups.len());
+    for group_id in req.groups {
+        let described = ctx.broker.coordinator.describe(ctx.broker, &group_id).await;
+        groups.push(match described {
+            Ok(d) => DescribedGroup {
                 error_code: 0,
-                group_id: group_id.clone(),
-                group_state: "Dead".to_string(),
-                protocol_type: String::new(),
-                protocol_data: String::new(),
-                members: Vec::new(),
-                authorized_operations: if req.include_authorized_operations {
-                    ALL_GROUP_OPERATIONS
-                } else {
-                    i32::MIN
-                },
+                group_id,
+                group_state: d.state.name().to_string(),
+                protocol_type: d.protocol_type,
+                protocol_data: d.protocol,
+                members: d
+                    .members
+                    .into_iter()
+                    .map(|m| DescribedGroupMember {
+                        member_id: m.member_id,
+                        group_instance_id: m.group_instance_id,
+                        client_id: m.client_id,
+                        client_host: m.client_host,
+                        member_metadata: m.metadata,
+                        member_assignment: m.assignment,
+                        ..Default::default()
+                    })
+                    .collect(),
+                authorized_operations,
                 ..Default::default()
-            })
-            .collect(),
+            },
+            Err(code) => DescribedGroup {
+                error_code: code.code(),
+                group_id,
+                authorized_operations,
+                ..Default::default()
+            },
+        });
+    }
+    DescribeGroupsResponse {
+        groups,
         ..Default::default()
     }
 }

@@ -1,27 +1,26 @@
-//! FindCoordinator: v0–v4 — placeholder until the group coordinator lands.
+//! FindCoordinator: v0–v4.
 //!
-//! Every key (v0–v3: `key`; v4: each of `coordinator_keys`, KIP-699) answers
-//! COORDINATOR_NOT_AVAILABLE with no node (-1, "", -1) and a message saying why. Clients treat
-//! the error as retriable, so a consumer group waits (and reports the message) instead of
-//! failing on an unknown API. An unknown `key_type` answers INVALID_REQUEST.
-//! Not implemented: the group coordinator (groups live in `__consumer_offsets`, DESIGN
-//! decision 5) and the transaction coordinator.
+//! Key type 0 (group): the coordinator is the leader of the group's `__consumer_offsets`
+//! partition (`abs(java_hash(group)) % partitions`); the topic is created on the first
+//! request, as Kafka does (see [`crate::coordinator`]). A partition without a live leader
+//! answers COORDINATOR_NOT_AVAILABLE, which clients retry. v0–v3 carry one `key`; v4 batches
+//! `coordinator_keys` (KIP-699), each answered on its own. The group id is not validated
+//! here (an empty one maps to partition 0), as in Kafka.
+//! Not implemented: the transaction coordinator (key type 1 answers
+//! COORDINATOR_NOT_AVAILABLE with a message saying so); other key types are INVALID_REQUEST.
 
 use streamctl_protocol::messages::find_coordinator::FindCoordinatorResponseCoordinator;
 use streamctl_protocol::messages::{FindCoordinatorRequest, FindCoordinatorResponse};
 use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
+use crate::controller::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-/// Why there is no group coordinator to point at.
-pub const GROUP_COORDINATOR_MISSING: &str =
-    "the group coordinator is not implemented yet in this dev cluster";
-
 /// Why there is no transaction coordinator to point at.
-const TRANSACTION_COORDINATOR_MISSING: &str =
+pub const TRANSACTION_COORDINATOR_MISSING: &str =
     "the transaction coordinator is not implemented yet in this dev cluster";
 
 /// Answers a FindCoordinator request.
@@ -29,44 +28,58 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
-    let (code, message) = match req.key_type {
-        0 => (
-            ErrorCode::CoordinatorNotAvailable,
-            GROUP_COORDINATOR_MISSING.to_string(),
-        ),
-        1 => (
-            ErrorCode::CoordinatorNotAvailable,
-            TRANSACTION_COORDINATOR_MISSING.to_string(),
-        ),
-        other => (
-            ErrorCode::InvalidRequest,
-            format!("unknown coordinator key type {other}"),
-        ),
-    };
     if ctx.version() >= 4 {
         return FindCoordinatorResponse {
             coordinators: req
                 .coordinator_keys
                 .iter()
-                .map(|key| FindCoordinatorResponseCoordinator {
-                    key: key.clone(),
-                    node_id: -1,
-                    host: String::new(),
-                    port: -1,
-                    error_code: code.code(),
-                    error_message: Some(message.clone()),
-                    ..Default::default()
+                .map(|key| {
+                    let (node_id, host, port, error_code, error_message) =
+                        answer(find(ctx, req.key_type, key));
+                    FindCoordinatorResponseCoordinator {
+                        key: key.clone(),
+                        node_id,
+                        host,
+                        port,
+                        error_code,
+                        error_message,
+                        ..Default::default()
+                    }
                 })
                 .collect(),
             ..Default::default()
         };
     }
+    let (node_id, host, port, error_code, error_message) =
+        answer(find(ctx, req.key_type, &req.key));
     FindCoordinatorResponse {
-        error_code: code.code(),
-        error_message: Some(message),
-        node_id: -1,
-        host: String::new(),
-        port: -1,
+        error_code,
+        error_message,
+        node_id,
+        host,
+        port,
         ..Default::default()
+    }
+}
+
+fn find(ctx: &RequestContext<'_>, key_type: i8, key: &str) -> Result<(i32, String, i32), ApiError> {
+    match key_type {
+        0 => ctx.broker.coordinator.find_coordinator(ctx.broker, key),
+        1 => Err(ApiError::new(
+            ErrorCode::CoordinatorNotAvailable,
+            TRANSACTION_COORDINATOR_MISSING,
+        )),
+        other => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("unknown coordinator key type {other}"),
+        )),
+    }
+}
+
+/// (node id, host, port, error code, error message); an error names no node (-1, "", -1).
+fn answer(found: Result<(i32, String, i32), ApiError>) -> (i32, String, i32, i16, Option<String>) {
+    match found {
+        Ok((node, host, port)) => (node, host, port, 0, None),
+        Err(e) => (-1, String::new(), -1, e.code.code(), Some(e.message)),
     }
 }

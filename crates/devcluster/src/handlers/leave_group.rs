@@ -1,22 +1,62 @@
-//! LeaveGroup: v0–v5 — placeholder until the group coordinator lands.
+//! LeaveGroup: v0–v5.
 //!
-//! Answers COORDINATOR_NOT_AVAILABLE at the top level with no per-member results, which is
-//! how Kafka reports a group-level error for the batched form (v3+) too.
-//! Not implemented: the group coordinator (member removal, static members).
+//! Removes members from the group, which rebalances (or becomes Empty). v0–v2 name one
+//! `member_id` and report its error at the top level; v3+ batch `members` (KIP-345), a static
+//! member may leave by `group.instance.id` alone, and each gets its own error, with the top
+//! level reserved for group errors (NOT_COORDINATOR, ...).
 
+use streamctl_protocol::messages::leave_group::LeaveGroupResponseMember;
 use streamctl_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
+use crate::coordinator::group::MemberIdentity;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 5);
 
 /// Answers a LeaveGroup request.
-pub async fn handle(_ctx: &RequestContext<'_>, _req: LeaveGroupRequest) -> LeaveGroupResponse {
+pub async fn handle(ctx: &RequestContext<'_>, req: LeaveGroupRequest) -> LeaveGroupResponse {
+    let batched = ctx.version() >= 3;
+    let members: Vec<MemberIdentity> = if batched {
+        req.members
+            .iter()
+            .map(|m| MemberIdentity {
+                member_id: m.member_id.clone(),
+                group_instance_id: m.group_instance_id.clone(),
+            })
+            .collect()
+    } else {
+        vec![MemberIdentity {
+            member_id: req.member_id.clone(),
+            group_instance_id: None,
+        }]
+    };
+    let (error, errors) = ctx
+        .broker
+        .coordinator
+        .leave(ctx.broker, &req.group_id, members.clone())
+        .await;
+    if !batched {
+        let member_error = errors.first().copied().unwrap_or(ErrorCode::None);
+        let top = if error.is_ok() { member_error } else { error };
+        return LeaveGroupResponse {
+            error_code: top.code(),
+            ..Default::default()
+        };
+    }
     LeaveGroupResponse {
-        error_code: ErrorCode::CoordinatorNotAvailable.code(),
-        members: Vec::new(),
+        error_code: error.code(),
+        members: members
+            .into_iter()
+            .zip(errors)
+            .map(|(m, e)| LeaveGroupResponseMember {
+                member_id: m.member_id,
+                group_instance_id: m.group_instance_id,
+                error_code: e.code(),
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     }
 }

@@ -1,20 +1,40 @@
-//! ListGroups: v0–v4 — placeholder until the group coordinator lands.
+//! ListGroups: v0–v4.
 //!
-//! No group exists yet: answers an empty list without error (whatever `states_filter` asks).
-//! Not implemented: the group coordinator (the groups this broker coordinates).
+//! The groups this broker coordinates (clients ask every broker and merge), with their
+//! protocol type, and from v4 their state; v4's `states_filter` keeps the groups in one of
+//! the named states (case-insensitive, as Kafka). While one of its `__consumer_offsets`
+//! partitions is still loading, the answer is COORDINATOR_LOAD_IN_PROGRESS with the groups
+//! known so far, as in Kafka.
 
+use streamctl_protocol::messages::list_groups::ListedGroup;
 use streamctl_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
 
 use super::RequestContext;
+use crate::coordinator::group::GroupState;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 4);
 
 /// Answers a ListGroups request.
-pub async fn handle(_ctx: &RequestContext<'_>, _req: ListGroupsRequest) -> ListGroupsResponse {
+pub async fn handle(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
+    let wanted: Vec<Option<GroupState>> = req
+        .states_filter
+        .iter()
+        .map(|s| GroupState::parse(s))
+        .collect();
+    let (error, groups) = ctx.broker.coordinator.list();
     ListGroupsResponse {
-        error_code: 0,
-        groups: Vec::new(),
+        error_code: error.code(),
+        groups: groups
+            .into_iter()
+            .filter(|(_, s)| wanted.is_empty() || wanted.contains(&Some(s.state)))
+            .map(|(group_id, s)| ListedGroup {
+                group_id,
+                protocol_type: s.protocol_type,
+                group_state: s.state.name().to_string(),
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     }
 }

@@ -1,64 +1,142 @@
-//! OffsetFetch: v1–v8 — placeholder until the group coordinator lands.
+//! OffsetFetch: v1–v8.
 //!
-//! Answers COORDINATOR_NOT_AVAILABLE where Kafka's error answer puts it: v1 has no
-//! group-level error, so each requested partition carries it (offset -1, metadata "");
-//! v2–v7 set the top-level `error_code` with no topics; v8 sets each group's `error_code`.
-//! Not implemented: the group coordinator (committed offsets), `require_stable`.
+//! The committed offsets of a group, from its coordinator's cache (rebuilt from
+//! `__consumer_offsets` on load). A partition without a commit answers offset -1 and empty
+//! metadata without error, as does every partition of an unknown group. v2+ accept null topics
+//! (every committed offset of the group) and carry group errors at the top level (v1 on each
+//! partition); v5+ return the committed leader epoch; v8 batches groups, each with its own
+//! error (KIP-709).
+//! `require_stable` (v7+) needs nothing: the dev cluster has no transactional offset commits,
+//! so no offset is ever pending.
 
 use streamctl_protocol::messages::offset_fetch::{
-    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use streamctl_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse};
 use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
+use crate::coordinator::actor::FetchedOffsets;
+use crate::coordinator::group::CommittedOffset;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (1, 8);
 
 /// Answers an OffsetFetch request.
 pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
-    let error = ErrorCode::CoordinatorNotAvailable.code();
-    match ctx.version() {
-        1 => OffsetFetchResponse {
-            topics: req
-                .topics
-                .iter()
-                .flatten()
-                .map(|t| OffsetFetchResponseTopic {
-                    name: t.name.clone(),
-                    partitions: t
-                        .partition_indexes
-                        .iter()
-                        .map(|&partition_index| OffsetFetchResponsePartition {
-                            partition_index,
-                            committed_offset: -1,
-                            metadata: Some(String::new()),
-                            error_code: error,
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                })
-                .collect(),
+    let coordinator = &ctx.broker.coordinator;
+    if ctx.version() >= 8 {
+        let mut groups = Vec::with_capacity(req.groups.len());
+        for g in req.groups {
+            let topics = g.topics.map(|ts| {
+                ts.into_iter()
+                    .map(|t| (t.name, t.partition_indexes))
+                    .collect::<Vec<_>>()
+            });
+            let fetched = coordinator
+                .fetch_offsets(ctx.broker, &g.group_id, topics)
+                .await;
+            let (error, found) = split(fetched);
+            groups.push(OffsetFetchResponseGroup {
+                group_id: g.group_id,
+                error_code: error.code(),
+                topics: found
+                    .into_iter()
+                    .map(|(name, partitions)| OffsetFetchResponseTopics {
+                        name,
+                        partitions: partitions
+                            .into_iter()
+                            .map(|(partition_index, c)| {
+                                let (offset, epoch, metadata) = values(c);
+                                OffsetFetchResponsePartitions {
+                                    partition_index,
+                                    committed_offset: offset,
+                                    committed_leader_epoch: epoch,
+                                    metadata: Some(metadata),
+                                    error_code: 0,
+                                    ..Default::default()
+                                }
+                            })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            });
+        }
+        return OffsetFetchResponse {
+            groups,
             ..Default::default()
-        },
-        2..=7 => OffsetFetchResponse {
-            error_code: error,
-            ..Default::default()
-        },
-        _ => OffsetFetchResponse {
-            groups: req
-                .groups
-                .iter()
-                .map(|g| OffsetFetchResponseGroup {
-                    group_id: g.group_id.clone(),
-                    topics: Vec::new(),
-                    error_code: error,
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        },
+        };
     }
+    let requested: Option<Vec<(String, Vec<i32>)>> = req.topics.clone().map(|ts| {
+        ts.into_iter()
+            .map(|t| (t.name, t.partition_indexes))
+            .collect()
+    });
+    let fetched = coordinator
+        .fetch_offsets(ctx.broker, &req.group_id, requested.clone())
+        .await;
+    let (error, found) = split(fetched);
+    if ctx.version() >= 2 {
+        return OffsetFetchResponse {
+            error_code: error.code(),
+            topics: topics_v1_to_v7(found, ErrorCode::None),
+            ..Default::default()
+        };
+    }
+    // v1: no group-level error; each requested partition carries it.
+    let found = if error.is_ok() {
+        found
+    } else {
+        requested
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, None)).collect()))
+            .collect()
+    };
+    OffsetFetchResponse {
+        topics: topics_v1_to_v7(found, error),
+        ..Default::default()
+    }
+}
+
+/// A group error (with nothing found) or the offsets found.
+fn split(fetched: Result<FetchedOffsets, ErrorCode>) -> (ErrorCode, FetchedOffsets) {
+    match fetched {
+        Ok(found) => (ErrorCode::None, found),
+        Err(code) => (code, Vec::new()),
+    }
+}
+
+/// (offset, leader epoch, metadata) of a partition; -1, -1, "" without a commit.
+fn values(c: Option<CommittedOffset>) -> (i64, i32, String) {
+    c.map_or((-1, -1, String::new()), |c| {
+        (c.offset, c.leader_epoch, c.metadata)
+    })
+}
+
+fn topics_v1_to_v7(found: FetchedOffsets, error: ErrorCode) -> Vec<OffsetFetchResponseTopic> {
+    found
+        .into_iter()
+        .map(|(name, partitions)| OffsetFetchResponseTopic {
+            name,
+            partitions: partitions
+                .into_iter()
+                .map(|(partition_index, c)| {
+                    let (offset, epoch, metadata) = values(c);
+                    OffsetFetchResponsePartition {
+                        partition_index,
+                        committed_offset: offset,
+                        committed_leader_epoch: epoch,
+                        metadata: Some(metadata),
+                        error_code: error.code(),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .collect()
 }

@@ -244,11 +244,28 @@ pub async fn wait_partition(
         }
     })
     .await;
-    assert!(
-        ok.is_ok(),
-        "timed out waiting for {topic}-{partition}: {what}; now {:?}",
-        cluster.controller().snapshot().partition(topic, partition)
-    );
+    if ok.is_err() {
+        // Say what every replica thinks, so a rare failure explains itself.
+        let replicas: Vec<String> = cluster
+            .brokers()
+            .iter()
+            .filter(|b| b.is_running())
+            .filter_map(|b| {
+                cluster.replica(b.node_id(), topic, partition).map(|r| {
+                    let (start, hw, leo) = r.offsets();
+                    format!(
+                        "broker {}: {:?} start {start} hw {hw} leo {leo}",
+                        b.node_id(),
+                        r.role()
+                    )
+                })
+            })
+            .collect();
+        panic!(
+            "timed out waiting for {topic}-{partition}: {what}; now {:?}; replicas: {replicas:?}",
+            cluster.controller().snapshot().partition(topic, partition)
+        );
+    }
 }
 
 /// An answer of the admin plane.
@@ -330,4 +347,78 @@ pub async fn http(
         content_type: header("content-type").unwrap_or_default(),
         body,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Third-party tools (kcat, Python clients), installed by scripts/install-test-deps
+// ---------------------------------------------------------------------------------------------
+
+/// How long one run of a third-party tool may take.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
+
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Reports a missing tool: a failure in CI, a loud skip elsewhere. Returns false to skip.
+pub fn require(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    let msg = format!("{what} is not installed: run scripts/install-test-deps");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
+    false
+}
+
+/// `kcat`, if installed (see [`require`]).
+pub fn kcat() -> Option<&'static str> {
+    let ok = std::process::Command::new("kcat")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require(ok, "kcat").then_some("kcat")
+}
+
+/// The Python with the Kafka client modules: the repo's test venv, else python3.
+pub fn python(module: &str) -> Option<std::path::PathBuf> {
+    let venv = workspace_root().join(".venv-test/bin/python");
+    let candidates = [venv, std::path::PathBuf::from("python3")];
+    let found = candidates.into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    require(found.is_some(), &format!("python module {module}")).then(|| found.unwrap())
+}
+
+/// Runs a command with optional stdin, bounded in time; returns stdout, panicking with the
+/// command's stderr on failure.
+pub async fn run(cmd: &mut tokio::process::Command, stdin: Option<&[u8]>) -> String {
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).await.unwrap();
+    }
+    drop(input);
+    let out = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{cmd:?} timed out"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    stdout
 }

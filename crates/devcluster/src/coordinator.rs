@@ -1,0 +1,664 @@
+//! The group coordinator (DESIGN decision 5): consumer groups and committed offsets, kept
+//! as records in the replicated internal topic `__consumer_offsets`.
+//!
+//! ```text
+//!  FindCoordinator(G) ─▶ creates __consumer_offsets if missing ─▶ leader of partition
+//!                        abs(java_hash(G)) % partitions = the coordinator of G
+//!
+//!  metadata change ─▶ reconcile: partitions this broker now leads ─▶ load (read the log,
+//!                     last write wins) ─▶ one actor per group; partitions it stopped leading
+//!                     ─▶ actors stopped (clients get NOT_COORDINATOR and rediscover)
+//!
+//!  JoinGroup/SyncGroup/Heartbeat/LeaveGroup/OffsetCommit/... ─▶ lookup(G) ─▶ actor (mpsc)
+//!        ─▶ Group state machine ─▶ records appended to the partition, answered once the
+//!           in-sync replicas have them (a new leader rebuilds the same state from its log)
+//! ```
+//!
+//! Kafka's classic protocol: [`group`] is the state machine, [`actor`] the task owning one
+//! group, [`store`] the partition I/O (writes and loading), [`records`] the record formats.
+//! Not implemented: offset retention and expiry (`commit_timestamp` is kept), transactional
+//! offset commits, the new consumer protocol (KIP-848), `group.max.size`, compaction of the
+//! offsets topic (a load replays the whole partition).
+
+pub mod actor;
+pub mod group;
+pub mod records;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use streamctl_protocol::ErrorCode;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::broker::BrokerShared;
+use crate::config::BrokerConfig;
+use crate::controller::{ApiError, NewTopic};
+use actor::{Command, CommitArgs, FetchedOffsets, GroupHandle, OffsetCommit, Summary};
+use group::{
+    Group, GroupConfig, GroupDescription, GroupState, JoinArgs, JoinResult, MemberIdentity,
+    SyncArgs, SyncResult,
+};
+use records::{partition_for, OFFSETS_TOPIC};
+use store::{LoadedGroup, OffsetsLog};
+
+/// Coordinator settings taken from the broker config.
+#[derive(Debug, Clone)]
+pub struct CoordinatorConfig {
+    /// Group timeouts and the initial rebalance delay.
+    pub group: GroupConfig,
+    /// `offsets.topic.num.partitions`.
+    pub offsets_topic_partitions: i32,
+    /// `offsets.topic.replication.factor` (capped at the live brokers).
+    pub offsets_topic_replication_factor: i16,
+    /// `offsets.commit.timeout.ms`.
+    pub commit_timeout: Duration,
+    /// `offset.metadata.max.bytes`.
+    pub max_metadata: usize,
+}
+
+impl From<&BrokerConfig> for CoordinatorConfig {
+    fn from(c: &BrokerConfig) -> Self {
+        Self {
+            group: GroupConfig {
+                initial_rebalance_delay: c.group_initial_rebalance_delay,
+                min_session_timeout: c.group_min_session_timeout,
+                max_session_timeout: c.group_max_session_timeout,
+            },
+            offsets_topic_partitions: c.offsets_topic_partitions.max(1),
+            offsets_topic_replication_factor: c.offsets_topic_replication_factor.max(1),
+            commit_timeout: c.offsets_commit_timeout,
+            max_metadata: c.offset_metadata_max_bytes,
+        }
+    }
+}
+
+/// A `__consumer_offsets` partition this broker leads.
+#[derive(Debug)]
+struct Owned {
+    /// The topic's id, so a deleted and re-created offsets topic is loaded afresh.
+    topic_id: Uuid,
+    /// The leader epoch the groups were loaded under; a new epoch means leadership moved
+    /// (maybe away and back), so the groups are loaded again.
+    leader_epoch: i32,
+    /// Stops the loader and every group actor of the partition.
+    stop: CancellationToken,
+    /// The groups once loaded; `None` while loading.
+    groups: Option<HashMap<String, GroupHandle>>,
+}
+
+/// One broker's group coordinator (see the module docs).
+#[derive(Debug)]
+pub struct GroupCoordinator {
+    node_id: i32,
+    config: CoordinatorConfig,
+    /// Cancelled when the broker stops: every actor and loader ends.
+    stop: CancellationToken,
+    partitions: Mutex<HashMap<i32, Owned>>,
+}
+
+impl Drop for GroupCoordinator {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl GroupCoordinator {
+    /// The coordinator of broker `node_id`.
+    pub fn new(node_id: i32, config: &BrokerConfig) -> Self {
+        Self {
+            node_id,
+            config: CoordinatorConfig::from(config),
+            stop: CancellationToken::new(),
+            partitions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A guard that stops every group of this coordinator when dropped; held by the broker's
+    /// maintenance task, so stopping or killing the broker drops its groups.
+    pub fn stop_on_drop(&self) -> DropGuard {
+        self.stop.clone().drop_guard()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<i32, Owned>> {
+        self.partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates `__consumer_offsets` if it does not exist yet (as Kafka does on the first
+    /// FindCoordinator): `offsets.topic.num.partitions` partitions, replication factor
+    /// `min(offsets.topic.replication.factor, live brokers)` placed on live brokers only,
+    /// `cleanup.policy=compact`.
+    pub fn ensure_offsets_topic(&self, broker: &BrokerShared) -> Result<(), ApiError> {
+        let md = broker.metadata();
+        if md.topic(OFFSETS_TOPIC).is_some() {
+            return Ok(());
+        }
+        let live: Vec<i32> = md.live_brokers().map(|b| b.node_id).collect();
+        if live.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::CoordinatorNotAvailable,
+                "no live broker to host __consumer_offsets",
+            ));
+        }
+        let rf = usize::try_from(self.config.offsets_topic_replication_factor)
+            .unwrap_or(1)
+            .min(live.len());
+        let assignment = (0..self.config.offsets_topic_partitions)
+            .map(|p| {
+                let start = usize::try_from(p).unwrap_or(0);
+                let replicas = (0..rf)
+                    .filter_map(|i| live.get((start + i) % live.len()).copied())
+                    .collect();
+                (p, replicas)
+            })
+            .collect();
+        let configs = BTreeMap::from([
+            ("cleanup.policy".to_string(), "compact".to_string()),
+            ("compression.type".to_string(), "producer".to_string()),
+            // Kafka's offsets.topic.segment.bytes.
+            ("segment.bytes".to_string(), "104857600".to_string()),
+        ]);
+        let created = broker.controller.create_topic(
+            &NewTopic {
+                name: OFFSETS_TOPIC.to_string(),
+                num_partitions: self.config.offsets_topic_partitions,
+                replication_factor: i16::try_from(rf).unwrap_or(1),
+                assignment,
+                configs,
+            },
+            false,
+        );
+        match created {
+            Ok(_) => {
+                info!(
+                    broker = self.node_id,
+                    partitions = self.config.offsets_topic_partitions,
+                    replication_factor = rf,
+                    "created __consumer_offsets"
+                );
+                Ok(())
+            }
+            // Another broker created it first.
+            Err(e) if e.code == ErrorCode::TopicAlreadyExists => Ok(()),
+            Err(e) => Err(ApiError::new(
+                ErrorCode::CoordinatorNotAvailable,
+                format!("cannot create __consumer_offsets: {e}"),
+            )),
+        }
+    }
+
+    /// The coordinator of a group: (node id, host, port), creating the offsets topic first
+    /// if needed.
+    pub fn find_coordinator(
+        &self,
+        broker: &BrokerShared,
+        group_id: &str,
+    ) -> Result<(i32, String, i32), ApiError> {
+        self.ensure_offsets_topic(broker)?;
+        let md = broker.metadata();
+        let count = md
+            .topic(OFFSETS_TOPIC)
+            .map_or(0, |t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
+        let p = partition_for(group_id, count);
+        let unavailable = |why: String| ApiError::new(ErrorCode::CoordinatorNotAvailable, why);
+        let leader = md
+            .partition(OFFSETS_TOPIC, p)
+            .map(|pm| pm.leader)
+            .filter(|l| *l >= 0)
+            .ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{p} has no leader")))?;
+        let b = md
+            .brokers
+            .get(&leader)
+            .filter(|b| b.alive)
+            .ok_or_else(|| unavailable(format!("broker {leader} is not available")))?;
+        Ok((b.node_id, b.host.clone(), i32::from(b.port)))
+    }
+
+    /// Brings the loaded partitions in line with metadata: loads the `__consumer_offsets`
+    /// partitions this broker leads now and drops the groups of those it no longer leads.
+    pub fn reconcile(&self, broker: &Arc<BrokerShared>) {
+        let md = broker.metadata();
+        let led: HashMap<i32, (Uuid, i32)> = md
+            .topic(OFFSETS_TOPIC)
+            .map(|t| {
+                t.partitions
+                    .iter()
+                    .filter(|p| p.leader == self.node_id)
+                    .map(|p| (p.partition, (t.topic_id, p.leader_epoch)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing: Vec<(i32, Uuid, i32)> = {
+            let mut parts = self.lock();
+            parts.retain(|p, owned| {
+                let keep = led.get(p) == Some(&(owned.topic_id, owned.leader_epoch));
+                if !keep {
+                    info!(
+                        broker = self.node_id,
+                        partition = *p,
+                        "no longer leading; unloading its groups"
+                    );
+                    owned.stop.cancel();
+                }
+                keep
+            });
+            led.iter()
+                .filter(|(p, _)| !parts.contains_key(p))
+                .map(|(p, (id, epoch))| (*p, *id, *epoch))
+                .collect()
+        };
+        for (p, topic_id, epoch) in missing {
+            self.start_loading(broker, p, topic_id, epoch);
+        }
+    }
+
+    fn start_loading(
+        &self,
+        broker: &Arc<BrokerShared>,
+        partition: i32,
+        topic_id: Uuid,
+        epoch: i32,
+    ) {
+        // Makes the local replica the leader (as metadata says) before reading it.
+        let replica = match broker.leader_replica(OFFSETS_TOPIC, partition) {
+            Ok(r) if r.topic.topic_id == topic_id && r.leader_epoch == epoch => r.partition,
+            Ok(_) => return,
+            Err(e) => {
+                warn!(broker = self.node_id, partition, error = %e, "cannot load __consumer_offsets partition");
+                return;
+            }
+        };
+        let stop = self.stop.child_token();
+        {
+            let mut parts = self.lock();
+            if parts
+                .get(&partition)
+                .is_some_and(|o| o.topic_id == topic_id && o.leader_epoch == epoch)
+            {
+                return;
+            }
+            if let Some(old) = parts.insert(
+                partition,
+                Owned {
+                    topic_id,
+                    leader_epoch: epoch,
+                    stop: stop.clone(),
+                    groups: None,
+                },
+            ) {
+                old.stop.cancel();
+            }
+        }
+        info!(
+            broker = self.node_id,
+            partition,
+            leader_epoch = epoch,
+            "loading groups"
+        );
+        let weak = Arc::downgrade(broker);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let loaded = tokio::select! {
+                () = stop.cancelled() => return,
+                loaded = store::load(&replica) => loaded,
+            };
+            let Some(broker) = weak.upgrade() else { return };
+            let coordinator = &broker.coordinator;
+            match loaded {
+                Ok(groups) => {
+                    let n = groups.len();
+                    coordinator.install(&weak, partition, &stop, groups);
+                    info!(
+                        broker = coordinator.node_id,
+                        partition,
+                        groups = n,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "groups loaded"
+                    );
+                }
+                Err(e) => {
+                    warn!(broker = coordinator.node_id, partition, error = %e, "loading groups failed; will retry on the next request");
+                    let mut parts = coordinator.lock();
+                    let ours = parts.get(&partition).is_some_and(|o| {
+                        o.topic_id == topic_id && o.leader_epoch == epoch && o.groups.is_none()
+                    });
+                    if ours {
+                        parts.remove(&partition);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Starts the actors of a loaded partition, unless it was unloaded meanwhile.
+    fn install(
+        &self,
+        broker: &std::sync::Weak<BrokerShared>,
+        partition: i32,
+        stop: &CancellationToken,
+        loaded: BTreeMap<String, LoadedGroup>,
+    ) {
+        let mut parts = self.lock();
+        let Some(owned) = parts.get_mut(&partition) else {
+            return;
+        };
+        if stop.is_cancelled() || owned.groups.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        let groups = loaded
+            .into_iter()
+            .map(|(id, l)| {
+                let mut group =
+                    Group::loaded(id.clone(), self.config.group.clone(), l.metadata, now);
+                for ((topic, p), (value, at)) in l.offsets {
+                    group.apply_offset(&topic, p, value, at);
+                }
+                let handle = self.spawn_actor(broker.clone(), partition, stop, group);
+                (id, handle)
+            })
+            .collect();
+        owned.groups = Some(groups);
+    }
+
+    fn spawn_actor(
+        &self,
+        broker: std::sync::Weak<BrokerShared>,
+        partition: i32,
+        stop: &CancellationToken,
+        group: Group,
+    ) -> GroupHandle {
+        let log = OffsetsLog::new(broker, partition, self.config.commit_timeout);
+        actor::spawn(group, log, stop.clone(), self.config.max_metadata)
+    }
+
+    /// The actor of a group this broker coordinates: `Ok(None)` when the group does not
+    /// exist and `create` is false. Errors: NOT_COORDINATOR (another broker leads its
+    /// partition), COORDINATOR_LOAD_IN_PROGRESS.
+    fn lookup(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        create: bool,
+    ) -> Result<Option<GroupHandle>, ErrorCode> {
+        let md = broker.metadata();
+        let Some(topic) = md.topic(OFFSETS_TOPIC) else {
+            return Err(ErrorCode::NotCoordinator);
+        };
+        let count = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
+        let p = partition_for(group_id, count);
+        let Some(pm) = md.partition(OFFSETS_TOPIC, p) else {
+            return Err(ErrorCode::NotCoordinator);
+        };
+        if pm.leader != self.node_id {
+            return Err(ErrorCode::NotCoordinator);
+        }
+        {
+            let mut parts = self.lock();
+            if let Some(owned) = parts
+                .get_mut(&p)
+                .filter(|o| o.topic_id == topic.topic_id && o.leader_epoch == pm.leader_epoch)
+            {
+                let Some(groups) = owned.groups.as_mut() else {
+                    return Err(ErrorCode::CoordinatorLoadInProgress);
+                };
+                if let Some(h) = groups.get(group_id).filter(|h| !h.is_closed()) {
+                    return Ok(Some(h.clone()));
+                }
+                groups.remove(group_id);
+                if !create {
+                    return Ok(None);
+                }
+                let group = Group::new(group_id.to_string(), self.config.group.clone());
+                let stop = owned.stop.clone();
+                let handle = self.spawn_actor(Arc::downgrade(broker), p, &stop, group);
+                if let Some(groups) = owned.groups.as_mut() {
+                    groups.insert(group_id.to_string(), handle.clone());
+                }
+                return Ok(Some(handle));
+            }
+        }
+        // Metadata says we lead it but it is not loaded (the maintenance task has not seen
+        // the change yet): start now.
+        self.start_loading(broker, p, topic.topic_id, pm.leader_epoch);
+        Err(ErrorCode::CoordinatorLoadInProgress)
+    }
+
+    /// Sends a command to a group's actor and waits for the answer. `Ok(None)`: no such group.
+    async fn request<T>(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        create: bool,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<Option<T>, ErrorCode> {
+        let (tx, rx) = oneshot::channel();
+        let mut cmd = make(tx);
+        // Twice: an actor that just stopped (its group was deleted) is replaced once.
+        for _ in 0..2 {
+            let Some(handle) = self.lookup(broker, group_id, create)? else {
+                return Ok(None);
+            };
+            match handle.send(cmd).await {
+                // A dropped answer means the actor stopped: the partition was unloaded.
+                Ok(()) => return rx.await.map(Some).map_err(|_| ErrorCode::NotCoordinator),
+                Err(back) => cmd = back,
+            }
+        }
+        Err(ErrorCode::CoordinatorNotAvailable)
+    }
+
+    /// JoinGroup.
+    pub async fn join(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        args: JoinArgs,
+    ) -> JoinResult {
+        let member_id = args.member_id.clone();
+        if group_id.is_empty() {
+            return JoinResult::error(&member_id, ErrorCode::InvalidGroupId);
+        }
+        // Only a first join creates a group; a member id for an unknown group is stale.
+        let create = member_id.is_empty();
+        match self
+            .request(broker, group_id, create, |tx| Command::Join(args, tx))
+            .await
+        {
+            Ok(Some(result)) => result,
+            Ok(None) => JoinResult::error(&member_id, ErrorCode::UnknownMemberId),
+            Err(code) => JoinResult::error(&member_id, code),
+        }
+    }
+
+    /// SyncGroup.
+    pub async fn sync(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        args: SyncArgs,
+    ) -> SyncResult {
+        if group_id.is_empty() {
+            return SyncResult::error(ErrorCode::InvalidGroupId);
+        }
+        match self
+            .request(broker, group_id, false, |tx| Command::Sync(args, tx))
+            .await
+        {
+            Ok(Some(result)) => result,
+            Ok(None) => SyncResult::error(ErrorCode::UnknownMemberId),
+            // The rebalance in progress was lost with the old coordinator: rejoin (older
+            // clients do not expect COORDINATOR_LOAD_IN_PROGRESS here), as Kafka answers.
+            Err(ErrorCode::CoordinatorLoadInProgress) => {
+                SyncResult::error(ErrorCode::RebalanceInProgress)
+            }
+            Err(code) => SyncResult::error(code),
+        }
+    }
+
+    /// Heartbeat.
+    pub async fn heartbeat(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        member: MemberIdentity,
+        generation_id: i32,
+    ) -> ErrorCode {
+        if group_id.is_empty() {
+            return ErrorCode::InvalidGroupId;
+        }
+        match self
+            .request(broker, group_id, false, |tx| {
+                Command::Heartbeat(member, generation_id, tx)
+            })
+            .await
+        {
+            Ok(Some(code)) => code,
+            Ok(None) => ErrorCode::UnknownMemberId,
+            // Loading: answer blindly so the member keeps its session, as Kafka does.
+            Err(ErrorCode::CoordinatorLoadInProgress) => ErrorCode::None,
+            Err(code) => code,
+        }
+    }
+
+    /// LeaveGroup: the group error and one error per member.
+    pub async fn leave(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        members: Vec<MemberIdentity>,
+    ) -> (ErrorCode, Vec<ErrorCode>) {
+        if group_id.is_empty() {
+            return (ErrorCode::InvalidGroupId, Vec::new());
+        }
+        let n = members.len();
+        match self
+            .request(broker, group_id, false, |tx| Command::Leave(members, tx))
+            .await
+        {
+            Ok(Some(result)) => result,
+            Ok(None) => (ErrorCode::None, vec![ErrorCode::UnknownMemberId; n]),
+            Err(code) => (code, Vec::new()),
+        }
+    }
+
+    /// OffsetCommit: one error per offset, in order.
+    pub async fn commit(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        args: CommitArgs,
+        offsets: Vec<OffsetCommit>,
+    ) -> Vec<ErrorCode> {
+        let n = offsets.len();
+        // Only a commit without group management creates a group (Kafka's rule).
+        let create = args.generation_id < 0;
+        match self
+            .request(broker, group_id, create, |tx| {
+                Command::Commit(args, offsets, tx)
+            })
+            .await
+        {
+            Ok(Some(errors)) => errors,
+            Ok(None) => vec![ErrorCode::IllegalGeneration; n],
+            Err(code) => vec![code; n],
+        }
+    }
+
+    /// OffsetFetch: committed offsets of the requested partitions (`None`: all of them).
+    /// `require_stable` needs no handling: there are no pending transactional offsets.
+    pub async fn fetch_offsets(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+    ) -> Result<FetchedOffsets, ErrorCode> {
+        let unknown: FetchedOffsets = topics
+            .iter()
+            .flatten()
+            .map(|(t, ps)| (t.clone(), ps.iter().map(|p| (*p, None)).collect()))
+            .collect();
+        match self
+            .request(broker, group_id, false, |tx| {
+                Command::FetchOffsets(topics, tx)
+            })
+            .await?
+        {
+            Some(found) => Ok(found),
+            None => Ok(unknown),
+        }
+    }
+
+    /// DescribeGroups of one group; an unknown group is described as Dead, as in Kafka.
+    pub async fn describe(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+    ) -> Result<GroupDescription, ErrorCode> {
+        let found = self
+            .request(broker, group_id, false, Command::Describe)
+            .await?;
+        Ok(found.unwrap_or(GroupDescription {
+            state: GroupState::Dead,
+            protocol_type: String::new(),
+            protocol: String::new(),
+            members: Vec::new(),
+        }))
+    }
+
+    /// DeleteGroups of one group.
+    pub async fn delete(&self, broker: &Arc<BrokerShared>, group_id: &str) -> ErrorCode {
+        match self.request(broker, group_id, false, Command::Delete).await {
+            Ok(Some(code)) => code,
+            Ok(None) => ErrorCode::GroupIdNotFound,
+            Err(code) => code,
+        }
+    }
+
+    /// OffsetDelete: a group error, or one error per partition.
+    pub async fn delete_offsets(
+        &self,
+        broker: &Arc<BrokerShared>,
+        group_id: &str,
+        partitions: Vec<(String, i32)>,
+    ) -> Result<Vec<ErrorCode>, ErrorCode> {
+        match self
+            .request(broker, group_id, false, |tx| {
+                Command::DeleteOffsets(partitions, tx)
+            })
+            .await?
+        {
+            Some(result) => result,
+            None => Err(ErrorCode::GroupIdNotFound),
+        }
+    }
+
+    /// ListGroups: the groups this broker coordinates, with COORDINATOR_LOAD_IN_PROGRESS
+    /// while a partition is still loading (the list is then partial, as in Kafka).
+    pub fn list(&self) -> (ErrorCode, Vec<(String, Summary)>) {
+        let parts = self.lock();
+        let mut error = ErrorCode::None;
+        let mut out = Vec::new();
+        for owned in parts.values() {
+            let Some(groups) = &owned.groups else {
+                error = ErrorCode::CoordinatorLoadInProgress;
+                continue;
+            };
+            for (id, h) in groups {
+                let summary = h.summary();
+                if !h.is_closed() && summary.state != GroupState::Dead {
+                    out.push((id.clone(), summary));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        (error, out)
+    }
+}

@@ -1,0 +1,622 @@
+//! The group actor: one tokio task per group owns its [`Group`], so group state needs no
+//! lock and every change happens in one place, in order.
+//!
+//! ```text
+//!  handlers ──Command + oneshot──▶ mpsc ──▶ actor loop ──▶ Group (state machine)
+//!                                             ▲  │            │ Effect (records to write)
+//!             deadlines (sessions, join) ─────┘  │            ▼
+//!                                                │  OffsetsLog::append ─▶ waiter task
+//!                                                └──── Done (durable or failed) ◀──┘
+//! ```
+//!
+//! A write is appended to the leader's log at once, in command order, and a short-lived
+//! waiter task waits for the high watermark (bounded by `offsets.commit.timeout.ms`) so the
+//! actor keeps answering heartbeats meanwhile; the outcome comes back as a `Done` message
+//! and only then is the commit applied and answered. The actor stops when its group is
+//! deleted, when its partition is unloaded (the stop token) or when every handle is gone.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use streamctl_protocol::ErrorCode;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::group::{
+    CommittedOffset, Effect, Group, GroupDescription, GroupState, JoinArgs, JoinResult,
+    MemberIdentity, SyncArgs, SyncResult,
+};
+use super::records::{OffsetCommitValue, RecordKey};
+use super::store::{group_write_error, offset_write_error, Appended, OffsetsLog};
+use crate::partition::now_ms;
+
+/// One offset in an OffsetCommit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetCommit {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The leader epoch the client reports, or -1.
+    pub leader_epoch: i32,
+    /// Client metadata (null is stored as empty, as Kafka does).
+    pub metadata: Option<String>,
+}
+
+/// An OffsetCommit's membership fields.
+#[derive(Debug, Clone, Default)]
+pub struct CommitArgs {
+    /// The generation, or -1 for a commit without group management.
+    pub generation_id: i32,
+    /// The member id, or empty.
+    pub member_id: String,
+    /// `group.instance.id`.
+    pub group_instance_id: Option<String>,
+}
+
+/// Committed offsets per topic, partitions in request order.
+pub type FetchedOffsets = Vec<(String, Vec<(i32, Option<CommittedOffset>)>)>;
+
+/// What a handler asks a group.
+#[derive(Debug)]
+pub enum Command {
+    /// JoinGroup.
+    Join(JoinArgs, oneshot::Sender<JoinResult>),
+    /// SyncGroup.
+    Sync(SyncArgs, oneshot::Sender<SyncResult>),
+    /// Heartbeat: (member, instance, generation).
+    Heartbeat(MemberIdentity, i32, oneshot::Sender<ErrorCode>),
+    /// LeaveGroup: the group error and one error per member.
+    Leave(
+        Vec<MemberIdentity>,
+        oneshot::Sender<(ErrorCode, Vec<ErrorCode>)>,
+    ),
+    /// OffsetCommit: one error per offset.
+    Commit(
+        CommitArgs,
+        Vec<OffsetCommit>,
+        oneshot::Sender<Vec<ErrorCode>>,
+    ),
+    /// OffsetFetch: `None` asks for every committed offset.
+    FetchOffsets(
+        Option<Vec<(String, Vec<i32>)>>,
+        oneshot::Sender<FetchedOffsets>,
+    ),
+    /// DescribeGroups.
+    Describe(oneshot::Sender<GroupDescription>),
+    /// DeleteGroups.
+    Delete(oneshot::Sender<ErrorCode>),
+    /// OffsetDelete: a group error, or one error per partition.
+    DeleteOffsets(
+        Vec<(String, i32)>,
+        oneshot::Sender<Result<Vec<ErrorCode>, ErrorCode>>,
+    ),
+}
+
+/// What ListGroups needs, published without a round trip to the actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The group's state.
+    pub state: GroupState,
+    /// Its protocol type, or empty.
+    pub protocol_type: String,
+}
+
+/// A cheap handle on a running group actor.
+#[derive(Debug, Clone)]
+pub struct GroupHandle {
+    tx: mpsc::Sender<Command>,
+    summary: watch::Receiver<Summary>,
+}
+
+impl GroupHandle {
+    /// Sends a command; gives it back if the actor has stopped (the group died meanwhile).
+    pub async fn send(&self, cmd: Command) -> Result<(), Command> {
+        self.tx.send(cmd).await.map_err(|e| e.0)
+    }
+
+    /// Whether the actor has stopped.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// The group's latest state and protocol type.
+    pub fn summary(&self) -> Summary {
+        self.summary.borrow().clone()
+    }
+}
+
+/// A write's outcome, sent back by its waiter task.
+#[derive(Debug)]
+enum Done {
+    Offsets {
+        /// (index in the request, topic, partition, value, index of its record).
+        entries: Vec<(usize, String, i32, CommittedOffset, i64)>,
+        base_offset: i64,
+        outcome: Result<(), ErrorCode>,
+        errors: Vec<ErrorCode>,
+        reply: oneshot::Sender<Vec<ErrorCode>>,
+    },
+    Assignment {
+        generation: i32,
+        assignment: HashMap<String, Bytes>,
+        outcome: Result<(), ErrorCode>,
+    },
+}
+
+struct Actor {
+    group: Group,
+    log: OffsetsLog,
+    rx: mpsc::Receiver<Command>,
+    done_tx: mpsc::UnboundedSender<Done>,
+    done_rx: mpsc::UnboundedReceiver<Done>,
+    summary: watch::Sender<Summary>,
+    stop: CancellationToken,
+    /// `offset.metadata.max.bytes`.
+    max_metadata: usize,
+}
+
+/// Starts the actor of `group`, writing to `log`, until `stop`.
+pub fn spawn(
+    group: Group,
+    log: OffsetsLog,
+    stop: CancellationToken,
+    max_metadata: usize,
+) -> GroupHandle {
+    let (tx, rx) = mpsc::channel(256);
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let (summary, summary_rx) = watch::channel(Summary {
+        state: group.state(),
+        protocol_type: group.protocol_type().to_string(),
+    });
+    let actor = Actor {
+        group,
+        log,
+        rx,
+        done_tx,
+        done_rx,
+        summary,
+        stop,
+        max_metadata,
+    };
+    tokio::spawn(actor.run());
+    GroupHandle {
+        tx,
+        summary: summary_rx,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Actor {
+    async fn run(mut self) {
+        debug!(group = %self.group.group_id, partition = self.log.partition, "group actor started");
+        loop {
+            let deadline = self.group.next_deadline();
+            let effects = tokio::select! {
+                () = self.stop.cancelled() => break,
+                cmd = self.rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd),
+                    None => break,
+                },
+                Some(done) = self.done_rx.recv() => self.on_done(done),
+                () = sleep_until(deadline) => self.group.on_timer(Instant::now()),
+            };
+            self.run_effects(effects);
+            let summary = Summary {
+                state: self.group.state(),
+                protocol_type: self.group.protocol_type().to_string(),
+            };
+            self.summary.send_if_modified(|s| {
+                let changed = *s != summary;
+                *s = summary;
+                changed
+            });
+            if self.group.state() == GroupState::Dead {
+                break;
+            }
+        }
+        debug!(group = %self.group.group_id, "group actor stopped");
+        // Dropping the group drops parked joins and syncs: their handlers answer
+        // NOT_COORDINATOR and the clients find the new coordinator.
+    }
+
+    /// Runs a write's waiter: it ends when the write is durable or failed (bounded by
+    /// `offsets.commit.timeout.ms`), or when the group stops, which drops its answer (the
+    /// client sees NOT_COORDINATOR).
+    fn spawn_waiter(&self, waiter: impl std::future::Future<Output = ()> + Send + 'static) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = waiter => {}
+            }
+        });
+    }
+
+    fn handle(&mut self, cmd: Command) -> Vec<Effect> {
+        let now = Instant::now();
+        match cmd {
+            Command::Join(args, reply) => self.group.join(args, reply, now),
+            Command::Sync(args, reply) => self.group.sync(args, reply, now),
+            Command::Heartbeat(who, generation, reply) => {
+                let error = self.group.heartbeat(
+                    &who.member_id,
+                    who.group_instance_id.as_deref(),
+                    generation,
+                    now,
+                );
+                let _ = reply.send(error);
+                Vec::new()
+            }
+            Command::Leave(members, reply) => {
+                let (error, errors, effects) = self.group.leave(&members, now);
+                let _ = reply.send((error, errors));
+                effects
+            }
+            Command::Commit(args, offsets, reply) => {
+                self.commit(&args, offsets, reply, now);
+                Vec::new()
+            }
+            Command::FetchOffsets(topics, reply) => {
+                let _ = reply.send(self.fetch_offsets(topics));
+                Vec::new()
+            }
+            Command::Describe(reply) => {
+                let _ = reply.send(self.group.describe());
+                Vec::new()
+            }
+            Command::Delete(reply) => {
+                self.delete(reply);
+                Vec::new()
+            }
+            Command::DeleteOffsets(partitions, reply) => {
+                self.delete_offsets(&partitions, reply);
+                Vec::new()
+            }
+        }
+    }
+
+    fn run_effects(&mut self, effects: Vec<Effect>) {
+        let mut effects: std::collections::VecDeque<Effect> = effects.into();
+        while let Some(effect) = effects.pop_front() {
+            match effect {
+                Effect::StoreGroup(record) => {
+                    // Nothing waits for it (Kafka only logs a failure): the group became
+                    // empty and a lost record only means an older generation on reload.
+                    if let Err(e) = self.append_group(&record) {
+                        warn!(group = %self.group.group_id, error = %e, "storing the group metadata failed");
+                    }
+                }
+                Effect::StoreAssignment {
+                    generation,
+                    record,
+                    assignment,
+                } => match self.append_group(&record) {
+                    Err(e) => {
+                        let error = group_write_error(&e);
+                        effects.extend(self.group.assignment_stored(
+                            generation,
+                            assignment,
+                            Err(error),
+                            Instant::now(),
+                        ));
+                    }
+                    Ok(appended) => {
+                        let done = self.done_tx.clone();
+                        self.spawn_waiter(async move {
+                            let outcome =
+                                appended.durable().await.map_err(|e| group_write_error(&e));
+                            let _ = done.send(Done::Assignment {
+                                generation,
+                                assignment,
+                                outcome,
+                            });
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    fn append_group(
+        &self,
+        record: &super::records::GroupMetadataValue,
+    ) -> Result<Appended, crate::controller::ApiError> {
+        let encode = |e: streamctl_protocol::EncodeError| {
+            crate::controller::ApiError::new(ErrorCode::UnknownServerError, e.to_string())
+        };
+        let key = RecordKey::Group {
+            group: self.group.group_id.clone(),
+        }
+        .encode()
+        .map_err(encode)?;
+        let value = record.encode().map_err(encode)?;
+        self.log.append(&[(key, Some(value))])
+    }
+
+    fn on_done(&mut self, done: Done) -> Vec<Effect> {
+        match done {
+            Done::Offsets {
+                entries,
+                base_offset,
+                outcome,
+                mut errors,
+                reply,
+            } => {
+                for (i, topic, partition, value, record) in entries {
+                    match outcome {
+                        Ok(()) => {
+                            self.group
+                                .apply_offset(&topic, partition, value, base_offset + record)
+                        }
+                        Err(code) => {
+                            if let Some(e) = errors.get_mut(i) {
+                                *e = code;
+                            }
+                        }
+                    }
+                }
+                let _ = reply.send(errors);
+                Vec::new()
+            }
+            Done::Assignment {
+                generation,
+                assignment,
+                outcome,
+            } => self
+                .group
+                .assignment_stored(generation, assignment, outcome, Instant::now()),
+        }
+    }
+
+    fn commit(
+        &mut self,
+        args: &CommitArgs,
+        offsets: Vec<OffsetCommit>,
+        reply: oneshot::Sender<Vec<ErrorCode>>,
+        now: Instant,
+    ) {
+        if let Err(error) = self.group.validate_commit(
+            args.generation_id,
+            &args.member_id,
+            args.group_instance_id.as_deref(),
+            now,
+        ) {
+            let _ = reply.send(vec![error; offsets.len()]);
+            return;
+        }
+        let mut errors = vec![ErrorCode::None; offsets.len()];
+        let mut records = Vec::new();
+        let mut entries = Vec::new();
+        let commit_timestamp = now_ms();
+        for (i, o) in offsets.into_iter().enumerate() {
+            let metadata = o.metadata.unwrap_or_default();
+            let error = if metadata.len() > self.max_metadata {
+                Some(ErrorCode::OffsetMetadataTooLarge)
+            } else {
+                let value = CommittedOffset {
+                    offset: o.offset,
+                    leader_epoch: o.leader_epoch,
+                    metadata,
+                    commit_timestamp,
+                };
+                match encode_offset(&self.group.group_id, &o.topic, o.partition, &value) {
+                    Ok(record) => {
+                        entries.push((i, o.topic, o.partition, value, records.len() as i64));
+                        records.push(record);
+                        None
+                    }
+                    Err(_) => Some(ErrorCode::InvalidCommitOffsetSize),
+                }
+            };
+            if let (Some(error), Some(slot)) = (error, errors.get_mut(i)) {
+                *slot = error;
+            }
+        }
+        if records.is_empty() {
+            let _ = reply.send(errors);
+            return;
+        }
+        match self.log.append(&records) {
+            Err(e) => {
+                let code = offset_write_error(&e);
+                debug!(group = %self.group.group_id, error = %e, "offset commit failed");
+                for (i, ..) in &entries {
+                    if let Some(slot) = errors.get_mut(*i) {
+                        *slot = code;
+                    }
+                }
+                let _ = reply.send(errors);
+            }
+            Ok(appended) => {
+                let done = self.done_tx.clone();
+                self.spawn_waiter(async move {
+                    let outcome = appended.durable().await.map_err(|e| offset_write_error(&e));
+                    let _ = done.send(Done::Offsets {
+                        entries,
+                        base_offset: appended.base_offset,
+                        outcome,
+                        errors,
+                        reply,
+                    });
+                });
+            }
+        }
+    }
+
+    fn fetch_offsets(&self, topics: Option<Vec<(String, Vec<i32>)>>) -> FetchedOffsets {
+        match topics {
+            Some(topics) => topics
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    let found = partitions
+                        .into_iter()
+                        .map(|p| (p, self.group.offset(&topic, p).cloned()))
+                        .collect();
+                    (topic, found)
+                })
+                .collect(),
+            None => {
+                let mut out: FetchedOffsets = Vec::new();
+                for ((topic, partition), value) in self.group.offsets() {
+                    let entry = (*partition, Some(value.clone()));
+                    match out.last_mut() {
+                        Some((t, partitions)) if t == topic => partitions.push(entry),
+                        _ => out.push((topic.clone(), vec![entry])),
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    fn delete(&mut self, reply: oneshot::Sender<ErrorCode>) {
+        if let Err(error) = self.group.check_deletable() {
+            let _ = reply.send(error);
+            return;
+        }
+        let group = self.group.group_id.clone();
+        let mut keys = vec![RecordKey::Group {
+            group: group.clone(),
+        }];
+        keys.extend(
+            self.group
+                .offsets()
+                .keys()
+                .map(|(topic, partition)| RecordKey::Offset {
+                    group: group.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                }),
+        );
+        let records: Result<Vec<(Bytes, Option<Bytes>)>, _> =
+            keys.iter().map(|k| k.encode().map(|k| (k, None))).collect();
+        let Ok(records) = records else {
+            let _ = reply.send(ErrorCode::UnknownServerError);
+            return;
+        };
+        match self.log.append(&records) {
+            Err(e) => {
+                let _ = reply.send(offset_write_error(&e));
+            }
+            Ok(appended) => {
+                tracing::info!(group = %group, "group deleted");
+                self.group.mark_dead();
+                self.spawn_waiter(async move {
+                    let error = match appended.durable().await {
+                        Ok(()) => ErrorCode::None,
+                        Err(e) => offset_write_error(&e),
+                    };
+                    let _ = reply.send(error);
+                });
+            }
+        }
+    }
+
+    fn delete_offsets(
+        &mut self,
+        partitions: &[(String, i32)],
+        reply: oneshot::Sender<Result<Vec<ErrorCode>, ErrorCode>>,
+    ) {
+        if let Err(error) = self.group.check_offset_delete() {
+            let _ = reply.send(Err(error));
+            return;
+        }
+        let mut errors = Vec::with_capacity(partitions.len());
+        let mut doomed = Vec::new();
+        for (topic, partition) in partitions {
+            if self.group.is_subscribed_to(topic) {
+                errors.push(ErrorCode::GroupSubscribedToTopic);
+            } else {
+                if self.group.offset(topic, *partition).is_some() {
+                    doomed.push((errors.len(), topic.clone(), *partition));
+                }
+                errors.push(ErrorCode::None);
+            }
+        }
+        let records: Result<Vec<(Bytes, Option<Bytes>)>, _> = doomed
+            .iter()
+            .map(|(_, topic, partition)| {
+                RecordKey::Offset {
+                    group: self.group.group_id.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                }
+                .encode()
+                .map(|k| (k, None))
+            })
+            .collect();
+        let records = match records {
+            Ok(r) if !r.is_empty() => r,
+            Ok(_) => {
+                let _ = reply.send(Ok(errors));
+                return;
+            }
+            Err(_) => {
+                let _ = reply.send(Err(ErrorCode::UnknownServerError));
+                return;
+            }
+        };
+        match self.log.append(&records) {
+            Err(e) => {
+                let code = offset_write_error(&e);
+                for (i, ..) in &doomed {
+                    if let Some(slot) = errors.get_mut(*i) {
+                        *slot = code;
+                    }
+                }
+                let _ = reply.send(Ok(errors));
+            }
+            Ok(appended) => {
+                for (n, (_, topic, partition)) in doomed.iter().enumerate() {
+                    self.group
+                        .delete_offset(topic, *partition, appended.base_offset + n as i64);
+                }
+                self.spawn_waiter(async move {
+                    if let Err(e) = appended.durable().await {
+                        let code = offset_write_error(&e);
+                        for (i, ..) in &doomed {
+                            if let Some(slot) = errors.get_mut(*i) {
+                                *slot = code;
+                            }
+                        }
+                    }
+                    let _ = reply.send(Ok(errors));
+                });
+            }
+        }
+    }
+}
+
+fn encode_offset(
+    group: &str,
+    topic: &str,
+    partition: i32,
+    value: &CommittedOffset,
+) -> Result<(Bytes, Option<Bytes>), streamctl_protocol::EncodeError> {
+    let key = RecordKey::Offset {
+        group: group.to_string(),
+        topic: topic.to_string(),
+        partition,
+    }
+    .encode()?;
+    let value = OffsetCommitValue {
+        offset: value.offset,
+        leader_epoch: value.leader_epoch,
+        metadata: value.metadata.clone(),
+        commit_timestamp: value.commit_timestamp,
+        expire_timestamp: -1,
+    }
+    .encode()?;
+    Ok((key, Some(value)))
+}

@@ -1,0 +1,356 @@
+//! A coordinator's I/O on its `__consumer_offsets` partition: writing records through the
+//! leader's append (then waiting for the high watermark, acks=all style) and loading the
+//! partition back into groups when this broker becomes its leader.
+//!
+//! ```text
+//!  write: records ─▶ v2 batch ─▶ Partition::append_as_leader ─▶ followers fetch ─▶ HW moves
+//!                                                                   └─▶ wait_for_commit ─▶ done
+//!  load:  Partition::read (log start .. log end) ─▶ RecordBatch::records ─▶ key/value decode
+//!         ─▶ last write wins per key, a null value deletes ─▶ LoadedGroup per group id
+//! ```
+//!
+//! A new leader loads up to its log end, not only its high watermark: everything in the
+//! leader's log becomes committed once the followers catch up, as in Kafka.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use streamctl_protocol::compression::Compression;
+use streamctl_protocol::record_batch::{RecordBatchBuilder, RecordBatches};
+use streamctl_protocol::ErrorCode;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use super::group::CommittedOffset;
+use super::records::{GroupMetadataValue, OffsetCommitValue, RecordKey, OFFSETS_TOPIC};
+use crate::broker::BrokerShared;
+use crate::controller::ApiError;
+use crate::partition::{now_ms, Partition, Reader, MAX_DECOMPRESSED};
+
+/// Where a group's records go: one `__consumer_offsets` partition led by this broker.
+#[derive(Debug, Clone)]
+pub struct OffsetsLog {
+    /// The broker, weakly: group actors must not keep a stopped broker alive.
+    broker: Weak<BrokerShared>,
+    /// The partition of `__consumer_offsets`.
+    pub partition: i32,
+    /// `offsets.commit.timeout.ms`: how long a write waits for the in-sync replicas.
+    commit_timeout: Duration,
+}
+
+/// Records appended to the leader's log, not yet acknowledged by the ISR.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    replica: Arc<Partition>,
+    /// Offset of the first record.
+    pub base_offset: i64,
+    last_offset: i64,
+    leader_epoch: i32,
+    deadline: Instant,
+}
+
+impl Appended {
+    /// Waits until every in-sync replica has the records (the high watermark passed them).
+    pub async fn durable(&self) -> Result<(), ApiError> {
+        self.replica
+            .wait_for_commit(self.last_offset, self.leader_epoch, self.deadline)
+            .await
+    }
+}
+
+impl OffsetsLog {
+    /// The log of `partition` on `broker`.
+    pub fn new(broker: Weak<BrokerShared>, partition: i32, commit_timeout: Duration) -> Self {
+        Self {
+            broker,
+            partition,
+            commit_timeout,
+        }
+    }
+
+    /// Appends one batch of (key, value) records; a `None` value is a tombstone.
+    pub fn append(&self, records: &[(Bytes, Option<Bytes>)]) -> Result<Appended, ApiError> {
+        let broker = self.broker.upgrade().ok_or_else(|| {
+            ApiError::new(ErrorCode::NotCoordinator, "the broker is shutting down")
+        })?;
+        let leader = broker.leader_replica(OFFSETS_TOPIC, self.partition)?;
+        let min_isr = leader.topic.config.min_insync_replicas();
+        if leader.isr.len() < min_isr {
+            return Err(ApiError::new(
+                ErrorCode::NotEnoughReplicas,
+                format!(
+                    "{OFFSETS_TOPIC}-{} has {} in-sync replicas, min.insync.replicas is {min_isr}",
+                    self.partition,
+                    leader.isr.len()
+                ),
+            ));
+        }
+        let mut builder = RecordBatchBuilder::new(Compression::None);
+        let now = now_ms();
+        for (key, value) in records {
+            builder
+                .push(now, Some(key), value.as_deref(), &[])
+                .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
+        }
+        let batch = builder
+            .build()
+            .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
+        let info = leader
+            .partition
+            .append_as_leader(&batch, &leader.topic.config, &leader.isr)?;
+        // Followers long-poll for new data.
+        broker.data_arrived.notify_waiters();
+        Ok(Appended {
+            replica: leader.partition,
+            base_offset: info.base_offset,
+            last_offset: info.last_offset,
+            leader_epoch: info.leader_epoch,
+            deadline: Instant::now() + self.commit_timeout,
+        })
+    }
+}
+
+/// Kafka's mapping of a failed offset write to the OffsetCommit error
+/// (`GroupMetadataManager.storeOffsets`).
+pub fn offset_write_error(e: &ApiError) -> ErrorCode {
+    match e.code {
+        ErrorCode::UnknownTopicOrPartition
+        | ErrorCode::NotEnoughReplicas
+        | ErrorCode::NotEnoughReplicasAfterAppend => ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
+        ErrorCode::MessageTooLarge
+        | ErrorCode::RecordListTooLarge
+        | ErrorCode::InvalidFetchSize => ErrorCode::InvalidCommitOffsetSize,
+        other => other,
+    }
+}
+
+/// Kafka's mapping of a failed group-metadata write to the SyncGroup error
+/// (`GroupMetadataManager.storeGroup`).
+pub fn group_write_error(e: &ApiError) -> ErrorCode {
+    match e.code {
+        ErrorCode::UnknownTopicOrPartition
+        | ErrorCode::NotEnoughReplicas
+        | ErrorCode::NotEnoughReplicasAfterAppend
+        | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
+        ErrorCode::MessageTooLarge
+        | ErrorCode::RecordListTooLarge
+        | ErrorCode::InvalidFetchSize => ErrorCode::UnknownServerError,
+        other => other,
+    }
+}
+
+/// One group as found in the log.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedGroup {
+    /// The last metadata record, unless deleted since.
+    pub metadata: Option<GroupMetadataValue>,
+    /// Committed offsets with the log offset of their record.
+    pub offsets: BTreeMap<(String, i32), (CommittedOffset, i64)>,
+}
+
+/// Reads a whole `__consumer_offsets` partition into its groups. Yields between chunks so a
+/// large partition does not hold a worker thread.
+pub async fn load(replica: &Partition) -> Result<BTreeMap<String, LoadedGroup>, ApiError> {
+    let mut groups: BTreeMap<String, LoadedGroup> = BTreeMap::new();
+    let (start, _, end) = replica.offsets();
+    let mut offset = start;
+    let mut records = 0usize;
+    while offset < end {
+        let chunk = replica.read(offset, 1 << 20, true, Reader::Replica)?;
+        let mut next = offset;
+        for batch in RecordBatches::new(chunk.records) {
+            let batch =
+                batch.map_err(|e| ApiError::new(ErrorCode::CorruptMessage, e.to_string()))?;
+            next = batch.next_offset();
+            if batch.is_control() {
+                continue;
+            }
+            let decoded = batch
+                .records(MAX_DECOMPRESSED)
+                .map_err(|e| ApiError::new(ErrorCode::CorruptMessage, e.to_string()))?;
+            for record in decoded {
+                let record =
+                    record.map_err(|e| ApiError::new(ErrorCode::CorruptMessage, e.to_string()))?;
+                if record.offset < offset {
+                    continue;
+                }
+                records += 1;
+                apply(&mut groups, record.key, record.value, record.offset);
+            }
+        }
+        if next <= offset {
+            break;
+        }
+        offset = next;
+        tokio::task::yield_now().await;
+    }
+    groups.retain(|_, g| g.metadata.is_some() || !g.offsets.is_empty());
+    debug!(
+        partition = replica.partition,
+        records,
+        groups = groups.len(),
+        "loaded __consumer_offsets partition"
+    );
+    Ok(groups)
+}
+
+/// Applies one record: the last write for a key wins and a null value deletes it. Records
+/// this coordinator cannot read are skipped with a warning rather than failing the load.
+fn apply(
+    groups: &mut BTreeMap<String, LoadedGroup>,
+    key: Option<Bytes>,
+    value: Option<Bytes>,
+    record_offset: i64,
+) {
+    let Some(key) = key else { return };
+    let key = match RecordKey::decode(key) {
+        Ok(Some(k)) => k,
+        Ok(None) => return,
+        Err(e) => {
+            warn!(offset = record_offset, error = %e, "skipping an unreadable __consumer_offsets key");
+            return;
+        }
+    };
+    let group = groups.entry(key.group().to_string()).or_default();
+    match key {
+        RecordKey::Offset {
+            topic, partition, ..
+        } => match value.map(OffsetCommitValue::decode) {
+            None => {
+                group.offsets.remove(&(topic, partition));
+            }
+            Some(Ok(v)) => {
+                let committed = CommittedOffset {
+                    offset: v.offset,
+                    leader_epoch: v.leader_epoch,
+                    metadata: v.metadata,
+                    commit_timestamp: v.commit_timestamp,
+                };
+                group
+                    .offsets
+                    .insert((topic, partition), (committed, record_offset));
+            }
+            Some(Err(e)) => {
+                warn!(offset = record_offset, error = %e, "skipping an unreadable offset commit value");
+            }
+        },
+        RecordKey::Group { .. } => match value.map(GroupMetadataValue::decode) {
+            None => group.metadata = None,
+            Some(Ok(v)) => group.metadata = Some(v),
+            Some(Err(e)) => {
+                warn!(offset = record_offset, error = %e, "skipping an unreadable group metadata value");
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TopicConfig;
+    use crate::log::Storage;
+
+    fn offset_record(group: &str, partition: i32, offset: i64) -> (Bytes, Option<Bytes>) {
+        let key = RecordKey::Offset {
+            group: group.into(),
+            topic: "t".into(),
+            partition,
+        };
+        let value = OffsetCommitValue {
+            offset,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp: 1,
+            expire_timestamp: -1,
+        };
+        (key.encode().unwrap(), Some(value.encode().unwrap()))
+    }
+
+    fn append(p: &Partition, records: &[(Bytes, Option<Bytes>)]) {
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        for (k, v) in records {
+            b.push(1, Some(k), v.as_deref(), &[]).unwrap();
+        }
+        p.append_as_leader(&b.build().unwrap(), &TopicConfig::default(), &[1])
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn load_applies_records_in_order() {
+        let p = Partition::open(
+            OFFSETS_TOPIC,
+            uuid::Uuid::new_v4(),
+            0,
+            1,
+            Storage::Memory,
+            &TopicConfig::default(),
+        )
+        .unwrap();
+        p.make_leader(0, &[1], &[1]);
+        let group_key = RecordKey::Group { group: "a".into() }.encode().unwrap();
+        let meta = GroupMetadataValue {
+            protocol_type: "consumer".into(),
+            generation: 3,
+            ..Default::default()
+        };
+        append(
+            &p,
+            &[
+                offset_record("a", 0, 5),
+                offset_record("a", 1, 7),
+                (group_key.clone(), Some(meta.encode().unwrap())),
+            ],
+        );
+        // Later writes win; a tombstone deletes; group b ends up deleted entirely.
+        let tombstone_a1 = (offset_record("a", 1, 0).0, None);
+        append(
+            &p,
+            &[
+                offset_record("a", 0, 9),
+                tombstone_a1,
+                offset_record("b", 0, 1),
+                (Bytes::from_static(&[0, 9, 0, 0]), None), // unknown key version: skipped
+            ],
+        );
+        append(&p, &[(offset_record("b", 0, 0).0, None)]);
+        let groups = load(&p).await.unwrap();
+        assert_eq!(groups.keys().collect::<Vec<_>>(), vec!["a"]);
+        let a = &groups["a"];
+        assert_eq!(a.metadata.as_ref().unwrap().generation, 3);
+        let offsets: Vec<_> = a
+            .offsets
+            .iter()
+            .map(|((t, p), (c, at))| (t.as_str(), *p, c.offset, *at))
+            .collect();
+        assert_eq!(offsets, vec![("t", 0, 9, 3)]);
+    }
+
+    #[test]
+    fn write_errors_map_as_kafka_does() {
+        let e = |code| ApiError::new(code, "x");
+        assert_eq!(
+            offset_write_error(&e(ErrorCode::NotLeaderOrFollower)),
+            ErrorCode::NotCoordinator
+        );
+        assert_eq!(
+            offset_write_error(&e(ErrorCode::NotEnoughReplicas)),
+            ErrorCode::CoordinatorNotAvailable
+        );
+        assert_eq!(
+            offset_write_error(&e(ErrorCode::MessageTooLarge)),
+            ErrorCode::InvalidCommitOffsetSize
+        );
+        assert_eq!(
+            offset_write_error(&e(ErrorCode::RequestTimedOut)),
+            ErrorCode::RequestTimedOut
+        );
+        assert_eq!(
+            group_write_error(&e(ErrorCode::RequestTimedOut)),
+            ErrorCode::CoordinatorNotAvailable
+        );
+    }
+}
