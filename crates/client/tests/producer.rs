@@ -489,3 +489,90 @@ async fn buffer_memory_blocks_send_until_max_block() {
     dc.clear_faults(1).unwrap();
     dc.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_zero_delivers_without_offsets() {
+    let dc = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .start()
+        .await
+        .unwrap();
+    dc.create_topic("fire", 1, 1).unwrap();
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .acks(Acks::None)
+        .build()
+        .await
+        .unwrap();
+    let mut last = None;
+    for i in 0..100 {
+        let v = format!("{i}");
+        last = Some(
+            producer
+                .send(Record::new("fire").value(v.as_bytes()))
+                .await
+                .unwrap(),
+        );
+    }
+    let m = last.unwrap().await.unwrap();
+    assert_eq!(m.offset, -1, "acks=0 reports no offset");
+    producer.close(Duration::from_secs(5)).await.unwrap();
+    // Nothing acknowledges acks=0 writes, so wait on the log itself.
+    let replica = dc.replica(1, "fire", 0).unwrap();
+    tokio::time::timeout(LIMIT, async {
+        while replica.offsets().2 < 100 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the broker never got the acks=0 records");
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_fails_after_delivery_timeout_when_the_broker_keeps_refusing() {
+    let dc = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .start()
+        .await
+        .unwrap();
+    dc.create_topic("refused", 1, 1).unwrap();
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .delivery_timeout(Duration::from_millis(600))
+        .linger(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    // Warm the metadata, then refuse every produce with a retriable error.
+    producer
+        .send(Record::new("refused").value(b"ok"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    dc.inject_errors(1, ApiKey::Produce, ErrorCode::NotEnoughReplicas, 1_000_000)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = tokio::time::timeout(
+        LIMIT,
+        producer
+            .send(Record::new("refused").value(b"never"))
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect_err("the record cannot be delivered");
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "gave up before delivery.timeout.ms"
+    );
+    assert!(
+        err.to_string().contains("NOT_ENOUGH_REPLICAS") || err.to_string().contains("delivery"),
+        "{err}"
+    );
+    dc.clear_faults(1).unwrap();
+    let _ = producer.close(Duration::from_secs(2)).await;
+    dc.shutdown().await;
+}
