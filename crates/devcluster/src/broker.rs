@@ -228,7 +228,9 @@ impl BrokerShared {
                 .iter()
                 .filter(|p| p.replicas.contains(&self.node_id))
             {
-                if let Err(e) = self.ensure_role(t, p) {
+                // The topic's current log settings too, so altered retention/segment/flush
+                // configs take effect at once.
+                if let Err(e) = self.ensure_role(t, p).map(|r| r.set_config(&t.config)) {
                     warn!(broker = self.node_id, topic = %t.name, partition = p.partition, error = %e, "cannot open replica");
                 }
             }

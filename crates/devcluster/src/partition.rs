@@ -784,6 +784,20 @@ impl Partition {
         s.log.delete_records_before(target).map_err(storage_error)
     }
 
+    /// The log's current settings.
+    pub fn log_config(&self) -> LogConfig {
+        self.lock().log.config().clone()
+    }
+
+    /// Adopts a topic's (possibly altered) config for the log: retention, segments, flushing.
+    pub fn set_config(&self, config: &TopicConfig) {
+        let mut s = self.lock();
+        let wanted = log_config(config);
+        if s.log.config() != &wanted {
+            s.log.set_config(wanted);
+        }
+    }
+
     /// Applies time and size retention; returns the number of segments deleted.
     pub fn apply_retention(&self, now: i64) -> Result<usize, ApiError> {
         self.lock().log.apply_retention(now).map_err(storage_error)

@@ -335,3 +335,34 @@ async fn a_restarted_old_leader_truncates_its_divergent_tail() {
     cluster.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn altered_topic_configs_reach_every_open_replica() {
+    let cluster = cluster().await;
+    cluster.create_topic("cfg", 1, 3).unwrap();
+    let l = leader(&cluster, "cfg", 0).await;
+    produce(addr(&cluster, l), "cfg", 0, -1, &values("x", 3))
+        .await
+        .unwrap();
+    let overrides = BTreeMap::from([
+        ("retention.ms".to_string(), "60000".to_string()),
+        ("segment.bytes".to_string(), "1048576".to_string()),
+    ]);
+    cluster
+        .controller()
+        .set_topic_config("cfg", overrides)
+        .unwrap();
+    // Brokers apply the new metadata on their own; wait for it on each replica (bounded).
+    for node in 1..=3 {
+        let replica = cluster.replica(node, "cfg", 0).unwrap();
+        tokio::time::timeout(support::STEP, async {
+            while replica.log_config().retention_ms != Some(60_000) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("broker {node} kept {:?}", replica.log_config()));
+        assert_eq!(replica.log_config().segment_bytes, 1_048_576);
+    }
+    cluster.shutdown().await;
+}

@@ -11,10 +11,8 @@
 //! when the dev cluster starts; other resource types answer INVALID_REQUEST too.
 //! `max.message.bytes`, `message.timestamp.type` and `min.insync.replicas` take effect at once
 //! (read from the metadata on every produce).
-//! TODO: retention.*, segment.* and flush.* reach a replica's log only when it is opened
-//! (`Partition::open` copies them into its `LogConfig`). `Log::set_config` exists; what is
-//! missing is a `Partition` method calling it and the broker's maintenance loop applying it
-//! to every local replica whose topic config changed in the metadata.
+//! `retention.*`, `segment.*` and `flush.*` reach open logs when each broker applies the new
+//! metadata (`BrokerShared::reconcile` → `Partition::set_config`).
 
 use std::collections::HashSet;
 
