@@ -322,6 +322,7 @@ impl ProducerBuilder {
             flushing: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             identity: Mutex::new(None),
+            reset_identity: AtomicBool::new(false),
             stop: CancellationToken::new(),
         });
         if inner.config.enable_idempotence {
@@ -353,6 +354,8 @@ pub struct ProducerInner {
     flushing: AtomicUsize,
     closing: AtomicBool,
     identity: Mutex<Option<ProducerIdentity>>,
+    /// A sequenced batch failed with an unknown outcome: get a new producer id first.
+    reset_identity: AtomicBool,
     stop: CancellationToken,
 }
 

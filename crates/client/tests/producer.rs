@@ -576,3 +576,58 @@ async fn a_record_fails_after_delivery_timeout_when_the_broker_keeps_refusing() 
     let _ = producer.close(Duration::from_secs(2)).await;
     dc.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_batch_does_not_poison_later_idempotent_batches() {
+    use streamctl_devcluster::controller::NewTopic;
+    let dc = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .start()
+        .await
+        .unwrap();
+    dc.controller()
+        .create_topic(
+            &NewTopic {
+                name: "small".into(),
+                num_partitions: 1,
+                replication_factor: 1,
+                configs: [("max.message.bytes".to_string(), "1000".to_string())].into(),
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .unwrap();
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .linger(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    producer
+        .send(Record::new("small").value(b"first"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let big = vec![b'x'; 2000];
+    let err = producer
+        .send(Record::new("small").value(&big))
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::MessageTooLarge), "{err}");
+    // The refused batch's sequences are reused: the next records are accepted, in order.
+    for i in 0..5 {
+        let v = format!("after-{i}");
+        let m = producer
+            .send(Record::new("small").value(v.as_bytes()))
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert_eq!(m.offset, 1 + i);
+    }
+    producer.close(Duration::from_secs(5)).await.unwrap();
+    dc.shutdown().await;
+}

@@ -58,6 +58,33 @@ pub async fn init_producer_id(inner: &ProducerInner) -> Result<ProducerIdentity>
     })
 }
 
+/// Gets a new producer id and restarts every partition's sequence at 0. Batches already
+/// encoded keep the old id (the broker still knows it); new batches use the new one.
+async fn reinit_identity(inner: &ProducerInner) {
+    match init_producer_id(inner).await {
+        Ok(id) => {
+            *inner
+                .identity
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id);
+            let mut acc = inner.accumulator();
+            for queues in acc.topics.values_mut() {
+                for q in queues.values_mut() {
+                    q.next_sequence = 0;
+                }
+            }
+            warn!(
+                producer_id = id.id,
+                "a batch's fate is unknown; continuing with a new producer id"
+            );
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot get a new producer id; will retry");
+            inner.reset_identity.store(true, Ordering::Release);
+        }
+    }
+}
+
 /// The sender task body; returns when the producer closes and nothing is left, or when
 /// aborted.
 pub async fn run(inner: Arc<ProducerInner>) {
@@ -67,6 +94,9 @@ pub async fn run(inner: Arc<ProducerInner>) {
         tokio::pin!(wake);
         wake.as_mut().enable();
 
+        if inner.reset_identity.swap(false, Ordering::AcqRel) {
+            reinit_identity(&inner).await;
+        }
         let now = Instant::now();
         expire(&inner, now);
         // Topics with retried batches: their leader may have moved. `partitions_for`
@@ -454,6 +484,14 @@ fn retry_or_fail(inner: &ProducerInner, mut batch: ProducerBatch, error: Error) 
 
 /// Completes a batch and unmutes its partition.
 fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>) {
+    // An idempotent batch that failed for good leaves a hole in its partition's sequences.
+    // Refused by the broker: it was not written, so the next batch reuses its sequences.
+    // Outcome unknown (timeout, lost connection): it may have been written, so reusing them
+    // could make the broker take a new batch for a duplicate; a fresh producer id starts
+    // every partition at 0 instead (Kafka bumps the epoch for this, KIP-360).
+    let sequenced = batch.built.is_some() && inner.config.enable_idempotence;
+    let refused = matches!(&result, Err(Error::Broker { .. }));
+    let reset_identity = sequenced && result.is_err() && !refused;
     {
         let mut acc = inner.accumulator();
         if let Some(q) = acc
@@ -462,6 +500,13 @@ fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>)
             .and_then(|q| q.get_mut(&batch.partition))
         {
             q.muted = false;
+            if sequenced && refused {
+                q.next_sequence =
+                    q.next_sequence.wrapping_sub(batch.record_count as i32) & i32::MAX;
+            }
+        }
+        if reset_identity {
+            inner.reset_identity.store(true, Ordering::Release);
         }
         acc.outstanding = acc.outstanding.saturating_sub(1);
         if acc.is_idle() {
