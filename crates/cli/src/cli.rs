@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// Produce, consume and administer Kafka-protocol clusters; run a local dev cluster.
 #[derive(Debug, Parser)]
@@ -17,9 +17,12 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// The command.
+    /// Describe the cluster, as `streamctl cluster info` does (kcat's -L).
+    #[arg(short = 'L')]
+    pub list_metadata: bool,
+    /// The command (none only with -L).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Settings for commands that talk to a cluster.
@@ -37,6 +40,18 @@ pub struct Global {
     /// A Kafka client property, `key=value` (repeatable), e.g. `-X linger.ms=10`.
     #[arg(short = 'X', value_name = "KEY=VALUE", global = true)]
     pub properties: Vec<String>,
+    /// Output format of admin commands: aligned columns, or one JSON document.
+    #[arg(long, value_enum, global = true, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Text,
+    /// One JSON object or array on stdout, for scripts.
+    Json,
 }
 
 /// Subcommands.
@@ -46,6 +61,10 @@ pub enum Command {
     Dev(DevArgs),
     /// Write records from stdin or files (one per line) to a topic.
     Produce(ProduceArgs),
+    /// List, describe, create, delete and reconfigure topics.
+    Topic(TopicArgs),
+    /// Describe the cluster.
+    Cluster(ClusterArgs),
 }
 
 /// `streamctl dev …`.
@@ -117,4 +136,85 @@ pub struct ProduceArgs {
     /// Print a delivery report line (partition, offset) per record on stderr.
     #[arg(long)]
     pub report: bool,
+}
+
+/// `streamctl topic …`.
+#[derive(Debug, Args)]
+pub struct TopicArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TopicCommand,
+}
+
+/// Topic subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// List topic names, sorted.
+    List {
+        /// Include internal topics such as `__consumer_offsets`.
+        #[arg(long)]
+        internal: bool,
+    },
+    /// Partitions (leader, replicas, ISR, watermarks) and config overrides of a topic.
+    Describe {
+        /// The topic.
+        topic: String,
+    },
+    /// Create a topic.
+    Create {
+        /// The topic.
+        topic: String,
+        /// Number of partitions (default: the broker's `num.partitions`).
+        #[arg(short = 'p', long = "partitions")]
+        partitions: Option<i32>,
+        /// Replicas per partition (default: the broker's `default.replication.factor`).
+        #[arg(short = 'r', long = "replication-factor")]
+        replication_factor: Option<i16>,
+        /// A topic config, `key=value` (repeatable), e.g. `-c retention.ms=3600000`.
+        #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+        configs: Vec<String>,
+    },
+    /// Delete a topic and every record in it.
+    Delete {
+        /// The topic.
+        topic: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Raise a topic's partition count (partitions cannot be removed).
+    AddPartitions {
+        /// The topic.
+        topic: String,
+        /// The new total number of partitions.
+        #[arg(short = 'p', long = "partitions")]
+        partitions: i32,
+    },
+    /// Set topic configs or remove overrides, leaving the others alone.
+    #[command(group(ArgGroup::new("changes").required(true).multiple(true).args(["configs", "delete"])))]
+    AlterConfig {
+        /// The topic.
+        topic: String,
+        /// A config to set, `key=value` (repeatable).
+        #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+        configs: Vec<String>,
+        /// A config override to remove, back to its default (repeatable).
+        #[arg(long = "delete", value_name = "KEY")]
+        delete: Vec<String>,
+    },
+}
+
+/// `streamctl cluster …`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+/// Cluster subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Cluster id, controller and brokers.
+    Info,
 }

@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub mod cluster;
 pub mod dev;
 pub mod produce;
+pub mod topic;

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod output;
 
 use std::process::ExitCode;
 
@@ -60,8 +61,30 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
-    match args.command {
+    if args.list_metadata && args.command.is_some() {
+        <cli::Cli as clap::CommandFactory>::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "-L takes no command (it is `streamctl cluster info`)",
+            )
+            .exit();
+    }
+    let Some(command) = args.command else {
+        if args.list_metadata {
+            return commands::cluster::info(&args.global).await;
+        }
+        // No subcommand and no -L: a usage error (exit 2), as clap gives for a missing one.
+        <cli::Cli as clap::CommandFactory>::command()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a command is required (or -L to describe the cluster)",
+            )
+            .exit();
+    };
+    match command {
         cli::Command::Dev(dev) => commands::dev::run(dev).await,
         cli::Command::Produce(p) => commands::produce::run(&args.global, p).await,
+        cli::Command::Topic(t) => commands::topic::run(&args.global, t).await,
+        cli::Command::Cluster(c) => commands::cluster::run(&args.global, c).await,
     }
 }

@@ -177,3 +177,174 @@ async fn a_bad_property_names_the_property() {
     .await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("no.such.property"));
 }
+
+fn stdout_of(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn topic_commands_create_describe_alter_grow_and_delete() {
+    let (mut dev, brokers, _) = dev_up().await;
+    let b = brokers.as_str();
+    stdout_of(
+        &streamctl(
+            &[
+                "-b",
+                b,
+                "topic",
+                "create",
+                "admin-t",
+                "-p",
+                "2",
+                "-r",
+                "2",
+                "-c",
+                "retention.ms=3600000",
+            ],
+            b"",
+        )
+        .await,
+    );
+    let list = stdout_of(&streamctl(&["-b", b, "topic", "list"], b"").await);
+    assert!(list.lines().any(|l| l == "admin-t"), "{list}");
+
+    stdout_of(
+        &streamctl(
+            &["-b", b, "produce", "admin-t", "-p", "1"],
+            b"one\ntwo\nthree\n",
+        )
+        .await,
+    );
+    let text = stdout_of(&streamctl(&["-b", b, "topic", "describe", "admin-t"], b"").await);
+    assert!(text.contains("retention.ms=3600000"), "{text}");
+    assert!(text.contains("PARTITION"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(
+        &streamctl(
+            &["-b", b, "--format", "json", "topic", "describe", "admin-t"],
+            b"",
+        )
+        .await,
+    ))
+    .unwrap();
+    assert_eq!(json["name"], "admin-t");
+    let partitions = json["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 2);
+    for p in partitions {
+        let replicas = p["replicas"].as_array().unwrap();
+        assert_eq!(replicas.len(), 2, "{p}");
+        assert!(replicas.contains(&p["leader"]), "{p}");
+        assert!(!p["isr"].as_array().unwrap().is_empty(), "{p}");
+    }
+    assert_eq!(partitions[1]["partition"], 1);
+    assert_eq!(partitions[1]["high_watermark"], 3);
+    assert_eq!(partitions[0]["high_watermark"], 0);
+
+    stdout_of(
+        &streamctl(
+            &[
+                "-b",
+                b,
+                "topic",
+                "alter-config",
+                "admin-t",
+                "-c",
+                "cleanup.policy=compact",
+                "--delete",
+                "retention.ms",
+            ],
+            b"",
+        )
+        .await,
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(
+        &streamctl(
+            &["-b", b, "--format", "json", "topic", "describe", "admin-t"],
+            b"",
+        )
+        .await,
+    ))
+    .unwrap();
+    assert_eq!(
+        json["configs"],
+        serde_json::json!({ "cleanup.policy": "compact" })
+    );
+
+    stdout_of(
+        &streamctl(
+            &["-b", b, "topic", "add-partitions", "admin-t", "-p", "4"],
+            b"",
+        )
+        .await,
+    );
+    // New partitions reach every broker's metadata shortly after the controller answers.
+    let mut count = 0;
+    for _ in 0..100 {
+        let json: serde_json::Value = serde_json::from_str(&stdout_of(
+            &streamctl(
+                &["-b", b, "--format", "json", "topic", "describe", "admin-t"],
+                b"",
+            )
+            .await,
+        ))
+        .unwrap();
+        count = json["partitions"].as_array().unwrap().len();
+        if count == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count, 4);
+
+    stdout_of(&streamctl(&["-b", b, "topic", "delete", "admin-t", "--yes"], b"").await);
+    let list: serde_json::Value = serde_json::from_str(&stdout_of(
+        &streamctl(&["-b", b, "--format", "json", "topic", "list"], b"").await,
+    ))
+    .unwrap();
+    assert!(
+        !list.as_array().unwrap().contains(&"admin-t".into()),
+        "{list}"
+    );
+
+    let info: serde_json::Value = serde_json::from_str(&stdout_of(
+        &streamctl(&["-b", b, "--format", "json", "cluster", "info"], b"").await,
+    ))
+    .unwrap();
+    assert_eq!(info["brokers"].as_array().unwrap().len(), 3, "{info}");
+    let text = stdout_of(&streamctl(&["-b", b, "-L"], b"").await);
+    assert!(text.contains("controller:"), "{text}");
+    dev.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn topic_errors_name_the_topic_and_what_to_do() {
+    let (mut dev, brokers, _) = dev_up().await;
+    let b = brokers.as_str();
+    let out = streamctl(&["-b", b, "topic", "describe", "nosuch"], b"").await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("topic 'nosuch' does not exist"), "{err}");
+    assert!(err.contains("streamctl topic list"), "{err}");
+
+    stdout_of(&streamctl(&["-b", b, "topic", "create", "keep", "-p", "1"], b"").await);
+    // stdin is a pipe here, not a terminal: no prompt, a refusal naming --yes.
+    let out = streamctl(&["-b", b, "topic", "delete", "keep"], b"y\n").await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--yes"), "{err}");
+    let list = stdout_of(&streamctl(&["-b", b, "topic", "list"], b"").await);
+    assert!(list.lines().any(|l| l == "keep"), "{list}");
+
+    let out = streamctl(&["-b", b, "topic", "create", "keep"], b"").await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TOPIC_ALREADY_EXISTS"));
+
+    let out = streamctl(&["-b", b, "topic", "alter-config", "keep"], b"").await;
+    assert_eq!(out.status.code(), Some(2));
+    dev.kill().await.unwrap();
+}

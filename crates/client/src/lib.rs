@@ -73,10 +73,17 @@
 //! # }
 //! ```
 //!
+//! ## Administering
+//!
+//! [`Admin`] creates, deletes, grows and describes topics (leaders, replicas, ISR and
+//! watermarks), reads and changes their configs, and describes the cluster; broker errors
+//! keep their code, the broker's message and the topic.
+//!
 //! Configuration takes typed values or Kafka's property names ([`ClientConfig::set`]). Logs
 //! go through `tracing` with `broker`, `correlation_id`, `topic` and `partition` fields; the
 //! library installs no subscriber.
 
+pub mod admin;
 pub mod backoff;
 pub mod config;
 pub mod connection;
@@ -84,6 +91,7 @@ pub mod error;
 pub mod metadata;
 pub mod producer;
 
+pub use admin::Admin;
 pub use backoff::Backoff;
 pub use config::ClientConfig;
 pub use connection::{Connection, PendingResponse, Request};
