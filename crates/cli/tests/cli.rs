@@ -72,18 +72,7 @@ async fn streamctl(args: &[&str], stdin: &[u8]) -> std::process::Output {
 }
 
 fn kcat_available() -> bool {
-    let ok = std::process::Command::new("kcat")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "kcat is not installed: run scripts/install-test-deps"
-        );
-        eprintln!("\n!!!!!!!! SKIPPED: kcat is not installed !!!!!!!!\n");
-    }
-    ok
+    streamctl_testkit::kcat().is_some()
 }
 
 #[tokio::test]

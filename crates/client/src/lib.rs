@@ -87,6 +87,7 @@ pub mod admin;
 pub mod backoff;
 pub mod config;
 pub mod connection;
+pub mod consumer;
 pub mod error;
 pub mod metadata;
 pub mod producer;
@@ -95,6 +96,7 @@ pub use admin::Admin;
 pub use backoff::Backoff;
 pub use config::ClientConfig;
 pub use connection::{Connection, PendingResponse, Request};
+pub use consumer::{Consumer, ConsumerRecord, OffsetReset, RebalanceListener, TopicPartition};
 pub use error::{Disconnect, Error, Result};
 pub use metadata::{
     BrokerMetadata, Cluster, Leader, MetadataSnapshot, PartitionMetadata, TopicMetadata,

@@ -247,20 +247,7 @@ async fn idempotence_prevents_duplicates_across_dropped_connections() {
 }
 
 fn kcat_available() -> bool {
-    let ok = std::process::Command::new("kcat")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "kcat is not installed: run scripts/install-test-deps"
-        );
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: kcat is not installed: run scripts/install-test-deps !!!!!!!!\n"
-        );
-    }
-    ok
+    streamctl_testkit::kcat().is_some()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,24 +312,8 @@ async fn compressed_batches_from_our_producer_are_read_by_kcat() {
     dc.shutdown().await;
 }
 
-/// The Python with confluent-kafka (the repo's test venv, else python3); a missing module
-/// fails under CI=true and is a loud skip elsewhere.
 fn python_with_confluent() -> Option<PathBuf> {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-test/bin/python");
-    let py = [venv, PathBuf::from("python3")].into_iter().find(|p| {
-        std::process::Command::new(p)
-            .args(["-c", "import confluent_kafka"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if py.is_none() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "confluent-kafka is not installed: run scripts/install-test-deps"
-        );
-        eprintln!("\n!!!!!!!! SKIPPED: confluent-kafka is not installed !!!!!!!!\n");
-    }
-    py
+    streamctl_testkit::python("confluent_kafka")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

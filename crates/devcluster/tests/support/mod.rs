@@ -356,44 +356,9 @@ pub async fn http(
 /// How long one run of a third-party tool may take.
 pub const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
 
-pub fn workspace_root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Reports a missing tool: a failure in CI, a loud skip elsewhere. Returns false to skip.
-pub fn require(available: bool, what: &str) -> bool {
-    if available {
-        return true;
-    }
-    let msg = format!("{what} is not installed: run scripts/install-test-deps");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
-    false
-}
-
-/// `kcat`, if installed (see [`require`]).
-pub fn kcat() -> Option<&'static str> {
-    let ok = std::process::Command::new("kcat")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    require(ok, "kcat").then_some("kcat")
-}
-
-/// The Python with the Kafka client modules: the repo's test venv, else python3.
-pub fn python(module: &str) -> Option<std::path::PathBuf> {
-    let venv = workspace_root().join(".venv-test/bin/python");
-    let candidates = [venv, std::path::PathBuf::from("python3")];
-    let found = candidates.into_iter().find(|py| {
-        std::process::Command::new(py)
-            .args(["-c", &format!("import {module}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    require(found.is_some(), &format!("python module {module}")).then(|| found.unwrap())
-}
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use streamctl_testkit::{kcat, python, require, workspace_root};
 
 /// Runs a command with optional stdin, bounded in time; returns stdout, panicking with the
 /// command's stderr on failure.

@@ -1,0 +1,1040 @@
+//! The consumer: fetching, positions, consumer groups and offset commits.
+//!
+//! ```text
+//!  consumer.poll(timeout) / consumer.stream()      ── hands out buffered records, moves positions
+//!     ▲ records per partition (decoded, skipped below the position)
+//!  fetcher task: partitions grouped by leader ─▶ one Fetch in flight per broker (long poll,
+//!               fetch.min.bytes / fetch.max.wait.ms), next Fetch sent while the application
+//!               still reads the last answer; errors ─▶ metadata hooks, auto.offset.reset
+//!  group task (group.id set and subscribe() called): FindCoordinator ─▶ JoinGroup ─▶ assignor
+//!               (leader) ─▶ SyncGroup ─▶ Heartbeat every heartbeat.interval.ms, auto-commit
+//!               every auto.commit.interval.ms, listener calls, LeaveGroup on close
+//! ```
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use streamctl_client::consumer::Consumer;
+//!
+//! # async fn demo() -> streamctl_client::Result<()> {
+//! let consumer = Consumer::builder("localhost:9092")
+//!     .group_id("billing")
+//!     .enable_auto_commit(false)
+//!     .build()
+//!     .await?;
+//! consumer.subscribe(["orders"])?;
+//! loop {
+//!     let records = consumer.poll(Duration::from_secs(1)).await?;
+//!     for r in &records {
+//!         println!("{}-{}@{}: {:?}", r.topic, r.partition, r.offset, r.value);
+//!     }
+//!     consumer.commit().await?;
+//! }
+//! # }
+//! ```
+//!
+//! Groups use Kafka's classic protocol with the `consumer` protocol type, so our members
+//! share groups with Java, librdkafka and every other Kafka client; the assignors are
+//! `range`, `roundrobin` and `cooperative-sticky` (KIP-429 incremental rebalancing). Static
+//! membership (KIP-345) is `group.instance.id`. Kafka's property names are accepted too:
+//! `ConsumerBuilder::set("fetch.max.wait.ms", "100")`.
+
+pub mod assignor;
+pub mod config;
+pub mod fetcher;
+pub mod group;
+pub mod offsets;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use streamctl_protocol::ErrorCode;
+use tokio::sync::{oneshot, Notify};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::error::{Error, Result};
+use crate::metadata::Cluster;
+
+pub use assignor::{
+    Assignor, CooperativeStickyAssignor, MemberSubscription, RangeAssignor, RoundRobinAssignor,
+};
+pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, OffsetReset};
+pub use group::{ListenerFuture, RebalanceListener};
+
+/// A topic and a partition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    /// The topic.
+    pub topic: String,
+    /// The partition index.
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    /// `topic`-`partition`.
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        Self {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// One record as the consumer hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset.
+    pub offset: i64,
+    /// The timestamp in ms since the epoch (create time or log append time, as the topic says).
+    pub timestamp: i64,
+    /// The key; `None` is a null key.
+    pub key: Option<Bytes>,
+    /// The value; `None` is a null value (a tombstone on compacted topics).
+    pub value: Option<Bytes>,
+    /// The headers in order, duplicates kept.
+    pub headers: Vec<(String, Option<Bytes>)>,
+}
+
+impl ConsumerRecord {
+    /// The record's topic and partition.
+    pub fn topic_partition(&self) -> TopicPartition {
+        TopicPartition::new(self.topic.clone(), self.partition)
+    }
+}
+
+impl ConsumerBuilder {
+    /// Connects to the cluster and starts the fetcher. The group is joined on
+    /// [`Consumer::subscribe`].
+    pub async fn build(self) -> Result<Consumer> {
+        self.config.validate()?;
+        let cluster = Cluster::connect(self.config.client.clone()).await?;
+        let inner = Arc::new(ConsumerInner {
+            cluster,
+            config: self.config,
+            listener: self.listener,
+            state: Mutex::new(State::default()),
+            records_ready: Notify::new(),
+            fetch_wake: Notify::new(),
+            group_wake: Notify::new(),
+            coordinator: tokio::sync::Mutex::new(None),
+            stop: CancellationToken::new(),
+        });
+        let fetcher = tokio::spawn(fetcher::run(inner.clone()));
+        // The group task exists whenever there is a group: it joins on subscribe, and
+        // auto-commits manually assigned partitions too.
+        let group = inner.config.group_id.is_some().then(|| {
+            let view = Consumer {
+                inner: inner.clone(),
+                tasks: Arc::new(Mutex::new(Tasks {
+                    fetcher: None,
+                    group: None,
+                })),
+            };
+            tokio::spawn(group::run(inner.clone(), view))
+        });
+        Ok(Consumer {
+            inner,
+            tasks: Arc::new(Mutex::new(Tasks {
+                fetcher: Some(fetcher),
+                group,
+            })),
+        })
+    }
+}
+
+/// What the application subscribed to.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Subscription {
+    /// Manual assignment (or nothing yet).
+    #[default]
+    None,
+    /// These topics.
+    Topics(BTreeSet<String>),
+    /// Every topic whose whole name matches.
+    Pattern(regex::Regex),
+}
+
+/// The consumer's view of one assigned partition.
+#[derive(Debug, Default)]
+pub(crate) struct PartitionState {
+    /// The next offset to hand to the application; `None` until initialised from the
+    /// committed offset or `auto.offset.reset`.
+    pub(crate) position: Option<i64>,
+    /// The next offset to fetch (ahead of `position` by what is buffered).
+    pub(crate) fetch_offset: i64,
+    /// The next offset the application is done with: what auto-commit commits. Records
+    /// handed out by one `poll` count as done at the next `poll` (as in Kafka), records of the
+    /// stream when the next one is asked for.
+    pub(crate) consumed: Option<i64>,
+    /// Fetched records not yet handed out.
+    pub(crate) buffered: VecDeque<ConsumerRecord>,
+    /// Their approximate size, to bound prefetching.
+    pub(crate) buffered_bytes: usize,
+    /// A Fetch for it is in flight.
+    pub(crate) in_flight: bool,
+    /// Bumped by every seek: answers for an older epoch are dropped.
+    pub(crate) seek_epoch: u64,
+    /// `pause`d by the application.
+    pub(crate) paused: bool,
+    /// Being revoked: nothing more is handed out.
+    pub(crate) revoking: bool,
+    /// An offset lookup (committed offset or reset) is in progress.
+    pub(crate) resolving: bool,
+    /// The position is out of range under `auto.offset.reset=none`: wait for a seek.
+    pub(crate) needs_seek: bool,
+    /// The position went out of range: resolve it by `auto.offset.reset` only, not from the
+    /// committed offset that may have led there.
+    pub(crate) reset_only: bool,
+    /// The high watermark in the last Fetch answer.
+    pub(crate) high_watermark: i64,
+    /// No fetch before this instant (after an error).
+    pub(crate) retry_at: Option<tokio::time::Instant>,
+}
+
+impl PartitionState {
+    fn seek(&mut self, offset: i64) {
+        self.position = Some(offset);
+        self.fetch_offset = offset;
+        self.buffered.clear();
+        self.buffered_bytes = 0;
+        self.seek_epoch += 1;
+        self.in_flight = false;
+        self.needs_seek = false;
+        self.resolving = false;
+        self.retry_at = None;
+    }
+}
+
+/// The group member's identity in the current generation, for commits.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Generation {
+    pub(crate) generation_id: i32,
+    pub(crate) member_id: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) assignment: BTreeMap<TopicPartition, PartitionState>,
+    pub(crate) subscription: Subscription,
+    /// Errors for the application, returned by the next `poll`.
+    pub(crate) errors: VecDeque<Error>,
+    pub(crate) generation: Option<Generation>,
+    /// Rotates where `poll` starts, so one busy partition does not starve the others.
+    pub(crate) next_partition: usize,
+    pub(crate) closed: bool,
+}
+
+/// State shared by the consumer handle, the fetcher and the group task.
+pub struct ConsumerInner {
+    pub(crate) cluster: Cluster,
+    pub(crate) config: ConsumerConfig,
+    pub(crate) listener: Option<Arc<dyn RebalanceListener>>,
+    /// A std mutex, held only for bookkeeping, never across an await.
+    pub(crate) state: Mutex<State>,
+    /// Wakes `poll`: records or an error arrived.
+    pub(crate) records_ready: Notify,
+    /// Wakes the fetcher: positions, assignment or buffers changed.
+    pub(crate) fetch_wake: Notify,
+    /// Wakes the group task: the subscription changed or the consumer closes.
+    pub(crate) group_wake: Notify,
+    /// The connection to the group coordinator, dedicated (not pooled), because a JoinGroup
+    /// can wait for a whole rebalance and a broker answers a connection's requests in order.
+    pub(crate) coordinator: tokio::sync::Mutex<Option<crate::connection::Connection>>,
+    /// Stops the fetcher and the group task.
+    pub(crate) stop: CancellationToken,
+}
+
+impl fmt::Debug for ConsumerInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerInner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsumerInner {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn report(&self, error: Error) {
+        self.state().errors.push_back(error);
+        self.records_ready.notify_waiters();
+        self.records_ready.notify_one();
+    }
+
+    /// Adds partitions to the assignment (without positions: the fetcher resolves them).
+    pub(crate) fn add_partitions(&self, partitions: &[TopicPartition]) {
+        let mut state = self.state();
+        for tp in partitions {
+            state.assignment.entry(tp.clone()).or_default();
+        }
+        drop(state);
+        self.fetch_wake.notify_one();
+    }
+
+    pub(crate) fn remove_partitions(&self, partitions: &[TopicPartition]) {
+        let mut state = self.state();
+        for tp in partitions {
+            state.assignment.remove(tp);
+        }
+    }
+
+    /// Positions the application is done with, for auto-commit.
+    pub(crate) fn consumed_offsets(
+        &self,
+        only: Option<&[TopicPartition]>,
+    ) -> Vec<(TopicPartition, i64)> {
+        let state = self.state();
+        state
+            .assignment
+            .iter()
+            .filter(|(tp, _)| only.is_none_or(|o| o.contains(tp)))
+            .filter_map(|(tp, p)| Some((tp.clone(), p.consumed?)))
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+struct Tasks {
+    fetcher: Option<JoinHandle<()>>,
+    group: Option<JoinHandle<()>>,
+}
+
+/// A Kafka consumer. Cheap to clone; clones share one assignment and one set of positions.
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    inner: Arc<ConsumerInner>,
+    tasks: Arc<Mutex<Tasks>>,
+}
+
+impl Consumer {
+    /// Starts building a consumer for `bootstrap.servers`.
+    pub fn builder(bootstrap_servers: &str) -> ConsumerBuilder {
+        let mut config = ConsumerConfig::default();
+        config.client = config.client.bootstrap_servers(bootstrap_servers);
+        ConsumerBuilder {
+            config,
+            listener: None,
+        }
+    }
+
+    /// Starts building a consumer from a full config.
+    pub fn with_config(config: ConsumerConfig) -> ConsumerBuilder {
+        ConsumerBuilder {
+            config,
+            listener: None,
+        }
+    }
+
+    /// The cluster view the consumer uses.
+    pub fn cluster(&self) -> &Cluster {
+        &self.inner.cluster
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.inner.config
+    }
+
+    fn tasks(&self) -> MutexGuard<'_, Tasks> {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Consumes exactly these partitions, without a group (positions start from the
+    /// committed offset when `group.id` is set, else from `auto.offset.reset`). Replaces the
+    /// previous assignment; an error after `subscribe`.
+    pub fn assign(&self, partitions: impl IntoIterator<Item = TopicPartition>) -> Result<()> {
+        let mut state = self.inner.state();
+        if !matches!(state.subscription, Subscription::None) {
+            return Err(Error::InvalidRequest(
+                "assign after subscribe: call unsubscribe first".into(),
+            ));
+        }
+        let wanted: BTreeSet<TopicPartition> = partitions.into_iter().collect();
+        state.assignment.retain(|tp, _| wanted.contains(tp));
+        for tp in wanted {
+            state.assignment.entry(tp).or_default();
+        }
+        drop(state);
+        self.inner.fetch_wake.notify_one();
+        Ok(())
+    }
+
+    /// Joins the group (`group.id`) for these topics; partitions come from the group's
+    /// assignor. Calling it again changes the subscription (and rebalances).
+    pub fn subscribe<I, S>(&self, topics: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let topics: BTreeSet<String> = topics.into_iter().map(|t| t.as_ref().to_string()).collect();
+        self.subscribe_to(Subscription::Topics(topics))
+    }
+
+    /// Joins the group for every topic whose whole name matches `pattern` (a regular
+    /// expression, as Java's `Pattern`); topics created later are picked up within
+    /// `metadata.max.age.ms`.
+    pub fn subscribe_pattern(&self, pattern: &str) -> Result<()> {
+        let anchored = format!("^(?:{pattern})$");
+        let re = regex::Regex::new(&anchored).map_err(|e| {
+            Error::InvalidRequest(format!("invalid topic pattern {pattern:?}: {e}"))
+        })?;
+        self.subscribe_to(Subscription::Pattern(re))
+    }
+
+    fn subscribe_to(&self, subscription: Subscription) -> Result<()> {
+        if self.inner.config.group_id.is_none() {
+            return Err(Error::invalid_config(
+                "group.id",
+                "",
+                "subscribe needs a consumer group (use assign without one)",
+            ));
+        }
+        {
+            let mut state = self.inner.state();
+            if state.closed {
+                return Err(Error::InvalidRequest("the consumer is closed".into()));
+            }
+            if matches!(state.subscription, Subscription::None) && !state.assignment.is_empty() {
+                return Err(Error::InvalidRequest(
+                    "subscribe after assign: call unsubscribe first".into(),
+                ));
+            }
+            state.subscription = subscription;
+        }
+        self.inner.group_wake.notify_one();
+        Ok(())
+    }
+
+    /// Drops the subscription or the manual assignment (leaving the group happens on
+    /// [`Consumer::close`]).
+    pub fn unsubscribe(&self) {
+        let mut state = self.inner.state();
+        state.subscription = Subscription::None;
+        state.assignment.clear();
+        drop(state);
+        self.inner.group_wake.notify_one();
+    }
+
+    /// The partitions currently assigned.
+    pub fn assignment(&self) -> BTreeSet<TopicPartition> {
+        self.inner.state().assignment.keys().cloned().collect()
+    }
+
+    /// Waits up to `timeout` for records and returns at most `max.poll.records` of them (an
+    /// empty batch when none came). Records handed out by earlier calls count as processed
+    /// for auto-commit. Errors of the fetcher, of auto-commits and of dropped async commits
+    /// are returned here, once each.
+    ///
+    /// Cancel-safe: records are taken from the buffers only in the step that returns them.
+    pub async fn poll(&self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        self.poll_up_to(timeout, self.inner.config.max_poll_records, true)
+            .await
+    }
+
+    async fn poll_up_to(
+        &self,
+        timeout: Duration,
+        max: usize,
+        mark_consumed: bool,
+    ) -> Result<Vec<ConsumerRecord>> {
+        let inner = &self.inner;
+        if mark_consumed {
+            let mut state = inner.state();
+            for p in state.assignment.values_mut() {
+                if p.position.is_some() {
+                    p.consumed = p.position;
+                }
+            }
+        }
+        let deadline = crate::backoff::deadline_after(timeout);
+        loop {
+            let notified = inner.records_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = inner.state();
+                if let Some(e) = state.errors.pop_front() {
+                    return Err(e);
+                }
+                if state.closed {
+                    return Err(Error::InvalidRequest("the consumer is closed".into()));
+                }
+                let out = take_records(&mut state, max);
+                tracing::trace!(
+                    records = out.len(),
+                    buffered = state
+                        .assignment
+                        .values()
+                        .map(|p| p.buffered.len())
+                        .sum::<usize>(),
+                    "poll"
+                );
+                if !out.is_empty() {
+                    drop(state);
+                    inner.fetch_wake.notify_one();
+                    return Ok(out);
+                }
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep_until(deadline) => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// The records as an endless stream (errors as items, the stream goes on after them).
+    pub fn stream(&self) -> RecordStream {
+        RecordStream {
+            consumer: self.clone(),
+            buffer: VecDeque::new(),
+            last: None,
+            pending: None,
+        }
+    }
+
+    /// Sets the next offset to hand out for an assigned partition.
+    pub fn seek(&self, partition: &TopicPartition, offset: i64) -> Result<()> {
+        let mut state = self.inner.state();
+        let Some(p) = state.assignment.get_mut(partition) else {
+            return Err(not_assigned(partition));
+        };
+        p.seek(offset);
+        debug!(topic = %partition.topic, partition = partition.partition, offset, "seek");
+        drop(state);
+        self.inner.fetch_wake.notify_one();
+        Ok(())
+    }
+
+    /// Moves these partitions (all assigned ones when empty) to their log start offsets.
+    pub async fn seek_to_beginning(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.seek_to(partitions, offsets::EARLIEST).await
+    }
+
+    /// Moves these partitions (all assigned ones when empty) to their log end offsets.
+    pub async fn seek_to_end(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.seek_to(partitions, offsets::LATEST).await
+    }
+
+    async fn seek_to(&self, partitions: &[TopicPartition], timestamp: i64) -> Result<()> {
+        let targets: Vec<TopicPartition> = if partitions.is_empty() {
+            self.assignment().into_iter().collect()
+        } else {
+            partitions.to_vec()
+        };
+        for tp in &targets {
+            if !self.inner.state().assignment.contains_key(tp) {
+                return Err(not_assigned(tp));
+            }
+        }
+        let query: Vec<(TopicPartition, i64)> =
+            targets.iter().map(|tp| (tp.clone(), timestamp)).collect();
+        let found = offsets::list_offsets(&self.inner.cluster, &query, false).await?;
+        for (tp, (offset, _)) in found {
+            // A partition revoked meanwhile is simply skipped.
+            let _ = self.seek(&tp, offset);
+        }
+        Ok(())
+    }
+
+    /// For each partition, the earliest offset whose timestamp is at least the given one
+    /// (ms since the epoch), with that record's timestamp; `None` when no record is that
+    /// recent.
+    pub async fn offsets_for_times(
+        &self,
+        timestamps: impl IntoIterator<Item = (TopicPartition, i64)>,
+    ) -> Result<BTreeMap<TopicPartition, Option<(i64, i64)>>> {
+        let query: Vec<(TopicPartition, i64)> = timestamps.into_iter().collect();
+        let found = offsets::list_offsets(&self.inner.cluster, &query, false).await?;
+        Ok(query
+            .into_iter()
+            .map(|(tp, _)| {
+                let hit = found.get(&tp).copied().filter(|(offset, _)| *offset >= 0);
+                (tp, hit)
+            })
+            .collect())
+    }
+
+    /// The log start offsets (`beginning_offsets`) of partitions.
+    pub async fn beginning_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        self.boundary(partitions, offsets::EARLIEST).await
+    }
+
+    /// The log end offsets (high watermarks) of partitions.
+    pub async fn end_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        self.boundary(partitions, offsets::LATEST).await
+    }
+
+    async fn boundary(
+        &self,
+        partitions: &[TopicPartition],
+        timestamp: i64,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let query: Vec<(TopicPartition, i64)> = partitions
+            .iter()
+            .map(|tp| (tp.clone(), timestamp))
+            .collect();
+        let found = offsets::list_offsets(&self.inner.cluster, &query, false).await?;
+        Ok(found.into_iter().map(|(tp, (o, _))| (tp, o)).collect())
+    }
+
+    /// Stops handing out and fetching records of these partitions (they stay assigned).
+    pub fn pause(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.set_paused(partitions, true)
+    }
+
+    /// Undoes [`Consumer::pause`].
+    pub fn resume(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.set_paused(partitions, false)
+    }
+
+    fn set_paused(&self, partitions: &[TopicPartition], paused: bool) -> Result<()> {
+        let mut state = self.inner.state();
+        for tp in partitions {
+            if !state.assignment.contains_key(tp) {
+                return Err(not_assigned(tp));
+            }
+        }
+        for tp in partitions {
+            if let Some(p) = state.assignment.get_mut(tp) {
+                p.paused = paused;
+            }
+        }
+        drop(state);
+        self.inner.fetch_wake.notify_one();
+        Ok(())
+    }
+
+    /// The paused partitions.
+    pub fn paused(&self) -> BTreeSet<TopicPartition> {
+        let state = self.inner.state();
+        state
+            .assignment
+            .iter()
+            .filter(|(_, p)| p.paused)
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// The next offset `poll` hands out for a partition, waiting (up to
+    /// `request.timeout.ms`) for it to be resolved from the committed offset or
+    /// `auto.offset.reset`.
+    pub async fn position(&self, partition: &TopicPartition) -> Result<i64> {
+        let timeout = self.inner.config.client.request_timeout;
+        let deadline = crate::backoff::deadline_after(timeout);
+        loop {
+            let notified = self.inner.records_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.inner.state();
+                let Some(p) = state.assignment.get(partition) else {
+                    return Err(not_assigned(partition));
+                };
+                if let Some(position) = p.position {
+                    return Ok(position);
+                }
+                if p.needs_seek {
+                    return Err(no_offset(partition));
+                }
+            }
+            self.inner.fetch_wake.notify_one();
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(Error::Timeout {
+                        what: format!("the position of {partition}"),
+                        timeout,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The committed offsets of the group for these partitions (`None`: nothing committed).
+    pub async fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, Option<i64>>> {
+        let found = offsets::fetch_committed(&self.inner, partitions).await?;
+        Ok(partitions
+            .iter()
+            .map(|tp| (tp.clone(), found.get(tp).copied()))
+            .collect())
+    }
+
+    /// Commits the positions of every assigned partition (everything `poll` handed out) and
+    /// waits for the coordinator's answer.
+    pub async fn commit(&self) -> Result<()> {
+        let offsets: Vec<(TopicPartition, i64)> = {
+            let state = self.inner.state();
+            state
+                .assignment
+                .iter()
+                .filter_map(|(tp, p)| Some((tp.clone(), p.position?)))
+                .collect()
+        };
+        self.commit_offsets(offsets).await
+    }
+
+    /// Commits `record.offset + 1` for the record's partition.
+    pub async fn commit_record(&self, record: &ConsumerRecord) -> Result<()> {
+        self.commit_offsets([(record.topic_partition(), record.offset + 1)])
+            .await
+    }
+
+    /// Commits explicit offsets (the next offset to read, as Kafka defines a commit).
+    pub async fn commit_offsets(
+        &self,
+        offsets: impl IntoIterator<Item = (TopicPartition, i64)>,
+    ) -> Result<()> {
+        let offsets: Vec<(TopicPartition, i64)> = offsets.into_iter().collect();
+        offsets::commit(&self.inner, &offsets).await
+    }
+
+    /// Starts committing the current positions and returns at once. Await the handle for
+    /// the outcome; if the handle is dropped, a failure is returned by the next `poll`.
+    pub fn commit_async(&self) -> CommitHandle {
+        let offsets: Vec<(TopicPartition, i64)> = {
+            let state = self.inner.state();
+            state
+                .assignment
+                .iter()
+                .filter_map(|(tp, p)| Some((tp.clone(), p.position?)))
+                .collect()
+        };
+        self.commit_offsets_async(offsets)
+    }
+
+    /// Starts committing explicit offsets; see [`Consumer::commit_async`].
+    pub fn commit_offsets_async(
+        &self,
+        offsets: impl IntoIterator<Item = (TopicPartition, i64)>,
+    ) -> CommitHandle {
+        let offsets: Vec<(TopicPartition, i64)> = offsets.into_iter().collect();
+        let inner = self.inner.clone();
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let result = offsets::commit(&inner, &offsets).await;
+            if let Err(Err(e)) = tx.send(result) {
+                warn!(error = %e, "asynchronous commit failed");
+                inner.report(e);
+            }
+        });
+        CommitHandle { rx }
+    }
+
+    /// Commits (with auto-commit), tells the listener, leaves the group (unless static) and
+    /// stops the background tasks, waiting at most `timeout`.
+    pub async fn close(&self, timeout: Duration) -> Result<()> {
+        let group = {
+            let mut state = self.inner.state();
+            if state.closed {
+                return Ok(());
+            }
+            state.closed = true;
+            drop(state);
+            self.tasks().group.take()
+        };
+        let mut result = Ok(());
+        // Without a group there is nothing to commit or leave.
+        if let Some(mut task) = group {
+            self.inner.group_wake.notify_one();
+            if tokio::time::timeout(timeout, &mut task).await.is_err() {
+                self.inner.stop.cancel();
+                task.abort();
+                result = Err(Error::Timeout {
+                    what: "closing the consumer (leaving the group)".into(),
+                    timeout,
+                });
+            }
+        }
+        self.inner.stop.cancel();
+        self.inner.records_ready.notify_waiters();
+        let fetcher = self.tasks().fetcher.take();
+        if let Some(t) = fetcher {
+            let _ = t.await;
+        }
+        debug!("consumer closed");
+        result
+    }
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        // The last handle is gone without close(): stop the tasks rather than leak them.
+        if let Some(t) = self.fetcher.take() {
+            t.abort();
+        }
+        if let Some(t) = self.group.take() {
+            t.abort();
+        }
+    }
+}
+
+fn not_assigned(partition: &TopicPartition) -> Error {
+    Error::InvalidRequest(format!("{partition} is not assigned to this consumer"))
+}
+
+pub(crate) fn no_offset(partition: &TopicPartition) -> Error {
+    Error::broker_for(
+        ErrorCode::OffsetOutOfRange,
+        Some("no valid offset and auto.offset.reset is none: seek first".into()),
+        partition.topic.clone(),
+        Some(partition.partition),
+    )
+}
+
+/// Takes up to `max` records round-robin over the partitions that may hand out.
+fn take_records(state: &mut State, max: usize) -> Vec<ConsumerRecord> {
+    let mut out = Vec::new();
+    let n = state.assignment.len();
+    if n == 0 {
+        return out;
+    }
+    let start = state.next_partition % n;
+    state.next_partition = state.next_partition.wrapping_add(1);
+    let keys: Vec<TopicPartition> = state
+        .assignment
+        .iter()
+        .filter(|(_, p)| !p.buffered.is_empty() && !p.paused && !p.revoking)
+        .map(|(tp, _)| tp.clone())
+        .collect();
+    if keys.is_empty() {
+        return out;
+    }
+    let start = start % keys.len();
+    for tp in keys.iter().cycle().skip(start).take(keys.len()) {
+        let Some(p) = state.assignment.get_mut(tp) else {
+            continue;
+        };
+        while out.len() < max {
+            let Some(r) = p.buffered.pop_front() else {
+                break;
+            };
+            p.buffered_bytes = p.buffered_bytes.saturating_sub(record_size(&r));
+            match p.position {
+                Some(pos) if r.offset < pos => continue,
+                _ => {}
+            }
+            p.position = Some(r.offset + 1);
+            out.push(r);
+        }
+        if out.len() >= max {
+            break;
+        }
+    }
+    out
+}
+
+pub(crate) fn record_size(r: &ConsumerRecord) -> usize {
+    40 + r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len)
+}
+
+/// The outcome of [`Consumer::commit_async`].
+#[derive(Debug)]
+pub struct CommitHandle {
+    rx: oneshot::Receiver<Result<()>>,
+}
+
+impl Future for CommitHandle {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Ready(Ok(result)) => Poll::Ready(result),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(Error::InvalidRequest(
+                "the commit task stopped before answering".into(),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+type PollFuture = Pin<Box<dyn Future<Output = Result<Vec<ConsumerRecord>>> + Send>>;
+
+/// The consumer's records as a [`futures_core::Stream`] (see [`Consumer::stream`]).
+///
+/// A record counts as processed for auto-commit once the next one is asked for.
+pub struct RecordStream {
+    consumer: Consumer,
+    buffer: VecDeque<ConsumerRecord>,
+    /// The last record handed out: processed once the next is asked for.
+    last: Option<(TopicPartition, i64)>,
+    pending: Option<PollFuture>,
+}
+
+impl fmt::Debug for RecordStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordStream")
+            .field("buffered", &self.buffer.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordStream {
+    fn mark_last_consumed(&mut self) {
+        if let Some((tp, offset)) = self.last.take() {
+            let mut state = self.consumer.inner.state();
+            if let Some(p) = state.assignment.get_mut(&tp) {
+                if p.consumed.is_none_or(|c| c < offset + 1) {
+                    p.consumed = Some(offset + 1);
+                }
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for RecordStream {
+    type Item = Result<ConsumerRecord>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        this.mark_last_consumed();
+        loop {
+            if let Some(r) = this.buffer.pop_front() {
+                this.last = Some((r.topic_partition(), r.offset));
+                return Poll::Ready(Some(Ok(r)));
+            }
+            let fut = this.pending.get_or_insert_with(|| {
+                let consumer = this.consumer.clone();
+                let max = consumer.inner.config.max_poll_records;
+                Box::pin(async move {
+                    consumer
+                        .poll_up_to(Duration::from_secs(3600), max, false)
+                        .await
+                })
+            });
+            match fut.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(result) => {
+                    this.pending = None;
+                    match result {
+                        Ok(records) => this.buffer.extend(records),
+                        Err(e) => {
+                            if this.consumer.inner.state().closed {
+                                return Poll::Ready(None);
+                            }
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Partitions per topic, from metadata, for the topics given.
+pub(crate) async fn partition_counts(
+    cluster: &Cluster,
+    topics: impl IntoIterator<Item = String>,
+) -> HashMap<String, i32> {
+    let mut out = HashMap::new();
+    for topic in topics {
+        match cluster.partitions_for(&topic).await {
+            Ok(md) => {
+                out.insert(topic, md.partition_count() as i32);
+            }
+            Err(e) => debug!(topic, error = %e, "no metadata for a subscribed topic"),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_parse_and_name_themselves() {
+        let mut c = ConsumerConfig::default();
+        c.set("group.id", "g").unwrap();
+        c.set("auto.offset.reset", "earliest").unwrap();
+        c.set("fetch.max.wait.ms", "100").unwrap();
+        c.set("max.poll.records", "7").unwrap();
+        c.set("partition.assignment.strategy", "cooperative-sticky")
+            .unwrap();
+        c.set("request.timeout.ms", "1000").unwrap();
+        assert_eq!(c.group_id.as_deref(), Some("g"));
+        assert_eq!(c.auto_offset_reset, OffsetReset::Earliest);
+        assert_eq!(c.fetch_max_wait, Duration::from_millis(100));
+        assert_eq!(c.max_poll_records, 7);
+        assert!(c.cooperative());
+        assert_eq!(c.client.request_timeout, Duration::from_secs(1));
+        let e = c.set("auto.offset.reset", "sometimes").unwrap_err();
+        assert!(e.to_string().contains("auto.offset.reset"), "{e}");
+        let e = c
+            .set("partition.assignment.strategy", "sticky-ish")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("partition.assignment.strategy"),
+            "{e}"
+        );
+        assert!(matches!(
+            c.set("linger.ms", "5").unwrap_err(),
+            Error::UnknownProperty { .. }
+        ));
+        assert!(!ConsumerConfig::default().cooperative());
+    }
+
+    fn rec(tp: &TopicPartition, offset: i64) -> ConsumerRecord {
+        ConsumerRecord {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            offset,
+            timestamp: 0,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn take_records_skips_below_position_and_respects_pause_and_max() {
+        let mut state = State::default();
+        let a = TopicPartition::new("t", 0);
+        let b = TopicPartition::new("t", 1);
+        for tp in [&a, &b] {
+            let p = state.assignment.entry(tp.clone()).or_default();
+            p.position = Some(2);
+            p.buffered.extend((0..5).map(|o| rec(tp, o)));
+        }
+        state.assignment.get_mut(&b).unwrap().paused = true;
+        let out = take_records(&mut state, 2);
+        assert_eq!(out.iter().map(|r| r.offset).collect::<Vec<_>>(), [2, 3]);
+        let out = take_records(&mut state, 10);
+        assert_eq!(
+            out.iter()
+                .map(|r| (r.partition, r.offset))
+                .collect::<Vec<_>>(),
+            [(0, 4)]
+        );
+        assert_eq!(state.assignment[&a].position, Some(5));
+        assert_eq!(state.assignment[&b].buffered.len(), 5);
+    }
+}

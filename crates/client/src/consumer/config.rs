@@ -1,0 +1,352 @@
+//! Consumer settings: [`ConsumerConfig`] (typed fields, Kafka property names through
+//! [`ConsumerConfig::set`]) and the [`ConsumerBuilder`]'s typed setters.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor, RoundRobinAssignor};
+use super::group::RebalanceListener;
+use crate::config::{parse_bool, parse_ms, ClientConfig};
+use crate::error::{Error, Result};
+
+/// What to do when there is no committed offset, or the position is out of range
+/// (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// `earliest`: the log start offset.
+    Earliest,
+    /// `latest` (Kafka's default): the log end offset, only new records.
+    Latest,
+    /// `none`: an error from `poll`; the application must `seek`.
+    None,
+}
+
+/// Consumer settings. Typed setters on [`ConsumerBuilder`], or Kafka property names via
+/// [`ConsumerConfig::set`].
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Connection and metadata settings.
+    pub client: ClientConfig,
+    /// `group.id`: the consumer group; needed for `subscribe` and commits.
+    pub group_id: Option<String>,
+    /// `group.instance.id`: a static member id (KIP-345); a restart within the session timeout
+    /// gets the same partitions back without a rebalance.
+    pub group_instance_id: Option<String>,
+    /// `enable.auto.commit` (default true).
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms` (default 5 s).
+    pub auto_commit_interval: Duration,
+    /// `auto.offset.reset` (default latest).
+    pub auto_offset_reset: OffsetReset,
+    /// `fetch.min.bytes` (default 1): the broker waits for this much data, up to
+    /// `fetch.max.wait.ms`.
+    pub fetch_min_bytes: i32,
+    /// `fetch.max.wait.ms` (default 500 ms).
+    pub fetch_max_wait: Duration,
+    /// `max.partition.fetch.bytes` (default 1 MiB): per partition and Fetch.
+    pub max_partition_fetch_bytes: i32,
+    /// `fetch.max.bytes` (default 50 MiB): per Fetch.
+    pub fetch_max_bytes: i32,
+    /// `max.poll.records` (default 500): the most records one `poll` returns.
+    pub max_poll_records: usize,
+    /// `session.timeout.ms` (default 45 s).
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms` (default 3 s).
+    pub heartbeat_interval: Duration,
+    /// `max.poll.interval.ms` (default 5 min): sent as the rebalance timeout.
+    pub max_poll_interval: Duration,
+    /// `partition.assignment.strategy` (default `range,cooperative-sticky`, as Kafka 3).
+    pub assignors: Vec<Arc<dyn Assignor>>,
+    /// `isolation.level`: `read_uncommitted` (default) or `read_committed`. Read committed
+    /// stops at the last stable offset, but records of aborted transactions below it are not
+    /// filtered out yet.
+    pub read_committed: bool,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self {
+            client: ClientConfig::default(),
+            group_id: None,
+            group_instance_id: None,
+            enable_auto_commit: true,
+            auto_commit_interval: Duration::from_secs(5),
+            auto_offset_reset: OffsetReset::Latest,
+            fetch_min_bytes: 1,
+            fetch_max_wait: Duration::from_millis(500),
+            max_partition_fetch_bytes: 1 << 20,
+            fetch_max_bytes: 50 << 20,
+            max_poll_records: 500,
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
+            max_poll_interval: Duration::from_secs(300),
+            assignors: vec![Arc::new(RangeAssignor), Arc::new(CooperativeStickyAssignor)],
+            read_committed: false,
+        }
+    }
+}
+
+fn parse_i32(property: &str, value: &str, min: i32) -> Result<i32> {
+    match value.parse::<i32>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(Error::invalid_config(
+            property,
+            value,
+            format!("expected a whole number of at least {min}"),
+        )),
+    }
+}
+
+/// An assignor by its protocol name.
+pub fn assignor_by_name(name: &str) -> Option<Arc<dyn Assignor>> {
+    match name {
+        "range" | "org.apache.kafka.clients.consumer.RangeAssignor" => {
+            Some(Arc::new(RangeAssignor))
+        }
+        "roundrobin" | "org.apache.kafka.clients.consumer.RoundRobinAssignor" => {
+            Some(Arc::new(RoundRobinAssignor))
+        }
+        "cooperative-sticky" | "org.apache.kafka.clients.consumer.CooperativeStickyAssignor" => {
+            Some(Arc::new(CooperativeStickyAssignor))
+        }
+        _ => None,
+    }
+}
+
+impl ConsumerConfig {
+    /// Sets a Kafka consumer or client property by name; unknown names and bad values are
+    /// errors naming the property.
+    pub fn set(&mut self, property: &str, value: &str) -> Result<&mut Self> {
+        let v = value.trim();
+        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        match property {
+            "group.id" => self.group_id = non_empty(v),
+            "group.instance.id" => self.group_instance_id = non_empty(v),
+            "enable.auto.commit" => self.enable_auto_commit = parse_bool(property, v)?,
+            "auto.commit.interval.ms" => self.auto_commit_interval = parse_ms(property, v, 1)?,
+            "auto.offset.reset" => {
+                self.auto_offset_reset = match v {
+                    "earliest" | "smallest" | "beginning" => OffsetReset::Earliest,
+                    "latest" | "largest" | "end" => OffsetReset::Latest,
+                    "none" | "error" => OffsetReset::None,
+                    _ => {
+                        return Err(Error::invalid_config(
+                            property,
+                            value,
+                            "expected earliest, latest or none",
+                        ))
+                    }
+                }
+            }
+            "fetch.min.bytes" => self.fetch_min_bytes = parse_i32(property, v, 0)?,
+            "fetch.max.wait.ms" => {
+                let wait = parse_ms(property, v, 0)?;
+                if wait.as_millis() > i32::MAX as u128 {
+                    return Err(Error::invalid_config(property, value, "too large"));
+                }
+                self.fetch_max_wait = wait;
+            }
+            "max.partition.fetch.bytes" => {
+                self.max_partition_fetch_bytes = parse_i32(property, v, 1)?
+            }
+            "fetch.max.bytes" => self.fetch_max_bytes = parse_i32(property, v, 1)?,
+            "max.poll.records" => {
+                self.max_poll_records = parse_i32(property, v, 1)? as usize;
+            }
+            "session.timeout.ms" => self.session_timeout = parse_ms(property, v, 1)?,
+            "heartbeat.interval.ms" => self.heartbeat_interval = parse_ms(property, v, 1)?,
+            "max.poll.interval.ms" => self.max_poll_interval = parse_ms(property, v, 1)?,
+            "partition.assignment.strategy" => {
+                let mut assignors = Vec::new();
+                for name in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    assignors.push(assignor_by_name(name).ok_or_else(|| {
+                        Error::invalid_config(
+                            property,
+                            value,
+                            format!(
+                                "unknown assignor {name} (expected range, roundrobin or cooperative-sticky)"
+                            ),
+                        )
+                    })?);
+                }
+                if assignors.is_empty() {
+                    return Err(Error::invalid_config(
+                        property,
+                        value,
+                        "expected at least one assignor",
+                    ));
+                }
+                self.assignors = assignors;
+            }
+            "isolation.level" => {
+                self.read_committed = match v {
+                    "read_uncommitted" => false,
+                    "read_committed" => true,
+                    _ => {
+                        return Err(Error::invalid_config(
+                            property,
+                            value,
+                            "expected read_uncommitted or read_committed",
+                        ))
+                    }
+                }
+            }
+            // Kafka's consumer has no other choice for these; accepted so configs paste as-is.
+            "key.deserializer" | "value.deserializer" | "check.crcs" => {}
+            other => {
+                if !self.client.try_set(other, value)? {
+                    return Err(Error::UnknownProperty {
+                        property: other.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.heartbeat_interval >= self.session_timeout {
+            return Err(Error::invalid_config(
+                "heartbeat.interval.ms",
+                &self.heartbeat_interval.as_millis().to_string(),
+                "must be lower than session.timeout.ms",
+            ));
+        }
+        if self.group_instance_id.is_some() && self.group_id.is_none() {
+            return Err(Error::invalid_config(
+                "group.instance.id",
+                self.group_instance_id.as_deref().unwrap_or_default(),
+                "needs group.id",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether every configured assignor supports the cooperative protocol (KIP-429); as in
+    /// Kafka, one eager assignor makes the whole member eager.
+    pub(crate) fn cooperative(&self) -> bool {
+        self.assignors.iter().all(|a| a.cooperative())
+    }
+}
+
+/// Builds a [`Consumer`](super::Consumer).
+#[derive(Clone)]
+pub struct ConsumerBuilder {
+    pub(crate) config: ConsumerConfig,
+    pub(crate) listener: Option<Arc<dyn RebalanceListener>>,
+}
+
+impl fmt::Debug for ConsumerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsumerBuilder {
+    /// Sets a Kafka property by name (see [`ConsumerConfig::set`]).
+    pub fn set(mut self, property: &str, value: &str) -> Result<Self> {
+        self.config.set(property, value)?;
+        Ok(self)
+    }
+
+    /// `group.id`.
+    pub fn group_id(mut self, group_id: impl Into<String>) -> Self {
+        self.config.group_id = Some(group_id.into());
+        self
+    }
+
+    /// `group.instance.id` (static membership).
+    pub fn group_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.config.group_instance_id = Some(id.into());
+        self
+    }
+
+    /// `client.id`.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.config.client.client_id = client_id.into();
+        self
+    }
+
+    /// `enable.auto.commit`.
+    pub fn enable_auto_commit(mut self, enabled: bool) -> Self {
+        self.config.enable_auto_commit = enabled;
+        self
+    }
+
+    /// `auto.commit.interval.ms`.
+    pub fn auto_commit_interval(mut self, interval: Duration) -> Self {
+        self.config.auto_commit_interval = interval;
+        self
+    }
+
+    /// `auto.offset.reset`.
+    pub fn auto_offset_reset(mut self, reset: OffsetReset) -> Self {
+        self.config.auto_offset_reset = reset;
+        self
+    }
+
+    /// `fetch.min.bytes`.
+    pub fn fetch_min_bytes(mut self, bytes: i32) -> Self {
+        self.config.fetch_min_bytes = bytes.max(0);
+        self
+    }
+
+    /// `fetch.max.wait.ms`.
+    pub fn fetch_max_wait(mut self, wait: Duration) -> Self {
+        self.config.fetch_max_wait = wait.min(Duration::from_millis(i32::MAX as u64));
+        self
+    }
+
+    /// `max.partition.fetch.bytes`.
+    pub fn max_partition_fetch_bytes(mut self, bytes: i32) -> Self {
+        self.config.max_partition_fetch_bytes = bytes.max(1);
+        self
+    }
+
+    /// `fetch.max.bytes`.
+    pub fn fetch_max_bytes(mut self, bytes: i32) -> Self {
+        self.config.fetch_max_bytes = bytes.max(1);
+        self
+    }
+
+    /// `max.poll.records`.
+    pub fn max_poll_records(mut self, n: usize) -> Self {
+        self.config.max_poll_records = n.max(1);
+        self
+    }
+
+    /// `session.timeout.ms`.
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.config.session_timeout = timeout;
+        self
+    }
+
+    /// `heartbeat.interval.ms`.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.config.heartbeat_interval = interval;
+        self
+    }
+
+    /// `max.poll.interval.ms` (the rebalance timeout).
+    pub fn max_poll_interval(mut self, interval: Duration) -> Self {
+        self.config.max_poll_interval = interval;
+        self
+    }
+
+    /// `partition.assignment.strategy`, in order of preference.
+    pub fn assignors(mut self, assignors: Vec<Arc<dyn Assignor>>) -> Self {
+        if !assignors.is_empty() {
+            self.config.assignors = assignors;
+        }
+        self
+    }
+
+    /// The listener told about partitions assigned, revoked and lost in rebalances.
+    pub fn rebalance_listener(mut self, listener: impl RebalanceListener + 'static) -> Self {
+        self.listener = Some(Arc::new(listener));
+        self
+    }
+}
