@@ -101,7 +101,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while quiet < idle {
         let records = consumer.poll(Duration::from_millis(250)).await?;
         if records.is_empty() {
-            quiet += Duration::from_millis(250);
+            // Idle time counts once the group has given us partitions.
+            if !consumer.assignment().is_empty() {
+                quiet += Duration::from_millis(250);
+            }
             continue;
         }
         quiet = Duration::ZERO;

@@ -43,8 +43,10 @@ pub mod config;
 pub mod fetcher;
 pub mod group;
 pub mod offsets;
+mod state;
+mod stream;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -67,6 +69,9 @@ pub use assignor::{
 };
 pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, OffsetReset};
 pub use group::{ListenerFuture, RebalanceListener};
+pub use state::ConsumerInner;
+pub(crate) use state::{Generation, State, Subscription};
+pub use stream::RecordStream;
 
 /// A topic and a partition.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -156,159 +161,6 @@ impl ConsumerBuilder {
                 group,
             })),
         })
-    }
-}
-
-/// What the application subscribed to.
-#[derive(Debug, Clone, Default)]
-pub(crate) enum Subscription {
-    /// Manual assignment (or nothing yet).
-    #[default]
-    None,
-    /// These topics.
-    Topics(BTreeSet<String>),
-    /// Every topic whose whole name matches.
-    Pattern(regex::Regex),
-}
-
-/// The consumer's view of one assigned partition.
-#[derive(Debug, Default)]
-pub(crate) struct PartitionState {
-    /// The next offset to hand to the application; `None` until initialised from the
-    /// committed offset or `auto.offset.reset`.
-    pub(crate) position: Option<i64>,
-    /// The next offset to fetch (ahead of `position` by what is buffered).
-    pub(crate) fetch_offset: i64,
-    /// The next offset the application is done with: what auto-commit commits. Records
-    /// handed out by one `poll` count as done at the next `poll` (as in Kafka), records of the
-    /// stream when the next one is asked for.
-    pub(crate) consumed: Option<i64>,
-    /// Fetched records not yet handed out.
-    pub(crate) buffered: VecDeque<ConsumerRecord>,
-    /// Their approximate size, to bound prefetching.
-    pub(crate) buffered_bytes: usize,
-    /// A Fetch for it is in flight.
-    pub(crate) in_flight: bool,
-    /// Bumped by every seek: answers for an older epoch are dropped.
-    pub(crate) seek_epoch: u64,
-    /// `pause`d by the application.
-    pub(crate) paused: bool,
-    /// Being revoked: nothing more is handed out.
-    pub(crate) revoking: bool,
-    /// An offset lookup (committed offset or reset) is in progress.
-    pub(crate) resolving: bool,
-    /// The position is out of range under `auto.offset.reset=none`: wait for a seek.
-    pub(crate) needs_seek: bool,
-    /// The position went out of range: resolve it by `auto.offset.reset` only, not from the
-    /// committed offset that may have led there.
-    pub(crate) reset_only: bool,
-    /// The high watermark in the last Fetch answer.
-    pub(crate) high_watermark: i64,
-    /// No fetch before this instant (after an error).
-    pub(crate) retry_at: Option<tokio::time::Instant>,
-}
-
-impl PartitionState {
-    fn seek(&mut self, offset: i64) {
-        self.position = Some(offset);
-        self.fetch_offset = offset;
-        self.buffered.clear();
-        self.buffered_bytes = 0;
-        self.seek_epoch += 1;
-        self.in_flight = false;
-        self.needs_seek = false;
-        self.resolving = false;
-        self.retry_at = None;
-    }
-}
-
-/// The group member's identity in the current generation, for commits.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Generation {
-    pub(crate) generation_id: i32,
-    pub(crate) member_id: String,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    pub(crate) assignment: BTreeMap<TopicPartition, PartitionState>,
-    pub(crate) subscription: Subscription,
-    /// Errors for the application, returned by the next `poll`.
-    pub(crate) errors: VecDeque<Error>,
-    pub(crate) generation: Option<Generation>,
-    /// Rotates where `poll` starts, so one busy partition does not starve the others.
-    pub(crate) next_partition: usize,
-    pub(crate) closed: bool,
-}
-
-/// State shared by the consumer handle, the fetcher and the group task.
-pub struct ConsumerInner {
-    pub(crate) cluster: Cluster,
-    pub(crate) config: ConsumerConfig,
-    pub(crate) listener: Option<Arc<dyn RebalanceListener>>,
-    /// A std mutex, held only for bookkeeping, never across an await.
-    pub(crate) state: Mutex<State>,
-    /// Wakes `poll`: records or an error arrived.
-    pub(crate) records_ready: Notify,
-    /// Wakes the fetcher: positions, assignment or buffers changed.
-    pub(crate) fetch_wake: Notify,
-    /// Wakes the group task: the subscription changed or the consumer closes.
-    pub(crate) group_wake: Notify,
-    /// The connection to the group coordinator, dedicated (not pooled), because a JoinGroup
-    /// can wait for a whole rebalance and a broker answers a connection's requests in order.
-    pub(crate) coordinator: tokio::sync::Mutex<Option<crate::connection::Connection>>,
-    /// Stops the fetcher and the group task.
-    pub(crate) stop: CancellationToken,
-}
-
-impl fmt::Debug for ConsumerInner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConsumerInner")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ConsumerInner {
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn report(&self, error: Error) {
-        self.state().errors.push_back(error);
-        self.records_ready.notify_waiters();
-        self.records_ready.notify_one();
-    }
-
-    /// Adds partitions to the assignment (without positions: the fetcher resolves them).
-    pub(crate) fn add_partitions(&self, partitions: &[TopicPartition]) {
-        let mut state = self.state();
-        for tp in partitions {
-            state.assignment.entry(tp.clone()).or_default();
-        }
-        drop(state);
-        self.fetch_wake.notify_one();
-    }
-
-    pub(crate) fn remove_partitions(&self, partitions: &[TopicPartition]) {
-        let mut state = self.state();
-        for tp in partitions {
-            state.assignment.remove(tp);
-        }
-    }
-
-    /// Positions the application is done with, for auto-commit.
-    pub(crate) fn consumed_offsets(
-        &self,
-        only: Option<&[TopicPartition]>,
-    ) -> Vec<(TopicPartition, i64)> {
-        let state = self.state();
-        state
-            .assignment
-            .iter()
-            .filter(|(tp, _)| only.is_none_or(|o| o.contains(tp)))
-            .filter_map(|(tp, p)| Some((tp.clone(), p.consumed?)))
-            .collect()
     }
 }
 
@@ -503,12 +355,7 @@ impl Consumer {
 
     /// The records as an endless stream (errors as items, the stream goes on after them).
     pub fn stream(&self) -> RecordStream {
-        RecordStream {
-            consumer: self.clone(),
-            buffer: VecDeque::new(),
-            last: None,
-            pending: None,
-        }
+        RecordStream::new(self.clone())
     }
 
     /// Sets the next offset to hand out for an assigned partition.
@@ -872,79 +719,6 @@ impl Future for CommitHandle {
                 "the commit task stopped before answering".into(),
             ))),
             Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-type PollFuture = Pin<Box<dyn Future<Output = Result<Vec<ConsumerRecord>>> + Send>>;
-
-/// The consumer's records as a [`futures_core::Stream`] (see [`Consumer::stream`]).
-///
-/// A record counts as processed for auto-commit once the next one is asked for.
-pub struct RecordStream {
-    consumer: Consumer,
-    buffer: VecDeque<ConsumerRecord>,
-    /// The last record handed out: processed once the next is asked for.
-    last: Option<(TopicPartition, i64)>,
-    pending: Option<PollFuture>,
-}
-
-impl fmt::Debug for RecordStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordStream")
-            .field("buffered", &self.buffer.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl RecordStream {
-    fn mark_last_consumed(&mut self) {
-        if let Some((tp, offset)) = self.last.take() {
-            let mut state = self.consumer.inner.state();
-            if let Some(p) = state.assignment.get_mut(&tp) {
-                if p.consumed.is_none_or(|c| c < offset + 1) {
-                    p.consumed = Some(offset + 1);
-                }
-            }
-        }
-    }
-}
-
-impl futures_core::Stream for RecordStream {
-    type Item = Result<ConsumerRecord>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        this.mark_last_consumed();
-        loop {
-            if let Some(r) = this.buffer.pop_front() {
-                this.last = Some((r.topic_partition(), r.offset));
-                return Poll::Ready(Some(Ok(r)));
-            }
-            let fut = this.pending.get_or_insert_with(|| {
-                let consumer = this.consumer.clone();
-                let max = consumer.inner.config.max_poll_records;
-                Box::pin(async move {
-                    consumer
-                        .poll_up_to(Duration::from_secs(3600), max, false)
-                        .await
-                })
-            });
-            match fut.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(result) => {
-                    this.pending = None;
-                    match result {
-                        Ok(records) => this.buffer.extend(records),
-                        Err(e) => {
-                            if this.consumer.inner.state().closed {
-                                return Poll::Ready(None);
-                            }
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                    }
-                }
-            }
         }
     }
 }

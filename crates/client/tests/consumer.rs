@@ -568,27 +568,11 @@ async fn a_restarted_consumer_resumes_from_the_committed_offset() {
     .unwrap();
 }
 
-fn python() -> Option<PathBuf> {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-test/bin/python");
-    let py = [venv, PathBuf::from("python3")].into_iter().find(|p| {
-        std::process::Command::new(p)
-            .args(["-c", "import confluent_kafka"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if py.is_none() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "confluent-kafka is not installed: run scripts/install-test-deps"
-        );
-        eprintln!("\n!!!!!!!! SKIPPED: confluent-kafka is not installed !!!!!!!!\n");
-    }
-    py
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_group_with_librdkafka_splits_the_partitions() {
-    let Some(py) = python() else { return };
+    let Some(py) = streamctl_testkit::python("confluent_kafka") else {
+        return;
+    };
     tokio::time::timeout(LIMIT, async {
         let dc = cluster().await;
         dc.create_topic("mixed", 6, 1).unwrap();
@@ -755,6 +739,73 @@ async fn a_pattern_subscription_covers_every_matching_topic() {
         let got = poll_n(&c, 5).await;
         assert!(got.iter().all(|r| r.topic == "re-b"));
         assert!(c.subscribe_pattern("(").is_err());
+        c.close(Duration::from_secs(10)).await.unwrap();
+        dc.shutdown().await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_and_consumption_survive_a_coordinator_kill() {
+    use streamctl_client::protocol::messages::FindCoordinatorRequest;
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster().await;
+        dc.create_topic("cf", 3, 3).unwrap();
+        produce(&dc, "cf", 3, 600).await;
+        let c = group_member(&dc, "coordinator-failover")
+            .build()
+            .await
+            .unwrap();
+        c.subscribe(["cf"]).unwrap();
+        let mut seen: HashSet<(i32, i64)> = HashSet::new();
+        while seen.len() < 300 {
+            for r in c.poll(Duration::from_millis(100)).await.unwrap() {
+                seen.insert((r.partition, r.offset));
+            }
+        }
+        c.commit().await.unwrap();
+        let conn = c.cluster().any_connection().await.unwrap();
+        let found = conn
+            .call(FindCoordinatorRequest {
+                key: "coordinator-failover".into(),
+                coordinator_keys: vec!["coordinator-failover".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let coordinator = found
+            .coordinators
+            .first()
+            .map_or(found.node_id, |c| c.node_id);
+        dc.kill_broker(coordinator).await.unwrap();
+        // The member finds the new coordinator (the new leader of its __consumer_offsets
+        // partition) and keeps its partitions; commits go there.
+        while seen.len() < 600 {
+            for r in c.poll(Duration::from_millis(100)).await.unwrap() {
+                seen.insert((r.partition, r.offset));
+            }
+        }
+        let committed = loop {
+            match c.commit().await {
+                Ok(()) => {
+                    break c
+                        .committed(&(0..3).map(|p| tp("cf", p)).collect::<Vec<_>>())
+                        .await
+                        .unwrap()
+                }
+                Err(e) => {
+                    assert!(
+                        e.is_retriable() || e.code() == Some(ErrorCode::RebalanceInProgress),
+                        "{e}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        for p in 0..3 {
+            assert_eq!(committed[&tp("cf", p)], Some(200), "partition {p}");
+        }
         c.close(Duration::from_secs(10)).await.unwrap();
         dc.shutdown().await;
     })

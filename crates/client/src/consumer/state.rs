@@ -1,0 +1,172 @@
+//! The consumer's shared state: the assignment with each partition's position and buffer,
+//! the subscription, the group generation, and errors waiting for `poll`.
+//!
+//! ```text
+//!  fetcher ──records, errors──▶ State (std mutex, never held across an await) ──▶ poll/stream
+//!  group task ──assign/revoke, generation──▶                                  ◀── seek/pause
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::group::RebalanceListener;
+use super::{ConsumerConfig, ConsumerRecord, TopicPartition};
+use crate::error::Error;
+use crate::metadata::Cluster;
+
+/// What the application subscribed to.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Subscription {
+    /// Manual assignment (or nothing yet).
+    #[default]
+    None,
+    /// These topics.
+    Topics(BTreeSet<String>),
+    /// Every topic whose whole name matches.
+    Pattern(regex::Regex),
+}
+
+/// The consumer's view of one assigned partition.
+#[derive(Debug, Default)]
+pub(crate) struct PartitionState {
+    /// The next offset to hand to the application; `None` until initialised from the
+    /// committed offset or `auto.offset.reset`.
+    pub(crate) position: Option<i64>,
+    /// The next offset to fetch (ahead of `position` by what is buffered).
+    pub(crate) fetch_offset: i64,
+    /// The next offset the application is done with: what auto-commit commits. Records
+    /// handed out by one `poll` count as done at the next `poll` (as in Kafka), records of the
+    /// stream when the next one is asked for.
+    pub(crate) consumed: Option<i64>,
+    /// Fetched records not yet handed out.
+    pub(crate) buffered: VecDeque<ConsumerRecord>,
+    /// Their approximate size, to bound prefetching.
+    pub(crate) buffered_bytes: usize,
+    /// A Fetch for it is in flight.
+    pub(crate) in_flight: bool,
+    /// Bumped by every seek: answers for an older epoch are dropped.
+    pub(crate) seek_epoch: u64,
+    /// `pause`d by the application.
+    pub(crate) paused: bool,
+    /// Being revoked: nothing more is handed out.
+    pub(crate) revoking: bool,
+    /// An offset lookup (committed offset or reset) is in progress.
+    pub(crate) resolving: bool,
+    /// The position is out of range under `auto.offset.reset=none`: wait for a seek.
+    pub(crate) needs_seek: bool,
+    /// The position went out of range: resolve it by `auto.offset.reset` only, not from the
+    /// committed offset that may have led there.
+    pub(crate) reset_only: bool,
+    /// The high watermark in the last Fetch answer.
+    pub(crate) high_watermark: i64,
+    /// No fetch before this instant (after an error).
+    pub(crate) retry_at: Option<tokio::time::Instant>,
+}
+
+impl PartitionState {
+    pub(crate) fn seek(&mut self, offset: i64) {
+        self.position = Some(offset);
+        self.fetch_offset = offset;
+        self.buffered.clear();
+        self.buffered_bytes = 0;
+        self.seek_epoch += 1;
+        self.in_flight = false;
+        self.needs_seek = false;
+        self.resolving = false;
+        self.retry_at = None;
+    }
+}
+
+/// The group member's identity in the current generation, for commits.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Generation {
+    pub(crate) generation_id: i32,
+    pub(crate) member_id: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) assignment: BTreeMap<TopicPartition, PartitionState>,
+    pub(crate) subscription: Subscription,
+    /// Errors for the application, returned by the next `poll`.
+    pub(crate) errors: VecDeque<Error>,
+    pub(crate) generation: Option<Generation>,
+    /// Rotates where `poll` starts, so one busy partition does not starve the others.
+    pub(crate) next_partition: usize,
+    pub(crate) closed: bool,
+}
+
+/// State shared by the consumer handle, the fetcher and the group task.
+pub struct ConsumerInner {
+    pub(crate) cluster: Cluster,
+    pub(crate) config: ConsumerConfig,
+    pub(crate) listener: Option<Arc<dyn RebalanceListener>>,
+    /// A std mutex, held only for bookkeeping, never across an await.
+    pub(crate) state: Mutex<State>,
+    /// Wakes `poll`: records or an error arrived.
+    pub(crate) records_ready: Notify,
+    /// Wakes the fetcher: positions, assignment or buffers changed.
+    pub(crate) fetch_wake: Notify,
+    /// Wakes the group task: the subscription changed or the consumer closes.
+    pub(crate) group_wake: Notify,
+    /// The connection to the group coordinator, dedicated (not pooled), because a JoinGroup
+    /// can wait for a whole rebalance and a broker answers a connection's requests in order.
+    pub(crate) coordinator: tokio::sync::Mutex<Option<crate::connection::Connection>>,
+    /// Stops the fetcher and the group task.
+    pub(crate) stop: CancellationToken,
+}
+
+impl fmt::Debug for ConsumerInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerInner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsumerInner {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn report(&self, error: Error) {
+        self.state().errors.push_back(error);
+        self.records_ready.notify_waiters();
+        self.records_ready.notify_one();
+    }
+
+    /// Adds partitions to the assignment (without positions: the fetcher resolves them).
+    pub(crate) fn add_partitions(&self, partitions: &[TopicPartition]) {
+        let mut state = self.state();
+        for tp in partitions {
+            state.assignment.entry(tp.clone()).or_default();
+        }
+        drop(state);
+        self.fetch_wake.notify_one();
+    }
+
+    pub(crate) fn remove_partitions(&self, partitions: &[TopicPartition]) {
+        let mut state = self.state();
+        for tp in partitions {
+            state.assignment.remove(tp);
+        }
+    }
+
+    /// Positions the application is done with, for auto-commit.
+    pub(crate) fn consumed_offsets(
+        &self,
+        only: Option<&[TopicPartition]>,
+    ) -> Vec<(TopicPartition, i64)> {
+        let state = self.state();
+        state
+            .assignment
+            .iter()
+            .filter(|(tp, _)| only.is_none_or(|o| o.contains(tp)))
+            .filter_map(|(tp, p)| Some((tp.clone(), p.consumed?)))
+            .collect()
+    }
+}
