@@ -14,17 +14,7 @@ use crate::output;
 /// An admin client for `-b` and the `-X` properties.
 pub async fn admin(global: &Global) -> anyhow::Result<Admin> {
     let mut config = ClientConfig::default();
-    config
-        .set("bootstrap.servers", &global.brokers)
-        .context("invalid --brokers")?;
-    for kv in &global.properties {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("-X {kv}: expected key=value"))?;
-        config
-            .set(k.trim(), v)
-            .with_context(|| format!("-X {kv}"))?;
-    }
+    crate::config::apply_global(global, |k, v| config.set(k, v).map(|_| ()))?;
     Admin::connect(config).await.with_context(|| {
         format!(
             "cannot connect to {} (is the cluster up? start one with: streamctl dev up)",

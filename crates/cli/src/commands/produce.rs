@@ -16,17 +16,7 @@ use crate::cli::{Global, ProduceArgs};
 /// Builds a producer config from `-b` and `-X` properties.
 pub fn producer_config(global: &Global) -> anyhow::Result<ProducerConfig> {
     let mut config = ProducerConfig::default();
-    config
-        .set("bootstrap.servers", &global.brokers)
-        .context("invalid --brokers")?;
-    for kv in &global.properties {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("-X {kv}: expected key=value"))?;
-        config
-            .set(k.trim(), v)
-            .with_context(|| format!("-X {kv}"))?;
-    }
+    crate::config::apply_global(global, |k, v| config.set(k, v).map(|_| ()))?;
     Ok(config)
 }
 
