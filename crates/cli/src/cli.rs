@@ -61,6 +61,8 @@ pub enum Command {
     Dev(DevArgs),
     /// Write records from stdin or files (one per line) to a topic.
     Produce(ProduceArgs),
+    /// Read records from topics to stdout (kcat -C conventions).
+    Consume(ConsumeArgs),
     /// List, describe, create, delete and reconfigure topics.
     Topic(TopicArgs),
     /// Describe the cluster.
@@ -217,4 +219,34 @@ pub struct ClusterArgs {
 pub enum ClusterCommand {
     /// Cluster id, controller and brokers.
     Info,
+}
+
+/// `streamctl consume`.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// Topics to read.
+    #[arg(required = true)]
+    pub topics: Vec<String>,
+    /// Where to start: beginning, end, N (an offset) or -N (N before the end of each partition).
+    #[arg(short = 'o', default_value = "beginning", allow_hyphen_values = true)]
+    pub offset: String,
+    /// Exit once every partition is read to its end.
+    #[arg(short = 'e')]
+    pub exit_at_end: bool,
+    /// Exit after this many records.
+    #[arg(short = 'c')]
+    pub count: Option<u64>,
+    /// Only these partitions (repeatable; not with -G).
+    #[arg(short = 'p', conflicts_with = "group")]
+    pub partitions: Vec<i32>,
+    /// Consume as a member of this group (commits what was printed).
+    #[arg(short = 'G', long = "group")]
+    pub group: Option<String>,
+    /// Output format with kcat's tokens: %t topic, %p partition, %o offset, %k key, %K key
+    /// length, %s value, %S value length, %T timestamp, %h headers; \n and \t escapes.
+    #[arg(short = 'f', value_name = "FORMAT", conflicts_with = "json")]
+    pub record_format: Option<String>,
+    /// One JSON object per record (topic, partition, offset, timestamp, key, value, headers).
+    #[arg(short = 'J')]
+    pub json: bool,
 }

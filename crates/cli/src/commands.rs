@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod cluster;
+pub mod consume;
 pub mod dev;
 pub mod produce;
 pub mod topic;

@@ -85,6 +85,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     match command {
         cli::Command::Dev(dev) => commands::dev::run(dev).await,
         cli::Command::Produce(p) => commands::produce::run(&args.global, p).await,
+        cli::Command::Consume(c) => commands::consume::run(&args.global, c).await,
         cli::Command::Topic(t) => commands::topic::run(&args.global, t).await,
         cli::Command::Cluster(c) => commands::cluster::run(&args.global, c).await,
     }

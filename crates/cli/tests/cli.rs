@@ -337,3 +337,112 @@ async fn topic_errors_name_the_topic_and_what_to_do() {
     assert_eq!(out.status.code(), Some(2));
     dev.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
+    let (mut dev, brokers, _) = dev_up().await;
+    let ok = |o: &std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr))
+    };
+    ok(&streamctl(
+        &["-b", &brokers, "topic", "create", "c", "-p", "2", "-r", "3"],
+        b"",
+    )
+    .await);
+    ok(&streamctl(
+        &[
+            "-b", &brokers, "produce", "c", "-K:", "-H", "h=x", "-p", "0",
+        ],
+        b"a:1\nb:2\nc:3\n",
+    )
+    .await);
+    ok(&streamctl(
+        &["-b", &brokers, "produce", "c", "-K:", "-p", "1"],
+        b"d:4\n",
+    )
+    .await);
+
+    let out = streamctl(
+        &[
+            "-b",
+            &brokers,
+            "consume",
+            "c",
+            "-e",
+            "-f",
+            "%p %o %k=%s %h\\n",
+        ],
+        b"",
+    )
+    .await;
+    ok(&out);
+    let mut lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["0 0 a=1 h=x", "0 1 b=2 h=x", "0 2 c=3 h=x", "1 0 d=4 "]
+    );
+
+    let out = streamctl(
+        &[
+            "-b", &brokers, "consume", "c", "-e", "-J", "-p", "0", "-c", "1",
+        ],
+        b"",
+    )
+    .await;
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["key"].as_str(), v["value"].as_str(), v["offset"].as_i64()),
+        (Some("a"), Some("1"), Some(0))
+    );
+    assert_eq!(v["headers"][0]["key"], "h");
+
+    let out = streamctl(
+        &[
+            "-b", &brokers, "consume", "c", "-e", "-o", "-1", "-f", "%p:%o\\n",
+        ],
+        b"",
+    )
+    .await;
+    let mut last: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    last.sort();
+    assert_eq!(last, ["0:2", "1:0"]);
+
+    // A group commits what it printed: a second run prints only what is new.
+    let out = streamctl(
+        &[
+            "-b", &brokers, "consume", "c", "-e", "-G", "g", "-f", "%k\\n",
+        ],
+        b"",
+    )
+    .await;
+    ok(&out);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 4);
+    ok(&streamctl(
+        &["-b", &brokers, "produce", "c", "-K:", "-p", "1"],
+        b"e:5\n",
+    )
+    .await);
+    let out = streamctl(
+        &[
+            "-b", &brokers, "consume", "c", "-e", "-G", "g", "-f", "%k\\n",
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "e\n");
+
+    let out = streamctl(&["-b", &brokers, "consume", "nosuch", "-e"], b"").await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nosuch"));
+    dev.kill().await.unwrap();
+}
