@@ -812,3 +812,37 @@ async fn commits_and_consumption_survive_a_coordinator_kill() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_commit_on_close_never_goes_below_an_explicit_commit() {
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster().await;
+        dc.create_topic("explicit", 1, 1).unwrap();
+        produce(&dc, "explicit", 1, 10).await;
+        // Auto-commit stays on: closing commits what the consumer considers done.
+        let consumer = group_member(&dc, "explicit-group")
+            .enable_auto_commit(true)
+            .build()
+            .await
+            .unwrap();
+        consumer.subscribe(["explicit"]).unwrap();
+        let got = poll_n(&consumer, 10).await;
+        assert_eq!(got.len(), 10);
+        // The application says it is done with all ten, then closes without polling again.
+        consumer
+            .commit_offsets([(tp("explicit", 0), 10)])
+            .await
+            .unwrap();
+        consumer.close(Duration::from_secs(5)).await.unwrap();
+        let check = group_member(&dc, "explicit-group").build().await.unwrap();
+        let committed = check.committed(&[tp("explicit", 0)]).await.unwrap();
+        assert_eq!(
+            committed.get(&tp("explicit", 0)).copied().flatten(),
+            Some(10),
+            "the commit went backwards"
+        );
+        dc.shutdown().await;
+    })
+    .await
+    .unwrap();
+}

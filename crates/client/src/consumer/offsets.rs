@@ -319,6 +319,14 @@ pub(crate) async fn commit(inner: &ConsumerInner, offsets: &[(TopicPartition, i6
                 match retry {
                     None => {
                         debug!(group = %group, partitions = offsets.len(), "committed");
+                        // What the application committed, it is done with: a later
+                        // auto-commit (which commits `consumed`) must not go below it.
+                        let mut state = inner.state();
+                        for (tp, offset) in offsets {
+                            if let Some(p) = state.assignment.get_mut(tp) {
+                                p.consumed = Some(p.consumed.map_or(*offset, |c| c.max(*offset)));
+                            }
+                        }
                         return Ok(());
                     }
                     Some(e) => e,
