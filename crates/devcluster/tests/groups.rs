@@ -144,7 +144,12 @@ async fn coordinator(c: &DevCluster, group: &str) -> (i32, SocketAddr) {
         };
         let r = call(ask, req, 3).await;
         if r.error_code == 0 {
-            return (r.node_id, support::addr(c, r.node_id));
+            // Found; answer only once it has loaded its partition of __consumer_offsets
+            // (until then it says COORDINATOR_LOAD_IN_PROGRESS, which clients retry).
+            let addr = support::addr(c, r.node_id);
+            if fetch_all(addr, group).await != Err(ErrorCode::CoordinatorLoadInProgress) {
+                return (r.node_id, addr);
+            }
         }
         assert!(
             Instant::now() < deadline,
@@ -1252,12 +1257,21 @@ async fn groups_and_offsets_survive_a_restart_on_the_same_data_dir() {
         let c = start().await.unwrap();
         c.create_topic("kept", 2, 3).unwrap();
         let (_, addr) = coordinator(&c, "kept-group").await;
-        let r = call(
-            addr,
-            commit_request("kept-group", -1, "", "kept", &[(0, 11), (1, 22)]),
-            8,
-        )
-        .await;
+        // A fresh coordinator may still be loading its partition: retriable, as clients do.
+        let deadline = Instant::now() + STEP;
+        let r = loop {
+            let r = call(
+                addr,
+                commit_request("kept-group", -1, "", "kept", &[(0, 11), (1, 22)]),
+                8,
+            )
+            .await;
+            let loading = r.topics[0].partitions.iter().any(|p| p.error_code == 14);
+            if !loading || Instant::now() >= deadline {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         assert!(
             r.topics[0].partitions.iter().all(|p| p.error_code == 0),
             "{r:?}"
