@@ -37,7 +37,7 @@ use streamctl_protocol::messages::offset_fetch::{
 };
 use streamctl_protocol::messages::sync_group::SyncGroupRequestAssignment;
 use streamctl_protocol::messages::*;
-use streamctl_protocol::{ErrorCode, Message, RequestBody, ResponseBody};
+use streamctl_protocol::ErrorCode;
 use support::{kcat, python, run, wait_partition, STEP, TOOL_TIMEOUT};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
@@ -55,46 +55,7 @@ async fn bounded(test: impl Future<Output = ()>) {
 // A typed raw client
 // ---------------------------------------------------------------------------------------------
 
-trait Api: Message + Into<RequestBody> {
-    type Response;
-    fn response(body: ResponseBody) -> Option<Self::Response>;
-}
-
-macro_rules! api {
-    ($($api:ident: $req:ident => $resp:ident;)*) => {
-        $(impl Api for $req {
-            type Response = $resp;
-            fn response(body: ResponseBody) -> Option<$resp> {
-                match body {
-                    ResponseBody::$api(r) => Some(r),
-                    _ => None,
-                }
-            }
-        })*
-    };
-}
-
-api! {
-    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
-    JoinGroup: JoinGroupRequest => JoinGroupResponse;
-    SyncGroup: SyncGroupRequest => SyncGroupResponse;
-    Heartbeat: HeartbeatRequest => HeartbeatResponse;
-    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse;
-    OffsetCommit: OffsetCommitRequest => OffsetCommitResponse;
-    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
-    DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse;
-    ListGroups: ListGroupsRequest => ListGroupsResponse;
-    DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse;
-    OffsetDelete: OffsetDeleteRequest => OffsetDeleteResponse;
-}
-
-/// One request on a fresh connection.
-async fn call<Req: Api>(addr: SocketAddr, req: Req, version: i16) -> Req::Response {
-    let body = support::call(addr, Req::API_KEY, version, req.into())
-        .await
-        .unwrap_or_else(|e| panic!("{:?} v{version}: {e}", Req::API_KEY));
-    Req::response(body).expect("a response of another api")
-}
+use support::request as call;
 
 fn code(e: ErrorCode) -> i16 {
     e.code()

@@ -12,18 +12,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use streamctl_devcluster::DevCluster;
 use streamctl_protocol::compression::Compression;
-use streamctl_protocol::frame::{decode_response, encode_request, FrameDecoder, RequestHeader};
 use streamctl_protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig};
 use streamctl_protocol::messages::list_offsets::{ListOffsetsPartition, ListOffsetsTopic};
 use streamctl_protocol::messages::produce::{ProduceRequestPartitionData, ProduceRequestTopicData};
 use streamctl_protocol::messages::*;
 use streamctl_protocol::record_batch::RecordBatchBuilder;
-use streamctl_protocol::{ErrorCode, Message, RequestBody, ResponseBody};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use streamctl_protocol::ErrorCode;
+
+mod support;
 
 // One test binary (STYLE): the tests live in modules beside this file, which cargo does not
 // build as binaries of their own.
@@ -37,82 +35,7 @@ mod topics;
 /// Upper bound on any one test; a hang fails instead of blocking the suite.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// A request type and the response type it gets back.
-trait Api: Message + Into<RequestBody> {
-    type Response;
-    fn response(body: ResponseBody) -> Option<Self::Response>;
-}
-
-macro_rules! api {
-    ($($api:ident: $req:ident => $resp:ident;)*) => {
-        $(impl Api for $req {
-            type Response = $resp;
-            fn response(body: ResponseBody) -> Option<$resp> {
-                match body {
-                    ResponseBody::$api(r) => Some(r),
-                    _ => None,
-                }
-            }
-        })*
-    };
-}
-
-api! {
-    ApiVersions: ApiVersionsRequest => ApiVersionsResponse;
-    Produce: ProduceRequest => ProduceResponse;
-    ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
-    CreateTopics: CreateTopicsRequest => CreateTopicsResponse;
-    DeleteTopics: DeleteTopicsRequest => DeleteTopicsResponse;
-    CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse;
-    DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse;
-    IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse;
-    DescribeCluster: DescribeClusterRequest => DescribeClusterResponse;
-    DeleteRecords: DeleteRecordsRequest => DeleteRecordsResponse;
-    InitProducerId: InitProducerIdRequest => InitProducerIdResponse;
-    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
-    JoinGroup: JoinGroupRequest => JoinGroupResponse;
-    SyncGroup: SyncGroupRequest => SyncGroupResponse;
-    Heartbeat: HeartbeatRequest => HeartbeatResponse;
-    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse;
-    OffsetCommit: OffsetCommitRequest => OffsetCommitResponse;
-    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
-    DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse;
-    ListGroups: ListGroupsRequest => ListGroupsResponse;
-    DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse;
-    OffsetDelete: OffsetDeleteRequest => OffsetDeleteResponse;
-}
-
-/// Sends one request on a fresh connection and decodes its response.
-async fn call<Req: Api>(addr: SocketAddr, req: Req, version: i16) -> Req::Response {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let header = RequestHeader {
-        api_key: Req::API_KEY.code(),
-        api_version: version,
-        correlation_id: 4242,
-        client_id: Some("handlers-test".into()),
-        ..Default::default()
-    };
-    let body: RequestBody = req.into();
-    let mut out = BytesMut::new();
-    encode_request(&header, &body, &mut out).unwrap();
-    stream.write_all(&out).await.unwrap();
-    let decoder = FrameDecoder::default();
-    let mut inbuf = BytesMut::new();
-    let frame = loop {
-        if let Some(frame) = decoder.decode(&mut inbuf).unwrap() {
-            break frame;
-        }
-        let n = stream.read_buf(&mut inbuf).await.unwrap();
-        assert!(
-            n > 0,
-            "broker closed the connection on {:?} v{version}",
-            Req::API_KEY
-        );
-    };
-    let (response_header, body) = decode_response(frame, Req::API_KEY, version).unwrap();
-    assert_eq!(response_header.correlation_id, 4242);
-    Req::response(body).expect("a response of another api")
-}
+use support::request as call;
 
 /// Runs a test body under [`LIMIT`].
 async fn bounded(test: impl Future<Output = ()>) {

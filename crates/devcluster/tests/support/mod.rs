@@ -49,9 +49,14 @@ pub async fn call(
     let dec = FrameDecoder::default();
     loop {
         if let Some(f) = dec.decode(&mut buf).map_err(|e| e.to_string())? {
-            return frame::decode_response(f, api, version)
-                .map(|(_, b)| b)
-                .map_err(|e| e.to_string());
+            let (h, b) = frame::decode_response(f, api, version).map_err(|e| e.to_string())?;
+            if h.correlation_id != header.correlation_id {
+                return Err(format!(
+                    "correlation id {} answered {}",
+                    header.correlation_id, h.correlation_id
+                ));
+            }
+            return Ok(b);
         }
         let n = tokio::time::timeout(STEP, s.read_buf(&mut buf))
             .await
@@ -61,6 +66,68 @@ pub async fn call(
             return Err("connection closed".into());
         }
     }
+}
+
+/// A request type and the response type it gets back.
+pub trait Api: streamctl_protocol::Message + Into<RequestBody> {
+    /// The response message.
+    type Response;
+    /// The typed response, if `body` is one.
+    fn response(body: ResponseBody) -> Option<Self::Response>;
+}
+
+macro_rules! typed {
+    ($($api:ident: $req:ident => $resp:ident;)*) => {
+        $(impl Api for streamctl_protocol::messages::$req {
+            type Response = streamctl_protocol::messages::$resp;
+            fn response(body: ResponseBody) -> Option<Self::Response> {
+                match body {
+                    ResponseBody::$api(r) => Some(r),
+                    _ => None,
+                }
+            }
+        })*
+    };
+}
+
+typed! {
+    ApiVersions: ApiVersionsRequest => ApiVersionsResponse;
+    Metadata: MetadataRequest => MetadataResponse;
+    Produce: ProduceRequest => ProduceResponse;
+    Fetch: FetchRequest => FetchResponse;
+    ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
+    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
+    JoinGroup: JoinGroupRequest => JoinGroupResponse;
+    SyncGroup: SyncGroupRequest => SyncGroupResponse;
+    Heartbeat: HeartbeatRequest => HeartbeatResponse;
+    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse;
+    OffsetCommit: OffsetCommitRequest => OffsetCommitResponse;
+    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
+    OffsetForLeaderEpoch: OffsetForLeaderEpochRequest => OffsetForLeaderEpochResponse;
+    InitProducerId: InitProducerIdRequest => InitProducerIdResponse;
+    CreateTopics: CreateTopicsRequest => CreateTopicsResponse;
+    DeleteTopics: DeleteTopicsRequest => DeleteTopicsResponse;
+    CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse;
+    DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse;
+    ListGroups: ListGroupsRequest => ListGroupsResponse;
+    DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse;
+    DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse;
+    IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse;
+    DescribeCluster: DescribeClusterRequest => DescribeClusterResponse;
+    DeleteRecords: DeleteRecordsRequest => DeleteRecordsResponse;
+    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse;
+    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse;
+    OffsetDelete: OffsetDeleteRequest => OffsetDeleteResponse;
+}
+
+/// One typed request on a fresh connection; panics (with the API and version) if the broker
+/// closes, stalls or answers something else.
+pub async fn request<Req: Api>(addr: SocketAddr, req: Req, version: i16) -> Req::Response {
+    let api = <Req as streamctl_protocol::Message>::API_KEY;
+    let body = call(addr, api, version, req.into())
+        .await
+        .unwrap_or_else(|e| panic!("{api:?} v{version}: {e}"));
+    Req::response(body).expect("a response of another api")
 }
 
 /// The address of a running broker.
