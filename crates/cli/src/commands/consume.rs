@@ -200,11 +200,12 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let format = args
-        .record_format
-        .as_deref()
-        .map(unescape)
-        .unwrap_or_else(|| "%s\n".to_string());
+    let format = RecordFormat::parse(
+        &args
+            .record_format
+            .as_deref()
+            .map_or_else(|| "%s\n".to_string(), unescape),
+    );
     let mut printed = 0u64;
     // Next offset per partition of what was printed: what a group commits.
     let mut done: BTreeMap<TopicPartition, i64> = BTreeMap::new();
@@ -241,7 +242,7 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
                     serde_json::to_writer(&mut out, &crate::jsonl::to_json(r))?;
                     out.write_all(b"\n")?;
                 } else {
-                    write_formatted(&mut out, &format, r)?;
+                    format.write(&mut out, r)?;
                 }
                 printed += 1;
                 done.insert(
@@ -279,44 +280,122 @@ fn unescape(f: &str) -> String {
     f.replace("\\n", "\n").replace("\\t", "\t")
 }
 
-fn write_formatted(out: &mut impl Write, format: &str, r: &ConsumerRecord) -> std::io::Result<()> {
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            let mut buf = [0u8; 4];
-            out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
-            continue;
+/// A `-f` format parsed once: literal bytes and record fields, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Literal(Vec<u8>),
+    Topic,
+    Partition,
+    Offset,
+    Timestamp,
+    Key,
+    KeyLength,
+    Value,
+    ValueLength,
+    Headers,
+}
+
+/// The record format of `-f` (kcat's tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RecordFormat(Vec<Piece>);
+
+impl RecordFormat {
+    /// Parses kcat tokens; `%%` is a percent sign and an unknown token is printed as written.
+    fn parse(format: &str) -> RecordFormat {
+        let mut pieces = Vec::new();
+        let mut literal = Vec::new();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                let mut buf = [0u8; 4];
+                literal.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            let field = match chars.next() {
+                Some('t') => Piece::Topic,
+                Some('p') => Piece::Partition,
+                Some('o') => Piece::Offset,
+                Some('T') => Piece::Timestamp,
+                Some('k') => Piece::Key,
+                Some('K') => Piece::KeyLength,
+                Some('s') => Piece::Value,
+                Some('S') => Piece::ValueLength,
+                Some('h') => Piece::Headers,
+                Some('%') | None => {
+                    literal.push(b'%');
+                    continue;
+                }
+                Some(other) => {
+                    literal.push(b'%');
+                    let mut buf = [0u8; 4];
+                    literal.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+            };
+            if !literal.is_empty() {
+                pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+            }
+            pieces.push(field);
         }
-        match chars.next() {
-            Some('t') => out.write_all(r.topic.as_bytes())?,
-            Some('p') => write!(out, "{}", r.partition)?,
-            Some('o') => write!(out, "{}", r.offset)?,
-            Some('T') => write!(out, "{}", r.timestamp)?,
-            Some('k') => out.write_all(r.key.as_deref().unwrap_or_default())?,
-            Some('K') => write!(out, "{}", r.key.as_ref().map_or(-1, |k| k.len() as i64))?,
-            Some('s') => out.write_all(r.value.as_deref().unwrap_or_default())?,
-            Some('S') => write!(out, "{}", r.value.as_ref().map_or(-1, |v| v.len() as i64))?,
-            Some('h') => {
-                for (i, (k, v)) in r.headers.iter().enumerate() {
-                    if i > 0 {
-                        out.write_all(b",")?;
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal));
+        }
+        RecordFormat(pieces)
+    }
+
+    fn write(&self, out: &mut impl Write, r: &ConsumerRecord) -> std::io::Result<()> {
+        let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(-1, |b| b.len() as i64);
+        for piece in &self.0 {
+            match piece {
+                Piece::Literal(bytes) => out.write_all(bytes)?,
+                Piece::Topic => out.write_all(r.topic.as_bytes())?,
+                Piece::Partition => write!(out, "{}", r.partition)?,
+                Piece::Offset => write!(out, "{}", r.offset)?,
+                Piece::Timestamp => write!(out, "{}", r.timestamp)?,
+                Piece::Key => out.write_all(r.key.as_deref().unwrap_or_default())?,
+                Piece::KeyLength => write!(out, "{}", len(&r.key))?,
+                Piece::Value => out.write_all(r.value.as_deref().unwrap_or_default())?,
+                Piece::ValueLength => write!(out, "{}", len(&r.value))?,
+                Piece::Headers => {
+                    for (i, (k, v)) in r.headers.iter().enumerate() {
+                        if i > 0 {
+                            out.write_all(b",")?;
+                        }
+                        out.write_all(k.as_bytes())?;
+                        out.write_all(b"=")?;
+                        out.write_all(v.as_deref().unwrap_or_default())?;
                     }
-                    out.write_all(k.as_bytes())?;
-                    out.write_all(b"=")?;
-                    out.write_all(v.as_deref().unwrap_or_default())?;
                 }
             }
-            Some('%') => out.write_all(b"%")?,
-            Some(other) => write!(out, "%{other}")?,
-            None => out.write_all(b"%")?,
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_parse_once_into_literals_and_fields() {
+        let f = RecordFormat::parse("%t/%p@%o %k=%s %% %x\n");
+        assert_eq!(
+            f.0,
+            [
+                Piece::Topic,
+                Piece::Literal(b"/".to_vec()),
+                Piece::Partition,
+                Piece::Literal(b"@".to_vec()),
+                Piece::Offset,
+                Piece::Literal(b" ".to_vec()),
+                Piece::Key,
+                Piece::Literal(b"=".to_vec()),
+                Piece::Value,
+                Piece::Literal(b" % %x\n".to_vec()),
+            ]
+        );
+        assert_eq!(RecordFormat::parse("%").0, [Piece::Literal(b"%".to_vec())]);
+    }
 
     #[test]
     fn offsets_parse_like_kcat() {
