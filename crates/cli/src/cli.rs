@@ -67,6 +67,23 @@ pub enum Command {
     Topic(TopicArgs),
     /// Describe the cluster.
     Cluster(ClusterArgs),
+    /// A terminal dashboard: brokers, topics, groups, lag, a live tail (k9s-style keys).
+    Ui(UiArgs),
+}
+
+/// `streamctl ui`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Time between polls of the cluster: seconds (`2`, `0.5`) or `500ms`.
+    #[arg(long, default_value = "2", value_parser = crate::ui::parse_refresh)]
+    pub refresh: std::time::Duration,
+    /// Hide and refuse everything that changes the cluster (broker stop/kill/start).
+    #[arg(long)]
+    pub read_only: bool,
+    /// The devcluster admin plane (`ADMIN=` of `streamctl dev up`); enables the panel that
+    /// stops, kills and starts brokers.
+    #[arg(long, env = "STREAMCTL_ADMIN_URL", value_name = "URL")]
+    pub admin_url: Option<String>,
 }
 
 /// `streamctl dev …`.

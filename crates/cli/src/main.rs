@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config;
 mod output;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -88,5 +89,6 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Consume(c) => commands::consume::run(&args.global, c).await,
         cli::Command::Topic(t) => commands::topic::run(&args.global, t).await,
         cli::Command::Cluster(c) => commands::cluster::run(&args.global, c).await,
+        cli::Command::Ui(u) => ui::run(&args.global, u).await,
     }
 }
