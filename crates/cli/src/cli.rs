@@ -84,6 +84,10 @@ pub struct UiArgs {
     /// stops, kills and starts brokers.
     #[arg(long, env = "STREAMCTL_ADMIN_URL", value_name = "URL")]
     pub admin_url: Option<String>,
+    /// Write log lines (-v, STREAMCTL_LOG) to this file; without it they are dropped, since
+    /// the terminal belongs to the dashboard.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// `streamctl dev …`.

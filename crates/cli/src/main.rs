@@ -27,7 +27,12 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("STREAMCTL_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(match &args.command {
+            // Log lines on stderr would tear the dashboard's screen apart.
+            Some(cli::Command::Ui(u)) => ui::log_writer(u),
+            _ => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+        })
+        .with_ansi(!matches!(args.command, Some(cli::Command::Ui(_))))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

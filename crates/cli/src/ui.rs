@@ -62,6 +62,21 @@ pub fn parse_refresh(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Where the UI's log lines go: `--log-file`, or nowhere (stderr is the dashboard's screen).
+pub fn log_writer(args: &UiArgs) -> tracing_subscriber::fmt::writer::BoxMakeWriter {
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    match &args.log_file {
+        None => BoxMakeWriter::new(std::io::sink),
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => BoxMakeWriter::new(std::sync::Mutex::new(file)),
+            Err(e) => {
+                eprintln!("streamctl: cannot write the log to {}: {e}", path.display());
+                BoxMakeWriter::new(std::io::sink)
+            }
+        },
+    }
+}
+
 /// Runs `streamctl ui`.
 pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     let mut config = ClientConfig::default();

@@ -21,7 +21,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, Cursor, Mode, Screen, ScreenKind};
+use super::app::{App, Command, Cursor, Mode, Screen, ScreenKind};
 use super::keymap;
 
 /// Draws the whole UI.
@@ -145,13 +145,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         ]),
         Mode::Normal | Mode::Help => {
             let mut spans = Vec::new();
-            for b in keymap::active(
+            let mut keys: Vec<&keymap::Binding> = keymap::active(
                 app.screen.kind(),
                 app.options.read_only,
                 app.options.devcluster,
             )
             .filter(|b| b.footer)
-            {
+            .collect();
+            // Help and quit first: on a narrow terminal the end of the footer is cut off.
+            keys.sort_by_key(|b| !matches!(b.command, Command::Help | Command::Quit));
+            for b in keys {
                 spans.push(Span::raw(b.label).reversed());
                 spans.push(Span::raw(format!(" {}  ", b.help)));
             }

@@ -253,6 +253,10 @@ fn brokers_screen_shows_down_broker_and_devcluster_controls() {
     assert!(s.contains("devcluster: selected broker"));
     assert!(s.contains("kill (as if the process died)"));
     assert!(line_with(&s, "q quit").contains("kill broker"), "{s}");
+    assert!(
+        s.lines().last().unwrap().starts_with("? help  q quit"),
+        "{s}"
+    );
 }
 
 #[test]
