@@ -224,11 +224,13 @@ async fn ui_shows_a_broker_kill_and_recovery_in_tmux() {
 
     // Kill broker 2 from the devcluster panel of the brokers screen.
     tmux.keys(&["2"]);
-    tmux.wait_for("brokers", |p| p.contains("devcluster: selected broker"))
+    tmux.wait_for("brokers", |p| p.contains("devcluster: broker 1"))
         .await;
     tmux.keys(&["g", "j", "K"]);
     tmux.wait_for("broker 2 killed", |p| {
-        line(p, "│2 ").contains("DOWN") && p.contains("brokers (2/3 up")
+        line(p, "│2 ").contains("DOWN")
+            && p.contains("brokers (2/3 up")
+            && p.contains("devcluster: broker 2")
     })
     .await;
 

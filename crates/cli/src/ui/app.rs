@@ -249,12 +249,18 @@ pub enum Seek {
 
 impl Seek {
     /// Parses what the user typed after `o`: `beginning`, `end`, `N` (an offset), `-N` (N
-    /// before the end), `-30s`/`-5m`/`-2h`/`-1d` (that long ago) or `@MS` (a timestamp).
+    /// before the end), `-30s`/`-5m`/`-2h`/`-1d` (that long ago), `@MS` (a timestamp) or a UTC
+    /// time `2025-11-22T08:30[:15]` (a space works as the separator too).
     pub fn parse(s: &str) -> Result<Seek, String> {
         let s = s.trim();
         let bad = || {
-            format!("seek {s:?}: expected beginning, end, N, -N, -5m (30s, 2h, 1d) or @epoch-ms")
+            format!(
+                "seek {s:?}: expected beginning, end, N, -N, -5m (30s, 2h, 1d), @epoch-ms or YYYY-MM-DDTHH:MM[:SS]"
+            )
         };
+        if let Some(ms) = parse_utc(s) {
+            return Ok(Seek::Timestamp(ms));
+        }
         match s {
             "b" | "beginning" => return Ok(Seek::Beginning),
             "e" | "end" => return Ok(Seek::End),
@@ -292,6 +298,33 @@ impl Seek {
             Seek::Ago(d) => format!("from {}s ago", d.as_secs()),
         }
     }
+}
+
+/// `YYYY-MM-DD[T| ]HH:MM[:SS]` in UTC as ms since the epoch.
+fn parse_utc(s: &str) -> Option<i64> {
+    let (date, time) = s.split_once(['T', ' '])?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute) = (t.next()??, t.next()??);
+    let second = t.next().unwrap_or(Some(0))?;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&hour)
+        || !(0..60).contains(&minute)
+        || !(0..=60).contains(&second)
+    {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400) + hour * 3600 + minute * 60 + second) * 1000)
 }
 
 /// Input modes: normal keys, or a line being typed.
@@ -686,11 +719,15 @@ impl App {
                     let excess = self.tail.held.len().saturating_sub(TAIL_CAPACITY);
                     self.tail.held.drain(..excess);
                 } else {
+                    let shown = records
+                        .iter()
+                        .filter(|r| r.matches(&self.tail.filter))
+                        .count();
                     self.tail.add(records);
                     if self.tail.cursor.selected > 0 {
                         // Keep the selected record selected while new ones arrive above it.
                         self.tail.cursor.selected =
-                            (self.tail.cursor.selected + 1).min(TAIL_CAPACITY - 1);
+                            (self.tail.cursor.selected + shown).min(TAIL_CAPACITY - 1);
                     }
                 }
                 Vec::new()

@@ -141,7 +141,8 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         ]),
         Mode::Seek(line) => Line::from(vec![
             Span::raw(format!("seek {line}█")).bold(),
-            Span::raw("   beginning | end | N | -N | -5m | @epoch-ms").dim(),
+            Span::raw("   beginning | end | N | -N | -5m | @epoch-ms | 2025-11-22T08:30 (UTC)")
+                .dim(),
         ]),
         Mode::Normal | Mode::Help => {
             let mut spans = Vec::new();
@@ -178,7 +179,7 @@ fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
         "jumps: :topics :groups :brokers :overview :topic NAME :group ID :tail NAME :q",
     ));
     lines.push(Line::from(
-        "seek (o): beginning, end, N, -N (N before the end), -30s/-5m/-2h/-1d, @epoch-ms",
+        "seek (o): beginning, end, N, -N (N before the end), -30s/-5m/-2h/-1d, @epoch-ms, 2025-11-22T08:30 (UTC)",
     ));
     if app.options.read_only {
         lines.push(Line::from("read-only: broker controls are hidden"));

@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod data;
 mod keys;
 
 use std::time::{Duration, Instant};
@@ -250,7 +251,7 @@ fn brokers_screen_shows_down_broker_and_devcluster_controls() {
     // Broker 1 leads orders-0, orders-2 and __consumer_offsets-0.
     let b1: Vec<&str> = line_with(&s, "│1 *").split_whitespace().collect();
     assert!(b1.contains(&"3"), "{s}");
-    assert!(s.contains("devcluster: selected broker"));
+    assert!(s.contains("devcluster: broker 1"), "{s}");
     assert!(s.contains("kill (as if the process died)"));
     assert!(line_with(&s, "q quit").contains("kill broker"), "{s}");
     assert!(

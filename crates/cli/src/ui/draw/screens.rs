@@ -205,11 +205,10 @@ pub(super) fn brokers(frame: &mut Frame, area: Rect, app: &App) {
                 Line::from(vec![Span::raw("admin plane "), reach]),
                 controls,
             ])
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" devcluster: selected broker "),
-            ),
+            .block(Block::default().borders(Borders::ALL).title(format!(
+                " devcluster: broker {} ",
+                opt(app.data.brokers.get(app.brokers.selected).map(|b| b.id))
+            ))),
             panel,
         );
     }
