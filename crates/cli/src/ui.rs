@@ -126,8 +126,9 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     );
     let tail = tokio::spawn(tail::run(consumer_config, tail_rx, action_tx.clone()));
 
-    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    // The guard comes first so a half-done setup (raw mode on, no alternate screen) is undone.
     let _restore = Restore;
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input(action_tx, stop_input.clone());
 

@@ -99,7 +99,10 @@ fn sparkline(frame: &mut Frame, area: Rect, history: &History, title: String) {
     let width = usize::from(area.width.saturating_sub(2));
     let skip = history.points.len().saturating_sub(width);
     let data: Vec<u64> = history.points.iter().skip(skip).copied().collect();
-    let title = format!("{title}now {} ", opt(history.latest()));
+    let title = format!(
+        "{title}now {} ",
+        opt(history.latest().map(|v| count(v as i64)))
+    );
     frame.render_widget(
         Sparkline::default()
             .data(&data)
