@@ -169,6 +169,19 @@ async fn read_back(
         .collect();
     consumer.assign(tps.clone()).unwrap();
     let ends = consumer.end_offsets(&tps).await.unwrap();
+    let state = dc.state();
+    let hws: Vec<(i32, i32, Option<i64>, Vec<i32>)> = state
+        .topics
+        .iter()
+        .filter(|t| t.name == topic)
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| (p.partition, p.leader, p.high_watermark, p.isr.clone()))
+        .collect();
+    println!(
+        "read back {topic}: end offsets {:?}; cluster state (partition, leader, high watermark, isr) {hws:?}",
+        ends.iter().map(|(tp, o)| (tp.partition, *o)).collect::<Vec<_>>()
+    );
+    assert_eq!(ends.len(), tps.len(), "end offsets of every partition");
     let mut out: BTreeMap<i32, Vec<(i64, u64)>> = BTreeMap::new();
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
     let done = |next: &BTreeMap<i32, i64>| {
@@ -492,4 +505,69 @@ async fn latency_and_dropped_connections_lose_and_duplicate_nothing() {
     })
     .await
     .unwrap();
+}
+
+/// A whole-cluster crash while one broker was already down: on restart the stale broker
+/// must not lead (it lacks records the others acknowledged), so nothing acknowledged is lost.
+/// Found by thinking through the dev-up SIGKILL test: the restart used to make every
+/// partition's first replica its leader with the whole replica set as ISR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_a_crash_with_a_broker_down_keeps_acknowledged_records() {
+    let dir = std::env::temp_dir().join(format!(
+        "streamctl-chaos-restart-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let dc = DevCluster::builder()
+            .brokers(3)
+            .data_dir(&dir)
+            .start()
+            .await
+            .unwrap();
+        create_topic(&dc, "crash", 3);
+        // Kill the preferred leader of every partition in turn is too much: kill broker 1,
+        // which is the first replica of one partition and a follower of the others.
+        dc.kill_broker(1).await.unwrap();
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .acks(Acks::All)
+            .build()
+            .await
+            .unwrap();
+        let mut acked = HashMap::new();
+        for i in 0..600u64 {
+            let v = i.to_string();
+            let m = producer
+                .send(
+                    Record::new("crash")
+                        .partition((i % 3) as i32)
+                        .value(v.as_bytes()),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+            acked.insert(i, (m.partition, m.offset));
+        }
+        producer.close(Duration::from_secs(5)).await.unwrap();
+        // The crash: everything stops (files stay as written), broker 1 never came back.
+        dc.shutdown().await;
+        let dc = DevCluster::builder()
+            .brokers(3)
+            .data_dir(&dir)
+            .start()
+            .await
+            .unwrap();
+        let log = read_back(&dc, "crash", 3).await;
+        let figures = check(&Produced { acked, failed: 0 }, &log);
+        report("chaos restart with a broker down", &figures, 0, "");
+        assert_eq!(figures.lost, 0, "acknowledged records were lost");
+        dc.shutdown().await;
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
