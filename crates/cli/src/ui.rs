@@ -96,15 +96,31 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
 
     // A devcluster is detected by its admin plane answering GET /v1/cluster.
     let mut startup_status = None;
-    let dev = match &args.admin_url {
+    // `--admin-url`, else the profile's (`dev up` writes one).
+    let admin_url = args.admin_url.clone().or_else(|| global.admin_url.clone());
+    let dev = match &admin_url {
         None => None,
         Some(url) => {
             let dev = DevAdmin::new(url)?;
+            // The plane must belong to the cluster shown: a profile's url and a `-b` pointing
+            // elsewhere must not put another cluster's brokers under the K key.
+            let kafka_id = admin.cluster().snapshot().cluster_id().map(str::to_string);
             match dev.cluster().await {
-                Ok(_) => Some(dev),
+                Ok(state)
+                    if kafka_id.is_none() || kafka_id.as_deref() == Some(&state.cluster_id) =>
+                {
+                    Some(dev)
+                }
+                Ok(state) => {
+                    startup_status = Some(format!(
+                        "the admin plane at {url} belongs to cluster {}, not this one; broker controls off",
+                        state.cluster_id
+                    ));
+                    None
+                }
                 Err(e) => {
                     startup_status = Some(format!(
-                        "--admin-url {url} is not a devcluster admin plane ({e:#}); broker controls off"
+                        "{url} is not a devcluster admin plane ({e:#}); broker controls off"
                     ));
                     None
                 }
@@ -224,30 +240,11 @@ fn spawn_input(
 /// `set-clipboard on`), which works over ssh, unlike a local clipboard library.
 fn copy(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
+    write!(
+        out,
+        "\x1b]52;c;{}\x07",
+        crate::jsonl::base64(text.as_bytes())
+    )?;
     out.flush()?;
     Ok(())
-}
-
-/// Standard base64 with padding (RFC 4648 §4).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let index = ((n >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(ALPHABET.get(index).copied().unwrap_or(b'=')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -17,10 +17,12 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use streamctl_devcluster::DevCluster;
+use support::{command, test_config, BIN};
 use tokio::io::AsyncWriteExt;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
 /// How long any one expected screen may take to appear.
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -113,12 +115,11 @@ fn tmux_available() -> bool {
 }
 
 async fn streamctl(args: &[&str], stdin: &[u8]) {
-    let mut child = tokio::process::Command::new(BIN)
+    let mut child = command(&test_config())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
@@ -180,8 +181,13 @@ async fn ui_shows_a_broker_kill_and_recovery_in_tmux() {
     )
     .await;
 
-    let command = format!("{BIN} -b {bootstrap} ui --admin-url {admin} --refresh 500ms");
-    let tmux = Tmux::start(&command, 132, 36);
+    // tmux runs the command through its own server: the clean environment goes in the line.
+    let ui = format!(
+        "env -u STREAMCTL_BROKERS -u STREAMCTL_PROFILE -u STREAMCTL_ADMIN_URL STREAMCTL_CONFIG={} \
+         {BIN} -b {bootstrap} ui --admin-url {admin} --refresh 500ms",
+        test_config().display()
+    );
+    let tmux = Tmux::start(&ui, 132, 36);
 
     // Overview: three brokers up, the topic and the group's lag.
     tmux.wait_for("overview", |p| {

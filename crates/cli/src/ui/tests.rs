@@ -508,21 +508,6 @@ fn refresh_intervals_parse() {
 }
 
 #[test]
-fn base64_matches_rfc_4648_vectors() {
-    for (plain, encoded) in [
-        ("", ""),
-        ("f", "Zg=="),
-        ("fo", "Zm8="),
-        ("foo", "Zm9v"),
-        ("foob", "Zm9vYg=="),
-        ("fooba", "Zm9vYmE="),
-        ("foobar", "Zm9vYmFy"),
-    ] {
-        assert_eq!(super::base64(plain.as_bytes()), encoded);
-    }
-}
-
-#[test]
 fn timestamps_and_counts_format() {
     assert_eq!(draw::timestamp(0), "1970-01-01 00:00:00.000");
     assert_eq!(draw::timestamp(951_782_400_123), "2000-02-29 00:00:00.123");
