@@ -77,6 +77,16 @@ pub fn log_writer(args: &UiArgs) -> tracing_subscriber::fmt::writer::BoxMakeWrit
     }
 }
 
+/// The tail's consumer settings before `-b`/`-X`: no group, never creating the topic it
+/// reads (a typo in `:tail` must say so), an offset past the log starting at its beginning.
+pub fn tail_config() -> anyhow::Result<ConsumerConfig> {
+    let mut config = ConsumerConfig::default();
+    config.set("request.timeout.ms", REQUEST_TIMEOUT_MS)?;
+    config.set("allow.auto.create.topics", "false")?;
+    config.set("auto.offset.reset", "earliest")?;
+    Ok(config)
+}
+
 /// Runs `streamctl ui`.
 pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     let mut config = ClientConfig::default();
@@ -88,10 +98,7 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
             global.brokers
         )
     })?;
-    let mut consumer_config = ConsumerConfig::default();
-    consumer_config.set("request.timeout.ms", REQUEST_TIMEOUT_MS)?;
-    consumer_config.set("allow.auto.create.topics", "false")?;
-    consumer_config.set("auto.offset.reset", "earliest")?;
+    let mut consumer_config = tail_config()?;
     crate::config::apply_global(global, |k, v| consumer_config.set(k, v).map(|_| ()))?;
 
     // A devcluster is detected by its admin plane answering GET /v1/cluster.

@@ -11,6 +11,7 @@
 
 mod data;
 mod keys;
+mod tail;
 
 use std::time::{Duration, Instant};
 

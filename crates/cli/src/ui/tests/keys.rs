@@ -380,7 +380,12 @@ fn c_copies_the_selected_record_as_json() {
     assert_eq!(v["partition"], 1);
     assert_eq!(v["key"], "k2");
     assert_eq!(v["value"], "two");
-    assert_eq!(v["headers"][0][0], "source");
+    assert_eq!(v["headers"][0]["key"], "source");
+    assert_eq!(v["headers"][0]["value"], "web");
+    // The `consume -J` shape: `produce --input jsonl` reads it back.
+    let back = crate::jsonl::parse_line(json).unwrap();
+    assert_eq!(back.key.as_deref(), Some(&b"k2"[..]));
+    assert_eq!(back.partition, Some(1));
     assert!(app
         .status
         .as_deref()
