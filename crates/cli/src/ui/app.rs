@@ -627,6 +627,18 @@ impl App {
                     .map(|p| p.partition);
                 self.open_tail(t, partition)
             }
+            Screen::GroupDetail(g) => {
+                // A lag row opens its topic.
+                let Some(topic) = self
+                    .group(&g)
+                    .and_then(|g| g.lag.as_ref()?.get(self.group_rows.selected))
+                    .map(|l| l.topic.clone())
+                else {
+                    return Vec::new();
+                };
+                self.partitions = Cursor::default();
+                self.go(Screen::TopicDetail(topic), false)
+            }
             Screen::Messages(_) => {
                 self.tail.detail = !self.tail.detail;
                 Vec::new()

@@ -148,6 +148,11 @@ fn enter_drills_in_on_each_screen() {
         "groups sort as listed"
     );
     assert_eq!(app.watch().group.as_deref(), Some("audit"));
+    // A group's lag row opens its topic.
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.screen, Screen::TopicDetail("payments".into()));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.screen, Screen::GroupDetail("audit".into()));
 
     // Enter on a partition tails that partition.
     let mut app = topics();
