@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use streamctl_client::consumer::ConsumerConfig;
 use streamctl_client::{Admin, ClientConfig};
 use tokio::sync::{mpsc, watch};
@@ -162,7 +163,11 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     }
     let result: anyhow::Result<()> = async {
         loop {
+            // Synchronized output (DEC mode 2026): terminals that know it show the frame whole,
+            // the others ignore the escape.
+            ratatui::crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
             terminal.draw(|f| draw::draw(f, &app))?;
+            ratatui::crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
             let Some(action) = action_rx.recv().await else {
                 break;
             };

@@ -90,14 +90,20 @@ impl Tmux {
             .is_ok_and(|s| s.success())
     }
 
-    /// Polls the pane until `check` holds; panics with the last pane after [`DEADLINE`].
+    /// Polls the pane until `check` holds on a settled frame; panics with the last pane after
+    /// [`DEADLINE`].
     async fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + DEADLINE;
         loop {
             let pane = self.capture();
             if check(&pane) {
-                println!("---- pane: {what} ----\n{}", pane.trim_end());
-                return pane;
+                // A capture can catch a frame half written; the same text twice is a whole one.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if self.capture() == pane {
+                    println!("---- pane: {what} ----\n{}", pane.trim_end());
+                    return pane;
+                }
+                continue;
             }
             if Instant::now() > deadline {
                 panic!("timed out waiting for {what}; the pane shows:\n{pane}");
