@@ -147,7 +147,7 @@ pub enum DevCommand {
 #[derive(Debug, Args)]
 pub struct DevTarget {
     /// The admin plane (`ADMIN=` of `dev up`; default: the profile's, else http://127.0.0.1:9644).
-    #[arg(long, env = "STREAMCTL_DEV_ADMIN")]
+    #[arg(long, env = "STREAMCTL_ADMIN_URL")]
     pub admin_url: Option<String>,
 }
 

@@ -104,9 +104,8 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
 
     // A devcluster is detected by its admin plane answering GET /v1/cluster.
     let mut startup_status = None;
-    // `--admin-url`, else the profile's (`dev up` writes one).
-    let admin_url = args.admin_url.clone().or_else(|| global.admin_url.clone());
-    let dev = match &admin_url {
+    // `--admin-url`, else the profile's (filled in by `main`).
+    let dev = match &args.admin_url {
         None => None,
         Some(url) => {
             let dev = DevAdmin::new(url)?;

@@ -81,12 +81,16 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
     let brokers = cluster.bootstrap_servers();
     let admin = cluster.admin_url();
     {
+        // A reader that took what it needed and closed the pipe must not take the cluster
+        // down with it: a failed write here is only logged.
         let mut out = std::io::stdout().lock();
-        writeln!(out, "BROKERS={brokers}")?;
+        let mut printed = writeln!(out, "BROKERS={brokers}");
         if let Some(url) = &admin {
-            writeln!(out, "ADMIN={url}")?;
+            printed = printed.and_then(|()| writeln!(out, "ADMIN={url}"));
         }
-        out.flush()?;
+        if let Err(e) = printed.and_then(|()| out.flush()) {
+            tracing::warn!("cannot print the cluster's addresses on stdout: {e}");
+        }
     }
     if !args.no_profile {
         if let Err(e) = write_dev_profile(&brokers, admin.as_deref()) {
