@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use streamctl_client::consumer::ConsumerConfig;
 use streamctl_client::{Admin, ClientConfig};
 use tokio::sync::{mpsc, watch};
@@ -77,6 +78,16 @@ pub fn log_writer(args: &UiArgs) -> tracing_subscriber::fmt::writer::BoxMakeWrit
     }
 }
 
+/// The tail's consumer settings before `-b`/`-X`: no group, never creating the topic it
+/// reads (a typo in `:tail` must say so), an offset past the log starting at its beginning.
+pub fn tail_config() -> anyhow::Result<ConsumerConfig> {
+    let mut config = ConsumerConfig::default();
+    config.set("request.timeout.ms", REQUEST_TIMEOUT_MS)?;
+    config.set("allow.auto.create.topics", "false")?;
+    config.set("auto.offset.reset", "earliest")?;
+    Ok(config)
+}
+
 /// Runs `streamctl ui`.
 pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     let mut config = ClientConfig::default();
@@ -88,23 +99,35 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
             global.brokers
         )
     })?;
-    let mut consumer_config = ConsumerConfig::default();
-    consumer_config.set("request.timeout.ms", REQUEST_TIMEOUT_MS)?;
-    consumer_config.set("allow.auto.create.topics", "false")?;
-    consumer_config.set("auto.offset.reset", "earliest")?;
+    let mut consumer_config = tail_config()?;
     crate::config::apply_global(global, |k, v| consumer_config.set(k, v).map(|_| ()))?;
 
     // A devcluster is detected by its admin plane answering GET /v1/cluster.
     let mut startup_status = None;
+    // `--admin-url`, else the profile's (filled in by `main`).
     let dev = match &args.admin_url {
         None => None,
         Some(url) => {
             let dev = DevAdmin::new(url)?;
+            // The plane must belong to the cluster shown: a profile's url and a `-b` pointing
+            // elsewhere must not put another cluster's brokers under the K key.
+            let kafka_id = admin.cluster().snapshot().cluster_id().map(str::to_string);
             match dev.cluster().await {
-                Ok(_) => Some(dev),
+                Ok(state)
+                    if kafka_id.is_none() || kafka_id.as_deref() == Some(&state.cluster_id) =>
+                {
+                    Some(dev)
+                }
+                Ok(state) => {
+                    startup_status = Some(format!(
+                        "the admin plane at {url} belongs to cluster {}, not this one; broker controls off",
+                        state.cluster_id
+                    ));
+                    None
+                }
                 Err(e) => {
                     startup_status = Some(format!(
-                        "--admin-url {url} is not a devcluster admin plane ({e:#}); broker controls off"
+                        "{url} is not a devcluster admin plane ({e:#}); broker controls off"
                     ));
                     None
                 }
@@ -139,7 +162,11 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     }
     let result: anyhow::Result<()> = async {
         loop {
+            // Synchronized output (DEC mode 2026): terminals that know it show the frame whole,
+            // the others ignore the escape.
+            ratatui::crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
             terminal.draw(|f| draw::draw(f, &app))?;
+            ratatui::crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
             let Some(action) = action_rx.recv().await else {
                 break;
             };
@@ -224,30 +251,11 @@ fn spawn_input(
 /// `set-clipboard on`), which works over ssh, unlike a local clipboard library.
 fn copy(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
+    write!(
+        out,
+        "\x1b]52;c;{}\x07",
+        crate::jsonl::base64(text.as_bytes())
+    )?;
     out.flush()?;
     Ok(())
-}
-
-/// Standard base64 with padding (RFC 4648 §4).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let index = ((n >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(ALPHABET.get(index).copied().unwrap_or(b'=')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

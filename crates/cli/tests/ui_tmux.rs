@@ -15,12 +15,15 @@
 )]
 
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use streamctl_devcluster::DevCluster;
+use support::{command, test_config, BIN};
 use tokio::io::AsyncWriteExt;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
 /// How long any one expected screen may take to appear.
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -31,7 +34,13 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str, width: u16, height: u16) -> Tmux {
-        let socket = format!("streamctl-ui-test-{}", std::process::id());
+        // A server per test: tests of this file run in parallel.
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "streamctl-ui-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         let tmux = Tmux { socket };
         let status = tmux
             .cmd(&[
@@ -81,14 +90,20 @@ impl Tmux {
             .is_ok_and(|s| s.success())
     }
 
-    /// Polls the pane until `check` holds; panics with the last pane after [`DEADLINE`].
+    /// Polls the pane until `check` holds on a settled frame; panics with the last pane after
+    /// [`DEADLINE`].
     async fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + DEADLINE;
         loop {
             let pane = self.capture();
             if check(&pane) {
-                println!("---- pane: {what} ----\n{}", pane.trim_end());
-                return pane;
+                // A capture can catch a frame half written; the same text twice is a whole one.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if self.capture() == pane {
+                    println!("---- pane: {what} ----\n{}", pane.trim_end());
+                    return pane;
+                }
+                continue;
             }
             if Instant::now() > deadline {
                 panic!("timed out waiting for {what}; the pane shows:\n{pane}");
@@ -113,12 +128,11 @@ fn tmux_available() -> bool {
 }
 
 async fn streamctl(args: &[&str], stdin: &[u8]) {
-    let mut child = tokio::process::Command::new(BIN)
+    let mut child = command(&test_config())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
@@ -180,8 +194,13 @@ async fn ui_shows_a_broker_kill_and_recovery_in_tmux() {
     )
     .await;
 
-    let command = format!("{BIN} -b {bootstrap} ui --admin-url {admin} --refresh 500ms");
-    let tmux = Tmux::start(&command, 132, 36);
+    // tmux runs the command through its own server: the clean environment goes in the line.
+    let ui = format!(
+        "env -u STREAMCTL_BROKERS -u STREAMCTL_PROFILE -u STREAMCTL_ADMIN_URL STREAMCTL_CONFIG={} \
+         {BIN} -b {bootstrap} ui --admin-url {admin} --refresh 500ms",
+        test_config().display()
+    );
+    let tmux = Tmux::start(&ui, 132, 36);
 
     // Overview: three brokers up, the topic and the group's lag.
     tmux.wait_for("overview", |p| {
@@ -264,4 +283,67 @@ async fn ui_shows_a_broker_kill_and_recovery_in_tmux() {
     }
     drop(tmux);
     cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_plane_of_another_cluster_gets_no_broker_controls() {
+    if !tmux_available() {
+        return;
+    }
+    let shown = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .start()
+        .await
+        .unwrap();
+    let other = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .admin_http(true)
+        .start()
+        .await
+        .unwrap();
+    let ui = format!(
+        "env -u STREAMCTL_BROKERS -u STREAMCTL_PROFILE -u STREAMCTL_ADMIN_URL STREAMCTL_CONFIG={} \
+         {BIN} -b {} ui --admin-url {}",
+        test_config().display(),
+        shown.bootstrap_servers(),
+        other.admin_url().unwrap()
+    );
+    let tmux = Tmux::start(&ui, 132, 20);
+    tmux.wait_for("refusal", |p| {
+        p.contains("belongs to cluster") && p.contains("broker controls off")
+    })
+    .await;
+    tmux.keys(&["2"]);
+    tmux.wait_for("no controls", |p| {
+        p.contains("brokers (1/1 up") && !p.contains("kill broker") && !p.contains("devcluster")
+    })
+    .await;
+    drop(tmux);
+    shown.shutdown().await;
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn ui_without_a_cluster_says_so_before_touching_the_terminal() {
+    let out = command(&test_config())
+        .args(["-b", "127.0.0.1:1", "ui"])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot connect to 127.0.0.1:1"), "{stderr}");
+    // Nothing was drawn: no alternate-screen escape reached stdout.
+    assert!(out.stdout.is_empty(), "{:?}", out.stdout);
+
+    let out = command(&test_config())
+        .args(["ui", "--refresh", "10ms"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 100ms"));
 }

@@ -324,17 +324,17 @@ impl Poller {
     async fn fetch_groups(&mut self, watch: &Watch, snapshot: &mut Snapshot) {
         let listed = match tokio::time::timeout(STEP_TIMEOUT, self.admin.list_groups()).await {
             Ok(Ok(l)) => l,
-            Ok(Err(e)) => {
-                snapshot.errors.push(format!("groups: {e}"));
+            failed => {
+                snapshot.errors.push(match failed {
+                    Ok(Err(e)) => format!("groups: {e}"),
+                    _ => "groups: timed out".into(),
+                });
+                // The last known groups stay on screen (a broker may be down mid-poll).
                 snapshot.groups = (!self.groups.is_empty()).then(|| {
                     let mut g: Vec<GroupView> = self.groups.values().cloned().collect();
                     g.sort_by(|a, b| a.group_id.cmp(&b.group_id));
                     g
                 });
-                return;
-            }
-            Err(_) => {
-                snapshot.errors.push("groups: timed out".into());
                 return;
             }
         };

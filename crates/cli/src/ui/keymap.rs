@@ -75,7 +75,13 @@ use KeyCode::{Backspace, Char, Down, End, Enter, Esc, Home, Left, PageDown, Page
 use ScreenKind as S;
 
 const TAIL_SOURCES: &[ScreenKind] = &[S::Topics, S::TopicDetail];
-const DRILL: &[ScreenKind] = &[S::Topics, S::Groups, S::TopicDetail, S::Messages];
+const DRILL: &[ScreenKind] = &[
+    S::Topics,
+    S::Groups,
+    S::TopicDetail,
+    S::GroupDetail,
+    S::Messages,
+];
 const FILTERABLE: &[ScreenKind] = &[S::Topics, S::Groups, S::Messages];
 
 /// Every binding, in the order the help shows them.

@@ -220,18 +220,22 @@ pub struct MessageView {
 }
 
 impl MessageView {
-    /// The record as one JSON object, the shape `streamctl consume -J` prints.
+    /// The record as one JSON object, exactly as `streamctl consume -J` prints it (so a copy
+    /// can be fed back with `produce --input jsonl`).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "topic": self.topic,
-            "partition": self.partition,
-            "offset": self.offset,
-            "timestamp": self.timestamp,
-            "key": self.key.as_deref().map(lossy),
-            "value": self.value.as_deref().map(lossy),
-            "headers": self.headers.iter().map(|(k, v)| {
-                serde_json::json!([k, v.as_deref().map(lossy)])
-            }).collect::<Vec<_>>(),
+        let bytes = |b: &Option<Vec<u8>>| b.as_deref().map(bytes::Bytes::copy_from_slice);
+        crate::jsonl::to_json(&streamctl_client::ConsumerRecord {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: bytes(&self.key),
+            value: bytes(&self.value),
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), bytes(v)))
+                .collect(),
         })
     }
 

@@ -55,7 +55,10 @@ async fn a_poll_maps_brokers_topics_watermarks_groups_and_a_killed_broker() {
     let admin = Admin::connect(ClientConfig::default().bootstrap_servers(&bootstrap))
         .await
         .unwrap();
+    // What `ui` compares with the admin plane's id before enabling broker controls.
+    let kafka_id = admin.cluster().snapshot().cluster_id().map(str::to_string);
     let dev = DevAdmin::new(&cluster.admin_url().unwrap()).unwrap();
+    assert_eq!(kafka_id, Some(dev.cluster().await.unwrap().cluster_id));
     let (actions, mut posted) = mpsc::unbounded_channel();
     let (_watch_tx, watch_rx) = watch::channel(Watch {
         topics: vec!["orders".into()],

@@ -148,6 +148,11 @@ fn enter_drills_in_on_each_screen() {
         "groups sort as listed"
     );
     assert_eq!(app.watch().group.as_deref(), Some("audit"));
+    // A group's lag row opens its topic.
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.screen, Screen::TopicDetail("payments".into()));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.screen, Screen::GroupDetail("audit".into()));
 
     // Enter on a partition tails that partition.
     let mut app = topics();
@@ -380,7 +385,12 @@ fn c_copies_the_selected_record_as_json() {
     assert_eq!(v["partition"], 1);
     assert_eq!(v["key"], "k2");
     assert_eq!(v["value"], "two");
-    assert_eq!(v["headers"][0][0], "source");
+    assert_eq!(v["headers"][0]["key"], "source");
+    assert_eq!(v["headers"][0]["value"], "web");
+    // The `consume -J` shape: `produce --input jsonl` reads it back.
+    let back = crate::jsonl::parse_line(json).unwrap();
+    assert_eq!(back.key.as_deref(), Some(&b"k2"[..]));
+    assert_eq!(back.partition, Some(1));
     assert!(app
         .status
         .as_deref()
