@@ -44,8 +44,7 @@ use bytes::{Bytes, BytesMut};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader, ResponseHeader};
 use streamctl_protocol::messages::*;
 use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -54,6 +53,7 @@ use tracing::{debug, trace, warn};
 
 use crate::config::ClientConfig;
 use crate::error::{Disconnect, Error, Result};
+use crate::security::sasl::{SaslSession, Step};
 
 mod request;
 #[cfg(test)]
@@ -229,6 +229,7 @@ impl Connection {
     /// Both steps together are bounded by `socket.connection.setup.timeout.ms`. Every address
     /// the host name resolves to is tried in turn.
     pub async fn connect(broker: &str, config: &ClientConfig) -> Result<Connection> {
+        crate::security::validate(config)?;
         let setup_timeout = config.socket_connection_setup_timeout;
         let setup = async {
             let stream = TcpStream::connect(broker)
@@ -239,8 +240,19 @@ impl Connection {
                 })?;
             // Requests are whole frames written at once; Nagle would only add latency.
             let _ = stream.set_nodelay(true);
-            let mut inner = Inner::start(stream, broker, config);
+            let mut inner = if config.security_protocol.uses_tls() {
+                let tls = crate::security::tls::connect(stream, broker, &config.tls).await?;
+                let (read, write) = tokio::io::split(tls);
+                Inner::start(read, write, broker, config)
+            } else {
+                // Owned halves: no lock between reader and writer on the plaintext path.
+                let (read, write) = stream.into_split();
+                Inner::start(read, write, broker, config)
+            };
             inner.versions = inner.negotiate().await?;
+            if config.security_protocol.uses_sasl() {
+                inner.authenticate(config).await?;
+            }
             Ok(inner)
         };
         let inner = tokio::time::timeout(setup_timeout, setup)
@@ -420,8 +432,12 @@ impl Connection {
 }
 
 impl Inner {
-    /// Starts the reader and writer tasks on a connected socket.
-    fn start(stream: TcpStream, broker: &str, config: &ClientConfig) -> Inner {
+    /// Starts the reader and writer tasks on the two halves of a connected socket.
+    fn start<R, W>(read_half: R, write_half: W, broker: &str, config: &ClientConfig) -> Inner
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             broker: broker.to_string(),
             state: Mutex::new(State {
@@ -430,7 +446,6 @@ impl Inner {
             }),
             closed: CancellationToken::new(),
         });
-        let (read_half, write_half) = stream.into_split();
         let (outgoing, queue) = mpsc::channel(WRITE_QUEUE);
         // Both tasks stop when `shared.closed` is cancelled, which `Inner::drop` guarantees.
         tokio::spawn(read_loop(read_half, shared.clone()));
@@ -487,6 +502,91 @@ impl Inner {
                 });
             }
             return Ok(Versions::negotiate(&response.api_keys));
+        }
+    }
+
+    /// SASL authentication after ApiVersions: SaslHandshake v1 names the mechanism, then
+    /// SaslAuthenticate requests carry its tokens (KIP-152) until it completes. Any refusal
+    /// is [`Error::Authentication`] with the broker's message, and the connection is closed.
+    async fn authenticate(&self, config: &ClientConfig) -> Result<()> {
+        let result = self.sasl_exchange(config).await;
+        if result.is_err() {
+            self.shared.fail(Disconnect::ClosedByClient);
+        }
+        result
+    }
+
+    async fn sasl_exchange(&self, config: &ClientConfig) -> Result<()> {
+        let broker = &self.shared.broker;
+        let refused = |reason: String| Error::Authentication {
+            broker: broker.clone(),
+            reason,
+        };
+        let mechanism = config.sasl.mechanism;
+        let handshake_version = self
+            .versions
+            .negotiated
+            .get(&ApiKey::SaslHandshake)
+            .copied();
+        let authenticate_version = self
+            .versions
+            .negotiated
+            .get(&ApiKey::SaslAuthenticate)
+            .copied();
+        let (Some(handshake_version @ 1..), Some(authenticate_version)) =
+            (handshake_version, authenticate_version)
+        else {
+            return Err(refused(
+                "the broker does not offer SaslHandshake v1 and SaslAuthenticate (KIP-152); \
+                 is this a SASL listener?"
+                    .into(),
+            ));
+        };
+        let handshake = self
+            .call_at(
+                SaslHandshakeRequest {
+                    mechanism: mechanism.name().to_string(),
+                    ..Default::default()
+                },
+                handshake_version,
+                self.request_timeout,
+            )
+            .await?;
+        let code = ErrorCode::from_code(handshake.error_code);
+        if !code.is_ok() {
+            return Err(refused(format!(
+                "{code}: the broker offers {} but not {mechanism}",
+                handshake.mechanisms.join(", ")
+            )));
+        }
+        let mut session = SaslSession::start(&config.sasl).await.map_err(refused)?;
+        let mut token = session.initial();
+        loop {
+            let response = self
+                .call_at(
+                    SaslAuthenticateRequest {
+                        auth_bytes: Bytes::from(std::mem::take(&mut token)),
+                        ..Default::default()
+                    },
+                    authenticate_version,
+                    self.request_timeout,
+                )
+                .await?;
+            let code = ErrorCode::from_code(response.error_code);
+            if !code.is_ok() {
+                let message = response.error_message.filter(|m| !m.is_empty());
+                return Err(refused(match message {
+                    Some(m) => format!("{code}: {m}"),
+                    None => code.to_string(),
+                }));
+            }
+            match session.step(&response.auth_bytes).map_err(refused)? {
+                Step::Send(next) => token = next,
+                Step::Done => {
+                    debug!(broker = %broker, %mechanism, session_lifetime_ms = response.session_lifetime_ms, "authenticated");
+                    return Ok(());
+                }
+            }
         }
     }
 
@@ -669,7 +769,7 @@ impl<T> PendingResponse<T> {
 }
 
 /// The reader task: frames in, responses out, until the connection dies.
-async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>) {
+async fn read_loop<R: AsyncRead + Unpin>(mut socket: R, shared: Arc<Shared>) {
     let decoder = FrameDecoder::default();
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
@@ -710,8 +810,8 @@ async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>) {
 }
 
 /// The writer task: queued frames to the socket, coalescing what is queued into one flush.
-async fn write_loop(
-    socket: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    socket: W,
     mut queue: mpsc::Receiver<Outgoing>,
     shared: Arc<Shared>,
 ) {

@@ -91,6 +91,7 @@ pub mod consumer;
 pub mod error;
 pub mod metadata;
 pub mod producer;
+pub mod security;
 
 pub use admin::Admin;
 pub use backoff::Backoff;
@@ -102,6 +103,9 @@ pub use metadata::{
     BrokerMetadata, Cluster, Leader, MetadataSnapshot, PartitionMetadata, TopicMetadata,
 };
 pub use producer::partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
+pub use security::{
+    OauthBearerToken, SaslConfig, SaslMechanism, Secret, SecurityProtocol, TlsConfig, TokenProvider,
+};
 
 /// The wire protocol crate, for building requests and reading responses.
 pub use streamctl_protocol as protocol;

@@ -9,6 +9,13 @@
 //! Each connection handles its requests one at a time, as Kafka does (a connection is muted
 //! while a request is in flight), so pipelined requests are answered in order. Anything a
 //! client sends that cannot be decoded closes that connection only, with a log line.
+//!
+//! A connection is served the same way over plain TCP or TLS (the code is generic over the
+//! stream). On a SASL listener only ApiVersions and the SASL APIs are served until the client
+//! has authenticated, with frames capped at 512 KiB, as Kafka does; a refused password is
+//! answered with SASL_AUTHENTICATION_FAILED and the connection closed. When the client
+//! listener is secured, followers use a loopback replication listener
+//! ([`crate::security`] says why).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,7 +26,7 @@ use bytes::{Bytes, BytesMut};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
 use streamctl_protocol::messages::{ApiVersionsResponse, RequestBody, ResponseBody};
 use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +40,13 @@ use crate::handlers;
 use crate::log::Storage;
 use crate::metrics::BrokerMetrics;
 use crate::partition::Partition;
+use crate::security::sasl::Authenticator;
+use crate::security::ListenerSecurity;
+
+/// Largest frame accepted before SASL authentication (Kafka's limit for SASL tokens).
+const MAX_UNAUTHENTICATED_FRAME: usize = 512 * 1024;
+/// How long a client may take to finish the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// State shared by a broker's connections and handlers.
 #[derive(Debug)]
@@ -56,6 +70,8 @@ pub struct BrokerShared {
     pub metrics: Arc<BrokerMetrics>,
     /// The groups whose `__consumer_offsets` partition this broker leads.
     pub coordinator: GroupCoordinator,
+    /// TLS and SASL of the client listener.
+    pub security: ListenerSecurity,
 }
 
 /// The local replica of a partition this broker leads, with the topic it belongs to.
@@ -89,7 +105,14 @@ impl BrokerShared {
             data_arrived: Notify::new(),
             faults: Arc::new(BrokerFaults::new()),
             metrics: Arc::new(BrokerMetrics::new()),
+            security: ListenerSecurity::default(),
         }
+    }
+
+    /// Secures the client listener with TLS and/or SASL.
+    pub fn with_security(mut self, security: ListenerSecurity) -> Self {
+        self.security = security;
+        self
     }
 
     /// Uses the fault controls and counters of the broker's slot (kept across restarts)
@@ -344,9 +367,23 @@ impl RunningBroker {
                 listener,
                 shared.clone(),
                 stop.clone(),
+                ListenerKind::Client,
             )));
         }
-        info!(broker = shared.node_id, addrs = ?addrs, "broker listening");
+        if shared.security.is_secured() {
+            let internal = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+            let port = internal.local_addr()?.port();
+            shared
+                .controller
+                .set_replication_port(shared.node_id, Some(port));
+            tasks.push(tokio::spawn(accept_loop(
+                internal,
+                shared.clone(),
+                stop.clone(),
+                ListenerKind::Replication,
+            )));
+        }
+        info!(broker = shared.node_id, addrs = ?addrs, security = shared.security.protocol(), "broker listening");
         tasks.push(tokio::spawn(maintenance_loop(shared.clone(), stop.clone())));
         tasks.push(tokio::spawn(crate::replication::run(
             shared.clone(),
@@ -378,6 +415,7 @@ impl RunningBroker {
                 listener,
                 self.shared.clone(),
                 self.stop.clone(),
+                ListenerKind::Client,
             )));
         }
         Ok(self)
@@ -406,7 +444,21 @@ impl RunningBroker {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: CancellationToken) {
+/// Which listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListenerKind {
+    /// The advertised listener, with the cluster's TLS and SASL settings.
+    Client,
+    /// The loopback listener followers fetch from when the client listener is secured.
+    Replication,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<BrokerShared>,
+    stop: CancellationToken,
+    kind: ListenerKind,
+) {
     loop {
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
@@ -415,7 +467,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: Can
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(stream, peer, shared.clone(), stop.clone()));
+                tokio::spawn(accept_connection(
+                    stream,
+                    peer,
+                    shared.clone(),
+                    stop.clone(),
+                    kind,
+                ));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -463,23 +521,78 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
     }
 }
 
+/// Runs the TLS handshake when the listener has TLS, then serves the connection.
+async fn accept_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<BrokerShared>,
+    stop: CancellationToken,
+    kind: ListenerKind,
+) {
+    let tls = match kind {
+        ListenerKind::Client => shared.security.tls.clone(),
+        ListenerKind::Replication => None,
+    };
+    let Some(config) = tls else {
+        return serve_connection(stream, peer, shared, stop, kind).await;
+    };
+    let handshake = tokio::select! {
+        () = stop.cancelled() => return,
+        h = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tokio_rustls::TlsAcceptor::from(config).accept(stream)) => h,
+    };
+    match handshake {
+        Ok(Ok(stream)) => serve_connection(stream, peer, shared, stop, kind).await,
+        Ok(Err(e)) => {
+            info!(broker = shared.node_id, %peer, error = %e, "TLS handshake failed");
+        }
+        Err(_) => info!(broker = shared.node_id, %peer, "TLS handshake timed out"),
+    }
+}
+
+/// What one connection has established: SASL progress on a SASL listener.
+struct ConnectionState {
+    kind: ListenerKind,
+    /// `Some` on a SASL listener.
+    auth: Option<Authenticator>,
+}
+
+impl ConnectionState {
+    fn sasl_enabled(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    fn unauthenticated(&self) -> bool {
+        self.auth.as_ref().is_some_and(|a| !a.is_authenticated())
+    }
+}
+
 /// What to do after a request.
 enum Reply {
     /// Send these bytes (a whole response frame).
     Send(BytesMut),
+    /// Send these bytes, then close the connection (a refused SASL authentication).
+    SendAndClose(BytesMut, String),
     /// Send nothing (acks=0 produce).
     Nothing,
     /// Close the connection; the request was not something we can answer.
     Close(String),
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     shared: Arc<BrokerShared>,
     stop: CancellationToken,
+    kind: ListenerKind,
 ) {
     let decoder = FrameDecoder::new(shared.config.max_frame_size);
+    let unauthenticated_decoder =
+        FrameDecoder::new(shared.config.max_frame_size.min(MAX_UNAUTHENTICATED_FRAME));
+    let mut conn = ConnectionState {
+        kind,
+        auth: (kind == ListenerKind::Client && shared.security.sasl.is_some())
+            .then(Authenticator::new),
+    };
     let mut inbuf = BytesMut::with_capacity(64 * 1024);
     let mut outbuf = BytesMut::with_capacity(64 * 1024);
     // Subscribed before serving anything: a drop requested from now on closes this one.
@@ -489,6 +602,11 @@ async fn serve_connection(
     loop {
         // Answer every complete frame already buffered, then write the answers at once.
         loop {
+            let decoder = if conn.unauthenticated() {
+                &unauthenticated_decoder
+            } else {
+                &decoder
+            };
             let frame = match decoder.decode(&mut inbuf) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
@@ -506,10 +624,17 @@ async fn serve_connection(
                     info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
                     return;
                 }
-                r = handle_frame(&shared, peer, frame) => r,
+                r = handle_frame(&shared, peer, &mut conn, frame) => r,
             };
             match reply {
                 Reply::Send(bytes) => outbuf.extend_from_slice(&bytes),
+                Reply::SendAndClose(bytes, reason) => {
+                    info!(broker = shared.node_id, %peer, reason = %reason, "closing connection");
+                    outbuf.extend_from_slice(&bytes);
+                    let _ = stream.write_all(&outbuf).await;
+                    let _ = stream.shutdown().await;
+                    return;
+                }
                 Reply::Nothing => {}
                 Reply::Close(reason) => {
                     warn!(broker = shared.node_id, %peer, reason = %reason, "closing connection");
@@ -558,7 +683,19 @@ async fn dropped(drops: &mut tokio::sync::watch::Receiver<u64>) {
     }
 }
 
-async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes) -> Reply {
+async fn handle_frame(
+    shared: &Arc<BrokerShared>,
+    peer: SocketAddr,
+    conn: &mut ConnectionState,
+    frame: Bytes,
+) -> Reply {
+    if conn
+        .auth
+        .as_ref()
+        .is_some_and(Authenticator::expects_raw_token)
+    {
+        return raw_sasl_token(shared, conn, &frame);
+    }
     let started = tokio::time::Instant::now();
     let (header, body) = match frame::decode_request(frame) {
         Ok(decoded) => decoded,
@@ -566,9 +703,9 @@ async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes
     };
     let body = match body {
         Ok(body) => body,
-        Err(e) => return unanswerable(shared, &header, e),
+        Err(e) => return unanswerable(shared, &header, e, conn.sasl_enabled()),
     };
-    let served = handlers::served()
+    let served = handlers::served_on(conn.sasl_enabled())
         .iter()
         .any(|(k, lo, hi)| k.code() == header.api_key && (*lo..=*hi).contains(&header.api_version));
     if !served {
@@ -579,11 +716,15 @@ async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes
                 api_key: header.api_key,
                 version: header.api_version,
             },
+            conn.sasl_enabled(),
         );
     }
     shared.metrics.record_request(header.api_key);
     if let Some(latency) = shared.faults.latency() {
         tokio::time::sleep(latency).await;
+    }
+    if let Some(reply) = gate(shared, conn, &header, &body) {
+        return reply;
     }
     let replication = faults::is_replication(&body, header.api_version);
     if !replication {
@@ -595,6 +736,7 @@ async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes
         broker: shared,
         header: &header,
         peer,
+        sasl: conn.sasl_enabled(),
     };
     let Some(response) = handlers::dispatch(&ctx, body).await else {
         return Reply::Nothing;
@@ -655,11 +797,16 @@ fn encode(header: &RequestHeader, response: &ResponseBody) -> Reply {
 /// A request we cannot serve. ApiVersions gets Kafka's special answer (KIP-511): a v0
 /// response with UNSUPPORTED_VERSION and our ranges, so the client can pick a version it
 /// shares with us. Anything else closes the connection, as Kafka does.
-fn unanswerable(shared: &BrokerShared, header: &RequestHeader, error: DecodeError) -> Reply {
+fn unanswerable(
+    shared: &BrokerShared,
+    header: &RequestHeader,
+    error: DecodeError,
+    sasl: bool,
+) -> Reply {
     let is_api_versions = header.api_key == ApiKey::ApiVersions.code();
     let too_new = header.api_version > ApiVersionsResponse::MAX_VERSION;
     if is_api_versions && too_new {
-        let mut response = handlers::api_versions::supported();
+        let mut response = handlers::api_versions::supported(sasl);
         response.error_code = ErrorCode::UnsupportedVersion.code();
         let v0 = RequestHeader {
             api_version: 0,
@@ -675,4 +822,80 @@ fn unanswerable(shared: &BrokerShared, header: &RequestHeader, error: DecodeErro
         "broker {}: cannot serve {api} v{} from client {:?}: {error}",
         shared.node_id, header.api_version, header.client_id
     ))
+}
+
+/// What the listener allows before the handlers run: the replication listener serves replica
+/// fetches only; a SASL listener answers the SASL APIs itself and serves nothing else but
+/// ApiVersions until the client has authenticated (and closes a connection whose session
+/// outlived `connections.max.reauth.ms`, KIP-368). `None`: go on to the handler.
+fn gate(
+    shared: &BrokerShared,
+    conn: &mut ConnectionState,
+    header: &RequestHeader,
+    body: &RequestBody,
+) -> Option<Reply> {
+    let api = || {
+        header.api().map_or_else(
+            || format!("api key {}", header.api_key),
+            |k| k.name().to_string(),
+        )
+    };
+    if conn.kind == ListenerKind::Replication {
+        return (!faults::is_replication(body, header.api_version)).then(|| {
+            Reply::Close(format!(
+                "{} on the replication listener, which serves replica fetches only",
+                api()
+            ))
+        });
+    }
+    let (Some(auth), Some(settings)) = (conn.auth.as_mut(), shared.security.sasl.as_deref()) else {
+        return None;
+    };
+    match body {
+        RequestBody::ApiVersions(_) => None,
+        RequestBody::SaslHandshake(req) => {
+            let response =
+                handlers::sasl_handshake::handle(auth, settings, req, header.api_version);
+            Some(encode(header, &ResponseBody::SaslHandshake(response)))
+        }
+        RequestBody::SaslAuthenticate(req) => {
+            let (response, refused) = handlers::sasl_authenticate::handle(auth, settings, req);
+            if let Some(user) = auth.principal().filter(|_| refused.is_none()) {
+                debug!(broker = shared.node_id, principal = user, "authenticated");
+            }
+            let reply = encode(header, &ResponseBody::SaslAuthenticate(response));
+            match (reply, refused) {
+                (Reply::Send(bytes), Some(reason)) => Some(Reply::SendAndClose(bytes, reason)),
+                (reply, _) => Some(reply),
+            }
+        }
+        _ if auth.principal().is_some() && auth.session_expired() => Some(Reply::Close(format!(
+            "{} after the SASL session expired without re-authentication (KIP-368)",
+            api()
+        ))),
+        _ if !auth.is_authenticated() => Some(Reply::Close(format!(
+            "{} before SASL authentication",
+            api()
+        ))),
+        _ => None,
+    }
+}
+
+/// A SASL token in the SaslHandshake v0 framing: raw bytes in a size-prefixed frame, answered
+/// the same way; a refusal closes the connection (this framing has no error field).
+fn raw_sasl_token(shared: &BrokerShared, conn: &mut ConnectionState, token: &[u8]) -> Reply {
+    let (Some(auth), Some(settings)) = (conn.auth.as_mut(), shared.security.sasl.as_deref()) else {
+        return Reply::Close("raw SASL token on a listener without SASL".into());
+    };
+    let reply = match auth.authenticate(settings, token) {
+        crate::security::sasl::Outcome::Continue(t)
+        | crate::security::sasl::Outcome::Success { token: t, .. } => t,
+        crate::security::sasl::Outcome::Failure(code, message) => {
+            return Reply::Close(format!("SASL authentication failed ({code}): {message}"))
+        }
+    };
+    let mut out = BytesMut::with_capacity(reply.len() + 4);
+    out.extend_from_slice(&u32::try_from(reply.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(&reply);
+    Reply::Send(out)
 }

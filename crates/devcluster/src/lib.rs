@@ -48,6 +48,7 @@ mod metadata_store;
 pub mod metrics;
 pub mod partition;
 pub mod replication;
+pub mod security;
 
 pub use cluster::{BrokerInfo, ClusterError, DevCluster, DevClusterBuilder};
 pub use controller::ApiError;
