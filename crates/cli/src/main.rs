@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod config;
+mod jsonl;
 mod output;
 
 use std::process::ExitCode;
@@ -72,7 +73,8 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     }
     let Some(command) = args.command else {
         if args.list_metadata {
-            return commands::cluster::info(&args.global).await;
+            let global = config::resolve(&args.global)?;
+            return commands::cluster::info(&global).await;
         }
         // No subcommand and no -L: a usage error (exit 2), as clap gives for a missing one.
         <cli::Cli as clap::CommandFactory>::command()
@@ -82,11 +84,26 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
             )
             .exit();
     };
+    // Commands that do not need connection settings run before the config file is read, so
+    // a broken file can still be replaced with `profile create`.
     match command {
-        cli::Command::Dev(dev) => commands::dev::run(dev).await,
-        cli::Command::Produce(p) => commands::produce::run(&args.global, p).await,
-        cli::Command::Consume(c) => commands::consume::run(&args.global, c).await,
-        cli::Command::Topic(t) => commands::topic::run(&args.global, t).await,
-        cli::Command::Cluster(c) => commands::cluster::run(&args.global, c).await,
+        cli::Command::Profile(p) => commands::profile::run(&args.global, p),
+        cli::Command::Completion { shell } => {
+            let mut command = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "streamctl", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        command => {
+            let global = config::resolve(&args.global)?;
+            match command {
+                cli::Command::Dev(dev) => commands::dev::run(&global, dev).await,
+                cli::Command::Produce(p) => commands::produce::run(&global, p).await,
+                cli::Command::Consume(c) => commands::consume::run(&global, c).await,
+                cli::Command::Topic(t) => commands::topic::run(&global, t).await,
+                cli::Command::Group(g) => commands::group::run(&global, g).await,
+                cli::Command::Cluster(c) => commands::cluster::run(&global, c).await,
+                cli::Command::Profile(_) | cli::Command::Completion { .. } => Ok(ExitCode::SUCCESS),
+            }
+        }
     }
 }
