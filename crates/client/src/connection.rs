@@ -25,6 +25,12 @@
 //! broker answers in order, so everything behind a stuck request is stuck as well, and a
 //! half-open TCP path is only noticed that way.
 //!
+//! SASL (KIP-152, KIP-368): after ApiVersions the connection authenticates with SaslHandshake and
+//! SaslAuthenticate. When the broker gives the session a lifetime (`connections.max.reauth.ms`),
+//! a task re-authenticates at 85–95% of it: new requests wait while it runs (the broker must see
+//! nothing but the SASL exchange), responses to requests already sent still arrive, and a failed
+//! re-authentication closes the connection.
+//!
 //! Two ways to ask: [`Connection::call`] sends and waits for the answer; [`Connection::send`]
 //! returns once the request is queued, with a [`PendingResponse`] to await later, so a
 //! sender can keep several requests in flight in a guaranteed order.
@@ -214,6 +220,11 @@ struct Inner {
     /// `request.timeout.ms`.
     request_timeout: Duration,
     next_correlation_id: AtomicI32,
+    /// Held shared by every request while it is queued, exclusively by a re-authentication,
+    /// so no request is sent in the middle of one (KIP-368).
+    reauth_gate: tokio::sync::RwLock<()>,
+    /// Completed re-authentications, for diagnostics and tests.
+    reauthentications: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Inner {
@@ -250,21 +261,31 @@ impl Connection {
                 Inner::start(read, write, broker, config)
             };
             inner.versions = inner.negotiate().await?;
-            if config.security_protocol.uses_sasl() {
-                inner.authenticate(config).await?;
-            }
-            Ok(inner)
+            let session_lifetime = if config.security_protocol.uses_sasl() {
+                inner.authenticate(config).await?
+            } else {
+                None
+            };
+            Ok((inner, session_lifetime))
         };
-        let inner = tokio::time::timeout(setup_timeout, setup)
-            .await
-            .map_err(|_| Error::Timeout {
-                what: format!("connecting to broker {broker}"),
-                timeout: setup_timeout,
-            })??;
+        let (inner, session_lifetime) =
+            tokio::time::timeout(setup_timeout, setup)
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: format!("connecting to broker {broker}"),
+                    timeout: setup_timeout,
+                })??;
         debug!(broker, apis = inner.versions.negotiated.len(), "connected");
-        Ok(Connection {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        if let Some(lifetime) = session_lifetime {
+            tokio::spawn(reauthenticate_loop(
+                Arc::downgrade(&inner),
+                inner.shared.clone(),
+                config.clone(),
+                lifetime,
+            ));
+        }
+        Ok(Connection { inner })
     }
 
     /// Sends a request at the negotiated version and waits for its response, at most
@@ -349,6 +370,7 @@ impl Connection {
         let (written_tx, written_rx) = oneshot::channel();
         let timeout = inner.request_timeout;
         let send = async {
+            let _gate = inner.reauth_gate.read().await;
             let permit = inner
                 .outgoing
                 .reserve()
@@ -417,6 +439,12 @@ impl Connection {
         self.inner.shared.lock().pending.len()
     }
 
+    /// How many times this connection re-authenticated because the broker limited its SASL
+    /// session (KIP-368).
+    pub fn reauthentications(&self) -> u64 {
+        self.inner.reauthentications.load(Ordering::Relaxed)
+    }
+
     /// Closes the connection now, failing requests in flight (for every clone).
     pub fn close(&self) {
         self.inner.shared.fail(Disconnect::ClosedByClient);
@@ -457,6 +485,8 @@ impl Inner {
             client_id: config.client_id.clone(),
             request_timeout: config.request_timeout,
             next_correlation_id: AtomicI32::new(0),
+            reauth_gate: tokio::sync::RwLock::new(()),
+            reauthentications: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -508,7 +538,8 @@ impl Inner {
     /// SASL authentication after ApiVersions: SaslHandshake v1 names the mechanism, then
     /// SaslAuthenticate requests carry its tokens (KIP-152) until it completes. Any refusal
     /// is [`Error::Authentication`] with the broker's message, and the connection is closed.
-    async fn authenticate(&self, config: &ClientConfig) -> Result<()> {
+    /// Returns the session's lifetime when the broker limits it (KIP-368).
+    async fn authenticate(&self, config: &ClientConfig) -> Result<Option<Duration>> {
         let result = self.sasl_exchange(config).await;
         if result.is_err() {
             self.shared.fail(Disconnect::ClosedByClient);
@@ -516,7 +547,9 @@ impl Inner {
         result
     }
 
-    async fn sasl_exchange(&self, config: &ClientConfig) -> Result<()> {
+    /// The SASL exchange. Its requests bypass the re-authentication gate: at connect nobody
+    /// else can send yet, and a re-authentication holds the gate itself.
+    async fn sasl_exchange(&self, config: &ClientConfig) -> Result<Option<Duration>> {
         let broker = &self.shared.broker;
         let refused = |reason: String| Error::Authentication {
             broker: broker.clone(),
@@ -543,13 +576,12 @@ impl Inner {
             ));
         };
         let handshake = self
-            .call_at(
+            .call_ungated(
                 SaslHandshakeRequest {
                     mechanism: mechanism.name().to_string(),
                     ..Default::default()
                 },
                 handshake_version,
-                self.request_timeout,
             )
             .await?;
         let code = ErrorCode::from_code(handshake.error_code);
@@ -563,13 +595,12 @@ impl Inner {
         let mut token = session.initial();
         loop {
             let response = self
-                .call_at(
+                .call_ungated(
                     SaslAuthenticateRequest {
                         auth_bytes: Bytes::from(std::mem::take(&mut token)),
                         ..Default::default()
                     },
                     authenticate_version,
-                    self.request_timeout,
                 )
                 .await?;
             let code = ErrorCode::from_code(response.error_code);
@@ -584,7 +615,11 @@ impl Inner {
                 Step::Send(next) => token = next,
                 Step::Done => {
                     debug!(broker = %broker, %mechanism, session_lifetime_ms = response.session_lifetime_ms, "authenticated");
-                    return Ok(());
+                    let lifetime = u64::try_from(response.session_lifetime_ms)
+                        .ok()
+                        .filter(|&ms| ms > 0)
+                        .map(Duration::from_millis);
+                    return Ok(lifetime);
                 }
             }
         }
@@ -636,17 +671,48 @@ impl Inner {
             .await
     }
 
-    /// Queues a request and returns the handle to its response.
+    /// A SASL request: not held back by a re-authentication in progress (it is part of it).
+    async fn call_ungated<R: Request>(&self, request: R, version: i16) -> Result<R::Response> {
+        let deadline = crate::backoff::deadline_after(self.request_timeout);
+        self.queue(request, version, self.request_timeout, deadline)
+            .await?
+            .response()
+            .await
+    }
+
+    /// Queues a request and returns the handle to its response; waits while a
+    /// re-authentication runs.
     async fn send_at<R: Request>(
         &self,
         request: R,
         version: i16,
         timeout: Duration,
     ) -> Result<PendingResponse<R::Response>> {
-        let api = R::API_KEY;
         // Kafka counts the request timeout from when the request is handed to the network
-        // layer; waiting for room in the queue is part of it.
+        // layer; waiting for room in the queue (or for a re-authentication) is part of it.
         let deadline = crate::backoff::deadline_after(timeout);
+        let Ok(_gate) = tokio::time::timeout_at(deadline, self.reauth_gate.read()).await else {
+            return Err(Error::Timeout {
+                what: format!(
+                    "{} request to broker {} (waiting for re-authentication)",
+                    R::API_KEY.name(),
+                    self.shared.broker
+                ),
+                timeout,
+            });
+        };
+        self.queue(request, version, timeout, deadline).await
+    }
+
+    /// Registers a request and hands it to the writer task.
+    async fn queue<R: Request>(
+        &self,
+        request: R,
+        version: i16,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<PendingResponse<R::Response>> {
+        let api = R::API_KEY;
         let correlation_id = self.next_correlation_id();
         let frame = self.encode(&request, version, correlation_id)?;
         let (tx, rx) = oneshot::channel::<Result<R::Response, Disconnect>>();
@@ -764,6 +830,47 @@ impl<T> PendingResponse<T> {
                 self.shared.broker
             ),
             timeout: self.timeout,
+        }
+    }
+}
+
+/// Re-authenticates (KIP-368) at 85–95% of each session's lifetime, as Kafka's Java client
+/// does, until the connection closes; a failure closes the connection.
+async fn reauthenticate_loop(
+    inner: std::sync::Weak<Inner>,
+    shared: Arc<Shared>,
+    config: ClientConfig,
+    mut lifetime: Duration,
+) {
+    use rand::Rng as _;
+    loop {
+        let factor = rand::rng().random_range(0.85..0.95);
+        let wait = lifetime.mul_f64(factor);
+        tokio::select! {
+            () = shared.closed.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        // Every handle gone: nothing to keep alive.
+        let Some(inner) = inner.upgrade() else { return };
+        let result = {
+            // No new request may start until the exchange is over.
+            let _gate = inner.reauth_gate.write().await;
+            inner.sasl_exchange(&config).await
+        };
+        match result {
+            Ok(next) => {
+                inner.reauthentications.fetch_add(1, Ordering::Relaxed);
+                debug!(broker = %shared.broker, "re-authenticated");
+                match next {
+                    Some(next) => lifetime = next,
+                    None => return,
+                }
+            }
+            Err(e) => {
+                warn!(broker = %shared.broker, error = %e, "re-authentication failed; closing the connection");
+                shared.fail(Disconnect::ClosedByClient);
+                return;
+            }
         }
     }
 }

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use streamctl_client::consumer::ConsumerConfig;
 use streamctl_client::producer::{Producer, ProducerConfig, Record};
+use streamctl_client::protocol::messages::MetadataRequest;
 use streamctl_client::{
-    Admin, ClientConfig, Consumer, Error, OauthBearerToken, OffsetReset, SaslMechanism,
+    Admin, ClientConfig, Connection, Consumer, Error, OauthBearerToken, OffsetReset, SaslMechanism,
     SecurityProtocol, TlsConfig, TokenProvider, TopicPartition,
 };
 use streamctl_devcluster::DevCluster;
@@ -371,6 +372,49 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
         assert!(!chain.contains("UnknownIssuer"), "{chain}");
         dc.shutdown().await;
         std::fs::remove_dir_all(&dir).unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_reauthenticate_when_the_broker_limits_sessions() {
+    bounded(async {
+        let dc = DevCluster::builder()
+            .brokers(1)
+            .sasl_user("alice", "alice-secret")
+            .connections_max_reauth(Duration::from_millis(500))
+            .start()
+            .await
+            .unwrap();
+        let address = format!("127.0.0.1:{}", dc.broker(1).unwrap().addrs()[0].port());
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let provider = TokenProvider::new(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async {
+                Ok(OauthBearerToken::unsecured(
+                    "alice",
+                    Duration::from_secs(60),
+                ))
+            }
+        });
+        for config in [
+            base(&dc).sasl(SaslMechanism::ScramSha256, "alice", "alice-secret"),
+            base(&dc).sasl_oauthbearer(provider),
+        ] {
+            let connection = Connection::connect(&address, &config).await.unwrap();
+            // Requests keep flowing on the same connection across several sessions: without
+            // re-authentication the broker would close it after the first.
+            while connection.reauthentications() < 3 {
+                connection.call(MetadataRequest::default()).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert!(!connection.is_closed());
+            connection.call(MetadataRequest::default()).await.unwrap();
+        }
+        // OAUTHBEARER asked the provider for a fresh token every time.
+        assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+        dc.shutdown().await;
     })
     .await;
 }
