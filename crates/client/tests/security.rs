@@ -126,6 +126,27 @@ async fn every_sasl_mechanism_works_over_tls_with_replication() {
         });
         round_trip(trusting(&dc).sasl_oauthbearer(provider), "oauth").await;
         assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+        // The followers copied everything over the replication listener (acks=all alone
+        // would not show it: a follower that cannot fetch just leaves the ISR).
+        for topic in ["plain", "scram-256", "scram-512", "oauth"] {
+            for node in 1..=3 {
+                loop {
+                    let replica = dc.replica(node, topic, 0);
+                    if replica.is_some_and(|r| r.offsets().2 == 3) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            let described = dc.state();
+            let t = described.topics.iter().find(|t| t.name == topic).unwrap();
+            assert_eq!(
+                t.partitions[0].isr.len(),
+                3,
+                "{topic}: {:?}",
+                t.partitions[0]
+            );
+        }
         dc.shutdown().await;
     })
     .await;
