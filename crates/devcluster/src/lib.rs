@@ -17,7 +17,8 @@
 //! `__consumer_offsets`), [`partition`] and [`log`] (storage), [`config`] (Kafka's config
 //! names and defaults), [`faults`] (latency, dropped connections and error codes injected per
 //! broker), [`metrics`] (Prometheus counters and histograms per broker), [`http`] (the
-//! loopback admin plane).
+//! loopback admin plane), [`security`] (TLS with generated certificates, SASL users and
+//! mechanisms, the replication listener).
 //!
 //! Tests drive faults through the handle; people and the CLI through the admin plane:
 //!
