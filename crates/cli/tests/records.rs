@@ -212,3 +212,30 @@ async fn time_offsets_start_and_stop_by_timestamp() {
     );
     dev.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_reader_that_leaves_early_ends_consume_quietly() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let (mut dev, brokers, _) = dev_up().await;
+    let b = brokers.as_str();
+    ok(&streamctl(&["-b", b, "topic", "create", "many", "-p", "1"], b"").await);
+    let input: String = (0..20_000).map(|i| format!("record-{i}\n")).collect();
+    ok(&streamctl(&["-b", b, "produce", "many"], input.as_bytes()).await);
+    // `streamctl consume many | head -1`: the reader takes a line and closes the pipe.
+    let mut child = command(&test_config())
+        .args(["-b", b, "consume", "many", "-e"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next_line().await.unwrap().unwrap(), "record-0");
+    drop(lines);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(stderr_of(&out), "", "a closed pipe is not an error");
+    dev.kill().await.unwrap();
+}

@@ -150,39 +150,42 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
                 args.topics
             );
         }
-        consumer.assign(partitions.clone())?;
+        // Every start offset is looked up before the partitions are assigned: once assigned,
+        // the fetcher's long polls would queue these lookups behind them on each connection.
         let mut end = consumer.end_offsets(&partitions).await?;
-        match start {
-            Start::Beginning => consumer.seek_to_beginning(&partitions).await?,
-            Start::End => consumer.seek_to_end(&partitions).await?,
-            Start::Offset(o) => {
-                for tp in &partitions {
-                    consumer.seek(tp, o)?;
-                }
-            }
+        let starts: BTreeMap<TopicPartition, i64> = match start {
+            Start::Beginning => consumer.beginning_offsets(&partitions).await?,
+            Start::End => end.clone(),
+            Start::Offset(o) => partitions.iter().map(|tp| (tp.clone(), o)).collect(),
             Start::FromEnd(n) => {
                 let begin = consumer.beginning_offsets(&partitions).await?;
-                for tp in &partitions {
-                    let e = end.get(tp).copied().unwrap_or(0);
-                    let b = begin.get(tp).copied().unwrap_or(0);
-                    consumer.seek(tp, e.saturating_sub(n).max(b))?;
-                }
+                partitions
+                    .iter()
+                    .map(|tp| {
+                        let e = end.get(tp).copied().unwrap_or(0);
+                        let b = begin.get(tp).copied().unwrap_or(0);
+                        (tp.clone(), e.saturating_sub(n).max(b))
+                    })
+                    .collect()
             }
             Start::Time(ms) => {
                 let found = consumer
                     .offsets_for_times(partitions.iter().map(|tp| (tp.clone(), ms)))
                     .await?;
-                for tp in &partitions {
-                    // Nothing that recent: start at the end, as kcat does.
-                    let at = found
-                        .get(tp)
-                        .copied()
-                        .flatten()
-                        .map_or_else(|| end.get(tp).copied().unwrap_or(0), |(o, _)| o);
-                    consumer.seek(tp, at)?;
-                }
+                partitions
+                    .iter()
+                    .map(|tp| {
+                        // Nothing that recent: start at the end, as kcat does.
+                        let at = found
+                            .get(tp)
+                            .copied()
+                            .flatten()
+                            .map_or_else(|| end.get(tp).copied().unwrap_or(0), |(o, _)| o);
+                        (tp.clone(), at)
+                    })
+                    .collect()
             }
-        }
+        };
         if let Some(ms) = spec.stop_before_ms {
             // Stop at the first record at or after the end time (the end when none is).
             let found = consumer
@@ -196,6 +199,10 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
         }
         stop_at = spec.stop_before_ms.map(|_| end.clone());
         ends = Some(end);
+        consumer.assign(partitions.clone())?;
+        for (tp, offset) in &starts {
+            consumer.seek(tp, *offset)?;
+        }
     }
 
     let stdout = std::io::stdout();
