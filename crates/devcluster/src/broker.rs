@@ -43,6 +43,9 @@ use crate::partition::Partition;
 use crate::security::sasl::Authenticator;
 use crate::security::ListenerSecurity;
 
+mod gate;
+use gate::{gate, raw_sasl_token, ConnectionState};
+
 /// Largest frame accepted before SASL authentication (Kafka's limit for SASL tokens).
 const MAX_UNAUTHENTICATED_FRAME: usize = 512 * 1024;
 /// How long a client may take to finish the TLS handshake.
@@ -549,23 +552,6 @@ async fn accept_connection(
     }
 }
 
-/// What one connection has established: SASL progress on a SASL listener.
-struct ConnectionState {
-    kind: ListenerKind,
-    /// `Some` on a SASL listener.
-    auth: Option<Authenticator>,
-}
-
-impl ConnectionState {
-    fn sasl_enabled(&self) -> bool {
-        self.auth.is_some()
-    }
-
-    fn unauthenticated(&self) -> bool {
-        self.auth.as_ref().is_some_and(|a| !a.is_authenticated())
-    }
-}
-
 /// What to do after a request.
 enum Reply {
     /// Send these bytes (a whole response frame).
@@ -822,80 +808,4 @@ fn unanswerable(
         "broker {}: cannot serve {api} v{} from client {:?}: {error}",
         shared.node_id, header.api_version, header.client_id
     ))
-}
-
-/// What the listener allows before the handlers run: the replication listener serves replica
-/// fetches only; a SASL listener answers the SASL APIs itself and serves nothing else but
-/// ApiVersions until the client has authenticated (and closes a connection whose session
-/// outlived `connections.max.reauth.ms`, KIP-368). `None`: go on to the handler.
-fn gate(
-    shared: &BrokerShared,
-    conn: &mut ConnectionState,
-    header: &RequestHeader,
-    body: &RequestBody,
-) -> Option<Reply> {
-    let api = || {
-        header.api().map_or_else(
-            || format!("api key {}", header.api_key),
-            |k| k.name().to_string(),
-        )
-    };
-    if conn.kind == ListenerKind::Replication {
-        return (!faults::is_replication(body, header.api_version)).then(|| {
-            Reply::Close(format!(
-                "{} on the replication listener, which serves replica fetches only",
-                api()
-            ))
-        });
-    }
-    let (Some(auth), Some(settings)) = (conn.auth.as_mut(), shared.security.sasl.as_deref()) else {
-        return None;
-    };
-    match body {
-        RequestBody::ApiVersions(_) => None,
-        RequestBody::SaslHandshake(req) => {
-            let response =
-                handlers::sasl_handshake::handle(auth, settings, req, header.api_version);
-            Some(encode(header, &ResponseBody::SaslHandshake(response)))
-        }
-        RequestBody::SaslAuthenticate(req) => {
-            let (response, refused) = handlers::sasl_authenticate::handle(auth, settings, req);
-            if let Some(user) = auth.principal().filter(|_| refused.is_none()) {
-                debug!(broker = shared.node_id, principal = user, "authenticated");
-            }
-            let reply = encode(header, &ResponseBody::SaslAuthenticate(response));
-            match (reply, refused) {
-                (Reply::Send(bytes), Some(reason)) => Some(Reply::SendAndClose(bytes, reason)),
-                (reply, _) => Some(reply),
-            }
-        }
-        _ if auth.principal().is_some() && auth.session_expired() => Some(Reply::Close(format!(
-            "{} after the SASL session expired without re-authentication (KIP-368)",
-            api()
-        ))),
-        _ if !auth.is_authenticated() => Some(Reply::Close(format!(
-            "{} before SASL authentication",
-            api()
-        ))),
-        _ => None,
-    }
-}
-
-/// A SASL token in the SaslHandshake v0 framing: raw bytes in a size-prefixed frame, answered
-/// the same way; a refusal closes the connection (this framing has no error field).
-fn raw_sasl_token(shared: &BrokerShared, conn: &mut ConnectionState, token: &[u8]) -> Reply {
-    let (Some(auth), Some(settings)) = (conn.auth.as_mut(), shared.security.sasl.as_deref()) else {
-        return Reply::Close("raw SASL token on a listener without SASL".into());
-    };
-    let reply = match auth.authenticate(settings, token) {
-        crate::security::sasl::Outcome::Continue(t)
-        | crate::security::sasl::Outcome::Success { token: t, .. } => t,
-        crate::security::sasl::Outcome::Failure(code, message) => {
-            return Reply::Close(format!("SASL authentication failed ({code}): {message}"))
-        }
-    };
-    let mut out = BytesMut::with_capacity(reply.len() + 4);
-    out.extend_from_slice(&u32::try_from(reply.len()).unwrap_or(u32::MAX).to_be_bytes());
-    out.extend_from_slice(&reply);
-    Reply::Send(out)
 }
