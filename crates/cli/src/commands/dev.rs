@@ -94,6 +94,13 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
     let brokers = cluster.bootstrap_servers();
     let admin = cluster.admin_url();
     let security = client_settings(&cluster, &users);
+    // The profile is written before the addresses are printed: whoever reads them (a script,
+    // `dev up -d`) may run the next command at once, and it must find the profile.
+    if !args.no_profile {
+        if let Err(e) = write_dev_profile(&brokers, admin.as_deref(), &security) {
+            tracing::warn!("could not write the dev profile: {e:#}");
+        }
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "BROKERS={brokers}")?;
@@ -117,11 +124,6 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     print_client_settings(&cluster, &security, &users);
-    if !args.no_profile {
-        if let Err(e) = write_dev_profile(&brokers, admin.as_deref(), &security) {
-            tracing::warn!("could not write the dev profile: {e:#}");
-        }
-    }
     eprintln!(
         "dev cluster up: {} brokers in {:?}, data {}; Ctrl-C or `streamctl dev down` stops it",
         args.count,
