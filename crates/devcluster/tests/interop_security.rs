@@ -147,6 +147,44 @@ async fn confluent_kafka_trusts_the_generated_ca_and_sasl_plaintext_works() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_reauthenticates_when_sessions_expire() {
+    let Some(py) = python("confluent_kafka") else {
+        return;
+    };
+    let cluster = DevCluster::builder()
+        .brokers(1)
+        .host("localhost")
+        .sasl_user("alice", "alice-secret")
+        .connections_max_reauth(std::time::Duration::from_millis(1000))
+        .start()
+        .await
+        .unwrap();
+    cluster.create_topic("reauth", 1, 1).unwrap();
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_reauth.py");
+    let settings = serde_json::json!({
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "SCRAM-SHA-256",
+        "sasl.username": "alice",
+        "sasl.password": "alice-secret",
+    });
+    // Four session lifetimes.
+    let out = run(
+        Command::new(py)
+            .arg(script)
+            .arg(cluster.bootstrap_servers())
+            .arg("reauth")
+            .arg(settings.to_string())
+            .arg("4"),
+        None,
+    )
+    .await;
+    assert!(out.contains("ok:"), "{out}");
+    println!("{}", out.trim());
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_produces_and_consumes_with_scram_over_tls() {
     let Some(kcat) = kcat() else { return };
     let dir = TempDir::new();
