@@ -117,7 +117,8 @@ async fn confluent_kafka_authenticates_with_every_mechanism_over_tls() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn confluent_kafka_trusts_the_generated_ca_and_sasl_plaintext_works() {
+async fn confluent_kafka_trusts_the_generated_ca_presents_a_client_certificate_and_uses_sasl_plaintext(
+) {
     let dir = TempDir::new();
     let cluster = secured(&dir.0, true, false).await;
     let ca = cluster.tls_files().unwrap().ca.display().to_string();
@@ -125,6 +126,33 @@ async fn confluent_kafka_trusts_the_generated_ca_and_sasl_plaintext_works() {
         &cluster,
         "ssl-only",
         serde_json::json!({"security.protocol": "SSL", "ssl.ca.location": ca}),
+        false,
+    )
+    .await;
+    cluster.shutdown().await;
+
+    // Mutual TLS: the broker requires a certificate from its CA; librdkafka presents the
+    // generated client certificate.
+    let mtls_dir = TempDir::new();
+    let cluster = DevCluster::builder()
+        .brokers(3)
+        .host("localhost")
+        .tls_client_auth(true)
+        .tls_dir(&mtls_dir.0)
+        .start()
+        .await
+        .unwrap();
+    let files = cluster.tls_files().unwrap().clone();
+    let (cert, key) = files.client.clone().unwrap();
+    confluent(
+        &cluster,
+        "mtls",
+        serde_json::json!({
+            "security.protocol": "SSL",
+            "ssl.ca.location": files.ca.display().to_string(),
+            "ssl.certificate.location": cert.display().to_string(),
+            "ssl.key.location": key.display().to_string(),
+        }),
         false,
     )
     .await;
