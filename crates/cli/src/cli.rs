@@ -95,6 +95,27 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// A terminal dashboard: brokers, topics, groups, lag, a live tail (k9s-style keys).
+    Ui(UiArgs),
+}
+
+/// `streamctl ui`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Time between polls of the cluster: seconds (`2`, `0.5`) or `500ms`.
+    #[arg(long, default_value = "2", value_parser = crate::ui::parse_refresh)]
+    pub refresh: std::time::Duration,
+    /// Hide and refuse everything that changes the cluster (broker stop/kill/start).
+    #[arg(long)]
+    pub read_only: bool,
+    /// The devcluster admin plane (`ADMIN=` of `streamctl dev up`); enables the panel that
+    /// stops, kills and starts brokers.
+    #[arg(long, env = "STREAMCTL_ADMIN_URL", value_name = "URL")]
+    pub admin_url: Option<String>,
+    /// Write log lines (-v, STREAMCTL_LOG) to this file; without it they are dropped, since
+    /// the terminal belongs to the dashboard.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// `streamctl dev …`.
@@ -126,7 +147,7 @@ pub enum DevCommand {
 #[derive(Debug, Args)]
 pub struct DevTarget {
     /// The admin plane (`ADMIN=` of `dev up`; default: the profile's, else http://127.0.0.1:9644).
-    #[arg(long, env = "STREAMCTL_DEV_ADMIN")]
+    #[arg(long, env = "STREAMCTL_ADMIN_URL")]
     pub admin_url: Option<String>,
 }
 

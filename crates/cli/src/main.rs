@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod jsonl;
 mod output;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -27,7 +28,12 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("STREAMCTL_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(match &args.command {
+            // Log lines on stderr would tear the dashboard's screen apart.
+            Some(cli::Command::Ui(u)) => ui::log_writer(u),
+            _ => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+        })
+        .with_ansi(!matches!(args.command, Some(cli::Command::Ui(_))))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -102,6 +108,11 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
                 cli::Command::Topic(t) => commands::topic::run(&global, t).await,
                 cli::Command::Group(g) => commands::group::run(&global, g).await,
                 cli::Command::Cluster(c) => commands::cluster::run(&global, c).await,
+                cli::Command::Ui(mut u) => {
+                    // The profile written by `dev up` knows its admin plane.
+                    u.admin_url = u.admin_url.or_else(|| global.admin_url.clone());
+                    ui::run(&global, u).await
+                }
                 cli::Command::Profile(_) | cli::Command::Completion { .. } => Ok(ExitCode::SUCCESS),
             }
         }

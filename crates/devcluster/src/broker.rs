@@ -37,6 +37,7 @@ use crate::controller::{ApiError, ClusterMetadata, Controller, PartitionMeta, To
 use crate::coordinator::GroupCoordinator;
 use crate::faults::{self, BrokerFaults};
 use crate::handlers;
+use crate::limits::{self, ConnectionGate, ConnectionPermit, LimitClose};
 use crate::log::Storage;
 use crate::metrics::BrokerMetrics;
 use crate::partition::Partition;
@@ -75,6 +76,8 @@ pub struct BrokerShared {
     pub coordinator: GroupCoordinator,
     /// TLS and SASL of the client listener.
     pub security: ListenerSecurity,
+    /// Open connections, counted against `max.connections`.
+    pub connections: ConnectionGate,
 }
 
 /// The local replica of a partition this broker leads, with the topic it belongs to.
@@ -109,6 +112,7 @@ impl BrokerShared {
             faults: Arc::new(BrokerFaults::new()),
             metrics: Arc::new(BrokerMetrics::new()),
             security: ListenerSecurity::default(),
+            connections: ConnectionGate::default(),
         }
     }
 
@@ -469,6 +473,14 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(permit) = shared
+                    .connections
+                    .admit(shared.config.limits.max_connections)
+                else {
+                    warn!(broker = shared.node_id, %peer, max = shared.config.limits.max_connections, "closing connection: max.connections reached");
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(accept_connection(
                     stream,
@@ -476,6 +488,7 @@ async fn accept_loop(
                     shared.clone(),
                     stop.clone(),
                     kind,
+                    permit,
                 ));
             }
             Err(e) => {
@@ -531,20 +544,21 @@ async fn accept_connection(
     shared: Arc<BrokerShared>,
     stop: CancellationToken,
     kind: ListenerKind,
+    permit: ConnectionPermit,
 ) {
     let tls = match kind {
         ListenerKind::Client => shared.security.tls.clone(),
         ListenerKind::Replication => None,
     };
     let Some(config) = tls else {
-        return serve_connection(stream, peer, shared, stop, kind).await;
+        return serve_connection(stream, peer, shared, stop, kind, permit).await;
     };
     let handshake = tokio::select! {
         () = stop.cancelled() => return,
         h = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tokio_rustls::TlsAcceptor::from(config).accept(stream)) => h,
     };
     match handshake {
-        Ok(Ok(stream)) => serve_connection(stream, peer, shared, stop, kind).await,
+        Ok(Ok(stream)) => serve_connection(stream, peer, shared, stop, kind, permit).await,
         Ok(Err(e)) => {
             info!(broker = shared.node_id, %peer, error = %e, "TLS handshake failed");
         }
@@ -570,6 +584,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
     shared: Arc<BrokerShared>,
     stop: CancellationToken,
     kind: ListenerKind,
+    _permit: ConnectionPermit,
 ) {
     let decoder = FrameDecoder::new(shared.config.max_frame_size);
     let unauthenticated_decoder =
@@ -579,6 +594,9 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
         auth: (kind == ListenerKind::Client && shared.security.sasl.is_some())
             .then(Authenticator::new),
     };
+    let limits = shared.config.limits;
+    // Answers buffered in `outbuf` and not yet written (see crate::limits).
+    let mut in_flight = 0usize;
     let mut inbuf = BytesMut::with_capacity(64 * 1024);
     let mut outbuf = BytesMut::with_capacity(64 * 1024);
     // Subscribed before serving anything: a drop requested from now on closes this one.
@@ -586,8 +604,12 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
     let _open = shared.metrics.connection_opened();
     debug!(broker = shared.node_id, %peer, "connection opened");
     loop {
-        // Answer every complete frame already buffered, then write the answers at once.
+        // Answer every complete frame already buffered (up to the in-flight limit), then
+        // write the answers at once.
         loop {
+            if in_flight >= limits.max_in_flight_requests_per_connection {
+                break;
+            }
             let decoder = if conn.unauthenticated() {
                 &unauthenticated_decoder
             } else {
@@ -612,6 +634,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 r = handle_frame(&shared, peer, &mut conn, frame) => r,
             };
+            in_flight += 1;
             match reply {
                 Reply::Send(bytes) => outbuf.extend_from_slice(&bytes),
                 Reply::SendAndClose(bytes, reason) => {
@@ -636,20 +659,38 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
                     info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
                     return;
                 }
-                w = stream.write_all(&outbuf) => w,
+                w = limits::within(limits.connections_max_idle, LimitClose::NotReading, stream.write_all(&outbuf)) => w,
             };
-            if written.is_err() {
-                return;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(why) => {
+                    warn!(broker = shared.node_id, %peer, reason = %why, "closing connection");
+                    return;
+                }
             }
             outbuf.clear();
         }
+        if in_flight >= limits.max_in_flight_requests_per_connection {
+            // More frames may be buffered: answer them before reading anything new.
+            in_flight = 0;
+            continue;
+        }
+        in_flight = 0;
         let read = tokio::select! {
             () = stop.cancelled() => return,
             () = dropped(&mut drops) => {
                 info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
                 return;
             }
-            r = stream.read_buf(&mut inbuf) => r,
+            r = limits::within(limits.connections_max_idle, LimitClose::Idle, stream.read_buf(&mut inbuf)) => r,
+        };
+        let read = match read {
+            Ok(r) => r,
+            Err(why) => {
+                info!(broker = shared.node_id, %peer, reason = %why, "closing connection");
+                return;
+            }
         };
         match read {
             Ok(0) | Err(_) => {

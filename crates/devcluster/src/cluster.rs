@@ -176,6 +176,34 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `max.connections`: connections each broker keeps open at once, followers' included
+    /// (default 1000); more are closed as soon as they are accepted.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.limits.max_connections = n.max(1);
+        self
+    }
+
+    /// `connections.max.idle.ms`: a connection that sends nothing (or takes none of its
+    /// answers) for this long is closed (default 10 minutes, as Kafka).
+    pub fn connections_max_idle(mut self, idle: Duration) -> Self {
+        self.config.limits.connections_max_idle = idle;
+        self
+    }
+
+    /// Requests read from one connection and not yet answered on the wire (default 100): a
+    /// client that pipelines requests without reading answers stops being read from.
+    pub fn max_in_flight_requests_per_connection(mut self, n: usize) -> Self {
+        self.config.limits.max_in_flight_requests_per_connection = n.max(1);
+        self
+    }
+
+    /// `socket.request.max.bytes`: a larger request frame closes its connection (default
+    /// 100 MiB, as Kafka).
+    pub fn max_request_size(mut self, bytes: usize) -> Self {
+        self.config.max_frame_size = bytes;
+        self
+    }
+
     /// Fixes the cluster id (default: random, or the one stored in the data directory).
     pub fn cluster_id(mut self, id: impl Into<String>) -> Self {
         self.cluster_id = Some(id.into());

@@ -2,8 +2,10 @@
 //!
 //! Without `-G` it assigns every partition (or those given with `-p`) and starts where `-o`
 //! says; with `-G` it joins the group, starts at the committed offsets (or where `-o` says when
-//! there are none) and commits what it printed. `-e` exits once every partition is read to the
-//! end it had when consumption started; `-c` after a number of records.
+//! there are none) and commits what it printed: every `auto.commit.interval.ms` while it runs
+//! and once more at exit, only for partitions it still owns (a partition moved to another member
+//! is that member's to commit, so the group's offsets never go backwards). `-e` exits once every
+//! partition is read to the end it had when consumption started; `-c` after a number of records.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -216,8 +218,20 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
     let mut printed = 0u64;
     // Next offset per partition of what was printed: what a group commits.
     let mut done: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    let mut committed_at = std::time::Instant::now();
     let result: anyhow::Result<()> = async {
         loop {
+            if args.group.is_some()
+                && !done.is_empty()
+                && committed_at.elapsed() >= consumer.config().auto_commit_interval
+            {
+                // A crash now loses at most one interval of progress (printed again by
+                // whoever takes the partitions over); a failed commit is retried next time.
+                if let Err(e) = commit_owned(&consumer, &mut done).await {
+                    tracing::warn!(error = %e, "committing the printed offsets failed; retrying later");
+                }
+                committed_at = std::time::Instant::now();
+            }
             if args.count.is_some_and(|c| printed >= c) {
                 return Ok(());
             }
@@ -263,14 +277,29 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
     .await;
     out.flush().ok();
     if args.group.is_some() && result.is_ok() && !done.is_empty() {
-        consumer
-            .commit_offsets(done)
+        commit_owned(&consumer, &mut done)
             .await
             .context("committing the printed offsets")?;
     }
     let _ = consumer.close(Duration::from_secs(5)).await;
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Commits the printed offsets of the partitions this member still owns and forgets the
+/// others: after a rebalance their new owner commits them, and an older offset from here
+/// would move the group's position backwards.
+async fn commit_owned(
+    consumer: &Consumer,
+    done: &mut BTreeMap<TopicPartition, i64>,
+) -> anyhow::Result<()> {
+    let owned = consumer.assignment();
+    done.retain(|tp, _| owned.contains(tp));
+    if done.is_empty() {
+        return Ok(());
+    }
+    consumer.commit_offsets(done.clone()).await?;
+    Ok(())
 }
 
 /// Whether every partition's position reached the end recorded at the start.

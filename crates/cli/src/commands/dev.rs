@@ -102,26 +102,27 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
         }
     }
     {
+        // A reader that took what it needed and closed the pipe must not take the cluster
+        // down with it: a failed write here is only logged.
         let mut out = std::io::stdout().lock();
-        writeln!(out, "BROKERS={brokers}")?;
+        let mut printed = writeln!(out, "BROKERS={brokers}");
         for (key, value) in &security {
-            writeln!(
-                out,
-                "{}={value}",
-                key.to_ascii_uppercase().replace('.', "_")
-            )?;
+            let key = key.to_ascii_uppercase().replace('.', "_");
+            printed = printed.and_then(|()| writeln!(out, "{key}={value}"));
         }
         // A generated password is shown once, here (with -d this line reaches the caller;
         // stderr goes to the log file).
         if args.sasl_users.is_empty() {
             if let Some((_, password)) = users.first() {
-                writeln!(out, "SASL_PASSWORD={password}")?;
+                printed = printed.and_then(|()| writeln!(out, "SASL_PASSWORD={password}"));
             }
         }
         if let Some(url) = &admin {
-            writeln!(out, "ADMIN={url}")?;
+            printed = printed.and_then(|()| writeln!(out, "ADMIN={url}"));
         }
-        out.flush()?;
+        if let Err(e) = printed.and_then(|()| out.flush()) {
+            tracing::warn!("cannot print the cluster's addresses on stdout: {e}");
+        }
     }
     print_client_settings(&cluster, &security, &users);
     eprintln!(

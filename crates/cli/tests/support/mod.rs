@@ -27,7 +27,7 @@ pub fn command(config: &Path) -> Command {
     c.env("STREAMCTL_CONFIG", config)
         .env_remove("STREAMCTL_BROKERS")
         .env_remove("STREAMCTL_PROFILE")
-        .env_remove("STREAMCTL_DEV_ADMIN")
+        .env_remove("STREAMCTL_ADMIN_URL")
         .env_remove("NO_COLOR")
         .kill_on_drop(true);
     c
