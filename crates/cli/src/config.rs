@@ -173,6 +173,19 @@ where
     Ok(())
 }
 
+/// The context for a failed first connection: "is the cluster up?" when it may be down, but not
+/// when the cluster answered and refused our certificate or password (the cause says why).
+pub fn connect_context(brokers: &str, error: &streamctl_client::Error) -> String {
+    match error {
+        streamctl_client::Error::Authentication { .. } => {
+            format!("cannot connect to {brokers}: check the security settings (-X security.protocol, sasl.*, ssl.*)")
+        }
+        _ => format!(
+            "cannot connect to {brokers} (is the cluster up? start one with: streamctl dev up)"
+        ),
+    }
+}
+
 /// The environment variable a SASL password is read from when `-X sasl.password` is not given.
 pub const PASSWORD_ENV: &str = "STREAMCTL_SASL_PASSWORD";
 

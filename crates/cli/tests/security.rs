@@ -141,6 +141,10 @@ async fn dev_up_tls_sasl_prints_settings_that_connect_and_refuses_wrong_password
     assert_eq!(out.status.code(), Some(1));
     let err = stderr_of(&out);
     assert!(err.contains("SASL_AUTHENTICATION_FAILED"), "{err}");
+    assert!(
+        err.contains("check the security settings") && !err.contains("is the cluster up"),
+        "{err}"
+    );
     assert!(!err.contains("not-alice-secret"), "{err}");
 
     // No password and no terminal: a clear error instead of a prompt nobody sees.
