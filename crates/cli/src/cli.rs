@@ -188,6 +188,17 @@ pub struct DevUpArgs {
     /// Do not write the `dev` profile to the config file.
     #[arg(long)]
     pub no_profile: bool,
+    /// Serve TLS, with a CA and broker certificates generated at start and written to
+    /// `<data dir>/tls` (with --in-memory: the default data dir's `tls/`).
+    #[arg(long)]
+    pub tls: bool,
+    /// Require SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER with unsecured tokens);
+    /// without --sasl-user, one user `admin` with a generated password.
+    #[arg(long)]
+    pub sasl: bool,
+    /// A SASL user, `NAME:PASSWORD` (repeatable; implies --sasl).
+    #[arg(long = "sasl-user", value_name = "NAME:PASSWORD")]
+    pub sasl_users: Vec<String>,
 }
 
 /// `streamctl produce`.

@@ -17,6 +17,10 @@
 //!
 //! Precedence: `-b`/`STREAMCTL_BROKERS` over the profile over `localhost:9092`; the profile's
 //! properties first, then each `-X` (so a flag overrides the profile).
+//!
+//! SASL passwords: `-X sasl.password=…` works but shows in the process list and the shell
+//! history, so without it the password comes from `$STREAMCTL_SASL_PASSWORD`, else from a
+//! prompt on the terminal that does not echo. Secret values never appear in error messages.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -159,10 +163,83 @@ where
     for kv in &global.properties {
         let (k, v) = kv
             .split_once('=')
-            .with_context(|| format!("-X {kv}: expected key=value"))?;
-        set(k.trim(), v).with_context(|| format!("-X {kv}"))?;
+            .with_context(|| format!("-X {}: expected key=value", redacted(kv)))?;
+        set(k.trim(), v).with_context(|| format!("-X {}", redacted(kv)))?;
+    }
+    if let Some(username) = password_needed(&global.properties) {
+        let password = sasl_password(&username)?;
+        set("sasl.password", &password).context("sasl.password")?;
     }
     Ok(())
+}
+
+/// The context for a failed first connection: "is the cluster up?" when it may be down, but not
+/// when the cluster answered and refused our certificate or password (the cause says why).
+pub fn connect_context(brokers: &str, error: &streamctl_client::Error) -> String {
+    match error {
+        streamctl_client::Error::Authentication { .. } => {
+            format!("cannot connect to {brokers}: check the security settings (-X security.protocol, sasl.*, ssl.*)")
+        }
+        _ => format!(
+            "cannot connect to {brokers} (is the cluster up? start one with: streamctl dev up)"
+        ),
+    }
+}
+
+/// The environment variable a SASL password is read from when `-X sasl.password` is not given.
+pub const PASSWORD_ENV: &str = "STREAMCTL_SASL_PASSWORD";
+
+/// `key=value`, with the value hidden for secret properties (`sasl.password`, …).
+fn redacted(kv: &str) -> String {
+    match kv.split_once('=') {
+        Some((k, _)) if streamctl_client::ClientConfig::SECRET_PROPERTIES.contains(&k.trim()) => {
+            format!("{}=[redacted]", k.trim())
+        }
+        _ => kv.to_string(),
+    }
+}
+
+/// The SASL username when the properties ask for a password-based mechanism and give no
+/// password (nor a `sasl.jaas.config` carrying one).
+fn password_needed(properties: &[String]) -> Option<String> {
+    let props: BTreeMap<&str, &str> = properties
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let protocol = props.get("security.protocol")?.to_ascii_uppercase();
+    if !protocol.starts_with("SASL_") {
+        return None;
+    }
+    let mechanism = props
+        .get("sasl.mechanism")
+        .or_else(|| props.get("sasl.mechanisms"))
+        .map_or("PLAIN".to_string(), |m| m.to_ascii_uppercase());
+    let has_password =
+        props.contains_key("sasl.password") || props.contains_key("sasl.jaas.config");
+    (mechanism != "OAUTHBEARER" && !has_password)
+        .then(|| props.get("sasl.username").unwrap_or(&"").to_string())
+}
+
+/// The password from `$STREAMCTL_SASL_PASSWORD`, else from a prompt that does not echo (only
+/// when stderr is a terminal: a script must never hang on a prompt nobody sees).
+fn sasl_password(username: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if let Some(password) = std::env::var_os(PASSWORD_ENV) {
+        return password
+            .into_string()
+            .map_err(|_| anyhow::anyhow!("${PASSWORD_ENV} is not valid UTF-8"));
+    }
+    if std::io::stderr().is_terminal() {
+        // A blocking read of the terminal, before any client task exists: nothing else
+        // waits on this thread yet.
+        return rpassword::prompt_password(format!("SASL password for {username}: "))
+            .context("cannot read the password from the terminal");
+    }
+    bail!(
+        "SASL needs a password for {username}: set ${PASSWORD_ENV}, run in a terminal to be \
+         prompted, or pass -X sasl.password=… (visible to other users of this machine)"
+    )
 }
 
 #[cfg(test)]
@@ -193,6 +270,32 @@ mod tests {
         let e = ConfigFile::load(&path).unwrap_err();
         assert!(e.to_string().contains("not a valid"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_passwords_asked_for_only_when_needed() {
+        assert_eq!(
+            redacted("sasl.password=hunter2"),
+            "sasl.password=[redacted]"
+        );
+        assert_eq!(redacted("linger.ms=5"), "linger.ms=5");
+        let props = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            password_needed(&props(&[
+                "security.protocol=sasl_ssl",
+                "sasl.username=alice"
+            ])),
+            Some("alice".into())
+        );
+        for not_needed in [
+            &["security.protocol=SSL"][..],
+            &["security.protocol=SASL_SSL", "sasl.password=x"],
+            &["security.protocol=SASL_SSL", "sasl.mechanism=OAUTHBEARER"],
+            &["security.protocol=SASL_SSL", "sasl.jaas.config=x"],
+            &[],
+        ] {
+            assert_eq!(password_needed(&props(not_needed)), None, "{not_needed:?}");
+        }
     }
 
     #[test]

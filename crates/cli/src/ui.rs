@@ -93,11 +93,9 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     let mut config = ClientConfig::default();
     config.set("request.timeout.ms", REQUEST_TIMEOUT_MS)?;
     crate::config::apply_global(global, |k, v| config.set(k, v).map(|_| ()))?;
-    let admin = Admin::connect(config).await.with_context(|| {
-        format!(
-            "cannot connect to {} (is the cluster up? start one with: streamctl dev up)",
-            global.brokers
-        )
+    let admin = Admin::connect(config).await.map_err(|e| {
+        let context = crate::config::connect_context(&global.brokers, &e);
+        anyhow::Error::new(e).context(context)
     })?;
     let mut consumer_config = tail_config()?;
     crate::config::apply_global(global, |k, v| consumer_config.set(k, v).map(|_| ()))?;

@@ -20,6 +20,9 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::security::{
+    SaslConfig, SaslMechanism, Secret, SecurityProtocol, TlsConfig, TokenProvider,
+};
 
 /// Settings shared by the producer, the consumer and the admin client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,12 @@ pub struct ClientConfig {
     /// that do not exist (the broker decides whether it allows that). Default true, as in
     /// Kafka's producer and consumer.
     pub allow_auto_create_topics: bool,
+    /// `security.protocol`: `PLAINTEXT` (default), `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.
+    pub security_protocol: SecurityProtocol,
+    /// The `ssl.*` settings, used with `SSL` and `SASL_SSL`.
+    pub tls: TlsConfig,
+    /// The `sasl.*` settings, used with `SASL_PLAINTEXT` and `SASL_SSL`.
+    pub sasl: SaslConfig,
 }
 
 impl Default for ClientConfig {
@@ -67,12 +76,16 @@ impl Default for ClientConfig {
             reconnect_backoff_max: Duration::from_secs(1),
             socket_connection_setup_timeout: Duration::from_secs(10),
             allow_auto_create_topics: true,
+            security_protocol: SecurityProtocol::Plaintext,
+            tls: TlsConfig::default(),
+            sasl: SaslConfig::default(),
         }
     }
 }
 
 impl ClientConfig {
-    /// Every property name this layer owns.
+    /// Every property name this layer owns, besides the security ones
+    /// ([`ClientConfig::SECURITY_PROPERTIES`]).
     pub const PROPERTIES: &'static [&'static str] = &[
         "bootstrap.servers",
         "client.id",
@@ -85,6 +98,13 @@ impl ClientConfig {
         "socket.connection.setup.timeout.ms",
         "allow.auto.create.topics",
     ];
+
+    /// The security property names this layer owns (`security.protocol`, `ssl.*`, `sasl.*`).
+    pub const SECURITY_PROPERTIES: &'static [&'static str] = crate::security::PROPERTIES;
+
+    /// Properties whose values are secrets (`sasl.password`, …): callers that echo property
+    /// values (a CLI, logs) must not echo these.
+    pub const SECRET_PROPERTIES: &'static [&'static str] = crate::security::SECRET_PROPERTIES;
 
     /// Defaults with `bootstrap.servers` taken from a comma-separated list.
     ///
@@ -139,7 +159,7 @@ impl ClientConfig {
                 self.socket_connection_setup_timeout = parse_ms(property, v, 1)?;
             }
             "allow.auto.create.topics" => self.allow_auto_create_topics = parse_bool(property, v)?,
-            _ => return Ok(false),
+            _ => return crate::security::try_set(self, property, value),
         }
         Ok(true)
     }
@@ -192,6 +212,70 @@ impl ClientConfig {
     pub fn allow_auto_create_topics(mut self, allow: bool) -> Self {
         self.allow_auto_create_topics = allow;
         self
+    }
+
+    /// Sets `security.protocol`.
+    pub fn security_protocol(mut self, protocol: SecurityProtocol) -> Self {
+        self.security_protocol = protocol;
+        self
+    }
+
+    /// Uses TLS with these settings: `security.protocol` becomes `SSL`, or `SASL_SSL` when
+    /// SASL is on.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
+        self.security_protocol = if self.security_protocol.uses_sasl() {
+            SecurityProtocol::SaslSsl
+        } else {
+            SecurityProtocol::Ssl
+        };
+        self
+    }
+
+    /// Authenticates with SASL PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512: `security.protocol`
+    /// becomes `SASL_PLAINTEXT`, or `SASL_SSL` when TLS is on.
+    pub fn sasl(
+        mut self,
+        mechanism: SaslMechanism,
+        username: impl Into<String>,
+        password: impl Into<Secret>,
+    ) -> Self {
+        self.sasl = SaslConfig {
+            mechanism,
+            username: username.into(),
+            password: password.into(),
+            token_provider: None,
+        };
+        self.security_protocol = self.with_sasl_protocol();
+        self
+    }
+
+    /// Authenticates with SASL OAUTHBEARER, asking `provider` for a token for each new
+    /// connection: `security.protocol` becomes `SASL_PLAINTEXT`, or `SASL_SSL` with TLS.
+    ///
+    /// ```
+    /// # use streamctl_client::{ClientConfig, OauthBearerToken, TokenProvider};
+    /// let config = ClientConfig::new("broker:9093").sasl_oauthbearer(TokenProvider::new(|| async {
+    ///     // Ask the identity provider here, and cache the token until it nearly expires.
+    ///     Ok(OauthBearerToken::new("eyJ..."))
+    /// }));
+    /// ```
+    pub fn sasl_oauthbearer(mut self, provider: TokenProvider) -> Self {
+        self.sasl = SaslConfig {
+            mechanism: SaslMechanism::OauthBearer,
+            token_provider: Some(provider),
+            ..SaslConfig::default()
+        };
+        self.security_protocol = self.with_sasl_protocol();
+        self
+    }
+
+    fn with_sasl_protocol(&self) -> SecurityProtocol {
+        if self.security_protocol.uses_tls() {
+            SecurityProtocol::SaslSsl
+        } else {
+            SecurityProtocol::SaslPlaintext
+        }
     }
 }
 

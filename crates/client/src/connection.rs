@@ -25,6 +25,12 @@
 //! broker answers in order, so everything behind a stuck request is stuck as well, and a
 //! half-open TCP path is only noticed that way.
 //!
+//! SASL (KIP-152, KIP-368): after ApiVersions the connection authenticates with SaslHandshake and
+//! SaslAuthenticate. When the broker gives the session a lifetime (`connections.max.reauth.ms`),
+//! a task re-authenticates at 85–95% of it: new requests wait while it runs (the broker must see
+//! nothing but the SASL exchange), responses to requests already sent still arrive, and a failed
+//! re-authentication closes the connection.
+//!
 //! Two ways to ask: [`Connection::call`] sends and waits for the answer; [`Connection::send`]
 //! returns once the request is queued, with a [`PendingResponse`] to await later, so a
 //! sender can keep several requests in flight in a guaranteed order.
@@ -44,8 +50,7 @@ use bytes::{Bytes, BytesMut};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader, ResponseHeader};
 use streamctl_protocol::messages::*;
 use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -55,6 +60,7 @@ use tracing::{debug, trace, warn};
 use crate::config::ClientConfig;
 use crate::error::{Disconnect, Error, Result};
 
+mod auth;
 mod request;
 #[cfg(test)]
 mod tests;
@@ -214,6 +220,11 @@ struct Inner {
     /// `request.timeout.ms`.
     request_timeout: Duration,
     next_correlation_id: AtomicI32,
+    /// Held shared by every request while it is queued, exclusively by a re-authentication,
+    /// so no request is sent in the middle of one (KIP-368).
+    reauth_gate: tokio::sync::RwLock<()>,
+    /// Completed re-authentications, for diagnostics and tests.
+    reauthentications: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Inner {
@@ -229,6 +240,7 @@ impl Connection {
     /// Both steps together are bounded by `socket.connection.setup.timeout.ms`. Every address
     /// the host name resolves to is tried in turn.
     pub async fn connect(broker: &str, config: &ClientConfig) -> Result<Connection> {
+        crate::security::validate(config)?;
         let setup_timeout = config.socket_connection_setup_timeout;
         let setup = async {
             let stream = TcpStream::connect(broker)
@@ -239,20 +251,41 @@ impl Connection {
                 })?;
             // Requests are whole frames written at once; Nagle would only add latency.
             let _ = stream.set_nodelay(true);
-            let mut inner = Inner::start(stream, broker, config);
+            let mut inner = if config.security_protocol.uses_tls() {
+                let tls = crate::security::tls::connect(stream, broker, &config.tls).await?;
+                let (read, write) = tokio::io::split(tls);
+                Inner::start(read, write, broker, config)
+            } else {
+                // Owned halves: no lock between reader and writer on the plaintext path.
+                let (read, write) = stream.into_split();
+                Inner::start(read, write, broker, config)
+            };
             inner.versions = inner.negotiate().await?;
-            Ok(inner)
+            let session_lifetime = if config.security_protocol.uses_sasl() {
+                inner.authenticate(config).await?
+            } else {
+                None
+            };
+            Ok((inner, session_lifetime))
         };
-        let inner = tokio::time::timeout(setup_timeout, setup)
-            .await
-            .map_err(|_| Error::Timeout {
-                what: format!("connecting to broker {broker}"),
-                timeout: setup_timeout,
-            })??;
+        let (inner, session_lifetime) =
+            tokio::time::timeout(setup_timeout, setup)
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: format!("connecting to broker {broker}"),
+                    timeout: setup_timeout,
+                })??;
         debug!(broker, apis = inner.versions.negotiated.len(), "connected");
-        Ok(Connection {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        if let Some(lifetime) = session_lifetime {
+            tokio::spawn(auth::reauthenticate_loop(
+                Arc::downgrade(&inner),
+                inner.shared.clone(),
+                config.clone(),
+                lifetime,
+            ));
+        }
+        Ok(Connection { inner })
     }
 
     /// Sends a request at the negotiated version and waits for its response, at most
@@ -337,6 +370,7 @@ impl Connection {
         let (written_tx, written_rx) = oneshot::channel();
         let timeout = inner.request_timeout;
         let send = async {
+            let _gate = inner.reauth_gate.read().await;
             let permit = inner
                 .outgoing
                 .reserve()
@@ -405,6 +439,12 @@ impl Connection {
         self.inner.shared.lock().pending.len()
     }
 
+    /// How many times this connection re-authenticated because the broker limited its SASL
+    /// session (KIP-368).
+    pub fn reauthentications(&self) -> u64 {
+        self.inner.reauthentications.load(Ordering::Relaxed)
+    }
+
     /// Closes the connection now, failing requests in flight (for every clone).
     pub fn close(&self) {
         self.inner.shared.fail(Disconnect::ClosedByClient);
@@ -420,8 +460,12 @@ impl Connection {
 }
 
 impl Inner {
-    /// Starts the reader and writer tasks on a connected socket.
-    fn start(stream: TcpStream, broker: &str, config: &ClientConfig) -> Inner {
+    /// Starts the reader and writer tasks on the two halves of a connected socket.
+    fn start<R, W>(read_half: R, write_half: W, broker: &str, config: &ClientConfig) -> Inner
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             broker: broker.to_string(),
             state: Mutex::new(State {
@@ -430,7 +474,6 @@ impl Inner {
             }),
             closed: CancellationToken::new(),
         });
-        let (read_half, write_half) = stream.into_split();
         let (outgoing, queue) = mpsc::channel(WRITE_QUEUE);
         // Both tasks stop when `shared.closed` is cancelled, which `Inner::drop` guarantees.
         tokio::spawn(read_loop(read_half, shared.clone()));
@@ -442,6 +485,8 @@ impl Inner {
             client_id: config.client_id.clone(),
             request_timeout: config.request_timeout,
             next_correlation_id: AtomicI32::new(0),
+            reauth_gate: tokio::sync::RwLock::new(()),
+            reauthentications: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -536,17 +581,48 @@ impl Inner {
             .await
     }
 
-    /// Queues a request and returns the handle to its response.
+    /// A SASL request: not held back by a re-authentication in progress (it is part of it).
+    async fn call_ungated<R: Request>(&self, request: R, version: i16) -> Result<R::Response> {
+        let deadline = crate::backoff::deadline_after(self.request_timeout);
+        self.queue(request, version, self.request_timeout, deadline)
+            .await?
+            .response()
+            .await
+    }
+
+    /// Queues a request and returns the handle to its response; waits while a
+    /// re-authentication runs.
     async fn send_at<R: Request>(
         &self,
         request: R,
         version: i16,
         timeout: Duration,
     ) -> Result<PendingResponse<R::Response>> {
-        let api = R::API_KEY;
         // Kafka counts the request timeout from when the request is handed to the network
-        // layer; waiting for room in the queue is part of it.
+        // layer; waiting for room in the queue (or for a re-authentication) is part of it.
         let deadline = crate::backoff::deadline_after(timeout);
+        let Ok(_gate) = tokio::time::timeout_at(deadline, self.reauth_gate.read()).await else {
+            return Err(Error::Timeout {
+                what: format!(
+                    "{} request to broker {} (waiting for re-authentication)",
+                    R::API_KEY.name(),
+                    self.shared.broker
+                ),
+                timeout,
+            });
+        };
+        self.queue(request, version, timeout, deadline).await
+    }
+
+    /// Registers a request and hands it to the writer task.
+    async fn queue<R: Request>(
+        &self,
+        request: R,
+        version: i16,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<PendingResponse<R::Response>> {
+        let api = R::API_KEY;
         let correlation_id = self.next_correlation_id();
         let frame = self.encode(&request, version, correlation_id)?;
         let (tx, rx) = oneshot::channel::<Result<R::Response, Disconnect>>();
@@ -669,7 +745,7 @@ impl<T> PendingResponse<T> {
 }
 
 /// The reader task: frames in, responses out, until the connection dies.
-async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>) {
+async fn read_loop<R: AsyncRead + Unpin>(mut socket: R, shared: Arc<Shared>) {
     let decoder = FrameDecoder::default();
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
@@ -710,8 +786,8 @@ async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>) {
 }
 
 /// The writer task: queued frames to the socket, coalescing what is queued into one flush.
-async fn write_loop(
-    socket: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    socket: W,
     mut queue: mpsc::Receiver<Outgoing>,
     shared: Arc<Shared>,
 ) {

@@ -54,6 +54,17 @@ pub enum Error {
         reason: Disconnect,
     },
 
+    /// The broker and the client could not establish who is who: a TLS certificate was not
+    /// accepted (either way), or SASL authentication failed. Not retried: the next attempt
+    /// would fail the same way.
+    #[error("authentication with broker {broker} failed: {reason}")]
+    Authentication {
+        /// The broker's `host:port`.
+        broker: String,
+        /// What failed, with the broker's message when it sent one (never a secret).
+        reason: String,
+    },
+
     /// Something did not finish in time.
     #[error("{what} timed out after {} ms", .timeout.as_millis())]
     Timeout {
@@ -142,7 +153,8 @@ impl Error {
             | Error::Encode { .. }
             | Error::InvalidRequest(_)
             | Error::InvalidConfig { .. }
-            | Error::UnknownProperty { .. } => false,
+            | Error::UnknownProperty { .. }
+            | Error::Authentication { .. } => false,
         }
     }
 

@@ -93,6 +93,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod metadata;
 pub mod producer;
+pub mod security;
 
 pub use admin::Admin;
 pub use backoff::Backoff;
@@ -104,6 +105,9 @@ pub use metadata::{
     BrokerMetadata, Cluster, Leader, MetadataSnapshot, PartitionMetadata, TopicMetadata,
 };
 pub use producer::partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
+pub use security::{
+    OauthBearerToken, SaslConfig, SaslMechanism, Secret, SecurityProtocol, TlsConfig, TokenProvider,
+};
 
 /// The wire protocol crate, for building requests and reading responses.
 pub use streamctl_protocol as protocol;

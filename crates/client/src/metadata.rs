@@ -253,6 +253,11 @@ impl Cluster {
         for (node_id, address) in self.order_by_backoff(candidates) {
             match self.connect_node(node_id, &address).await {
                 Ok(connection) => return Ok(connection),
+                // A refused certificate or password, or a bad TLS setting: every broker
+                // would answer the same, and retrying would hide the reason.
+                Err(e @ (Error::Authentication { .. } | Error::InvalidConfig { .. })) => {
+                    return Err(e)
+                }
                 Err(e) => {
                     debug!(broker = %address, node_id, error = %e, "broker unreachable");
                     tried.push(address);

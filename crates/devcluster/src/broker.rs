@@ -9,6 +9,13 @@
 //! Each connection handles its requests one at a time, as Kafka does (a connection is muted
 //! while a request is in flight), so pipelined requests are answered in order. Anything a
 //! client sends that cannot be decoded closes that connection only, with a log line.
+//!
+//! A connection is served the same way over plain TCP or TLS (the code is generic over the
+//! stream). On a SASL listener only ApiVersions and the SASL APIs are served until the client
+//! has authenticated, with frames capped at 512 KiB, as Kafka does; a refused password is
+//! answered with SASL_AUTHENTICATION_FAILED and the connection closed. When the client
+//! listener is secured, followers use a loopback replication listener
+//! ([`crate::security`] says why).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,7 +26,7 @@ use bytes::{Bytes, BytesMut};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
 use streamctl_protocol::messages::{ApiVersionsResponse, RequestBody, ResponseBody};
 use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +41,16 @@ use crate::limits::{self, ConnectionGate, ConnectionPermit, LimitClose};
 use crate::log::Storage;
 use crate::metrics::BrokerMetrics;
 use crate::partition::Partition;
+use crate::security::sasl::Authenticator;
+use crate::security::ListenerSecurity;
+
+mod gate;
+use gate::{gate, raw_sasl_token, ConnectionState};
+
+/// Largest frame accepted before SASL authentication (Kafka's limit for SASL tokens).
+const MAX_UNAUTHENTICATED_FRAME: usize = 512 * 1024;
+/// How long a client may take to finish the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// State shared by a broker's connections and handlers.
 #[derive(Debug)]
@@ -57,6 +74,8 @@ pub struct BrokerShared {
     pub metrics: Arc<BrokerMetrics>,
     /// The groups whose `__consumer_offsets` partition this broker leads.
     pub coordinator: GroupCoordinator,
+    /// TLS and SASL of the client listener.
+    pub security: ListenerSecurity,
     /// Open connections, counted against `max.connections`.
     pub connections: ConnectionGate,
 }
@@ -92,8 +111,15 @@ impl BrokerShared {
             data_arrived: Notify::new(),
             faults: Arc::new(BrokerFaults::new()),
             metrics: Arc::new(BrokerMetrics::new()),
+            security: ListenerSecurity::default(),
             connections: ConnectionGate::default(),
         }
+    }
+
+    /// Secures the client listener with TLS and/or SASL.
+    pub fn with_security(mut self, security: ListenerSecurity) -> Self {
+        self.security = security;
+        self
     }
 
     /// Uses the fault controls and counters of the broker's slot (kept across restarts)
@@ -348,9 +374,23 @@ impl RunningBroker {
                 listener,
                 shared.clone(),
                 stop.clone(),
+                ListenerKind::Client,
             )));
         }
-        info!(broker = shared.node_id, addrs = ?addrs, "broker listening");
+        if shared.security.is_secured() {
+            let internal = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+            let port = internal.local_addr()?.port();
+            shared
+                .controller
+                .set_replication_port(shared.node_id, Some(port));
+            tasks.push(tokio::spawn(accept_loop(
+                internal,
+                shared.clone(),
+                stop.clone(),
+                ListenerKind::Replication,
+            )));
+        }
+        info!(broker = shared.node_id, addrs = ?addrs, security = shared.security.protocol(), "broker listening");
         tasks.push(tokio::spawn(maintenance_loop(shared.clone(), stop.clone())));
         tasks.push(tokio::spawn(crate::replication::run(
             shared.clone(),
@@ -382,6 +422,7 @@ impl RunningBroker {
                 listener,
                 self.shared.clone(),
                 self.stop.clone(),
+                ListenerKind::Client,
             )));
         }
         Ok(self)
@@ -410,7 +451,21 @@ impl RunningBroker {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: CancellationToken) {
+/// Which listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListenerKind {
+    /// The advertised listener, with the cluster's TLS and SASL settings.
+    Client,
+    /// The loopback listener followers fetch from when the client listener is secured.
+    Replication,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<BrokerShared>,
+    stop: CancellationToken,
+    kind: ListenerKind,
+) {
     loop {
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
@@ -427,11 +482,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: Can
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(
+                tokio::spawn(accept_connection(
                     stream,
                     peer,
                     shared.clone(),
                     stop.clone(),
+                    kind,
                     permit,
                 ));
             }
@@ -481,24 +537,63 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
     }
 }
 
+/// Runs the TLS handshake when the listener has TLS, then serves the connection.
+async fn accept_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<BrokerShared>,
+    stop: CancellationToken,
+    kind: ListenerKind,
+    permit: ConnectionPermit,
+) {
+    let tls = match kind {
+        ListenerKind::Client => shared.security.tls.clone(),
+        ListenerKind::Replication => None,
+    };
+    let Some(config) = tls else {
+        return serve_connection(stream, peer, shared, stop, kind, permit).await;
+    };
+    let handshake = tokio::select! {
+        () = stop.cancelled() => return,
+        h = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tokio_rustls::TlsAcceptor::from(config).accept(stream)) => h,
+    };
+    match handshake {
+        Ok(Ok(stream)) => serve_connection(stream, peer, shared, stop, kind, permit).await,
+        Ok(Err(e)) => {
+            info!(broker = shared.node_id, %peer, error = %e, "TLS handshake failed");
+        }
+        Err(_) => info!(broker = shared.node_id, %peer, "TLS handshake timed out"),
+    }
+}
+
 /// What to do after a request.
 enum Reply {
     /// Send these bytes (a whole response frame).
     Send(BytesMut),
+    /// Send these bytes, then close the connection (a refused SASL authentication).
+    SendAndClose(BytesMut, String),
     /// Send nothing (acks=0 produce).
     Nothing,
     /// Close the connection; the request was not something we can answer.
     Close(String),
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     shared: Arc<BrokerShared>,
     stop: CancellationToken,
+    kind: ListenerKind,
     _permit: ConnectionPermit,
 ) {
     let decoder = FrameDecoder::new(shared.config.max_frame_size);
+    let unauthenticated_decoder =
+        FrameDecoder::new(shared.config.max_frame_size.min(MAX_UNAUTHENTICATED_FRAME));
+    let mut conn = ConnectionState {
+        kind,
+        auth: (kind == ListenerKind::Client && shared.security.sasl.is_some())
+            .then(Authenticator::new),
+    };
     let limits = shared.config.limits;
     // Answers buffered in `outbuf` and not yet written (see crate::limits).
     let mut in_flight = 0usize;
@@ -515,6 +610,11 @@ async fn serve_connection(
             if in_flight >= limits.max_in_flight_requests_per_connection {
                 break;
             }
+            let decoder = if conn.unauthenticated() {
+                &unauthenticated_decoder
+            } else {
+                &decoder
+            };
             let frame = match decoder.decode(&mut inbuf) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
@@ -532,11 +632,18 @@ async fn serve_connection(
                     info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
                     return;
                 }
-                r = handle_frame(&shared, peer, frame) => r,
+                r = handle_frame(&shared, peer, &mut conn, frame) => r,
             };
             in_flight += 1;
             match reply {
                 Reply::Send(bytes) => outbuf.extend_from_slice(&bytes),
+                Reply::SendAndClose(bytes, reason) => {
+                    info!(broker = shared.node_id, %peer, reason = %reason, "closing connection");
+                    outbuf.extend_from_slice(&bytes);
+                    let _ = stream.write_all(&outbuf).await;
+                    let _ = stream.shutdown().await;
+                    return;
+                }
                 Reply::Nothing => {}
                 Reply::Close(reason) => {
                     warn!(broker = shared.node_id, %peer, reason = %reason, "closing connection");
@@ -603,7 +710,19 @@ async fn dropped(drops: &mut tokio::sync::watch::Receiver<u64>) {
     }
 }
 
-async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes) -> Reply {
+async fn handle_frame(
+    shared: &Arc<BrokerShared>,
+    peer: SocketAddr,
+    conn: &mut ConnectionState,
+    frame: Bytes,
+) -> Reply {
+    if conn
+        .auth
+        .as_ref()
+        .is_some_and(Authenticator::expects_raw_token)
+    {
+        return raw_sasl_token(shared, conn, &frame);
+    }
     let started = tokio::time::Instant::now();
     let (header, body) = match frame::decode_request(frame) {
         Ok(decoded) => decoded,
@@ -611,9 +730,9 @@ async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes
     };
     let body = match body {
         Ok(body) => body,
-        Err(e) => return unanswerable(shared, &header, e),
+        Err(e) => return unanswerable(shared, &header, e, conn.sasl_enabled()),
     };
-    let served = handlers::served()
+    let served = handlers::served_on(conn.sasl_enabled())
         .iter()
         .any(|(k, lo, hi)| k.code() == header.api_key && (*lo..=*hi).contains(&header.api_version));
     if !served {
@@ -624,11 +743,15 @@ async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes
                 api_key: header.api_key,
                 version: header.api_version,
             },
+            conn.sasl_enabled(),
         );
     }
     shared.metrics.record_request(header.api_key);
     if let Some(latency) = shared.faults.latency() {
         tokio::time::sleep(latency).await;
+    }
+    if let Some(reply) = gate(shared, conn, &header, &body) {
+        return reply;
     }
     let replication = faults::is_replication(&body, header.api_version);
     if !replication {
@@ -640,6 +763,7 @@ async fn handle_frame(shared: &Arc<BrokerShared>, peer: SocketAddr, frame: Bytes
         broker: shared,
         header: &header,
         peer,
+        sasl: conn.sasl_enabled(),
     };
     let Some(response) = handlers::dispatch(&ctx, body).await else {
         return Reply::Nothing;
@@ -700,11 +824,16 @@ fn encode(header: &RequestHeader, response: &ResponseBody) -> Reply {
 /// A request we cannot serve. ApiVersions gets Kafka's special answer (KIP-511): a v0
 /// response with UNSUPPORTED_VERSION and our ranges, so the client can pick a version it
 /// shares with us. Anything else closes the connection, as Kafka does.
-fn unanswerable(shared: &BrokerShared, header: &RequestHeader, error: DecodeError) -> Reply {
+fn unanswerable(
+    shared: &BrokerShared,
+    header: &RequestHeader,
+    error: DecodeError,
+    sasl: bool,
+) -> Reply {
     let is_api_versions = header.api_key == ApiKey::ApiVersions.code();
     let too_new = header.api_version > ApiVersionsResponse::MAX_VERSION;
     if is_api_versions && too_new {
-        let mut response = handlers::api_versions::supported();
+        let mut response = handlers::api_versions::supported(sasl);
         response.error_code = ErrorCode::UnsupportedVersion.code();
         let v0 = RequestHeader {
             api_version: 0,

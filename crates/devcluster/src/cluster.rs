@@ -28,6 +28,7 @@ use crate::controller::{ApiError, BrokerMeta, Controller, NewTopic};
 use crate::faults::{BrokerFaults, FaultState};
 use crate::http::{BrokerState, ClusterState, PartitionState, TopicState};
 use crate::metrics::{BrokerMetrics, BrokerSample};
+use crate::security::{ClusterSecurity, SecurityConfig, TlsFiles};
 
 /// Why the cluster could not start or act.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,9 @@ pub enum ClusterError {
     /// A fault that cannot be injected (an API the broker does not serve, error code 0).
     #[error("invalid fault: {0}")]
     InvalidFault(String),
+    /// TLS or SASL could not be set up (certificates, files).
+    #[error("cannot secure the listeners: {0}")]
+    Security(String),
 }
 
 /// Builds a [`DevCluster`].
@@ -81,6 +85,8 @@ pub struct DevClusterBuilder {
     cluster_id: Option<String>,
     /// The admin plane's port on 127.0.0.1 (0: ephemeral); `None` serves no admin plane.
     admin_port: Option<u16>,
+    /// TLS and SASL of the client listeners.
+    security: SecurityConfig,
 }
 
 impl Default for DevClusterBuilder {
@@ -93,6 +99,7 @@ impl Default for DevClusterBuilder {
             config: BrokerConfig::default(),
             cluster_id: None,
             admin_port: None,
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -220,6 +227,77 @@ impl DevClusterBuilder {
         self
     }
 
+    /// Serves TLS on the client listeners (`SSL`, or `SASL_SSL` with SASL users), with a CA
+    /// and a broker certificate (for localhost, 127.0.0.1, ::1 and the host) generated at
+    /// start, and a client certificate for mutual TLS. The files are written to
+    /// [`tls_dir`](Self::tls_dir), by default `<data dir>/tls`, so other clients can trust the
+    /// CA; a restart on the same directory keeps the CA. See [`DevCluster::tls_ca_pem`].
+    pub fn tls(mut self, enabled: bool) -> Self {
+        self.security.tls = enabled;
+        self
+    }
+
+    /// Requires clients to present a certificate signed by the cluster's CA
+    /// (`ssl.client.auth=required`); implies [`tls`](Self::tls).
+    pub fn tls_client_auth(mut self, required: bool) -> Self {
+        self.security.tls_client_auth = required;
+        self.security.tls |= required;
+        self
+    }
+
+    /// Where to write the TLS files (CA, broker and client certificates and keys).
+    pub fn tls_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.security.tls_dir = Some(dir.into());
+        self
+    }
+
+    /// Presents this broker certificate (chain and key, PEM) instead of generated ones, with
+    /// `ca_pem` as the CA clients are told to trust; implies [`tls`](Self::tls). For tests of
+    /// expired or foreign certificates.
+    pub fn tls_identity(
+        mut self,
+        ca_pem: impl Into<String>,
+        chain_pem: impl Into<String>,
+        key_pem: impl Into<String>,
+    ) -> Self {
+        self.security.tls = true;
+        self.security.tls_material = Some(crate::security::TlsMaterial::from_pem(
+            ca_pem.into(),
+            chain_pem.into(),
+            key_pem.into(),
+        ));
+        self
+    }
+
+    /// Adds a SASL user; with at least one, the client listeners require SASL
+    /// (`SASL_PLAINTEXT`, or `SASL_SSL` with TLS) with PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    /// and OAUTHBEARER (unsecured tokens) enabled.
+    pub fn sasl_user(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.security
+            .sasl_users
+            .push((username.into(), password.into()));
+        self
+    }
+
+    /// Enables only these SASL mechanisms (`sasl.enabled.mechanisms`), by name; unknown
+    /// names are ignored.
+    pub fn sasl_mechanisms<'a>(mut self, mechanisms: impl IntoIterator<Item = &'a str>) -> Self {
+        self.security.sasl_mechanisms = Some(
+            mechanisms
+                .into_iter()
+                .filter_map(crate::security::Mechanism::from_name)
+                .collect(),
+        );
+        self
+    }
+
+    /// `connections.max.reauth.ms`: SASL sessions last this long; a client must
+    /// re-authenticate (KIP-368) or its connection is closed at its next request.
+    pub fn connections_max_reauth(mut self, lifetime: Duration) -> Self {
+        self.security.max_reauth = Some(lifetime);
+        self
+    }
+
     /// Starts the controller and every broker; returns once all are listening.
     pub async fn start(self) -> Result<DevCluster, ClusterError> {
         let started = std::time::Instant::now();
@@ -235,6 +313,7 @@ impl DevClusterBuilder {
                 port: 0,
                 rack: None,
                 alive: true,
+                replication_port: None,
             })
             .collect();
         let controller = Arc::new(Controller::new(
@@ -246,6 +325,10 @@ impl DevClusterBuilder {
         if let Some(dir) = &self.data_dir {
             crate::metadata_store::restore(dir, &controller)?;
         }
+        let security = self
+            .security
+            .build(&self.host, self.data_dir.as_deref())
+            .map_err(ClusterError::Security)?;
         let stop = CancellationToken::new();
         let mut brokers = BTreeMap::new();
         for i in 0..self.brokers {
@@ -268,7 +351,8 @@ impl DevClusterBuilder {
                     self.config.clone(),
                     data_dir.clone(),
                 )
-                .with_controls(faults.clone(), metrics.clone()),
+                .with_controls(faults.clone(), metrics.clone())
+                .with_security(security.listener.clone()),
             );
             let bind = bind_addrs(&self.host, port);
             let running = start_broker(shared, &bind, &stop).await?;
@@ -299,6 +383,7 @@ impl DevClusterBuilder {
             host: self.host,
             config: self.config,
             stop: stop.clone(),
+            security,
             shutdown_requested: CancellationToken::new(),
         });
         // From here on, dropping `cluster` stops everything started so far.
@@ -413,6 +498,8 @@ pub(crate) struct ClusterInner {
     config: BrokerConfig,
     /// Cancelled on shutdown or drop: stops brokers and the admin plane.
     stop: CancellationToken,
+    /// TLS and SASL of the client listeners, reused when a broker restarts.
+    security: ClusterSecurity,
     /// Cancelled when the admin plane is asked to shut the cluster down; the owner of the
     /// [`DevCluster`] decides what to do (see [`DevCluster::shutdown_requested`]).
     pub(crate) shutdown_requested: CancellationToken,
@@ -562,7 +649,8 @@ impl ClusterInner {
                 self.config.clone(),
                 data_dir,
             )
-            .with_controls(faults, metrics),
+            .with_controls(faults, metrics)
+            .with_security(self.security.listener.clone()),
         );
         let first = addrs
             .first()
@@ -689,6 +777,44 @@ impl ClusterInner {
 }
 
 impl DevCluster {
+    /// The client listeners' `security.protocol`: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or
+    /// `SASL_SSL`.
+    pub fn security_protocol(&self) -> &'static str {
+        self.inner.security.listener.protocol()
+    }
+
+    /// The CA certificate (PEM) clients must trust, when the listeners serve TLS.
+    pub fn tls_ca_pem(&self) -> Option<&str> {
+        self.inner
+            .security
+            .tls_material
+            .as_ref()
+            .map(|m| m.ca_pem.as_str())
+    }
+
+    /// A client certificate and key (PEM) signed by the cluster's CA, for mutual TLS, when
+    /// the certificates were generated.
+    pub fn tls_client_certificate_pem(&self) -> Option<(&str, &str)> {
+        let m = self.inner.security.tls_material.as_ref()?;
+        Some((m.client_pem.as_deref()?, m.client_key_pem.as_deref()?))
+    }
+
+    /// Where the TLS files were written, when they were.
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.inner.security.tls_files.as_ref()
+    }
+
+    /// The SASL mechanisms enabled (empty without SASL).
+    pub fn sasl_mechanisms(&self) -> Vec<&'static str> {
+        self.inner
+            .security
+            .listener
+            .sasl
+            .as_ref()
+            .map(|s| s.mechanisms.iter().map(|m| m.name()).collect())
+            .unwrap_or_default()
+    }
+
     /// Starts building a cluster.
     pub fn builder() -> DevClusterBuilder {
         DevClusterBuilder::default()

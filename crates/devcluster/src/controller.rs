@@ -54,6 +54,9 @@ pub struct BrokerMeta {
     pub rack: Option<String>,
     /// Whether the broker is up (listening and serving).
     pub alive: bool,
+    /// The loopback port of its replication listener, when the client listener is secured
+    /// (followers fetch there; see `crate::security`).
+    pub replication_port: Option<u16>,
 }
 
 /// One partition's placement and leadership.
@@ -239,6 +242,16 @@ impl Controller {
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.host = host.to_string();
             b.port = port;
+        }
+        self.publish(&mut s);
+    }
+
+    /// Records where a broker's replication listener is (`None`: followers use the client
+    /// listener).
+    pub fn set_replication_port(&self, node_id: i32, port: Option<u16>) {
+        let mut s = self.lock();
+        if let Some(b) = s.brokers.get_mut(&node_id) {
+            b.replication_port = port;
         }
         self.publish(&mut s);
     }
@@ -590,6 +603,7 @@ mod tests {
                 port: 0,
                 rack: None,
                 alive: true,
+                replication_port: None,
             })
             .collect();
         Controller::new("c".into(), brokers, 1, 1)

@@ -22,6 +22,8 @@ pub struct RequestContext<'a> {
     pub header: &'a RequestHeader,
     /// The client's address (group members are described with it).
     pub peer: SocketAddr,
+    /// Whether the listener has SASL (ApiVersions then lists the SASL APIs).
+    pub sasl: bool,
 }
 
 impl RequestContext<'_> {
@@ -64,6 +66,9 @@ macro_rules! handlers {
 
 // Produce is dispatched above (it may answer nothing) but served like the others.
 pub mod produce;
+// Served by the connection layer, which holds each connection's SASL state.
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 
 handlers! {
     ApiVersions => api_versions;
@@ -93,7 +98,27 @@ handlers! {
     OffsetDelete => offset_delete;
 }
 
-/// Every API served, Produce included (the ApiVersions answer).
+/// Every API served on a listener: [`served`], plus the SASL APIs where SASL is enabled.
+pub fn served_on(sasl: bool) -> Vec<(ApiKey, i16, i16)> {
+    let mut all = served();
+    if sasl {
+        all.push((
+            ApiKey::SaslHandshake,
+            sasl_handshake::VERSIONS.0,
+            sasl_handshake::VERSIONS.1,
+        ));
+        all.push((
+            ApiKey::SaslAuthenticate,
+            sasl_authenticate::VERSIONS.0,
+            sasl_authenticate::VERSIONS.1,
+        ));
+        all.sort_by_key(|(k, _, _)| k.code());
+    }
+    all
+}
+
+/// Every API served on every listener, Produce included (the SASL APIs only on SASL
+/// listeners, see [`served_on`]).
 pub fn served() -> Vec<(ApiKey, i16, i16)> {
     let mut all = vec![(ApiKey::Produce, produce::VERSIONS.0, produce::VERSIONS.1)];
     all.extend_from_slice(SERVED);

@@ -17,7 +17,8 @@
 //! `__consumer_offsets`), [`partition`] and [`log`] (storage), [`config`] (Kafka's config
 //! names and defaults), [`faults`] (latency, dropped connections and error codes injected per
 //! broker), [`metrics`] (Prometheus counters and histograms per broker), [`http`] (the
-//! loopback admin plane).
+//! loopback admin plane), [`security`] (TLS with generated certificates, SASL users and
+//! mechanisms, the replication listener).
 //!
 //! Tests drive faults through the handle; people and the CLI through the admin plane:
 //!
@@ -49,6 +50,7 @@ mod metadata_store;
 pub mod metrics;
 pub mod partition;
 pub mod replication;
+pub mod security;
 
 pub use cluster::{BrokerInfo, ClusterError, DevCluster, DevClusterBuilder};
 pub use controller::ApiError;

@@ -113,11 +113,10 @@ async fn fetch_loop(shared: Arc<BrokerShared>, leader: i32, stop: CancellationTo
         }
         if conn.is_none() {
             let md = shared.metadata();
-            let Some(addr) = md
-                .brokers
-                .get(&leader)
-                .map(|b| format!("{}:{}", b.host, b.port))
-            else {
+            let Some(addr) = md.brokers.get(&leader).map(|b| match b.replication_port {
+                Some(port) => format!("127.0.0.1:{port}"),
+                None => format!("{}:{}", b.host, b.port),
+            }) else {
                 continue;
             };
             match tokio::time::timeout(

@@ -15,11 +15,9 @@ use crate::output;
 pub async fn admin(global: &Global) -> anyhow::Result<Admin> {
     let mut config = ClientConfig::default();
     crate::config::apply_global(global, |k, v| config.set(k, v).map(|_| ()))?;
-    Admin::connect(config).await.with_context(|| {
-        format!(
-            "cannot connect to {} (is the cluster up? start one with: streamctl dev up)",
-            global.brokers
-        )
+    Admin::connect(config).await.map_err(|e| {
+        let context = crate::config::connect_context(&global.brokers, &e);
+        anyhow::Error::new(e).context(context)
     })
 }
 

@@ -112,15 +112,10 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
         };
         config.set("auto.offset.reset", reset)?;
     }
-    let consumer = Consumer::with_config(config)
-        .build()
-        .await
-        .with_context(|| {
-            format!(
-                "cannot connect to {} (is the cluster up? start one with: streamctl dev up)",
-                global.brokers
-            )
-        })?;
+    let consumer = Consumer::with_config(config).build().await.map_err(|e| {
+        let context = crate::config::connect_context(&global.brokers, &e);
+        anyhow::Error::new(e).context(context)
+    })?;
 
     let mut ends: Option<BTreeMap<TopicPartition, i64>> = None;
     // With an end time: per partition, the first offset not to print.

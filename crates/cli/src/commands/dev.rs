@@ -7,6 +7,11 @@
 //! Data lives in `--data-dir` (default `~/.local/share/streamctl/dev`) so a restart brings every
 //! topic and record back; `--in-memory` keeps nothing.
 //!
+//! `--tls` and `--sasl` secure the client listeners; `up` then also prints the client settings
+//! (`SECURITY_PROTOCOL=`, `SSL_CA_LOCATION=`, `SASL_MECHANISM=`, `SASL_USERNAME=`, and
+//! `SASL_PASSWORD=` only when it generated the password, all before `ADMIN=`; ready-to-paste
+//! `-X` flags on stderr) and puts them, without the password, in the `dev` profile.
+//!
 //! The other subcommands talk to a running cluster's HTTP admin plane: `--admin-url`, else the
 //! profile's, else `http://127.0.0.1:9644`.
 
@@ -68,6 +73,14 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => builder.data_dir(dir),
         None => builder.in_memory(),
     };
+    if args.tls {
+        let dir = data_dir.clone().unwrap_or_else(default_data_dir);
+        builder = builder.tls(true).tls_dir(dir.join("tls"));
+    }
+    let users = sasl_users(&args)?;
+    for (name, password) in &users {
+        builder = builder.sasl_user(name, password);
+    }
     let started = std::time::Instant::now();
     let cluster = builder.start().await.with_context(|| {
         format!(
@@ -80,11 +93,30 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
     })?;
     let brokers = cluster.bootstrap_servers();
     let admin = cluster.admin_url();
+    let security = client_settings(&cluster, &users);
+    // The profile is written before the addresses are printed: whoever reads them (a script,
+    // `dev up -d`) may run the next command at once, and it must find the profile.
+    if !args.no_profile {
+        if let Err(e) = write_dev_profile(&brokers, admin.as_deref(), &security) {
+            tracing::warn!("could not write the dev profile: {e:#}");
+        }
+    }
     {
         // A reader that took what it needed and closed the pipe must not take the cluster
         // down with it: a failed write here is only logged.
         let mut out = std::io::stdout().lock();
         let mut printed = writeln!(out, "BROKERS={brokers}");
+        for (key, value) in &security {
+            let key = key.to_ascii_uppercase().replace('.', "_");
+            printed = printed.and_then(|()| writeln!(out, "{key}={value}"));
+        }
+        // A generated password is shown once, here (with -d this line reaches the caller;
+        // stderr goes to the log file).
+        if args.sasl_users.is_empty() {
+            if let Some((_, password)) = users.first() {
+                printed = printed.and_then(|()| writeln!(out, "SASL_PASSWORD={password}"));
+            }
+        }
         if let Some(url) = &admin {
             printed = printed.and_then(|()| writeln!(out, "ADMIN={url}"));
         }
@@ -92,11 +124,7 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!("cannot print the cluster's addresses on stdout: {e}");
         }
     }
-    if !args.no_profile {
-        if let Err(e) = write_dev_profile(&brokers, admin.as_deref()) {
-            tracing::warn!("could not write the dev profile: {e:#}");
-        }
-    }
+    print_client_settings(&cluster, &security, &users);
     eprintln!(
         "dev cluster up: {} brokers in {:?}, data {}; Ctrl-C or `streamctl dev down` stops it",
         args.count,
@@ -115,15 +143,122 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Records the running cluster as the `dev` profile; makes it current only when no profile is.
-fn write_dev_profile(brokers: &str, admin: Option<&str>) -> anyhow::Result<()> {
+/// The SASL users asked for: `--sasl-user NAME:PASSWORD`, or with `--sasl` alone `admin`
+/// with a generated password.
+fn sasl_users(args: &DevUpArgs) -> anyhow::Result<Vec<(String, String)>> {
+    let mut users = Vec::new();
+    for spec in &args.sasl_users {
+        match spec.split_once(':') {
+            Some((name, password)) if !name.is_empty() && !password.is_empty() => {
+                users.push((name.to_string(), password.to_string()));
+            }
+            _ => bail!("--sasl-user expects NAME:PASSWORD"),
+        }
+    }
+    if users.is_empty() && args.sasl {
+        use rand::distr::{Alphanumeric, SampleString};
+        users.push((
+            "admin".to_string(),
+            Alphanumeric.sample_string(&mut rand::rng(), 20),
+        ));
+    }
+    Ok(users)
+}
+
+/// The Kafka client properties a client needs for this cluster, the password left out.
+fn client_settings(cluster: &DevCluster, users: &[(String, String)]) -> Vec<(String, String)> {
+    let mut settings = Vec::new();
+    let protocol = cluster.security_protocol();
+    if protocol == "PLAINTEXT" {
+        return settings;
+    }
+    settings.push(("security.protocol".to_string(), protocol.to_string()));
+    if let Some(files) = cluster.tls_files() {
+        settings.push((
+            "ssl.ca.location".to_string(),
+            files.ca.display().to_string(),
+        ));
+    }
+    if let Some((user, _)) = users.first() {
+        settings.push(("sasl.mechanism".to_string(), "SCRAM-SHA-256".to_string()));
+        settings.push(("sasl.username".to_string(), user.clone()));
+    }
+    settings
+}
+
+/// Tells people how to connect: `-X` flags for streamctl and kcat, the enabled mechanisms,
+/// and a generated password (the only time it is shown).
+fn print_client_settings(
+    cluster: &DevCluster,
+    settings: &[(String, String)],
+    users: &[(String, String)],
+) {
+    if settings.is_empty() {
+        return;
+    }
+    let flags: Vec<String> = settings
+        .iter()
+        .map(|(k, v)| format!("-X {k}={v}"))
+        .collect();
+    eprintln!(
+        "client settings ({}):\n  {}",
+        cluster.security_protocol(),
+        flags.join(" ")
+    );
+    if !users.is_empty() {
+        eprintln!(
+            "  SASL mechanisms: {}; users: {}",
+            cluster.sasl_mechanisms().join(", "),
+            users
+                .iter()
+                .map(|(u, _)| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        eprintln!(
+            "  streamctl reads the password from ${} or asks for it; kcat wants -X sasl.password=…",
+            crate::config::PASSWORD_ENV
+        );
+    }
+    if let Some((files, (cert, key))) = cluster
+        .tls_files()
+        .and_then(|f| f.client.as_ref().map(|c| (f, c)))
+    {
+        eprintln!(
+            "  TLS files in {} (client certificate for mutual TLS: {}, {})",
+            files.dir.display(),
+            cert.display(),
+            key.display()
+        );
+    }
+}
+
+/// The properties `dev up` owns in the `dev` profile: replaced on every start.
+const SECURITY_KEYS: &[&str] = &[
+    "security.protocol",
+    "ssl.ca.location",
+    "sasl.mechanism",
+    "sasl.mechanisms",
+    "sasl.username",
+];
+
+/// Records the running cluster as the `dev` profile (with its client settings, never a
+/// password); makes it current only when no profile is.
+fn write_dev_profile(
+    brokers: &str,
+    admin: Option<&str>,
+    security: &[(String, String)],
+) -> anyhow::Result<()> {
     let path = config_path();
     let mut file = ConfigFile::load(&path)?;
     let profile = file.profiles.entry("dev".to_string()).or_default();
+    let mut properties = std::mem::take(&mut profile.properties);
+    properties.retain(|k, _| !SECURITY_KEYS.contains(&k.as_str()));
+    properties.extend(security.iter().cloned());
     *profile = Profile {
         brokers: Some(brokers.to_string()),
         admin_url: admin.map(str::to_string),
-        properties: std::mem::take(&mut profile.properties),
+        properties,
     };
     if file.current.is_none() {
         file.current = Some("dev".to_string());
@@ -160,6 +295,15 @@ fn up_detached(args: &DevUpArgs) -> anyhow::Result<ExitCode> {
     }
     if args.no_profile {
         command.arg("--no-profile");
+    }
+    if args.tls {
+        command.arg("--tls");
+    }
+    if args.sasl {
+        command.arg("--sasl");
+    }
+    for user in &args.sasl_users {
+        command.args(["--sasl-user", user]);
     }
     let mut child = command
         .stdin(Stdio::null())

@@ -14,10 +14,10 @@ use super::RequestContext;
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-/// The full answer, without error.
-pub fn supported() -> ApiVersionsResponse {
+/// The full answer, without error; the SASL APIs are listed only on a SASL listener.
+pub fn supported(sasl: bool) -> ApiVersionsResponse {
     ApiVersionsResponse {
-        api_keys: super::served()
+        api_keys: super::served_on(sasl)
             .into_iter()
             .map(|(key, min, max)| ApiVersionsResponseApiVersion {
                 api_key: key.code(),
@@ -33,6 +33,6 @@ pub fn supported() -> ApiVersionsResponse {
 }
 
 /// Answers an ApiVersions request.
-pub async fn handle(_ctx: &RequestContext<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
-    supported()
+pub async fn handle(ctx: &RequestContext<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
+    supported(ctx.sasl)
 }

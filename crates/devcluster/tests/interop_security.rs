@@ -1,0 +1,256 @@
+//! Third-party clients against secured dev clusters: confluent-kafka (librdkafka) with SASL
+//! PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER over TLS, TLS alone with the generated
+//! CA, and wrong passwords refused; kcat (librdkafka's CLI) with SCRAM over TLS.
+//!
+//! Clusters listen on `localhost` (librdkafka checks the certificate's name against it) and
+//! write their CA to a temporary directory, as `streamctl dev up --tls` writes it to the data
+//! directory. Missing tools fail the tests under `CI=true`, as in `interop.rs`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use streamctl_devcluster::DevCluster;
+use support::{kcat, python, run};
+use tokio::process::Command;
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("streamctl-interop-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn secured(tls_dir: &Path, tls: bool, sasl: bool) -> DevCluster {
+    let mut builder = DevCluster::builder()
+        .brokers(3)
+        .host("localhost")
+        .in_memory();
+    if tls {
+        builder = builder.tls(true).tls_dir(tls_dir);
+    }
+    if sasl {
+        builder = builder.sasl_user("alice", "alice-secret");
+    }
+    builder.start().await.unwrap()
+}
+
+async fn confluent(
+    cluster: &DevCluster,
+    topic: &str,
+    settings: serde_json::Value,
+    expect_failure: bool,
+) {
+    let Some(py) = python("confluent_kafka") else {
+        return;
+    };
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_secured.py");
+    let mut cmd = Command::new(py);
+    cmd.arg(script)
+        .arg(cluster.bootstrap_servers())
+        .arg(topic)
+        .arg(settings.to_string());
+    if expect_failure {
+        cmd.arg("--expect-auth-failure");
+    }
+    let out = run(&mut cmd, None).await;
+    assert!(out.contains("ok:"), "{out}");
+    println!("{}", out.trim());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_authenticates_with_every_mechanism_over_tls() {
+    let dir = TempDir::new();
+    let cluster = secured(&dir.0, true, true).await;
+    let ca = cluster.tls_files().unwrap().ca.display().to_string();
+    for (mechanism, topic) in [
+        ("PLAIN", "plain"),
+        ("SCRAM-SHA-256", "scram256"),
+        ("SCRAM-SHA-512", "scram512"),
+    ] {
+        let settings = serde_json::json!({
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanisms": mechanism,
+            "sasl.username": "alice",
+            "sasl.password": "alice-secret",
+            "ssl.ca.location": ca,
+        });
+        confluent(&cluster, topic, settings, false).await;
+    }
+    let oauth = serde_json::json!({
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": "OAUTHBEARER",
+        "enable.sasl.oauthbearer.unsecure.jwt": true,
+        "sasl.oauthbearer.config": "principal=alice",
+        "ssl.ca.location": ca,
+    });
+    confluent(&cluster, "oauth", oauth, false).await;
+    for mechanism in ["PLAIN", "SCRAM-SHA-256"] {
+        let wrong = serde_json::json!({
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanisms": mechanism,
+            "sasl.username": "alice",
+            "sasl.password": "wrong",
+            "ssl.ca.location": ca,
+        });
+        confluent(&cluster, "unused", wrong, true).await;
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_trusts_the_generated_ca_presents_a_client_certificate_and_uses_sasl_plaintext(
+) {
+    let dir = TempDir::new();
+    let cluster = secured(&dir.0, true, false).await;
+    let ca = cluster.tls_files().unwrap().ca.display().to_string();
+    confluent(
+        &cluster,
+        "ssl-only",
+        serde_json::json!({"security.protocol": "SSL", "ssl.ca.location": ca}),
+        false,
+    )
+    .await;
+    cluster.shutdown().await;
+
+    // Mutual TLS: the broker requires a certificate from its CA; librdkafka presents the
+    // generated client certificate.
+    let mtls_dir = TempDir::new();
+    let cluster = DevCluster::builder()
+        .brokers(3)
+        .host("localhost")
+        .tls_client_auth(true)
+        .tls_dir(&mtls_dir.0)
+        .start()
+        .await
+        .unwrap();
+    let files = cluster.tls_files().unwrap().clone();
+    let (cert, key) = files.client.clone().unwrap();
+    confluent(
+        &cluster,
+        "mtls",
+        serde_json::json!({
+            "security.protocol": "SSL",
+            "ssl.ca.location": files.ca.display().to_string(),
+            "ssl.certificate.location": cert.display().to_string(),
+            "ssl.key.location": key.display().to_string(),
+        }),
+        false,
+    )
+    .await;
+    cluster.shutdown().await;
+
+    let cluster = secured(&dir.0, false, true).await;
+    confluent(
+        &cluster,
+        "sasl-plaintext",
+        serde_json::json!({
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanisms": "SCRAM-SHA-512",
+            "sasl.username": "alice",
+            "sasl.password": "alice-secret",
+        }),
+        false,
+    )
+    .await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_reauthenticates_when_sessions_expire() {
+    let Some(py) = python("confluent_kafka") else {
+        return;
+    };
+    let cluster = DevCluster::builder()
+        .brokers(1)
+        .host("localhost")
+        .sasl_user("alice", "alice-secret")
+        .connections_max_reauth(std::time::Duration::from_millis(1000))
+        .start()
+        .await
+        .unwrap();
+    cluster.create_topic("reauth", 1, 1).unwrap();
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_reauth.py");
+    let settings = serde_json::json!({
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "SCRAM-SHA-256",
+        "sasl.username": "alice",
+        "sasl.password": "alice-secret",
+    });
+    // Four session lifetimes.
+    let out = run(
+        Command::new(py)
+            .arg(script)
+            .arg(cluster.bootstrap_servers())
+            .arg("reauth")
+            .arg(settings.to_string())
+            .arg("4"),
+        None,
+    )
+    .await;
+    assert!(out.contains("ok:"), "{out}");
+    println!("{}", out.trim());
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kcat_produces_and_consumes_with_scram_over_tls() {
+    let Some(kcat) = kcat() else { return };
+    let dir = TempDir::new();
+    let cluster = secured(&dir.0, true, true).await;
+    cluster.create_topic("kcat-secured", 1, 3).unwrap();
+    let ca = cluster.tls_files().unwrap().ca.display().to_string();
+    let b = cluster.bootstrap_servers();
+    let settings = [
+        "-X",
+        "security.protocol=SASL_SSL",
+        "-X",
+        "sasl.mechanisms=SCRAM-SHA-512",
+        "-X",
+        "sasl.username=alice",
+        "-X",
+        "sasl.password=alice-secret",
+        "-X",
+    ];
+    let ca_setting = format!("ssl.ca.location={ca}");
+    let input: String = (0..50).map(|i| format!("k{i}:v{i}\n")).collect();
+    run(
+        Command::new(kcat)
+            .args(["-b", &b])
+            .args(settings)
+            .arg(&ca_setting)
+            .args(["-P", "-t", "kcat-secured", "-K:"]),
+        Some(input.as_bytes()),
+    )
+    .await;
+    let out = run(
+        Command::new(kcat)
+            .args(["-b", &b])
+            .args(settings)
+            .arg(&ca_setting)
+            .args(["-C", "-t", "kcat-secured", "-e", "-f", "%k:%s\n"]),
+        None,
+    )
+    .await;
+    assert_eq!(out, input);
+    cluster.shutdown().await;
+}
