@@ -441,6 +441,16 @@ impl Partition {
         self.publish(&s);
     }
 
+    /// Follower: reconcile the log with the leader by epoch (OffsetForLeaderEpoch) before the
+    /// next fetch, as after a leader change.
+    pub fn reconcile_with_leader(&self) {
+        let mut s = self.lock();
+        if matches!(s.role, Role::Follower { .. }) {
+            s.needs_truncation = true;
+            self.publish(&s);
+        }
+    }
+
     /// Validates the batches of a produce request, assigns offsets and appends them.
     pub fn append_as_leader(
         &self,

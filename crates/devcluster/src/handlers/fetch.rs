@@ -109,6 +109,17 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
                         aborted_transactions: None,
                         ..Default::default()
                     };
+                    if e.code == ErrorCode::OffsetOutOfRange {
+                        // Where our log is, so a follower moves there instead of guessing.
+                        if let Some(local) = name
+                            .as_deref()
+                            .and_then(|n| ctx.broker.leader_replica(n, p.partition).ok())
+                        {
+                            let (log_start, high_watermark, _) = local.partition.offsets();
+                            part.high_watermark = high_watermark;
+                            part.log_start_offset = log_start;
+                        }
+                    }
                     if let Some(leader) = name.as_deref().and_then(|n| md.partition(n, p.partition))
                     {
                         if matches!(
