@@ -299,6 +299,7 @@ impl DevClusterBuilder {
             host: self.host,
             config: self.config,
             stop: stop.clone(),
+            shutdown_requested: CancellationToken::new(),
         });
         // From here on, dropping `cluster` stops everything started so far.
         let mut cluster = DevCluster { inner, admin: None };
@@ -412,6 +413,9 @@ pub(crate) struct ClusterInner {
     config: BrokerConfig,
     /// Cancelled on shutdown or drop: stops brokers and the admin plane.
     stop: CancellationToken,
+    /// Cancelled when the admin plane is asked to shut the cluster down; the owner of the
+    /// [`DevCluster`] decides what to do (see [`DevCluster::shutdown_requested`]).
+    pub(crate) shutdown_requested: CancellationToken,
 }
 
 /// A running dev cluster. Dropping it stops every broker; prefer [`DevCluster::shutdown`],
@@ -840,6 +844,13 @@ impl DevCluster {
     /// The admin plane's base URL, e.g. `http://127.0.0.1:40123`.
     pub fn admin_url(&self) -> Option<String> {
         self.admin.as_ref().map(crate::http::AdminServer::url)
+    }
+
+    /// Resolves once someone asked the admin plane to shut the cluster down
+    /// (`POST /v1/shutdown`, as `streamctl dev down` does). Nothing stops by itself: the
+    /// owner calls [`DevCluster::shutdown`].
+    pub async fn shutdown_requested(&self) {
+        self.inner.shutdown_requested.cancelled().await;
     }
 
     /// Stops every broker and the admin plane, waits for their tasks and flushes logs.
