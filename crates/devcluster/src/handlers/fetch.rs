@@ -228,6 +228,12 @@ fn read_partition(
                 if expanded && leader.partition.isr_changed(&isr) {
                     ctx.broker.data_arrived.notify_waiters();
                 }
+                if !expanded {
+                    leader
+                        .partition
+                        .isr_expansion_refused(follower, &leader.isr);
+                    ctx.broker.data_arrived.notify_waiters();
+                }
             }
             Reader::Replica
         }
