@@ -73,6 +73,7 @@ async fn dev_up(data_dir: &Path) -> (Child, String) {
         .args([
             "dev",
             "up",
+            "--no-profile",
             "--port",
             "0",
             "--admin-port",
@@ -96,6 +97,8 @@ async fn dev_up(data_dir: &Path) -> (Child, String) {
     })
     .await
     .expect("dev up printed no BROKERS line");
+    // Keep reading: a closed stdout would make dev up's next write fail and end it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, brokers)
 }
 

@@ -11,7 +11,7 @@
 //! publish an immutable snapshot; brokers never mutate metadata themselves. A dev cluster in
 //! one process needs no consensus quorum for this (see the README's limits).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -152,6 +152,10 @@ pub struct Controller {
     /// The next producer id InitProducerId hands out; cluster-wide so two producers never
     /// share one. Not persisted yet: the idempotence work must store it with the metadata.
     next_producer_id: AtomicI64,
+    /// Each broker's incarnation (Kafka's broker epoch, KIP-841), bumped whenever it goes
+    /// down or comes up: a replica fetch sent by an earlier incarnation may still be parked
+    /// in a leader's long poll, and must not vouch for the restarted (empty) broker.
+    broker_epochs: Mutex<HashMap<i32, u64>>,
 }
 
 /// Kafka's limit on topic name length.
@@ -207,7 +211,38 @@ impl Controller {
             tx,
             defaults: (default_partitions, default_replication_factor),
             next_producer_id: AtomicI64::new(0),
+            broker_epochs: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The broker's current incarnation (see `broker_epochs`).
+    pub fn broker_epoch(&self, node_id: i32) -> u64 {
+        self.epochs().get(&node_id).copied().unwrap_or(0)
+    }
+
+    fn epochs(&self) -> MutexGuard<'_, HashMap<i32, u64>> {
+        self.broker_epochs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds `follower` to the ISR (through [`Controller::alter_isr`]) only if it is still the
+    /// incarnation whose fetch showed it caught up: `follower_epoch` is its broker epoch when
+    /// that fetch arrived.
+    pub fn expand_isr(
+        &self,
+        topic: &str,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+        follower: (i32, u64),
+    ) -> Result<(), ApiError> {
+        let s = self.lock();
+        if self.broker_epoch(follower.0) != follower.1 {
+            return Err(stale_broker(follower.0));
+        }
+        self.alter_isr_locked(s, topic, partition, leader, leader_epoch, isr)
     }
 
     /// A producer id no other producer of this cluster has been given.
@@ -368,6 +403,7 @@ impl Controller {
     /// change bumps the leader epoch. Returns the partitions whose leader changed.
     pub fn broker_down(&self, node_id: i32) -> Vec<(String, i32)> {
         let mut s = self.lock();
+        *self.epochs().entry(node_id).or_default() += 1;
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.alive = false;
         }
@@ -424,6 +460,7 @@ impl Controller {
     /// back as leader; elsewhere it returns as a follower and rejoins the ISR once caught up.
     pub fn broker_up(&self, node_id: i32) {
         let mut s = self.lock();
+        *self.epochs().entry(node_id).or_default() += 1;
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.alive = true;
         }
@@ -450,7 +487,19 @@ impl Controller {
         leader_epoch: i32,
         isr: Vec<i32>,
     ) -> Result<(), ApiError> {
-        let mut s = self.lock();
+        let s = self.lock();
+        self.alter_isr_locked(s, topic, partition, leader, leader_epoch, isr)
+    }
+
+    fn alter_isr_locked(
+        &self,
+        mut s: MutexGuard<'_, ClusterMetadata>,
+        topic: &str,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+    ) -> Result<(), ApiError> {
         let alive: Vec<i32> = s.live_brokers().map(|b| b.node_id).collect();
         let index = usize::try_from(partition).unwrap_or(usize::MAX);
         let p = s
@@ -507,6 +556,13 @@ impl Controller {
         self.publish(&mut s);
         Ok(())
     }
+}
+
+fn stale_broker(node_id: i32) -> ApiError {
+    ApiError::new(
+        ErrorCode::StaleBrokerEpoch,
+        format!("broker {node_id} restarted since its fetch arrived: that fetch speaks for an earlier incarnation"),
+    )
 }
 
 fn unknown_topic(name: &str) -> ApiError {
@@ -633,6 +689,46 @@ mod tests {
         }
         assert_eq!(leaders.len(), 3, "leaders spread over all brokers");
         assert_eq!(c.snapshot().topics.len(), 1);
+    }
+
+    #[test]
+    fn a_fetch_from_an_earlier_incarnation_cannot_put_the_restarted_broker_in_the_isr() {
+        // A chaos test lost two partitions this way: a dead follower's fetch, parked in the
+        // leader's long poll, said "caught up" just after the broker restarted empty; the
+        // empty broker joined the ISR, was elected leader, and the others truncated to it.
+        let c = controller(3);
+        c.create_topic(
+            &NewTopic {
+                name: "t".into(),
+                num_partitions: 1,
+                replication_factor: 3,
+                assignment: vec![(0, vec![1, 2, 3])],
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .unwrap();
+        let before = c.broker_epoch(3);
+        c.broker_down(3);
+        c.broker_up(3);
+        let p = c.snapshot().partition("t", 0).unwrap().clone();
+        assert_eq!(p.isr, vec![1, 2]);
+        let e = c
+            .expand_isr("t", 0, 1, p.leader_epoch, vec![1, 2, 3], (3, before))
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::StaleBrokerEpoch);
+        assert_eq!(c.snapshot().partition("t", 0).unwrap().isr, vec![1, 2]);
+        // A fetch from the current incarnation may.
+        c.expand_isr(
+            "t",
+            0,
+            1,
+            p.leader_epoch,
+            vec![1, 2, 3],
+            (3, c.broker_epoch(3)),
+        )
+        .unwrap();
+        assert_eq!(c.snapshot().partition("t", 0).unwrap().isr, vec![1, 2, 3]);
     }
 
     #[test]

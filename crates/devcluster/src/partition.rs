@@ -151,6 +151,12 @@ struct State {
     needs_truncation: bool,
     /// Idempotent producers' recent batches, for sequence checks and duplicate detection.
     producers: HashMap<i64, ProducerEntry>,
+    /// Leader only: followers this leader asked to add to the ISR, counted in the high
+    /// watermark from that moment (Kafka's "maximal ISR", KIP-497). Otherwise a request
+    /// still holding the ISR from before the expansion could advance the high watermark past
+    /// the new member's log, and if that member is then elected (it may be the preferred
+    /// leader) the records it lacks were acknowledged and are lost.
+    proposed_isr: Vec<i32>,
 }
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka keeps
@@ -294,6 +300,7 @@ impl State {
         let leo = self.log.log_end_offset();
         let candidate = isr
             .iter()
+            .chain(self.proposed_isr.iter().filter(|r| !isr.contains(r)))
             .filter(|r| **r != me)
             .map(|r| self.followers.get(r).map_or(-1, |f| f.log_end_offset))
             .fold(leo, i64::min);
@@ -362,6 +369,7 @@ impl Partition {
             epochs: Vec::new(),
             needs_truncation: false,
             producers: HashMap::new(),
+            proposed_isr: Vec::new(),
         };
         rebuild_epochs(&mut state)?;
         let (progress, _) = watch::channel(state.progress());
@@ -405,6 +413,7 @@ impl Partition {
         s.role = Role::Leader;
         s.leader_epoch = epoch;
         s.needs_truncation = false;
+        s.proposed_isr.clear();
         s.followers = replicas
             .iter()
             .filter(|r| **r != self.node_id)
@@ -437,8 +446,19 @@ impl Partition {
         s.role = Role::Follower { leader };
         s.leader_epoch = epoch;
         s.followers.clear();
+        s.proposed_isr.clear();
         s.needs_truncation = true;
         self.publish(&s);
+    }
+
+    /// Follower: reconcile the log with the leader by epoch (OffsetForLeaderEpoch) before the
+    /// next fetch, as after a leader change.
+    pub fn reconcile_with_leader(&self) {
+        let mut s = self.lock();
+        if matches!(s.role, Role::Follower { .. }) {
+            s.needs_truncation = true;
+            self.publish(&s);
+        }
     }
 
     /// Validates the batches of a produce request, assigns offsets and appends them.
@@ -589,6 +609,9 @@ impl Partition {
         let expand = !isr.contains(&follower)
             && follower_leo >= s.high_watermark
             && follower_leo >= epoch_start;
+        if expand && !s.proposed_isr.contains(&follower) {
+            s.proposed_isr.push(follower);
+        }
         if advanced {
             self.publish(&s);
         }
@@ -616,12 +639,23 @@ impl Partition {
             .collect()
     }
 
+    /// Leader: the controller refused to add `follower` to the ISR; stop counting it.
+    pub fn isr_expansion_refused(&self, follower: i32, isr: &[i32]) {
+        let mut s = self.lock();
+        s.proposed_isr.retain(|r| *r != follower);
+        if s.role == Role::Leader && s.advance_high_watermark(self.node_id, isr) {
+            self.publish(&s);
+        }
+    }
+
     /// Leader: re-evaluates the high watermark after the ISR changed.
     pub fn isr_changed(&self, isr: &[i32]) -> bool {
         let mut s = self.lock();
         if s.role != Role::Leader {
             return false;
         }
+        // Members now in the ISR need no proposal; the others' proposals are still open.
+        s.proposed_isr.retain(|r| !isr.contains(r));
         let advanced = s.advance_high_watermark(self.node_id, isr);
         if advanced {
             self.publish(&s);
@@ -917,4 +951,45 @@ fn validate_batches(records: &Bytes, config: &TopicConfig) -> Result<Vec<RecordB
         return Err(corrupt("produce request carries no record batch".into()));
     }
     Ok(batches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamctl_protocol::compression::Compression;
+    use streamctl_protocol::record_batch::RecordBatchBuilder;
+
+    fn batch(n: usize) -> Bytes {
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        for _ in 0..n {
+            b.push(0, None, Some(b"v".as_slice()), &[]).unwrap();
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn a_proposed_isr_member_holds_the_high_watermark_even_for_a_stale_isr() {
+        let config = TopicConfig::default();
+        let p = Partition::open("t", uuid::Uuid::nil(), 0, 1, Storage::Memory, &config).unwrap();
+        let stale_isr = [1, 2];
+        p.make_leader(1, &[1, 2, 3], &stale_isr);
+        p.append_as_leader(&batch(10), &config, &stale_isr).unwrap();
+        p.record_follower_fetch(2, 10, &stale_isr).unwrap();
+        assert_eq!(p.offsets().1, 10);
+        // Broker 3 has caught up to the high watermark: its addition is proposed.
+        let f = p.record_follower_fetch(3, 10, &stale_isr).unwrap();
+        assert!(f.expand_isr);
+        // More records; broker 2 has them, broker 3 not yet. A request still holding the ISR
+        // from before the expansion must not acknowledge them.
+        p.append_as_leader(&batch(5), &config, &stale_isr).unwrap();
+        p.record_follower_fetch(2, 15, &stale_isr).unwrap();
+        assert_eq!(
+            p.offsets().1,
+            10,
+            "the high watermark passed the proposed member"
+        );
+        // A refused proposal stops counting it.
+        p.isr_expansion_refused(3, &stale_isr);
+        assert_eq!(p.offsets().1, 15);
+    }
 }

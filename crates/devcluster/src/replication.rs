@@ -30,7 +30,7 @@ use streamctl_protocol::{ApiKey, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::broker::BrokerShared;
 use crate::partition::Partition;
@@ -238,16 +238,18 @@ async fn fetch_round(
                     }
                 }
                 ErrorCode::OffsetOutOfRange => {
-                    // Our log end is beyond the leader's (truncate back) or before its log
-                    // start (start over at its log start).
                     let (_, _, leo) = f.replica.offsets();
-                    let target = if leo > p.high_watermark && p.high_watermark >= 0 {
-                        p.high_watermark
-                    } else {
-                        p.log_start_offset.max(0)
-                    };
-                    if let Err(e) = f.replica.reset_to(target) {
-                        warn!(broker = shared.node_id, error = %e, "follower reset failed");
+                    let target = out_of_range_target(leo, p.high_watermark, p.log_start_offset);
+                    info!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, log_end_offset = leo, leader_high_watermark = p.high_watermark, ?target, "fetch offset out of range on the leader");
+                    match target {
+                        Some(target) => {
+                            if let Err(e) = f.replica.reset_to(target) {
+                                warn!(broker = shared.node_id, error = %e, "follower reset failed");
+                            }
+                        }
+                        // The answer does not say where the leader's log is: reconcile by
+                        // leader epoch (OffsetForLeaderEpoch) before fetching again.
+                        None => f.replica.reconcile_with_leader(),
                     }
                 }
                 other => {
@@ -264,6 +266,23 @@ async fn fetch_round(
 
 /// KIP-101: before fetching from a new leader, ask it where our latest epoch ended and cut
 /// anything we have beyond that (writes of an old leader that never committed).
+/// Where a follower whose fetch offset the leader refused (OFFSET_OUT_OF_RANGE) moves its
+/// log: back to the leader's high watermark when it is ahead of it (what is above may not be
+/// the leader's), or to the leader's log start when it is behind it. `None` when the answer
+/// does not carry the leader's offsets (-1): never guess, since truncating below the high
+/// watermark would drop acknowledged records from a replica that may still lead.
+fn out_of_range_target(leo: i64, high_watermark: i64, log_start_offset: i64) -> Option<i64> {
+    if high_watermark < 0 {
+        None
+    } else if leo > high_watermark {
+        Some(high_watermark)
+    } else if log_start_offset > leo {
+        Some(log_start_offset)
+    } else {
+        None
+    }
+}
+
 async fn truncate_divergent(conn: &mut PeerConnection, parts: &[Followed]) -> Result<(), String> {
     let pending: Vec<(&Followed, i32)> = parts
         .iter()
@@ -392,5 +411,22 @@ impl PeerConnection {
                 return Err("leader closed the connection".into());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::out_of_range_target;
+
+    #[test]
+    fn an_out_of_range_follower_never_truncates_below_the_high_watermark_or_guesses() {
+        // Ahead of the leader: back to its high watermark.
+        assert_eq!(out_of_range_target(120, 100, 0), Some(100));
+        // Behind the leader's log start (retention): start over there.
+        assert_eq!(out_of_range_target(10, 100, 50), Some(50));
+        // An answer without the leader's offsets (-1) used to truncate the whole log to 0,
+        // leaving an empty replica in the ISR: now it reconciles by epoch instead.
+        assert_eq!(out_of_range_target(120, -1, -1), None);
+        assert_eq!(out_of_range_target(80, 100, 0), None);
     }
 }

@@ -366,3 +366,50 @@ async fn altered_topic_configs_reach_every_open_replica() {
     }
     cluster.shutdown().await;
 }
+
+/// A follower fetching past the leader's log end gets OFFSET_OUT_OF_RANGE with the leader's
+/// high watermark and log start, so it moves back to the high watermark instead of guessing.
+/// Without them a follower used to truncate its whole log to 0 while staying in the ISR (a
+/// chaos test lost every record of two partitions when such a replica then led).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_fetch_past_the_log_end_learns_where_the_leader_log_is() {
+    use streamctl_protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
+    use streamctl_protocol::messages::FetchRequest;
+    let cluster = cluster().await;
+    cluster.create_topic("oor", 1, 3).unwrap();
+    let l = leader(&cluster, "oor", 0).await;
+    let (err, _) = produce(addr(&cluster, l), "oor", 0, -1, &values("x", 20))
+        .await
+        .unwrap();
+    assert_eq!(err, ErrorCode::None);
+    let follower = (1..=3).find(|n| *n != l).unwrap();
+    let resp = support::request(
+        addr(&cluster, l),
+        FetchRequest {
+            replica_id: follower,
+            max_wait_ms: 0,
+            min_bytes: 0,
+            max_bytes: 1 << 20,
+            topics: vec![FetchRequestTopic {
+                topic: "oor".into(),
+                partitions: vec![FetchRequestPartition {
+                    partition: 0,
+                    fetch_offset: 500,
+                    partition_max_bytes: 1 << 20,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        11,
+    )
+    .await;
+    let p = &resp.responses[0].partitions[0];
+    assert_eq!(
+        ErrorCode::from_code(p.error_code),
+        ErrorCode::OffsetOutOfRange
+    );
+    assert_eq!((p.high_watermark, p.log_start_offset), (20, 0));
+    cluster.shutdown().await;
+}

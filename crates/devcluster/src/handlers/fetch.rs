@@ -48,6 +48,10 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
         Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + max_wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
+    // A follower's incarnation when its fetch arrived: a long poll may outlive the broker
+    // that sent it, and must then stop speaking for the broker's next incarnation.
+    let follower = replica_id(&req, ctx.version())
+        .map(|id| (id, ctx.broker.controller.broker_epoch(id)));
     loop {
         // Register for wake-ups before reading so an append between the read and the wait
         // is not missed.
@@ -55,20 +59,24 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        let (response, bytes, any_error) = read_all(ctx, &req);
+        let (response, bytes, any_error) = read_all(ctx, &req, follower);
         if bytes >= min_bytes.max(1) || any_error || Instant::now() >= deadline {
             return response;
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             // Deadline reached without new data: answer with what there is now.
-            return read_all(ctx, &req).0;
+            return read_all(ctx, &req, follower).0;
         }
     }
 }
 
 /// One pass over every requested partition; returns the response, the record bytes in it
 /// and whether any partition had an error (errors are answered at once, not long-polled).
-fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+fn read_all(
+    ctx: &RequestContext<'_>,
+    req: &FetchRequest,
+    follower: Option<(i32, u64)>,
+) -> (FetchResponse, usize, bool) {
     let version = ctx.version();
     let md = ctx.broker.metadata();
     let mut remaining = usize::try_from(req.max_bytes).unwrap_or(0);
@@ -86,7 +94,7 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
             let result = match &name {
                 None => Err(ApiError::new(ErrorCode::UnknownTopicId, "unknown topic id")),
                 Some(n) => {
-                    read_partition(ctx, n, p, remaining, total == 0, replica_id(req, version))
+                    read_partition(ctx, n, p, remaining, total == 0, follower)
                 }
             };
             partitions.push(match result {
@@ -109,6 +117,17 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, usi
                         aborted_transactions: None,
                         ..Default::default()
                     };
+                    if e.code == ErrorCode::OffsetOutOfRange {
+                        // Where our log is, so a follower moves there instead of guessing.
+                        if let Some(local) = name
+                            .as_deref()
+                            .and_then(|n| ctx.broker.leader_replica(n, p.partition).ok())
+                        {
+                            let (log_start, high_watermark, _) = local.partition.offsets();
+                            part.high_watermark = high_watermark;
+                            part.log_start_offset = log_start;
+                        }
+                    }
                     if let Some(leader) = name.as_deref().and_then(|n| md.partition(n, p.partition))
                     {
                         if matches!(
@@ -156,7 +175,7 @@ fn read_partition(
     p: &streamctl_protocol::messages::fetch::FetchRequestPartition,
     remaining: usize,
     first: bool,
-    replica: Option<i32>,
+    replica: Option<(i32, u64)>,
 ) -> Result<FetchResponsePartition, ApiError> {
     let leader = ctx.broker.leader_replica(topic, p.partition)?;
     check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
@@ -164,7 +183,13 @@ fn read_partition(
         .unwrap_or(0)
         .min(remaining);
     let reader = match replica {
-        Some(follower) => {
+        Some((follower, follower_epoch)) => {
+            if ctx.broker.controller.broker_epoch(follower) != follower_epoch {
+                return Err(ApiError::new(
+                    ErrorCode::StaleBrokerEpoch,
+                    format!("broker {follower} restarted since this fetch arrived"),
+                ));
+            }
             let outcome =
                 leader
                     .partition
@@ -185,12 +210,13 @@ fn read_partition(
                 let expanded = ctx
                     .broker
                     .controller
-                    .alter_isr(
+                    .expand_isr(
                         topic,
                         p.partition,
                         ctx.broker.node_id,
                         leader.leader_epoch,
                         isr.clone(),
+                        (follower, follower_epoch),
                     )
                     .is_ok();
                 if expanded {
@@ -200,6 +226,12 @@ fn read_partition(
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 if expanded && leader.partition.isr_changed(&isr) {
+                    ctx.broker.data_arrived.notify_waiters();
+                }
+                if !expanded {
+                    leader
+                        .partition
+                        .isr_expansion_refused(follower, &leader.isr);
                     ctx.broker.data_arrived.notify_waiters();
                 }
             }
