@@ -67,6 +67,8 @@ pub enum Command {
     Topic(TopicArgs),
     /// Describe the cluster.
     Cluster(ClusterArgs),
+    /// Measure throughput, latency, start-up time and memory.
+    Perf(crate::commands::perf::PerfArgs),
 }
 
 /// `streamctl dev …`.

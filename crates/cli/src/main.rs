@@ -88,5 +88,6 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Consume(c) => commands::consume::run(&args.global, c).await,
         cli::Command::Topic(t) => commands::topic::run(&args.global, t).await,
         cli::Command::Cluster(c) => commands::cluster::run(&args.global, c).await,
+        cli::Command::Perf(p) => commands::perf::run(&args.global, p).await,
     }
 }
