@@ -590,14 +590,23 @@ impl Producer {
                 format!("a record of about {size} bytes is larger than max.request.size"),
             ));
         }
-        let deadline = tokio::time::Instant::now() + inner.config.max_block;
-        let topic_md =
-            tokio::time::timeout_at(deadline, inner.cluster.partitions_for(record.topic))
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: format!("metadata for topic {}", record.topic),
-                    timeout: inner.config.max_block,
-                })??;
+        // Fast path first: cached metadata and free buffer space need neither a clock read
+        // nor a timer; `max.block.ms` starts counting only when the record has to wait.
+        let mut deadline = None;
+        let max_block = inner.config.max_block;
+        let mut deadline_now =
+            || *deadline.get_or_insert_with(|| tokio::time::Instant::now() + max_block);
+        let topic_md = match inner.cluster.cached_topic(record.topic) {
+            Some(t) => t,
+            None => {
+                tokio::time::timeout_at(deadline_now(), inner.cluster.partitions_for(record.topic))
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        what: format!("metadata for topic {}", record.topic),
+                        timeout: max_block,
+                    })??
+            }
+        };
         let count = topic_md.partition_count();
         if count == 0 {
             return Err(Error::Broker {
@@ -630,14 +639,22 @@ impl Producer {
             }
         };
         let needed = u32::try_from(size).unwrap_or(u32::MAX);
-        let permits =
-            tokio::time::timeout_at(deadline, inner.memory.clone().acquire_many_owned(needed))
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: "buffer memory for a record (buffer.memory is full)".into(),
-                    timeout: inner.config.max_block,
-                })?
-                .map_err(|_| Error::InvalidRequest("the producer is closed".into()))?;
+        let permits = match inner.memory.clone().try_acquire_many_owned(needed) {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => {
+                return Err(Error::InvalidRequest("the producer is closed".into()))
+            }
+            Err(tokio::sync::TryAcquireError::NoPermits) => tokio::time::timeout_at(
+                deadline_now(),
+                inner.memory.clone().acquire_many_owned(needed),
+            )
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "buffer memory for a record (buffer.memory is full)".into(),
+                timeout: max_block,
+            })?
+            .map_err(|_| Error::InvalidRequest("the producer is closed".into()))?,
+        };
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let appended = inner.accumulator().append(
             record.topic,
@@ -652,7 +669,6 @@ impl Producer {
             inner.config.batch_size,
             inner.config.compression,
             permits,
-            tokio::time::Instant::now(),
         )?;
         if appended.new_batch_after_full {
             inner

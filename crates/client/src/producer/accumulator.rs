@@ -211,7 +211,6 @@ impl Accumulator {
         batch_size: usize,
         compression: Compression,
         permits: OwnedSemaphorePermit,
-        now: Instant,
     ) -> Result<Appended, Error> {
         // The map's key is the topic's one shared name: batches and delivery futures clone it.
         let topic_arc = match self.topics.get_key_value(topic) {
@@ -238,7 +237,8 @@ impl Accumulator {
                 partition,
                 compression,
                 batch_size,
-                now,
+                // Read the clock only when a batch starts: linger counts from here.
+                Instant::now(),
             ));
             self.outstanding += 1;
         }
