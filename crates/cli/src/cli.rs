@@ -10,7 +10,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     /// Connection settings shared by every command.
     #[command(flatten)]
-    pub global: Global,
+    pub global: GlobalArgs,
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -25,24 +25,40 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Settings for commands that talk to a cluster.
+/// Settings for commands that talk to a cluster, as given on the command line; profiles fill
+/// in what is missing (see `config::resolve`).
 #[derive(Debug, Args)]
-pub struct Global {
-    /// Bootstrap brokers, `host:port,…`.
+pub struct GlobalArgs {
+    /// Bootstrap brokers, `host:port,…` (default: the profile's, else localhost:9092).
     #[arg(
         short = 'b',
         long = "brokers",
         env = "STREAMCTL_BROKERS",
-        global = true,
-        default_value = "localhost:9092"
+        global = true
     )]
-    pub brokers: String,
+    pub brokers: Option<String>,
     /// A Kafka client property, `key=value` (repeatable), e.g. `-X linger.ms=10`.
     #[arg(short = 'X', value_name = "KEY=VALUE", global = true)]
     pub properties: Vec<String>,
-    /// Output format of admin commands: aligned columns, or one JSON document.
+    /// The profile to use (default: the config file's current one).
+    #[arg(long, env = "STREAMCTL_PROFILE", global = true)]
+    pub profile: Option<String>,
+    /// Output format of admin commands: aligned columns, or one JSON or YAML document.
     #[arg(long, value_enum, global = true, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// The settings commands use: command-line flags over the profile over defaults.
+#[derive(Debug, Clone)]
+pub struct Global {
+    /// Bootstrap brokers.
+    pub brokers: String,
+    /// Kafka properties: the profile's, then `-X` ones (later wins).
+    pub properties: Vec<String>,
+    /// Output format of admin commands.
+    pub format: Format,
+    /// The dev cluster's admin plane, when the profile names one.
+    pub admin_url: Option<String>,
 }
 
 /// `--format`.
@@ -52,6 +68,8 @@ pub enum Format {
     Text,
     /// One JSON object or array on stdout, for scripts.
     Json,
+    /// The same document as YAML.
+    Yaml,
 }
 
 /// Subcommands.
@@ -65,10 +83,41 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// List, describe, create, delete and reconfigure topics.
     Topic(TopicArgs),
+    /// List, describe, reset and delete consumer groups; show their lag.
+    Group(GroupArgs),
     /// Describe the cluster.
     Cluster(ClusterArgs),
+    /// Named connection settings in the config file.
+    Profile(ProfileArgs),
+    /// Print a shell completion script (e.g. `streamctl completion bash > /etc/bash_completion.d/streamctl`).
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Measure throughput, latency, start-up time and memory.
     Perf(crate::commands::perf::PerfArgs),
+    /// A terminal dashboard: brokers, topics, groups, lag, a live tail (k9s-style keys).
+    Ui(UiArgs),
+}
+
+/// `streamctl ui`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Time between polls of the cluster: seconds (`2`, `0.5`) or `500ms`.
+    #[arg(long, default_value = "2", value_parser = crate::ui::parse_refresh)]
+    pub refresh: std::time::Duration,
+    /// Hide and refuse everything that changes the cluster (broker stop/kill/start).
+    #[arg(long)]
+    pub read_only: bool,
+    /// The devcluster admin plane (`ADMIN=` of `streamctl dev up`); enables the panel that
+    /// stops, kills and starts brokers.
+    #[arg(long, env = "STREAMCTL_ADMIN_URL", value_name = "URL")]
+    pub admin_url: Option<String>,
+    /// Write log lines (-v, STREAMCTL_LOG) to this file; without it they are dropped, since
+    /// the terminal belongs to the dashboard.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// `streamctl dev …`.
@@ -82,8 +131,36 @@ pub struct DevArgs {
 /// Dev cluster subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
-    /// Start a dev cluster in the foreground (Ctrl-C stops it).
+    /// Start a dev cluster (in the foreground; Ctrl-C stops it; -d runs it in the background).
     Up(DevUpArgs),
+    /// Stop a running dev cluster (through its admin plane).
+    Down(DevTarget),
+    /// Brokers, their state and the controller of a running dev cluster.
+    Status(DevTarget),
+    /// Stop a broker cleanly (its leaderships move first).
+    Stop(DevBroker),
+    /// Kill a broker abruptly (no clean shutdown; as a crash).
+    Kill(DevBroker),
+    /// Start a stopped or killed broker again.
+    Start(DevBroker),
+}
+
+/// Which dev cluster: its admin plane URL.
+#[derive(Debug, Args)]
+pub struct DevTarget {
+    /// The admin plane (`ADMIN=` of `dev up`; default: the profile's, else http://127.0.0.1:9644).
+    #[arg(long, env = "STREAMCTL_ADMIN_URL")]
+    pub admin_url: Option<String>,
+}
+
+/// A broker of a dev cluster.
+#[derive(Debug, Args)]
+pub struct DevBroker {
+    /// The broker's node id.
+    pub id: i32,
+    /// Which cluster.
+    #[command(flatten)]
+    pub target: DevTarget,
 }
 
 /// `streamctl dev up`.
@@ -107,6 +184,12 @@ pub struct DevUpArgs {
     /// Host name advertised to clients (`localhost` listens on 127.0.0.1 and ::1).
     #[arg(long, default_value = "localhost")]
     pub host: String,
+    /// Run in the background: print the addresses, then return (stop it with `dev down`).
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Do not write the `dev` profile to the config file.
+    #[arg(long)]
+    pub no_profile: bool,
 }
 
 /// `streamctl produce`.
@@ -140,6 +223,115 @@ pub struct ProduceArgs {
     /// Print a delivery report line (partition, offset) per record on stderr.
     #[arg(long)]
     pub report: bool,
+    /// Input format: `lines` (one value per line) or `jsonl` (what `consume -J` prints).
+    #[arg(long, value_enum, default_value_t = InputFormat::Lines)]
+    pub input: InputFormat,
+}
+
+/// `produce --input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// One record per line; -K/-k/-H/-p shape it.
+    Lines,
+    /// One JSON object per line with topic, partition, key, value, headers and encodings.
+    Jsonl,
+}
+
+/// `streamctl group …`.
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: GroupCommand,
+}
+
+/// Group subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Every group with its state and protocol.
+    List,
+    /// A group's state, members and their assignments.
+    Describe {
+        /// The group id.
+        group: String,
+    },
+    /// Committed offset, end offset and lag per partition.
+    Lag {
+        /// The group id.
+        group: String,
+    },
+    /// Move a group's committed offsets (a dry run printing the plan unless --execute).
+    #[command(group(ArgGroup::new("to").required(true).args(["to_earliest", "to_latest", "to_offset", "to_datetime", "shift_by"])))]
+    ResetOffsets {
+        /// The group id (it must have no active members).
+        group: String,
+        /// Only these topics (repeatable; default: every topic the group committed).
+        #[arg(short = 't', long = "topic")]
+        topics: Vec<String>,
+        /// To the log start offset.
+        #[arg(long)]
+        to_earliest: bool,
+        /// To the end (skip everything unread).
+        #[arg(long)]
+        to_latest: bool,
+        /// To this offset (clamped into the partition's range).
+        #[arg(long, value_name = "OFFSET")]
+        to_offset: Option<i64>,
+        /// To the first record at or after this time: RFC 3339 (`2026-11-22T10:00:00Z`) or
+        /// milliseconds since the epoch.
+        #[arg(long, value_name = "TIME")]
+        to_datetime: Option<String>,
+        /// Move each committed offset by N (negative: back).
+        #[arg(long, value_name = "N", allow_hyphen_values = true)]
+        shift_by: Option<i64>,
+        /// Commit the plan (without it, only print it).
+        #[arg(long)]
+        execute: bool,
+    },
+    /// Delete a group and its committed offsets (it must have no active members).
+    Delete {
+        /// The group id.
+        group: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+}
+
+/// `streamctl profile …`.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ProfileCommand,
+}
+
+/// Profile subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Create or replace a profile from -b and -X (and use it with --use).
+    Create {
+        /// The profile name.
+        name: String,
+        /// The dev cluster admin plane this profile's `dev` commands talk to.
+        #[arg(long)]
+        admin_url: Option<String>,
+        /// Make it the current profile.
+        #[arg(long = "use")]
+        make_current: bool,
+    },
+    /// Make a profile the current one.
+    Use {
+        /// The profile name.
+        name: String,
+    },
+    /// Every profile; the current one is marked.
+    List,
+    /// Remove a profile.
+    Delete {
+        /// The profile name.
+        name: String,
+    },
 }
 
 /// `streamctl topic …`.
@@ -229,7 +421,9 @@ pub struct ConsumeArgs {
     /// Topics to read.
     #[arg(required = true)]
     pub topics: Vec<String>,
-    /// Where to start: beginning, end, N (an offset) or -N (N before the end of each partition).
+    /// Where to start (and stop): beginning, end, N (an offset), -N (N before the end),
+    /// @T or s@T (the first record at or after T ms since the epoch), e@T (stop before T),
+    /// @T1:T2 (from T1 until T2).
     #[arg(short = 'o', default_value = "beginning", allow_hyphen_values = true)]
     pub offset: String,
     /// Exit once every partition is read to its end.

@@ -1,8 +1,150 @@
-//! Turning the global flags (`-b`, `-X key=value`) into a client, producer or consumer config.
+//! Connection settings: profiles in a config file, and turning the global flags (`-b`,
+//! `-X key=value`) into any client config.
+//!
+//! The config file is TOML at `$STREAMCTL_CONFIG`, else `$XDG_CONFIG_HOME/streamctl/config.toml`,
+//! else `~/.config/streamctl/config.toml`:
+//!
+//! ```toml
+//! current = "dev"
+//!
+//! [profiles.dev]
+//! brokers = "localhost:9092,localhost:9093,localhost:9094"
+//! admin_url = "http://127.0.0.1:9644"
+//!
+//! [profiles.prod.properties]
+//! "security.protocol" = "SASL_SSL"
+//! ```
+//!
+//! Precedence: `-b`/`STREAMCTL_BROKERS` over the profile over `localhost:9092`; the profile's
+//! properties first, then each `-X` (so a flag overrides the profile).
 
-use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use crate::cli::Global;
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{Global, GlobalArgs};
+
+/// Brokers when neither a flag nor a profile names any.
+pub const DEFAULT_BROKERS: &str = "localhost:9092";
+
+/// The config file's contents.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The profile used when `--profile` is not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// Profiles by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Bootstrap brokers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brokers: Option<String>,
+    /// A dev cluster's admin plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_url: Option<String>,
+    /// Kafka client properties.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Where the config file lives.
+pub fn config_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("STREAMCTL_CONFIG") {
+        return PathBuf::from(p);
+    }
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("streamctl/config.toml")
+}
+
+impl ConfigFile {
+    /// Reads the file at `path`; a missing file is an empty config.
+    pub fn load(path: &Path) -> anyhow::Result<ConfigFile> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        toml::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a valid streamctl config file (fix or remove it)",
+                path.display()
+            )
+        })
+    }
+
+    /// Writes the file to `path` (through a temporary file and a rename, so a crash never
+    /// leaves half a file), creating its directory.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let text = toml::to_string_pretty(self).context("cannot encode the config file")?;
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Resolves the command line against the profile it names (or the current one).
+pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Global> {
+    let path = config_path();
+    let file = ConfigFile::load(&path)?;
+    let profile = match &args.profile {
+        Some(name) => Some(file.profiles.get(name).with_context(|| {
+            format!(
+                "no profile '{name}' in {} (list them with: streamctl profile list)",
+                path.display()
+            )
+        })?),
+        None => file.current.as_ref().and_then(|c| file.profiles.get(c)),
+    };
+    let mut properties: Vec<String> = profile
+        .map(|p| {
+            p.properties
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    properties.extend(args.properties.iter().cloned());
+    Ok(Global {
+        brokers: args
+            .brokers
+            .clone()
+            .or_else(|| profile.and_then(|p| p.brokers.clone()))
+            .unwrap_or_else(|| DEFAULT_BROKERS.to_string()),
+        properties,
+        format: args.format,
+        admin_url: profile.and_then(|p| p.admin_url.clone()),
+    })
+}
+
+/// Splits `-X key=value` flags into pairs.
+pub fn parse_properties(flags: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for kv in flags {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                out.insert(k.trim().to_string(), v.to_string());
+            }
+            _ => bail!("-X {kv}: expected key=value"),
+        }
+    }
+    Ok(out)
+}
 
 /// Applies `-b` and then every `-X key=value` through `set` (any of the SDK's `set` methods),
 /// so each property error names the flag it came from.
@@ -21,4 +163,49 @@ where
         set(k.trim(), v).with_context(|| format!("-X {kv}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_files_round_trip_and_reject_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("streamctl-config-{}", std::process::id()));
+        let path = dir.join("config.toml");
+        assert_eq!(ConfigFile::load(&path).unwrap(), ConfigFile::default());
+        let mut file = ConfigFile {
+            current: Some("dev".into()),
+            ..Default::default()
+        };
+        file.profiles.insert(
+            "dev".into(),
+            Profile {
+                brokers: Some("localhost:9092".into()),
+                admin_url: Some("http://127.0.0.1:9644".into()),
+                properties: [("linger.ms".to_string(), "5".to_string())].into(),
+            },
+        );
+        file.save(&path).unwrap();
+        assert_eq!(ConfigFile::load(&path).unwrap(), file);
+        std::fs::write(&path, "current = 'x'\nbrokers = 'y'\n").unwrap();
+        let e = ConfigFile::load(&path).unwrap_err();
+        assert!(e.to_string().contains("not a valid"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn properties_need_a_key() {
+        assert_eq!(
+            parse_properties(&["a=1".into(), "b=x=y".into()]).unwrap(),
+            [
+                ("a".to_string(), "1".to_string()),
+                ("b".into(), "x=y".into())
+            ]
+            .into()
+        );
+        assert!(parse_properties(&["=1".into()]).is_err());
+        assert!(parse_properties(&["nothing".into()]).is_err());
+    }
 }

@@ -7,7 +7,9 @@
 mod cli;
 mod commands;
 mod config;
+mod jsonl;
 mod output;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -26,7 +28,12 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("STREAMCTL_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(match &args.command {
+            // Log lines on stderr would tear the dashboard's screen apart.
+            Some(cli::Command::Ui(u)) => ui::log_writer(u),
+            _ => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+        })
+        .with_ansi(!matches!(args.command, Some(cli::Command::Ui(_))))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -72,7 +79,8 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     }
     let Some(command) = args.command else {
         if args.list_metadata {
-            return commands::cluster::info(&args.global).await;
+            let global = config::resolve(&args.global)?;
+            return commands::cluster::info(&global).await;
         }
         // No subcommand and no -L: a usage error (exit 2), as clap gives for a missing one.
         <cli::Cli as clap::CommandFactory>::command()
@@ -82,12 +90,36 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
             )
             .exit();
     };
+    // Commands that do not need connection settings run before the config file is read, so
+    // a broken file can still be replaced with `profile create`.
     match command {
-        cli::Command::Dev(dev) => commands::dev::run(dev).await,
-        cli::Command::Produce(p) => commands::produce::run(&args.global, p).await,
-        cli::Command::Consume(c) => commands::consume::run(&args.global, c).await,
-        cli::Command::Topic(t) => commands::topic::run(&args.global, t).await,
-        cli::Command::Cluster(c) => commands::cluster::run(&args.global, c).await,
-        cli::Command::Perf(p) => commands::perf::run(&args.global, p).await,
+        cli::Command::Profile(p) => commands::profile::run(&args.global, p),
+        cli::Command::Completion { shell } => {
+            let mut command = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "streamctl", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        command => {
+            let global = config::resolve(&args.global)?;
+            match command {
+                cli::Command::Dev(dev) => commands::dev::run(&global, dev).await,
+                cli::Command::Produce(p) => commands::produce::run(&global, p).await,
+                cli::Command::Consume(c) => commands::consume::run(&global, c).await,
+                cli::Command::Topic(t) => commands::topic::run(&global, t).await,
+                cli::Command::Group(g) => commands::group::run(&global, g).await,
+                cli::Command::Cluster(c) => commands::cluster::run(&global, c).await,
+                cli::Command::Perf(p) => {
+                    // perf starts its own dev cluster unless told where the brokers are.
+                    let named = args.global.brokers.is_some() || args.global.profile.is_some();
+                    commands::perf::run(&global, p, named).await
+                }
+                cli::Command::Ui(mut u) => {
+                    // The profile written by `dev up` knows its admin plane.
+                    u.admin_url = u.admin_url.or_else(|| global.admin_url.clone());
+                    ui::run(&global, u).await
+                }
+                cli::Command::Profile(_) | cli::Command::Completion { .. } => Ok(ExitCode::SUCCESS),
+            }
+        }
     }
 }

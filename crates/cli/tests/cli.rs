@@ -9,71 +9,11 @@
     clippy::indexing_slicing
 )]
 
-use std::process::Stdio;
+mod support;
+
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
-
-const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
-
-/// Starts `streamctl dev up` on free ports; returns the child and its BROKERS/ADMIN lines.
-async fn dev_up() -> (Child, String, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "dev",
-            "up",
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-            "--in-memory",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut brokers, mut admin) = (String::new(), String::new());
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if let Some(b) = l.strip_prefix("BROKERS=") {
-                brokers = b.to_string();
-            }
-            if let Some(a) = l.strip_prefix("ADMIN=") {
-                admin = a.to_string();
-                break;
-            }
-        }
-    })
-    .await
-    .expect("dev up printed no BROKERS/ADMIN lines");
-    assert!(!brokers.is_empty());
-    (child, brokers, admin)
-}
-
-async fn streamctl(args: &[&str], stdin: &[u8]) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).await.unwrap();
-    drop(input);
-    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-fn kcat_available() -> bool {
-    streamctl_testkit::kcat().is_some()
-}
+use support::*;
 
 #[tokio::test]
 async fn dev_up_then_produce_keyed_lines_read_back_by_kcat() {
@@ -165,16 +105,6 @@ async fn a_bad_property_names_the_property() {
     )
     .await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("no.such.property"));
-}
-
-fn stdout_of(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 #[tokio::test]

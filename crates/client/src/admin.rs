@@ -1,5 +1,6 @@
 //! The admin client: create, delete, grow and describe topics, read and change their configs,
-//! describe the cluster.
+//! describe the cluster; consumer groups (list, describe, offsets and lag, offset resets,
+//! deletion) and DeleteRecords live in [`groups`].
 //!
 //! ```text
 //!   create_topic / delete_topic / create_partitions ──▶ controller (from Metadata)
@@ -40,6 +41,12 @@ use crate::config::ClientConfig;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::metadata::Cluster;
+
+pub mod groups;
+pub use groups::{
+    GroupDescription, GroupListing, MemberDescription, OffsetResetPlan, OffsetResetSpec,
+    PartitionLag,
+};
 
 /// DescribeConfigs / IncrementalAlterConfigs resource type of a topic.
 const RESOURCE_TOPIC: i8 = 2;

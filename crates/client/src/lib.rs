@@ -89,6 +89,8 @@ pub mod config;
 pub mod connection;
 pub mod consumer;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metadata;
 pub mod producer;
 

@@ -194,3 +194,150 @@ async fn describe_cluster_lists_every_broker_and_the_controller() {
     .await
     .expect("test did not finish in time");
 }
+
+/// Produces `n` one-byte records to each of `partitions` of `topic`.
+async fn fill(cluster: &DevCluster, topic: &str, partitions: i32, n: u8) {
+    let producer = Producer::builder(&cluster.bootstrap_servers())
+        .build()
+        .await
+        .unwrap();
+    for p in 0..partitions {
+        for i in 0..n {
+            let delivery = producer
+                .send(Record::new(topic).partition(p).value(&[i]))
+                .await
+                .unwrap();
+            delivery.await.unwrap();
+        }
+    }
+    producer.close(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_listed_described_lagged_reset_and_deleted() {
+    use streamctl_client::admin::OffsetResetSpec;
+    use streamctl_client::consumer::{Consumer, OffsetReset};
+    tokio::time::timeout(BOUND, async {
+        let (cluster, admin) = setup().await;
+        admin.create_topic("events", 3, 2, &[]).await.unwrap();
+        describe_when_ready(&admin, "events", 3).await;
+        fill(&cluster, "events", 3, 10).await;
+
+        let consumer = Consumer::builder(&cluster.bootstrap_servers())
+            .group_id("readers")
+            .client_id("reader-1")
+            .enable_auto_commit(false)
+            .auto_offset_reset(OffsetReset::Earliest)
+            .fetch_max_wait(Duration::from_millis(50))
+            .build()
+            .await
+            .unwrap();
+        consumer.subscribe(["events"]).unwrap();
+        let mut seen = 0;
+        while seen < 30 {
+            seen += consumer
+                .poll(Duration::from_millis(200))
+                .await
+                .unwrap()
+                .len();
+        }
+        consumer.commit().await.unwrap();
+
+        // Active: listed as Stable, one member owning the three partitions, no lag.
+        let groups = admin.list_groups().await.unwrap();
+        let listed = groups.iter().find(|g| g.group_id == "readers").unwrap();
+        assert_eq!(listed.protocol_type, "consumer");
+        assert_eq!(listed.state.as_deref(), Some("Stable"));
+        let described = admin.describe_group("readers").await.unwrap();
+        assert_eq!(described.state, "Stable");
+        assert_eq!(described.members.len(), 1, "{described:?}");
+        let member = &described.members[0];
+        assert_eq!(member.client_id, "reader-1");
+        assert_eq!(member.assignment.get("events"), Some(&vec![0, 1, 2]));
+        fill(&cluster, "events", 1, 4).await;
+        let lag = admin.group_lag("readers").await.unwrap();
+        assert_eq!(lag.len(), 3, "{lag:?}");
+        assert_eq!(lag[0].committed, Some(10));
+        assert_eq!(lag[0].end_offset, Some(14));
+        assert_eq!(lag[0].lag, Some(4));
+        assert_eq!(lag[1].lag, Some(0));
+        assert!(lag
+            .iter()
+            .all(|l| l.member_id.as_deref() == Some(member.member_id.as_str())));
+
+        // Resets and deletion need an empty group.
+        let plan = admin
+            .plan_offset_reset("readers", &[], OffsetResetSpec::Earliest)
+            .await
+            .unwrap();
+        let e = admin
+            .commit_group_offsets("readers", &plan)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NonEmptyGroup), "{e}");
+        let e = admin.delete_group("readers").await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NonEmptyGroup), "{e}");
+        assert!(e.to_string().contains("readers"), "{e}");
+        consumer.close(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(
+            admin.describe_group("readers").await.unwrap().state,
+            "Empty"
+        );
+
+        // Plans: every spec, clamped into [log start, end].
+        admin.delete_records("events", &[(2, 3)]).await.unwrap();
+        let targets = |plan: Vec<streamctl_client::admin::OffsetResetPlan>| -> Vec<i64> {
+            plan.iter().map(|r| r.target).collect()
+        };
+        let plan = |spec| admin.plan_offset_reset("readers", &[], spec);
+        assert_eq!(
+            targets(plan(OffsetResetSpec::Earliest).await.unwrap()),
+            [0, 0, 3]
+        );
+        assert_eq!(
+            targets(plan(OffsetResetSpec::Latest).await.unwrap()),
+            [14, 10, 10]
+        );
+        assert_eq!(
+            targets(plan(OffsetResetSpec::Offset(12)).await.unwrap()),
+            [12, 10, 10]
+        );
+        assert_eq!(
+            targets(plan(OffsetResetSpec::ShiftBy(-8)).await.unwrap()),
+            [2, 2, 3]
+        );
+        assert_eq!(
+            targets(plan(OffsetResetSpec::Timestamp(0)).await.unwrap()),
+            [0, 0, 3]
+        );
+        let far = i64::MAX / 2;
+        assert_eq!(
+            targets(plan(OffsetResetSpec::Timestamp(far)).await.unwrap()),
+            [14, 10, 10]
+        );
+        let shift = plan(OffsetResetSpec::ShiftBy(-8)).await.unwrap();
+        assert_eq!(shift[0].current, Some(10));
+
+        // Executing commits the plan; named topics include partitions never committed.
+        admin.commit_group_offsets("readers", &shift).await.unwrap();
+        let committed = admin.group_offsets("readers").await.unwrap();
+        let values: Vec<i64> = committed.values().copied().collect();
+        assert_eq!(values, [2, 2, 3]);
+
+        // Deleting an empty group removes it and its offsets.
+        admin.delete_group("readers").await.unwrap();
+        assert!(!admin
+            .list_groups()
+            .await
+            .unwrap()
+            .iter()
+            .any(|g| g.group_id == "readers"));
+        assert!(admin.group_offsets("readers").await.unwrap().is_empty());
+        let e = admin.delete_group("readers").await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::GroupIdNotFound), "{e}");
+        assert_eq!(admin.describe_group("nobody").await.unwrap().state, "Dead");
+        cluster.shutdown().await;
+    })
+    .await
+    .expect("test did not finish in time");
+}

@@ -602,3 +602,36 @@ async fn a_refused_batch_does_not_poison_later_idempotent_batches() {
     producer.close(Duration::from_secs(5)).await.unwrap();
     dc.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_over_max_request_size_is_refused_at_send_and_queues_nothing() {
+    let dc = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .start()
+        .await
+        .unwrap();
+    dc.create_topic("sized", 1, 1).unwrap();
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .set("max.request.size", "2048")
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let big = vec![b'x'; 4096];
+    let err = producer
+        .send(Record::new("sized").value(&big))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("max.request.size"), "{err}");
+    producer
+        .send(Record::new("sized").value(b"small"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    producer.close(Duration::from_secs(5)).await.unwrap();
+    let records = read_partition(producer.cluster(), "sized", 0).await;
+    assert_eq!(records.len(), 1, "only the small record was written");
+    dc.shutdown().await;
+}

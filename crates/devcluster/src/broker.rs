@@ -30,6 +30,7 @@ use crate::controller::{ApiError, ClusterMetadata, Controller, PartitionMeta, To
 use crate::coordinator::GroupCoordinator;
 use crate::faults::{self, BrokerFaults};
 use crate::handlers;
+use crate::limits::{self, ConnectionGate, ConnectionPermit, LimitClose};
 use crate::log::Storage;
 use crate::metrics::BrokerMetrics;
 use crate::partition::Partition;
@@ -56,6 +57,8 @@ pub struct BrokerShared {
     pub metrics: Arc<BrokerMetrics>,
     /// The groups whose `__consumer_offsets` partition this broker leads.
     pub coordinator: GroupCoordinator,
+    /// Open connections, counted against `max.connections`.
+    pub connections: ConnectionGate,
 }
 
 /// The local replica of a partition this broker leads, with what requests need of its topic.
@@ -95,6 +98,7 @@ impl BrokerShared {
             data_arrived: Notify::new(),
             faults: Arc::new(BrokerFaults::new()),
             metrics: Arc::new(BrokerMetrics::new()),
+            connections: ConnectionGate::default(),
         }
     }
 
@@ -421,8 +425,22 @@ async fn accept_loop(listener: TcpListener, shared: Arc<BrokerShared>, stop: Can
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(permit) = shared
+                    .connections
+                    .admit(shared.config.limits.max_connections)
+                else {
+                    warn!(broker = shared.node_id, %peer, max = shared.config.limits.max_connections, "closing connection: max.connections reached");
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(stream, peer, shared.clone(), stop.clone()));
+                tokio::spawn(serve_connection(
+                    stream,
+                    peer,
+                    shared.clone(),
+                    stop.clone(),
+                    permit,
+                ));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -485,8 +503,12 @@ async fn serve_connection(
     peer: SocketAddr,
     shared: Arc<BrokerShared>,
     stop: CancellationToken,
+    _permit: ConnectionPermit,
 ) {
     let decoder = FrameDecoder::new(shared.config.max_frame_size);
+    let limits = shared.config.limits;
+    // Answers buffered in `outbuf` and not yet written (see crate::limits).
+    let mut in_flight = 0usize;
     let mut inbuf = BytesMut::with_capacity(64 * 1024);
     let mut outbuf = BytesMut::with_capacity(64 * 1024);
     // Subscribed before serving anything: a drop requested from now on closes this one.
@@ -494,8 +516,12 @@ async fn serve_connection(
     let _open = shared.metrics.connection_opened();
     debug!(broker = shared.node_id, %peer, "connection opened");
     loop {
-        // Answer every complete frame already buffered, then write the answers at once.
+        // Answer every complete frame already buffered (up to the in-flight limit), then
+        // write the answers at once.
         loop {
+            if in_flight >= limits.max_in_flight_requests_per_connection {
+                break;
+            }
             let frame = match decoder.decode(&mut inbuf) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
@@ -515,6 +541,7 @@ async fn serve_connection(
                 }
                 r = handle_frame(&shared, peer, frame) => r,
             };
+            in_flight += 1;
             match reply {
                 Reply::Send(bytes) => outbuf.extend_from_slice(&bytes),
                 Reply::Nothing => {}
@@ -532,20 +559,38 @@ async fn serve_connection(
                     info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
                     return;
                 }
-                w = stream.write_all(&outbuf) => w,
+                w = limits::within(limits.connections_max_idle, LimitClose::NotReading, stream.write_all(&outbuf)) => w,
             };
-            if written.is_err() {
-                return;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(why) => {
+                    warn!(broker = shared.node_id, %peer, reason = %why, "closing connection");
+                    return;
+                }
             }
             outbuf.clear();
         }
+        if in_flight >= limits.max_in_flight_requests_per_connection {
+            // More frames may be buffered: answer them before reading anything new.
+            in_flight = 0;
+            continue;
+        }
+        in_flight = 0;
         let read = tokio::select! {
             () = stop.cancelled() => return,
             () = dropped(&mut drops) => {
                 info!(broker = shared.node_id, %peer, "dropping connection (injected fault)");
                 return;
             }
-            r = stream.read_buf(&mut inbuf) => r,
+            r = limits::within(limits.connections_max_idle, LimitClose::Idle, stream.read_buf(&mut inbuf)) => r,
+        };
+        let read = match read {
+            Ok(r) => r,
+            Err(why) => {
+                info!(broker = shared.node_id, %peer, reason = %why, "closing connection");
+                return;
+            }
         };
         match read {
             Ok(0) | Err(_) => {

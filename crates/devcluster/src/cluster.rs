@@ -169,6 +169,34 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `max.connections`: connections each broker keeps open at once, followers' included
+    /// (default 1000); more are closed as soon as they are accepted.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.limits.max_connections = n.max(1);
+        self
+    }
+
+    /// `connections.max.idle.ms`: a connection that sends nothing (or takes none of its
+    /// answers) for this long is closed (default 10 minutes, as Kafka).
+    pub fn connections_max_idle(mut self, idle: Duration) -> Self {
+        self.config.limits.connections_max_idle = idle;
+        self
+    }
+
+    /// Requests read from one connection and not yet answered on the wire (default 100): a
+    /// client that pipelines requests without reading answers stops being read from.
+    pub fn max_in_flight_requests_per_connection(mut self, n: usize) -> Self {
+        self.config.limits.max_in_flight_requests_per_connection = n.max(1);
+        self
+    }
+
+    /// `socket.request.max.bytes`: a larger request frame closes its connection (default
+    /// 100 MiB, as Kafka).
+    pub fn max_request_size(mut self, bytes: usize) -> Self {
+        self.config.max_frame_size = bytes;
+        self
+    }
+
     /// Fixes the cluster id (default: random, or the one stored in the data directory).
     pub fn cluster_id(mut self, id: impl Into<String>) -> Self {
         self.cluster_id = Some(id.into());
@@ -271,6 +299,7 @@ impl DevClusterBuilder {
             host: self.host,
             config: self.config,
             stop: stop.clone(),
+            shutdown_requested: CancellationToken::new(),
         });
         // From here on, dropping `cluster` stops everything started so far.
         let mut cluster = DevCluster { inner, admin: None };
@@ -384,6 +413,9 @@ pub(crate) struct ClusterInner {
     config: BrokerConfig,
     /// Cancelled on shutdown or drop: stops brokers and the admin plane.
     stop: CancellationToken,
+    /// Cancelled when the admin plane is asked to shut the cluster down; the owner of the
+    /// [`DevCluster`] decides what to do (see [`DevCluster::shutdown_requested`]).
+    pub(crate) shutdown_requested: CancellationToken,
 }
 
 /// A running dev cluster. Dropping it stops every broker; prefer [`DevCluster::shutdown`],
@@ -812,6 +844,13 @@ impl DevCluster {
     /// The admin plane's base URL, e.g. `http://127.0.0.1:40123`.
     pub fn admin_url(&self) -> Option<String> {
         self.admin.as_ref().map(crate::http::AdminServer::url)
+    }
+
+    /// Resolves once someone asked the admin plane to shut the cluster down
+    /// (`POST /v1/shutdown`, as `streamctl dev down` does). Nothing stops by itself: the
+    /// owner calls [`DevCluster::shutdown`].
+    pub async fn shutdown_requested(&self) {
+        self.inner.shutdown_requested.cancelled().await;
     }
 
     /// Stops every broker and the admin plane, waits for their tasks and flushes logs.

@@ -252,6 +252,8 @@ pub struct BrokerConfig {
     pub replica_lag_time_max: std::time::Duration,
     /// `replica.fetch.wait.max.ms`: how long a follower's fetch long-polls the leader.
     pub replica_fetch_wait_max: std::time::Duration,
+    /// `max.connections`, `connections.max.idle.ms` and the per-connection in-flight limit.
+    pub limits: crate::limits::ConnectionLimits,
 }
 
 impl Default for BrokerConfig {
@@ -270,6 +272,7 @@ impl Default for BrokerConfig {
             group_max_session_timeout: std::time::Duration::from_secs(1800),
             replica_lag_time_max: std::time::Duration::from_secs(30),
             replica_fetch_wait_max: std::time::Duration::from_millis(500),
+            limits: crate::limits::ConnectionLimits::default(),
         }
     }
 }

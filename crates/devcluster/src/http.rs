@@ -11,6 +11,7 @@
 //!  POST   /v1/brokers/{id}/faults      {"latency_ms":250} | {"drop_connections":true} |
 //!                                      {"errors":{"api_key":0,"error_code":6,"count":3}}
 //!  DELETE /v1/brokers/{id}/faults      clear latency and armed errors
+//!  POST   /v1/shutdown                 ask the owner to shut the whole cluster down (202)
 //!  GET    /metrics                     Prometheus text format 0.0.4
 //! ```
 //!
@@ -257,6 +258,7 @@ fn router(cluster: Arc<ClusterInner>) -> Router {
             "/v1/brokers/{id}/faults",
             get(get_faults).post(post_faults).delete(delete_faults),
         )
+        .route("/v1/shutdown", post(post_shutdown))
         .route("/metrics", get(get_metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -325,6 +327,14 @@ fn broker_state(
         .find(|b| b.id == id)
         .map(Json)
         .ok_or_else(|| ClusterError::UnknownBroker(id).into())
+}
+
+async fn post_shutdown(State(cluster): Shared) -> (StatusCode, Json<serde_json::Value>) {
+    cluster.shutdown_requested.cancel();
+    (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "shutting_down": true })),
+    )
 }
 
 async fn get_cluster(State(cluster): Shared) -> Json<ClusterState> {

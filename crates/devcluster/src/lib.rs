@@ -43,6 +43,7 @@ pub mod coordinator;
 pub mod faults;
 pub mod handlers;
 pub mod http;
+pub mod limits;
 pub mod log;
 mod metadata_store;
 pub mod metrics;

@@ -27,6 +27,11 @@ struct StoredTopic {
     replicas: Vec<Vec<i32>>,
     /// Leader epoch per partition, so epochs keep increasing across restarts.
     leader_epochs: Vec<i32>,
+    /// In-sync replicas per partition: after a crash only these may lead, since a replica
+    /// that had fallen out of sync lacks records the others acknowledged. Missing in files
+    /// written before it existed (every replica is then taken as in sync).
+    #[serde(default)]
+    isr: Vec<Vec<i32>>,
 }
 
 fn to_stored(md: &ClusterMetadata) -> Vec<StoredTopic> {
@@ -38,6 +43,7 @@ fn to_stored(md: &ClusterMetadata) -> Vec<StoredTopic> {
             configs: t.config.overrides.clone(),
             replicas: t.partitions.iter().map(|p| p.replicas.clone()).collect(),
             leader_epochs: t.partitions.iter().map(|p| p.leader_epoch).collect(),
+            isr: t.partitions.iter().map(|p| p.isr.clone()).collect(),
         })
         .collect()
 }
@@ -63,13 +69,18 @@ pub fn restore(dir: &Path, controller: &Controller) -> Result<(), ClusterError> 
                 .replicas
                 .iter()
                 .enumerate()
-                .map(|(i, replicas)| PartitionMeta {
-                    partition: i as i32,
-                    leader: replicas.first().copied().unwrap_or(-1),
-                    // A restart is a leader change: bump the epoch.
-                    leader_epoch: s.leader_epochs.get(i).copied().unwrap_or(0) + 1,
-                    replicas: replicas.clone(),
-                    isr: replicas.clone(),
+                .map(|(i, replicas)| {
+                    let isr = restored_isr(replicas, s.isr.get(i));
+                    PartitionMeta {
+                        partition: i as i32,
+                        // The first in-sync replica in preference order; the others catch
+                        // up from it and rejoin the ISR.
+                        leader: isr.first().copied().unwrap_or(-1),
+                        // A restart is a leader change: bump the epoch.
+                        leader_epoch: s.leader_epochs.get(i).copied().unwrap_or(0) + 1,
+                        replicas: replicas.clone(),
+                        isr,
+                    }
                 })
                 .collect(),
             name: s.name,
@@ -81,6 +92,21 @@ pub fn restore(dir: &Path, controller: &Controller) -> Result<(), ClusterError> 
         .collect();
     controller.restore_topics(topics);
     Ok(())
+}
+
+/// The stored ISR in replica order, or every replica when none was stored (older files) or
+/// it names none of them.
+fn restored_isr(replicas: &[i32], stored: Option<&Vec<i32>>) -> Vec<i32> {
+    let isr: Vec<i32> = replicas
+        .iter()
+        .filter(|r| stored.is_some_and(|s| s.contains(r)))
+        .copied()
+        .collect();
+    if isr.is_empty() {
+        replicas.to_vec()
+    } else {
+        isr
+    }
 }
 
 fn write(dir: &Path, md: &ClusterMetadata) -> std::io::Result<()> {
@@ -110,4 +136,17 @@ pub fn spawn_persister(dir: PathBuf, controller: Arc<Controller>, stop: Cancella
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_keeps_out_of_sync_replicas_out_of_the_isr_and_the_lead() {
+        assert_eq!(restored_isr(&[1, 2, 3], Some(&vec![3, 2])), vec![2, 3]);
+        assert_eq!(restored_isr(&[1, 2, 3], None), vec![1, 2, 3]);
+        assert_eq!(restored_isr(&[1, 2, 3], Some(&vec![])), vec![1, 2, 3]);
+        assert_eq!(restored_isr(&[1, 2, 3], Some(&vec![9])), vec![1, 2, 3]);
+    }
 }

@@ -39,8 +39,9 @@ pub async fn info(global: &Global) -> anyhow::Result<ExitCode> {
         .context("cannot describe the cluster")?;
     let mut out = std::io::stdout().lock();
     match global.format {
-        Format::Json => output::json(
+        format @ (Format::Json | Format::Yaml) => output::document(
             &mut out,
+            format,
             &json!({
                 "cluster_id": cluster.cluster_id,
                 "controller_id": cluster.controller_id,

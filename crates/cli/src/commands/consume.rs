@@ -2,8 +2,10 @@
 //!
 //! Without `-G` it assigns every partition (or those given with `-p`) and starts where `-o`
 //! says; with `-G` it joins the group, starts at the committed offsets (or where `-o` says when
-//! there are none) and commits what it printed. `-e` exits once every partition is read to the
-//! end it had when consumption started; `-c` after a number of records.
+//! there are none) and commits what it printed: every `auto.commit.interval.ms` while it runs
+//! and once more at exit, only for partitions it still owns (a partition moved to another member
+//! is that member's to commit, so the group's offsets never go backwards). `-e` exits once every
+//! partition is read to the end it had when consumption started; `-c` after a number of records.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,7 +13,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use serde_json::json;
 use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
 
 use crate::cli::{ConsumeArgs, Global};
@@ -23,23 +24,78 @@ enum Start {
     End,
     Offset(i64),
     FromEnd(i64),
+    /// The first record at or after these ms since the epoch.
+    Time(i64),
 }
 
-fn parse_start(s: &str) -> anyhow::Result<Start> {
+/// `-o` parsed: where to start, and a time to stop before (`e@T`, `@T1:T2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OffsetSpec {
+    start: Start,
+    stop_before_ms: Option<i64>,
+}
+
+fn parse_ms(s: &str, whole: &str) -> anyhow::Result<i64> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 0)
+        .with_context(|| format!("-o {whole}: {s:?} is not a time in ms since the epoch"))
+}
+
+fn parse_offset(s: &str) -> anyhow::Result<OffsetSpec> {
+    let start = |start| OffsetSpec {
+        start,
+        stop_before_ms: None,
+    };
+    if let Some(t) = s.strip_prefix("s@") {
+        return Ok(start(Start::Time(parse_ms(t, s)?)));
+    }
+    if let Some(t) = s.strip_prefix("e@") {
+        return Ok(OffsetSpec {
+            start: Start::Beginning,
+            stop_before_ms: Some(parse_ms(t, s)?),
+        });
+    }
+    if let Some(t) = s.strip_prefix('@') {
+        return Ok(match t.split_once(':') {
+            Some((from, to)) => {
+                let (from, to) = (parse_ms(from, s)?, parse_ms(to, s)?);
+                if to < from {
+                    bail!("-o {s}: the end time is before the start time");
+                }
+                OffsetSpec {
+                    start: Start::Time(from),
+                    stop_before_ms: Some(to),
+                }
+            }
+            None => start(Start::Time(parse_ms(t, s)?)),
+        });
+    }
     Ok(match s {
-        "beginning" => Start::Beginning,
-        "end" => Start::End,
+        "beginning" => start(Start::Beginning),
+        "end" => start(Start::End),
         n => match n.parse::<i64>() {
-            Ok(v) if v >= 0 => Start::Offset(v),
-            Ok(v) => Start::FromEnd(-v),
-            Err(_) => bail!("-o {s}: expected beginning, end, an offset or -N"),
+            Ok(v) if v >= 0 => start(Start::Offset(v)),
+            Ok(v) => start(Start::FromEnd(v.saturating_neg())),
+            Err(_) => bail!(
+                "-o {s}: expected beginning, end, an offset, -N, @T, s@T, e@T or @T1:T2 \
+                 (T in ms since the epoch)"
+            ),
         },
     })
 }
 
 /// Runs `streamctl consume`.
 pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode> {
-    let start = parse_start(&args.offset)?;
+    let spec = parse_offset(&args.offset)?;
+    let start = spec.start;
+    if args.group.is_some() && (matches!(start, Start::Time(_)) || spec.stop_before_ms.is_some()) {
+        bail!(
+            "-o {} cannot be used with -G: a group starts at its committed offsets \
+             (move them with: streamctl group reset-offsets <group> --to-datetime T)",
+            args.offset
+        );
+    }
     let mut config = ConsumerConfig::default();
     // Reading must not create topics: a typo should say the topic does not exist.
     config.set("allow.auto.create.topics", "false")?;
@@ -67,6 +123,8 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
         })?;
 
     let mut ends: Option<BTreeMap<TopicPartition, i64>> = None;
+    // With an end time: per partition, the first offset not to print.
+    let mut stop_at: Option<BTreeMap<TopicPartition, i64>> = None;
     if args.group.is_some() {
         consumer.subscribe(args.topics.iter().map(String::as_str))?;
     } else {
@@ -94,44 +152,90 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
                 args.topics
             );
         }
-        consumer.assign(partitions.clone())?;
-        let end = consumer.end_offsets(&partitions).await?;
-        match start {
-            Start::Beginning => consumer.seek_to_beginning(&partitions).await?,
-            Start::End => consumer.seek_to_end(&partitions).await?,
-            Start::Offset(o) => {
-                for tp in &partitions {
-                    consumer.seek(tp, o)?;
-                }
-            }
+        // Every start offset is looked up before the partitions are assigned: once assigned,
+        // the fetcher's long polls would queue these lookups behind them on each connection.
+        let mut end = consumer.end_offsets(&partitions).await?;
+        let starts: BTreeMap<TopicPartition, i64> = match start {
+            Start::Beginning => consumer.beginning_offsets(&partitions).await?,
+            Start::End => end.clone(),
+            Start::Offset(o) => partitions.iter().map(|tp| (tp.clone(), o)).collect(),
             Start::FromEnd(n) => {
                 let begin = consumer.beginning_offsets(&partitions).await?;
-                for tp in &partitions {
-                    let e = end.get(tp).copied().unwrap_or(0);
-                    let b = begin.get(tp).copied().unwrap_or(0);
-                    consumer.seek(tp, (e - n).max(b))?;
+                partitions
+                    .iter()
+                    .map(|tp| {
+                        let e = end.get(tp).copied().unwrap_or(0);
+                        let b = begin.get(tp).copied().unwrap_or(0);
+                        (tp.clone(), e.saturating_sub(n).max(b))
+                    })
+                    .collect()
+            }
+            Start::Time(ms) => {
+                let found = consumer
+                    .offsets_for_times(partitions.iter().map(|tp| (tp.clone(), ms)))
+                    .await?;
+                partitions
+                    .iter()
+                    .map(|tp| {
+                        // Nothing that recent: start at the end, as kcat does.
+                        let at = found
+                            .get(tp)
+                            .copied()
+                            .flatten()
+                            .map_or_else(|| end.get(tp).copied().unwrap_or(0), |(o, _)| o);
+                        (tp.clone(), at)
+                    })
+                    .collect()
+            }
+        };
+        if let Some(ms) = spec.stop_before_ms {
+            // Stop at the first record at or after the end time (the end when none is).
+            let found = consumer
+                .offsets_for_times(partitions.iter().map(|tp| (tp.clone(), ms)))
+                .await?;
+            for (tp, hit) in found {
+                if let Some((offset, _)) = hit {
+                    end.insert(tp, offset);
                 }
             }
         }
+        stop_at = spec.stop_before_ms.map(|_| end.clone());
         ends = Some(end);
+        consumer.assign(partitions.clone())?;
+        for (tp, offset) in &starts {
+            consumer.seek(tp, *offset)?;
+        }
     }
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let format = args
-        .record_format
-        .as_deref()
-        .map(unescape)
-        .unwrap_or_else(|| "%s\n".to_string());
+    let format = RecordFormat::parse(
+        &args
+            .record_format
+            .as_deref()
+            .map_or_else(|| "%s\n".to_string(), unescape),
+    );
     let mut printed = 0u64;
     // Next offset per partition of what was printed: what a group commits.
     let mut done: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    let mut committed_at = std::time::Instant::now();
     let result: anyhow::Result<()> = async {
         loop {
+            if args.group.is_some()
+                && !done.is_empty()
+                && committed_at.elapsed() >= consumer.config().auto_commit_interval
+            {
+                // A crash now loses at most one interval of progress (printed again by
+                // whoever takes the partitions over); a failed commit is retried next time.
+                if let Err(e) = commit_owned(&consumer, &mut done).await {
+                    tracing::warn!(error = %e, "committing the printed offsets failed; retrying later");
+                }
+                committed_at = std::time::Instant::now();
+            }
             if args.count.is_some_and(|c| printed >= c) {
                 return Ok(());
             }
-            if args.exit_at_end {
+            if args.exit_at_end || stop_at.is_some() {
                 if ends.is_none() && args.group.is_some() {
                     let assigned: Vec<TopicPartition> = consumer.assignment().into_iter().collect();
                     if !assigned.is_empty() {
@@ -149,11 +253,17 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
                 if args.count.is_some_and(|c| printed >= c) {
                     break;
                 }
+                if let Some(stop) = &stop_at {
+                    let limit = stop.get(&r.topic_partition()).copied().unwrap_or(i64::MAX);
+                    if r.offset >= limit {
+                        continue;
+                    }
+                }
                 if args.json {
-                    serde_json::to_writer(&mut out, &to_json(r))?;
+                    serde_json::to_writer(&mut out, &crate::jsonl::to_json(r))?;
                     out.write_all(b"\n")?;
                 } else {
-                    write_formatted(&mut out, &format, r)?;
+                    format.write(&mut out, r)?;
                 }
                 printed += 1;
                 done.insert(
@@ -167,14 +277,29 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
     .await;
     out.flush().ok();
     if args.group.is_some() && result.is_ok() && !done.is_empty() {
-        consumer
-            .commit_offsets(done)
+        commit_owned(&consumer, &mut done)
             .await
             .context("committing the printed offsets")?;
     }
     let _ = consumer.close(Duration::from_secs(5)).await;
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Commits the printed offsets of the partitions this member still owns and forgets the
+/// others: after a rebalance their new owner commits them, and an older offset from here
+/// would move the group's position backwards.
+async fn commit_owned(
+    consumer: &Consumer,
+    done: &mut BTreeMap<TopicPartition, i64>,
+) -> anyhow::Result<()> {
+    let owned = consumer.assignment();
+    done.retain(|tp, _| owned.contains(tp));
+    if done.is_empty() {
+        return Ok(());
+    }
+    consumer.commit_offsets(done.clone()).await?;
+    Ok(())
 }
 
 /// Whether every partition's position reached the end recorded at the start.
@@ -191,90 +316,96 @@ fn unescape(f: &str) -> String {
     f.replace("\\n", "\n").replace("\\t", "\t")
 }
 
-fn write_formatted(out: &mut impl Write, format: &str, r: &ConsumerRecord) -> std::io::Result<()> {
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            let mut buf = [0u8; 4];
-            out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
-            continue;
+/// A `-f` format parsed once: literal bytes and record fields, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Literal(Vec<u8>),
+    Topic,
+    Partition,
+    Offset,
+    Timestamp,
+    Key,
+    KeyLength,
+    Value,
+    ValueLength,
+    Headers,
+}
+
+/// The record format of `-f` (kcat's tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RecordFormat(Vec<Piece>);
+
+impl RecordFormat {
+    /// Parses kcat tokens; `%%` is a percent sign and an unknown token is printed as written.
+    fn parse(format: &str) -> RecordFormat {
+        let mut pieces = Vec::new();
+        let mut literal = Vec::new();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                let mut buf = [0u8; 4];
+                literal.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            let field = match chars.next() {
+                Some('t') => Piece::Topic,
+                Some('p') => Piece::Partition,
+                Some('o') => Piece::Offset,
+                Some('T') => Piece::Timestamp,
+                Some('k') => Piece::Key,
+                Some('K') => Piece::KeyLength,
+                Some('s') => Piece::Value,
+                Some('S') => Piece::ValueLength,
+                Some('h') => Piece::Headers,
+                Some('%') | None => {
+                    literal.push(b'%');
+                    continue;
+                }
+                Some(other) => {
+                    literal.push(b'%');
+                    let mut buf = [0u8; 4];
+                    literal.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+            };
+            if !literal.is_empty() {
+                pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+            }
+            pieces.push(field);
         }
-        match chars.next() {
-            Some('t') => out.write_all(r.topic.as_bytes())?,
-            Some('p') => write!(out, "{}", r.partition)?,
-            Some('o') => write!(out, "{}", r.offset)?,
-            Some('T') => write!(out, "{}", r.timestamp)?,
-            Some('k') => out.write_all(r.key.as_deref().unwrap_or_default())?,
-            Some('K') => write!(out, "{}", r.key.as_ref().map_or(-1, |k| k.len() as i64))?,
-            Some('s') => out.write_all(r.value.as_deref().unwrap_or_default())?,
-            Some('S') => write!(out, "{}", r.value.as_ref().map_or(-1, |v| v.len() as i64))?,
-            Some('h') => {
-                for (i, (k, v)) in r.headers.iter().enumerate() {
-                    if i > 0 {
-                        out.write_all(b",")?;
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal));
+        }
+        RecordFormat(pieces)
+    }
+
+    fn write(&self, out: &mut impl Write, r: &ConsumerRecord) -> std::io::Result<()> {
+        let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(-1, |b| b.len() as i64);
+        for piece in &self.0 {
+            match piece {
+                Piece::Literal(bytes) => out.write_all(bytes)?,
+                Piece::Topic => out.write_all(r.topic.as_bytes())?,
+                Piece::Partition => write!(out, "{}", r.partition)?,
+                Piece::Offset => write!(out, "{}", r.offset)?,
+                Piece::Timestamp => write!(out, "{}", r.timestamp)?,
+                Piece::Key => out.write_all(r.key.as_deref().unwrap_or_default())?,
+                Piece::KeyLength => write!(out, "{}", len(&r.key))?,
+                Piece::Value => out.write_all(r.value.as_deref().unwrap_or_default())?,
+                Piece::ValueLength => write!(out, "{}", len(&r.value))?,
+                Piece::Headers => {
+                    for (i, (k, v)) in r.headers.iter().enumerate() {
+                        if i > 0 {
+                            out.write_all(b",")?;
+                        }
+                        out.write_all(k.as_bytes())?;
+                        out.write_all(b"=")?;
+                        out.write_all(v.as_deref().unwrap_or_default())?;
                     }
-                    out.write_all(k.as_bytes())?;
-                    out.write_all(b"=")?;
-                    out.write_all(v.as_deref().unwrap_or_default())?;
                 }
             }
-            Some('%') => out.write_all(b"%")?,
-            Some(other) => write!(out, "%{other}")?,
-            None => out.write_all(b"%")?,
         }
+        Ok(())
     }
-    Ok(())
-}
-
-/// Bytes as JSON: a string when they are UTF-8, else base64 with an encoding field beside.
-fn bytes_json(b: Option<&[u8]>) -> (serde_json::Value, &'static str) {
-    match b {
-        None => (serde_json::Value::Null, "utf8"),
-        Some(b) => match std::str::from_utf8(b) {
-            Ok(s) => (json!(s), "utf8"),
-            Err(_) => (json!(base64(b)), "base64"),
-        },
-    }
-}
-
-fn to_json(r: &ConsumerRecord) -> serde_json::Value {
-    let (key, key_encoding) = bytes_json(r.key.as_deref());
-    let (value, value_encoding) = bytes_json(r.value.as_deref());
-    let headers: Vec<serde_json::Value> = r
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            let (value, encoding) = bytes_json(v.as_deref());
-            json!({"key": k, "value": value, "encoding": encoding})
-        })
-        .collect();
-    json!({
-        "topic": r.topic,
-        "partition": r.partition,
-        "offset": r.offset,
-        "timestamp": r.timestamp,
-        "key": key,
-        "key_encoding": key_encoding,
-        "value": value,
-        "value_encoding": value_encoding,
-        "headers": headers,
-    })
-}
-
-/// Standard base64 with padding (RFC 4648), for bytes that are not UTF-8.
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let sym = |i: u32| char::from(ALPHABET.get((i & 63) as usize).copied().unwrap_or(b'='));
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        out.push(sym(n >> 18));
-        out.push(sym(n >> 12));
-        out.push(if chunk.len() > 1 { sym(n >> 6) } else { '=' });
-        out.push(if chunk.len() > 2 { sym(n) } else { '=' });
-    }
-    out
 }
 
 #[cfg(test)]
@@ -282,24 +413,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
+    fn formats_parse_once_into_literals_and_fields() {
+        let f = RecordFormat::parse("%t/%p@%o %k=%s %% %x\n");
+        assert_eq!(
+            f.0,
+            [
+                Piece::Topic,
+                Piece::Literal(b"/".to_vec()),
+                Piece::Partition,
+                Piece::Literal(b"@".to_vec()),
+                Piece::Offset,
+                Piece::Literal(b" ".to_vec()),
+                Piece::Key,
+                Piece::Literal(b"=".to_vec()),
+                Piece::Value,
+                Piece::Literal(b" % %x\n".to_vec()),
+            ]
+        );
+        assert_eq!(RecordFormat::parse("%").0, [Piece::Literal(b"%".to_vec())]);
     }
 
     #[test]
     fn offsets_parse_like_kcat() {
-        assert_eq!(parse_start("beginning").unwrap(), Start::Beginning);
-        assert_eq!(parse_start("end").unwrap(), Start::End);
-        assert_eq!(parse_start("42").unwrap(), Start::Offset(42));
-        assert_eq!(parse_start("-3").unwrap(), Start::FromEnd(3));
-        assert!(parse_start("soon").is_err());
+        let start = |s| parse_offset(s).unwrap().start;
+        assert_eq!(start("beginning"), Start::Beginning);
+        assert_eq!(start("end"), Start::End);
+        assert_eq!(start("42"), Start::Offset(42));
+        assert_eq!(start("-3"), Start::FromEnd(3));
+        assert_eq!(start("@1700"), Start::Time(1700));
+        assert_eq!(start("s@1700"), Start::Time(1700));
+        assert_eq!(
+            parse_offset("e@1800").unwrap(),
+            OffsetSpec {
+                start: Start::Beginning,
+                stop_before_ms: Some(1800)
+            }
+        );
+        assert_eq!(
+            parse_offset("@1700:1800").unwrap(),
+            OffsetSpec {
+                start: Start::Time(1700),
+                stop_before_ms: Some(1800)
+            }
+        );
+        for bad in ["soon", "@", "@x", "s@-1", "@5:4", "e@", "@1:2:3"] {
+            let e = parse_offset(bad).unwrap_err().to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
     }
 }

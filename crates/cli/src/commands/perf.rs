@@ -127,20 +127,10 @@ pub struct StartupOptions {
     pub json: bool,
 }
 
-/// Whether -b (or STREAMCTL_BROKERS) was given rather than defaulted: perf measures against
-/// an in-process dev cluster unless the user named brokers. The derived `Global` cannot tell
-/// a default from a value, so the command line is read again for the value's source.
-fn brokers_given() -> bool {
-    <crate::cli::Cli as clap::CommandFactory>::command()
-        .try_get_matches_from(std::env::args_os())
-        .ok()
-        .and_then(|m| m.value_source("brokers"))
-        .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue)
-}
-
-/// Runs `streamctl perf`.
-pub async fn run(global: &Global, args: PerfArgs) -> anyhow::Result<ExitCode> {
-    let brokers_given = brokers_given();
+/// Runs `streamctl perf`. `brokers_given` says whether -b, STREAMCTL_BROKERS or --profile
+/// named the brokers: without that, an in-process dev cluster is started (a current profile
+/// alone does not count, so `perf` never loads a cluster it was not pointed at).
+pub async fn run(global: &Global, args: PerfArgs, brokers_given: bool) -> anyhow::Result<ExitCode> {
     match args.command {
         PerfCommand::Produce(o) => with_target(global, o, brokers_given, Mode::Produce).await,
         PerfCommand::Consume(o) => with_target(global, o, brokers_given, Mode::Consume).await,

@@ -1,17 +1,21 @@
 //! `streamctl produce <topic> [FILE…]`: one record per input line, kcat conventions.
 //!
 //! `-K:` splits key and value at the first `:`, `-k` sets a fixed key, `-H name=value` adds
-//! headers, `-p` pins a partition, `-Z` sends empty keys/values as null. The exit code is 1 if
-//! any record was not delivered.
+//! headers, `-p` pins a partition, `-Z` sends empty keys/values as null. `--input jsonl` reads
+//! what `consume -J` prints instead (keys, values, headers, partitions and timestamps kept).
+//! On a terminal, a progress line on stderr counts records sent and delivered. The exit code
+//! is 1 if any record was not delivered.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use streamctl_client::producer::{Acks, DeliveryFuture, Producer, ProducerConfig, Record};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::cli::{Global, ProduceArgs};
+use crate::cli::{Global, InputFormat, ProduceArgs};
+use crate::jsonl;
 
 /// Builds a producer config from `-b` and `-X` properties.
 pub fn producer_config(global: &Global) -> anyhow::Result<ProducerConfig> {
@@ -66,75 +70,174 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
             .with_context(|| format!("cannot open {}", f.display()))?;
         inputs.push(Box::new(file));
     }
+    if args.input == InputFormat::Jsonl && (args.key_delimiter.is_some() || args.key.is_some()) {
+        bail!("--input jsonl takes keys from the JSON lines; drop -K/-k");
+    }
     let mut pending: Vec<(usize, DeliveryFuture)> = Vec::new();
-    let mut failed = 0usize;
+    let mut progress = Progress::new();
     let mut sent = 0usize;
+    let header_refs: Vec<(&str, Option<&[u8]>)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), Some(v.as_slice())))
+        .collect();
     for input in inputs {
         let mut lines = BufReader::new(input).lines();
+        let mut line_no = 0usize;
         while let Some(line) = lines.next_line().await.context("cannot read input")? {
-            let (key, value) = match (&args.key_delimiter, &args.key) {
-                (Some(d), _) => match line.split_once(d.as_str()) {
-                    Some((k, v)) => (Some(k.to_string()), v.to_string()),
-                    None => (None, line.clone()),
-                },
-                (None, Some(k)) => (Some(k.clone()), line.clone()),
-                (None, None) => (None, line.clone()),
+            line_no += 1;
+            let result = match args.input {
+                InputFormat::Lines => {
+                    let (key, value) = match (&args.key_delimiter, &args.key) {
+                        (Some(d), _) => match line.split_once(d.as_str()) {
+                            Some((k, v)) => (Some(k), v),
+                            None => (None, line.as_str()),
+                        },
+                        (None, Some(k)) => (Some(k.as_str()), line.as_str()),
+                        (None, None) => (None, line.as_str()),
+                    };
+                    let mut record = Record::new(&args.topic).headers(&header_refs);
+                    if let Some(k) = key.filter(|k| !(args.empty_as_null && k.is_empty())) {
+                        record = record.key(k.as_bytes());
+                    }
+                    if !(args.empty_as_null && value.is_empty()) {
+                        record = record.value(value.as_bytes());
+                    }
+                    if let Some(p) = args.partition {
+                        record = record.partition(p);
+                    }
+                    producer.send(record).await
+                }
+                InputFormat::Jsonl => {
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let parsed = match jsonl::parse_line(&line) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            progress.failed += 1;
+                            progress.clear();
+                            eprintln!("line {line_no} skipped: {e:#}");
+                            continue;
+                        }
+                    };
+                    let mut all_headers = header_refs.clone();
+                    all_headers.extend(
+                        parsed
+                            .headers
+                            .iter()
+                            .map(|(n, v)| (n.as_str(), v.as_deref())),
+                    );
+                    let mut record = Record::new(&args.topic).headers(&all_headers);
+                    if let Some(k) = &parsed.key {
+                        record = record.key(k);
+                    }
+                    if let Some(v) = &parsed.value {
+                        record = record.value(v);
+                    }
+                    if let Some(p) = args.partition.or(parsed.partition) {
+                        record = record.partition(p);
+                    }
+                    if let Some(ts) = parsed.timestamp {
+                        record = record.timestamp(ts);
+                    }
+                    producer.send(record).await
+                }
             };
-            let header_refs: Vec<(&str, Option<&[u8]>)> = headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), Some(v.as_slice())))
-                .collect();
-            let mut record = Record::new(&args.topic).headers(&header_refs);
-            let key = key.filter(|k| !(args.empty_as_null && k.is_empty()));
-            if let Some(k) = &key {
-                record = record.key(k.as_bytes());
-            }
-            if !(args.empty_as_null && value.is_empty()) {
-                record = record.value(value.as_bytes());
-            }
-            if let Some(p) = args.partition {
-                record = record.partition(p);
-            }
-            match producer.send(record).await {
+            match result {
                 Ok(d) => pending.push((sent, d)),
                 Err(e) => {
-                    failed += 1;
+                    progress.failed += 1;
+                    progress.clear();
                     eprintln!("record {sent} not sent: {e}");
                 }
             }
             sent += 1;
+            progress.sent = sent;
             if pending.len() >= 10_000 {
-                failed += settle(&mut pending, args.report).await;
+                settle(&mut pending, args.report, &mut progress).await;
             }
+            progress.tick();
         }
     }
-    failed += settle(&mut pending, args.report).await;
+    settle(&mut pending, args.report, &mut progress).await;
+    progress.clear();
     producer
         .close(Duration::from_secs(30))
         .await
         .context("closing the producer")?;
-    if failed > 0 {
-        eprintln!("{failed} of {sent} records were not delivered");
+    if progress.failed > 0 {
+        eprintln!("{} of {sent} records were not delivered", progress.failed);
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Waits for deliveries; returns how many failed.
-async fn settle(pending: &mut Vec<(usize, DeliveryFuture)>, report: bool) -> usize {
-    let mut failed = 0;
+/// The progress line: shown on a terminal only, redrawn at most four times a second.
+struct Progress {
+    enabled: bool,
+    shown: bool,
+    last: Instant,
+    sent: usize,
+    delivered: usize,
+    failed: usize,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            shown: false,
+            last: Instant::now(),
+            sent: 0,
+            delivered: 0,
+            failed: 0,
+        }
+    }
+
+    fn tick(&mut self) {
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last = Instant::now();
+        self.shown = true;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K{} sent, {} delivered, {} failed",
+            self.sent, self.delivered, self.failed
+        );
+        let _ = err.flush();
+    }
+
+    /// Erases the line so other messages start on a clean line.
+    fn clear(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
+
+/// Waits for deliveries, counting them into `progress`.
+async fn settle(pending: &mut Vec<(usize, DeliveryFuture)>, report: bool, progress: &mut Progress) {
     for (i, d) in pending.drain(..) {
         match d.await {
-            Ok(m) if report => eprintln!(
-                "delivered record {i} to {}-{} @ {}",
-                m.topic, m.partition, m.offset
-            ),
-            Ok(_) => {}
+            Ok(m) => {
+                progress.delivered += 1;
+                if report {
+                    progress.clear();
+                    eprintln!(
+                        "delivered record {i} to {}-{} @ {}",
+                        m.topic, m.partition, m.offset
+                    );
+                }
+            }
             Err(e) => {
-                failed += 1;
+                progress.failed += 1;
+                progress.clear();
                 eprintln!("record {i} not delivered: {e}");
             }
         }
+        progress.tick();
     }
-    failed
 }

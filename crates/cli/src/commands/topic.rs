@@ -5,7 +5,7 @@
 //! refuses without `--yes` when stdin is not one.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -47,7 +47,13 @@ pub async fn run(global: &Global, args: TopicArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TopicCommand::Delete { topic, yes } => {
-            if !yes && !confirm(&topic).await? {
+            if !yes
+                && !output::confirm(
+                    &format!("delete topic '{topic}' and every record in it?"),
+                    &format!("delete topic '{topic}'"),
+                )
+                .await?
+            {
                 eprintln!("not deleted");
                 return Ok(ExitCode::FAILURE);
             }
@@ -96,7 +102,9 @@ async fn list(global: &Global, internal: bool) -> anyhow::Result<ExitCode> {
         .context("cannot list topics")?;
     let mut out = std::io::stdout().lock();
     match global.format {
-        Format::Json => output::json(&mut out, &json!(topics))?,
+        format @ (Format::Json | Format::Yaml) => {
+            output::document(&mut out, format, &json!(topics))?
+        }
         Format::Text => {
             for topic in topics {
                 writeln!(out, "{topic}")?;
@@ -122,8 +130,9 @@ async fn describe(global: &Global, topic: &str) -> anyhow::Result<ExitCode> {
         .collect();
     let mut out = std::io::stdout().lock();
     match global.format {
-        Format::Json => output::json(
+        format @ (Format::Json | Format::Yaml) => output::document(
             &mut out,
+            format,
             &json!({
                 "name": d.name,
                 "topic_id": d.topic_id.to_string(),
@@ -194,27 +203,6 @@ async fn describe(global: &Global, topic: &str) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Asks on the terminal whether to delete `topic`; without a terminal, refuses.
-async fn confirm(topic: &str) -> anyhow::Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to delete topic '{topic}' without confirmation: stdin is not a terminal \
-             (pass --yes to delete it)"
-        );
-    }
-    eprint!("delete topic '{topic}' and every record in it? [y/N] ");
-    std::io::stderr().flush().ok();
-    // Reading the terminal blocks; keep it off the async workers.
-    let answer = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    })
-    .await
-    .context("reading the answer")?
-    .context("reading the answer")?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 /// Parses repeated `-c key=value` flags.

@@ -52,7 +52,7 @@ struct FetchTarget {
 
 /// What a partition's fetch came back with.
 #[derive(Debug)]
-enum PartitionOutcome {
+pub(crate) enum PartitionOutcome {
     Records {
         records: Vec<ConsumerRecord>,
         next_offset: i64,
@@ -423,7 +423,7 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
 
 /// Decodes a partition's records, skipping those before `fetch_offset` (a fetch from the
 /// middle of a batch returns the whole batch) and control batches.
-fn decode(
+pub(crate) fn decode(
     topic: &str,
     partition: i32,
     fetch_offset: i64,

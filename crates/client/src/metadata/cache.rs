@@ -214,7 +214,7 @@ impl MetadataSnapshot {
     }
 
     /// Applies a Metadata answer for `requested` topics (`None`: all topics).
-    pub(super) fn apply(
+    pub(crate) fn apply(
         &mut self,
         response: MetadataResponse,
         requested: Option<&[String]>,

@@ -1,0 +1,254 @@
+//! The view model: what the screens show, as plain data.
+//!
+//! The data layer ([`super::data`]) maps the client's answers into these structs, and tests
+//! build them by hand as fixtures. They hold no handles and do no I/O, so a frame can be drawn
+//! from them alone.
+
+use std::time::Instant;
+
+/// One poll of the cluster, as the data layer posts it to the app.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// When the poll finished; rates are watermark deltas over these instants.
+    pub at: Option<Instant>,
+    /// The cluster id, when the brokers report one.
+    pub cluster_id: Option<String>,
+    /// The controller's node id.
+    pub controller: Option<i32>,
+    /// Every broker known (up or down), by node id.
+    pub brokers: Vec<BrokerView>,
+    /// Every topic, internal ones included, by name.
+    pub topics: Vec<TopicView>,
+    /// Every consumer group, by id; `None` while groups could not be listed.
+    pub groups: Option<Vec<GroupView>>,
+    /// The group the group-detail screen shows, described this poll.
+    pub group_detail: Option<GroupDetail>,
+    /// Whether the devcluster admin plane answered this poll (`None`: none configured).
+    pub admin_plane: Option<bool>,
+    /// What failed during the poll, one line each (shown in the status line).
+    pub errors: Vec<String>,
+}
+
+/// A broker on the brokers screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerView {
+    /// The node id.
+    pub id: i32,
+    /// The advertised host.
+    pub host: String,
+    /// The advertised port.
+    pub port: i32,
+    /// Its rack, if any.
+    pub rack: Option<String>,
+    /// Whether it is up: in the brokers' metadata, or `running` on the admin plane.
+    pub up: bool,
+}
+
+/// A topic with its partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicView {
+    /// The topic name.
+    pub name: String,
+    /// Whether it is internal, like `__consumer_offsets`.
+    pub internal: bool,
+    /// Every partition, by index.
+    pub partitions: Vec<PartitionView>,
+    /// When its watermarks were fetched (`None`: never; only visible topics are fetched
+    /// every tick, the rest in a rotating slice).
+    pub watermarks_at: Option<Instant>,
+}
+
+/// One partition of a [`TopicView`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionView {
+    /// The partition index.
+    pub partition: i32,
+    /// The leader, `None` while offline.
+    pub leader: Option<i32>,
+    /// Every replica, preferred leader first.
+    pub replicas: Vec<i32>,
+    /// The in-sync replicas.
+    pub isr: Vec<i32>,
+    /// The offline replicas.
+    pub offline: Vec<i32>,
+    /// The log start offset, when fetched.
+    pub low_watermark: Option<i64>,
+    /// The high watermark, when fetched.
+    pub high_watermark: Option<i64>,
+}
+
+impl PartitionView {
+    /// Fewer in-sync replicas than replicas.
+    pub fn under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+
+    /// Records between the watermarks.
+    pub fn messages(&self) -> Option<i64> {
+        Some((self.high_watermark? - self.low_watermark?).max(0))
+    }
+}
+
+impl TopicView {
+    /// Replicas of the first partition (Kafka's "replication factor").
+    pub fn replication_factor(&self) -> usize {
+        self.partitions.first().map_or(0, |p| p.replicas.len())
+    }
+
+    /// Partitions with fewer in-sync replicas than replicas.
+    pub fn under_replicated(&self) -> usize {
+        self.partitions
+            .iter()
+            .filter(|p| p.under_replicated())
+            .count()
+    }
+
+    /// Partitions without a leader.
+    pub fn offline(&self) -> usize {
+        self.partitions
+            .iter()
+            .filter(|p| p.leader.is_none())
+            .count()
+    }
+
+    /// Records in the topic, when every partition's watermarks are known.
+    pub fn messages(&self) -> Option<i64> {
+        self.partitions.iter().map(PartitionView::messages).sum()
+    }
+
+    /// The sum of the high watermarks, when every one is known: its delta is the produce rate.
+    pub fn high_watermark_sum(&self) -> Option<i64> {
+        self.partitions.iter().map(|p| p.high_watermark).sum()
+    }
+}
+
+/// A consumer group on the groups screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    /// The group id.
+    pub group_id: String,
+    /// `Stable`, `Empty`, `PreparingRebalance`, ….
+    pub state: String,
+    /// `consumer` for Kafka consumers.
+    pub protocol_type: String,
+    /// Members, when the group was described this poll.
+    pub members: Option<usize>,
+    /// Per-partition lag, when it was fetched this poll.
+    pub lag: Option<Vec<LagView>>,
+}
+
+impl GroupView {
+    /// The sum of the lags known.
+    pub fn total_lag(&self) -> Option<i64> {
+        let lag = self.lag.as_ref()?;
+        Some(lag.iter().filter_map(|l| l.lag).sum())
+    }
+
+    /// The group's lag on one topic, when it consumes it.
+    pub fn lag_on(&self, topic: &str) -> Option<i64> {
+        let rows: Vec<&LagView> = self
+            .lag
+            .as_ref()?
+            .iter()
+            .filter(|l| l.topic == topic)
+            .collect();
+        if rows.is_empty() {
+            return None;
+        }
+        Some(rows.iter().filter_map(|l| l.lag).sum())
+    }
+}
+
+/// The lag of a group on one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LagView {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The committed offset (`None`: nothing committed).
+    pub committed: Option<i64>,
+    /// The partition's end offset (high watermark).
+    pub end_offset: Option<i64>,
+    /// `end_offset - committed`, when both are known.
+    pub lag: Option<i64>,
+    /// The member the partition is assigned to.
+    pub member_id: Option<String>,
+}
+
+/// A described group, for the group-detail screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDetail {
+    /// The group id.
+    pub group_id: String,
+    /// The group state.
+    pub state: String,
+    /// The assignor in use (`range`, `cooperative-sticky`, …).
+    pub protocol: String,
+    /// The members.
+    pub members: Vec<MemberView>,
+}
+
+/// A member of a [`GroupDetail`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberView {
+    /// The member id the coordinator gave.
+    pub member_id: String,
+    /// The client's `client.id`.
+    pub client_id: String,
+    /// The host the member connected from.
+    pub client_host: String,
+}
+
+/// A record in the live tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The timestamp, ms since the epoch.
+    pub timestamp: i64,
+    /// The key (`None`: null).
+    pub key: Option<Vec<u8>>,
+    /// The value (`None`: null).
+    pub value: Option<Vec<u8>>,
+    /// Headers in order.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl MessageView {
+    /// The record as one JSON object, the shape `streamctl consume -J` prints.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "timestamp": self.timestamp,
+            "key": self.key.as_deref().map(lossy),
+            "value": self.value.as_deref().map(lossy),
+            "headers": self.headers.iter().map(|(k, v)| {
+                serde_json::json!([k, v.as_deref().map(lossy)])
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Whether the key or the value contains `needle` (case-insensitive; empty matches all).
+    pub fn matches(&self, needle: &str) -> bool {
+        if needle.is_empty() {
+            return true;
+        }
+        let needle = needle.to_lowercase();
+        [self.key.as_deref(), self.value.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|b| lossy(b).to_lowercase().contains(&needle))
+    }
+}
+
+/// Bytes as text, invalid UTF-8 replaced (the tail is for people, not for byte-exact copies).
+pub fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,190 @@
+//! The live tail: a background task owning one consumer (no group, nothing committed) that
+//! reads the topic the messages screen shows and posts records to the event loop.
+//!
+//! ```text
+//!  Request::Tail{topic, partition, from} ──▶ assign ──▶ seek (ListOffsets) ──▶ poll loop
+//!  Request::PauseTail(true/false) ──▶ pause/resume every assigned partition (no fetching)
+//!  Request::StopTail ──▶ unassign
+//!  poll ──Action::Records──▶ event loop
+//! ```
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
+use tokio::sync::mpsc;
+
+use super::app::{Action, Request, Seek, TailRequest};
+use super::model::MessageView;
+
+/// How long one poll waits for records before the task looks at its requests again.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Runs the tail until the request channel closes.
+pub async fn run(
+    config: ConsumerConfig,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    actions: mpsc::UnboundedSender<Action>,
+) {
+    let mut consumer: Option<Consumer> = None;
+    let mut active = false;
+    let mut paused = false;
+    loop {
+        let polling = active && !paused;
+        tokio::select! {
+            request = requests.recv() => {
+                let Some(request) = request else { break };
+                match request {
+                    Request::Tail(t) => {
+                        paused = false;
+                        let result = start(&mut consumer, &config, &t, &actions).await;
+                        active = result.is_ok();
+                        if let Err(e) = result {
+                            let _ = actions.send(Action::Status(format!("tail {}: {e:#}", t.topic)));
+                        }
+                    }
+                    Request::StopTail => {
+                        active = false;
+                        if let Some(c) = &consumer {
+                            c.unsubscribe();
+                        }
+                    }
+                    Request::PauseTail(p) => {
+                        paused = p;
+                        if let Some(c) = &consumer {
+                            let assigned: Vec<TopicPartition> = c.assignment().into_iter().collect();
+                            let _ = if p { c.pause(&assigned) } else { c.resume(&assigned) };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            polled = poll(consumer.as_ref()), if polling => match polled {
+                Ok(records) if !records.is_empty() => {
+                    let views = records.into_iter().map(view).collect();
+                    if actions.send(Action::Records(views)).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = actions.send(Action::Status(format!("tail: {e}")));
+                }
+            },
+        }
+    }
+    if let Some(c) = consumer {
+        let _ = c.close(Duration::from_secs(1)).await;
+    }
+}
+
+async fn poll(consumer: Option<&Consumer>) -> streamctl_client::Result<Vec<ConsumerRecord>> {
+    match consumer {
+        Some(c) => c.poll(POLL).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn start(
+    consumer: &mut Option<Consumer>,
+    config: &ConsumerConfig,
+    request: &TailRequest,
+    actions: &mpsc::UnboundedSender<Action>,
+) -> anyhow::Result<()> {
+    if consumer.is_none() {
+        let built = Consumer::with_config(config.clone())
+            .build()
+            .await
+            .context("cannot start the consumer")?;
+        *consumer = Some(built);
+    }
+    let Some(c) = consumer.as_ref() else {
+        return Ok(());
+    };
+    c.unsubscribe();
+    let topic = &request.topic;
+    // The metadata may be cached from before partitions were added: ask afresh.
+    c.cluster().invalidate_topic(topic);
+    let md = c
+        .cluster()
+        .partitions_for(topic)
+        .await
+        .with_context(|| format!("topic {topic} cannot be read"))?;
+    let all: Vec<i32> = md.partitions.iter().map(|p| p.partition).collect();
+    let tps: Vec<TopicPartition> = all
+        .iter()
+        .filter(|p| request.partition.is_none_or(|want| want == **p))
+        .map(|p| TopicPartition::new(topic.clone(), *p))
+        .collect();
+    if tps.is_empty() {
+        anyhow::bail!(
+            "no partition {} in {topic}",
+            request.partition.map_or("?".to_string(), |p| p.to_string())
+        );
+    }
+    c.assign(tps.clone())?;
+    match request.from {
+        Seek::Beginning => c.seek_to_beginning(&tps).await?,
+        Seek::End => c.seek_to_end(&tps).await?,
+        Seek::Offset(o) => {
+            for tp in &tps {
+                c.seek(tp, o)?;
+            }
+        }
+        Seek::FromEnd(n) => {
+            let end = c.end_offsets(&tps).await?;
+            let begin = c.beginning_offsets(&tps).await?;
+            for tp in &tps {
+                let e = end.get(tp).copied().unwrap_or(0);
+                let b = begin.get(tp).copied().unwrap_or(0);
+                c.seek(tp, e.saturating_sub(n).max(b))?;
+            }
+        }
+        Seek::Timestamp(_) | Seek::Ago(_) => {
+            let ms = match request.from {
+                Seek::Timestamp(ms) => ms,
+                Seek::Ago(d) => {
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default();
+                    i64::try_from(now.saturating_sub(d).as_millis()).unwrap_or(i64::MAX)
+                }
+                _ => 0,
+            };
+            let found = c
+                .offsets_for_times(tps.iter().map(|tp| (tp.clone(), ms)))
+                .await?;
+            let mut past_end = Vec::new();
+            for (tp, hit) in found {
+                match hit {
+                    Some((offset, _)) => c.seek(&tp, offset)?,
+                    None => past_end.push(tp),
+                }
+            }
+            if !past_end.is_empty() {
+                c.seek_to_end(&past_end).await?;
+            }
+        }
+    }
+    let _ = actions.send(Action::TailStarted {
+        topic: topic.clone(),
+        partitions: all,
+    });
+    Ok(())
+}
+
+fn view(r: ConsumerRecord) -> MessageView {
+    MessageView {
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key.map(|b| b.to_vec()),
+        value: r.value.map(|b| b.to_vec()),
+        headers: r
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k, v.map(|b| b.to_vec())))
+            .collect(),
+    }
+}
