@@ -95,6 +95,8 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Measure throughput, latency, start-up time and memory.
+    Perf(crate::commands::perf::PerfArgs),
     /// A terminal dashboard: brokers, topics, groups, lag, a live tail (k9s-style keys).
     Ui(UiArgs),
 }

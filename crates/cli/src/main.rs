@@ -108,6 +108,11 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
                 cli::Command::Topic(t) => commands::topic::run(&global, t).await,
                 cli::Command::Group(g) => commands::group::run(&global, g).await,
                 cli::Command::Cluster(c) => commands::cluster::run(&global, c).await,
+                cli::Command::Perf(p) => {
+                    // perf starts its own dev cluster unless told where the brokers are.
+                    let named = args.global.brokers.is_some() || args.global.profile.is_some();
+                    commands::perf::run(&global, p, named).await
+                }
                 cli::Command::Ui(mut u) => {
                     // The profile written by `dev up` knows its admin plane.
                     u.admin_url = u.admin_url.or_else(|| global.admin_url.clone());

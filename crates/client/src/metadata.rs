@@ -370,6 +370,12 @@ impl Cluster {
         })
     }
 
+    /// A topic's metadata if the cache holds it fresh (not older than `metadata.max.age.ms`,
+    /// not marked stale); never asks a broker. The producer's per-record fast path.
+    pub fn cached_topic(&self, topic: &str) -> Option<Arc<TopicMetadata>> {
+        self.fresh_topic(topic)
+    }
+
     fn fresh_topic(&self, topic: &str) -> Option<Arc<TopicMetadata>> {
         self.snapshot()
             .fresh_topic(topic, self.inner.config.metadata_max_age)

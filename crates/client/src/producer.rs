@@ -444,8 +444,8 @@ impl<'a> Record<'a> {
 /// Where a record was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    /// The topic.
-    pub topic: String,
+    /// The topic (shared with the record's batch, so a delivery allocates nothing).
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The offset (-1 with acks=0).
@@ -455,47 +455,84 @@ pub struct RecordMetadata {
 }
 
 /// Resolves when the broker acknowledges the record (or the producer gives up on it).
+///
+/// It holds the record's batch and its index there; it allocates only if it is polled while
+/// the batch is still in flight (one wait per such poll, not per record sent).
 pub struct DeliveryFuture {
-    fut: Pin<Box<dyn Future<Output = Result<RecordMetadata>> + Send>>,
+    completion: Arc<BatchCompletion>,
+    index: usize,
+    topic: Arc<str>,
+    partition: i32,
+    timestamp: i64,
+    /// The wait on the batch, created the first time a poll finds it unfinished.
+    wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl DeliveryFuture {
+    /// The partition the record was appended to (known before the broker answers).
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// Whether the broker answered (or the producer gave up), so awaiting returns at once.
+    pub fn is_done(&self) -> bool {
+        self.completion.result().is_some()
+    }
+
+    fn outcome(&self, result: &Result<accumulator::BatchAck>) -> Result<RecordMetadata> {
+        match result {
+            Ok(ack) => Ok(RecordMetadata {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                offset: if ack.base_offset < 0 {
+                    -1
+                } else {
+                    ack.base_offset + self.index as i64
+                },
+                timestamp: if ack.log_append_time >= 0 {
+                    ack.log_append_time
+                } else {
+                    self.timestamp
+                },
+            }),
+            Err(e) => Err(e.clone()),
+        }
+    }
 }
 
 impl Future for DeliveryFuture {
     type Output = Result<RecordMetadata>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.fut.as_mut().poll(cx)
+        loop {
+            let this = &mut *self;
+            if let Some(result) = this.completion.result() {
+                let outcome = this.outcome(result);
+                this.wait = None;
+                return Poll::Ready(outcome);
+            }
+            let wait = this.wait.get_or_insert_with(|| {
+                let completion = this.completion.clone();
+                Box::pin(async move {
+                    let _ = completion.wait().await;
+                })
+            });
+            if wait.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // Finished: the result is set; the loop reads it.
+            self.wait = None;
+        }
     }
 }
 
 impl std::fmt::Debug for DeliveryFuture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DeliveryFuture")
-    }
-}
-
-async fn delivered(
-    completion: Arc<BatchCompletion>,
-    index: usize,
-    topic: String,
-    partition: i32,
-    timestamp: i64,
-) -> Result<RecordMetadata> {
-    match completion.wait().await {
-        Ok(ack) => Ok(RecordMetadata {
-            topic,
-            partition,
-            offset: if ack.base_offset < 0 {
-                -1
-            } else {
-                ack.base_offset + index as i64
-            },
-            timestamp: if ack.log_append_time >= 0 {
-                ack.log_append_time
-            } else {
-                timestamp
-            },
-        }),
-        Err(e) => Err(e.clone()),
+        f.debug_struct("DeliveryFuture")
+            .field("topic", &self.topic)
+            .field("partition", &self.partition)
+            .field("index", &self.index)
+            .finish_non_exhaustive()
     }
 }
 
@@ -553,14 +590,23 @@ impl Producer {
                 format!("a record of about {size} bytes is larger than max.request.size"),
             ));
         }
-        let deadline = tokio::time::Instant::now() + inner.config.max_block;
-        let topic_md =
-            tokio::time::timeout_at(deadline, inner.cluster.partitions_for(record.topic))
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: format!("metadata for topic {}", record.topic),
-                    timeout: inner.config.max_block,
-                })??;
+        // Fast path first: cached metadata and free buffer space need neither a clock read
+        // nor a timer; `max.block.ms` starts counting only when the record has to wait.
+        let mut deadline = None;
+        let max_block = inner.config.max_block;
+        let mut deadline_now =
+            || *deadline.get_or_insert_with(|| tokio::time::Instant::now() + max_block);
+        let topic_md = match inner.cluster.cached_topic(record.topic) {
+            Some(t) => t,
+            None => {
+                tokio::time::timeout_at(deadline_now(), inner.cluster.partitions_for(record.topic))
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        what: format!("metadata for topic {}", record.topic),
+                        timeout: max_block,
+                    })??
+            }
+        };
         let count = topic_md.partition_count();
         if count == 0 {
             return Err(Error::Broker {
@@ -593,14 +639,22 @@ impl Producer {
             }
         };
         let needed = u32::try_from(size).unwrap_or(u32::MAX);
-        let permits =
-            tokio::time::timeout_at(deadline, inner.memory.clone().acquire_many_owned(needed))
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: "buffer memory for a record (buffer.memory is full)".into(),
-                    timeout: inner.config.max_block,
-                })?
-                .map_err(|_| Error::InvalidRequest("the producer is closed".into()))?;
+        let permits = match inner.memory.clone().try_acquire_many_owned(needed) {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => {
+                return Err(Error::InvalidRequest("the producer is closed".into()))
+            }
+            Err(tokio::sync::TryAcquireError::NoPermits) => tokio::time::timeout_at(
+                deadline_now(),
+                inner.memory.clone().acquire_many_owned(needed),
+            )
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "buffer memory for a record (buffer.memory is full)".into(),
+                timeout: max_block,
+            })?
+            .map_err(|_| Error::InvalidRequest("the producer is closed".into()))?,
+        };
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let appended = inner.accumulator().append(
             record.topic,
@@ -615,7 +669,6 @@ impl Producer {
             inner.config.batch_size,
             inner.config.compression,
             permits,
-            tokio::time::Instant::now(),
         )?;
         if appended.new_batch_after_full {
             inner
@@ -625,14 +678,14 @@ impl Producer {
         if appended.batch_ready || inner.config.linger.is_zero() {
             inner.wake.notify_one();
         }
-        let fut = delivered(
-            appended.completion,
-            appended.index,
-            record.topic.to_string(),
+        Ok(DeliveryFuture {
+            completion: appended.completion,
+            index: appended.index,
+            topic: appended.topic,
             partition,
             timestamp,
-        );
-        Ok(DeliveryFuture { fut: Box::pin(fut) })
+            wait: None,
+        })
     }
 
     /// Sends everything queued now, without waiting for `linger.ms`, and waits until every

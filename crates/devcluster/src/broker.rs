@@ -32,7 +32,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, TopicConfig};
 use crate::controller::{ApiError, ClusterMetadata, Controller, PartitionMeta, TopicMeta};
 use crate::coordinator::GroupCoordinator;
 use crate::faults::{self, BrokerFaults};
@@ -80,13 +80,19 @@ pub struct BrokerShared {
     pub connections: ConnectionGate,
 }
 
-/// The local replica of a partition this broker leads, with the topic it belongs to.
+/// The local replica of a partition this broker leads, with what requests need of its topic.
+///
+/// Looked up for every partition of every Produce and Fetch, so it copies only the topic's
+/// id and config (no allocation without overrides), not the whole topic with every
+/// partition's replica lists.
 #[derive(Debug, Clone)]
 pub struct LeaderReplica {
     /// The replica.
     pub partition: Arc<Partition>,
-    /// The topic's metadata (config, ids).
-    pub topic: TopicMeta,
+    /// The topic's id.
+    pub topic_id: uuid::Uuid,
+    /// The topic's config.
+    pub config: TopicConfig,
     /// The partition's current leader epoch.
     pub leader_epoch: i32,
     /// The partition's in-sync replicas.
@@ -194,7 +200,8 @@ impl BrokerShared {
         let replica = self.ensure_role(t, p)?;
         Ok(LeaderReplica {
             partition: replica,
-            topic: t.clone(),
+            topic_id: t.topic_id,
+            config: t.config.clone(),
             leader_epoch: p.leader_epoch,
             isr: p.isr.clone(),
         })

@@ -268,7 +268,7 @@ impl GroupCoordinator {
     ) {
         // Makes the local replica the leader (as metadata says) before reading it.
         let replica = match broker.leader_replica(OFFSETS_TOPIC, partition) {
-            Ok(r) if r.topic.topic_id == topic_id && r.leader_epoch == epoch => r.partition,
+            Ok(r) if r.topic_id == topic_id && r.leader_epoch == epoch => r.partition,
             Ok(_) => return,
             Err(e) => {
                 warn!(broker = self.node_id, partition, error = %e, "cannot load __consumer_offsets partition");

@@ -784,6 +784,14 @@ impl RecordBatchBuilder {
     /// A builder for a batch compressed with `compression`, with no producer id, base offset 0
     /// and CreateTime timestamps.
     pub fn new(compression: Compression) -> Self {
+        Self::with_capacity(compression, 0)
+    }
+
+    /// Like [`new`](Self::new), with room reserved for `capacity` bytes of records, so a
+    /// producer filling a batch up to `batch.size` does not regrow the buffer on the way.
+    pub fn with_capacity(compression: Compression, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(RECORD_BATCH_OVERHEAD.saturating_add(capacity));
+        buf.resize(RECORD_BATCH_OVERHEAD, 0);
         RecordBatchBuilder {
             compression,
             base_offset: 0,
@@ -794,7 +802,7 @@ impl RecordBatchBuilder {
             timestamp_type: TimestampType::CreateTime,
             transactional: false,
             control: false,
-            buf: vec![0; RECORD_BATCH_OVERHEAD],
+            buf,
             record_count: 0,
             base_timestamp: None,
             max_timestamp: NO_TIMESTAMP,
@@ -1125,6 +1133,21 @@ mod tests {
             assert_eq!(batch.batch_length() as usize, bytes.len() - LOG_OVERHEAD);
             assert_eq!(batch.as_bytes(), &bytes);
             assert_eq!(decode_all(&batch), records, "{codec}");
+        }
+    }
+
+    #[test]
+    fn a_preallocated_builder_writes_the_same_bytes() {
+        for codec in Compression::ALL {
+            let mut plain = RecordBatchBuilder::new(codec);
+            let mut reserved = RecordBatchBuilder::with_capacity(codec, 16_384);
+            for i in 0..50u8 {
+                let value = [i; 37];
+                plain.push(1_000, Some(&[i]), Some(&value), &[]).unwrap();
+                reserved.push(1_000, Some(&[i]), Some(&value), &[]).unwrap();
+            }
+            assert_eq!(plain.uncompressed_size(), reserved.uncompressed_size());
+            assert_eq!(plain.build().unwrap(), reserved.build().unwrap(), "{codec}");
         }
     }
 

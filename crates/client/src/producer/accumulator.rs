@@ -22,6 +22,10 @@ use tokio::time::Instant;
 
 use crate::error::Error;
 
+/// Largest buffer reserved for a new batch ahead of its records (a huge `batch.size` should
+/// not cost its full size for every partition with a record or two).
+const MAX_PREALLOCATED_BATCH: usize = 1 << 20;
+
 /// What a batch's send ended with, shared by its records' delivery futures.
 #[derive(Debug, Default)]
 pub struct BatchCompletion {
@@ -44,6 +48,11 @@ impl BatchCompletion {
         if self.result.set(result).is_ok() {
             self.done.notify_waiters();
         }
+    }
+
+    /// The outcome, if the batch is done.
+    pub fn result(&self) -> Option<&Result<BatchAck, Error>> {
+        self.result.get()
     }
 
     /// Waits for the outcome.
@@ -88,11 +97,21 @@ pub struct ProducerBatch {
 }
 
 impl ProducerBatch {
-    fn new(topic: Arc<str>, partition: i32, compression: Compression, now: Instant) -> Self {
+    fn new(
+        topic: Arc<str>,
+        partition: i32,
+        compression: Compression,
+        batch_size: usize,
+        now: Instant,
+    ) -> Self {
         Self {
             topic,
             partition,
-            builder: Some(RecordBatchBuilder::new(compression)),
+            // Room for a full batch up front: the buffer is not regrown while records arrive.
+            builder: Some(RecordBatchBuilder::with_capacity(
+                compression,
+                batch_size.min(MAX_PREALLOCATED_BATCH),
+            )),
             built: None,
             completion: Arc::new(BatchCompletion::default()),
             record_count: 0,
@@ -149,6 +168,8 @@ pub struct Appended {
     pub completion: Arc<BatchCompletion>,
     /// The record's index in the batch.
     pub index: usize,
+    /// The batch's topic name (shared, so delivery futures need not copy it).
+    pub topic: Arc<str>,
     /// Whether this append filled a batch or started a new one (wake the sender: a new
     /// batch brings a new linger deadline it does not know yet).
     pub batch_ready: bool,
@@ -190,16 +211,19 @@ impl Accumulator {
         batch_size: usize,
         compression: Compression,
         permits: OwnedSemaphorePermit,
-        now: Instant,
     ) -> Result<Appended, Error> {
-        let queues = match self.topics.get_mut(topic) {
-            Some(q) => q,
-            None => self.topics.entry(Arc::from(topic)).or_default(),
+        // The map's key is the topic's one shared name: batches and delivery futures clone it.
+        let topic_arc = match self.topics.get_key_value(topic) {
+            Some((name, _)) => name.clone(),
+            None => {
+                let name: Arc<str> = Arc::from(topic);
+                self.topics.insert(name.clone(), HashMap::new());
+                name
+            }
         };
-        let topic_arc = queues
-            .values()
-            .find_map(|q| q.batches.front().map(|b| b.topic.clone()))
-            .unwrap_or_else(|| Arc::from(topic));
+        let Some(queues) = self.topics.get_mut(topic) else {
+            return Err(Error::InvalidRequest("no queue for the topic".into()));
+        };
         let queue = queues.entry(partition).or_default();
         let open_has_room = queue.batches.back().is_some_and(|b| {
             b.builder.is_some() && (b.record_count == 0 || b.size + size <= batch_size)
@@ -208,9 +232,14 @@ impl Accumulator {
         let started_batch = !open_has_room;
         if !open_has_room {
             new_batch_after_full = queue.batches.back().is_some_and(|b| b.builder.is_some());
-            queue
-                .batches
-                .push_back(ProducerBatch::new(topic_arc, partition, compression, now));
+            queue.batches.push_back(ProducerBatch::new(
+                topic_arc,
+                partition,
+                compression,
+                batch_size,
+                // Read the clock only when a batch starts: linger counts from here.
+                Instant::now(),
+            ));
             self.outstanding += 1;
         }
         let Some(batch) = queue.batches.back_mut() else {
@@ -231,6 +260,7 @@ impl Accumulator {
         Ok(Appended {
             completion: batch.completion.clone(),
             index: batch.record_count - 1,
+            topic: batch.topic.clone(),
             batch_ready: started_batch || batch.size >= batch_size || queue.batches.len() > 1,
             new_batch_after_full,
         })

@@ -76,7 +76,7 @@ impl OffsetsLog {
             ApiError::new(ErrorCode::NotCoordinator, "the broker is shutting down")
         })?;
         let leader = broker.leader_replica(OFFSETS_TOPIC, self.partition)?;
-        let min_isr = leader.topic.config.min_insync_replicas();
+        let min_isr = leader.config.min_insync_replicas();
         if leader.isr.len() < min_isr {
             return Err(ApiError::new(
                 ErrorCode::NotEnoughReplicas,
@@ -99,7 +99,7 @@ impl OffsetsLog {
             .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
         let info = leader
             .partition
-            .append_as_leader(&batch, &leader.topic.config, &leader.isr)?;
+            .append_as_leader(&batch, &leader.config, &leader.isr)?;
         // Followers long-poll for new data.
         broker.data_arrived.notify_waiters();
         Ok(Appended {

@@ -64,7 +64,6 @@ fn delete(
 ) -> Result<i64, ApiError> {
     let leader = ctx.broker.leader_replica(topic, partition)?;
     let deletable = leader
-        .topic
         .config
         .get("cleanup.policy")
         .is_some_and(|p| p.split(',').any(|w| w.trim() == "delete"));

@@ -113,7 +113,7 @@ fn append(
     let leader = ctx.broker.leader_replica(topic, partition)?;
     let records =
         records.ok_or_else(|| ApiError::new(ErrorCode::CorruptMessage, "null records"))?;
-    let min_isr = leader.topic.config.min_insync_replicas();
+    let min_isr = leader.config.min_insync_replicas();
     if acks_all && leader.isr.len() < min_isr {
         return Err(ApiError::new(
             ErrorCode::NotEnoughReplicas,
@@ -125,6 +125,6 @@ fn append(
     }
     let info = leader
         .partition
-        .append_as_leader(records, &leader.topic.config, &leader.isr)?;
+        .append_as_leader(records, &leader.config, &leader.isr)?;
     Ok((info, leader.partition))
 }
