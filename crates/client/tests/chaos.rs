@@ -168,6 +168,29 @@ async fn read_back(
         .map(|p| TopicPartition::new(topic, p))
         .collect();
     consumer.assign(tps.clone()).unwrap();
+    // After restarts, a new leader's high watermark trails its log until its followers fetch
+    // again (Kafka answers OFFSET_NOT_AVAILABLE meanwhile, KIP-207). Wait, bounded, until every
+    // partition has a leader, a full ISR and a high watermark at the log end; if it never
+    // settles, the checks below report what is missing.
+    let settle = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < settle {
+        let settled = dc
+            .state()
+            .topics
+            .iter()
+            .filter(|t| t.name == topic)
+            .flat_map(|t| t.partitions.iter())
+            .all(|p| {
+                p.leader >= 0
+                    && p.isr.len() == p.replicas.len()
+                    && p.high_watermark.is_some()
+                    && p.high_watermark == p.log_end_offset
+            });
+        if settled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let ends = consumer.end_offsets(&tps).await.unwrap();
     let state = dc.state();
     let hws: Vec<(i32, i32, Option<i64>, Vec<i32>)> = state
