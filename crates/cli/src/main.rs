@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod config;
+mod devadmin;
 mod jsonl;
 mod output;
 mod ui;

@@ -15,7 +15,6 @@
 
 mod app;
 mod data;
-mod devadmin;
 mod draw;
 mod keymap;
 mod model;
@@ -37,9 +36,9 @@ use streamctl_client::{Admin, ClientConfig};
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::{Global, UiArgs};
+use crate::devadmin::DevAdmin;
 use app::{Action, App, Options, Request, Watch};
 use data::{PollRequest, Poller};
-use devadmin::DevAdmin;
 
 /// The UI asks brokers with a shorter timeout than a batch client: a dead broker should make
 /// a poll slow, not stale for half a minute. `-X request.timeout.ms=…` overrides it.

@@ -27,6 +27,7 @@ use streamctl_devcluster::{ClusterState, DevCluster};
 
 use crate::cli::{DevArgs, DevBroker, DevCommand, DevTarget, DevUpArgs, Format, Global};
 use crate::config::{config_path, ConfigFile, Profile};
+use crate::devadmin::answer;
 use crate::output;
 
 /// The admin plane when neither a flag nor a profile names one (`dev up`'s default port).
@@ -390,22 +391,6 @@ async fn post(url: &str, path: &str) -> anyhow::Result<serde_json::Value> {
         .await
         .map_err(|e| unreachable(url, e))?;
     answer(response).await
-}
-
-async fn answer(response: reqwest::Response) -> anyhow::Result<serde_json::Value> {
-    let status = response.status();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .context("the admin plane's answer is not JSON")?;
-    if !status.is_success() {
-        let message = body
-            .get("error")
-            .and_then(|e| e.as_str())
-            .unwrap_or("no message");
-        bail!("the admin plane answered {status}: {message}");
-    }
-    Ok(body)
 }
 
 async fn cluster_state(url: &str) -> anyhow::Result<ClusterState> {

@@ -23,10 +23,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::app::{Action, BrokerOp, Watch};
-use super::devadmin::DevAdmin;
 use super::model::{
     BrokerView, GroupDetail, GroupView, LagView, MemberView, PartitionView, Snapshot, TopicView,
 };
+use crate::devadmin::DevAdmin;
 
 /// Partitions outside the visible topics whose watermarks are fetched per tick.
 const ROTATION: usize = 512;

@@ -9,9 +9,9 @@ use streamctl_client::{Admin, ClientConfig};
 use streamctl_devcluster::DevCluster;
 use tokio::sync::{mpsc, watch};
 
+use crate::devadmin::DevAdmin;
 use crate::ui::app::{Action, BrokerOp, Watch};
 use crate::ui::data::{PollRequest, Poller};
-use crate::ui::devadmin::DevAdmin;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poll_maps_brokers_topics_watermarks_groups_and_a_killed_broker() {

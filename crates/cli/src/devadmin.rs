@@ -81,7 +81,7 @@ impl DevAdmin {
 }
 
 /// The JSON body of a 2xx answer; otherwise the plane's `{"error": …}` message.
-async fn answer(response: reqwest::Response) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn answer(response: reqwest::Response) -> anyhow::Result<serde_json::Value> {
     let status = response.status();
     let body: serde_json::Value = response
         .json()
