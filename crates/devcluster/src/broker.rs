@@ -33,8 +33,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::{BrokerConfig, TopicConfig};
-use crate::controller::{ApiError, ClusterMetadata, Controller, PartitionMeta, TopicMeta};
+use crate::controller::{ClusterMetadata, Controller, PartitionMeta, TopicMeta};
 use crate::coordinator::GroupCoordinator;
+use crate::error::ApiError;
 use crate::faults::{self, BrokerFaults};
 use crate::handlers;
 use crate::limits::{self, ConnectionGate, ConnectionPermit, LimitClose};
@@ -45,6 +46,7 @@ use crate::security::sasl::Authenticator;
 use crate::security::ListenerSecurity;
 
 mod gate;
+mod partition_marker;
 use gate::{gate, raw_sasl_token, ConnectionState};
 
 /// Largest frame accepted before SASL authentication (Kafka's limit for SASL tokens).
@@ -57,6 +59,9 @@ const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 pub struct BrokerShared {
     /// This broker's node id.
     pub node_id: i32,
+    /// This incarnation's broker epoch (KIP-903), given by the controller when it was
+    /// created; its replica fetches carry it so a leader can tell runs of this node apart.
+    pub broker_epoch: u64,
     /// The cluster's controller (metadata owner).
     pub controller: Arc<Controller>,
     /// Broker-wide settings.
@@ -66,6 +71,10 @@ pub struct BrokerShared {
     /// Replicas hosted here by (topic id, partition), opened on first use. Keyed by id so a
     /// topic deleted and re-created under the same name never sees the old data.
     replicas: Mutex<HashMap<(uuid::Uuid, i32), Arc<Partition>>>,
+    /// Held while a replica is opened, so a partition directory is opened (and its marker
+    /// checked) by one task at a time: two logs over the same files would each append at
+    /// their own end, and one open could remove files the other just wrote.
+    opening: Mutex<()>,
     /// Signalled whenever a local log grows, to wake long-polling fetches.
     pub data_arrived: Notify,
     /// Fault injection controls; owned by the broker's slot so they outlive a restart.
@@ -95,8 +104,6 @@ pub struct LeaderReplica {
     pub config: TopicConfig,
     /// The partition's current leader epoch.
     pub leader_epoch: i32,
-    /// The partition's in-sync replicas.
-    pub isr: Vec<i32>,
 }
 
 impl BrokerShared {
@@ -109,11 +116,13 @@ impl BrokerShared {
     ) -> Self {
         Self {
             node_id,
+            broker_epoch: controller.register_broker(node_id),
             coordinator: GroupCoordinator::new(node_id, &config),
             controller,
             config,
             data_dir,
             replicas: Mutex::new(HashMap::new()),
+            opening: Mutex::new(()),
             data_arrived: Notify::new(),
             faults: Arc::new(BrokerFaults::new()),
             metrics: Arc::new(BrokerMetrics::new()),
@@ -145,31 +154,40 @@ impl BrokerShared {
         self.replicas.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Where a replica's log lives, checking (or writing) the directory's
+    /// `partition.metadata` marker. Called only under `opening`.
+    ///
+    /// The marker remembers the topic id, like Kafka's, so files of a deleted topic are never
+    /// served as a re-created topic of the same name. Only a well-formed marker naming
+    /// another topic id removes files: a missing, empty or unreadable marker (a crash while
+    /// an older version wrote it) never does, since the data is far more likely ours than a
+    /// deleted topic's. The marker is written only when it is not already right, atomically.
     fn storage_for(&self, topic: &TopicMeta, partition: i32) -> Result<Storage, ApiError> {
         let Some(dir) = &self.data_dir else {
             return Ok(Storage::Memory);
         };
         let path = dir.join(format!("{}-{partition}", topic.name));
-        // Like Kafka's partition.metadata: the directory remembers its topic id, so files of
-        // a deleted topic are never served as a re-created topic of the same name.
-        let marker = path.join("partition.metadata");
-        let expected = format!("topic_id: {}\n", topic.topic_id);
         let io = |e: std::io::Error| {
             ApiError::new(
                 ErrorCode::KafkaStorageError,
                 format!("{}: {e}", path.display()),
             )
         };
-        match std::fs::read_to_string(&marker) {
-            Ok(found) if found == expected => {}
-            Ok(_) => {
-                warn!(broker = self.node_id, dir = %path.display(), "removing files of a deleted topic with the same name");
+        match partition_marker::read(&path) {
+            partition_marker::Marker::Topic(id) if id == topic.topic_id => {}
+            partition_marker::Marker::Topic(other) => {
+                warn!(broker = self.node_id, dir = %path.display(), old_topic_id = %other, topic_id = %topic.topic_id, "removing files of a deleted topic with the same name");
                 std::fs::remove_dir_all(&path).map_err(io)?;
+                partition_marker::write(&path, topic.topic_id).map_err(io)?;
             }
-            Err(_) => {}
+            partition_marker::Marker::Missing => {
+                partition_marker::write(&path, topic.topic_id).map_err(io)?;
+            }
+            partition_marker::Marker::Unreadable(why) => {
+                warn!(broker = self.node_id, dir = %path.display(), reason = %why, "partition.metadata is unreadable; keeping the files and rewriting it");
+                partition_marker::write(&path, topic.topic_id).map_err(io)?;
+            }
         }
-        std::fs::create_dir_all(&path).map_err(io)?;
-        std::fs::write(&marker, expected).map_err(io)?;
         Ok(Storage::Disk(path))
     }
 
@@ -203,7 +221,6 @@ impl BrokerShared {
             topic_id: t.topic_id,
             config: t.config.clone(),
             leader_epoch: p.leader_epoch,
-            isr: p.isr.clone(),
         })
     }
 
@@ -215,7 +232,7 @@ impl BrokerShared {
     ) -> Result<Arc<Partition>, ApiError> {
         let replica = self.open_replica(topic, p.partition)?;
         if p.leader == self.node_id {
-            replica.make_leader(p.leader_epoch, &p.replicas, &p.isr);
+            replica.make_leader(p);
         } else if p.leader >= 0 {
             replica.make_follower(p.leader_epoch, p.leader);
         }
@@ -232,8 +249,13 @@ impl BrokerShared {
         if let Some(p) = self.replicas().get(&key) {
             return Ok(p.clone());
         }
-        // Opening may recover a log from disk; do it outside the map lock, then keep the
-        // first one inserted if two requests raced.
+        // Opening may recover a log from disk: it happens outside the map lock (other
+        // partitions stay served) but under `opening`, and only if no one opened it while we
+        // waited, so each directory has exactly one open log.
+        let _opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = self.replicas().get(&key) {
+            return Ok(p.clone());
+        }
         let opened = Arc::new(Partition::open(
             &topic.name,
             topic.topic_id,
@@ -242,7 +264,8 @@ impl BrokerShared {
             self.storage_for(topic, partition)?,
             &topic.config,
         )?);
-        Ok(self.replicas().entry(key).or_insert(opened).clone())
+        self.replicas().insert(key, opened.clone());
+        Ok(opened)
     }
 
     /// The local replica of a partition, if open.
@@ -277,46 +300,32 @@ impl BrokerShared {
 
     /// Leaders drop followers that have not caught up within `replica.lag.time.max.ms`.
     pub fn shrink_lagging_isrs(&self) {
-        let md = self.metadata();
         let lag = i64::try_from(self.config.replica_lag_time_max.as_millis()).unwrap_or(i64::MAX);
         for replica in self.local_replicas() {
-            let Some(t) = md.topic_by_id(replica.topic_id) else {
-                continue;
-            };
-            let Some(p) = md.partition(&t.name, replica.partition) else {
-                continue;
-            };
-            if p.leader != self.node_id {
-                continue;
-            }
-            let lagging = replica.lagging_followers(lag, &p.isr);
-            if lagging.is_empty() {
-                continue;
-            }
-            let isr: Vec<i32> = p
-                .isr
-                .iter()
-                .filter(|r| !lagging.contains(r))
-                .copied()
-                .collect();
-            info!(broker = self.node_id, topic = %t.name, partition = p.partition, dropped = ?lagging, "shrinking ISR");
-            match self.controller.alter_isr(
-                &t.name,
-                p.partition,
-                self.node_id,
-                p.leader_epoch,
-                isr.clone(),
-            ) {
-                Ok(()) => {
+            match replica.shrink_isr(self.controller.as_ref(), lag) {
+                Ok(None) => {}
+                Ok(Some(dropped)) => {
+                    info!(broker = self.node_id, topic = %replica.topic, partition = replica.partition, dropped = ?dropped, "shrank ISR");
                     self.metrics
                         .isr_shrinks
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if replica.isr_changed(&isr) {
-                        self.data_arrived.notify_waiters();
-                    }
+                    // Waiters re-check: the high watermark may have moved, or acks=all
+                    // requests may now fail min.insync.replicas.
+                    self.data_arrived.notify_waiters();
                 }
-                Err(e) => debug!(broker = self.node_id, error = %e, "ISR shrink refused"),
+                Err(e) => {
+                    debug!(broker = self.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "ISR shrink refused")
+                }
             }
+        }
+    }
+
+    /// Expires idempotent producers idle for `producer.id.expiration.ms`.
+    pub fn expire_producers(&self, now_ms: i64) {
+        let expiration =
+            i64::try_from(self.config.producer_id_expiration.as_millis()).unwrap_or(i64::MAX);
+        for replica in self.local_replicas() {
+            replica.expire_producers(now_ms, expiration);
         }
     }
 
@@ -534,6 +543,7 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
             _ = isr_tick.tick() => shared.shrink_lagging_isrs(),
             _ = retention_tick.tick() => {
                 let now = crate::partition::now_ms();
+                shared.expire_producers(now);
                 for replica in shared.local_replicas() {
                     if let Err(e) = replica.apply_retention(now) {
                         warn!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "retention failed");

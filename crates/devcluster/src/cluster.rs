@@ -24,7 +24,8 @@ use streamctl_protocol::{ApiKey, ErrorCode};
 
 use crate::broker::{BrokerShared, RunningBroker};
 use crate::config::BrokerConfig;
-use crate::controller::{ApiError, BrokerMeta, Controller, NewTopic};
+use crate::controller::{BrokerMeta, Controller, NewTopic};
+use crate::error::ApiError;
 use crate::faults::{BrokerFaults, FaultState};
 use crate::http::{BrokerState, ClusterState, PartitionState, TopicState};
 use crate::metrics::{BrokerMetrics, BrokerSample};
@@ -176,6 +177,13 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `producer.id.expiration.ms`: how long a partition remembers an idempotent producer
+    /// that wrote nothing to it (default 1 day, as Kafka); its state is dropped after that.
+    pub fn producer_id_expiration(mut self, expiration: Duration) -> Self {
+        self.config.producer_id_expiration = expiration;
+        self
+    }
+
     /// `max.connections`: connections each broker keeps open at once, followers' included
     /// (default 1000); more are closed as soon as they are accepted.
     pub fn max_connections(mut self, n: usize) -> Self {
@@ -316,15 +324,21 @@ impl DevClusterBuilder {
                 replication_port: None,
             })
             .collect();
-        let controller = Arc::new(Controller::new(
+        let mut controller = Controller::new(
             cluster_id,
             metas,
             self.config.num_partitions,
             self.config.default_replication_factor,
-        ));
+        );
         if let Some(dir) = &self.data_dir {
-            crate::metadata_store::restore(dir, &controller)?;
+            let stored =
+                crate::metadata_store::load(dir).map_err(|source| ClusterError::DataDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+            controller = controller.with_store(dir.clone(), stored)?;
         }
+        let controller = Arc::new(controller);
         let security = self
             .security
             .build(&self.host, self.data_dir.as_deref())
@@ -368,9 +382,6 @@ impl DevClusterBuilder {
                     metrics,
                 },
             );
-        }
-        if let Some(dir) = &self.data_dir {
-            crate::metadata_store::spawn_persister(dir.clone(), controller.clone(), stop.clone());
         }
         info!(
             brokers = self.brokers,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use streamctl_protocol::ErrorCode;
 
-use crate::controller::ApiError;
+use crate::error::ApiError;
 
 /// What a topic config value must look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +252,9 @@ pub struct BrokerConfig {
     pub replica_lag_time_max: std::time::Duration,
     /// `replica.fetch.wait.max.ms`: how long a follower's fetch long-polls the leader.
     pub replica_fetch_wait_max: std::time::Duration,
+    /// `producer.id.expiration.ms`: an idempotent producer that wrote nothing to a partition
+    /// for this long is forgotten there (its next batch is accepted as from a new producer).
+    pub producer_id_expiration: std::time::Duration,
     /// `max.connections`, `connections.max.idle.ms` and the per-connection in-flight limit.
     pub limits: crate::limits::ConnectionLimits,
 }
@@ -272,6 +275,7 @@ impl Default for BrokerConfig {
             group_max_session_timeout: std::time::Duration::from_secs(1800),
             replica_lag_time_max: std::time::Duration::from_secs(30),
             replica_fetch_wait_max: std::time::Duration::from_millis(500),
+            producer_id_expiration: std::time::Duration::from_secs(24 * 60 * 60),
             limits: crate::limits::ConnectionLimits::default(),
         }
     }

@@ -7,12 +7,30 @@
 //!                                    watch::Receiver on every broker (reads are lock-free)
 //! ```
 //!
-//! All changes go through methods that lock the state, mutate it, bump its version and
-//! publish an immutable snapshot; brokers never mutate metadata themselves. A dev cluster in
-//! one process needs no consensus quorum for this (see the README's limits).
+//! All changes go through methods that lock the state, mutate it, bump its version, write it
+//! to the data directory and only then publish an immutable snapshot; brokers never mutate
+//! metadata themselves. A dev cluster in one process needs no consensus quorum for this (see
+//! the README's limits).
+//!
+//! What acknowledgements rely on here, and why it holds:
+//! - **The ISR and leader epochs on disk before anyone acts on them.** A leader acknowledges
+//!   acks=all records once every ISR member has them; after a crash only an ISR member may
+//!   lead. `topics.json` is written (temporary file, fsync, rename) before a change is
+//!   published, so a restart never elects a replica the published ISR had already dropped,
+//!   and never reuses a leader epoch that fenced an old leader.
+//! - **ISR changes are compare-and-set on the partition epoch** (KIP-497's AlterPartition): a
+//!   leader proposes a new ISR against the partition epoch it last saw; a proposal built on
+//!   an older state (a concurrent broker death, an election) is refused with
+//!   INVALID_UPDATE_VERSION, so it can never re-add a replica the controller removed.
+//! - **A replica joins the ISR only as the incarnation that proved it caught up** (KIP-841,
+//!   KIP-903): each proposal names the broker epoch of the fetch that showed the new member
+//!   caught up, and the controller refuses it unless that broker is alive at that epoch.
+//! - **Producer ids are never reused** for the life of a data directory: ids are handed out
+//!   from blocks whose end is written durably before the first id of the block is used
+//!   (Kafka's ProducerIdsRecord), so a restart continues after the last block.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use streamctl_protocol::ErrorCode;
@@ -20,26 +38,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::{self, TopicConfig};
-
-/// An error that maps to a Kafka error code, with a message for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ApiError {
-    /// The Kafka error code to return.
-    pub code: ErrorCode,
-    /// A human-readable explanation (returned where the protocol has a message field).
-    pub message: String,
-}
-
-impl ApiError {
-    /// An error with a code and message.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
+use crate::error::ApiError;
+use crate::metadata_store::{self, Stored};
+use tracing::error;
 
 /// A broker as the cluster sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,9 @@ pub struct PartitionMeta {
     pub replicas: Vec<i32>,
     /// Replicas in sync with the leader.
     pub isr: Vec<i32>,
+    /// Bumped on every change of the leader or the ISR (KIP-497's partition epoch): an ISR
+    /// change is accepted only against the epoch its proposer last saw.
+    pub partition_epoch: i32,
 }
 
 /// A topic as the cluster sees it.
@@ -149,13 +153,60 @@ pub struct Controller {
     tx: watch::Sender<Arc<ClusterMetadata>>,
     /// Defaults for -1 in CreateTopics.
     defaults: (i32, i16),
-    /// The next producer id InitProducerId hands out; cluster-wide so two producers never
-    /// share one. Not persisted yet: the idempotence work must store it with the metadata.
-    next_producer_id: AtomicI64,
-    /// Each broker's incarnation (Kafka's broker epoch, KIP-841), bumped whenever it goes
-    /// down or comes up: a replica fetch sent by an earlier incarnation may still be parked
-    /// in a leader's long poll, and must not vouch for the restarted (empty) broker.
+    /// Where metadata is persisted (`None`: an in-memory cluster), and the text last written,
+    /// so a change that does not touch stored fields (a broker's port) writes nothing.
+    store: Option<PathBuf>,
+    persisted: Mutex<String>,
+    /// Producer ids handed out so far and the end of the block reserved on disk.
+    producer_ids: Mutex<ProducerIdBlock>,
+    /// Each broker's incarnation (Kafka's broker epoch, KIP-841/KIP-903), bumped when it
+    /// registers to start and when it goes down: a replica fetch sent by an earlier
+    /// incarnation may still be parked in a leader's long poll, and must not vouch for the
+    /// restarted (possibly empty) broker.
     broker_epochs: Mutex<HashMap<i32, u64>>,
+}
+
+/// Producer ids are reserved in blocks of this many (Kafka's `PRODUCER_ID_BLOCK_SIZE`), so
+/// the block end is written once per thousand InitProducerId requests.
+const PRODUCER_ID_BLOCK: i64 = 1000;
+
+#[derive(Debug, Default)]
+struct ProducerIdBlock {
+    next: i64,
+    /// First id not yet reserved on disk; `next` may not reach it without a new reservation.
+    end: i64,
+}
+
+/// A leader's request to change a partition's ISR (Kafka's AlterPartition).
+#[derive(Debug, Clone)]
+pub struct AlterPartition<'a> {
+    /// The topic.
+    pub topic: &'a str,
+    /// The partition.
+    pub partition: i32,
+    /// The proposing leader.
+    pub leader: i32,
+    /// The leader epoch it leads at.
+    pub leader_epoch: i32,
+    /// The partition epoch of the ISR the proposal was built from.
+    pub partition_epoch: i32,
+    /// The proposed ISR.
+    pub isr: Vec<i32>,
+    /// For each member not in the current ISR: the broker epoch of the fetch that showed it
+    /// caught up.
+    pub added: Vec<(i32, u64)>,
+}
+
+/// Where a leader sends ISR changes: the controller, or a stand-in in unit tests.
+pub trait IsrCommitter {
+    /// Commits the change and returns the partition's new state, or refuses it.
+    fn alter_partition(&self, change: AlterPartition<'_>) -> Result<PartitionMeta, ApiError>;
+}
+
+impl IsrCommitter for Controller {
+    fn alter_partition(&self, change: AlterPartition<'_>) -> Result<PartitionMeta, ApiError> {
+        Controller::alter_partition(self, change)
+    }
 }
 
 /// Kafka's limit on topic name length.
@@ -190,7 +241,7 @@ pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
 }
 
 impl Controller {
-    /// A controller for the given brokers.
+    /// A controller for the given brokers, keeping metadata in memory only.
     pub fn new(
         cluster_id: String,
         brokers: Vec<BrokerMeta>,
@@ -210,9 +261,39 @@ impl Controller {
             state: Mutex::new(state),
             tx,
             defaults: (default_partitions, default_replication_factor),
-            next_producer_id: AtomicI64::new(0),
+            store: None,
+            persisted: Mutex::new(String::new()),
+            producer_ids: Mutex::new(ProducerIdBlock::default()),
             broker_epochs: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Keeps metadata in `dir` from now on, starting from what was stored there (before any
+    /// broker starts). A restart is a leader change for every partition: leader and
+    /// partition epochs are bumped, and the new state is written before it is published.
+    pub fn with_store(mut self, dir: PathBuf, stored: Stored) -> Result<Self, ApiError> {
+        self.store = Some(dir);
+        {
+            let mut ids = self.ids();
+            ids.next = stored.next_producer_id_block;
+            ids.end = stored.next_producer_id_block;
+        }
+        let mut s = self.lock();
+        for t in stored.topics {
+            s.topics.insert(t.name.clone(), t);
+        }
+        self.publish(&mut s)?;
+        drop(s);
+        Ok(self)
+    }
+
+    /// Registers a new incarnation of a broker that is about to start and returns its broker
+    /// epoch; fetches it sends carry that epoch.
+    pub fn register_broker(&self, node_id: i32) -> u64 {
+        let mut epochs = self.epochs();
+        let epoch = epochs.entry(node_id).or_default();
+        *epoch += 1;
+        *epoch
     }
 
     /// The broker's current incarnation (see `broker_epochs`).
@@ -226,28 +307,31 @@ impl Controller {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds `follower` to the ISR (through [`Controller::alter_isr`]) only if it is still the
-    /// incarnation whose fetch showed it caught up: `follower_epoch` is its broker epoch when
-    /// that fetch arrived.
-    pub fn expand_isr(
-        &self,
-        topic: &str,
-        partition: i32,
-        leader: i32,
-        leader_epoch: i32,
-        isr: Vec<i32>,
-        follower: (i32, u64),
-    ) -> Result<(), ApiError> {
-        let s = self.lock();
-        if self.broker_epoch(follower.0) != follower.1 {
-            return Err(stale_broker(follower.0));
-        }
-        self.alter_isr_locked(s, topic, partition, leader, leader_epoch, isr)
+    fn ids(&self) -> MutexGuard<'_, ProducerIdBlock> {
+        self.producer_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A producer id no other producer of this cluster has been given.
-    pub fn next_producer_id(&self) -> i64 {
-        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
+    /// A producer id no producer of this cluster has been given, for the life of its data
+    /// directory: a new block is reserved on disk before its first id is handed out.
+    pub fn next_producer_id(&self) -> Result<i64, ApiError> {
+        let mut ids = self.ids();
+        if ids.next >= ids.end {
+            let end = ids.next.saturating_add(PRODUCER_ID_BLOCK);
+            if let Some(dir) = &self.store {
+                metadata_store::write_producer_id_block(dir, end).map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::KafkaStorageError,
+                        format!("cannot reserve producer ids in {}: {e}", dir.display()),
+                    )
+                })?;
+            }
+            ids.end = end;
+        }
+        let id = ids.next;
+        ids.next += 1;
+        Ok(id)
     }
 
     fn lock(&self) -> MutexGuard<'_, ClusterMetadata> {
@@ -256,9 +340,38 @@ impl Controller {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn publish(&self, state: &mut ClusterMetadata) {
+    /// Writes the changed state to the data directory, then publishes it. When the write
+    /// fails the change is undone (the state goes back to the last published snapshot) and
+    /// refused: nothing may act on metadata a restart would not see.
+    fn publish(&self, state: &mut ClusterMetadata) -> Result<(), ApiError> {
+        if let Some(dir) = &self.store {
+            let text = metadata_store::encode(state);
+            let mut persisted = self
+                .persisted
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if *persisted != text {
+                if let Err(e) = metadata_store::write_topics(dir, &text) {
+                    *state = ClusterMetadata::clone(&self.tx.borrow());
+                    return Err(ApiError::new(
+                        ErrorCode::KafkaStorageError,
+                        format!("cannot persist cluster metadata in {}: {e}", dir.display()),
+                    ));
+                }
+                *persisted = text;
+            }
+        }
         state.version += 1;
         self.tx.send_replace(Arc::new(state.clone()));
+        Ok(())
+    }
+
+    /// [`publish`](Self::publish) for changes that must go ahead whatever happens (a broker's
+    /// death or start): a failed write is logged, and the change is not applied.
+    fn publish_or_log(&self, state: &mut ClusterMetadata, what: &str) {
+        if let Err(e) = self.publish(state) {
+            error!(error = %e, change = what, "cluster metadata change not applied");
+        }
     }
 
     /// The current snapshot.
@@ -278,7 +391,7 @@ impl Controller {
             b.host = host.to_string();
             b.port = port;
         }
-        self.publish(&mut s);
+        self.publish_or_log(&mut s, "broker endpoint");
     }
 
     /// Records where a broker's replication listener is (`None`: followers use the client
@@ -288,7 +401,7 @@ impl Controller {
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.replication_port = port;
         }
-        self.publish(&mut s);
+        self.publish_or_log(&mut s, "replication port");
     }
 
     /// Creates a topic (or only validates it when `validate_only`).
@@ -330,7 +443,7 @@ impl Controller {
         };
         if !validate_only {
             s.topics.insert(topic.name.clone(), topic.clone());
-            self.publish(&mut s);
+            self.publish(&mut s)?;
         }
         Ok(topic)
     }
@@ -339,7 +452,7 @@ impl Controller {
     pub fn delete_topic(&self, name: &str) -> Result<TopicMeta, ApiError> {
         let mut s = self.lock();
         let topic = s.topics.remove(name).ok_or_else(|| unknown_topic(name))?;
-        self.publish(&mut s);
+        self.publish(&mut s)?;
         Ok(topic)
     }
 
@@ -382,27 +495,20 @@ impl Controller {
             if let Some(topic) = s.topics.get_mut(name) {
                 topic.partitions.extend(added);
             }
-            self.publish(&mut s);
+            self.publish(&mut s)?;
         }
         Ok(())
-    }
-
-    /// Installs topics recovered from the data directory (at start-up, before brokers run).
-    pub fn restore_topics(&self, topics: Vec<TopicMeta>) {
-        let mut s = self.lock();
-        for t in topics {
-            s.topics.insert(t.name.clone(), t);
-        }
-        self.publish(&mut s);
     }
 
     /// Marks a broker as down and moves its leaderships (Kafka's broker fencing, or a
     /// controlled shutdown when the broker asks first). New leaders come from the ISR, in
     /// replica order; with none left the partition goes offline (leader -1), unless
     /// `unclean.leader.election.enable` lets an out-of-sync replica take over. Every leader
-    /// change bumps the leader epoch. Returns the partitions whose leader changed.
+    /// change bumps the leader epoch, every leader or ISR change the partition epoch.
+    /// Returns the partitions whose leader changed.
     pub fn broker_down(&self, node_id: i32) -> Vec<(String, i32)> {
         let mut s = self.lock();
+        // Its parked fetches stop speaking for it at once (see `broker_epochs`).
         *self.epochs().entry(node_id).or_default() += 1;
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.alive = false;
@@ -417,8 +523,9 @@ impl Controller {
                 }
                 // The ISR keeps its last member even when it dies: it names who holds the
                 // committed data, for a clean election when that broker returns.
-                if p.isr.len() > 1 || p.leader != node_id {
+                if p.isr.contains(&node_id) && (p.isr.len() > 1 || p.leader != node_id) {
                     p.isr.retain(|r| *r != node_id);
+                    p.partition_epoch += 1;
                 }
                 if p.leader != node_id {
                     continue;
@@ -449,10 +556,11 @@ impl Controller {
                     None => p.leader = -1,
                 }
                 p.leader_epoch += 1;
+                p.partition_epoch += 1;
                 moved.push((topic.name.clone(), p.partition));
             }
         }
-        self.publish(&mut s);
+        self.publish_or_log(&mut s, "broker down");
         moved
     }
 
@@ -460,7 +568,6 @@ impl Controller {
     /// back as leader; elsewhere it returns as a follower and rejoins the ISR once caught up.
     pub fn broker_up(&self, node_id: i32) {
         let mut s = self.lock();
-        *self.epochs().entry(node_id).or_default() += 1;
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.alive = true;
         }
@@ -469,79 +576,79 @@ impl Controller {
                 if p.leader == -1 && p.isr.contains(&node_id) {
                     p.leader = node_id;
                     p.leader_epoch += 1;
+                    p.partition_epoch += 1;
                 }
             }
         }
-        self.publish(&mut s);
+        self.publish_or_log(&mut s, "broker up");
     }
 
-    /// A leader's request to change the ISR (Kafka's AlterPartition). Refused when the caller
-    /// is no longer the leader or its epoch is stale. When the preferred replica (the first)
-    /// is back in sync and alive, leadership returns to it (automatic preferred-leader
-    /// election, done at once in a dev cluster).
-    pub fn alter_isr(
-        &self,
-        topic: &str,
-        partition: i32,
-        leader: i32,
-        leader_epoch: i32,
-        isr: Vec<i32>,
-    ) -> Result<(), ApiError> {
-        let s = self.lock();
-        self.alter_isr_locked(s, topic, partition, leader, leader_epoch, isr)
-    }
-
-    fn alter_isr_locked(
-        &self,
-        mut s: MutexGuard<'_, ClusterMetadata>,
-        topic: &str,
-        partition: i32,
-        leader: i32,
-        leader_epoch: i32,
-        isr: Vec<i32>,
-    ) -> Result<(), ApiError> {
+    /// A leader's request to change the ISR (Kafka's AlterPartition, see the module docs).
+    /// Refused when the caller no longer leads at its epoch (FENCED_LEADER_EPOCH), when the
+    /// ISR changed since the caller last saw it (INVALID_UPDATE_VERSION), or when a new member
+    /// is not alive as the incarnation that caught up (INELIGIBLE_REPLICA,
+    /// STALE_BROKER_EPOCH). When the preferred replica (the first) is back in sync and alive,
+    /// leadership returns to it (automatic preferred-leader election, done at once in a dev
+    /// cluster). Returns the partition as committed.
+    pub fn alter_partition(&self, change: AlterPartition<'_>) -> Result<PartitionMeta, ApiError> {
+        let mut s = self.lock();
         let alive: Vec<i32> = s.live_brokers().map(|b| b.node_id).collect();
+        let (topic, partition) = (change.topic, change.partition);
         let index = usize::try_from(partition).unwrap_or(usize::MAX);
         let p = s
             .topics
             .get_mut(topic)
             .and_then(|t| t.partitions.get_mut(index))
             .ok_or_else(|| unknown_topic(topic))?;
-        if p.leader != leader || p.leader_epoch != leader_epoch {
+        if p.leader != change.leader || p.leader_epoch != change.leader_epoch {
             return Err(ApiError::new(
                 ErrorCode::FencedLeaderEpoch,
-                format!("{topic}-{partition}: broker {leader} epoch {leader_epoch} is not the current leader"),
+                format!(
+                    "{topic}-{partition}: broker {} epoch {} is not the current leader",
+                    change.leader, change.leader_epoch
+                ),
             ));
         }
-        if isr.is_empty() || !isr.contains(&leader) {
+        if p.partition_epoch != change.partition_epoch {
+            return Err(ApiError::new(
+                ErrorCode::InvalidUpdateVersion,
+                format!(
+                    "{topic}-{partition}: partition epoch {} is stale (now {})",
+                    change.partition_epoch, p.partition_epoch
+                ),
+            ));
+        }
+        if change.isr.is_empty() || !change.isr.contains(&change.leader) {
             return Err(ApiError::new(
                 ErrorCode::InvalidRequest,
                 "the ISR must contain the leader",
             ));
         }
-        // KIP-841: a broker that is down may not join the ISR, even if a fetch it sent
-        // before dying completes afterwards.
-        if let Some(dead) = isr
-            .iter()
-            .find(|r| !p.isr.contains(r) && !alive.contains(r))
-        {
-            return Err(ApiError::new(
-                ErrorCode::IneligibleReplica,
-                format!(
-                    "broker {dead} is not alive and cannot join the ISR of {topic}-{partition}"
-                ),
-            ));
+        for r in change.isr.iter().filter(|r| !p.isr.contains(r)) {
+            if !p.replicas.contains(r) || !alive.contains(r) {
+                // KIP-841: a broker that is down may not join the ISR, even if a fetch it
+                // sent before dying completes afterwards.
+                return Err(ApiError::new(
+                    ErrorCode::IneligibleReplica,
+                    format!("broker {r} is not a live replica and cannot join the ISR of {topic}-{partition}"),
+                ));
+            }
+            let vouched = change.added.iter().find(|(id, _)| id == r).map(|(_, e)| *e);
+            if vouched != Some(self.broker_epoch(*r)) {
+                return Err(stale_broker(*r));
+            }
         }
-        p.isr = isr;
-        let preferred = p.replicas.first().copied();
-        if let Some(pref) = preferred {
+        p.isr = change.isr;
+        p.partition_epoch += 1;
+        if let Some(pref) = p.replicas.first().copied() {
             if pref != p.leader && p.isr.contains(&pref) && alive.contains(&pref) {
                 p.leader = pref;
                 p.leader_epoch += 1;
             }
         }
-        self.publish(&mut s);
-        Ok(())
+        let committed = p.clone();
+        self.publish(&mut s)?;
+        Ok(committed)
     }
 
     /// Replaces a topic's config overrides (already validated by the caller).
@@ -553,8 +660,7 @@ impl Controller {
         let mut s = self.lock();
         let topic = s.topics.get_mut(name).ok_or_else(|| unknown_topic(name))?;
         topic.config.overrides = overrides;
-        self.publish(&mut s);
-        Ok(())
+        self.publish(&mut s)
     }
 }
 
@@ -613,6 +719,7 @@ fn place_replicas(
                 leader_epoch: 0,
                 isr: replicas.clone(),
                 replicas,
+                partition_epoch: 0,
             }
         })
         .collect())
@@ -641,6 +748,7 @@ fn explicit_assignment(
             leader_epoch: 0,
             isr: replicas.clone(),
             replicas: replicas.clone(),
+            partition_epoch: 0,
         });
     }
     out.sort_by_key(|p| p.partition);
@@ -708,27 +816,84 @@ mod tests {
             false,
         )
         .unwrap();
-        let before = c.broker_epoch(3);
+        let before = c.register_broker(3);
         c.broker_down(3);
+        let now = c.register_broker(3);
         c.broker_up(3);
         let p = c.snapshot().partition("t", 0).unwrap().clone();
         assert_eq!(p.isr, vec![1, 2]);
-        let e = c
-            .expand_isr("t", 0, 1, p.leader_epoch, vec![1, 2, 3], (3, before))
-            .unwrap_err();
+        let expand = |epoch| AlterPartition {
+            topic: "t",
+            partition: 0,
+            leader: 1,
+            leader_epoch: p.leader_epoch,
+            partition_epoch: p.partition_epoch,
+            isr: vec![1, 2, 3],
+            added: vec![(3, epoch)],
+        };
+        let e = c.alter_partition(expand(before)).unwrap_err();
         assert_eq!(e.code, ErrorCode::StaleBrokerEpoch);
         assert_eq!(c.snapshot().partition("t", 0).unwrap().isr, vec![1, 2]);
         // A fetch from the current incarnation may.
-        c.expand_isr(
-            "t",
-            0,
-            1,
-            p.leader_epoch,
-            vec![1, 2, 3],
-            (3, c.broker_epoch(3)),
+        let committed = c.alter_partition(expand(now)).unwrap();
+        assert_eq!(committed.isr, vec![1, 2, 3]);
+        assert_eq!(committed.partition_epoch, p.partition_epoch + 1);
+        assert_eq!(c.snapshot().partition("t", 0).unwrap().isr, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn an_isr_change_built_on_an_older_partition_epoch_is_refused() {
+        // A leader read the ISR {1,2,3}; broker 3 then died and the controller removed it.
+        // The leader's shrink of 2, built on the old state, must not put 3 back.
+        let c = controller(3);
+        c.create_topic(
+            &NewTopic {
+                name: "t".into(),
+                num_partitions: 1,
+                replication_factor: 3,
+                assignment: vec![(0, vec![1, 2, 3])],
+                ..NewTopic::default()
+            },
+            false,
         )
         .unwrap();
-        assert_eq!(c.snapshot().partition("t", 0).unwrap().isr, vec![1, 2, 3]);
+        let seen = c.snapshot().partition("t", 0).unwrap().clone();
+        c.broker_down(3);
+        let e = c
+            .alter_partition(AlterPartition {
+                topic: "t",
+                partition: 0,
+                leader: 1,
+                leader_epoch: seen.leader_epoch,
+                partition_epoch: seen.partition_epoch,
+                isr: vec![1, 3],
+                added: Vec::new(),
+            })
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidUpdateVersion);
+        assert_eq!(c.snapshot().partition("t", 0).unwrap().isr, vec![1, 2]);
+    }
+
+    #[test]
+    fn producer_ids_are_never_reused_across_restarts_of_a_data_dir() {
+        let dir = crate::test_support::TempDir::new("producer-ids");
+        let open = || {
+            let stored = metadata_store::load(dir.path()).unwrap();
+            let brokers = controller(1).snapshot().brokers.values().cloned().collect();
+            Controller::new("c".into(), brokers, 1, 1)
+                .with_store(dir.path().to_path_buf(), stored)
+                .unwrap()
+        };
+        let first = open();
+        let ids: Vec<i64> = (0..3).map(|_| first.next_producer_id().unwrap()).collect();
+        assert_eq!(ids, vec![0, 1, 2]);
+        drop(first);
+        // A crash loses the in-memory counter; the reserved block end survives.
+        let second = open();
+        let next = second.next_producer_id().unwrap();
+        assert!(next > 2, "producer id {next} reused after a restart");
+        drop(second);
+        assert!(open().next_producer_id().unwrap() > next);
     }
 
     #[test]

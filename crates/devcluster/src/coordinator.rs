@@ -38,7 +38,8 @@ use uuid::Uuid;
 
 use crate::broker::BrokerShared;
 use crate::config::BrokerConfig;
-use crate::controller::{ApiError, NewTopic};
+use crate::controller::NewTopic;
+use crate::error::ApiError;
 use actor::{Command, CommitArgs, FetchedOffsets, GroupHandle, OffsetCommit, Summary};
 use group::{
     Group, GroupConfig, GroupDescription, GroupState, JoinArgs, JoinResult, MemberIdentity,

@@ -41,6 +41,7 @@ pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod coordinator;
+mod error;
 pub mod faults;
 pub mod handlers;
 pub mod http;
@@ -51,8 +52,10 @@ pub mod metrics;
 pub mod partition;
 pub mod replication;
 pub mod security;
+#[cfg(test)]
+mod test_support;
 
 pub use cluster::{BrokerInfo, ClusterError, DevCluster, DevClusterBuilder};
-pub use controller::ApiError;
+pub use error::ApiError;
 pub use faults::{FaultState, InjectedError};
 pub use http::ClusterState;

@@ -1,22 +1,24 @@
-//! Persists cluster metadata (topics, ids, assignments, configs) in the data directory, so a
-//! cluster restarted on the same directory brings every topic back.
+//! Persists cluster metadata (topics, ids, assignments, configs, leader and partition epochs,
+//! ISRs) and the producer-id block in the data directory, so a cluster restarted on the same
+//! directory brings every topic back and never reuses an id or an epoch.
 //!
-//! The file is rewritten whole (write to a temporary file, then rename) after each change;
-//! metadata is small and changes rarely, and a rename never leaves a half-written file.
+//! The controller writes here *before* it publishes a change (see `controller.rs` for what
+//! relies on it). Each file is rewritten whole: written to a temporary file, fsynced, renamed
+//! over the old one, and the directory fsynced, so a crash leaves the old or the new file,
+//! never a torn one. Metadata is small and changes rarely.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
-use tracing::warn;
 
-use crate::cluster::ClusterError;
 use crate::config::TopicConfig;
-use crate::controller::{ClusterMetadata, Controller, PartitionMeta, TopicMeta};
+use crate::controller::{ClusterMetadata, PartitionMeta, TopicMeta};
 
-const FILE: &str = "topics.json";
+const TOPICS_FILE: &str = "topics.json";
+const PRODUCER_IDS_FILE: &str = "producer-ids.json";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredTopic {
@@ -32,10 +34,31 @@ struct StoredTopic {
     /// written before it existed (every replica is then taken as in sync).
     #[serde(default)]
     isr: Vec<Vec<i32>>,
+    /// Partition epoch per partition (KIP-497); missing in older files.
+    #[serde(default)]
+    partition_epochs: Vec<i32>,
 }
 
-fn to_stored(md: &ClusterMetadata) -> Vec<StoredTopic> {
-    md.topics
+/// The producer-id block: every id below `next_block` may have been handed out.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredProducerIds {
+    next_block: i64,
+}
+
+/// What a data directory holds for the controller.
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// Topics, with every partition's leader and partition epochs already bumped: a restart
+    /// is a leader change.
+    pub topics: Vec<TopicMeta>,
+    /// The first producer id that was never reserved (so never handed out).
+    pub next_producer_id_block: i64,
+}
+
+/// The stored form of the metadata, as the text written to `topics.json`.
+pub fn encode(md: &ClusterMetadata) -> String {
+    let topics: Vec<StoredTopic> = md
+        .topics
         .values()
         .map(|t| StoredTopic {
             name: t.name.clone(),
@@ -44,54 +67,77 @@ fn to_stored(md: &ClusterMetadata) -> Vec<StoredTopic> {
             replicas: t.partitions.iter().map(|p| p.replicas.clone()).collect(),
             leader_epochs: t.partitions.iter().map(|p| p.leader_epoch).collect(),
             isr: t.partitions.iter().map(|p| p.isr.clone()).collect(),
-        })
-        .collect()
-}
-
-/// Loads stored topics into the controller (before brokers start).
-pub fn restore(dir: &Path, controller: &Controller) -> Result<(), ClusterError> {
-    let path = dir.join(FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(ClusterError::DataDir { path, source }),
-    };
-    let stored: Vec<StoredTopic> =
-        serde_json::from_str(&text).map_err(|e| ClusterError::DataDir {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })?;
-    let topics = stored
-        .into_iter()
-        .map(|s| TopicMeta {
-            is_internal: s.name.starts_with("__"),
-            partitions: s
-                .replicas
-                .iter()
-                .enumerate()
-                .map(|(i, replicas)| {
-                    let isr = restored_isr(replicas, s.isr.get(i));
-                    PartitionMeta {
-                        partition: i as i32,
-                        // The first in-sync replica in preference order; the others catch
-                        // up from it and rejoin the ISR.
-                        leader: isr.first().copied().unwrap_or(-1),
-                        // A restart is a leader change: bump the epoch.
-                        leader_epoch: s.leader_epochs.get(i).copied().unwrap_or(0) + 1,
-                        replicas: replicas.clone(),
-                        isr,
-                    }
-                })
-                .collect(),
-            name: s.name,
-            topic_id: s.topic_id,
-            config: TopicConfig {
-                overrides: s.configs,
-            },
+            partition_epochs: t.partitions.iter().map(|p| p.partition_epoch).collect(),
         })
         .collect();
-    controller.restore_topics(topics);
-    Ok(())
+    // Serialising plain strings, numbers and vectors cannot fail.
+    serde_json::to_string_pretty(&topics).unwrap_or_default()
+}
+
+/// Reads what the directory holds; an empty directory holds nothing.
+pub fn load(dir: &Path) -> std::io::Result<Stored> {
+    let topics = match read(dir, TOPICS_FILE)? {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str::<Vec<StoredTopic>>(&text)
+            .map_err(|e| invalid(TOPICS_FILE, e))?
+            .into_iter()
+            .map(restored_topic)
+            .collect(),
+    };
+    let next_producer_id_block = match read(dir, PRODUCER_IDS_FILE)? {
+        None => 0,
+        Some(text) => {
+            serde_json::from_str::<StoredProducerIds>(&text)
+                .map_err(|e| invalid(PRODUCER_IDS_FILE, e))?
+                .next_block
+        }
+    };
+    Ok(Stored {
+        topics,
+        next_producer_id_block,
+    })
+}
+
+fn read(dir: &Path, name: &str) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(dir.join(name)) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn invalid(name: &str, e: serde_json::Error) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name}: {e}"))
+}
+
+fn restored_topic(s: StoredTopic) -> TopicMeta {
+    TopicMeta {
+        is_internal: s.name.starts_with("__"),
+        partitions: s
+            .replicas
+            .iter()
+            .enumerate()
+            .map(|(i, replicas)| {
+                let isr = restored_isr(replicas, s.isr.get(i));
+                PartitionMeta {
+                    partition: i as i32,
+                    // The first in-sync replica in preference order; the others catch up
+                    // from it and rejoin the ISR.
+                    leader: isr.first().copied().unwrap_or(-1),
+                    // A restart is a leader change: bump the epochs.
+                    leader_epoch: s.leader_epochs.get(i).copied().unwrap_or(0) + 1,
+                    partition_epoch: s.partition_epochs.get(i).copied().unwrap_or(0) + 1,
+                    replicas: replicas.clone(),
+                    isr,
+                }
+            })
+            .collect(),
+        name: s.name,
+        topic_id: s.topic_id,
+        config: TopicConfig {
+            overrides: s.configs,
+        },
+    }
 }
 
 /// The stored ISR in replica order, or every replica when none was stored (older files) or
@@ -109,33 +155,26 @@ fn restored_isr(replicas: &[i32], stored: Option<&Vec<i32>>) -> Vec<i32> {
     }
 }
 
-fn write(dir: &Path, md: &ClusterMetadata) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(&to_stored(md)).map_err(std::io::Error::other)?;
-    let tmp = dir.join(format!("{FILE}.tmp"));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, dir.join(FILE))
+/// Replaces `topics.json` with `text` (from [`encode`]).
+pub fn write_topics(dir: &Path, text: &str) -> std::io::Result<()> {
+    replace(dir, TOPICS_FILE, text.as_bytes())
 }
 
-/// Writes the metadata file now and after every change until `stop`.
-pub fn spawn_persister(dir: PathBuf, controller: Arc<Controller>, stop: CancellationToken) {
-    let mut rx = controller.subscribe();
-    tokio::spawn(async move {
-        let mut last_topics = None;
-        loop {
-            let md = rx.borrow_and_update().clone();
-            let stored = serde_json::to_string(&to_stored(&md)).ok();
-            if stored != last_topics {
-                if let Err(e) = write(&dir, &md) {
-                    warn!(dir = %dir.display(), error = %e, "cannot persist cluster metadata");
-                }
-                last_topics = stored;
-            }
-            tokio::select! {
-                () = stop.cancelled() => return,
-                changed = rx.changed() => if changed.is_err() { return },
-            }
-        }
-    });
+/// Records that every producer id below `next_block` may be handed out.
+pub fn write_producer_id_block(dir: &Path, next_block: i64) -> std::io::Result<()> {
+    let text = serde_json::to_string(&StoredProducerIds { next_block }).unwrap_or_default();
+    replace(dir, PRODUCER_IDS_FILE, text.as_bytes())
+}
+
+/// Write, fsync, rename, fsync the directory: after a crash the file is old or new, whole.
+fn replace(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

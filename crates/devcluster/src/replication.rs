@@ -3,10 +3,15 @@
 //! ```text
 //!  broker (follower) ── one fetch loop per other broker ──▶ that broker (leader)
 //!     1. for partitions newly followed: OffsetForLeaderEpoch(our latest epoch)
-//!        → truncate a divergent tail (KIP-101)
-//!     2. Fetch(replica_id = us, fetch_offset = our log end, long poll)
-//!        → append whole batches, take the leader's high watermark
+//!        → truncate a divergent tail (KIP-101), asking again about older epochs when the
+//!          leader answers with one we do not have (KIP-279)
+//!     2. Fetch v15 (replica_state = our id and broker epoch (KIP-903), fetch_offset = our
+//!        log end, log_start_offset = ours, long poll)
+//!        → append whole batches, take the leader's high watermark and log start
 //! ```
+//!
+//! Every answer is applied only if this replica still follows the same leader at the same
+//! epoch as when it asked (see `partition/follower.rs`).
 //!
 //! The leader learns each follower's log end offset from its fetch offset (see
 //! `handlers/fetch.rs`), so the high watermark and the ISR move on the leader alone. The set
@@ -18,7 +23,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
-use streamctl_protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
+use streamctl_protocol::messages::fetch::{
+    FetchRequestPartition, FetchRequestReplicaState, FetchRequestTopic,
+};
 use streamctl_protocol::messages::offset_for_leader_epoch::{
     OffsetForLeaderEpochRequestPartition, OffsetForLeaderEpochRequestTopic,
 };
@@ -33,10 +40,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::broker::BrokerShared;
-use crate::partition::Partition;
+use crate::partition::{Partition, Truncation};
 
-/// Fetch version followers use (topic names, `replica_id` in the body).
-const FETCH_VERSION: i16 = 12;
+/// Fetch version followers use: topic ids, and the broker epoch in `replica_state`.
+const FETCH_VERSION: i16 = 15;
 /// OffsetForLeaderEpoch version followers use.
 const EPOCH_VERSION: i16 = 4;
 /// Bytes a follower asks for per partition and in total.
@@ -65,6 +72,7 @@ pub async fn run(shared: Arc<BrokerShared>, stop: CancellationToken) {
 struct Followed {
     replica: Arc<Partition>,
     topic: String,
+    topic_id: uuid::Uuid,
     leader_epoch: i32,
 }
 
@@ -83,6 +91,7 @@ fn followed(shared: &BrokerShared, leader: i32) -> Vec<Followed> {
                 Ok(replica) => out.push(Followed {
                     replica,
                     topic: t.name.clone(),
+                    topic_id: t.topic_id,
                     leader_epoch: p.leader_epoch,
                 }),
                 Err(e) => {
@@ -167,21 +176,22 @@ async fn fetch_round(
     truncate_divergent(conn, parts).await?;
     let mut topics: Vec<FetchRequestTopic> = Vec::new();
     for f in parts {
-        if f.replica.pending_truncation().is_some() {
+        if f.replica.pending_truncation(f.leader_epoch).is_some() {
             continue;
         }
-        let (_, _, leo) = f.replica.offsets();
+        let (log_start, _, leo) = f.replica.offsets();
         let partition = FetchRequestPartition {
             partition: f.replica.partition,
             current_leader_epoch: f.leader_epoch,
             fetch_offset: leo,
+            log_start_offset: log_start,
             partition_max_bytes: PARTITION_MAX_BYTES,
             ..Default::default()
         };
-        match topics.iter_mut().find(|t| t.topic == f.topic) {
+        match topics.iter_mut().find(|t| t.topic_id == f.topic_id) {
             Some(t) => t.partitions.push(partition),
             None => topics.push(FetchRequestTopic {
-                topic: f.topic.clone(),
+                topic_id: f.topic_id,
                 partitions: vec![partition],
                 ..Default::default()
             }),
@@ -192,7 +202,11 @@ async fn fetch_round(
     }
     let wait = i32::try_from(shared.config.replica_fetch_wait_max.as_millis()).unwrap_or(500);
     let req = FetchRequest {
-        replica_id: shared.node_id,
+        replica_state: FetchRequestReplicaState {
+            replica_id: shared.node_id,
+            replica_epoch: i64::try_from(shared.broker_epoch).unwrap_or(i64::MAX),
+            ..Default::default()
+        },
         max_wait_ms: wait,
         min_bytes: 1,
         max_bytes: MAX_BYTES,
@@ -217,33 +231,41 @@ async fn fetch_round(
         for p in &t.partitions {
             let Some(f) = parts
                 .iter()
-                .find(|f| f.topic == t.topic && f.replica.partition == p.partition_index)
+                .find(|f| f.topic_id == t.topic_id && f.replica.partition == p.partition_index)
             else {
                 continue;
             };
             match ErrorCode::from_code(p.error_code) {
                 ErrorCode::None => {
                     let records = p.records.clone().unwrap_or_default();
-                    appended |= !records.is_empty();
-                    match f.replica.append_as_follower(&records, p.high_watermark) {
+                    match f.replica.append_as_follower(
+                        f.leader_epoch,
+                        &records,
+                        p.high_watermark,
+                        p.log_start_offset,
+                    ) {
                         Ok(()) => {
+                            appended |= !records.is_empty();
                             shared.metrics.replication_bytes_in.fetch_add(
                                 records.len() as u64,
                                 std::sync::atomic::Ordering::Relaxed,
                             );
                         }
+                        Err(e) if e.code == ErrorCode::FencedLeaderEpoch => {
+                            debug!(broker = shared.node_id, topic = %f.topic, partition = p.partition_index, error = %e, "fetch answer for a leadership this replica left")
+                        }
                         Err(e) => {
-                            warn!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, error = %e, "follower append failed")
+                            warn!(broker = shared.node_id, topic = %f.topic, partition = p.partition_index, error = %e, "follower append failed")
                         }
                     }
                 }
                 ErrorCode::OffsetOutOfRange => {
                     let (_, _, leo) = f.replica.offsets();
                     let target = out_of_range_target(leo, p.high_watermark, p.log_start_offset);
-                    info!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, log_end_offset = leo, leader_high_watermark = p.high_watermark, ?target, "fetch offset out of range on the leader");
+                    info!(broker = shared.node_id, topic = %f.topic, partition = p.partition_index, log_end_offset = leo, leader_high_watermark = p.high_watermark, ?target, "fetch offset out of range on the leader");
                     match target {
                         Some(target) => {
-                            if let Err(e) = f.replica.reset_to(target) {
+                            if let Err(e) = f.replica.reset_to(f.leader_epoch, target) {
                                 warn!(broker = shared.node_id, error = %e, "follower reset failed");
                             }
                         }
@@ -253,7 +275,7 @@ async fn fetch_round(
                     }
                 }
                 other => {
-                    debug!(broker = shared.node_id, topic = %t.topic, partition = p.partition_index, error = %other, "follower fetch refused; waiting for metadata")
+                    debug!(broker = shared.node_id, topic = %f.topic, partition = p.partition_index, error = %other, "follower fetch refused; waiting for metadata")
                 }
             }
         }
@@ -264,8 +286,6 @@ async fn fetch_round(
     Ok(())
 }
 
-/// KIP-101: before fetching from a new leader, ask it where our latest epoch ended and cut
-/// anything we have beyond that (writes of an old leader that never committed).
 /// Where a follower whose fetch offset the leader refused (OFFSET_OUT_OF_RANGE) moves its
 /// log: back to the leader's high watermark when it is ahead of it (what is above may not be
 /// the leader's), or to the leader's log start when it is behind it. `None` when the answer
@@ -283,10 +303,16 @@ fn out_of_range_target(leo: i64, high_watermark: i64, log_start_offset: i64) -> 
     }
 }
 
+/// KIP-101: before fetching from a new leader, ask it where our latest epoch ended and cut
+/// anything we have beyond that (writes of an old leader that never committed).
 async fn truncate_divergent(conn: &mut PeerConnection, parts: &[Followed]) -> Result<(), String> {
     let pending: Vec<(&Followed, i32)> = parts
         .iter()
-        .filter_map(|f| f.replica.pending_truncation().map(|epoch| (f, epoch)))
+        .filter_map(|f| {
+            f.replica
+                .pending_truncation(f.leader_epoch)
+                .map(|epoch| (f, epoch))
+        })
         .collect();
     if pending.is_empty() {
         return Ok(());
@@ -295,9 +321,7 @@ async fn truncate_divergent(conn: &mut PeerConnection, parts: &[Followed]) -> Re
     for (f, epoch) in &pending {
         if *epoch < 0 {
             // Nothing written under any epoch: nothing to truncate.
-            f.replica
-                .truncate_after_epoch_check(-1)
-                .map_err(|e| e.to_string())?;
+            apply_truncation(f, -1, -1, -1);
             continue;
         }
         let partition = OffsetForLeaderEpochRequestPartition {
@@ -332,20 +356,35 @@ async fn truncate_divergent(conn: &mut PeerConnection, parts: &[Followed]) -> Re
         })?;
     for t in &resp.topics {
         for p in &t.partitions {
-            let Some((f, _)) = pending
+            let Some((f, asked)) = pending
                 .iter()
                 .find(|(f, _)| f.topic == t.topic && f.replica.partition == p.partition)
             else {
                 continue;
             };
             if p.error_code == 0 {
-                f.replica
-                    .truncate_after_epoch_check(p.end_offset)
-                    .map_err(|e| e.to_string())?;
+                apply_truncation(f, *asked, p.leader_epoch, p.end_offset);
             }
         }
     }
     Ok(())
+}
+
+/// Applies the leader's answer about epoch `asked`; a replica that moved on meanwhile keeps
+/// its state (it asks its new leader next round).
+fn apply_truncation(f: &Followed, asked: i32, leader_epoch: i32, end_offset: i64) {
+    match f
+        .replica
+        .truncate_after_epoch_check(f.leader_epoch, asked, leader_epoch, end_offset)
+    {
+        Ok(Truncation::Done) => {}
+        Ok(Truncation::AskAgain(epoch)) => {
+            debug!(topic = %f.topic, partition = f.replica.partition, epoch, "leader lacks our epoch; asking about an older one (KIP-279)")
+        }
+        Err(e) => {
+            debug!(topic = %f.topic, partition = f.replica.partition, error = %e, "epoch answer for a leadership this replica left")
+        }
+    }
 }
 
 /// A broker-to-broker connection: one request at a time, which is all a fetch loop needs.

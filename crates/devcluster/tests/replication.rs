@@ -263,14 +263,11 @@ async fn a_restarted_old_leader_truncates_its_divergent_tail() {
     // An uncommitted tail: appended on the leader directly (no wake-up for the followers'
     // long polls), then the leader dies before anyone copied it.
     let md = cluster.controller().snapshot();
-    let (config, isr) = (
-        md.topic("div").unwrap().config.clone(),
-        md.partition("div", 0).unwrap().isr.clone(),
-    );
+    let config = md.topic("div").unwrap().config.clone();
     let info = cluster
         .replica(old, "div", 0)
         .unwrap()
-        .append_as_leader(&support::batch(&values("divergent", 5)), &config, &isr)
+        .append_as_leader(&support::batch(&values("divergent", 5)), &config, 0)
         .unwrap();
     assert_eq!(info.base_offset, 10);
     cluster.kill_broker(old).await.unwrap();

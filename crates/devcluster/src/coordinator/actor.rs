@@ -331,9 +331,9 @@ impl Actor {
     fn append_group(
         &self,
         record: &super::records::GroupMetadataValue,
-    ) -> Result<Appended, crate::controller::ApiError> {
+    ) -> Result<Appended, crate::error::ApiError> {
         let encode = |e: streamctl_protocol::EncodeError| {
-            crate::controller::ApiError::new(ErrorCode::UnknownServerError, e.to_string())
+            crate::error::ApiError::new(ErrorCode::UnknownServerError, e.to_string())
         };
         let key = RecordKey::Group {
             group: self.group.group_id.clone(),

@@ -26,7 +26,7 @@ use tracing::{debug, warn};
 use super::group::CommittedOffset;
 use super::records::{GroupMetadataValue, OffsetCommitValue, RecordKey, OFFSETS_TOPIC};
 use crate::broker::BrokerShared;
-use crate::controller::ApiError;
+use crate::error::ApiError;
 use crate::partition::{now_ms, Partition, Reader, MAX_DECOMPRESSED};
 
 /// Where a group's records go: one `__consumer_offsets` partition led by this broker.
@@ -48,6 +48,7 @@ pub struct Appended {
     pub base_offset: i64,
     last_offset: i64,
     leader_epoch: i32,
+    min_isr: usize,
     deadline: Instant,
 }
 
@@ -55,7 +56,12 @@ impl Appended {
     /// Waits until every in-sync replica has the records (the high watermark passed them).
     pub async fn durable(&self) -> Result<(), ApiError> {
         self.replica
-            .wait_for_commit(self.last_offset, self.leader_epoch, self.deadline)
+            .wait_for_commit(
+                self.last_offset,
+                self.leader_epoch,
+                self.min_isr,
+                self.deadline,
+            )
             .await
     }
 }
@@ -77,16 +83,6 @@ impl OffsetsLog {
         })?;
         let leader = broker.leader_replica(OFFSETS_TOPIC, self.partition)?;
         let min_isr = leader.config.min_insync_replicas();
-        if leader.isr.len() < min_isr {
-            return Err(ApiError::new(
-                ErrorCode::NotEnoughReplicas,
-                format!(
-                    "{OFFSETS_TOPIC}-{} has {} in-sync replicas, min.insync.replicas is {min_isr}",
-                    self.partition,
-                    leader.isr.len()
-                ),
-            ));
-        }
         let mut builder = RecordBatchBuilder::new(Compression::None);
         let now = now_ms();
         for (key, value) in records {
@@ -99,7 +95,7 @@ impl OffsetsLog {
             .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
         let info = leader
             .partition
-            .append_as_leader(&batch, &leader.config, &leader.isr)?;
+            .append_as_leader(&batch, &leader.config, min_isr)?;
         // Followers long-poll for new data.
         broker.data_arrived.notify_waiters();
         Ok(Appended {
@@ -107,6 +103,7 @@ impl OffsetsLog {
             base_offset: info.base_offset,
             last_offset: info.last_offset,
             leader_epoch: info.leader_epoch,
+            min_isr,
             deadline: Instant::now() + self.commit_timeout,
         })
     }
@@ -275,7 +272,7 @@ mod tests {
         for (k, v) in records {
             b.push(1, Some(k), v.as_deref(), &[]).unwrap();
         }
-        p.append_as_leader(&b.build().unwrap(), &TopicConfig::default(), &[1])
+        p.append_as_leader(&b.build().unwrap(), &TopicConfig::default(), 0)
             .unwrap();
     }
 
@@ -290,7 +287,14 @@ mod tests {
             &TopicConfig::default(),
         )
         .unwrap();
-        p.make_leader(0, &[1], &[1]);
+        p.make_leader(&crate::controller::PartitionMeta {
+            partition: 0,
+            leader: 1,
+            leader_epoch: 0,
+            replicas: vec![1],
+            isr: vec![1],
+            partition_epoch: 0,
+        });
         let group_key = RecordKey::Group { group: "a".into() }.encode().unwrap();
         let meta = GroupMetadataValue {
             protocol_type: "consumer".into(),

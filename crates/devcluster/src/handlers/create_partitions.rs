@@ -19,7 +19,7 @@ use streamctl_protocol::ErrorCode;
 use tracing::info;
 
 use super::RequestContext;
-use crate::controller::ApiError;
+use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 3);

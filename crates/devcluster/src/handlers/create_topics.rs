@@ -15,7 +15,8 @@ use tracing::info;
 
 use super::RequestContext;
 use crate::config::TOPIC_CONFIGS;
-use crate::controller::{ApiError, NewTopic};
+use crate::controller::NewTopic;
+use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (2, 7);

@@ -6,7 +6,9 @@
 //! OFFSET_OUT_OF_RANGE, one at or below the current log start changes nothing and succeeds,
 //! a topic whose `cleanup.policy` lacks `delete` answers POLICY_VIOLATION, and a broker that
 //! does not lead the partition answers NOT_LEADER_OR_FOLLOWER; errors carry low watermark -1.
-//! Not implemented: waiting for followers (`timeout_ms`): the low watermark is the leader's.
+//! The answer waits (up to `timeout_ms`, else REQUEST_TIMED_OUT) until every ISR member has
+//! moved its log start, as Kafka's DelayedDeleteRecords does: followers adopt the leader's
+//! log start from their next fetch, and only then can no failover bring the records back.
 
 use streamctl_protocol::messages::delete_records::{
     DeleteRecordsResponsePartition, DeleteRecordsResponseTopic,
@@ -16,7 +18,9 @@ use streamctl_protocol::ErrorCode;
 use tracing::info;
 
 use super::RequestContext;
-use crate::controller::ApiError;
+use crate::error::ApiError;
+use crate::partition::Partition;
+use std::sync::Arc;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 2);
@@ -26,42 +30,53 @@ const HIGH_WATERMARK: i64 = -1;
 
 /// Answers a DeleteRecords request.
 pub async fn handle(ctx: &RequestContext<'_>, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
-    DeleteRecordsResponse {
-        topics: req
-            .topics
-            .iter()
-            .map(|t| DeleteRecordsResponseTopic {
-                name: t.name.clone(),
-                partitions: t
-                    .partitions
-                    .iter()
-                    .map(|p| {
-                        let (low_watermark, error_code) =
-                            match delete(ctx, &t.name, p.partition_index, p.offset) {
-                                Ok(low) => (low, 0),
-                                Err(e) => (-1, e.code.code()),
-                            };
-                        DeleteRecordsResponsePartition {
-                            partition_index: p.partition_index,
-                            low_watermark,
-                            error_code,
-                            ..Default::default()
-                        }
-                    })
-                    .collect(),
+    let timeout = std::time::Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut topics = Vec::with_capacity(req.topics.len());
+    for t in &req.topics {
+        let mut partitions = Vec::with_capacity(t.partitions.len());
+        for p in &t.partitions {
+            let deleted = match delete(ctx, &t.name, p.partition_index, p.offset) {
+                Ok((replica, start, epoch)) => {
+                    // Parked follower fetches answer now, carrying the new log start.
+                    ctx.broker.data_arrived.notify_waiters();
+                    replica
+                    .wait_for_low_watermark(start, epoch, deadline)
+                        .await
+                        .map(|low| low.max(start))
+                }
+                Err(e) => Err(e),
+            };
+            let (low_watermark, error_code) = match deleted {
+                Ok(low) => (low, 0),
+                Err(e) => (-1, e.code.code()),
+            };
+            partitions.push(DeleteRecordsResponsePartition {
+                partition_index: p.partition_index,
+                low_watermark,
+                error_code,
                 ..Default::default()
-            })
-            .collect(),
+            });
+        }
+        topics.push(DeleteRecordsResponseTopic {
+            name: t.name.clone(),
+            partitions,
+            ..Default::default()
+        });
+    }
+    DeleteRecordsResponse {
+        topics,
         ..Default::default()
     }
 }
 
+/// Moves the leader's log start; returns the replica, the new log start and the epoch.
 fn delete(
     ctx: &RequestContext<'_>,
     topic: &str,
     partition: i32,
     offset: i64,
-) -> Result<i64, ApiError> {
+) -> Result<(Arc<Partition>, i64, i32), ApiError> {
     let leader = ctx.broker.leader_replica(topic, partition)?;
     let deletable = leader
         .config
@@ -82,12 +97,12 @@ fn delete(
         ));
     }
     match leader.partition.delete_records_before(offset) {
-        Ok(low_watermark) => {
+        Ok((log_start, epoch)) => {
             info!(
                 broker = ctx.broker.node_id,
-                topic, partition, low_watermark, "deleted records"
+                topic, partition, log_start, "deleted records"
             );
-            Ok(low_watermark)
+            Ok((leader.partition, log_start, epoch))
         }
         Err(e) => {
             // Kafka only ever moves the log start forward: an offset it has already passed is
@@ -97,7 +112,7 @@ fn delete(
                 && offset != HIGH_WATERMARK
                 && offset <= log_start
             {
-                Ok(log_start)
+                Ok((leader.partition, log_start, leader.leader_epoch))
             } else {
                 Err(e)
             }

@@ -20,7 +20,7 @@ use tracing::info;
 use uuid::Uuid;
 
 use super::RequestContext;
-use crate::controller::ApiError;
+use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (1, 6);

@@ -26,7 +26,8 @@ use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
 use crate::config::{ConfigDef, ConfigType, TOPIC_CONFIGS};
-use crate::controller::{validate_topic_name, ApiError};
+use crate::controller::validate_topic_name;
+use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (1, 4);

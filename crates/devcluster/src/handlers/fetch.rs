@@ -11,7 +11,10 @@
 //! FETCH_SESSION_ID_NOT_FOUND.
 //! Follower fetches (`replica_id` >= 0, or `replica_state` from v15) read up to the log end,
 //! and their fetch offset tells the leader the follower's log end offset: that is how the
-//! high watermark advances and how a caught-up follower rejoins the ISR.
+//! high watermark advances and how a caught-up follower rejoins the ISR. From v15 they carry
+//! the follower's broker epoch (KIP-903): a fetch of an earlier incarnation of the follower
+//! is answered STALE_BROKER_EPOCH and changes nothing. A follower's long poll also ends when
+//! a high watermark it fetches moves, so followers learn it promptly.
 //! Not implemented: read_committed filtering (there are no transactions, so the last
 //! stable offset is the high watermark).
 
@@ -26,7 +29,7 @@ use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
 
 use super::RequestContext;
-use crate::controller::ApiError;
+use crate::error::ApiError;
 use crate::partition::Reader;
 
 /// Versions served.
@@ -48,10 +51,17 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
         Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + max_wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
-    // A follower's incarnation when its fetch arrived: a long poll may outlive the broker
+    // The follower incarnation this fetch speaks for (KIP-903): the broker epoch it carries
+    // (v15+), else the sender's epoch when it arrived. A long poll may outlive the broker
     // that sent it, and must then stop speaking for the broker's next incarnation.
-    let follower = replica_id(&req, ctx.version())
-        .map(|id| (id, ctx.broker.controller.broker_epoch(id)));
+    let follower = replica_id(&req, ctx.version()).map(|id| {
+        let carried = u64::try_from(req.replica_state.replica_epoch).ok();
+        match carried.filter(|_| ctx.version() >= 15) {
+            Some(epoch) => (id, epoch),
+            None => (id, ctx.broker.controller.broker_epoch(id)),
+        }
+    });
+    let mut first_high_watermarks = None;
     loop {
         // Register for wake-ups before reading so an append between the read and the wait
         // is not missed.
@@ -60,7 +70,17 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
         notified.as_mut().enable();
 
         let (response, bytes, any_error) = read_all(ctx, &req, follower);
-        if bytes >= min_bytes.max(1) || any_error || Instant::now() >= deadline {
+        // A follower also gets an answer as soon as a high watermark or log start moves (see
+        // `watermarks`).
+        let high_watermarks = follower.map(|_| watermarks(&response));
+        let hw_moved = match (&first_high_watermarks, &high_watermarks) {
+            (Some(first), Some(now)) => first != now,
+            _ => false,
+        };
+        if first_high_watermarks.is_none() {
+            first_high_watermarks = high_watermarks;
+        }
+        if bytes >= min_bytes.max(1) || any_error || hw_moved || Instant::now() >= deadline {
             return response;
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -68,6 +88,21 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
             return read_all(ctx, &req, follower).0;
         }
     }
+}
+
+/// Each partition's high watermark and log start in a response: a follower's long poll ends
+/// when they move, since followers must learn both (a lagging high watermark delays a new
+/// leader, KIP-207; a log start they have not adopted delays DeleteRecords).
+fn watermarks(response: &FetchResponse) -> Vec<(i64, i64)> {
+    response
+        .responses
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| (p.high_watermark, p.log_start_offset))
+        })
+        .collect()
 }
 
 /// One pass over every requested partition; returns the response, the record bytes in it
@@ -187,53 +222,24 @@ fn read_partition(
             if ctx.broker.controller.broker_epoch(follower) != follower_epoch {
                 return Err(ApiError::new(
                     ErrorCode::StaleBrokerEpoch,
-                    format!("broker {follower} restarted since this fetch arrived"),
+                    format!("broker {follower} epoch {follower_epoch} is not its current incarnation"),
                 ));
             }
-            let outcome =
-                leader
-                    .partition
-                    .record_follower_fetch(follower, p.fetch_offset, &leader.isr)?;
-            if outcome.high_watermark_advanced {
-                ctx.broker.data_arrived.notify_waiters();
+            let outcome = leader.partition.record_follower_fetch(
+                follower,
+                follower_epoch,
+                p.fetch_offset,
+                p.log_start_offset,
+                ctx.broker.controller.as_ref(),
+            )?;
+            if outcome.isr_expanded {
+                ctx.broker
+                    .metrics
+                    .isr_expands
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            if outcome.expand_isr {
-                let mut isr = leader.isr.clone();
-                isr.push(follower);
-                tracing::info!(
-                    broker = ctx.broker.node_id,
-                    topic,
-                    partition = p.partition,
-                    follower,
-                    "follower caught up; expanding ISR"
-                );
-                let expanded = ctx
-                    .broker
-                    .controller
-                    .expand_isr(
-                        topic,
-                        p.partition,
-                        ctx.broker.node_id,
-                        leader.leader_epoch,
-                        isr.clone(),
-                        (follower, follower_epoch),
-                    )
-                    .is_ok();
-                if expanded {
-                    ctx.broker
-                        .metrics
-                        .isr_expands
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                if expanded && leader.partition.isr_changed(&isr) {
-                    ctx.broker.data_arrived.notify_waiters();
-                }
-                if !expanded {
-                    leader
-                        .partition
-                        .isr_expansion_refused(follower, &leader.isr);
-                    ctx.broker.data_arrived.notify_waiters();
-                }
+            if outcome.high_watermark_advanced || outcome.isr_expanded {
+                ctx.broker.data_arrived.notify_waiters();
             }
             Reader::Replica
         }

@@ -14,7 +14,7 @@ use streamctl_protocol::messages::{FindCoordinatorRequest, FindCoordinatorRespon
 use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
-use crate::controller::ApiError;
+use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 4);

@@ -28,7 +28,7 @@ use tracing::info;
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::RequestContext;
 use crate::config::{self, topic_config_def, ConfigType};
-use crate::controller::ApiError;
+use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 1);

@@ -1,13 +1,14 @@
 //! InitProducerId: v0–v4.
 //!
-//! An idempotent producer (null `transactional_id`) gets a fresh producer id from the
-//! cluster-wide counter and epoch 0. As in Kafka, a current id and epoch passed at v3+
+//! An idempotent producer (null `transactional_id`) gets a fresh producer id and epoch 0.
+//! Ids come from the controller's blocks, reserved on disk before use, so no id is ever given
+//! twice for the life of a data directory: a restarted cluster rebuilds producer state from
+//! its logs, and a reused id would make a new producer's first batch look like a duplicate of
+//! an old one (answered, never written). As in Kafka, a current id and epoch passed at v3+
 //! (KIP-360) are not bumped for a non-transactional producer: it just gets a new id.
 //! An empty `transactional_id` answers INVALID_REQUEST; any other transactional id answers
 //! COORDINATOR_NOT_AVAILABLE, since there is no transaction coordinator.
-//! Not implemented: the broker does not yet validate producer sequences or epochs on Produce
-//! (idempotence lands with the producer), so duplicates are not detected; producer ids are not
-//! persisted across restarts; transactions.
+//! Not implemented: transactions.
 
 use streamctl_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
 use streamctl_protocol::ErrorCode;
@@ -34,7 +35,13 @@ pub async fn handle(
         Some("") => return refused(ErrorCode::InvalidRequest),
         Some(_) => return refused(ErrorCode::CoordinatorNotAvailable),
     }
-    let producer_id = ctx.broker.controller.next_producer_id();
+    let producer_id = match ctx.broker.controller.next_producer_id() {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(broker = ctx.broker.node_id, error = %e, "cannot reserve producer ids");
+            return refused(e.code);
+        }
+    };
     debug!(
         broker = ctx.broker.node_id,
         producer_id, "assigned producer id"

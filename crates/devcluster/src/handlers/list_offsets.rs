@@ -4,6 +4,9 @@
 //! stable offset under read_committed, which is the same without transactions), -3 the
 //! record with the largest timestamp (v7+, KIP-734). Any other timestamp finds the first
 //! offset whose batch has a timestamp at or after it; none → offset -1 with no error, as Kafka.
+//! Only committed offsets (below the high watermark) are revealed, and a new leader whose
+//! high watermark has not reached its epoch start answers OFFSET_NOT_AVAILABLE for all but
+//! earliest (KIP-207), so "latest" never goes backwards across a leader change.
 //! Not implemented: -4 earliest-local and -5 tiered-storage timestamps (v8+ answer -1).
 
 use streamctl_protocol::messages::list_offsets::{
@@ -13,7 +16,7 @@ use streamctl_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use super::fetch::check_leader_epoch;
 use super::RequestContext;
-use crate::controller::ApiError;
+use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (1, 8);
@@ -61,18 +64,16 @@ fn lookup(
 ) -> Result<ListOffsetsPartitionResponse, ApiError> {
     let leader = ctx.broker.leader_replica(topic, partition)?;
     check_leader_epoch(current_leader_epoch, leader.leader_epoch)?;
-    let (log_start, high_watermark, _) = leader.partition.offsets();
     let (offset, ts) = match timestamp {
-        EARLIEST => (log_start, -1),
-        LATEST => (high_watermark, -1),
+        EARLIEST => (leader.partition.offsets().0, -1),
+        LATEST => (leader.partition.latest_offset()?, -1),
         MAX_TIMESTAMP => leader
             .partition
-            .max_timestamp()
+            .max_timestamp()?
             .map_or((-1, -1), |(ts, off)| (off, ts)),
         ts if ts >= 0 => leader
             .partition
             .offset_for_timestamp(ts)?
-            .filter(|(off, _)| *off < high_watermark)
             .unwrap_or((-1, -1)),
         _ => (-1, -1),
     };

@@ -2,11 +2,15 @@
 //!
 //! Validates each batch by header and CRC-32C (magic 2, record count, `max.message.bytes`),
 //! assigns offsets by rewriting the base offset, stamps LogAppendTime when the topic asks for
-//! it, and appends. acks=0 sends no response; acks=1 answers after the leader's append;
-//! acks=-1 first requires `min.insync.replicas` in the ISR (NOT_ENOUGH_REPLICAS), then waits
-//! — on the partition's high-watermark watch, never blocking a thread — until every ISR member
-//! has the batch, or answers REQUEST_TIMED_OUT after `timeout_ms`.
-//! Not implemented yet: idempotent sequence checks and transactions.
+//! it, and appends. Idempotent batches are checked by producer id, epoch and sequence
+//! (duplicates are answered with their original offset). acks=0 sends no response; acks=1
+//! answers after the leader's append; acks=-1 first requires `min.insync.replicas` in the
+//! ISR (NOT_ENOUGH_REPLICAS, nothing written), then waits — on the partition's progress
+//! watch, never blocking a thread — until every ISR member has the batch while the replica
+//! still leads at the epoch it appended under, and checks `min.insync.replicas` again then
+//! (NOT_ENOUGH_REPLICAS_AFTER_APPEND), or answers REQUEST_TIMED_OUT after `timeout_ms`
+//! (`partition.rs` says why such an answer is true).
+//! Not implemented: transactions.
 
 use streamctl_protocol::messages::produce::{ProduceResponsePartition, ProduceResponseTopic};
 use streamctl_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -16,7 +20,7 @@ use tracing::debug;
 use super::RequestContext;
 use std::sync::Arc;
 
-use crate::controller::ApiError;
+use crate::error::ApiError;
 use crate::partition::Partition;
 
 /// Versions served.
@@ -28,7 +32,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     let invalid_acks = !(-1..=1).contains(&req.acks);
     let mut responses = Vec::with_capacity(req.topic_data.len());
     let mut appended = false;
-    // acks=all: (topic index, partition index, replica, last offset, epoch) to wait for.
+    // acks=all: (topic index, partition index, replica, last offset, epoch, min ISR).
     let mut pending = Vec::new();
     for topic in &req.topic_data {
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
@@ -48,12 +52,12 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
                 )
             };
             partitions.push(match result {
-                Ok((info, replica)) => {
+                Ok((info, replica, min_isr)) => {
                     appended = true;
                     let bytes = pd.records.as_ref().map_or(0, bytes::Bytes::len);
                     broker.metrics.record_produce(bytes, info.last_offset - info.base_offset + 1);
                     if req.acks == -1 {
-                        pending.push((responses.len(), partitions.len(), replica, info.last_offset, info.leader_epoch));
+                        pending.push((responses.len(), partitions.len(), replica, info.last_offset, info.leader_epoch, min_isr));
                     }
                     ProduceResponsePartition {
                         index: pd.index,
@@ -86,8 +90,11 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     }
     let timeout = std::time::Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let deadline = tokio::time::Instant::now() + timeout;
-    for (t, p, replica, last_offset, epoch) in pending {
-        if let Err(e) = replica.wait_for_commit(last_offset, epoch, deadline).await {
+    for (t, p, replica, last_offset, epoch, min_isr) in pending {
+        if let Err(e) = replica
+            .wait_for_commit(last_offset, epoch, min_isr, deadline)
+            .await
+        {
             if let Some(part) = responses
                 .get_mut(t)
                 .and_then(|t: &mut ProduceResponseTopic| t.partition_responses.get_mut(p))
@@ -103,28 +110,25 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     })
 }
 
+/// Appends to the local leader replica; returns what was appended, the replica, and the
+/// `min.insync.replicas` an acks=all request must see.
 fn append(
     ctx: &RequestContext<'_>,
     topic: &str,
     partition: i32,
     records: Option<&bytes::Bytes>,
     acks_all: bool,
-) -> Result<(crate::partition::AppendInfo, Arc<Partition>), ApiError> {
+) -> Result<(crate::partition::AppendInfo, Arc<Partition>, usize), ApiError> {
     let leader = ctx.broker.leader_replica(topic, partition)?;
     let records =
         records.ok_or_else(|| ApiError::new(ErrorCode::CorruptMessage, "null records"))?;
-    let min_isr = leader.config.min_insync_replicas();
-    if acks_all && leader.isr.len() < min_isr {
-        return Err(ApiError::new(
-            ErrorCode::NotEnoughReplicas,
-            format!(
-                "{topic}-{partition} has {} in-sync replicas, min.insync.replicas is {min_isr}",
-                leader.isr.len()
-            ),
-        ));
-    }
+    let min_isr = if acks_all {
+        leader.config.min_insync_replicas()
+    } else {
+        0
+    };
     let info = leader
         .partition
-        .append_as_leader(records, &leader.config, &leader.isr)?;
-    Ok((info, leader.partition))
+        .append_as_leader(records, &leader.config, min_isr)?;
+    Ok((info, leader.partition, min_isr))
 }

@@ -2,39 +2,17 @@
 //! two storages must behave the same.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use streamctl_protocol::compression::Compression;
 use streamctl_protocol::record_batch::{RecordBatch, RecordBatchBuilder, RecordBatches};
 
 use super::*;
 
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
+use crate::test_support::TempDir;
 
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "streamctl-log-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    /// The partition directory inside (created by the log itself).
-    fn partition(&self) -> PathBuf {
-        self.0.join("topic-0")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// The partition directory inside a test directory (created by the log itself).
+fn partition_dir(dir: &TempDir) -> PathBuf {
+    dir.path().join("topic-0")
 }
 
 /// Runs `body` against a memory log and against a disk log, both opened with `config`.
@@ -42,7 +20,7 @@ fn on_both(name: &str, config: LogConfig, body: impl Fn(&mut Log)) {
     let mut log = Log::open(Storage::Memory, config.clone()).unwrap();
     body(&mut log);
     let dir = TempDir::new(name);
-    let mut log = Log::open(Storage::Disk(dir.partition()), config).unwrap();
+    let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config).unwrap();
     body(&mut log);
 }
 
@@ -315,7 +293,7 @@ fn reopen_keeps_everything() {
     let dir = TempDir::new("reopen");
     let config = small_segments();
     let (all, leo, max, by_time) = {
-        let mut log = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
         fill(&mut log, 20, 3, 100);
         log.flush().unwrap();
         (
@@ -325,8 +303,8 @@ fn reopen_keeps_everything() {
             log.offset_for_timestamp(140).unwrap(),
         )
     };
-    assert!(segment_files(&dir.partition(), "log").len() > 3);
-    let mut log = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+    assert!(segment_files(&partition_dir(&dir), "log").len() > 3);
+    let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
     assert_eq!(log.log_end_offset(), leo);
     assert_eq!(read_all(&log), all);
     assert_eq!(log.max_timestamp(), max);
@@ -338,7 +316,7 @@ fn reopen_keeps_everything() {
     // Appends go on where the log ended, and survive another reopen.
     let more = fill(&mut log, 5, 3, 100);
     drop(log);
-    let log = Log::open(Storage::Disk(dir.partition()), config).unwrap();
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), config).unwrap();
     assert_eq!(log.log_end_offset(), leo + 15);
     assert_eq!(read_all(&log), [all.to_vec(), more.concat()].concat());
 }
@@ -348,10 +326,10 @@ fn reopen_keeps_everything() {
 fn a_segment_cut_mid_batch_recovers_every_whole_batch_and_nothing_else() {
     let dir = TempDir::new("torn");
     let batches = {
-        let mut log = Log::open(Storage::Disk(dir.partition()), LogConfig::default()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), LogConfig::default()).unwrap();
         fill(&mut log, 6, 4, 0)
     };
-    let log_file = segment_files(&dir.partition(), "log").pop().unwrap();
+    let log_file = segment_files(&partition_dir(&dir), "log").pop().unwrap();
     let whole = fs::read(&log_file).unwrap();
     let starts: Vec<usize> = batches
         .iter()
@@ -369,7 +347,7 @@ fn a_segment_cut_mid_batch_recovers_every_whole_batch_and_nothing_else() {
     {
         let cut = starts[victim] + within;
         fs::write(&log_file, &whole[..cut]).unwrap();
-        let mut log = Log::open(Storage::Disk(dir.partition()), LogConfig::default()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), LogConfig::default()).unwrap();
         let kept = batches[..victim].concat();
         assert_eq!(log.log_end_offset(), 4 * victim as i64, "cut at {cut}");
         assert_eq!(read_all(&log), kept, "cut at {cut}");
@@ -384,15 +362,15 @@ fn a_segment_cut_mid_batch_recovers_every_whole_batch_and_nothing_else() {
 fn a_flipped_byte_in_the_last_batch_is_truncated_at_recovery() {
     let dir = TempDir::new("flipped");
     let batches = {
-        let mut log = Log::open(Storage::Disk(dir.partition()), LogConfig::default()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), LogConfig::default()).unwrap();
         fill(&mut log, 4, 4, 0)
     };
-    let log_file = segment_files(&dir.partition(), "log").pop().unwrap();
+    let log_file = segment_files(&partition_dir(&dir), "log").pop().unwrap();
     let mut bytes = fs::read(&log_file).unwrap();
     let at = bytes.len() - 5;
     bytes[at] ^= 0x08;
     fs::write(&log_file, &bytes).unwrap();
-    let log = Log::open(Storage::Disk(dir.partition()), LogConfig::default()).unwrap();
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), LogConfig::default()).unwrap();
     assert_eq!(log.log_end_offset(), 12);
     assert_eq!(read_all(&log), batches[..3].concat());
 }
@@ -402,13 +380,13 @@ fn bad_indexes_are_rebuilt() {
     let dir = TempDir::new("rebuild");
     let config = small_segments();
     let all = {
-        let mut log = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
         fill(&mut log, 20, 3, 0);
         read_all(&log)
     };
-    let logs = segment_files(&dir.partition(), "log");
-    let indexes = segment_files(&dir.partition(), "index");
-    let time_indexes = segment_files(&dir.partition(), "timeindex");
+    let logs = segment_files(&partition_dir(&dir), "log");
+    let indexes = segment_files(&partition_dir(&dir), "index");
+    let time_indexes = segment_files(&partition_dir(&dir), "timeindex");
     assert_eq!(logs.len(), indexes.len());
     // One index gone, one full of garbage, one time index cut short, and an index without
     // its segment.
@@ -417,9 +395,9 @@ fn bad_indexes_are_rebuilt() {
     let t = fs::read(&time_indexes[2]).unwrap();
     fs::write(&time_indexes[2], &t[..t.len() - 1]).unwrap();
     fs::remove_file(&time_indexes[3]).unwrap();
-    let orphan = dir.partition().join(dir::file_name(999_999, "index"));
+    let orphan = partition_dir(&dir).join(dir::file_name(999_999, "index"));
     fs::write(&orphan, [0; 8]).unwrap();
-    let log = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
     assert_eq!(read_all(&log), all);
     for offset in 0..log.log_end_offset() {
         let got = log.read(offset, 1, i64::MAX, true).unwrap();
@@ -432,7 +410,7 @@ fn bad_indexes_are_rebuilt() {
     assert_eq!(log.offset_for_timestamp(31).unwrap(), Some((31, 31)));
     drop(log);
     // Indexes written by the rebuild are read back as they are.
-    let log = Log::open(Storage::Disk(dir.partition()), config).unwrap();
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), config).unwrap();
     assert_eq!(read_all(&log), all);
 }
 
@@ -441,15 +419,15 @@ fn a_sealed_segment_with_a_cut_tail_loses_only_that_batch() {
     let dir = TempDir::new("sealed-tail");
     let config = small_segments();
     let batches = {
-        let mut log = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
         fill(&mut log, 12, 3, 0)
     };
     // Three batches per segment: the second segment holds batches 3, 4 and 5.
-    let logs = segment_files(&dir.partition(), "log");
+    let logs = segment_files(&partition_dir(&dir), "log");
     assert_eq!(logs.len(), 4);
     let second = fs::read(&logs[1]).unwrap();
     fs::write(&logs[1], &second[..second.len() - 5]).unwrap();
-    let log = Log::open(Storage::Disk(dir.partition()), config).unwrap();
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), config).unwrap();
     let kept: Vec<u8> = batches
         .iter()
         .enumerate()
@@ -558,11 +536,11 @@ fn delete_records_moves_the_log_start_offset() {
 fn delete_records_survives_reopen() {
     let dir = TempDir::new("delete-records-reopen");
     {
-        let mut log = Log::open(Storage::Disk(dir.partition()), small_segments()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), small_segments()).unwrap();
         fill(&mut log, 20, 3, 0);
         log.delete_records_before(31).unwrap();
     }
-    let log = Log::open(Storage::Disk(dir.partition()), small_segments()).unwrap();
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), small_segments()).unwrap();
     assert_eq!(log.log_start_offset(), 31);
     assert_eq!(log.log_end_offset(), 60);
     assert!(log.read(30, 100, i64::MAX, true).is_err());
@@ -663,13 +641,13 @@ fn truncation_survives_reopen() {
     let dir = TempDir::new("truncate-reopen");
     let config = small_segments();
     let expected = {
-        let mut log = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
         fill(&mut log, 20, 3, 0);
         log.truncate_to(25).unwrap();
         fill(&mut log, 4, 3, 0);
         read_all(&log)
     };
-    let log = Log::open(Storage::Disk(dir.partition()), config).unwrap();
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), config).unwrap();
     assert_eq!(read_all(&log), expected);
     assert_eq!(log.log_end_offset(), 36);
     assert_eq!(log.offset_for_timestamp(30).unwrap(), Some((30, 30)));
@@ -698,12 +676,14 @@ fn flush_messages_and_flush_ms() {
 #[test]
 fn delete_removes_the_partition_directory() {
     let dir = TempDir::new("delete");
-    let mut log = Log::open(Storage::Disk(dir.partition()), small_segments()).unwrap();
+    let mut log = Log::open(Storage::Disk(partition_dir(&dir)), small_segments()).unwrap();
     fill(&mut log, 10, 3, 0);
     log.delete_records_before(4).unwrap();
-    assert!(dir.partition().join(dir::LOG_START_OFFSET_FILE).exists());
+    assert!(partition_dir(&dir)
+        .join(dir::LOG_START_OFFSET_FILE)
+        .exists());
     log.delete().unwrap();
-    assert!(!dir.partition().exists());
+    assert!(!partition_dir(&dir).exists());
     let log = Log::open(Storage::Memory, LogConfig::default()).unwrap();
     log.delete().unwrap();
 }
@@ -740,7 +720,7 @@ fn memory_and_disk_agree_under_random_operations() {
         ..LogConfig::default()
     };
     let mut memory = Log::open(Storage::Memory, config.clone()).unwrap();
-    let mut disk = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+    let mut disk = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
     // What the log must hold: every batch appended and not truncated, as (last offset, bytes);
     // reads serve those whose last offset reaches the log start offset.
     let mut model: Vec<(i64, Vec<u8>)> = Vec::new();
@@ -792,7 +772,7 @@ fn memory_and_disk_agree_under_random_operations() {
             }
             80..=84 => {
                 drop(disk);
-                disk = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+                disk = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
             }
             _ => {
                 let offset = start + next((leo - start + 1) as u64) as i64;
@@ -851,17 +831,17 @@ fn damaged_files_give_errors_not_panics() {
         seed % n.max(1)
     };
     for _ in 0..60 {
-        let _ = fs::remove_dir_all(dir.partition());
+        let _ = fs::remove_dir_all(partition_dir(&dir));
         {
-            let mut log = Log::open(Storage::Disk(dir.partition()), config.clone()).unwrap();
+            let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
             fill(&mut log, 10, 3, 0);
         }
         let mut files: Vec<PathBuf> = ["log", "index", "timeindex"]
             .iter()
-            .flat_map(|suffix| segment_files(&dir.partition(), suffix))
+            .flat_map(|suffix| segment_files(&partition_dir(&dir), suffix))
             .collect();
         files.sort();
-        let active_log = segment_files(&dir.partition(), "log").pop().unwrap();
+        let active_log = segment_files(&partition_dir(&dir), "log").pop().unwrap();
         // Damage in the middle of a sealed segment's `.log` is served as it is, as Kafka does
         // (those segments are trusted, and clients check CRCs); anywhere else it is caught.
         let mut caught = true;
@@ -879,7 +859,7 @@ fn damaged_files_give_errors_not_panics() {
             }
             fs::write(path, bytes).unwrap();
         }
-        let Ok(log) = Log::open(Storage::Disk(dir.partition()), config.clone()) else {
+        let Ok(log) = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()) else {
             continue;
         };
         for offset in log.log_start_offset()..=log.log_end_offset() {
