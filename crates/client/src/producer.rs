@@ -23,10 +23,13 @@
 //! ```
 //!
 //! Idempotence is on by default (KIP-98): the producer gets an id from the cluster and numbers
-//! its batches per partition, so the broker drops a retried batch it already has. Kafka's
-//! property names are accepted too: `ProducerConfig::set("linger.ms", "10")`.
+//! its batches per partition, so the broker drops a retried batch it already has; a sequence
+//! whose outcome is unknown is never reused, and a broker that lost the producer's sequences
+//! gets the batch again under a new epoch ([`idempotence`], KIP-360). Kafka's property names
+//! are accepted too: `ProducerConfig::set("linger.ms", "10")`.
 
 pub mod accumulator;
+pub mod idempotence;
 pub mod partitioner;
 pub mod sender;
 
@@ -42,8 +45,8 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use self::accumulator::{Accumulator, BatchCompletion, RecordRef};
+use self::idempotence::IdentityState;
 use self::partitioner::{DefaultPartitioner, Partitioner};
-use self::sender::ProducerIdentity;
 use crate::config::{parse_bool, parse_ms, ClientConfig};
 use crate::error::{Error, Result};
 use crate::metadata::Cluster;
@@ -321,16 +324,12 @@ impl ProducerBuilder {
             idle: Notify::new(),
             flushing: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
-            identity: Mutex::new(None),
-            reset_identity: AtomicBool::new(false),
+            identity: Mutex::new(IdentityState::default()),
             stop: CancellationToken::new(),
         });
         if inner.config.enable_idempotence {
-            let id = sender::init_producer_id(&inner).await?;
-            *inner
-                .identity
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(id);
+            let id = sender::init_producer_id(&inner, None).await?;
+            inner.identities().current = Some(id);
         }
         let task = tokio::spawn(sender::run(inner.clone()));
         Ok(Producer {
@@ -353,9 +352,9 @@ pub struct ProducerInner {
     idle: Notify,
     flushing: AtomicUsize,
     closing: AtomicBool,
-    identity: Mutex<Option<ProducerIdentity>>,
-    /// A sequenced batch failed with an unknown outcome: get a new producer id first.
-    reset_identity: AtomicBool,
+    /// The identity new idempotent batches are stamped with, and whether a partition gave
+    /// it up (see `idempotence`).
+    identity: Mutex<IdentityState>,
     stop: CancellationToken,
 }
 
@@ -372,6 +371,10 @@ impl ProducerInner {
         self.accumulator
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn identities(&self) -> MutexGuard<'_, IdentityState> {
+        self.identity.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

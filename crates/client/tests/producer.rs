@@ -24,6 +24,9 @@ use streamctl_devcluster::DevCluster;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+#[path = "producer/sequences.rs"]
+mod sequences;
+
 async fn cluster() -> DevCluster {
     DevCluster::builder()
         .brokers(3)

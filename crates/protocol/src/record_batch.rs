@@ -73,6 +73,7 @@ const PARTITION_LEADER_EPOCH_AT: usize = 12;
 const MAGIC_AT: usize = 16;
 const CRC_AT: usize = 17;
 const ATTRIBUTES_AT: usize = 21;
+const PRODUCER_ID_AT: usize = 43;
 
 /// The smallest `batchLength` a v2 batch can have (a header and no records).
 const MIN_BATCH_LENGTH: usize = RECORD_BATCH_OVERHEAD - LOG_OVERHEAD;
@@ -488,6 +489,41 @@ pub fn rewrite_partition_leader_epoch(batch: &mut [u8], epoch: i32) -> Result<()
         &epoch.to_be_bytes(),
         "partition leader epoch",
     )
+}
+
+/// Sets `producerId`, `producerEpoch` and `baseSequence` of the batch at the front of `batch`
+/// in place and recomputes its CRC, which covers them.
+///
+/// An idempotent producer needs this when the broker has lost its sequence state (KIP-360):
+/// the batch is sent again under a new epoch or producer id, starting at sequence 0.
+pub fn rewrite_producer_state(
+    batch: &mut [u8],
+    producer_id: i64,
+    producer_epoch: i16,
+    base_sequence: i32,
+) -> Result<(), DecodeError> {
+    let size = batch_size(batch)?;
+    let have = batch.len();
+    let Some(whole) = batch.get_mut(..size) else {
+        return Err(DecodeError::Truncated {
+            what: "record batch",
+            needed: size.saturating_sub(have),
+        });
+    };
+    let mut fields = [0u8; 14];
+    let mut dst = fields.as_mut_slice();
+    dst.put_i64(producer_id);
+    dst.put_i16(producer_epoch);
+    dst.put_i32(base_sequence);
+    // `batch_size` guarantees a whole header, so these ranges exist; `get_mut` keeps it so.
+    if let Some(dst) = whole.get_mut(PRODUCER_ID_AT..PRODUCER_ID_AT + fields.len()) {
+        dst.copy_from_slice(&fields);
+    }
+    let crc = crc32c::crc32c(whole.get(ATTRIBUTES_AT..).unwrap_or_default());
+    if let Some(dst) = whole.get_mut(CRC_AT..CRC_AT + 4) {
+        dst.copy_from_slice(&crc.to_be_bytes());
+    }
+    Ok(())
 }
 
 fn rewrite(

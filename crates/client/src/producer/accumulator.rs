@@ -16,10 +16,11 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use streamctl_protocol::compression::Compression;
-use streamctl_protocol::record_batch::RecordBatchBuilder;
+use streamctl_protocol::record_batch::{rewrite_producer_state, RecordBatchBuilder};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
+use super::idempotence::{PartitionSequences, Stamp};
 use crate::error::Error;
 
 /// Largest buffer reserved for a new batch ahead of its records (a huge `batch.size` should
@@ -80,6 +81,15 @@ pub struct ProducerBatch {
     builder: Option<RecordBatchBuilder>,
     /// The encoded batch once closed; retries resend exactly these bytes (same sequence).
     pub built: Option<Bytes>,
+    /// Idempotent producers: the producer id, epoch and first sequence, given when the batch
+    /// is first drained and kept for every retry.
+    pub stamp: Option<Stamp>,
+    /// An attempt under the current stamp may have been written (its outcome is unknown), so
+    /// if the batch fails for good its sequences must never be reused.
+    pub maybe_written: bool,
+    /// The broker lost the producer's sequence state: the batch needs a new stamp (a new
+    /// identity, sequence 0) before it is sent again.
+    pub resequence: bool,
     /// Shared by every record's delivery future.
     pub completion: Arc<BatchCompletion>,
     /// Number of records.
@@ -113,6 +123,9 @@ impl ProducerBatch {
                 batch_size.min(MAX_PREALLOCATED_BATCH),
             )),
             built: None,
+            stamp: None,
+            maybe_written: false,
+            resequence: false,
             completion: Arc::new(BatchCompletion::default()),
             record_count: 0,
             size: 0,
@@ -123,8 +136,9 @@ impl ProducerBatch {
         }
     }
 
-    /// Encodes the batch (idempotent producers stamp id, epoch and first sequence).
-    pub fn close(&mut self, producer: Option<(i64, i16, i32)>) -> Result<Bytes, Error> {
+    /// Encodes the batch once, with its stamp if it has one; later calls return the same
+    /// bytes.
+    pub fn close(&mut self) -> Result<Bytes, Error> {
         if let Some(b) = &self.built {
             return Ok(b.clone());
         }
@@ -133,14 +147,40 @@ impl ProducerBatch {
                 "batch has neither records nor bytes".into(),
             ));
         };
-        if let Some((id, epoch, sequence)) = producer {
-            builder = builder.producer(id, epoch, sequence);
+        if let Some(s) = self.stamp {
+            builder = builder.producer(s.identity.id, s.identity.epoch, s.base_sequence);
         }
         let bytes = builder
             .build()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         self.built = Some(bytes.clone());
         Ok(bytes)
+    }
+
+    /// Gives the batch a new stamp. An encoded batch is rewritten in place: the producer
+    /// fields sit in the header, and its CRC, which covers them, is recomputed.
+    pub fn restamp(&mut self, stamp: Stamp) -> Result<(), Error> {
+        if let Some(built) = self.built.take() {
+            let mut bytes = bytes::BytesMut::from(built.as_ref());
+            let rewritten = rewrite_producer_state(
+                &mut bytes,
+                stamp.identity.id,
+                stamp.identity.epoch,
+                stamp.base_sequence,
+            );
+            if let Err(e) = rewritten {
+                self.built = Some(built);
+                return Err(Error::InvalidRequest(format!(
+                    "cannot give the batch a new producer id and sequence: {e}"
+                )));
+            }
+            self.built = Some(bytes.freeze());
+        }
+        self.stamp = Some(stamp);
+        self.resequence = false;
+        // What the old stamp's attempts did cannot make the new sequence's outcome unknown.
+        self.maybe_written = false;
+        Ok(())
     }
 
     /// Completes every record of the batch and releases its memory.
@@ -157,8 +197,8 @@ pub struct PartitionQueue {
     pub batches: VecDeque<ProducerBatch>,
     /// A batch of this partition is in flight (ordering: at most one).
     pub muted: bool,
-    /// Next idempotent sequence number.
-    pub next_sequence: i32,
+    /// Idempotent sequences of the partition.
+    pub sequences: PartitionSequences,
 }
 
 /// Where an appended record went, for its delivery future.

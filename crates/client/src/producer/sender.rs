@@ -13,6 +13,9 @@
 //! Order per partition holds under retries because a partition has at most one batch in
 //! flight (it is "muted" until the answer comes). With idempotence the broker also drops
 //! duplicates of a retried batch, so a retry after a lost response writes nothing twice.
+//! Sequences are given when a batch is first drained and follow the rules of
+//! [`super::idempotence`]: a sequence whose outcome is unknown is never reused, and a
+//! partition whose broker lost the producer's state moves to a new epoch instead of wedging.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -26,28 +29,26 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::accumulator::{BatchAck, ProducerBatch};
+use super::idempotence::AttemptOutcome;
+pub use super::idempotence::ProducerIdentity;
 use super::{Acks, ProducerInner};
 use crate::error::{Error, Result};
 use crate::metadata::Leader;
 
-/// Producer identity for idempotence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProducerIdentity {
-    /// Producer id from InitProducerId.
-    pub id: i64,
-    /// Its epoch.
-    pub epoch: i16,
-}
-
-/// Asks any broker for a producer id (InitProducerId without a transactional id).
-pub async fn init_producer_id(inner: &ProducerInner) -> Result<ProducerIdentity> {
+/// Asks any broker for a producer id (InitProducerId without a transactional id). `current`
+/// is the identity being replaced, if any (KIP-360 lets the broker bump its epoch; a broker
+/// may also answer with a new id, which is as good: a new id starts at sequence 0 too).
+pub async fn init_producer_id(
+    inner: &ProducerInner,
+    current: Option<ProducerIdentity>,
+) -> Result<ProducerIdentity> {
     let conn = inner.cluster.any_connection().await?;
     let resp = conn
         .call(InitProducerIdRequest {
             transactional_id: None,
             transaction_timeout_ms: i32::MAX,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id: current.map_or(-1, |c| c.id),
+            producer_epoch: current.map_or(-1, |c| c.epoch),
             ..Default::default()
         })
         .await?;
@@ -58,31 +59,46 @@ pub async fn init_producer_id(inner: &ProducerInner) -> Result<ProducerIdentity>
     })
 }
 
-/// Gets a new producer id and restarts every partition's sequence at 0. Batches already
-/// encoded keep the old id (the broker still knows it); new batches use the new one.
-async fn reinit_identity(inner: &ProducerInner) {
-    match init_producer_id(inner).await {
-        Ok(id) => {
-            *inner
-                .identity
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id);
-            let mut acc = inner.accumulator();
-            for queues in acc.topics.values_mut() {
-                for q in queues.values_mut() {
-                    q.next_sequence = 0;
-                }
+/// Replaces the producer's identity when a partition gave it up. Partitions move to the new
+/// one lazily, each when its next batch is first drained, so batches already stamped finish
+/// under the old one (the broker still knows it) and no sequence is reset under a batch in
+/// flight.
+async fn maybe_bump_identity(inner: &ProducerInner) {
+    let current = {
+        let state = inner.identities();
+        if !state.bump_requested {
+            return;
+        }
+        state.current
+    };
+    let Some(current) = current else {
+        return;
+    };
+    // Kafka's idempotent producer bumps the epoch locally (KIP-360): the broker takes a
+    // higher epoch starting at sequence 0, and fences the old epoch's requests still on
+    // their way. Only an exhausted epoch needs a new producer id from the cluster.
+    let next = match current.bumped() {
+        Some(next) => next,
+        None => match init_producer_id(inner, Some(current)).await {
+            Ok(next) => next,
+            Err(e) => {
+                // Still requested: the next loop tries again; the partitions that need a new
+                // identity wait (their batches expire at delivery.timeout.ms at worst).
+                warn!(error = %e, "cannot get a new producer id; will retry");
+                return;
             }
-            warn!(
-                producer_id = id.id,
-                "a batch's fate is unknown; continuing with a new producer id"
-            );
-        }
-        Err(e) => {
-            warn!(error = %e, "cannot get a new producer id; will retry");
-            inner.reset_identity.store(true, Ordering::Release);
-        }
+        },
+    };
+    let mut state = inner.identities();
+    if state.current == Some(current) {
+        state.current = Some(next);
     }
+    state.bump_requested = false;
+    warn!(
+        producer_id = next.id,
+        producer_epoch = next.epoch,
+        "a batch's outcome is unknown or the broker lost its sequences; new producer epoch"
+    );
 }
 
 /// The sender task body; returns when the producer closes and nothing is left, or when
@@ -94,9 +110,7 @@ pub async fn run(inner: Arc<ProducerInner>) {
         tokio::pin!(wake);
         wake.as_mut().enable();
 
-        if inner.reset_identity.swap(false, Ordering::AcqRel) {
-            reinit_identity(&inner).await;
-        }
+        maybe_bump_identity(&inner).await;
         let now = Instant::now();
         expire(&inner, now);
         // Topics with retried batches: their leader may have moved. `partitions_for`
@@ -106,7 +120,15 @@ pub async fn run(inner: Arc<ProducerInner>) {
                 debug!(topic, error = %e, "metadata refresh for the producer failed");
             }
         }
-        let (ready, next_deadline, need_metadata) = collect_ready(&inner, &in_flight, now);
+        let Collected {
+            ready,
+            next: next_deadline,
+            need_metadata,
+            failed,
+        } = collect_ready(&inner, &in_flight, now);
+        for (batch, e) in failed {
+            finish(&inner, batch, Err(e));
+        }
         if !need_metadata.is_empty() {
             if let Err(e) = inner
                 .cluster
@@ -131,7 +153,8 @@ pub async fn run(inner: Arc<ProducerInner>) {
     }
 }
 
-/// Fails queued batches older than `delivery.timeout.ms`.
+/// Fails queued batches older than `delivery.timeout.ms` (a batch in flight waits for its
+/// answer). They go through [`finish`], which settles their sequences.
 fn expire(inner: &ProducerInner, now: Instant) {
     let timeout = inner.config.delivery_timeout;
     let mut expired = Vec::new();
@@ -153,14 +176,13 @@ fn expire(inner: &ProducerInner, now: Instant) {
                 }
             }
         }
-        acc.outstanding -= expired.len();
     }
     for b in expired {
         let what = format!(
             "delivery of {} records to {}-{}",
             b.record_count, b.topic, b.partition
         );
-        b.finish(Err(Error::Timeout { what, timeout }));
+        finish(inner, b, Err(Error::Timeout { what, timeout }));
     }
     if !inner.accumulator().is_idle() {
         return;
@@ -184,15 +206,30 @@ fn retried_topics(inner: &ProducerInner) -> Vec<String> {
 
 type Ready = HashMap<i32, Vec<ProducerBatch>>;
 
+/// What [`collect_ready`] found.
+struct Collected {
+    /// Batches to send, by leader.
+    ready: Ready,
+    /// The next linger or backoff deadline.
+    next: Option<Instant>,
+    /// Topics whose leaders are unknown.
+    need_metadata: Vec<String>,
+    /// Batches that could not be given a new stamp (to fail outside the lock).
+    failed: Vec<(ProducerBatch, Error)>,
+}
+
 /// Takes the ready front batches of unmuted partitions whose leader is known and has room
-/// for another request; returns them by broker, the next linger/backoff deadline, and
-/// topics whose leaders are unknown.
+/// for another request, and stamps idempotent batches that need it (under the accumulator
+/// lock, so no other batch of the partition can be stamped or settled meanwhile).
 fn collect_ready(
     inner: &ProducerInner,
     in_flight: &std::sync::Mutex<HashMap<i32, usize>>,
     now: Instant,
-) -> (Ready, Option<Instant>, Vec<String>) {
+) -> Collected {
     let snapshot = inner.cluster.snapshot();
+    let idempotent = inner.config.enable_idempotence;
+    let current = inner.identities().current;
+    let mut failed = Vec::new();
     let flushing =
         inner.flushing.load(Ordering::Acquire) > 0 || inner.closing.load(Ordering::Acquire);
     let linger = inner.config.linger;
@@ -240,19 +277,55 @@ fn collect_ready(
             if inflight.get(&node).copied().unwrap_or(0) >= max_in_flight {
                 continue;
             }
+            let front_size = front.size;
             let used = request_bytes.entry(node).or_default();
-            if *used > 0 && *used + front.size > max_request {
+            if *used > 0 && *used + front_size > max_request {
                 next = Some(now);
                 continue;
             }
-            *used += front.size;
+            if idempotent {
+                // Without an identity (or while the partition waits for a new one) nothing
+                // can be stamped; the bump wakes the sender again.
+                let Some(current) = current else {
+                    continue;
+                };
+                let Some(front) = q.batches.front_mut() else {
+                    continue;
+                };
+                if front.stamp.is_none() || front.resequence {
+                    let Some(stamp) = q.sequences.assign(current, front.record_count) else {
+                        continue;
+                    };
+                    // A batch the broker lost the state of is sent again under the new
+                    // identity from 0. If an earlier attempt was in fact written (and the
+                    // state then lost, e.g. by retention), this writes it twice: Kafka
+                    // accepts that risk, since the alternative is a partition that refuses
+                    // every later batch.
+                    if front.resequence {
+                        warn!(topic = %topic, partition = *partition, producer_epoch = stamp.identity.epoch, "resending a batch from sequence 0 under a new producer epoch");
+                    }
+                    if let Err(e) = front.restamp(stamp) {
+                        if let Some(batch) = q.batches.pop_front() {
+                            q.muted = true;
+                            failed.push((batch, e));
+                        }
+                        continue;
+                    }
+                }
+            }
+            *used += front_size;
             if let Some(batch) = q.batches.pop_front() {
                 q.muted = true;
                 ready.entry(node).or_default().push(batch);
             }
         }
     }
-    (ready, next, need_metadata)
+    Collected {
+        ready,
+        next,
+        need_metadata,
+        failed,
+    }
 }
 
 /// Builds and sends one ProduceRequest to `node`; a spawned task handles the answer.
@@ -262,33 +335,12 @@ async fn send_to(
     node: i32,
     mut batches: Vec<ProducerBatch>,
 ) {
-    // Close the batches (encode; stamp producer id and sequences on first send).
-    let identity = *inner
-        .identity
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Close the batches (encoded once, with the stamp collect_ready gave them).
     let mut topic_data: Vec<ProduceRequestTopicData> = Vec::new();
     let mut failed = Vec::new();
     let mut kept = Vec::with_capacity(batches.len());
     for mut batch in batches.drain(..) {
-        let stamp = identity.map(|id| {
-            let mut acc = inner.accumulator();
-            let seq = match acc
-                .topics
-                .get_mut(&*batch.topic)
-                .and_then(|q| q.get_mut(&batch.partition))
-            {
-                Some(q) if batch.built.is_none() => {
-                    let s = q.next_sequence;
-                    q.next_sequence =
-                        q.next_sequence.wrapping_add(batch.record_count as i32) & i32::MAX;
-                    s
-                }
-                _ => 0,
-            };
-            (id.id, id.epoch, seq)
-        });
-        match batch.close(stamp) {
+        match batch.close() {
             Ok(bytes) => {
                 let pd = ProduceRequestPartitionData {
                     index: batch.partition,
@@ -328,7 +380,7 @@ async fn send_to(
             debug!(broker = node, error = %e, "producer cannot reach the leader");
             inner.cluster.on_connection_lost(node);
             for b in kept {
-                retry_or_fail(inner, b, e.clone());
+                retry_or_fail(inner, b, e.clone(), AttemptOutcome::NotWritten);
             }
             return;
         }
@@ -345,7 +397,7 @@ async fn send_to(
                         log_append_time: -1,
                     }),
                 ),
-                Err(e) => retry_or_fail(inner, b, e.clone()),
+                Err(e) => retry_or_fail(inner, b, e.clone(), AttemptOutcome::Unknown),
             }
         }
         return;
@@ -353,8 +405,9 @@ async fn send_to(
     let pending = match conn.send(request).await {
         Ok(p) => p,
         Err(e) => {
+            // `send` fails only before the request is handed to the connection's writer.
             for b in kept {
-                retry_or_fail(inner, b, e.clone());
+                retry_or_fail(inner, b, e.clone(), AttemptOutcome::NotWritten);
             }
             return;
         }
@@ -378,9 +431,10 @@ async fn send_to(
         match response {
             Ok(resp) => handle_response(&inner, node, kept, resp),
             Err(e) => {
+                // A timeout or a lost connection: the broker may have written the batches.
                 inner.cluster.on_connection_lost(node);
                 for b in kept {
-                    retry_or_fail(&inner, b, e.clone());
+                    retry_or_fail(&inner, b, e.clone(), AttemptOutcome::Unknown);
                 }
             }
         }
@@ -408,7 +462,7 @@ fn handle_response(
                 topic: Some(batch.topic.to_string()),
                 partition: Some(batch.partition),
             };
-            retry_or_fail(inner, batch, e);
+            retry_or_fail(inner, batch, e, AttemptOutcome::Unknown);
             continue;
         };
         let code = ErrorCode::from_code(p.error_code);
@@ -441,14 +495,32 @@ fn handle_response(
             partition: Some(batch.partition),
         };
         debug!(broker = node, topic = %batch.topic, partition = batch.partition, error = %e, "produce failed");
-        retry_or_fail(inner, batch, e);
+        retry_or_fail(inner, batch, e, AttemptOutcome::of_code(code));
     }
 }
 
 /// Puts a batch back at the front of its queue for another attempt, or fails it.
-fn retry_or_fail(inner: &ProducerInner, mut batch: ProducerBatch, error: Error) {
+/// `outcome` is what the failed attempt tells about the batch having been written.
+fn retry_or_fail(
+    inner: &ProducerInner,
+    mut batch: ProducerBatch,
+    error: Error,
+    outcome: AttemptOutcome,
+) {
+    let sequenced = inner.config.enable_idempotence && batch.stamp.is_some();
+    match outcome {
+        AttemptOutcome::Unknown => batch.maybe_written = true,
+        AttemptOutcome::NotWritten => {}
+        // The broker has no state (or other state) for our sequence: this attempt was not
+        // written, and no attempt under this identity will be. Retry under a new one.
+        AttemptOutcome::LostSequenceState if sequenced => {
+            warn!(topic = %batch.topic, partition = batch.partition, error = %error, "the broker lost the producer's sequence state");
+            batch.resequence = true;
+        }
+        AttemptOutcome::LostSequenceState => {}
+    }
     let elapsed = batch.created.elapsed();
-    let retriable = error.is_retriable();
+    let retriable = error.is_retriable() || batch.resequence;
     if !retriable
         || batch.attempts > inner.config.retries
         || elapsed >= inner.config.delivery_timeout
@@ -471,9 +543,18 @@ fn retry_or_fail(inner: &ProducerInner, mut batch: ProducerBatch, error: Error) 
         .get_mut(&*batch.topic)
         .and_then(|q| q.get_mut(&batch.partition))
     {
+        let bump_from = match batch.stamp {
+            Some(stamp) if batch.resequence && q.sequences.on_unknown(stamp) => {
+                Some(stamp.identity)
+            }
+            _ => None,
+        };
         q.muted = false;
         q.batches.push_front(batch);
         drop(acc);
+        if let Some(from) = bump_from {
+            inner.identities().request_bump(from);
+        }
         // The sender may be asleep with no deadline: it must learn this retry's backoff.
         inner.wake.notify_one();
     } else {
@@ -482,16 +563,9 @@ fn retry_or_fail(inner: &ProducerInner, mut batch: ProducerBatch, error: Error) 
     }
 }
 
-/// Completes a batch and unmutes its partition.
+/// Completes a batch, unmutes its partition and settles its sequences.
 fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>) {
-    // An idempotent batch that failed for good leaves a hole in its partition's sequences.
-    // Refused by the broker: it was not written, so the next batch reuses its sequences.
-    // Outcome unknown (timeout, lost connection): it may have been written, so reusing them
-    // could make the broker take a new batch for a duplicate; a fresh producer id starts
-    // every partition at 0 instead (Kafka bumps the epoch for this, KIP-360).
-    let sequenced = batch.built.is_some() && inner.config.enable_idempotence;
-    let refused = matches!(&result, Err(Error::Broker { .. }));
-    let reset_identity = sequenced && result.is_err() && !refused;
+    let mut bump_from = None;
     {
         let mut acc = inner.accumulator();
         if let Some(q) = acc
@@ -500,18 +574,31 @@ fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>)
             .and_then(|q| q.get_mut(&batch.partition))
         {
             q.muted = false;
-            if sequenced && refused {
-                q.next_sequence =
-                    q.next_sequence.wrapping_sub(batch.record_count as i32) & i32::MAX;
+            // A stamped batch that failed for good leaves its sequences behind. If every
+            // attempt was refused before the append they are given back; if any may have
+            // been written (or the broker lost the state), reusing them could make the broker
+            // answer a new batch as a duplicate of this one and drop it, so the partition
+            // takes a new identity instead (KIP-360 / KIP-588).
+            if let (Some(stamp), Err(_), true) =
+                (batch.stamp, &result, inner.config.enable_idempotence)
+            {
+                let needs_bump = if batch.maybe_written || batch.resequence {
+                    q.sequences.on_unknown(stamp)
+                } else {
+                    q.sequences.on_refused(stamp, batch.record_count)
+                };
+                if needs_bump {
+                    bump_from = Some(stamp.identity);
+                }
             }
-        }
-        if reset_identity {
-            inner.reset_identity.store(true, Ordering::Release);
         }
         acc.outstanding = acc.outstanding.saturating_sub(1);
         if acc.is_idle() {
             inner.idle.notify_waiters();
         }
+    }
+    if let Some(from) = bump_from {
+        inner.identities().request_bump(from);
     }
     batch.finish(result);
     inner.wake.notify_one();

@@ -448,6 +448,23 @@ fn control_flag_and_empty_builder() {
 }
 
 #[test]
+fn producer_state_is_rewritten_with_a_new_crc_and_the_same_records() {
+    for codec in [Compression::None, Compression::Lz4] {
+        let original = build(codec, &sample_records(0)).build().unwrap();
+        let mut raw = original.to_vec();
+        rewrite_producer_state(&mut raw, 9_001, 4, 0).unwrap();
+        let b = RecordBatch::from_bytes(Bytes::from(raw)).unwrap();
+        b.verify_crc().unwrap();
+        assert_eq!((b.producer_id(), b.producer_epoch()), (9_001, 4));
+        assert_eq!((b.base_sequence(), b.last_sequence()), (0, 4));
+        let before = RecordBatch::from_bytes(original).unwrap();
+        assert_ne!(b.crc(), before.crc(), "the CRC covers the producer fields");
+        assert_eq!(decode_all(&b), decode_all(&before));
+    }
+    assert!(rewrite_producer_state(&mut [0u8; 5], 1, 0, 0).is_err());
+}
+
+#[test]
 fn sequences_wrap_like_kafka() {
     let mut b = RecordBatchBuilder::new(Compression::None).producer(1, 0, i32::MAX - 1);
     for _ in 0..4 {
