@@ -60,7 +60,10 @@ fn seeds() -> Vec<u64> {
     if let Ok(spec) = std::env::var("STREAMCTL_CHAOS_SEEDS") {
         if let Some((a, b)) = spec.split_once("..") {
             let a: u64 = a.parse().expect("STREAMCTL_CHAOS_SEEDS=a..b");
-            let b: u64 = b.trim_start_matches('=').parse().expect("STREAMCTL_CHAOS_SEEDS=a..b");
+            let b: u64 = b
+                .trim_start_matches('=')
+                .parse()
+                .expect("STREAMCTL_CHAOS_SEEDS=a..b");
             return if spec.contains("..=") {
                 (a..=b).collect()
             } else {
@@ -92,9 +95,8 @@ fn fault_schedules_keep_kafkas_promises() {
     let mut failing = Vec::new();
     for seed in seeds() {
         let schedule = Schedule::generate(seed);
-        let outcome = runtime.block_on(async {
-            tokio::time::timeout(SEED_TIMEOUT, run(schedule.clone())).await
-        });
+        let outcome = runtime
+            .block_on(async { tokio::time::timeout(SEED_TIMEOUT, run(schedule.clone())).await });
         match outcome {
             Ok(result) => {
                 report(&schedule, &result);
@@ -108,7 +110,9 @@ fn fault_schedules_keep_kafkas_promises() {
             }
             Err(_) => {
                 println!("FAULT-SCHEDULE-RESULT seed={seed} timeout=1");
-                print!("seed {seed} did not finish within {SEED_TIMEOUT:?}; its schedule:\n{schedule}");
+                print!(
+                    "seed {seed} did not finish within {SEED_TIMEOUT:?}; its schedule:\n{schedule}"
+                );
                 failing.push(format!("seed {seed}: timed out"));
             }
         }
@@ -153,9 +157,18 @@ fn report(schedule: &Schedule, r: &SeedResult) {
     );
     if !f.violations.is_empty() {
         print!("seed {} FAILED; its schedule:\n{schedule}", r.seed);
-        println!("first violations (replay with STREAMCTL_CHAOS_SEED={}):", r.seed);
-        for v in f.violations.iter().take(15) {
-            println!("  [{}] {}", v.invariant, v.what);
+        println!(
+            "first violations (replay with STREAMCTL_CHAOS_SEED={}):",
+            r.seed
+        );
+        // The first few of each invariant, so one noisy kind does not hide the others.
+        let mut shown: BTreeMap<u8, usize> = BTreeMap::new();
+        for v in &f.violations {
+            let n = shown.entry(v.invariant).or_default();
+            *n += 1;
+            if *n <= 5 {
+                println!("  [{}] {}", v.invariant, v.what);
+            }
         }
     }
 }
@@ -182,8 +195,18 @@ async fn run(schedule: Schedule) -> SeedResult {
 
     let shared = Shared::default();
     let mut tasks = vec![
-        workloads::spawn_ours(Writer::Idempotent, bootstrap.clone(), settings.partitions, shared.clone()),
-        workloads::spawn_ours(Writer::Plain, bootstrap.clone(), settings.partitions, shared.clone()),
+        workloads::spawn_ours(
+            Writer::Idempotent,
+            bootstrap.clone(),
+            settings.partitions,
+            shared.clone(),
+        ),
+        workloads::spawn_ours(
+            Writer::Plain,
+            bootstrap.clone(),
+            settings.partitions,
+            shared.clone(),
+        ),
     ];
     match workloads::spawn_librdkafka(bootstrap.clone(), settings.partitions, shared.clone()) {
         Some(t) => tasks.push(t),
@@ -195,21 +218,34 @@ async fn run(schedule: Schedule) -> SeedResult {
             .push("librdkafka workload skipped: confluent-kafka missing".into()),
     }
     for id in 0..2 {
-        tasks.push(workloads::spawn_member(id, bootstrap.clone(), shared.clone()));
+        tasks.push(workloads::spawn_member(
+            id,
+            bootstrap.clone(),
+            shared.clone(),
+        ));
     }
-    tasks.push(workloads::spawn_sampler(bootstrap.clone(), settings.partitions, shared.clone()));
+    tasks.push(workloads::spawn_sampler(
+        bootstrap.clone(),
+        settings.partitions,
+        shared.clone(),
+    ));
 
     let mut skipped = 0;
     for (i, step) in schedule.steps.iter().enumerate() {
         let target_acks = shared.progress.load(Ordering::Relaxed) + step.after;
         wait_for_acks(&shared, target_acks).await;
         let acks = shared.progress.load(Ordering::Relaxed);
-        if matches!(step.action, Action::Kill(_) | Action::Stop(_) | Action::Crash)
-            && !wait_for_full_isr(&target, Duration::from_secs(20)).await
+        if matches!(
+            step.action,
+            Action::Kill(_) | Action::Stop(_) | Action::Crash
+        ) && !wait_for_full_isr(&target, Duration::from_secs(20)).await
         {
             // Taking down a broker while a partition has lost a replica could leave no copy
             // of an acknowledged record, which is beyond Kafka's promise: skip it.
-            println!("  step {i:>2} at {acks} acks: SKIPPED {} (ISR not full after 20 s)", step.action);
+            println!(
+                "  step {i:>2} at {acks} acks: SKIPPED {} (ISR not full after 20 s)",
+                step.action
+            );
             skipped += 1;
             continue;
         }
@@ -221,15 +257,16 @@ async fn run(schedule: Schedule) -> SeedResult {
     target.heal().await;
     shared.stop.store(true, Ordering::Relaxed);
     for t in tasks {
-        if tokio::time::timeout(Duration::from_secs(120), t).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(120), t)
+            .await
+            .is_err()
+        {
             println!("  a workload did not stop within 120 s");
         }
     }
-    let settled = settle(&target, Duration::from_secs(60)).await;
-    if !settled {
-        println!("  the cluster did not settle (full ISR, high watermark at log end) within 60 s");
-    }
-    let log = read_back(&bootstrap, settings.partitions).await;
+    let unhealed = settle(&target, Duration::from_secs(30)).await;
+    let mut log = read_back(&bootstrap, settings.partitions).await;
+    log.unhealed = unhealed;
     let history = std::mem::take(&mut *shared.history.lock().unwrap());
     for n in &history.notes {
         println!("  note: {n}");
@@ -292,7 +329,8 @@ async fn apply(target: &mut Target, admin: &Admin, shared: &Shared, action: &Act
             };
             // Below an offset in [1, max acknowledged + 1]: at or below what was acknowledged.
             #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-            let before = (((max_acked + 1) as f64 * fraction).ceil() as i64).clamp(1, max_acked + 1);
+            let before =
+                (((max_acked + 1) as f64 * fraction).ceil() as i64).clamp(1, max_acked + 1);
             let mut low_watermark = None;
             for _ in 0..3 {
                 match tokio::time::timeout(
@@ -320,7 +358,9 @@ async fn apply(target: &mut Target, admin: &Admin, shared: &Shared, action: &Act
     }
 }
 
-fn partitions(state: &ClusterState) -> impl Iterator<Item = &streamctl_devcluster::http::PartitionState> {
+fn partitions(
+    state: &ClusterState,
+) -> impl Iterator<Item = &streamctl_devcluster::http::PartitionState> {
     state.topics.iter().flat_map(|t| t.partitions.iter())
 }
 
@@ -339,45 +379,50 @@ async fn wait_for_full_isr(target: &Target, bound: Duration) -> bool {
     false
 }
 
-/// Waits, bounded, until every partition has a leader, a full ISR and its high watermark at
-/// the log end (a restarted leader's high watermark trails its log briefly).
-async fn settle(target: &Target, bound: Duration) -> bool {
+/// Waits, bounded, until every broker runs and every partition has a leader, a full ISR
+/// and its high watermark at the log end (a restarted leader's high watermark trails its log
+/// briefly); returns what had not healed by then.
+async fn settle(target: &Target, bound: Duration) -> Vec<String> {
     let deadline = Instant::now() + bound;
+    let mut unhealed = vec!["the admin plane never answered".to_string()];
     while Instant::now() < deadline {
         if let Some(state) = target.state().await {
-            let settled = state.brokers.iter().all(|b| b.running)
-                && partitions(&state).all(|p| {
-                    p.leader >= 0
-                        && p.isr.len() == p.replicas.len()
-                        && p.high_watermark.is_some()
-                        && p.high_watermark == p.log_end_offset
-                });
-            if settled {
-                return true;
-            }
-            if Instant::now() + Duration::from_millis(25) >= deadline {
-                let brokers: Vec<(i32, bool)> =
-                    state.brokers.iter().map(|b| (b.id, b.running)).collect();
-                println!("  unsettled: brokers (id, running) {brokers:?}");
-                for t in &state.topics {
-                    for p in &t.partitions {
-                        if p.leader < 0
-                            || p.isr.len() != p.replicas.len()
-                            || p.high_watermark.is_none()
-                            || p.high_watermark != p.log_end_offset
-                        {
-                            println!(
-                                "  unsettled: {}-{} leader {} isr {:?} of {:?}, high watermark {:?}, log end {:?}",
-                                t.name, p.partition, p.leader, p.isr, p.replicas, p.high_watermark, p.log_end_offset
-                            );
-                        }
+            unhealed = state
+                .brokers
+                .iter()
+                .filter(|b| !b.running)
+                .map(|b| format!("broker {} down", b.id))
+                .collect();
+            for t in &state.topics {
+                for p in &t.partitions {
+                    if p.leader < 0
+                        || p.isr.len() != p.replicas.len()
+                        || p.high_watermark.is_none()
+                        || p.high_watermark != p.log_end_offset
+                    {
+                        unhealed.push(format!(
+                            "{}-{} leader {} isr {:?} of {:?}, high watermark {:?}, log end {:?}",
+                            t.name,
+                            p.partition,
+                            p.leader,
+                            p.isr,
+                            p.replicas,
+                            p.high_watermark,
+                            p.log_end_offset
+                        ));
                     }
                 }
+            }
+            if unhealed.is_empty() {
+                return unhealed;
             }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    false
+    for u in &unhealed {
+        println!("  not healed after {bound:?}: {u}");
+    }
+    unhealed
 }
 
 /// Every record of the topic from the log start to the end offset, per partition.
@@ -403,12 +448,16 @@ async fn read_back(bootstrap: &str, partitions: i32) -> FinalLog {
         }
     };
     let Some((starts, ends)) = bounds else {
-        log.unreadable.push("no log start / end offsets within 60 s".into());
+        log.unreadable
+            .push("no log start / end offsets within 60 s".into());
         return log;
     };
     log.log_start = starts.iter().map(|(tp, o)| (tp.partition, *o)).collect();
     log.end = ends.iter().map(|(tp, o)| (tp.partition, *o)).collect();
-    println!("  read back from log start {:?} to end {:?}", log.log_start, log.end);
+    println!(
+        "  read back from log start {:?} to end {:?}",
+        log.log_start, log.end
+    );
     consumer.assign(tps.clone()).unwrap();
     let mut next: BTreeMap<i32, i64> = log.log_start.clone();
     let complete = |next: &BTreeMap<i32, i64>| {
@@ -460,15 +509,37 @@ fn the_checker_finds_what_it_is_built_to_find() {
             ack(Writer::Plain, 1, 1, 3), // out of order
         ],
         commits: vec![
-            Commit { consumer: 0, partition: 0, offset: 2 },
-            Commit { consumer: 0, partition: 0, offset: 1 },
+            Commit {
+                consumer: 0,
+                partition: 0,
+                offset: 2,
+            },
+            Commit {
+                consumer: 0,
+                partition: 0,
+                offset: 1,
+            },
         ],
         ..History::default()
     };
     let log = FinalLog {
         records: BTreeMap::from([
-            (0, vec![(0, "idem-0".into()), (1, "idem-1".into()), (2, "idem-1".into())]),
-            (1, vec![(3, "plain-1".into()), (5, "plain-0".into()), (6, "plain-0".into())]),
+            (
+                0,
+                vec![
+                    (0, "idem-0".into()),
+                    (1, "idem-1".into()),
+                    (2, "idem-1".into()),
+                ],
+            ),
+            (
+                1,
+                vec![
+                    (3, "plain-1".into()),
+                    (5, "plain-0".into()),
+                    (6, "plain-0".into()),
+                ],
+            ),
         ]),
         ..FinalLog::default()
     };

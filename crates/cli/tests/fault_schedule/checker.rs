@@ -1,6 +1,8 @@
 //! The checker: from the history of a run and the log read back at the end, the figures and
 //! every violation of what Kafka promises. A pure function; nothing here talks to a broker.
 //!
+//! 0. (liveness) once every fault is cleared, every partition heals within a bound: a
+//!    leader, every replica in sync, the high watermark at the log end;
 //! 1. every acknowledged record is in the log at the offset it was acknowledged at, unless
 //!    DeleteRecords was asked to delete that offset;
 //! 2. no value twice from an idempotent writer (a plain writer may duplicate, never lose);
@@ -25,6 +27,9 @@ pub struct FinalLog {
     pub end: BTreeMap<i32, i64>,
     /// Partitions the read could not finish (a violation: their records are not readable).
     pub unreadable: Vec<String>,
+    /// Partitions that had not healed (leader, full ISR, high watermark at the log end) in
+    /// the bounded wait after every fault was cleared: a liveness violation.
+    pub unhealed: Vec<String>,
 }
 
 /// One broken promise.
@@ -72,6 +77,9 @@ pub fn check(history: &History, log: &FinalLog) -> Figures {
     let mut violation = |invariant: u8, what: String| {
         violations.push(Violation { invariant, what });
     };
+    for u in &log.unhealed {
+        violation(0, format!("not healed after every fault was cleared: {u}"));
+    }
     for u in &log.unreadable {
         violation(1, format!("read back incomplete: {u}"));
     }
@@ -133,15 +141,21 @@ pub fn check(history: &History, log: &FinalLog) -> Figures {
             list.push((r.partition, r.offset));
         }
     }
-    let mut dups: Vec<(&str, &Vec<(i32, i64)>)> =
-        places.iter().filter(|(_, l)| l.len() > 1).map(|(v, l)| (*v, l)).collect();
+    let mut dups: Vec<(&str, &Vec<(i32, i64)>)> = places
+        .iter()
+        .filter(|(_, l)| l.len() > 1)
+        .map(|(v, l)| (*v, l))
+        .collect();
     dups.sort();
     for (value, list) in dups {
         f.duplicated += 1;
         let idempotent = Writer::parse(value).is_none_or(|(w, _)| w.idempotent());
         if idempotent {
             f.duplicated_idempotent += 1;
-            violation(2, format!("{value} (idempotent writer) appears at {list:?}"));
+            violation(
+                2,
+                format!("{value} (idempotent writer) appears at {list:?}"),
+            );
         }
     }
 
@@ -175,7 +189,9 @@ pub fn check(history: &History, log: &FinalLog) -> Figures {
     // 4. Committed offsets and ListOffsets latest never go backwards.
     let mut per_member: HashMap<(usize, i32), i64> = HashMap::new();
     for c in &history.commits {
-        let last = per_member.entry((c.consumer, c.partition)).or_insert(c.offset);
+        let last = per_member
+            .entry((c.consumer, c.partition))
+            .or_insert(c.offset);
         if c.offset < *last {
             violation(
                 4,
@@ -238,10 +254,16 @@ pub fn check(history: &History, log: &FinalLog) -> Figures {
         if start < *low {
             violation(
                 5,
-                format!("final log start offset of partition {p} is {start}, below the deleted {low}"),
+                format!(
+                    "final log start offset of partition {p} is {start}, below the deleted {low}"
+                ),
             );
         }
-        if let Some((o, v)) = log.records.get(p).and_then(|r| r.iter().find(|(o, _)| o < low)) {
+        if let Some((o, v)) = log
+            .records
+            .get(p)
+            .and_then(|r| r.iter().find(|(o, _)| o < low))
+        {
             violation(
                 5,
                 format!("read back {v} at {p}/{o}, below the deleted {low}"),
@@ -274,8 +296,35 @@ pub fn check(history: &History, log: &FinalLog) -> Figures {
         }
     }
     if reported > 20 {
-        violation(6, format!("… {} more consumed records changed or vanished", reported - 20));
+        violation(
+            6,
+            format!(
+                "… {} more consumed records changed or vanished",
+                reported - 20
+            ),
+        );
     }
-    f.violations = violations;
+    f.violations = collapse(violations);
     f
+}
+
+/// Repeats of one violation (the same sampled offset seen again and again) as one, with
+/// their count: the report should show distinct problems first.
+fn collapse(violations: Vec<Violation>) -> Vec<Violation> {
+    let mut order: Vec<Violation> = Vec::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for v in violations {
+        let n = counts.entry(v.what.clone()).or_default();
+        *n += 1;
+        if *n == 1 {
+            order.push(v);
+        }
+    }
+    for v in &mut order {
+        let n = counts[&v.what];
+        if n > 1 {
+            v.what = format!("{} (×{n})", v.what);
+        }
+    }
+    order
 }

@@ -3,7 +3,7 @@
 Usage: rdkafka_producer.py BOOTSTRAP TOPIC PARTITIONS MAX_RECORDS
 
 Sends values "rdk-<seq>" to partition seq % PARTITIONS with enable.idempotence=true and
-acks=all, paced (a few thousand a second), until MAX_RECORDS or a line on stdin (or its end).
+acks=all, paced (about a thousand a second), until MAX_RECORDS or a line on stdin (or its end).
 Prints one line per outcome, flushed at once:
   ACK <partition> <offset> <value>
   ERR <value> <error>
@@ -68,7 +68,7 @@ while seq < max_records and not stop.is_set():
     seq += 1
     producer.poll(0)
     if seq % 10 == 0:
-        time.sleep(0.003)
+        time.sleep(0.01)
 
 left = producer.flush(150)
 print(f"DONE {left}", flush=True)

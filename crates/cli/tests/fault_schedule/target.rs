@@ -117,10 +117,7 @@ async fn start_in_process(data_dir: Option<&Path>, base_port: u16) -> DevCluster
 async fn dev_up(data_dir: &Path, base_port: u16) -> Child {
     for _ in 0..20 {
         let mut child = Command::new(BIN)
-            .env(
-                "STREAMCTL_CONFIG",
-                data_dir.with_extension("config.toml"),
-            )
+            .env("STREAMCTL_CONFIG", data_dir.with_extension("config.toml"))
             .args(["dev", "up", "--no-profile", "--host", "127.0.0.1", "--port"])
             .arg(base_port.to_string())
             .arg("--admin-port")

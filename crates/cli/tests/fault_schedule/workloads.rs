@@ -239,9 +239,9 @@ pub fn spawn_ours(
                 }
             }
             seq += 1;
-            // Pacing, not waiting for a condition: a few thousand records a second.
+            // Pacing, not waiting for a condition: about a thousand records a second.
             if seq % 10 == 0 {
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
         shared.history.lock().unwrap().sent.insert(writer, seq);
@@ -250,7 +250,10 @@ pub fn spawn_ours(
             .await
             .is_err()
         {
-            shared.note(format!("{}: flush did not finish within 60 s", writer.name()));
+            shared.note(format!(
+                "{}: flush did not finish within 60 s",
+                writer.name()
+            ));
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), collector).await;
         let _ = producer.close(Duration::from_secs(5)).await;
@@ -265,8 +268,8 @@ pub fn spawn_librdkafka(
     shared: Shared,
 ) -> Option<JoinHandle<()>> {
     let python = streamctl_testkit::python("confluent_kafka")?;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fault_schedule/rdkafka_producer.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fault_schedule/rdkafka_producer.py");
     Some(tokio::spawn(async move {
         let mut child = Command::new(python)
             .arg("-u")
@@ -476,11 +479,16 @@ pub fn spawn_sampler(bootstrap: String, partitions: i32, shared: Shared) -> Join
                 if let Ok(Some(below)) =
                     tokio::time::timeout(BOUND, read_below(&admin, partition, low)).await
                 {
-                    shared.history.lock().unwrap().deleted_reads.push(DeletedRead {
-                        partition,
-                        offset: below,
-                        low_watermark: low,
-                    });
+                    shared
+                        .history
+                        .lock()
+                        .unwrap()
+                        .deleted_reads
+                        .push(DeletedRead {
+                            partition,
+                            offset: below,
+                            low_watermark: low,
+                        });
                 }
             }
         }
