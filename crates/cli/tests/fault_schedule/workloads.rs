@@ -167,13 +167,29 @@ impl Shared {
         self.history.lock().unwrap().notes.push(note);
     }
 
+    fn failed(&self, writer: Writer) {
+        *self
+            .history
+            .lock()
+            .unwrap()
+            .failed
+            .entry(writer)
+            .or_default() += 1;
+    }
+
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
 }
 
+/// Records one producer instance sends before it is closed and a new one takes over: new
+/// instances ask for new producer ids, so a broker that hands out an id again (after a
+/// restart, say) is caught deduplicating a new producer's records against an old one's.
+const SESSION_RECORDS: u64 = 4_000;
+
 /// Our producer (idempotent or plain), sending paced records to partition `seq % partitions`
-/// until told to stop; then it flushes what it has, bounded.
+/// until told to stop, in sessions of [`SESSION_RECORDS`] per producer instance; each
+/// session ends with a bounded flush.
 pub fn spawn_ours(
     writer: Writer,
     bootstrap: String,
@@ -181,7 +197,67 @@ pub fn spawn_ours(
     shared: Shared,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let producer = Producer::builder(&bootstrap)
+        let mut seq = 0;
+        while seq < MAX_RECORDS && !shared.stopped() {
+            let Some(producer) = build_producer(writer, &bootstrap).await else {
+                shared.note(format!("{}: no producer within 60 s", writer.name()));
+                break;
+            };
+            let (tx, mut rx) = mpsc::unbounded_channel::<(u64, DeliveryFuture)>();
+            let collector = {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    while let Some((seq, delivery)) = rx.recv().await {
+                        match delivery.await {
+                            Ok(m) => shared.ack(Ack {
+                                writer,
+                                seq,
+                                partition: m.partition,
+                                offset: m.offset,
+                            }),
+                            Err(_) => shared.failed(writer),
+                        }
+                    }
+                })
+            };
+            let session_end = seq + SESSION_RECORDS;
+            while seq < session_end && seq < MAX_RECORDS && !shared.stopped() {
+                let value = writer.value(seq);
+                let partition = i32::try_from(seq % partitions as u64).unwrap();
+                let record = Record::new(TOPIC)
+                    .partition(partition)
+                    .value(value.as_bytes());
+                match producer.send(record).await {
+                    Ok(d) => tx.send((seq, d)).unwrap(),
+                    Err(_) => shared.failed(writer),
+                }
+                seq += 1;
+                // Pacing, not waiting for a condition: about a thousand records a second.
+                if seq % 10 == 0 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            drop(tx);
+            if tokio::time::timeout(Duration::from_secs(60), producer.flush())
+                .await
+                .is_err()
+            {
+                shared.note(format!(
+                    "{}: flush did not finish within 60 s",
+                    writer.name()
+                ));
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(10), collector).await;
+            let _ = producer.close(Duration::from_secs(5)).await;
+        }
+        shared.history.lock().unwrap().sent.insert(writer, seq);
+    })
+}
+
+/// A producer, retried (bounded) while the cluster cannot answer.
+async fn build_producer(writer: Writer, bootstrap: &str) -> Option<Producer> {
+    for _ in 0..300 {
+        let built = Producer::builder(bootstrap)
             .acks(Acks::All)
             .set(
                 "enable.idempotence",
@@ -192,72 +268,13 @@ pub fn spawn_ours(
             .delivery_timeout(Duration::from_secs(120))
             .max_block(Duration::from_secs(30))
             .build()
-            .await
-            .unwrap();
-        let (tx, mut rx) = mpsc::unbounded_channel::<(u64, DeliveryFuture)>();
-        let collector = {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                while let Some((seq, delivery)) = rx.recv().await {
-                    match delivery.await {
-                        Ok(m) => shared.ack(Ack {
-                            writer,
-                            seq,
-                            partition: m.partition,
-                            offset: m.offset,
-                        }),
-                        Err(_) => {
-                            *shared
-                                .history
-                                .lock()
-                                .unwrap()
-                                .failed
-                                .entry(writer)
-                                .or_default() += 1;
-                        }
-                    }
-                }
-            })
-        };
-        let mut seq = 0;
-        while seq < MAX_RECORDS && !shared.stopped() {
-            let value = writer.value(seq);
-            let partition = i32::try_from(seq % partitions as u64).unwrap();
-            let record = Record::new(TOPIC)
-                .partition(partition)
-                .value(value.as_bytes());
-            match producer.send(record).await {
-                Ok(d) => tx.send((seq, d)).unwrap(),
-                Err(_) => {
-                    *shared
-                        .history
-                        .lock()
-                        .unwrap()
-                        .failed
-                        .entry(writer)
-                        .or_default() += 1;
-                }
-            }
-            seq += 1;
-            // Pacing, not waiting for a condition: about a thousand records a second.
-            if seq % 10 == 0 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            .await;
+        if let Ok(p) = built {
+            return Some(p);
         }
-        shared.history.lock().unwrap().sent.insert(writer, seq);
-        drop(tx);
-        if tokio::time::timeout(Duration::from_secs(60), producer.flush())
-            .await
-            .is_err()
-        {
-            shared.note(format!(
-                "{}: flush did not finish within 60 s",
-                writer.name()
-            ));
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(10), collector).await;
-        let _ = producer.close(Duration::from_secs(5)).await;
-    })
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
 }
 
 /// librdkafka's producer as a Python subprocess (see rdkafka_producer.py), or `None` when
