@@ -275,6 +275,10 @@ async fn run(schedule: Schedule) -> SeedResult {
     let mut log = read_back(&bootstrap, settings.partitions).await;
     log.unhealed = unhealed;
     let history = std::mem::take(&mut *shared.history.lock().unwrap());
+    println!(
+        "  sent {:?}, not acknowledged {:?} (by writer)",
+        history.sent, history.failed
+    );
     for n in &history.notes {
         println!("  note: {n}");
     }
