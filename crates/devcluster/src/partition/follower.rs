@@ -146,6 +146,7 @@ impl Partition {
         }
         if len > 0 {
             let batches = records.slice(..len);
+            restart_before_straddling_batch(&mut s, &batches)?;
             s.log.append(&batches).map_err(storage_error)?;
             s.learn_from_batches(&batches);
         }
@@ -184,4 +185,24 @@ impl Partition {
         self.publish(&s);
         Ok(())
     }
+}
+
+/// An empty follower log that starts inside the leader's first batch (DeleteRecords moved
+/// the leader's log start into the middle of a batch, and this replica restarted there) is
+/// restarted at that batch's base offset, as Kafka's `appendRecordsToFollowerOrFutureReplica`
+/// does: a batch is stored whole or not at all, so without this the follower could never
+/// append again and would stay out of the ISR for good. The leader's log start, adopted
+/// right after, hides the records before it again.
+fn restart_before_straddling_batch(s: &mut State, batches: &Bytes) -> Result<(), ApiError> {
+    let Some(Ok(first)) = RecordBatches::new(batches.clone()).next() else {
+        return Ok(());
+    };
+    let leo = s.log.log_end_offset();
+    if leo == s.log.log_start_offset() && first.base_offset() < leo && first.last_offset() >= leo {
+        s.log
+            .restart_at(first.base_offset())
+            .map_err(storage_error)?;
+        s.high_watermark = s.high_watermark.min(first.base_offset());
+    }
+    Ok(())
 }

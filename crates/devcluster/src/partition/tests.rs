@@ -267,3 +267,18 @@ async fn delete_records_waits_for_every_isr_member() {
         .unwrap();
     assert_eq!(p.wait_for_low_watermark(6, epoch, soon()).await.unwrap(), 6);
 }
+
+#[test]
+fn a_follower_restarted_inside_the_leaders_first_batch_can_append_again() {
+    // DeleteRecords put the leader's log start at 5, inside its batch 0..10; this replica's
+    // log restarted at 5 (it had nothing the leader still has) and is fetched the whole batch.
+    let p = open(2);
+    p.make_follower(1, 1);
+    p.truncate_after_epoch_check(1, -1, -1, -1).unwrap();
+    p.reset_to(1, 5).unwrap();
+    assert_eq!(p.offsets(), (5, 5, 5));
+    p.append_as_follower(1, &written(0, 10, 1), 10, 5).unwrap();
+    assert_eq!(p.offsets(), (5, 10, 10));
+    let read = p.read(5, 1 << 20, true, Reader::Consumer).unwrap();
+    assert!(!read.records.is_empty());
+}
