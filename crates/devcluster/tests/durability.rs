@@ -354,3 +354,40 @@ async fn a_fetch_parked_by_a_killed_follower_does_not_vouch_for_its_restart() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isr_change_is_on_disk_before_the_cluster_acts_on_it() {
+    // `topics.json` used to be written by a background task after a change was published: a
+    // crash in that window restarted with the old ISR (a replica already dropped could be
+    // elected) or reused leader epochs that had fenced an old leader.
+    let dir = DataDir::new("persist");
+    let cluster = on_disk(&dir.0).await;
+    cluster.create_topic("persist", 3, 3).unwrap();
+    for p in 0..3 {
+        settled(&cluster, "persist", p).await;
+    }
+    for down in [2, 3] {
+        cluster.kill_broker(down).await.unwrap();
+        // Read at once: what the controller published must already be on disk.
+        let published = cluster.controller().snapshot();
+        let stored: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.0.join("topics.json")).unwrap()).unwrap();
+        let topic = stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "persist")
+            .unwrap();
+        for p in 0..3usize {
+            let meta = published.partition("persist", p as i32).unwrap();
+            let isr: Vec<i32> = serde_json::from_value(topic["isr"][p].clone()).unwrap();
+            let epoch: i32 = serde_json::from_value(topic["leader_epochs"][p].clone()).unwrap();
+            assert_eq!(
+                (isr, epoch),
+                (meta.isr.clone(), meta.leader_epoch),
+                "partition {p} after broker {down} died: topics.json lags the published metadata"
+            );
+        }
+    }
+    cluster.shutdown().await;
+}

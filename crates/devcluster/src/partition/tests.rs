@@ -282,3 +282,25 @@ fn a_follower_restarted_inside_the_leaders_first_batch_can_append_again() {
     let read = p.read(5, 1 << 20, true, Reader::Consumer).unwrap();
     assert!(!read.records.is_empty());
 }
+
+#[test]
+fn list_offsets_never_reveals_an_uncommitted_batch() {
+    // MAX_TIMESTAMP used to answer with the newest batch's offset even above the high
+    // watermark (defect 9).
+    let (c, p) = leader();
+    let config = TopicConfig::default();
+    let mut b = RecordBatchBuilder::new(Compression::None);
+    b.push(1_000, None, Some(b"old".as_slice()), &[]).unwrap();
+    p.append_as_leader(&b.build().unwrap(), &config, 0).unwrap();
+    for f in [2, 3] {
+        p.record_follower_fetch(f, c.broker_epoch(f), 1, 0, &c)
+            .unwrap();
+    }
+    let mut b = RecordBatchBuilder::new(Compression::None);
+    b.push(9_000, None, Some(b"new".as_slice()), &[]).unwrap();
+    p.append_as_leader(&b.build().unwrap(), &config, 0).unwrap();
+    assert_eq!(p.offsets(), (0, 1, 2));
+    assert_eq!(p.max_timestamp().unwrap(), None);
+    assert_eq!(p.offset_for_timestamp(5_000).unwrap(), None);
+    assert_eq!(p.latest_offset().unwrap(), 1);
+}
