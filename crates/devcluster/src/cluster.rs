@@ -391,6 +391,7 @@ impl DevClusterBuilder {
         let inner = Arc::new(ClusterInner {
             controller,
             brokers: std::sync::Mutex::new(brokers),
+            lifecycle: tokio::sync::Mutex::new(()),
             host: self.host,
             config: self.config,
             stop: stop.clone(),
@@ -505,6 +506,10 @@ pub(crate) struct ClusterInner {
     controller: Arc<Controller>,
     /// Held only for bookkeeping, never across an `.await`.
     brokers: std::sync::Mutex<BTreeMap<i32, Slot>>,
+    /// Held across a whole kill, stop or start (they await), so two of them never interleave:
+    /// a start racing a kill of the same broker could otherwise leave a running broker marked
+    /// dead at the controller, fenced for good.
+    lifecycle: tokio::sync::Mutex<()>,
     host: String,
     config: BrokerConfig,
     /// Cancelled on shutdown or drop: stops brokers and the admin plane.
@@ -609,6 +614,7 @@ impl ClusterInner {
     }
 
     pub(crate) async fn kill_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        let _lifecycle = self.lifecycle.lock().await;
         let Some(running) = self.take_running(node_id)? else {
             return Ok(());
         };
@@ -619,6 +625,7 @@ impl ClusterInner {
     }
 
     pub(crate) async fn stop_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        let _lifecycle = self.lifecycle.lock().await;
         let running = {
             let slots = self.slots();
             let slot = slots
@@ -638,6 +645,7 @@ impl ClusterInner {
     }
 
     pub(crate) async fn start_broker(&self, node_id: i32) -> Result<(), ClusterError> {
+        let _lifecycle = self.lifecycle.lock().await;
         let (addrs, data_dir, faults, metrics) = {
             let slots = self.slots();
             let slot = slots

@@ -607,14 +607,18 @@ impl Log {
 
     /// Deletes sealed segments by time (`retention.ms`, against each segment's newest
     /// timestamp) and then by size (`retention.bytes`), oldest first, and those wholly below
-    /// the log start offset; never the active segment. Returns how many went.
-    pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+    /// the log start offset; never the active segment, and never a segment holding an offset
+    /// at or above `upto` (a leader passes its high watermark, as Kafka does: records not yet
+    /// on every ISR member must not vanish before they are acknowledged). Returns how many
+    /// went.
+    pub fn apply_retention(&mut self, now_ms: i64, upto: i64) -> Result<usize, LogError> {
         let mut deleted = self.delete_segments_below_start()?;
         if let Some(retention_ms) = self.config.retention_ms.filter(|ms| *ms >= 0) {
-            while self
-                .sealed
-                .front()
-                .is_some_and(|s| now_ms.saturating_sub(s.retention_timestamp()) > retention_ms)
+            while self.oldest_wholly_below(upto)
+                && self
+                    .sealed
+                    .front()
+                    .is_some_and(|s| now_ms.saturating_sub(s.retention_timestamp()) > retention_ms)
             {
                 self.delete_oldest()?;
                 deleted += 1;
@@ -625,6 +629,7 @@ impl Log {
             while let Some(oldest) = self
                 .sealed
                 .front()
+                .filter(|_| self.oldest_wholly_below(upto))
                 .map(Segment::size)
                 .filter(|&oldest| size.saturating_sub(oldest) >= retention_bytes)
             {
@@ -634,6 +639,16 @@ impl Log {
             }
         }
         Ok(deleted)
+    }
+
+    /// Whether the oldest sealed segment ends at or below `offset` (the next segment starts
+    /// there or earlier).
+    fn oldest_wholly_below(&self, offset: i64) -> bool {
+        let next = self
+            .sealed
+            .get(1)
+            .map_or_else(|| self.active.base_offset(), Segment::base_offset);
+        !self.sealed.is_empty() && next <= offset
     }
 
     /// Deletes the sealed segments whose batches all lie below the log start offset.

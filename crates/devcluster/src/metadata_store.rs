@@ -19,6 +19,8 @@ use crate::controller::{ClusterMetadata, PartitionMeta, TopicMeta};
 
 const TOPICS_FILE: &str = "topics.json";
 const PRODUCER_IDS_FILE: &str = "producer-ids.json";
+/// Where producer ids start for a data directory written before ids were persisted.
+const LEGACY_PRODUCER_ID_START: i64 = 1 << 32;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredTopic {
@@ -85,6 +87,9 @@ pub fn load(dir: &Path) -> std::io::Result<Stored> {
             .collect(),
     };
     let next_producer_id_block = match read(dir, PRODUCER_IDS_FILE)? {
+        // A data directory of an older version, which handed out ids from 0 at every start:
+        // its logs may hold any small id, so start far above them.
+        None if !topics.is_empty() => LEGACY_PRODUCER_ID_START,
         None => 0,
         Some(text) => {
             serde_json::from_str::<StoredProducerIds>(&text)

@@ -57,7 +57,7 @@ mod leader;
 mod producer_state;
 
 pub use follower::Truncation;
-pub use leader::FollowerFetch;
+pub use leader::{FollowerFetch, FollowerFetchRequest};
 use producer_state::ProducerStates;
 
 /// Milliseconds since the Unix epoch.
@@ -535,7 +535,10 @@ impl Partition {
     /// Applies time and size retention; returns the number of segments deleted.
     pub fn apply_retention(&self, now: i64) -> Result<usize, ApiError> {
         let mut s = self.lock();
-        let deleted = s.log.apply_retention(now).map_err(storage_error)?;
+        // Only committed records may go, on every replica (as Kafka): a follower that becomes
+        // leader must still hold what the old leader acknowledged.
+        let upto = s.high_watermark;
+        let deleted = s.log.apply_retention(now, upto).map_err(storage_error)?;
         if deleted > 0 {
             self.publish(&s);
         }
@@ -565,6 +568,24 @@ impl Partition {
             .unwrap_or_else(PoisonError::into_inner);
         state.log.delete().map_err(storage_error)
     }
+}
+
+/// KIP-320: a client that knows a newer epoch than ours talks to a stale leader
+/// (UNKNOWN_LEADER_EPOCH, retry later); one with an older epoch must refresh metadata
+/// (FENCED_LEADER_EPOCH). -1 skips the check.
+pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ApiError> {
+    if requested < 0 || requested == current {
+        return Ok(());
+    }
+    let (code, why) = if requested > current {
+        (ErrorCode::UnknownLeaderEpoch, "newer than")
+    } else {
+        (ErrorCode::FencedLeaderEpoch, "older than")
+    };
+    Err(ApiError::new(
+        code,
+        format!("leader epoch {requested} is {why} the current epoch {current}"),
+    ))
 }
 
 /// Turns `s` into a follower of `leader` at `epoch`, to reconcile by epoch before fetching.

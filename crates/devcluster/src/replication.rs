@@ -44,6 +44,8 @@ use crate::partition::{Partition, Truncation};
 
 /// Fetch version followers use: topic ids, and the broker epoch in `replica_state`.
 const FETCH_VERSION: i16 = 15;
+/// How long a follower waits after a fetch whose every partition was refused.
+const FETCH_BACKOFF: Duration = Duration::from_millis(100);
 /// OffsetForLeaderEpoch version followers use.
 const EPOCH_VERSION: i16 = 4;
 /// Bytes a follower asks for per partition and in total.
@@ -59,13 +61,14 @@ pub async fn run(shared: Arc<BrokerShared>, stop: CancellationToken) {
         .copied()
         .filter(|id| *id != shared.node_id)
         .collect();
-    let loops: Vec<_> = others
-        .into_iter()
-        .map(|leader| tokio::spawn(fetch_loop(shared.clone(), leader, stop.clone())))
-        .collect();
-    for l in loops {
-        let _ = l.await;
+    // A JoinSet aborts every loop when this task is aborted (a killed broker): a loop left
+    // running could append to the dead incarnation's log after a restart opened the same
+    // files.
+    let mut loops = tokio::task::JoinSet::new();
+    for leader in others {
+        loops.spawn(fetch_loop(shared.clone(), leader, stop.clone()));
     }
+    while loops.join_next().await.is_some() {}
 }
 
 /// A partition this broker follows on `leader`.
@@ -152,6 +155,7 @@ async fn fetch_loop(shared: Arc<BrokerShared>, leader: i32, stop: CancellationTo
         }
         let Some(c) = conn.as_mut() else { continue };
         let round = tokio::select! {
+            biased;
             () = stop.cancelled() => return,
             r = fetch_round(&shared, c, &parts) => r,
         };
@@ -227,6 +231,7 @@ async fn fetch_round(
         ));
     }
     let mut appended = false;
+    let mut served = 0usize;
     for t in &resp.responses {
         for p in &t.partitions {
             let Some(f) = parts
@@ -237,6 +242,7 @@ async fn fetch_round(
             };
             match ErrorCode::from_code(p.error_code) {
                 ErrorCode::None => {
+                    served += 1;
                     let records = p.records.clone().unwrap_or_default();
                     match f.replica.append_as_follower(
                         f.leader_epoch,
@@ -282,6 +288,12 @@ async fn fetch_round(
     }
     if appended {
         shared.data_arrived.notify_waiters();
+    }
+    if served == 0 {
+        // Every partition was refused (a leader change not yet seen here, a fenced epoch):
+        // the leader answers such fetches at once, so wait a little instead of spinning
+        // (Kafka's replica.fetch.backoff.ms).
+        tokio::time::sleep(FETCH_BACKOFF).await;
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use super::RequestContext;
 use crate::error::ApiError;
-use crate::partition::Reader;
+use crate::partition::{check_leader_epoch, FollowerFetchRequest, Reader};
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (4, 16);
@@ -226,10 +226,13 @@ fn read_partition(
                 ));
             }
             let outcome = leader.partition.record_follower_fetch(
-                follower,
-                follower_epoch,
-                p.fetch_offset,
-                p.log_start_offset,
+                &FollowerFetchRequest {
+                    follower,
+                    broker_epoch: follower_epoch,
+                    leader_epoch: p.current_leader_epoch,
+                    fetch_offset: p.fetch_offset,
+                    log_start_offset: p.log_start_offset,
+                },
                 ctx.broker.controller.as_ref(),
             )?;
             if outcome.isr_expanded {
@@ -256,22 +259,4 @@ fn read_partition(
         records: Some(read.records),
         ..Default::default()
     })
-}
-
-/// KIP-320: a client that knows a newer epoch than ours talks to a stale leader
-/// (UNKNOWN_LEADER_EPOCH, retry later); one with an older epoch must refresh metadata
-/// (FENCED_LEADER_EPOCH). -1 skips the check.
-pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ApiError> {
-    if requested < 0 || requested == current {
-        return Ok(());
-    }
-    let (code, why) = if requested > current {
-        (ErrorCode::UnknownLeaderEpoch, "newer than")
-    } else {
-        (ErrorCode::FencedLeaderEpoch, "older than")
-    };
-    Err(ApiError::new(
-        code,
-        format!("leader epoch {requested} is {why} the current epoch {current}"),
-    ))
 }

@@ -14,7 +14,7 @@ use streamctl_protocol::messages::list_offsets::{
 };
 use streamctl_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use super::fetch::check_leader_epoch;
+use crate::partition::check_leader_epoch;
 use super::RequestContext;
 use crate::error::ApiError;
 

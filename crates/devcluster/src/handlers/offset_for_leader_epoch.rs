@@ -11,7 +11,7 @@ use streamctl_protocol::messages::offset_for_leader_epoch::{
 };
 use streamctl_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
-use super::fetch::check_leader_epoch;
+use crate::partition::check_leader_epoch;
 use super::RequestContext;
 
 /// Versions served.

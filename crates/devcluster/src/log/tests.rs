@@ -453,7 +453,7 @@ fn retention_by_size_deletes_the_oldest_segments() {
         fill(log, 20, 3, 0);
         let before = log.segment_count();
         let size = log.size_bytes();
-        let deleted = log.apply_retention(now_ms()).unwrap();
+        let deleted = log.apply_retention(now_ms(), i64::MAX).unwrap();
         assert!(deleted > 0);
         assert_eq!(log.segment_count(), before - deleted);
         assert!(log.size_bytes() >= 1_500);
@@ -475,7 +475,27 @@ fn retention_by_size_deletes_the_oldest_segments() {
             ranges(&log.read(first, 1_000, i64::MAX, true).unwrap())[0].0,
             first
         );
-        assert_eq!(log.apply_retention(now_ms()).unwrap(), 0);
+        assert_eq!(log.apply_retention(now_ms(), i64::MAX).unwrap(), 0);
+    });
+}
+
+#[test]
+fn retention_never_deletes_a_segment_holding_uncommitted_offsets() {
+    // Old client timestamps make every segment expired at once; only those wholly below the
+    // bound (the high watermark) may go, or an acks=all record could vanish before the ISR
+    // had it and then be acknowledged.
+    let config = LogConfig {
+        retention_ms: Some(10_000),
+        ..small_segments()
+    };
+    on_both("retention-bound", config, |log| {
+        fill(log, 10, 3, 1_000);
+        assert_eq!(log.apply_retention(1_000_000, 0).unwrap(), 0);
+        assert_eq!(log.log_start_offset(), 0);
+        let deleted = log.apply_retention(1_000_000, 12).unwrap();
+        assert!(deleted > 0);
+        let start = log.log_start_offset();
+        assert!(start <= 12, "log start {start} passed the bound 12");
     });
 }
 
@@ -491,13 +511,13 @@ fn retention_by_time_deletes_old_segments_but_never_the_active_one() {
         fill(log, 10, 3, 50_000);
         let before = log.segment_count();
         // At 55_000 everything from the first fill is older than 10 s.
-        let deleted = log.apply_retention(55_000).unwrap();
+        let deleted = log.apply_retention(55_000, i64::MAX).unwrap();
         assert!(deleted > 0);
         assert_eq!(log.segment_count(), before - deleted);
         let first = log.log_start_offset();
         assert!((25..=30).contains(&first), "log start {first}");
         // Far in the future: all sealed segments go, the active one stays.
-        log.apply_retention(1_000_000).unwrap();
+        log.apply_retention(1_000_000, i64::MAX).unwrap();
         assert_eq!(log.segment_count(), 1);
         assert_eq!(log.log_end_offset(), 60);
         assert_eq!(log.log_start_offset(), log.active.base_offset());
@@ -766,8 +786,8 @@ fn memory_and_disk_agree_under_random_operations() {
             }
             75..=79 => {
                 assert_eq!(
-                    memory.apply_retention(0).unwrap(),
-                    disk.apply_retention(0).unwrap()
+                    memory.apply_retention(0, i64::MAX).unwrap(),
+                    disk.apply_retention(0, i64::MAX).unwrap()
                 );
             }
             80..=84 => {

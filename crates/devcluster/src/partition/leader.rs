@@ -16,6 +16,21 @@ use crate::config::TopicConfig;
 use crate::controller::{AlterPartition, IsrCommitter, PartitionMeta};
 use crate::error::ApiError;
 
+/// One partition of a follower's fetch, as the leader records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowerFetchRequest {
+    /// The follower's node id.
+    pub follower: i32,
+    /// The incarnation that sent the fetch (its broker epoch, KIP-903).
+    pub broker_epoch: u64,
+    /// The leader epoch the follower fetches under (-1: unchecked).
+    pub leader_epoch: i32,
+    /// Where it fetches from: it holds everything below.
+    pub fetch_offset: i64,
+    /// Where its log starts.
+    pub log_start_offset: i64,
+}
+
 /// What a follower's fetch changed on the leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FollowerFetch {
@@ -138,27 +153,43 @@ impl Partition {
         })
     }
 
-    /// Leader: records a follower's fetch at `fetch_offset` (it holds everything below),
-    /// sent by incarnation `broker_epoch` with its log starting at `log_start_offset`; adds
-    /// the follower to the ISR through `controller` once it has caught up.
+    /// Leader: records a follower's fetch (it holds everything below its fetch offset);
+    /// adds the follower to the ISR through `controller` once it has caught up.
     ///
     /// A fetch from an older incarnation than one already seen is refused
     /// (STALE_BROKER_EPOCH): it cannot speak for the restarted broker. A newer incarnation
     /// starts from nothing: what the old one held proves nothing about the new one.
     pub fn record_follower_fetch(
         &self,
-        follower: i32,
-        broker_epoch: u64,
-        fetch_offset: i64,
-        log_start_offset: i64,
+        follower: &FollowerFetchRequest,
         controller: &dyn IsrCommitter,
     ) -> Result<FollowerFetch, ApiError> {
+        let FollowerFetchRequest {
+            follower,
+            broker_epoch,
+            leader_epoch,
+            fetch_offset,
+            log_start_offset,
+        } = *follower;
         let mut s = self.lock();
         if !s.is_leader() {
             return Err(not_leader(self, s.role));
         }
+        // Checked again under the lock: the handler's check used a metadata snapshot.
+        super::check_leader_epoch(leader_epoch, s.leader_epoch)?;
         let now = now_ms();
         let leo = s.log.log_end_offset();
+        if fetch_offset > leo {
+            // Progress is credited only for offsets this log has: a fetch from beyond the end
+            // proves nothing (the follower then truncates to our high watermark).
+            return Err(ApiError::new(
+                ErrorCode::OffsetOutOfRange,
+                format!(
+                    "{}-{}: fetch offset {fetch_offset} is beyond the log end {leo}",
+                    self.topic, self.partition
+                ),
+            ));
+        }
         let Some(f) = s.followers.get_mut(&follower) else {
             return Err(ApiError::new(
                 ErrorCode::NotLeaderOrFollower,
@@ -183,7 +214,7 @@ impl Partition {
                 ..FollowerState::new(broker_epoch, now)
             };
         }
-        f.log_end_offset = fetch_offset.min(leo);
+        f.log_end_offset = fetch_offset;
         f.log_start_offset = log_start_offset;
         // Kafka's rule: caught up now if at the leader's end; caught up as of the previous
         // fetch if it reached where the leader's end was then.

@@ -72,6 +72,21 @@ fn leader() -> (Controller, Partition) {
     (c, p)
 }
 
+fn fetch(
+    follower: i32,
+    broker_epoch: u64,
+    fetch_offset: i64,
+    log_start: i64,
+) -> FollowerFetchRequest {
+    FollowerFetchRequest {
+        follower,
+        broker_epoch,
+        leader_epoch: -1,
+        fetch_offset,
+        log_start_offset: log_start,
+    }
+}
+
 fn soon() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(5)
 }
@@ -81,10 +96,10 @@ fn the_high_watermark_needs_every_isr_member() {
     let (c, p) = leader();
     let config = TopicConfig::default();
     p.append_as_leader(&batch(10), &config, 0).unwrap();
-    p.record_follower_fetch(2, c.broker_epoch(2), 10, 0, &c)
+    p.record_follower_fetch(&fetch(2, c.broker_epoch(2), 10, 0), &c)
         .unwrap();
     assert_eq!(p.offsets().1, 0, "broker 3 is in the ISR and has nothing");
-    p.record_follower_fetch(3, c.broker_epoch(3), 10, 0, &c)
+    p.record_follower_fetch(&fetch(3, c.broker_epoch(3), 10, 0), &c)
         .unwrap();
     assert_eq!(p.offsets().1, 10);
 }
@@ -102,17 +117,19 @@ fn a_fetch_from_an_earlier_incarnation_cannot_speak_for_the_restarted_broker() {
     c.broker_up(3);
     p.make_leader(c.snapshot().partition("t", 0).unwrap());
     assert_eq!(p.isr(), vec![1, 2]);
-    p.record_follower_fetch(2, c.broker_epoch(2), 10, 0, &c)
+    p.record_follower_fetch(&fetch(2, c.broker_epoch(2), 10, 0), &c)
         .unwrap();
     assert_eq!(p.offsets().1, 10);
     // The new incarnation fetches from 0: it holds nothing.
-    p.record_follower_fetch(3, new, 0, 0, &c).unwrap();
+    p.record_follower_fetch(&fetch(3, new, 0, 0), &c).unwrap();
     // The old incarnation's fetch at 10 arrives late.
-    let e = p.record_follower_fetch(3, old, 10, 0, &c).unwrap_err();
+    let e = p
+        .record_follower_fetch(&fetch(3, old, 10, 0), &c)
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::StaleBrokerEpoch);
     assert_eq!(p.isr(), vec![1, 2], "the empty broker joined the ISR");
     // Once it really catches up, it joins.
-    let joined = p.record_follower_fetch(3, new, 10, 0, &c).unwrap();
+    let joined = p.record_follower_fetch(&fetch(3, new, 10, 0), &c).unwrap();
     assert!(joined.isr_expanded);
     assert_eq!(p.isr(), vec![1, 2, 3]);
 }
@@ -161,7 +178,7 @@ async fn a_high_watermark_under_a_later_epoch_does_not_acknowledge_an_earlier_ap
     meta.leader_epoch += 2;
     p.make_leader(&meta);
     for f in [2, 3] {
-        p.record_follower_fetch(f, c.broker_epoch(f), 5, 0, &c)
+        p.record_follower_fetch(&fetch(f, c.broker_epoch(f), 5, 0), &c)
             .unwrap();
     }
     assert_eq!(p.offsets().1, 5);
@@ -190,7 +207,7 @@ fn a_new_leader_does_not_report_latest_until_its_high_watermark_reaches_its_epoc
         p.latest_offset().unwrap_err().code,
         ErrorCode::OffsetNotAvailable
     );
-    p.record_follower_fetch(3, c.broker_epoch(3), 10, 0, &c)
+    p.record_follower_fetch(&fetch(3, c.broker_epoch(3), 10, 0), &c)
         .unwrap();
     assert_eq!(p.latest_offset().unwrap(), 10);
 }
@@ -253,7 +270,7 @@ async fn delete_records_waits_for_every_isr_member() {
     let config = TopicConfig::default();
     p.append_as_leader(&batch(10), &config, 0).unwrap();
     for f in [2, 3] {
-        p.record_follower_fetch(f, c.broker_epoch(f), 10, 0, &c)
+        p.record_follower_fetch(&fetch(f, c.broker_epoch(f), 10, 0), &c)
             .unwrap();
     }
     let (start, epoch) = p.delete_records_before(6).unwrap();
@@ -261,9 +278,9 @@ async fn delete_records_waits_for_every_isr_member() {
     let short = tokio::time::Instant::now() + Duration::from_millis(50);
     let e = p.wait_for_low_watermark(6, epoch, short).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::RequestTimedOut);
-    p.record_follower_fetch(2, c.broker_epoch(2), 10, 6, &c)
+    p.record_follower_fetch(&fetch(2, c.broker_epoch(2), 10, 6), &c)
         .unwrap();
-    p.record_follower_fetch(3, c.broker_epoch(3), 10, 6, &c)
+    p.record_follower_fetch(&fetch(3, c.broker_epoch(3), 10, 6), &c)
         .unwrap();
     assert_eq!(p.wait_for_low_watermark(6, epoch, soon()).await.unwrap(), 6);
 }
@@ -293,7 +310,7 @@ fn list_offsets_never_reveals_an_uncommitted_batch() {
     b.push(1_000, None, Some(b"old".as_slice()), &[]).unwrap();
     p.append_as_leader(&b.build().unwrap(), &config, 0).unwrap();
     for f in [2, 3] {
-        p.record_follower_fetch(f, c.broker_epoch(f), 1, 0, &c)
+        p.record_follower_fetch(&fetch(f, c.broker_epoch(f), 1, 0), &c)
             .unwrap();
     }
     let mut b = RecordBatchBuilder::new(Compression::None);
