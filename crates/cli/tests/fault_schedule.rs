@@ -371,7 +371,7 @@ async fn apply(target: &mut Target, admin: &Admin, shared: &Shared, action: &Act
 
 fn partitions(
     state: &ClusterState,
-) -> impl Iterator<Item = &streamctl_devcluster::http::PartitionState> {
+) -> impl Iterator<Item = &streamctl_devcluster::state::PartitionState> {
     state.topics.iter().flat_map(|t| t.partitions.iter())
 }
 

@@ -27,9 +27,9 @@ use crate::config::BrokerConfig;
 use crate::controller::{BrokerMeta, Controller, NewTopic};
 use crate::error::ApiError;
 use crate::faults::{BrokerFaults, FaultState};
-use crate::http::{BrokerState, ClusterState, PartitionState, TopicState};
 use crate::metrics::{BrokerMetrics, BrokerSample};
 use crate::security::{ClusterSecurity, SecurityConfig, TlsFiles};
+use crate::state::{BrokerState, ClusterState, PartitionState, TopicState};
 
 /// Why the cluster could not start or act.
 #[derive(Debug, thiserror::Error)]

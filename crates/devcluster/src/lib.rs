@@ -52,10 +52,11 @@ pub mod metrics;
 pub mod partition;
 pub mod replication;
 pub mod security;
+pub mod state;
 #[cfg(test)]
 mod test_support;
 
 pub use cluster::{BrokerInfo, ClusterError, DevCluster, DevClusterBuilder};
 pub use error::ApiError;
 pub use faults::{FaultState, InjectedError};
-pub use http::ClusterState;
+pub use state::ClusterState;

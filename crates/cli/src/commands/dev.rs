@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde_json::json;
-use streamctl_devcluster::http::BrokerState;
+use streamctl_devcluster::state::BrokerState;
 use streamctl_devcluster::{ClusterState, DevCluster};
 
 use crate::cli::{DevArgs, DevBroker, DevCommand, DevTarget, DevUpArgs, Format, Global};
