@@ -65,8 +65,8 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-pub use request::Request;
 use request::Versions;
+pub use streamctl_protocol::messages::Request;
 
 /// Requests queued for the writer task before callers wait; enough to keep the socket busy.
 const WRITE_QUEUE: usize = 256;

@@ -1,8 +1,11 @@
 //! Request handlers, one module per API (same stems as the protocol crate's messages).
 //!
 //! [`SERVED`] is built from the modules listed here, so the ApiVersions answer always matches
-//! what the broker can actually handle. Each module opens with the versions it serves and
-//! what it does not implement.
+//! what the broker can actually handle. Each module (kfake's layout) opens with the versions
+//! it serves and what it does not implement, and holds the API's `handle` and its
+//! `error_response` (the answer to an injected fault, with the error where Kafka puts this
+//! API's errors). Adding an API: its message file in the protocol crate, its line in the
+//! protocol's registry, its module here and its line below.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +60,24 @@ macro_rules! handlers {
             match body {
                 RequestBody::Produce(req) => produce::handle(ctx, req).await.map(ResponseBody::from),
                 $(RequestBody::$api(req) => Some($module::handle(ctx, req).await.into()),)*
+                #[allow(unreachable_patterns)]
+                _ => None,
+            }
+        }
+
+        /// The answer Kafka would give to `body` failing with `code`, without executing it
+        /// (each module's `error_response` says where the code goes); `None` when none can
+        /// be built: an acks=0 Produce, which gets no answer at all, and the SASL APIs, which
+        /// cannot be armed (the caller closes the connection instead).
+        pub fn error_response(
+            body: &RequestBody,
+            version: i16,
+            code: streamctl_protocol::ErrorCode,
+            md: &crate::controller::ClusterMetadata,
+        ) -> Option<ResponseBody> {
+            match body {
+                RequestBody::Produce(req) => produce::error_response(req, version, code, md),
+                $(RequestBody::$api(req) => $module::error_response(req, version, code, md),)*
                 #[allow(unreachable_patterns)]
                 _ => None,
             }

@@ -1,12 +1,43 @@
 //! Every Kafka message this crate implements, one module per API (request and response).
 //!
-//! [`SUPPORTED`] is the single list of (API, version range) pairs: the dev cluster builds its
-//! ApiVersions answer from its handlers, the client negotiates against it, and the tests cover
-//! each pair with round-trip and differential checks.
+//! The `registry!` list at the bottom is the one place that names every API: it pairs each
+//! request type with its response type ([`Request`]) and generates [`RequestBody`],
+//! [`ResponseBody`], [`SUPPORTED`] (the (API, version range) pairs: the dev cluster builds its
+//! ApiVersions answer from its handlers, the client negotiates against it) and the
+//! conformance tests' list (round-trip and differential checks of every pair). Adding an API
+//! is a message file here, one line in that list, and the dev cluster's handler file.
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{ApiKey, DecodeError, EncodeError, Message};
+use crate::{ApiKey, DecodeError, EncodeError, ErrorCode, Message};
+
+/// A request type, tied to the response type it gets back (as rskafka pairs them), so a
+/// typed call returns the right one.
+pub trait Request: Message + Into<RequestBody> + Send + Sync + 'static {
+    /// The response message.
+    type Response: Message + Send + Sync + 'static;
+
+    /// Decodes this request's response body at `version`. ApiVersions is special (KIP-511):
+    /// a broker that does not support the version asked answers UNSUPPORTED_VERSION in a v0
+    /// body, so such an answer is decoded at v0.
+    fn decode_response(body: &mut Bytes, version: i16) -> Result<Self::Response, DecodeError> {
+        let version = if Self::API_KEY == ApiKey::ApiVersions
+            && body
+                .get(..2)
+                .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                .map(i16::from_be_bytes)
+                == Some(ErrorCode::UnsupportedVersion.code())
+        {
+            0
+        } else {
+            version
+        };
+        Self::Response::decode_from(body, version)
+    }
+
+    /// This request's response, if `body` is one.
+    fn response(body: ResponseBody) -> Option<Self::Response>;
+}
 
 pub mod api_versions;
 pub mod create_partitions;
@@ -163,7 +194,34 @@ macro_rules! registry {
             }
         }
 
+        /// The conformance suite's checks, one per API (tests only; see `testing.rs`).
+        #[cfg(test)]
+        pub(crate) fn conformance_checks() -> Vec<(ApiKey, fn() -> usize)> {
+            vec![$(
+                (
+                    ApiKey::$api,
+                    crate::testing::check_api::<
+                        $req,
+                        $resp,
+                        kafka_protocol::messages::$req,
+                        kafka_protocol::messages::$resp,
+                    > as fn() -> usize,
+                ),
+            )*]
+        }
+
         $(
+            impl Request for $req {
+                type Response = $resp;
+
+                fn response(body: ResponseBody) -> Option<$resp> {
+                    match body {
+                        ResponseBody::$api(r) => Some(r),
+                        _ => None,
+                    }
+                }
+            }
+
             impl From<$req> for RequestBody {
                 fn from(m: $req) -> Self {
                     RequestBody::$api(m)

@@ -198,6 +198,9 @@ pub mod check {
 }
 
 #[cfg(test)]
+pub(crate) use tests::check_api;
+
+#[cfg(test)]
 mod tests {
     use proptest::collection::vec;
     use proptest::prelude::any;
@@ -225,7 +228,7 @@ mod tests {
 
     /// Runs round-trip and differential checks over every version of one API; returns the
     /// number of versions covered.
-    fn check_api<Req, Resp, KReq, KResp>() -> usize
+    pub(crate) fn check_api<Req, Resp, KReq, KResp>() -> usize
     where
         Req: Message + super::Gen,
         Resp: Message + super::Gen,
@@ -271,57 +274,8 @@ mod tests {
         covered
     }
 
-    macro_rules! conformance {
-        ($($api:ident => $req:ident, $resp:ident;)*) => {
-            /// Every supported API with its check; the list must match `SUPPORTED`.
-            fn all_checks() -> Vec<(ApiKey, fn() -> usize)> {
-                vec![$(
-                    (
-                        ApiKey::$api,
-                        check_api::<
-                            crate::messages::$req,
-                            crate::messages::$resp,
-                            kafka_protocol::messages::$req,
-                            kafka_protocol::messages::$resp,
-                        > as fn() -> usize,
-                    ),
-                )*]
-            }
-        };
-    }
-
-    conformance! {
-        ApiVersions => ApiVersionsRequest, ApiVersionsResponse;
-        Metadata => MetadataRequest, MetadataResponse;
-        Produce => ProduceRequest, ProduceResponse;
-        Fetch => FetchRequest, FetchResponse;
-        ListOffsets => ListOffsetsRequest, ListOffsetsResponse;
-        FindCoordinator => FindCoordinatorRequest, FindCoordinatorResponse;
-        JoinGroup => JoinGroupRequest, JoinGroupResponse;
-        SyncGroup => SyncGroupRequest, SyncGroupResponse;
-        Heartbeat => HeartbeatRequest, HeartbeatResponse;
-        LeaveGroup => LeaveGroupRequest, LeaveGroupResponse;
-        OffsetCommit => OffsetCommitRequest, OffsetCommitResponse;
-        OffsetFetch => OffsetFetchRequest, OffsetFetchResponse;
-        OffsetForLeaderEpoch => OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse;
-        InitProducerId => InitProducerIdRequest, InitProducerIdResponse;
-        CreateTopics => CreateTopicsRequest, CreateTopicsResponse;
-        DeleteTopics => DeleteTopicsRequest, DeleteTopicsResponse;
-        CreatePartitions => CreatePartitionsRequest, CreatePartitionsResponse;
-        DescribeGroups => DescribeGroupsRequest, DescribeGroupsResponse;
-        ListGroups => ListGroupsRequest, ListGroupsResponse;
-        DeleteGroups => DeleteGroupsRequest, DeleteGroupsResponse;
-        DescribeConfigs => DescribeConfigsRequest, DescribeConfigsResponse;
-        IncrementalAlterConfigs => IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse;
-        DescribeCluster => DescribeClusterRequest, DescribeClusterResponse;
-        DeleteRecords => DeleteRecordsRequest, DeleteRecordsResponse;
-        SaslHandshake => SaslHandshakeRequest, SaslHandshakeResponse;
-        SaslAuthenticate => SaslAuthenticateRequest, SaslAuthenticateResponse;
-        OffsetDelete => OffsetDeleteRequest, OffsetDeleteResponse;
-    }
-
     fn run_checks(filter: impl Fn(ApiKey) -> bool) -> usize {
-        all_checks()
+        crate::messages::conformance_checks()
             .into_iter()
             .filter(|(k, _)| filter(*k))
             .map(|(_, f)| f())
@@ -333,7 +287,7 @@ mod tests {
     #[test]
     fn every_supported_api_version_round_trips_and_matches_kafka_protocol() {
         let only = std::env::var("STREAMCTL_API").ok();
-        let checks = all_checks();
+        let checks = crate::messages::conformance_checks();
         let listed: Vec<ApiKey> = checks.iter().map(|(k, _)| *k).collect();
         let supported: Vec<ApiKey> = SUPPORTED.iter().map(|(k, _, _)| *k).collect();
         assert_eq!(listed, supported, "conformance list and SUPPORTED differ");

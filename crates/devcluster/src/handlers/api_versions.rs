@@ -36,3 +36,22 @@ pub fn supported(sasl: bool) -> ApiVersionsResponse {
 pub async fn handle(ctx: &RequestContext<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
     supported(ctx.sasl)
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    _req: &streamctl_protocol::messages::ApiVersionsRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::api_versions::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = ApiVersionsResponse {
+        error_code,
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -117,3 +117,33 @@ fn create(
         ..Default::default()
     })
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::CreateTopicsRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::create_topics::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = CreateTopicsResponse {
+        topics: req
+            .topics
+            .iter()
+            .map(|t| CreatableTopicResult {
+                name: t.name.clone(),
+                error_code,
+                error_message: message(),
+                configs: None,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

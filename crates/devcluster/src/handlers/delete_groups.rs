@@ -29,3 +29,30 @@ pub async fn handle(ctx: &RequestContext<'_>, req: DeleteGroupsRequest) -> Delet
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::DeleteGroupsRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::delete_groups::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = DeleteGroupsResponse {
+        results: req
+            .groups_names
+            .iter()
+            .map(|g| DeletableGroupResult {
+                group_id: g.clone(),
+                error_code,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -153,3 +153,44 @@ fn delete(ctx: &RequestContext<'_>, target: &Target, duplicate: bool) -> Deletab
 fn unknown_id(id: Uuid) -> ApiError {
     ApiError::new(ErrorCode::UnknownTopicId, format!("no topic has id {id}"))
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::DeleteTopicsRequest,
+    version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::delete_topics::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = DeleteTopicsResponse {
+        responses: if version >= 6 {
+            req.topics
+                .iter()
+                .map(|t| DeletableTopicResult {
+                    name: t.name.clone(),
+                    topic_id: t.topic_id,
+                    error_code,
+                    error_message: message(),
+                    ..Default::default()
+                })
+                .collect()
+        } else {
+            req.topic_names
+                .iter()
+                .map(|name| DeletableTopicResult {
+                    name: Some(name.clone()),
+                    error_code,
+                    error_message: message(),
+                    ..Default::default()
+                })
+                .collect()
+        },
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -75,3 +75,26 @@ pub async fn handle(
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::DescribeClusterRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::describe_cluster::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = DescribeClusterResponse {
+        error_code,
+        error_message: message(),
+        endpoint_type: req.endpoint_type,
+        cluster_id: md.cluster_id.clone(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -385,3 +385,33 @@ pub fn broker_synonym(topic_config: &str) -> &str {
         same => same,
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::DescribeConfigsRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::describe_configs::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = DescribeConfigsResponse {
+        results: req
+            .resources
+            .iter()
+            .map(|r| DescribeConfigsResult {
+                error_code,
+                error_message: message(),
+                resource_type: r.resource_type,
+                resource_name: r.resource_name.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -68,3 +68,30 @@ pub async fn handle(
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::DescribeGroupsRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::describe_groups::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = DescribeGroupsResponse {
+        groups: req
+            .groups
+            .iter()
+            .map(|g| DescribedGroup {
+                error_code,
+                group_id: g.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -260,3 +260,43 @@ fn read_partition(
         ..Default::default()
     })
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::FetchRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::fetch::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = FetchResponse {
+        // A top-level error would hide the partitions; Kafka puts partition errors there.
+        responses: req
+            .topics
+            .iter()
+            .map(|t| FetchResponseTopic {
+                topic: t.topic.clone(),
+                topic_id: t.topic_id,
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| FetchResponsePartition {
+                        partition_index: p.partition,
+                        error_code,
+                        high_watermark: -1,
+                        records: None,
+                        aborted_transactions: None,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -83,3 +83,46 @@ fn answer(found: Result<(i32, String, i32), ApiError>) -> (i32, String, i32, i16
         Err(e) => (-1, String::new(), -1, e.code.code(), Some(e.message)),
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::FindCoordinatorRequest,
+    version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::find_coordinator::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = if version >= 4 {
+        FindCoordinatorResponse {
+            coordinators: req
+                .coordinator_keys
+                .iter()
+                .map(|key| FindCoordinatorResponseCoordinator {
+                    key: key.clone(),
+                    node_id: -1,
+                    host: String::new(),
+                    port: -1,
+                    error_code,
+                    error_message: message(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    } else {
+        FindCoordinatorResponse {
+            error_code,
+            error_message: message(),
+            node_id: -1,
+            host: String::new(),
+            port: -1,
+            ..Default::default()
+        }
+    }
+    .into();
+    Some(response)
+}

@@ -200,3 +200,33 @@ fn apply(change: &AlterableConfig, current: Option<&str>) -> Result<Option<Strin
     config::validate(name, &new)?;
     Ok(Some(new))
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::IncrementalAlterConfigsRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::incremental_alter_configs::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = IncrementalAlterConfigsResponse {
+        responses: req
+            .resources
+            .iter()
+            .map(|r| AlterConfigsResourceResponse {
+                error_code,
+                error_message: message(),
+                resource_type: r.resource_type,
+                resource_name: r.resource_name.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

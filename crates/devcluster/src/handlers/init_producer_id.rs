@@ -53,3 +53,24 @@ pub async fn handle(
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    _req: &streamctl_protocol::messages::InitProducerIdRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::init_producer_id::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = InitProducerIdResponse {
+        error_code,
+        producer_id: -1,
+        producer_epoch: -1,
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -78,3 +78,28 @@ pub async fn handle(ctx: &RequestContext<'_>, req: JoinGroupRequest) -> JoinGrou
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::JoinGroupRequest,
+    version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::join_group::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = JoinGroupResponse {
+        error_code,
+        generation_id: -1,
+        protocol_type: None,
+        // Non-nullable before v7.
+        protocol_name: (version < 7).then(String::new),
+        leader: String::new(),
+        member_id: req.member_id.clone(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

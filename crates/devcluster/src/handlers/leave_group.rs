@@ -60,3 +60,32 @@ pub async fn handle(ctx: &RequestContext<'_>, req: LeaveGroupRequest) -> LeaveGr
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::LeaveGroupRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::leave_group::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = LeaveGroupResponse {
+        error_code,
+        members: req
+            .members
+            .iter()
+            .map(|m| LeaveGroupResponseMember {
+                member_id: m.member_id.clone(),
+                group_instance_id: m.group_instance_id.clone(),
+                error_code,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

@@ -38,3 +38,22 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGro
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    _req: &streamctl_protocol::messages::ListGroupsRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::list_groups::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = ListGroupsResponse {
+        error_code,
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

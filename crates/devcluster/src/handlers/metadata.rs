@@ -145,3 +145,63 @@ pub fn describe(md: &ClusterMetadata, t: &TopicMeta, with_ops: bool) -> Metadata
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::MetadataRequest,
+    version: i16,
+    code: streamctl_protocol::ErrorCode,
+    md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::metadata::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = {
+        let all = match &req.topics {
+            None => true,
+            Some(t) => t.is_empty() && version == 0,
+        };
+        let topics = if all {
+            md.topics
+                .values()
+                .map(|t| MetadataResponseTopic {
+                    error_code,
+                    name: Some(t.name.clone()),
+                    topic_id: t.topic_id,
+                    is_internal: t.is_internal,
+                    ..Default::default()
+                })
+                .collect()
+        } else {
+            req.topics
+                .iter()
+                .flatten()
+                .map(|t| MetadataResponseTopic {
+                    error_code,
+                    name: t.name.clone(),
+                    topic_id: t.topic_id,
+                    ..Default::default()
+                })
+                .collect()
+        };
+        MetadataResponse {
+            brokers: md
+                .live_brokers()
+                .map(|b| MetadataResponseBroker {
+                    node_id: b.node_id,
+                    host: b.host.clone(),
+                    port: i32::from(b.port),
+                    rack: b.rack.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            cluster_id: Some(md.cluster_id.clone()),
+            controller_id: md.controller_id,
+            topics,
+            ..Default::default()
+        }
+        .into()
+    };
+    Some(response)
+}

@@ -89,3 +89,38 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> Offse
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::OffsetCommitRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::offset_commit::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = OffsetCommitResponse {
+        topics: req
+            .topics
+            .iter()
+            .map(|t| OffsetCommitResponseTopic {
+                name: t.name.clone(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| OffsetCommitResponsePartition {
+                        partition_index: p.partition_index,
+                        error_code,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

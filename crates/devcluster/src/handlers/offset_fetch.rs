@@ -140,3 +140,60 @@ fn topics_v1_to_v7(found: FetchedOffsets, error: ErrorCode) -> Vec<OffsetFetchRe
         })
         .collect()
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::OffsetFetchRequest,
+    version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::offset_fetch::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = match version {
+        // v1 has no group-level error: each partition carries it.
+        1 => OffsetFetchResponse {
+            topics: req
+                .topics
+                .iter()
+                .flatten()
+                .map(|t| OffsetFetchResponseTopic {
+                    name: t.name.clone(),
+                    partitions: t
+                        .partition_indexes
+                        .iter()
+                        .map(|&partition_index| OffsetFetchResponsePartition {
+                            partition_index,
+                            committed_offset: -1,
+                            metadata: Some(String::new()),
+                            error_code,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        },
+        2..=7 => OffsetFetchResponse {
+            error_code,
+            ..Default::default()
+        },
+        _ => OffsetFetchResponse {
+            groups: req
+                .groups
+                .iter()
+                .map(|g| OffsetFetchResponseGroup {
+                    group_id: g.group_id.clone(),
+                    error_code,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        },
+    }
+    .into();
+    Some(response)
+}

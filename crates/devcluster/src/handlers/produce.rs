@@ -132,3 +132,46 @@ fn append(
         .append_as_leader(records, &leader.config, min_isr)?;
     Ok((info, leader.partition, min_isr))
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    req: &streamctl_protocol::messages::ProduceRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::produce::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let message = || Some(format!("injected fault: {}", code.name()));
+    let response: ResponseBody = {
+        if req.acks == 0 {
+            return None;
+        }
+        ProduceResponse {
+            responses: req
+                .topic_data
+                .iter()
+                .map(|t| ProduceResponseTopic {
+                    name: t.name.clone(),
+                    partition_responses: t
+                        .partition_data
+                        .iter()
+                        .map(|p| ProduceResponsePartition {
+                            index: p.index,
+                            error_code,
+                            base_offset: -1,
+                            error_message: message(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into()
+    };
+    Some(response)
+}

@@ -43,3 +43,24 @@ pub async fn handle(ctx: &RequestContext<'_>, req: SyncGroupRequest) -> SyncGrou
         ..Default::default()
     }
 }
+
+/// This API's answer to a request failing with `code` (an injected fault), without executing
+/// it: the code goes where Kafka puts this API's errors. `None`: no answer can be built.
+pub(crate) fn error_response(
+    _req: &streamctl_protocol::messages::SyncGroupRequest,
+    _version: i16,
+    code: streamctl_protocol::ErrorCode,
+    _md: &crate::controller::ClusterMetadata,
+) -> Option<streamctl_protocol::messages::ResponseBody> {
+    use streamctl_protocol::messages::sync_group::*;
+    use streamctl_protocol::messages::ResponseBody;
+    let error_code = code.code();
+    let response: ResponseBody = SyncGroupResponse {
+        error_code,
+        protocol_type: None,
+        protocol_name: None,
+        ..Default::default()
+    }
+    .into();
+    Some(response)
+}

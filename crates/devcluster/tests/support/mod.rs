@@ -15,7 +15,7 @@ use streamctl_protocol::messages::metadata::MetadataRequestTopic;
 use streamctl_protocol::messages::produce::{ProduceRequestPartitionData, ProduceRequestTopicData};
 use streamctl_protocol::messages::{
     FetchRequest, FetchResponse, MetadataRequest, MetadataResponse, ProduceRequest,
-    ProduceResponse, RequestBody, ResponseBody,
+    ProduceResponse, Request, RequestBody, ResponseBody,
 };
 use streamctl_protocol::record_batch::{RecordBatchBuilder, RecordBatches};
 use streamctl_protocol::{ApiKey, ErrorCode};
@@ -68,61 +68,9 @@ pub async fn call(
     }
 }
 
-/// A request type and the response type it gets back.
-pub trait Api: streamctl_protocol::Message + Into<RequestBody> {
-    /// The response message.
-    type Response;
-    /// The typed response, if `body` is one.
-    fn response(body: ResponseBody) -> Option<Self::Response>;
-}
-
-macro_rules! typed {
-    ($($api:ident: $req:ident => $resp:ident;)*) => {
-        $(impl Api for streamctl_protocol::messages::$req {
-            type Response = streamctl_protocol::messages::$resp;
-            fn response(body: ResponseBody) -> Option<Self::Response> {
-                match body {
-                    ResponseBody::$api(r) => Some(r),
-                    _ => None,
-                }
-            }
-        })*
-    };
-}
-
-typed! {
-    ApiVersions: ApiVersionsRequest => ApiVersionsResponse;
-    Metadata: MetadataRequest => MetadataResponse;
-    Produce: ProduceRequest => ProduceResponse;
-    Fetch: FetchRequest => FetchResponse;
-    ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
-    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
-    JoinGroup: JoinGroupRequest => JoinGroupResponse;
-    SyncGroup: SyncGroupRequest => SyncGroupResponse;
-    Heartbeat: HeartbeatRequest => HeartbeatResponse;
-    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse;
-    OffsetCommit: OffsetCommitRequest => OffsetCommitResponse;
-    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
-    OffsetForLeaderEpoch: OffsetForLeaderEpochRequest => OffsetForLeaderEpochResponse;
-    InitProducerId: InitProducerIdRequest => InitProducerIdResponse;
-    CreateTopics: CreateTopicsRequest => CreateTopicsResponse;
-    DeleteTopics: DeleteTopicsRequest => DeleteTopicsResponse;
-    CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse;
-    DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse;
-    ListGroups: ListGroupsRequest => ListGroupsResponse;
-    DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse;
-    DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse;
-    IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse;
-    DescribeCluster: DescribeClusterRequest => DescribeClusterResponse;
-    DeleteRecords: DeleteRecordsRequest => DeleteRecordsResponse;
-    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse;
-    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse;
-    OffsetDelete: OffsetDeleteRequest => OffsetDeleteResponse;
-}
-
 /// One typed request on a fresh connection; panics (with the API and version) if the broker
 /// closes, stalls or answers something else.
-pub async fn request<Req: Api>(addr: SocketAddr, req: Req, version: i16) -> Req::Response {
+pub async fn request<Req: Request>(addr: SocketAddr, req: Req, version: i16) -> Req::Response {
     let api = <Req as streamctl_protocol::Message>::API_KEY;
     let body = call(addr, api, version, req.into())
         .await
