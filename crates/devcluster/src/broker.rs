@@ -49,7 +49,6 @@ mod gate;
 mod partition_marker;
 mod replicas;
 use gate::{gate, raw_sasl_token, ConnectionState};
-pub use replicas::LeaderReplica;
 
 /// Largest frame accepted before SASL authentication (Kafka's limit for SASL tokens).
 const MAX_UNAUTHENTICATED_FRAME: usize = 512 * 1024;

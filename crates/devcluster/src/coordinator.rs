@@ -14,16 +14,16 @@
 //!           in-sync replicas have them (a new leader rebuilds the same state from its log)
 //! ```
 //!
-//! Kafka's classic protocol: [`group`] is the state machine, [`actor`] the task owning one
-//! group, [`store`] the partition I/O (writes and loading), [`records`] the record formats.
+//! Kafka's classic protocol: `group` is the state machine, `actor` the task owning one
+//! group, `store` the partition I/O (writes and loading), [`records`] the record formats.
 //! Not implemented: offset retention and expiry (`commit_timestamp` is kept), transactional
 //! offset commits, the new consumer protocol (KIP-848), `group.max.size`, compaction of the
 //! offsets topic (a load replays the whole partition).
 
-pub mod actor;
-pub mod group;
+pub(crate) mod actor;
+pub(crate) mod group;
 pub mod records;
-pub mod store;
+pub(crate) mod store;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

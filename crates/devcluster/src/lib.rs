@@ -11,14 +11,15 @@
 //! ```
 //!
 //! Third-party clients (librdkafka/kcat, kafka-python, the Java client) talk to it over the
-//! real Kafka protocol. Modules: [`cluster`] (builder and handles), [`controller`] (metadata),
-//! [`broker`] (listeners and connections), [`handlers`] (one module per API), [`replication`]
-//! (follower fetch loops), [`coordinator`] (consumer groups and committed offsets in
+//! real Kafka protocol. Public modules: [`cluster`] (builder and handles), [`controller`]
+//! (metadata), [`coordinator`] (consumer groups and committed offsets in
 //! `__consumer_offsets`), [`partition`] and [`log`] (storage), [`config`] (Kafka's config
 //! names and defaults), [`faults`] (latency, dropped connections and error codes injected per
-//! broker), [`metrics`] (Prometheus counters and histograms per broker), [`http`] (the
-//! loopback admin plane), [`security`] (TLS with generated certificates, SASL users and
-//! mechanisms, the replication listener).
+//! broker), [`metrics`] (Prometheus counters and histograms per broker), [`security`] (TLS
+//! with generated certificates, SASL users and mechanisms, the replication listener),
+//! [`state`] (what the cluster reports about itself). Internal: `broker` (listeners,
+//! connections, the replica manager), `handlers` (one module per API), `replication`
+//! (follower fetch loops), `http` (the loopback admin plane), `limits`.
 //!
 //! Tests drive faults through the handle; people and the CLI through the admin plane:
 //!
@@ -36,21 +37,21 @@
 //! # }
 //! ```
 
-pub mod broker;
+mod broker;
 pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod coordinator;
 mod error;
 pub mod faults;
-pub mod handlers;
-pub mod http;
-pub mod limits;
+mod handlers;
+mod http;
+mod limits;
 pub mod log;
 mod metadata_store;
 pub mod metrics;
 pub mod partition;
-pub mod replication;
+mod replication;
 pub mod security;
 pub mod state;
 #[cfg(test)]

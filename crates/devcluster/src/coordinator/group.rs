@@ -489,6 +489,7 @@ impl Group {
     }
 
     /// The current generation.
+    #[cfg(test)]
     pub fn generation_id(&self) -> i32 {
         self.generation_id
     }
@@ -499,11 +500,13 @@ impl Group {
     }
 
     /// The number of members.
+    #[cfg(test)]
     pub fn member_count(&self) -> usize {
         self.members.len()
     }
 
     /// The leader's member id.
+    #[cfg(test)]
     pub fn leader(&self) -> Option<&str> {
         self.leader_id.as_deref()
     }
