@@ -40,8 +40,8 @@
 
 pub mod assignor;
 pub mod config;
-pub mod fetcher;
-pub mod group;
+pub(crate) mod fetcher;
+pub(crate) mod group;
 pub mod offsets;
 mod state;
 mod stream;
@@ -69,7 +69,7 @@ pub use assignor::{
 };
 pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, OffsetReset};
 pub use group::{ListenerFuture, RebalanceListener};
-pub use state::ConsumerInner;
+pub(crate) use state::ConsumerInner;
 pub(crate) use state::{Generation, State, Subscription};
 pub use stream::RecordStream;
 

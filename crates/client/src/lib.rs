@@ -89,6 +89,8 @@ pub mod config;
 pub mod connection;
 pub mod consumer;
 pub mod error;
+/// Entry points for the fuzz targets in `fuzz/` (the `fuzzing` feature); not an API.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod metadata;
@@ -105,6 +107,7 @@ pub use metadata::{
     BrokerMetadata, Cluster, Leader, MetadataSnapshot, PartitionMetadata, TopicMetadata,
 };
 pub use producer::partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
+pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, Record, RecordMetadata};
 pub use security::{
     OauthBearerToken, SaslConfig, SaslMechanism, Secret, SecurityProtocol, TlsConfig, TokenProvider,
 };

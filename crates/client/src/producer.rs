@@ -25,13 +25,13 @@
 //! Idempotence is on by default (KIP-98): the producer gets an id from the cluster and numbers
 //! its batches per partition, so the broker drops a retried batch it already has; a sequence
 //! whose outcome is unknown is never reused, and a broker that lost the producer's sequences
-//! gets the batch again under a new epoch ([`idempotence`], KIP-360). Kafka's property names
+//! gets the batch again under a new epoch (`idempotence`, KIP-360). Kafka's property names
 //! are accepted too: `ProducerConfig::set("linger.ms", "10")`.
 
-pub mod accumulator;
-pub mod idempotence;
+pub(crate) mod accumulator;
+pub(crate) mod idempotence;
 pub mod partitioner;
-pub mod sender;
+pub(crate) mod sender;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -340,7 +340,7 @@ impl ProducerBuilder {
 }
 
 /// State shared by the producer handle, the sender task and response waiters.
-pub struct ProducerInner {
+pub(crate) struct ProducerInner {
     cluster: Cluster,
     config: ProducerConfig,
     partitioner: Arc<dyn Partitioner>,

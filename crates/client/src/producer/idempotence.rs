@@ -195,6 +195,7 @@ impl PartitionSequences {
         }
     }
 
+    #[cfg(test)]
     /// The next sequence the partition would give (tests and logs).
     pub fn next_sequence(&self) -> i32 {
         self.next_sequence
