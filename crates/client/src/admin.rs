@@ -634,7 +634,7 @@ fn check_topic(code: i16, message: Option<String>, topic: &str) -> Result<()> {
 
 /// The error for a response that left out the topic it was asked about.
 fn missing_result(api: ApiKey, topic: &str) -> Error {
-    Error::InvalidRequest(format!(
+    Error::InvalidResponse(format!(
         "the {api} response has no result for topic {topic}"
     ))
 }

@@ -263,7 +263,7 @@ impl Consumer {
         {
             let mut state = self.inner.state();
             if state.closed {
-                return Err(Error::InvalidRequest("the consumer is closed".into()));
+                return Err(Error::Closed("the consumer"));
             }
             if matches!(state.subscription, Subscription::None) && !state.assignment.is_empty() {
                 return Err(Error::InvalidRequest(
@@ -328,7 +328,7 @@ impl Consumer {
                     return Err(e);
                 }
                 if state.closed {
-                    return Err(Error::InvalidRequest("the consumer is closed".into()));
+                    return Err(Error::Closed("the consumer"));
                 }
                 let out = take_records(&mut state, max);
                 tracing::trace!(
@@ -715,9 +715,7 @@ impl Future for CommitHandle {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match Pin::new(&mut self.rx).poll(cx) {
             Poll::Ready(Ok(result)) => Poll::Ready(result),
-            Poll::Ready(Err(_)) => Poll::Ready(Err(Error::InvalidRequest(
-                "the commit task stopped before answering".into(),
-            ))),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(Error::Closed("the consumer's commit task"))),
             Poll::Pending => Poll::Pending,
         }
     }

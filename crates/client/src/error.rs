@@ -93,9 +93,28 @@ pub enum Error {
         source: EncodeError,
     },
 
-    /// A request the caller built is not valid for the call it was passed to.
+    /// A request the caller built, or a call, is not valid here (assign after subscribe, a
+    /// partition not assigned to this consumer, a partitioner's out-of-range choice).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+
+    /// The producer or consumer was closed (or its background task stopped) before the
+    /// operation could finish.
+    #[error("{0} is closed")]
+    Closed(&'static str),
+
+    /// A record cannot be put in a batch (it does not fit the batch's encoding limits).
+    #[error("record cannot be sent: {0}")]
+    RecordTooLarge(String),
+
+    /// A broker's answer does not make sense for the request (a result missing for something
+    /// asked about, undecodable group assignment bytes, an assignor not offered).
+    #[error("invalid response: {0}")]
+    InvalidResponse(String),
+
+    /// A broken invariant inside the client: a bug to report, never the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
 
     /// A configuration property has a value the client cannot use.
     #[error("invalid value {value:?} for property {property}: {reason}")]
@@ -152,6 +171,10 @@ impl Error {
             Error::UnsupportedVersion { .. }
             | Error::Encode { .. }
             | Error::InvalidRequest(_)
+            | Error::Closed(_)
+            | Error::RecordTooLarge(_)
+            | Error::InvalidResponse(_)
+            | Error::Internal(_)
             | Error::InvalidConfig { .. }
             | Error::UnknownProperty { .. }
             | Error::Authentication { .. } => false,

@@ -583,7 +583,7 @@ impl Producer {
     pub async fn send(&self, record: Record<'_>) -> Result<DeliveryFuture> {
         let inner = &self.inner;
         if inner.closing.load(Ordering::Acquire) {
-            return Err(Error::InvalidRequest("the producer is closed".into()));
+            return Err(Error::Closed("the producer"));
         }
         let size = record.size();
         if size > inner.config.max_request_size {
@@ -644,9 +644,7 @@ impl Producer {
         let needed = u32::try_from(size).unwrap_or(u32::MAX);
         let permits = match inner.memory.clone().try_acquire_many_owned(needed) {
             Ok(p) => p,
-            Err(tokio::sync::TryAcquireError::Closed) => {
-                return Err(Error::InvalidRequest("the producer is closed".into()))
-            }
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(Error::Closed("the producer")),
             Err(tokio::sync::TryAcquireError::NoPermits) => tokio::time::timeout_at(
                 deadline_now(),
                 inner.memory.clone().acquire_many_owned(needed),
@@ -656,7 +654,7 @@ impl Producer {
                 what: "buffer memory for a record (buffer.memory is full)".into(),
                 timeout: max_block,
             })?
-            .map_err(|_| Error::InvalidRequest("the producer is closed".into()))?,
+            .map_err(|_| Error::Closed("the producer"))?,
         };
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let appended = inner.accumulator().append(
@@ -738,9 +736,7 @@ impl Producer {
         };
         let n = left.len();
         for b in left {
-            b.finish(Err(Error::InvalidRequest(
-                "the producer closed before the record was sent".into(),
-            )));
+            b.finish(Err(Error::Closed("the producer")));
         }
         inner.memory.close();
         if flushed && n == 0 {

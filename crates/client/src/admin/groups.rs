@@ -191,7 +191,7 @@ impl Admin {
                 .into_iter()
                 .find(|g| g.group_id == group)
                 .ok_or_else(|| {
-                    Error::InvalidRequest(format!(
+                    Error::InvalidResponse(format!(
                         "the DescribeGroups response has no result for group {group}"
                     ))
                 })?;
@@ -249,7 +249,7 @@ impl Admin {
                 .into_iter()
                 .find(|r| r.group_id == group)
                 .ok_or_else(|| {
-                    Error::InvalidRequest(format!(
+                    Error::InvalidResponse(format!(
                         "the DeleteGroups response has no result for group {group}"
                     ))
                 })?;

@@ -367,7 +367,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.buf.len() {
-            return Err(Error::InvalidRequest(format!("truncated {}", self.what)));
+            return Err(Error::InvalidResponse(format!("truncated {}", self.what)));
         }
         let (head, tail) = self.buf.split_at(n);
         self.buf = tail;
@@ -389,7 +389,7 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<String> {
         let len = self.i16()?;
         let len = usize::try_from(len).map_err(|_| {
-            Error::InvalidRequest(format!("negative string length in {}", self.what))
+            Error::InvalidResponse(format!("negative string length in {}", self.what))
         })?;
         Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
     }
@@ -417,7 +417,7 @@ impl<'a> Reader<'a> {
         }
         let n = n as usize;
         if n > self.buf.len() / min_size.max(1) {
-            return Err(Error::InvalidRequest(format!(
+            return Err(Error::InvalidResponse(format!(
                 "array too long in {}",
                 self.what
             )));

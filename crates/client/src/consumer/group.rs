@@ -350,7 +350,7 @@ impl Member {
                 .find(|a| a.name() == protocol)
                 .cloned();
             let Some(assignor) = assignor else {
-                return Err(JoinError::Fatal(Error::InvalidRequest(format!(
+                return Err(JoinError::Fatal(Error::InvalidResponse(format!(
                     "the group chose assignor {protocol}, which this consumer did not offer"
                 ))));
             };

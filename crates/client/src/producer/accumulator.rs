@@ -143,7 +143,7 @@ impl ProducerBatch {
             return Ok(b.clone());
         }
         let Some(mut builder) = self.builder.take() else {
-            return Err(Error::InvalidRequest(
+            return Err(Error::Internal(
                 "batch has neither records nor bytes".into(),
             ));
         };
@@ -152,7 +152,7 @@ impl ProducerBatch {
         }
         let bytes = builder
             .build()
-            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            .map_err(|e| Error::RecordTooLarge(e.to_string()))?;
         self.built = Some(bytes.clone());
         Ok(bytes)
     }
@@ -170,7 +170,7 @@ impl ProducerBatch {
             );
             if let Err(e) = rewritten {
                 self.built = Some(built);
-                return Err(Error::InvalidRequest(format!(
+                return Err(Error::Internal(format!(
                     "cannot give the batch a new producer id and sequence: {e}"
                 )));
             }
@@ -262,7 +262,7 @@ impl Accumulator {
             }
         };
         let Some(queues) = self.topics.get_mut(topic) else {
-            return Err(Error::InvalidRequest("no queue for the topic".into()));
+            return Err(Error::Internal("no queue for the topic".into()));
         };
         let queue = queues.entry(partition).or_default();
         let open_has_room = queue.batches.back().is_some_and(|b| {
@@ -283,14 +283,14 @@ impl Accumulator {
             self.outstanding += 1;
         }
         let Some(batch) = queue.batches.back_mut() else {
-            return Err(Error::InvalidRequest("no open batch".into()));
+            return Err(Error::Internal("no open batch".into()));
         };
         let Some(builder) = batch.builder.as_mut() else {
-            return Err(Error::InvalidRequest("batch already closed".into()));
+            return Err(Error::Internal("batch already closed".into()));
         };
         builder
             .push(record.timestamp, record.key, record.value, record.headers)
-            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            .map_err(|e| Error::RecordTooLarge(e.to_string()))?;
         batch.record_count += 1;
         batch.size += size;
         match &mut batch.permits {
