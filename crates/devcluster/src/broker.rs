@@ -19,10 +19,9 @@
 //! listener is secured, followers use a loopback replication listener
 //! ([`crate::security`] says why).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
@@ -30,7 +29,6 @@ use streamctl_protocol::messages::{ApiVersionsResponse, RequestBody, ResponseBod
 use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -41,7 +39,6 @@ use crate::faults::{self, BrokerFaults};
 use crate::handlers;
 use crate::limits::{self, ConnectionGate, ConnectionPermit, LimitClose};
 use crate::metrics::BrokerMetrics;
-use crate::partition::Partition;
 use crate::security::sasl::Authenticator;
 use crate::security::ListenerSecurity;
 
@@ -49,41 +46,31 @@ mod gate;
 mod partition_marker;
 mod replicas;
 use gate::{gate, raw_sasl_token, ConnectionState};
+pub use replicas::ReplicaManager;
 
 /// Largest frame accepted before SASL authentication (Kafka's limit for SASL tokens).
 const MAX_UNAUTHENTICATED_FRAME: usize = 512 * 1024;
 /// How long a client may take to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// State shared by a broker's connections and handlers.
+/// State shared by a broker's connections and handlers: the network side, and the replica
+/// manager it serves from.
 #[derive(Debug)]
 pub struct BrokerShared {
     /// This broker's node id.
     pub node_id: i32,
-    /// This incarnation's broker epoch (KIP-903), given by the controller when it was
-    /// created; its replica fetches carry it so a leader can tell runs of this node apart.
-    pub broker_epoch: u64,
     /// The cluster's controller (metadata owner).
     pub controller: Arc<Controller>,
     /// Broker-wide settings.
     pub config: BrokerConfig,
-    /// Where replica logs live; `None` keeps them in memory.
-    pub data_dir: Option<PathBuf>,
-    /// Replicas hosted here by (topic id, partition), opened on first use. Keyed by id so a
-    /// topic deleted and re-created under the same name never sees the old data.
-    replicas: Mutex<HashMap<(uuid::Uuid, i32), Arc<Partition>>>,
-    /// Held while a replica is opened, so a partition directory is opened (and its marker
-    /// checked) by one task at a time: two logs over the same files would each append at
-    /// their own end, and one open could remove files the other just wrote.
-    opening: Mutex<()>,
-    /// Signalled whenever a local log grows, to wake long-polling fetches.
-    pub data_arrived: Notify,
+    /// The replicas this broker hosts (`broker/replicas.rs`).
+    pub replicas: Arc<ReplicaManager>,
     /// Fault injection controls; owned by the broker's slot so they outlive a restart.
     pub faults: Arc<BrokerFaults>,
     /// Counters for `/metrics`; owned by the broker's slot so they outlive a restart.
     pub metrics: Arc<BrokerMetrics>,
     /// The groups whose `__consumer_offsets` partition this broker leads.
-    pub coordinator: GroupCoordinator,
+    pub coordinator: Arc<GroupCoordinator>,
     /// TLS and SASL of the client listener.
     pub security: ListenerSecurity,
     /// Open connections, counted against `max.connections`.
@@ -91,23 +78,25 @@ pub struct BrokerShared {
 }
 
 impl BrokerShared {
-    /// Shared state for a broker.
+    /// Shared state for a new incarnation of broker `node_id`.
     pub fn new(
         node_id: i32,
         controller: Arc<Controller>,
         config: BrokerConfig,
         data_dir: Option<PathBuf>,
     ) -> Self {
+        let replicas = Arc::new(ReplicaManager::new(
+            node_id,
+            controller.clone(),
+            &config,
+            data_dir,
+        ));
         Self {
             node_id,
-            broker_epoch: controller.register_broker(node_id),
-            coordinator: GroupCoordinator::new(node_id, &config),
+            coordinator: Arc::new(GroupCoordinator::new(replicas.clone(), &config)),
+            replicas,
             controller,
             config,
-            data_dir,
-            replicas: Mutex::new(HashMap::new()),
-            opening: Mutex::new(()),
-            data_arrived: Notify::new(),
             faults: Arc::new(BrokerFaults::new()),
             metrics: Arc::new(BrokerMetrics::new()),
             security: ListenerSecurity::default(),
@@ -234,7 +223,7 @@ impl RunningBroker {
         for t in self.tasks {
             let _ = t.await;
         }
-        for replica in self.shared.local_replicas() {
+        for replica in self.shared.replicas.local_replicas() {
             if let Err(e) = replica.flush() {
                 warn!(broker = self.shared.node_id, error = %e, "flush at shutdown failed");
             }
@@ -299,8 +288,8 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
     // Groups are served while the broker runs: stopping or killing it (which ends or aborts
     // this task) stops them.
     let _groups = shared.coordinator.stop_on_drop();
-    shared.reconcile();
-    shared.coordinator.reconcile(&shared);
+    shared.replicas.reconcile();
+    shared.coordinator.reconcile();
     let mut isr_tick = tokio::time::interval(std::time::Duration::from_millis(250));
     let mut retention_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
@@ -312,16 +301,22 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                     return;
                 }
                 metadata.borrow_and_update();
-                shared.reconcile();
-                shared.coordinator.reconcile(&shared);
+                shared.replicas.reconcile();
+                shared.coordinator.reconcile();
                 // Waiters re-check leadership (acks=all, long polls).
-                shared.data_arrived.notify_waiters();
+                shared.replicas.data_arrived.notify_waiters();
             }
-            _ = isr_tick.tick() => shared.shrink_lagging_isrs(),
+            _ = isr_tick.tick() => {
+                let shrinks = shared.replicas.shrink_lagging_isrs();
+                shared
+                    .metrics
+                    .isr_shrinks
+                    .fetch_add(shrinks, std::sync::atomic::Ordering::Relaxed);
+            }
             _ = retention_tick.tick() => {
                 let now = crate::partition::now_ms();
-                shared.expire_producers(now);
-                for replica in shared.local_replicas() {
+                shared.replicas.expire_producers(now);
+                for replica in shared.replicas.local_replicas() {
                     if let Err(e) = replica.apply_retention(now) {
                         warn!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "retention failed");
                     }

@@ -191,6 +191,7 @@ impl ClusterInner {
             .running
             .as_ref()?
             .shared
+            .replicas
             .replica(topic_id, partition)
     }
 

@@ -36,7 +36,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::broker::BrokerShared;
+use crate::broker::ReplicaManager;
 use crate::config::BrokerConfig;
 use crate::controller::NewTopic;
 use crate::error::ApiError;
@@ -97,6 +97,9 @@ struct Owned {
 #[derive(Debug)]
 pub struct GroupCoordinator {
     node_id: i32,
+    /// The broker's replicas: the coordinator's only way to its `__consumer_offsets`
+    /// partitions and to the controller (a narrow handle, not the whole broker).
+    replicas: Arc<ReplicaManager>,
     config: CoordinatorConfig,
     /// Cancelled when the broker stops: every actor and loader ends.
     stop: CancellationToken,
@@ -110,10 +113,11 @@ impl Drop for GroupCoordinator {
 }
 
 impl GroupCoordinator {
-    /// The coordinator of broker `node_id`.
-    pub fn new(node_id: i32, config: &BrokerConfig) -> Self {
+    /// The coordinator of the broker whose replicas these are.
+    pub fn new(replicas: Arc<ReplicaManager>, config: &BrokerConfig) -> Self {
         Self {
-            node_id,
+            node_id: replicas.node_id,
+            replicas,
             config: CoordinatorConfig::from(config),
             stop: CancellationToken::new(),
             partitions: Mutex::new(HashMap::new()),
@@ -136,8 +140,8 @@ impl GroupCoordinator {
     /// FindCoordinator): `offsets.topic.num.partitions` partitions, replication factor
     /// `min(offsets.topic.replication.factor, live brokers)` placed on live brokers only,
     /// `cleanup.policy=compact`.
-    pub fn ensure_offsets_topic(&self, broker: &BrokerShared) -> Result<(), ApiError> {
-        let md = broker.metadata();
+    pub fn ensure_offsets_topic(&self) -> Result<(), ApiError> {
+        let md = self.replicas.metadata();
         if md.topic(OFFSETS_TOPIC).is_some() {
             return Ok(());
         }
@@ -166,7 +170,7 @@ impl GroupCoordinator {
             // Kafka's offsets.topic.segment.bytes.
             ("segment.bytes".to_string(), "104857600".to_string()),
         ]);
-        let created = broker.controller.create_topic(
+        let created = self.replicas.controller.create_topic(
             &NewTopic {
                 name: OFFSETS_TOPIC.to_string(),
                 num_partitions: self.config.offsets_topic_partitions,
@@ -197,13 +201,9 @@ impl GroupCoordinator {
 
     /// The coordinator of a group: (node id, host, port), creating the offsets topic first
     /// if needed.
-    pub fn find_coordinator(
-        &self,
-        broker: &BrokerShared,
-        group_id: &str,
-    ) -> Result<(i32, String, i32), ApiError> {
-        self.ensure_offsets_topic(broker)?;
-        let md = broker.metadata();
+    pub fn find_coordinator(&self, group_id: &str) -> Result<(i32, String, i32), ApiError> {
+        self.ensure_offsets_topic()?;
+        let md = self.replicas.metadata();
         let count = md
             .topic(OFFSETS_TOPIC)
             .map_or(0, |t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
@@ -224,8 +224,8 @@ impl GroupCoordinator {
 
     /// Brings the loaded partitions in line with metadata: loads the `__consumer_offsets`
     /// partitions this broker leads now and drops the groups of those it no longer leads.
-    pub fn reconcile(&self, broker: &Arc<BrokerShared>) {
-        let md = broker.metadata();
+    pub fn reconcile(self: &Arc<Self>) {
+        let md = self.replicas.metadata();
         let led: HashMap<i32, (Uuid, i32)> = md
             .topic(OFFSETS_TOPIC)
             .map(|t| {
@@ -256,19 +256,13 @@ impl GroupCoordinator {
                 .collect()
         };
         for (p, topic_id, epoch) in missing {
-            self.start_loading(broker, p, topic_id, epoch);
+            self.start_loading(p, topic_id, epoch);
         }
     }
 
-    fn start_loading(
-        &self,
-        broker: &Arc<BrokerShared>,
-        partition: i32,
-        topic_id: Uuid,
-        epoch: i32,
-    ) {
+    fn start_loading(self: &Arc<Self>, partition: i32, topic_id: Uuid, epoch: i32) {
         // Makes the local replica the leader (as metadata says) before reading it.
-        let replica = match broker.leader_replica(OFFSETS_TOPIC, partition) {
+        let replica = match self.replicas.leader_replica(OFFSETS_TOPIC, partition) {
             Ok(r) if r.topic_id == topic_id && r.leader_epoch == epoch => r.partition,
             Ok(_) => return,
             Err(e) => {
@@ -303,19 +297,17 @@ impl GroupCoordinator {
             leader_epoch = epoch,
             "loading groups"
         );
-        let weak = Arc::downgrade(broker);
+        let coordinator = Arc::clone(self);
         tokio::spawn(async move {
             let started = Instant::now();
             let loaded = tokio::select! {
                 () = stop.cancelled() => return,
                 loaded = store::load(&replica) => loaded,
             };
-            let Some(broker) = weak.upgrade() else { return };
-            let coordinator = &broker.coordinator;
             match loaded {
                 Ok(groups) => {
                     let n = groups.len();
-                    coordinator.install(&weak, partition, &stop, groups);
+                    coordinator.install(partition, &stop, groups);
                     info!(
                         broker = coordinator.node_id,
                         partition,
@@ -341,7 +333,6 @@ impl GroupCoordinator {
     /// Starts the actors of a loaded partition, unless it was unloaded meanwhile.
     fn install(
         &self,
-        broker: &std::sync::Weak<BrokerShared>,
         partition: i32,
         stop: &CancellationToken,
         loaded: BTreeMap<String, LoadedGroup>,
@@ -362,21 +353,19 @@ impl GroupCoordinator {
                 for ((topic, p), (value, at)) in l.offsets {
                     group.apply_offset(&topic, p, value, at);
                 }
-                let handle = self.spawn_actor(broker.clone(), partition, stop, group);
+                let handle = self.spawn_actor(partition, stop, group);
                 (id, handle)
             })
             .collect();
         owned.groups = Some(groups);
     }
 
-    fn spawn_actor(
-        &self,
-        broker: std::sync::Weak<BrokerShared>,
-        partition: i32,
-        stop: &CancellationToken,
-        group: Group,
-    ) -> GroupHandle {
-        let log = OffsetsLog::new(broker, partition, self.config.commit_timeout);
+    fn spawn_actor(&self, partition: i32, stop: &CancellationToken, group: Group) -> GroupHandle {
+        let log = OffsetsLog::new(
+            Arc::downgrade(&self.replicas),
+            partition,
+            self.config.commit_timeout,
+        );
         actor::spawn(group, log, stop.clone(), self.config.max_metadata)
     }
 
@@ -384,12 +373,11 @@ impl GroupCoordinator {
     /// exist and `create` is false. Errors: NOT_COORDINATOR (another broker leads its
     /// partition), COORDINATOR_LOAD_IN_PROGRESS.
     fn lookup(
-        &self,
-        broker: &Arc<BrokerShared>,
+        self: &Arc<Self>,
         group_id: &str,
         create: bool,
     ) -> Result<Option<GroupHandle>, ErrorCode> {
-        let md = broker.metadata();
+        let md = self.replicas.metadata();
         let Some(topic) = md.topic(OFFSETS_TOPIC) else {
             return Err(ErrorCode::NotCoordinator);
         };
@@ -419,7 +407,7 @@ impl GroupCoordinator {
                 }
                 let group = Group::new(group_id.to_string(), self.config.group.clone());
                 let stop = owned.stop.clone();
-                let handle = self.spawn_actor(Arc::downgrade(broker), p, &stop, group);
+                let handle = self.spawn_actor(p, &stop, group);
                 if let Some(groups) = owned.groups.as_mut() {
                     groups.insert(group_id.to_string(), handle.clone());
                 }
@@ -428,14 +416,13 @@ impl GroupCoordinator {
         }
         // Metadata says we lead it but it is not loaded (the maintenance task has not seen
         // the change yet): start now.
-        self.start_loading(broker, p, topic.topic_id, pm.leader_epoch);
+        self.start_loading(p, topic.topic_id, pm.leader_epoch);
         Err(ErrorCode::CoordinatorLoadInProgress)
     }
 
     /// Sends a command to a group's actor and waits for the answer. `Ok(None)`: no such group.
     async fn request<T>(
-        &self,
-        broker: &Arc<BrokerShared>,
+        self: &Arc<Self>,
         group_id: &str,
         create: bool,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
@@ -444,7 +431,7 @@ impl GroupCoordinator {
         let mut cmd = make(tx);
         // Twice: an actor that just stopped (its group was deleted) is replaced once.
         for _ in 0..2 {
-            let Some(handle) = self.lookup(broker, group_id, create)? else {
+            let Some(handle) = self.lookup(group_id, create)? else {
                 return Ok(None);
             };
             match handle.send(cmd).await {
@@ -457,12 +444,7 @@ impl GroupCoordinator {
     }
 
     /// JoinGroup.
-    pub async fn join(
-        &self,
-        broker: &Arc<BrokerShared>,
-        group_id: &str,
-        args: JoinArgs,
-    ) -> JoinResult {
+    pub async fn join(self: &Arc<Self>, group_id: &str, args: JoinArgs) -> JoinResult {
         let member_id = args.member_id.clone();
         if group_id.is_empty() {
             return JoinResult::error(&member_id, ErrorCode::InvalidGroupId);
@@ -470,7 +452,7 @@ impl GroupCoordinator {
         // Only a first join creates a group; a member id for an unknown group is stale.
         let create = member_id.is_empty();
         match self
-            .request(broker, group_id, create, |tx| Command::Join(args, tx))
+            .request(group_id, create, |tx| Command::Join(args, tx))
             .await
         {
             Ok(Some(result)) => result,
@@ -480,17 +462,12 @@ impl GroupCoordinator {
     }
 
     /// SyncGroup.
-    pub async fn sync(
-        &self,
-        broker: &Arc<BrokerShared>,
-        group_id: &str,
-        args: SyncArgs,
-    ) -> SyncResult {
+    pub async fn sync(self: &Arc<Self>, group_id: &str, args: SyncArgs) -> SyncResult {
         if group_id.is_empty() {
             return SyncResult::error(ErrorCode::InvalidGroupId);
         }
         match self
-            .request(broker, group_id, false, |tx| Command::Sync(args, tx))
+            .request(group_id, false, |tx| Command::Sync(args, tx))
             .await
         {
             Ok(Some(result)) => result,
@@ -506,8 +483,7 @@ impl GroupCoordinator {
 
     /// Heartbeat.
     pub async fn heartbeat(
-        &self,
-        broker: &Arc<BrokerShared>,
+        self: &Arc<Self>,
         group_id: &str,
         member: MemberIdentity,
         generation_id: i32,
@@ -516,7 +492,7 @@ impl GroupCoordinator {
             return ErrorCode::InvalidGroupId;
         }
         match self
-            .request(broker, group_id, false, |tx| {
+            .request(group_id, false, |tx| {
                 Command::Heartbeat(member, generation_id, tx)
             })
             .await
@@ -531,8 +507,7 @@ impl GroupCoordinator {
 
     /// LeaveGroup: the group error and one error per member.
     pub async fn leave(
-        &self,
-        broker: &Arc<BrokerShared>,
+        self: &Arc<Self>,
         group_id: &str,
         members: Vec<MemberIdentity>,
     ) -> (ErrorCode, Vec<ErrorCode>) {
@@ -541,7 +516,7 @@ impl GroupCoordinator {
         }
         let n = members.len();
         match self
-            .request(broker, group_id, false, |tx| Command::Leave(members, tx))
+            .request(group_id, false, |tx| Command::Leave(members, tx))
             .await
         {
             Ok(Some(result)) => result,
@@ -552,8 +527,7 @@ impl GroupCoordinator {
 
     /// OffsetCommit: one error per offset, in order.
     pub async fn commit(
-        &self,
-        broker: &Arc<BrokerShared>,
+        self: &Arc<Self>,
         group_id: &str,
         args: CommitArgs,
         offsets: Vec<OffsetCommit>,
@@ -562,9 +536,7 @@ impl GroupCoordinator {
         // Only a commit without group management creates a group (Kafka's rule).
         let create = args.generation_id < 0;
         match self
-            .request(broker, group_id, create, |tx| {
-                Command::Commit(args, offsets, tx)
-            })
+            .request(group_id, create, |tx| Command::Commit(args, offsets, tx))
             .await
         {
             Ok(Some(errors)) => errors,
@@ -576,8 +548,7 @@ impl GroupCoordinator {
     /// OffsetFetch: committed offsets of the requested partitions (`None`: all of them).
     /// `require_stable` needs no handling: there are no pending transactional offsets.
     pub async fn fetch_offsets(
-        &self,
-        broker: &Arc<BrokerShared>,
+        self: &Arc<Self>,
         group_id: &str,
         topics: Option<Vec<(String, Vec<i32>)>>,
     ) -> Result<FetchedOffsets, ErrorCode> {
@@ -587,9 +558,7 @@ impl GroupCoordinator {
             .map(|(t, ps)| (t.clone(), ps.iter().map(|p| (*p, None)).collect()))
             .collect();
         match self
-            .request(broker, group_id, false, |tx| {
-                Command::FetchOffsets(topics, tx)
-            })
+            .request(group_id, false, |tx| Command::FetchOffsets(topics, tx))
             .await?
         {
             Some(found) => Ok(found),
@@ -598,14 +567,8 @@ impl GroupCoordinator {
     }
 
     /// DescribeGroups of one group; an unknown group is described as Dead, as in Kafka.
-    pub async fn describe(
-        &self,
-        broker: &Arc<BrokerShared>,
-        group_id: &str,
-    ) -> Result<GroupDescription, ErrorCode> {
-        let found = self
-            .request(broker, group_id, false, Command::Describe)
-            .await?;
+    pub async fn describe(self: &Arc<Self>, group_id: &str) -> Result<GroupDescription, ErrorCode> {
+        let found = self.request(group_id, false, Command::Describe).await?;
         Ok(found.unwrap_or(GroupDescription {
             state: GroupState::Dead,
             protocol_type: String::new(),
@@ -615,8 +578,8 @@ impl GroupCoordinator {
     }
 
     /// DeleteGroups of one group.
-    pub async fn delete(&self, broker: &Arc<BrokerShared>, group_id: &str) -> ErrorCode {
-        match self.request(broker, group_id, false, Command::Delete).await {
+    pub async fn delete(self: &Arc<Self>, group_id: &str) -> ErrorCode {
+        match self.request(group_id, false, Command::Delete).await {
             Ok(Some(code)) => code,
             Ok(None) => ErrorCode::GroupIdNotFound,
             Err(code) => code,
@@ -625,15 +588,12 @@ impl GroupCoordinator {
 
     /// OffsetDelete: a group error, or one error per partition.
     pub async fn delete_offsets(
-        &self,
-        broker: &Arc<BrokerShared>,
+        self: &Arc<Self>,
         group_id: &str,
         partitions: Vec<(String, i32)>,
     ) -> Result<Vec<ErrorCode>, ErrorCode> {
         match self
-            .request(broker, group_id, false, |tx| {
-                Command::DeleteOffsets(partitions, tx)
-            })
+            .request(group_id, false, |tx| Command::DeleteOffsets(partitions, tx))
             .await?
         {
             Some(result) => result,

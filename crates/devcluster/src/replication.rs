@@ -90,7 +90,7 @@ fn followed(shared: &BrokerShared, leader: i32) -> Vec<Followed> {
             if p.leader != leader || !p.replicas.contains(&shared.node_id) {
                 continue;
             }
-            match shared.ensure_role(t, p) {
+            match shared.replicas.ensure_role(t, p) {
                 Ok(replica) => out.push(Followed {
                     replica,
                     topic: t.name.clone(),
@@ -208,7 +208,7 @@ async fn fetch_round(
     let req = FetchRequest {
         replica_state: FetchRequestReplicaState {
             replica_id: shared.node_id,
-            replica_epoch: i64::try_from(shared.broker_epoch).unwrap_or(i64::MAX),
+            replica_epoch: i64::try_from(shared.replicas.broker_epoch).unwrap_or(i64::MAX),
             ..Default::default()
         },
         max_wait_ms: wait,
@@ -287,7 +287,7 @@ async fn fetch_round(
         }
     }
     if appended {
-        shared.data_arrived.notify_waiters();
+        shared.replicas.data_arrived.notify_waiters();
     }
     if served == 0 {
         // Every partition was refused (a leader change not yet seen here, a fenced epoch):

@@ -4,15 +4,18 @@
 //! in `broker.rs`; what the replicas promise is in `partition.rs`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, MutexGuard, PoisonError};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use streamctl_protocol::ErrorCode;
 use tracing::{debug, info, warn};
 
 use super::partition_marker;
-use super::BrokerShared;
-use crate::config::TopicConfig;
-use crate::controller::{ClusterMetadata, PartitionMeta, TopicMeta};
+use crate::config::{BrokerConfig, TopicConfig};
+use crate::controller::{ClusterMetadata, Controller, PartitionMeta, TopicMeta};
 use crate::error::ApiError;
 use crate::log::Storage;
 use crate::partition::Partition;
@@ -34,7 +37,61 @@ pub struct LeaderReplica {
     pub leader_epoch: i32,
 }
 
-impl BrokerShared {
+/// The replicas one broker incarnation hosts (Kafka's `ReplicaManager`): what handlers, the
+/// follower fetch loops and the group coordinator read and write through, without the
+/// network side.
+#[derive(Debug)]
+pub struct ReplicaManager {
+    /// This broker's node id.
+    pub node_id: i32,
+    /// This incarnation's broker epoch (KIP-903), given by the controller when it was
+    /// created; its replica fetches carry it so a leader can tell runs of this node apart.
+    pub broker_epoch: u64,
+    /// The cluster's controller (metadata owner; ISR changes go there).
+    pub controller: Arc<Controller>,
+    /// Where replica logs live; `None` keeps them in memory.
+    data_dir: Option<PathBuf>,
+    /// `replica.lag.time.max.ms` and `producer.id.expiration.ms`.
+    replica_lag_time_max: Duration,
+    producer_id_expiration: Duration,
+    /// Replicas hosted here by (topic id, partition), opened on first use. Keyed by id so a
+    /// topic deleted and re-created under the same name never sees the old data.
+    replicas: Mutex<HashMap<(uuid::Uuid, i32), Arc<Partition>>>,
+    /// Held while a replica is opened, so a partition directory is opened (and its marker
+    /// checked) by one task at a time: two logs over the same files would each append at
+    /// their own end, and one open could remove files the other just wrote.
+    opening: Mutex<()>,
+    /// Signalled whenever a local log grows or a watermark moves, to wake long polls.
+    pub data_arrived: Notify,
+}
+
+impl ReplicaManager {
+    /// A new incarnation of broker `node_id` (registered with the controller, which gives it
+    /// its broker epoch), keeping logs under `data_dir`.
+    pub fn new(
+        node_id: i32,
+        controller: Arc<Controller>,
+        config: &BrokerConfig,
+        data_dir: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            node_id,
+            broker_epoch: controller.register_broker(node_id),
+            controller,
+            data_dir,
+            replica_lag_time_max: config.replica_lag_time_max,
+            producer_id_expiration: config.producer_id_expiration,
+            replicas: Mutex::new(HashMap::new()),
+            opening: Mutex::new(()),
+            data_arrived: Notify::new(),
+        }
+    }
+
+    /// The current metadata snapshot.
+    pub fn metadata(&self) -> Arc<ClusterMetadata> {
+        self.controller.snapshot()
+    }
+
     fn replicas(&self) -> MutexGuard<'_, HashMap<(uuid::Uuid, i32), Arc<Partition>>> {
         self.replicas.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -183,17 +240,17 @@ impl BrokerShared {
         self.remove_deleted_topics(&md);
     }
 
-    /// Leaders drop followers that have not caught up within `replica.lag.time.max.ms`.
-    pub fn shrink_lagging_isrs(&self) {
-        let lag = i64::try_from(self.config.replica_lag_time_max.as_millis()).unwrap_or(i64::MAX);
+    /// Leaders drop followers that have not caught up within `replica.lag.time.max.ms`;
+    /// returns how many ISRs shrank.
+    pub fn shrink_lagging_isrs(&self) -> u64 {
+        let mut shrinks = 0;
+        let lag = i64::try_from(self.replica_lag_time_max.as_millis()).unwrap_or(i64::MAX);
         for replica in self.local_replicas() {
             match replica.shrink_isr(self.controller.as_ref(), lag) {
                 Ok(None) => {}
                 Ok(Some(dropped)) => {
                     info!(broker = self.node_id, topic = %replica.topic, partition = replica.partition, dropped = ?dropped, "shrank ISR");
-                    self.metrics
-                        .isr_shrinks
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    shrinks += 1;
                     // Waiters re-check: the high watermark may have moved, or acks=all
                     // requests may now fail min.insync.replicas.
                     self.data_arrived.notify_waiters();
@@ -203,12 +260,12 @@ impl BrokerShared {
                 }
             }
         }
+        shrinks
     }
 
     /// Expires idempotent producers idle for `producer.id.expiration.ms`.
     pub fn expire_producers(&self, now_ms: i64) {
-        let expiration =
-            i64::try_from(self.config.producer_id_expiration.as_millis()).unwrap_or(i64::MAX);
+        let expiration = i64::try_from(self.producer_id_expiration.as_millis()).unwrap_or(i64::MAX);
         for replica in self.local_replicas() {
             replica.expire_producers(now_ms, expiration);
         }

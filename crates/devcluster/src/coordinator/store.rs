@@ -25,15 +25,16 @@ use tracing::{debug, warn};
 
 use super::group::CommittedOffset;
 use super::records::{GroupMetadataValue, OffsetCommitValue, RecordKey, OFFSETS_TOPIC};
-use crate::broker::BrokerShared;
+use crate::broker::ReplicaManager;
 use crate::error::ApiError;
 use crate::partition::{now_ms, Partition, Reader, MAX_DECOMPRESSED};
 
 /// Where a group's records go: one `__consumer_offsets` partition led by this broker.
 #[derive(Debug, Clone)]
 pub struct OffsetsLog {
-    /// The broker, weakly: group actors must not keep a stopped broker alive.
-    broker: Weak<BrokerShared>,
+    /// The broker's replicas, weakly: group actors must not keep a stopped broker's logs
+    /// alive.
+    replicas: Weak<ReplicaManager>,
     /// The partition of `__consumer_offsets`.
     pub partition: i32,
     /// `offsets.commit.timeout.ms`: how long a write waits for the in-sync replicas.
@@ -67,10 +68,10 @@ impl Appended {
 }
 
 impl OffsetsLog {
-    /// The log of `partition` on `broker`.
-    pub fn new(broker: Weak<BrokerShared>, partition: i32, commit_timeout: Duration) -> Self {
+    /// The log of `partition` among `replicas`.
+    pub fn new(replicas: Weak<ReplicaManager>, partition: i32, commit_timeout: Duration) -> Self {
         Self {
-            broker,
+            replicas,
             partition,
             commit_timeout,
         }
@@ -78,10 +79,10 @@ impl OffsetsLog {
 
     /// Appends one batch of (key, value) records; a `None` value is a tombstone.
     pub fn append(&self, records: &[(Bytes, Option<Bytes>)]) -> Result<Appended, ApiError> {
-        let broker = self.broker.upgrade().ok_or_else(|| {
+        let replicas = self.replicas.upgrade().ok_or_else(|| {
             ApiError::new(ErrorCode::NotCoordinator, "the broker is shutting down")
         })?;
-        let leader = broker.leader_replica(OFFSETS_TOPIC, self.partition)?;
+        let leader = replicas.leader_replica(OFFSETS_TOPIC, self.partition)?;
         let min_isr = leader.config.min_insync_replicas();
         let mut builder = RecordBatchBuilder::new(Compression::None);
         let now = now_ms();
@@ -97,7 +98,7 @@ impl OffsetsLog {
             .partition
             .append_as_leader(&batch, &leader.config, min_isr)?;
         // Followers long-poll for new data.
-        broker.data_arrived.notify_waiters();
+        replicas.data_arrived.notify_waiters();
         Ok(Appended {
             replica: leader.partition,
             base_offset: info.base_offset,

@@ -17,7 +17,7 @@ pub const VERSIONS: (i16, i16) = (0, 2);
 pub async fn handle(ctx: &RequestContext<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
     let mut results = Vec::with_capacity(req.groups_names.len());
     for group_id in req.groups_names {
-        let error = ctx.broker.coordinator.delete(ctx.broker, &group_id).await;
+        let error = ctx.broker.coordinator.delete(&group_id).await;
         results.push(DeletableGroupResult {
             group_id,
             error_code: error.code(),

@@ -39,7 +39,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: DeleteRecordsRequest) -> Dele
             let deleted = match delete(ctx, &t.name, p.partition_index, p.offset) {
                 Ok((replica, start, epoch)) => {
                     // Parked follower fetches answer now, carrying the new log start.
-                    ctx.broker.data_arrived.notify_waiters();
+                    ctx.broker.replicas.data_arrived.notify_waiters();
                     replica
                     .wait_for_low_watermark(start, epoch, deadline)
                         .await
@@ -77,7 +77,7 @@ fn delete(
     partition: i32,
     offset: i64,
 ) -> Result<(Arc<Partition>, i64, i32), ApiError> {
-    let leader = ctx.broker.leader_replica(topic, partition)?;
+    let leader = ctx.broker.replicas.leader_replica(topic, partition)?;
     let deletable = leader
         .config
         .get("cleanup.policy")

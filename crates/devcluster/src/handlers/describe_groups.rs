@@ -31,7 +31,7 @@ pub async fn handle(
     };
     let mut groups = Vec::with_capacity(req.groups.len());
     for group_id in req.groups {
-        let described = ctx.broker.coordinator.describe(ctx.broker, &group_id).await;
+        let described = ctx.broker.coordinator.describe(&group_id).await;
         groups.push(match described {
             Ok(d) => DescribedGroup {
                 error_code: 0,

@@ -65,7 +65,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
     loop {
         // Register for wake-ups before reading so an append between the read and the wait
         // is not missed.
-        let notified = ctx.broker.data_arrived.notified();
+        let notified = ctx.broker.replicas.data_arrived.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
 
@@ -156,7 +156,7 @@ fn read_all(
                         // Where our log is, so a follower moves there instead of guessing.
                         if let Some(local) = name
                             .as_deref()
-                            .and_then(|n| ctx.broker.leader_replica(n, p.partition).ok())
+                            .and_then(|n| ctx.broker.replicas.leader_replica(n, p.partition).ok())
                         {
                             let (log_start, high_watermark, _) = local.partition.offsets();
                             part.high_watermark = high_watermark;
@@ -212,7 +212,7 @@ fn read_partition(
     first: bool,
     replica: Option<(i32, u64)>,
 ) -> Result<FetchResponsePartition, ApiError> {
-    let leader = ctx.broker.leader_replica(topic, p.partition)?;
+    let leader = ctx.broker.replicas.leader_replica(topic, p.partition)?;
     check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
     let max = usize::try_from(p.partition_max_bytes)
         .unwrap_or(0)
@@ -242,7 +242,7 @@ fn read_partition(
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             if outcome.high_watermark_advanced || outcome.isr_expanded {
-                ctx.broker.data_arrived.notify_waiters();
+                ctx.broker.replicas.data_arrived.notify_waiters();
             }
             Reader::Replica
         }

@@ -64,7 +64,7 @@ pub async fn handle(
 
 fn find(ctx: &RequestContext<'_>, key_type: i8, key: &str) -> Result<(i32, String, i32), ApiError> {
     match key_type {
-        0 => ctx.broker.coordinator.find_coordinator(ctx.broker, key),
+        0 => ctx.broker.coordinator.find_coordinator(key),
         1 => Err(ApiError::new(
             ErrorCode::CoordinatorNotAvailable,
             TRANSACTION_COORDINATOR_MISSING,

@@ -22,8 +22,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: HeartbeatRequest) -> Heartbea
     };
     let error = ctx
         .broker
-        .coordinator
-        .heartbeat(ctx.broker, &req.group_id, member, req.generation_id)
+        .coordinator.heartbeat(&req.group_id, member, req.generation_id)
         .await;
     HeartbeatResponse {
         error_code: error.code(),

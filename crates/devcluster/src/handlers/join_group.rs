@@ -49,8 +49,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: JoinGroupRequest) -> JoinGrou
     };
     let result = ctx
         .broker
-        .coordinator
-        .join(ctx.broker, &req.group_id, args)
+        .coordinator.join(&req.group_id, args)
         .await;
     JoinGroupResponse {
         error_code: result.error.code(),

@@ -34,8 +34,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: LeaveGroupRequest) -> LeaveGr
     };
     let (error, errors) = ctx
         .broker
-        .coordinator
-        .leave(ctx.broker, &req.group_id, members.clone())
+        .coordinator.leave(&req.group_id, members.clone())
         .await;
     if !batched {
         let member_error = errors.first().copied().unwrap_or(ErrorCode::None);

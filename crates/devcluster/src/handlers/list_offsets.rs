@@ -62,7 +62,7 @@ fn lookup(
     current_leader_epoch: i32,
     timestamp: i64,
 ) -> Result<ListOffsetsPartitionResponse, ApiError> {
-    let leader = ctx.broker.leader_replica(topic, partition)?;
+    let leader = ctx.broker.replicas.leader_replica(topic, partition)?;
     check_leader_epoch(current_leader_epoch, leader.leader_epoch)?;
     let (offset, ts) = match timestamp {
         EARLIEST => (leader.partition.offsets().0, -1),

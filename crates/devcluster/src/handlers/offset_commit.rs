@@ -57,8 +57,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> Offse
         };
         let results = ctx
             .broker
-            .coordinator
-            .commit(ctx.broker, &req.group_id, args, offsets)
+            .coordinator.commit(&req.group_id, args, offsets)
             .await;
         for ((t, p), code) in sent.into_iter().zip(results) {
             if let Some(slot) = errors.get_mut(t).and_then(|e| e.get_mut(p)) {

@@ -40,8 +40,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetDeleteRequest) -> Offse
     }
     let result = ctx
         .broker
-        .coordinator
-        .delete_offsets(ctx.broker, &req.group_id, partitions)
+        .coordinator.delete_offsets(&req.group_id, partitions)
         .await;
     let results = match result {
         Ok(results) => results,

@@ -34,8 +34,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
                     .map(|t| (t.name, t.partition_indexes))
                     .collect::<Vec<_>>()
             });
-            let fetched = coordinator
-                .fetch_offsets(ctx.broker, &g.group_id, topics)
+            let fetched = coordinator.fetch_offsets(&g.group_id, topics)
                 .await;
             let (error, found) = split(fetched);
             groups.push(OffsetFetchResponseGroup {
@@ -75,8 +74,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
             .map(|t| (t.name, t.partition_indexes))
             .collect()
     });
-    let fetched = coordinator
-        .fetch_offsets(ctx.broker, &req.group_id, requested.clone())
+    let fetched = coordinator.fetch_offsets(&req.group_id, requested.clone())
         .await;
     let (error, found) = split(fetched);
     if ctx.version() >= 2 {

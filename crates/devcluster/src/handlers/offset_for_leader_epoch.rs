@@ -29,7 +29,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetForLeaderEpochRequest) 
                     .partitions
                     .iter()
                     .map(|p| {
-                        let answer = ctx.broker.leader_replica(&t.topic, p.partition).and_then(|leader| {
+                        let answer = ctx.broker.replicas.leader_replica(&t.topic, p.partition).and_then(|leader| {
                             check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
                             Ok(leader.partition.epoch_end_offset(p.leader_epoch))
                         });

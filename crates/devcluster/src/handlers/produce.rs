@@ -86,7 +86,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
         });
     }
     if appended {
-        broker.data_arrived.notify_waiters();
+        broker.replicas.data_arrived.notify_waiters();
     }
     let timeout = std::time::Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let deadline = tokio::time::Instant::now() + timeout;
@@ -119,7 +119,7 @@ fn append(
     records: Option<&bytes::Bytes>,
     acks_all: bool,
 ) -> Result<(crate::partition::AppendInfo, Arc<Partition>, usize), ApiError> {
-    let leader = ctx.broker.leader_replica(topic, partition)?;
+    let leader = ctx.broker.replicas.leader_replica(topic, partition)?;
     let records =
         records.ok_or_else(|| ApiError::new(ErrorCode::CorruptMessage, "null records"))?;
     let min_isr = if acks_all {

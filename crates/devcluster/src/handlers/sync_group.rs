@@ -32,8 +32,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: SyncGroupRequest) -> SyncGrou
     };
     let result = ctx
         .broker
-        .coordinator
-        .sync(ctx.broker, &req.group_id, args)
+        .coordinator.sync(&req.group_id, args)
         .await;
     SyncGroupResponse {
         error_code: result.error.code(),
