@@ -23,11 +23,11 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde_json::json;
 use streamctl_devcluster::state::BrokerState;
-use streamctl_devcluster::{ClusterState, DevCluster};
+use streamctl_devcluster::DevCluster;
 
 use crate::cli::{DevArgs, DevBroker, DevCommand, DevTarget, DevUpArgs, Format, Global};
 use crate::config::{config_path, ConfigFile, Profile};
-use crate::devadmin::answer;
+use crate::devadmin::DevAdmin;
 use crate::output;
 
 /// The admin plane when neither a flag nor a profile names one (`dev up`'s default port).
@@ -39,9 +39,9 @@ pub async fn run(global: &Global, args: DevArgs) -> anyhow::Result<ExitCode> {
         DevCommand::Up(up) if up.detach => up_detached(&up),
         DevCommand::Up(up) => up_foreground(up).await,
         DevCommand::Down(target) => {
-            let url = admin_url(global, &target);
-            post(&url, "/v1/shutdown").await?;
-            eprintln!("dev cluster at {url} is shutting down");
+            let admin = admin(global, &target)?;
+            admin.post("/v1/shutdown").await?;
+            eprintln!("dev cluster at {} is shutting down", admin.url());
             Ok(ExitCode::SUCCESS)
         }
         DevCommand::Status(target) => status(global, &target).await,
@@ -369,43 +369,15 @@ fn admin_url(global: &Global, target: &DevTarget) -> String {
         .to_string()
 }
 
-fn http() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .no_proxy()
-        .build()
-        .context("cannot create an HTTP client")
-}
-
-fn unreachable(url: &str, e: reqwest::Error) -> anyhow::Error {
-    anyhow::Error::new(e).context(format!(
-        "no dev cluster answers at {url} (start one with: streamctl dev up, or pass --admin-url)"
-    ))
-}
-
-/// POSTs to the admin plane; a non-2xx answer becomes its `{"error": …}` message.
-async fn post(url: &str, path: &str) -> anyhow::Result<serde_json::Value> {
-    let response = http()?
-        .post(format!("{url}{path}"))
-        .send()
-        .await
-        .map_err(|e| unreachable(url, e))?;
-    answer(response).await
-}
-
-async fn cluster_state(url: &str) -> anyhow::Result<ClusterState> {
-    let response = http()?
-        .get(format!("{url}/v1/cluster"))
-        .send()
-        .await
-        .map_err(|e| unreachable(url, e))?;
-    let body = answer(response).await?;
-    serde_json::from_value(body).context("unexpected answer from the admin plane")
+/// The admin plane of the targeted dev cluster; a clean stop may take a while, hence 30 s.
+fn admin(global: &Global, target: &DevTarget) -> anyhow::Result<DevAdmin> {
+    DevAdmin::with_timeout(&admin_url(global, target), Duration::from_secs(30))
 }
 
 async fn status(global: &Global, target: &DevTarget) -> anyhow::Result<ExitCode> {
-    let url = admin_url(global, target);
-    let state = cluster_state(&url).await?;
+    let admin = admin(global, target)?;
+    let url = admin.url().to_string();
+    let state = admin.cluster().await?;
     let leaders = |id: i32| -> usize {
         state
             .topics
@@ -481,12 +453,10 @@ async fn broker_action(
     verb: &str,
     done: &str,
 ) -> anyhow::Result<ExitCode> {
-    let url = admin_url(global, &broker.target);
-    let body = post(&url, &format!("/v1/brokers/{}/{verb}", broker.id))
+    let state = admin(global, &broker.target)?
+        .broker(broker.id, verb)
         .await
         .with_context(|| format!("cannot {verb} broker {}", broker.id))?;
-    let state: BrokerState =
-        serde_json::from_value(body).context("unexpected answer from the admin plane")?;
     eprintln!(
         "broker {} {done} ({})",
         state.id,

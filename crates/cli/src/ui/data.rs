@@ -120,7 +120,7 @@ impl Poller {
             return;
         };
         let status = match dev.broker(id, op.path()).await {
-            Ok(()) => format!("broker {id}: {} done", op.path()),
+            Ok(_) => format!("broker {id}: {} done", op.path()),
             Err(e) => format!("broker {id}: {} failed: {e:#}", op.path()),
         };
         let _ = self.actions.send(Action::Status(status));
