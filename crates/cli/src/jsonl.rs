@@ -53,7 +53,7 @@ pub fn to_json(r: &ConsumerRecord) -> Value {
         })
         .collect();
     json!({
-        "topic": r.topic,
+        "topic": &*r.topic,
         "partition": r.partition,
         "offset": r.offset,
         "timestamp": r.timestamp,

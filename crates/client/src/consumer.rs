@@ -101,8 +101,9 @@ impl fmt::Display for TopicPartition {
 /// One record as the consumer hands it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerRecord {
-    /// The topic.
-    pub topic: String,
+    /// The topic, shared by every record of its partition's fetch (no allocation per
+    /// record).
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The record's offset.
@@ -120,7 +121,7 @@ pub struct ConsumerRecord {
 impl ConsumerRecord {
     /// The record's topic and partition.
     pub fn topic_partition(&self) -> TopicPartition {
-        TopicPartition::new(self.topic.clone(), self.partition)
+        TopicPartition::new(self.topic.to_string(), self.partition)
     }
 }
 
@@ -776,7 +777,7 @@ mod tests {
 
     fn rec(tp: &TopicPartition, offset: i64) -> ConsumerRecord {
         ConsumerRecord {
-            topic: tp.topic.clone(),
+            topic: tp.topic.as_str().into(),
             partition: tp.partition,
             offset,
             timestamp: 0,

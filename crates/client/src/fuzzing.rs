@@ -58,7 +58,7 @@ pub fn response(data: &[u8]) -> Result<usize, &'static str> {
             for topic in resp.responses {
                 for p in topic.partitions {
                     let outcome = fetcher::decode(
-                        &topic.topic,
+                        &std::sync::Arc::from(topic.topic.as_str()),
                         p.partition_index,
                         fetch_offset,
                         p.records.unwrap_or_default(),

@@ -737,7 +737,7 @@ async fn a_pattern_subscription_covers_every_matching_topic() {
         wait_for("the matching partitions", || c.assignment().len() == 3).await;
         assert!(c.assignment().iter().all(|tp| tp.topic.starts_with("re-")));
         let got = poll_n(&c, 5).await;
-        assert!(got.iter().all(|r| r.topic == "re-b"));
+        assert!(got.iter().all(|r| &*r.topic == "re-b"));
         assert!(c.subscribe_pattern("(").is_err());
         c.close(Duration::from_secs(10)).await.unwrap();
         dc.shutdown().await;

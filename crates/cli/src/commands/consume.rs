@@ -262,7 +262,7 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
                 }
                 printed += 1;
                 done.insert(
-                    TopicPartition::new(r.topic.clone(), r.partition),
+                    TopicPartition::new(r.topic.to_string(), r.partition),
                     r.offset + 1,
                 );
             }

@@ -225,7 +225,7 @@ impl MessageView {
     pub fn to_json(&self) -> serde_json::Value {
         let bytes = |b: &Option<Vec<u8>>| b.as_deref().map(bytes::Bytes::copy_from_slice);
         crate::jsonl::to_json(&streamctl_client::ConsumerRecord {
-            topic: self.topic.clone(),
+            topic: self.topic.as_str().into(),
             partition: self.partition,
             offset: self.offset,
             timestamp: self.timestamp,

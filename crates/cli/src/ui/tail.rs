@@ -175,7 +175,7 @@ async fn start(
 
 fn view(r: ConsumerRecord) -> MessageView {
     MessageView {
-        topic: r.topic,
+        topic: r.topic.to_string(),
         partition: r.partition,
         offset: r.offset,
         timestamp: r.timestamp,

@@ -404,7 +404,7 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
                 continue;
             }
             let outcome = decode(
-                &name,
+                &Arc::from(name.as_str()),
                 p.partition_index,
                 target.fetch_offset,
                 p.records.unwrap_or_default(),
@@ -424,7 +424,7 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
 /// Decodes a partition's records, skipping those before `fetch_offset` (a fetch from the
 /// middle of a batch returns the whole batch) and control batches.
 pub(crate) fn decode(
-    topic: &str,
+    topic: &Arc<str>,
     partition: i32,
     fetch_offset: i64,
     records: bytes::Bytes,
@@ -441,7 +441,7 @@ pub(crate) fn decode(
                     Some(format!(
                         "undecodable record batch at offset {next_offset}: {e}"
                     )),
-                    topic,
+                    &**topic,
                     Some(partition),
                 ))
             }
@@ -462,7 +462,7 @@ pub(crate) fn decode(
                         "undecodable records at offset {}: {e}",
                         batch.base_offset()
                     )),
-                    topic,
+                    &**topic,
                     Some(partition),
                 ))
             }
@@ -476,7 +476,7 @@ pub(crate) fn decode(
                         Some(format!(
                             "undecodable record after offset {next_offset}: {e}"
                         )),
-                        topic,
+                        &**topic,
                         Some(partition),
                     ))
                 }
@@ -485,7 +485,7 @@ pub(crate) fn decode(
                 continue;
             }
             out.push(ConsumerRecord {
-                topic: topic.to_string(),
+                topic: Arc::clone(topic),
                 partition,
                 offset: record.offset,
                 timestamp: record.timestamp,

@@ -157,10 +157,9 @@ pub(super) async fn read_until(
                     latency.saturating_record(now.saturating_sub(sent).max(1));
                 }
             }
-            if let Some(i) = left
-                .iter()
-                .position(|(t, p, end)| *p == r.partition && *t == r.topic && r.offset + 1 >= *end)
-            {
+            if let Some(i) = left.iter().position(|(t, p, end)| {
+                *p == r.partition && **t == *r.topic && r.offset + 1 >= *end
+            }) {
                 left.swap_remove(i);
             }
         }
