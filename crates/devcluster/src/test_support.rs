@@ -3,6 +3,23 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::controller::{BrokerMeta, Controller};
+
+/// An in-memory controller of brokers 1..=n on 127.0.0.1 (none registered yet).
+pub(crate) fn controller(n: i32) -> Controller {
+    let brokers = (1..=n)
+        .map(|id| BrokerMeta {
+            node_id: id,
+            host: "127.0.0.1".into(),
+            port: 0,
+            rack: None,
+            alive: true,
+            replication_port: None,
+        })
+        .collect();
+    Controller::new("c".into(), brokers, 1, 1)
+}
+
 /// A fresh directory under the system temp dir, removed when dropped.
 #[derive(Debug)]
 pub(crate) struct TempDir(PathBuf);

@@ -2,20 +2,7 @@
 //! acknowledgements rely on.
 
 use super::*;
-
-fn controller(n: i32) -> Controller {
-    let brokers = (1..=n)
-        .map(|id| BrokerMeta {
-            node_id: id,
-            host: "127.0.0.1".into(),
-            port: 0,
-            rack: None,
-            alive: true,
-            replication_port: None,
-        })
-        .collect();
-    Controller::new("c".into(), brokers, 1, 1)
-}
+use crate::test_support::controller;
 
 #[test]
 fn replicas_are_spread_over_distinct_brokers() {

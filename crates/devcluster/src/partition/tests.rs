@@ -7,7 +7,7 @@ use streamctl_protocol::compression::Compression;
 use streamctl_protocol::record_batch::RecordBatchBuilder;
 
 use super::*;
-use crate::controller::{BrokerMeta, Controller, NewTopic};
+use crate::controller::{Controller, NewTopic};
 
 fn batch(n: usize) -> Bytes {
     let mut b = RecordBatchBuilder::new(Compression::None);
@@ -31,17 +31,7 @@ fn written(base: i64, n: usize, epoch: i32) -> Bytes {
 /// A 3-broker controller with topic `t` (one partition on 1, 2, 3, leader 1), every broker
 /// registered once; returns it with the partition's metadata.
 fn cluster() -> (Controller, PartitionMeta) {
-    let brokers = (1..=3)
-        .map(|id| BrokerMeta {
-            node_id: id,
-            host: "127.0.0.1".into(),
-            port: 0,
-            rack: None,
-            alive: true,
-            replication_port: None,
-        })
-        .collect();
-    let c = Controller::new("c".into(), brokers, 1, 1);
+    let c = crate::test_support::controller(3);
     for id in 1..=3 {
         c.register_broker(id);
     }
