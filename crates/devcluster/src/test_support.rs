@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::controller::{BrokerMeta, Controller};
+use crate::controller::{BrokerMeta, Controller, NewTopic};
 
 /// An in-memory controller of brokers 1..=n on 127.0.0.1 (none registered yet).
 pub(crate) fn controller(n: i32) -> Controller {
@@ -18,6 +18,22 @@ pub(crate) fn controller(n: i32) -> Controller {
         })
         .collect();
     Controller::new("c".into(), brokers, 1, 1)
+}
+
+/// Creates topic `t`: one partition on brokers 1, 2, 3 (preferred leader 1).
+pub(crate) fn create_topic_t(c: &Controller) {
+    if let Err(e) = c.create_topic(
+        &NewTopic {
+            name: "t".into(),
+            num_partitions: 1,
+            replication_factor: 3,
+            assignment: vec![(0, vec![1, 2, 3])],
+            ..NewTopic::default()
+        },
+        false,
+    ) {
+        panic!("cannot create topic t: {e}");
+    }
 }
 
 /// A fresh directory under the system temp dir, removed when dropped.

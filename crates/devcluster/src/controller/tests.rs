@@ -36,17 +36,7 @@ fn a_fetch_from_an_earlier_incarnation_cannot_put_the_restarted_broker_in_the_is
     // leader's long poll, said "caught up" just after the broker restarted empty; the
     // empty broker joined the ISR, was elected leader, and the others truncated to it.
     let c = controller(3);
-    c.create_topic(
-        &NewTopic {
-            name: "t".into(),
-            num_partitions: 1,
-            replication_factor: 3,
-            assignment: vec![(0, vec![1, 2, 3])],
-            ..NewTopic::default()
-        },
-        false,
-    )
-    .unwrap();
+    crate::test_support::create_topic_t(&c);
     let before = c.register_broker(3);
     c.broker_down(3);
     let now = c.register_broker(3);
@@ -77,17 +67,7 @@ fn an_isr_change_built_on_an_older_partition_epoch_is_refused() {
     // A leader read the ISR {1,2,3}; broker 3 then died and the controller removed it.
     // The leader's shrink of 2, built on the old state, must not put 3 back.
     let c = controller(3);
-    c.create_topic(
-        &NewTopic {
-            name: "t".into(),
-            num_partitions: 1,
-            replication_factor: 3,
-            assignment: vec![(0, vec![1, 2, 3])],
-            ..NewTopic::default()
-        },
-        false,
-    )
-    .unwrap();
+    crate::test_support::create_topic_t(&c);
     let seen = c.snapshot().partition("t", 0).unwrap().clone();
     c.broker_down(3);
     let e = c

@@ -7,7 +7,7 @@ use streamctl_protocol::compression::Compression;
 use streamctl_protocol::record_batch::RecordBatchBuilder;
 
 use super::*;
-use crate::controller::{Controller, NewTopic};
+use crate::controller::Controller;
 
 fn batch(n: usize) -> Bytes {
     let mut b = RecordBatchBuilder::new(Compression::None);
@@ -35,17 +35,7 @@ fn cluster() -> (Controller, PartitionMeta) {
     for id in 1..=3 {
         c.register_broker(id);
     }
-    c.create_topic(
-        &NewTopic {
-            name: "t".into(),
-            num_partitions: 1,
-            replication_factor: 3,
-            assignment: vec![(0, vec![1, 2, 3])],
-            ..NewTopic::default()
-        },
-        false,
-    )
-    .unwrap();
+    crate::test_support::create_topic_t(&c);
     let meta = c.snapshot().partition("t", 0).unwrap().clone();
     (c, meta)
 }
