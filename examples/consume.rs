@@ -12,7 +12,7 @@ use std::time::Duration;
 use streamctl_client::consumer::{Consumer, ListenerFuture, OffsetReset, RebalanceListener};
 use streamctl_client::producer::{Producer, Record};
 use streamctl_client::TopicPartition;
-use streamctl_devcluster::DevCluster;
+use streamctl_examples::{Flags, Result, Target};
 
 /// Prints partitions moving in and out; commits nothing itself (the loop commits per batch).
 struct PrintRebalances;
@@ -52,50 +52,36 @@ fn list(partitions: &[TopicPartition]) -> String {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let topic = arg("--topic").unwrap_or_else(|| "demo".into());
-    let group = arg("--group").unwrap_or_else(|| "demo-readers".into());
-    let idle = Duration::from_millis(arg("--idle-ms").map_or(Ok(2000), |v| v.parse())?);
-    let (cluster, brokers) = match arg("--brokers") {
-        Some(b) => (None, b),
-        None => {
-            let c = DevCluster::builder().brokers(3).in_memory().start().await?;
-            c.create_topic(&topic, 3, 3)?;
-            let b = c.bootstrap_servers();
-            let producer = Producer::builder(&b).build().await?;
-            for (i, customer) in ["alice", "bob", "carol", "alice", "bob", "alice"]
-                .iter()
-                .enumerate()
-            {
-                let value = format!("order {i} for {customer}");
-                producer
-                    .send(
-                        Record::new(&topic)
-                            .key(customer.as_bytes())
-                            .value(value.as_bytes()),
-                    )
-                    .await?;
-            }
-            producer.close(Duration::from_secs(5)).await?;
-            (Some(c), b)
+async fn main() -> Result<()> {
+    let flags = Flags::from_env();
+    let topic = flags.value("--topic").unwrap_or("demo");
+    let group = flags.value("--group").unwrap_or("demo-readers");
+    let idle = Duration::from_millis(flags.parse_or("--idle-ms", 2000)?);
+    let target = Target::from_flags(&flags, topic, 3).await?;
+    if target.is_in_process() {
+        // A fresh cluster is empty: write a few records so there is something to read.
+        let producer = Producer::builder(&target.brokers).build().await?;
+        for (i, customer) in ["alice", "bob", "carol", "alice", "bob", "alice"]
+            .iter()
+            .enumerate()
+        {
+            let value = format!("order {i} for {customer}");
+            let record = Record::new(topic)
+                .key(customer.as_bytes())
+                .value(value.as_bytes());
+            producer.send(record).await?;
         }
-    };
+        producer.close(Duration::from_secs(5)).await?;
+    }
 
-    let consumer = Consumer::builder(&brokers)
-        .group_id(&group)
+    let consumer = Consumer::builder(&target.brokers)
+        .group_id(group)
         .enable_auto_commit(false)
         .auto_offset_reset(OffsetReset::Earliest)
         .rebalance_listener(PrintRebalances)
         .build()
         .await?;
-    consumer.subscribe([&topic])?;
+    consumer.subscribe([topic])?;
     let mut total = 0usize;
     let mut quiet = Duration::ZERO;
     while quiet < idle {
@@ -134,9 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         idle.as_millis()
     );
     consumer.close(Duration::from_secs(10)).await?;
-    if let Some(c) = cluster {
-        c.shutdown().await;
-    }
+    target.shutdown().await;
     Ok(())
 }
 

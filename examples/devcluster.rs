@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use streamctl_devcluster::DevCluster;
+use streamctl_examples::{Flags, Result};
 
 /// Resident memory of this process in KiB (Linux), for the footprint line.
 fn rss_kib() -> Option<u64> {
@@ -19,14 +20,10 @@ fn rss_kib() -> Option<u64> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let once = args.iter().any(|a| a == "--once");
-    let port: u16 = match args.iter().position(|a| a == "--port") {
-        Some(i) => args.get(i + 1).ok_or("--port needs a value")?.parse()?,
-        None if once => 0,
-        None => 9092,
-    };
+async fn main() -> Result<()> {
+    let flags = Flags::from_env();
+    let once = flags.has("--once");
+    let port: u16 = flags.parse_or("--port", if once { 0 } else { 9092 })?;
     let rss_before = rss_kib();
     let started = Instant::now();
     let cluster = DevCluster::builder()

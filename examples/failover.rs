@@ -11,7 +11,7 @@ use streamctl_client::producer::{Acks, Producer, Record};
 use streamctl_devcluster::DevCluster;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> streamctl_examples::Result<()> {
     let cluster = DevCluster::builder().brokers(3).in_memory().start().await?;
     cluster.create_topic("failover", 1, 3)?;
     println!("setup: 3-broker in-process devcluster, topic failover (1 partition, RF 3), acks=all, linger.ms=0, retry.backoff.ms=100");

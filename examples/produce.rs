@@ -7,38 +7,23 @@
 
 use std::time::Duration;
 
-use streamctl_client::producer::{Producer, Record};
-use streamctl_devcluster::DevCluster;
+use streamctl_client::producer::{HeaderRef, Producer, Record};
+use streamctl_examples::{Flags, Result, Target};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let topic = arg("--topic").unwrap_or_else(|| "demo".into());
-    // Without --brokers, bring a cluster up in this process.
-    let (cluster, brokers) = match arg("--brokers") {
-        Some(b) => (None, b),
-        None => {
-            let c = DevCluster::builder().brokers(3).in_memory().start().await?;
-            c.create_topic(&topic, 3, 3)?;
-            let b = c.bootstrap_servers();
-            (Some(c), b)
-        }
-    };
-    let producer = Producer::builder(&brokers).build().await?;
+async fn main() -> Result<()> {
+    let flags = Flags::from_env();
+    let topic = flags.value("--topic").unwrap_or("demo");
+    let target = Target::from_flags(&flags, topic, 3).await?;
+    let producer = Producer::builder(&target.brokers).build().await?;
     let mut deliveries = Vec::new();
     for (i, customer) in ["alice", "bob", "carol", "alice", "bob", "alice"]
         .iter()
         .enumerate()
     {
         let value = format!("order {i} for {customer}");
-        let headers: [(&str, Option<&[u8]>); 1] = [("source", Some(b"example"))];
-        let record = Record::new(&topic)
+        let headers = [HeaderRef::new("source", "example")];
+        let record = Record::new(topic)
             .key(customer.as_bytes())
             .value(value.as_bytes())
             .headers(&headers);
@@ -52,8 +37,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     producer.close(Duration::from_secs(5)).await?;
-    if let Some(c) = cluster {
-        c.shutdown().await;
-    }
+    target.shutdown().await;
     Ok(())
 }

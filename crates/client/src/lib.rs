@@ -51,7 +51,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use streamctl_client::producer::{Acks, Producer, Record};
+//! use streamctl_client::producer::{Acks, HeaderRef, Producer, Record};
 //! use streamctl_client::protocol::compression::Compression;
 //!
 //! # async fn example() -> streamctl_client::Result<()> {
@@ -62,7 +62,7 @@
 //!     .set("batch.size", "65536")? // Kafka property names work too
 //!     .build()
 //!     .await?;
-//! let headers: [(&str, Option<&[u8]>); 1] = [("trace-id", Some(b"abc"))];
+//! let headers = [HeaderRef::new("trace-id", b"abc")];
 //! let delivery = producer
 //!     .send(Record::new("orders").key(b"customer-7").value(b"{}").headers(&headers))
 //!     .await?; // waits only for buffer space (buffer.memory, max.block.ms)
@@ -107,7 +107,9 @@ pub use metadata::{
     BrokerMetadata, Cluster, Leader, MetadataSnapshot, PartitionMetadata, TopicMetadata,
 };
 pub use producer::partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
-pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, Record, RecordMetadata};
+pub use producer::{
+    Acks, DeliveryFuture, HeaderRef, Producer, ProducerBuilder, Record, RecordMetadata,
+};
 pub use security::{
     OauthBearerToken, SaslConfig, SaslMechanism, Secret, SecurityProtocol, TlsConfig, TokenProvider,
 };

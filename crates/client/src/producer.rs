@@ -41,6 +41,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use streamctl_protocol::compression::Compression;
+pub use streamctl_protocol::record_batch::HeaderRef;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -385,7 +386,7 @@ pub struct Record<'a> {
     partition: Option<i32>,
     key: Option<&'a [u8]>,
     value: Option<&'a [u8]>,
-    headers: &'a [(&'a str, Option<&'a [u8]>)],
+    headers: &'a [HeaderRef<'a>],
     timestamp: Option<i64>,
 }
 
@@ -420,8 +421,8 @@ impl<'a> Record<'a> {
         self
     }
 
-    /// Headers, in order; duplicate keys are kept.
-    pub fn headers(mut self, headers: &'a [(&'a str, Option<&'a [u8]>)]) -> Self {
+    /// Headers, in order; duplicate keys are kept: `&[HeaderRef::new("trace-id", b"abc")]`.
+    pub fn headers(mut self, headers: &'a [HeaderRef<'a>]) -> Self {
         self.headers = headers;
         self
     }
@@ -439,7 +440,7 @@ impl<'a> Record<'a> {
             + self
                 .headers
                 .iter()
-                .map(|(k, v)| 10 + k.len() + v.map_or(0, <[u8]>::len))
+                .map(|h| 10 + h.key.len() + h.value.map_or(0, <[u8]>::len))
                 .sum::<usize>()
     }
 }

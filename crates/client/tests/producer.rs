@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use streamctl_client::producer::{Acks, Producer, Record};
+use streamctl_client::producer::{Acks, HeaderRef, Producer, Record};
 use streamctl_client::protocol::compression::Compression;
 use streamctl_client::protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
 use streamctl_client::protocol::messages::FetchRequest;
@@ -273,7 +273,7 @@ async fn compressed_batches_from_our_producer_are_read_by_kcat() {
             .build()
             .await
             .unwrap();
-        let headers: [(&str, Option<&[u8]>); 2] = [("h", Some(b"1")), ("h", Some(b"2"))];
+        let headers = [HeaderRef::new("h", b"1"), HeaderRef::new("h", b"2")];
         for i in 0..100 {
             let v = format!("{}-{i}", codec.name());
             producer

@@ -612,7 +612,7 @@ mod builder;
 mod records;
 
 pub use builder::RecordBatchBuilder;
-pub use records::{Header, Record, Records};
+pub use records::{Header, HeaderRef, Record, Records};
 
 #[cfg(test)]
 mod tests;

@@ -28,7 +28,6 @@ use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
 use hdrhistogram::Histogram;
 use streamctl_client::consumer::ConsumerConfig;
 use streamctl_client::producer::{Acks, DeliveryFuture, Producer, ProducerConfig, Record};
@@ -37,7 +36,7 @@ use streamctl_client::{Admin, ClientConfig, Cluster, Consumer, OffsetReset, Topi
 use streamctl_devcluster::DevCluster;
 use tokio::sync::mpsc;
 
-use crate::cli::Global;
+use crate::cli::{Global, PerfArgs, PerfCommand, PerfOptions, StartupOptions};
 
 mod consume;
 mod produce;
@@ -46,94 +45,6 @@ mod startup;
 use consume::*;
 use produce::*;
 use startup::*;
-
-/// `streamctl perf …`.
-#[derive(Debug, Args)]
-pub struct PerfArgs {
-    /// What to measure.
-    #[command(subcommand)]
-    pub command: PerfCommand,
-}
-
-/// Perf subcommands.
-#[derive(Debug, Subcommand)]
-pub enum PerfCommand {
-    /// Producer throughput and send-to-ack latency.
-    Produce(PerfOptions),
-    /// Consumer throughput (fills the topic first if it holds fewer than --records).
-    Consume(PerfOptions),
-    /// Producers and consumers together: both throughputs and produce-to-consume latency.
-    E2e(PerfOptions),
-    /// Dev cluster start-up time (until every broker answers Metadata) and idle memory.
-    Startup(StartupOptions),
-}
-
-/// Options shared by `perf produce|consume|e2e`.
-#[derive(Debug, Clone, Args)]
-pub struct PerfOptions {
-    /// The topic (created if missing).
-    #[arg(long, default_value = "perf")]
-    pub topic: String,
-    /// Number of records.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub records: u64,
-    /// Value size in bytes (at least 8 for e2e, which stamps the send time into it).
-    #[arg(long, default_value_t = 100)]
-    pub record_size: usize,
-    /// Give each record an 8-byte key (its sequence number), partitioned by murmur2.
-    #[arg(long)]
-    pub keys: bool,
-    /// acks: all, 1 or 0.
-    #[arg(long, default_value = "all")]
-    pub acks: String,
-    /// Compression: none, gzip, snappy, lz4, zstd.
-    #[arg(long, default_value = "none")]
-    pub compression: String,
-    /// Partitions of the topic when it is created.
-    #[arg(long, default_value_t = 6)]
-    pub partitions: i32,
-    /// Replication factor of the topic when it is created.
-    #[arg(long, default_value_t = 3)]
-    pub replication_factor: i16,
-    /// Number of producers (each its own client, sending its share of the records).
-    #[arg(long, default_value_t = 1)]
-    pub producers: u32,
-    /// Number of consumers (each its own client, assigned its share of the partitions).
-    #[arg(long, default_value_t = 1)]
-    pub consumers: u32,
-    /// Total send rate in records/s across producers (default: as fast as possible).
-    #[arg(long)]
-    pub rate: Option<u64>,
-    /// Producer `batch.size` in bytes (default: the client's, 16384; -X batch.size works too).
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Producer `linger.ms` (default: the client's, 5).
-    #[arg(long)]
-    pub linger_ms: Option<u64>,
-    /// Use the in-process dev cluster even if -b or STREAMCTL_BROKERS is set.
-    #[arg(long)]
-    pub devcluster: bool,
-    /// Keep the in-process dev cluster's logs in this directory (default: in memory).
-    #[arg(long)]
-    pub data_dir: Option<std::path::PathBuf>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Options of `perf startup`.
-#[derive(Debug, Clone, Args)]
-pub struct StartupOptions {
-    /// Number of brokers.
-    #[arg(short = 'n', long = "count", default_value_t = 3)]
-    pub count: usize,
-    /// How long to stay idle before reading the resident memory, in ms.
-    #[arg(long, default_value_t = 1000)]
-    pub idle_ms: u64,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Runs `streamctl perf`. `brokers_given` says whether -b, STREAMCTL_BROKERS or --profile
 /// named the brokers: without that, an in-process dev cluster is started (a current profile

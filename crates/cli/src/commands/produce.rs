@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use streamctl_client::producer::{Acks, DeliveryFuture, Producer, ProducerConfig, Record};
+use streamctl_client::producer::{
+    Acks, DeliveryFuture, HeaderRef, Producer, ProducerConfig, Record,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::cli::{Global, InputFormat, ProduceArgs};
@@ -76,10 +78,8 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
     let mut pending: Vec<(usize, DeliveryFuture)> = Vec::new();
     let mut progress = Progress::new();
     let mut sent = 0usize;
-    let header_refs: Vec<(&str, Option<&[u8]>)> = headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), Some(v.as_slice())))
-        .collect();
+    let header_refs: Vec<HeaderRef<'_>> =
+        headers.iter().map(|(n, v)| HeaderRef::new(n, v)).collect();
     for input in inputs {
         let mut lines = BufReader::new(input).lines();
         let mut line_no = 0usize;
@@ -121,12 +121,10 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
                         }
                     };
                     let mut all_headers = header_refs.clone();
-                    all_headers.extend(
-                        parsed
-                            .headers
-                            .iter()
-                            .map(|(n, v)| (n.as_str(), v.as_deref())),
-                    );
+                    all_headers.extend(parsed.headers.iter().map(|(key, value)| HeaderRef {
+                        key,
+                        value: value.as_deref(),
+                    }));
                     let mut record = Record::new(&args.topic).headers(&all_headers);
                     if let Some(k) = &parsed.key {
                         record = record.key(k);

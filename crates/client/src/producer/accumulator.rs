@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use streamctl_protocol::compression::Compression;
-use streamctl_protocol::record_batch::{rewrite_producer_state, RecordBatchBuilder};
+use streamctl_protocol::record_batch::{rewrite_producer_state, HeaderRef, RecordBatchBuilder};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
@@ -236,7 +236,7 @@ pub struct RecordRef<'a> {
     /// Value.
     pub value: Option<&'a [u8]>,
     /// Headers, in order, duplicates kept.
-    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
+    pub headers: &'a [HeaderRef<'a>],
 }
 
 impl Accumulator {

@@ -8,10 +8,9 @@ use super::*;
 ///
 /// ```
 /// # use streamctl_protocol::compression::Compression;
-/// # use streamctl_protocol::record_batch::{RecordBatch, RecordBatchBuilder};
+/// # use streamctl_protocol::record_batch::{HeaderRef, RecordBatch, RecordBatchBuilder};
 /// let mut builder = RecordBatchBuilder::new(Compression::Lz4).base_offset(42);
-/// let trace: &[u8] = b"1";
-/// builder.push(1_700_000_000_000, Some(b"key"), Some(b"value"), &[("trace", Some(trace))])?;
+/// builder.push(1_700_000_000_000, Some(b"key"), Some(b"value"), &[HeaderRef::new("trace", b"1")])?;
 /// builder.push(1_700_000_000_001, Some(b"key"), None, &[])?; // a tombstone
 /// let batch = RecordBatch::from_bytes(builder.build()?)?;
 /// batch.verify_crc()?;
@@ -135,7 +134,7 @@ impl RecordBatchBuilder {
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: &[(&str, Option<&[u8]>)],
+        headers: &[HeaderRef<'_>],
     ) -> Result<(), EncodeError> {
         let offset_delta = self.record_count;
         if offset_delta == i32::MAX {
@@ -153,10 +152,10 @@ impl RecordBatchBuilder {
         size += nullable_len(key, "record key")?;
         size += nullable_len(value, "record value")?;
         size += varint_len(length_i32(headers.len(), "record headers")?);
-        for (header_key, header_value) in headers {
+        for header in headers {
             size +=
-                varint_len(length_i32(header_key.len(), "record header key")?) + header_key.len();
-            size += nullable_len(*header_value, "record header value")?;
+                varint_len(length_i32(header.key.len(), "record header key")?) + header.key.len();
+            size += nullable_len(header.value, "record header value")?;
         }
         let size_i32 = length_i32(size, "record")?;
 
@@ -169,10 +168,10 @@ impl RecordBatchBuilder {
         put_nullable(buf, key);
         put_nullable(buf, value);
         put_varint(buf, headers.len() as i32); // checked above
-        for (header_key, header_value) in headers {
-            put_varint(buf, header_key.len() as i32); // checked above
-            buf.put_slice(header_key.as_bytes());
-            put_nullable(buf, *header_value);
+        for header in headers {
+            put_varint(buf, header.key.len() as i32); // checked above
+            buf.put_slice(header.key.as_bytes());
+            put_nullable(buf, header.value);
         }
 
         self.record_count += 1;

@@ -13,6 +13,45 @@ pub struct Header {
     pub value: Option<Bytes>,
 }
 
+/// A header to write, borrowing its key and value: what [`RecordBatchBuilder::push`] takes.
+///
+/// ```
+/// # use streamctl_protocol::record_batch::HeaderRef;
+/// let headers = [HeaderRef::new("trace-id", b"abc"), HeaderRef::null("deleted-by")];
+/// assert_eq!(headers[0].value, Some(&b"abc"[..]));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeaderRef<'a> {
+    /// The header key.
+    pub key: &'a str,
+    /// The header value; `None` is a null value, not an empty one.
+    pub value: Option<&'a [u8]>,
+}
+
+impl<'a> HeaderRef<'a> {
+    /// A header with a value (`b"…"` literals, `&[u8]`, `&Vec<u8>` and `&str.as_bytes()` all fit).
+    pub fn new(key: &'a str, value: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        Self {
+            key,
+            value: Some(value.as_ref()),
+        }
+    }
+
+    /// A header whose value is null.
+    pub fn null(key: &'a str) -> Self {
+        Self { key, value: None }
+    }
+}
+
+impl<'a> From<&'a Header> for HeaderRef<'a> {
+    fn from(h: &'a Header) -> Self {
+        Self {
+            key: &h.key,
+            value: h.value.as_deref(),
+        }
+    }
+}
+
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {

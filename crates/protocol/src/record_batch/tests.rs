@@ -66,9 +66,12 @@ fn build(codec: Compression, records: &[Flat]) -> RecordBatchBuilder {
         .producer(4_000, 3, 17)
         .partition_leader_epoch(9);
     for (_, ts, key, value, headers) in records {
-        let headers: Vec<(&str, Option<&[u8]>)> = headers
+        let headers: Vec<HeaderRef<'_>> = headers
             .iter()
-            .map(|(k, v)| (k.as_str(), v.as_deref()))
+            .map(|(key, value)| HeaderRef {
+                key,
+                value: value.as_deref(),
+            })
             .collect();
         b.push(*ts, key.as_deref(), value.as_deref(), &headers)
             .unwrap();
@@ -420,7 +423,7 @@ fn log_append_time_gives_every_record_the_batch_timestamp() {
 #[test]
 fn header_keys_that_are_not_utf8_are_read_like_java_reads_them() {
     let mut b = RecordBatchBuilder::new(Compression::None);
-    b.push(0, None, None, &[("ab", None)]).unwrap();
+    b.push(0, None, None, &[HeaderRef::null("ab")]).unwrap();
     let mut bytes = b.build().unwrap().to_vec();
     let at = bytes.windows(2).rposition(|w| w == b"ab").unwrap();
     bytes[at] = 0xff;
