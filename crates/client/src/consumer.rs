@@ -43,11 +43,11 @@ pub mod config;
 pub(crate) mod fetcher;
 pub(crate) mod group;
 pub mod offsets;
+mod record;
 mod state;
 mod stream;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -69,61 +69,10 @@ pub use assignor::{
 };
 pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, OffsetReset};
 pub use group::{ListenerFuture, RebalanceListener};
+pub use record::{ConsumerRecord, TopicPartition};
 pub(crate) use state::ConsumerInner;
 pub(crate) use state::{Generation, State, Subscription};
 pub use stream::RecordStream;
-
-/// A topic and a partition.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TopicPartition {
-    /// The topic.
-    pub topic: String,
-    /// The partition index.
-    pub partition: i32,
-}
-
-impl TopicPartition {
-    /// `topic`-`partition`.
-    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        Self {
-            topic: topic.into(),
-            partition,
-        }
-    }
-}
-
-impl fmt::Display for TopicPartition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.topic, self.partition)
-    }
-}
-
-/// One record as the consumer hands it out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumerRecord {
-    /// The topic, shared by every record of its partition's fetch (no allocation per
-    /// record).
-    pub topic: Arc<str>,
-    /// The partition.
-    pub partition: i32,
-    /// The record's offset.
-    pub offset: i64,
-    /// The timestamp in ms since the epoch (create time or log append time, as the topic says).
-    pub timestamp: i64,
-    /// The key; `None` is a null key.
-    pub key: Option<Bytes>,
-    /// The value; `None` is a null value (a tombstone on compacted topics).
-    pub value: Option<Bytes>,
-    /// The headers in order, duplicates kept.
-    pub headers: Vec<(String, Option<Bytes>)>,
-}
-
-impl ConsumerRecord {
-    /// The record's topic and partition.
-    pub fn topic_partition(&self) -> TopicPartition {
-        TopicPartition::new(self.topic.to_string(), self.partition)
-    }
-}
 
 impl ConsumerBuilder {
     /// Connects to the cluster and starts the fetcher. The group is joined on
@@ -740,74 +689,4 @@ pub(crate) async fn partition_counts(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn properties_parse_and_name_themselves() {
-        let mut c = ConsumerConfig::default();
-        c.set("group.id", "g").unwrap();
-        c.set("auto.offset.reset", "earliest").unwrap();
-        c.set("fetch.max.wait.ms", "100").unwrap();
-        c.set("max.poll.records", "7").unwrap();
-        c.set("partition.assignment.strategy", "cooperative-sticky")
-            .unwrap();
-        c.set("request.timeout.ms", "1000").unwrap();
-        assert_eq!(c.group_id.as_deref(), Some("g"));
-        assert_eq!(c.auto_offset_reset, OffsetReset::Earliest);
-        assert_eq!(c.fetch_max_wait, Duration::from_millis(100));
-        assert_eq!(c.max_poll_records, 7);
-        assert!(c.cooperative());
-        assert_eq!(c.client.request_timeout, Duration::from_secs(1));
-        let e = c.set("auto.offset.reset", "sometimes").unwrap_err();
-        assert!(e.to_string().contains("auto.offset.reset"), "{e}");
-        let e = c
-            .set("partition.assignment.strategy", "sticky-ish")
-            .unwrap_err();
-        assert!(
-            e.to_string().contains("partition.assignment.strategy"),
-            "{e}"
-        );
-        assert!(matches!(
-            c.set("linger.ms", "5").unwrap_err(),
-            Error::UnknownProperty { .. }
-        ));
-        assert!(!ConsumerConfig::default().cooperative());
-    }
-
-    fn rec(tp: &TopicPartition, offset: i64) -> ConsumerRecord {
-        ConsumerRecord {
-            topic: tp.topic.as_str().into(),
-            partition: tp.partition,
-            offset,
-            timestamp: 0,
-            key: None,
-            value: None,
-            headers: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn take_records_skips_below_position_and_respects_pause_and_max() {
-        let mut state = State::default();
-        let a = TopicPartition::new("t", 0);
-        let b = TopicPartition::new("t", 1);
-        for tp in [&a, &b] {
-            let p = state.assignment.entry(tp.clone()).or_default();
-            p.position = Some(2);
-            p.buffered.extend((0..5).map(|o| rec(tp, o)));
-        }
-        state.assignment.get_mut(&b).unwrap().paused = true;
-        let out = take_records(&mut state, 2);
-        assert_eq!(out.iter().map(|r| r.offset).collect::<Vec<_>>(), [2, 3]);
-        let out = take_records(&mut state, 10);
-        assert_eq!(
-            out.iter()
-                .map(|r| (r.partition, r.offset))
-                .collect::<Vec<_>>(),
-            [(0, 4)]
-        );
-        assert_eq!(state.assignment[&a].position, Some(5));
-        assert_eq!(state.assignment[&b].buffered.len(), 5);
-    }
-}
+mod tests;
