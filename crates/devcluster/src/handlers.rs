@@ -5,7 +5,8 @@
 //! it serves and what it does not implement, and holds the API's `handle` and its
 //! `error_response` (the answer to an injected fault, with the error where Kafka puts this
 //! API's errors). Adding an API: its message file in the protocol crate, its line in the
-//! protocol's registry, its module here and its line below.
+//! protocol's registry, its module here and its line below. Nothing else lists the APIs: the
+//! fault tests draw random requests of every API in [`SERVED`] from the protocol crate.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -21,7 +21,7 @@ fn valid_frame(rng: &mut StdRng, api: ApiKey, version: i16) -> Option<BytesMut> 
         .map(|_| rng.random())
         .collect();
     let mut u = arbitrary::Unstructured::new(&seed);
-    let body = RequestBody::gen(api, &mut u).ok()?;
+    let body = RequestBody::generate(api, &mut u).ok()?;
     let header = RequestHeader {
         api_key: api.code(),
         api_version: version,

@@ -24,6 +24,8 @@ pub mod messages;
 pub mod primitives;
 pub mod record_batch;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod generate;
 #[cfg(test)]
 mod hostile_input_tests;
 #[cfg(test)]

@@ -176,14 +176,14 @@ macro_rules! kafka_struct {
             }
         }
 
-        #[cfg(test)]
-        impl $crate::testing::Gen for $name {
+        #[cfg(any(test, feature = "testing"))]
+        impl $crate::generate::Gen for $name {
             #[allow(unused_mut)]
             fn gen(u: &mut ::arbitrary::Unstructured<'_>) -> ::arbitrary::Result<Self> {
                 let known_tags: &[u32] = &[$($($tag,)?)*];
                 Ok(Self {
-                    $( $field: $crate::testing::Gen::gen(u)?, )*
-                    unknown_tagged_fields: $crate::testing::gen_unknown_tags(u, known_tags)?,
+                    $( $field: $crate::generate::Gen::gen(u)?, )*
+                    unknown_tagged_fields: $crate::generate::gen_unknown_tags(u, known_tags)?,
                 })
             }
         }

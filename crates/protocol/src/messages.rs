@@ -180,15 +180,15 @@ macro_rules! registry {
             }
         }
 
-        #[cfg(test)]
+        #[cfg(any(test, feature = "testing"))]
         impl RequestBody {
-            /// A random request of `api_key` (tests only).
-            pub(crate) fn gen(
+            /// A random request of `api_key` built from `u`'s bytes (tests; feature `testing`).
+            pub fn generate(
                 api_key: ApiKey,
                 u: &mut arbitrary::Unstructured<'_>,
             ) -> arbitrary::Result<Self> {
                 match api_key {
-                    $(ApiKey::$api => <$req as crate::testing::Gen>::gen(u).map(RequestBody::$api),)*
+                    $(ApiKey::$api => <$req as crate::generate::Gen>::gen(u).map(RequestBody::$api),)*
                     _ => Err(arbitrary::Error::IncorrectFormat),
                 }
             }
