@@ -88,14 +88,36 @@ fn parse_offset(s: &str) -> anyhow::Result<OffsetSpec> {
 /// Runs `streamctl consume`.
 pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let spec = parse_offset(&args.offset)?;
-    let start = spec.start;
-    if args.group.is_some() && (matches!(start, Start::Time(_)) || spec.stop_before_ms.is_some()) {
+    if args.group.is_some()
+        && (matches!(spec.start, Start::Time(_)) || spec.stop_before_ms.is_some())
+    {
         bail!(
             "-o {} cannot be used with -G: a group starts at its committed offsets \
              (move them with: streamctl group reset-offsets <group> --to-datetime T)",
             args.offset
         );
     }
+    let consumer = connect(global, &args, spec.start).await?;
+    let bounds = if args.group.is_some() {
+        consumer.subscribe(args.topics.iter().map(String::as_str))?;
+        Bounds::default()
+    } else {
+        assign(&consumer, &args, &spec).await?
+    };
+    let mut printer = Printer::new(&args, bounds);
+    let result = printer.run(&consumer).await;
+    if args.group.is_some() && result.is_ok() && !printer.done.is_empty() {
+        commit_owned(&consumer, &mut printer.done)
+            .await
+            .context("committing the printed offsets")?;
+    }
+    let _ = consumer.close(Duration::from_secs(5)).await;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The consumer for `args`: a group member committing by hand with `-G`, else unattached.
+async fn connect(global: &Global, args: &ConsumeArgs, start: Start) -> anyhow::Result<Consumer> {
     let mut config = ConsumerConfig::default();
     // Reading must not create topics: a typo should say the topic does not exist.
     config.set("allow.auto.create.topics", "false")?;
@@ -112,156 +134,196 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
         };
         config.set("auto.offset.reset", reset)?;
     }
-    let consumer = Consumer::with_config(config).build().await.map_err(|e| {
+    Consumer::with_config(config).build().await.map_err(|e| {
         let context = crate::config::connect_context(&global.brokers, &e);
         anyhow::Error::new(e).context(context)
-    })?;
+    })
+}
 
-    let mut ends: Option<BTreeMap<TopicPartition, i64>> = None;
-    // With an end time: per partition, the first offset not to print.
-    let mut stop_at: Option<BTreeMap<TopicPartition, i64>> = None;
-    if args.group.is_some() {
-        consumer.subscribe(args.topics.iter().map(String::as_str))?;
-    } else {
-        let mut partitions = Vec::new();
-        for topic in &args.topics {
-            let md = consumer
-                .cluster()
-                .partitions_for(topic)
-                .await
-                .with_context(|| {
-                    format!(
-                        "topic '{topic}' cannot be read (list topics with: streamctl topic list)"
-                    )
-                })?;
-            for p in 0..md.partition_count() as i32 {
-                if args.partitions.is_empty() || args.partitions.contains(&p) {
-                    partitions.push(TopicPartition::new(topic.clone(), p));
-                }
+/// Where reading stops, per partition.
+#[derive(Debug, Default)]
+struct Bounds {
+    /// The end offsets (`-e`); looked up once a group has assigned partitions when `None`.
+    ends: Option<BTreeMap<TopicPartition, i64>>,
+    /// With an end time: the first offset not to print.
+    stop_at: Option<BTreeMap<TopicPartition, i64>>,
+}
+
+/// Assigns the partitions of `args` (all, or `-p`) at the start offsets `-o` asks for.
+async fn assign(
+    consumer: &Consumer,
+    args: &ConsumeArgs,
+    spec: &OffsetSpec,
+) -> anyhow::Result<Bounds> {
+    let mut partitions = Vec::new();
+    for topic in &args.topics {
+        let md = consumer
+            .cluster()
+            .partitions_for(topic)
+            .await
+            .with_context(|| {
+                format!("topic '{topic}' cannot be read (list topics with: streamctl topic list)")
+            })?;
+        for p in 0..md.partition_count() as i32 {
+            if args.partitions.is_empty() || args.partitions.contains(&p) {
+                partitions.push(TopicPartition::new(topic.clone(), p));
             }
         }
-        if partitions.is_empty() {
-            bail!(
-                "no partition to read: -p {:?} matches none of {:?}",
-                args.partitions,
-                args.topics
-            );
+    }
+    if partitions.is_empty() {
+        bail!(
+            "no partition to read: -p {:?} matches none of {:?}",
+            args.partitions,
+            args.topics
+        );
+    }
+    // Every start offset is looked up before the partitions are assigned: once assigned,
+    // the fetcher's long polls would queue these lookups behind them on each connection.
+    let mut end = consumer.end_offsets(&partitions).await?;
+    let starts = start_offsets(consumer, &partitions, spec.start, &end).await?;
+    if let Some(ms) = spec.stop_before_ms {
+        // Stop at the first record at or after the end time (the end when none is).
+        let found = consumer
+            .offsets_for_times(partitions.iter().map(|tp| (tp.clone(), ms)))
+            .await?;
+        for (tp, hit) in found {
+            if let Some((offset, _)) = hit {
+                end.insert(tp, offset);
+            }
         }
-        // Every start offset is looked up before the partitions are assigned: once assigned,
-        // the fetcher's long polls would queue these lookups behind them on each connection.
-        let mut end = consumer.end_offsets(&partitions).await?;
-        let starts: BTreeMap<TopicPartition, i64> = match start {
-            Start::Beginning => consumer.beginning_offsets(&partitions).await?,
-            Start::End => end.clone(),
-            Start::Offset(o) => partitions.iter().map(|tp| (tp.clone(), o)).collect(),
-            Start::FromEnd(n) => {
-                let begin = consumer.beginning_offsets(&partitions).await?;
-                partitions
-                    .iter()
-                    .map(|tp| {
-                        let e = end.get(tp).copied().unwrap_or(0);
-                        let b = begin.get(tp).copied().unwrap_or(0);
-                        (tp.clone(), e.saturating_sub(n).max(b))
-                    })
-                    .collect()
-            }
-            Start::Time(ms) => {
-                let found = consumer
-                    .offsets_for_times(partitions.iter().map(|tp| (tp.clone(), ms)))
-                    .await?;
-                partitions
-                    .iter()
-                    .map(|tp| {
-                        // Nothing that recent: start at the end, as kcat does.
-                        let at = found
-                            .get(tp)
-                            .copied()
-                            .flatten()
-                            .map_or_else(|| end.get(tp).copied().unwrap_or(0), |(o, _)| o);
-                        (tp.clone(), at)
-                    })
-                    .collect()
-            }
-        };
-        if let Some(ms) = spec.stop_before_ms {
-            // Stop at the first record at or after the end time (the end when none is).
+    }
+    consumer.assign(partitions)?;
+    for (tp, offset) in &starts {
+        consumer.seek(tp, *offset)?;
+    }
+    Ok(Bounds {
+        stop_at: spec.stop_before_ms.map(|_| end.clone()),
+        ends: Some(end),
+    })
+}
+
+/// The offset each partition starts at for `-o`.
+async fn start_offsets(
+    consumer: &Consumer,
+    partitions: &[TopicPartition],
+    start: Start,
+    end: &BTreeMap<TopicPartition, i64>,
+) -> anyhow::Result<BTreeMap<TopicPartition, i64>> {
+    Ok(match start {
+        Start::Beginning => consumer.beginning_offsets(partitions).await?,
+        Start::End => end.clone(),
+        Start::Offset(o) => partitions.iter().map(|tp| (tp.clone(), o)).collect(),
+        Start::FromEnd(n) => {
+            let begin = consumer.beginning_offsets(partitions).await?;
+            partitions
+                .iter()
+                .map(|tp| {
+                    let e = end.get(tp).copied().unwrap_or(0);
+                    let b = begin.get(tp).copied().unwrap_or(0);
+                    (tp.clone(), e.saturating_sub(n).max(b))
+                })
+                .collect()
+        }
+        Start::Time(ms) => {
             let found = consumer
                 .offsets_for_times(partitions.iter().map(|tp| (tp.clone(), ms)))
                 .await?;
-            for (tp, hit) in found {
-                if let Some((offset, _)) = hit {
-                    end.insert(tp, offset);
-                }
-            }
+            partitions
+                .iter()
+                .map(|tp| {
+                    // Nothing that recent: start at the end, as kcat does.
+                    let at = found
+                        .get(tp)
+                        .copied()
+                        .flatten()
+                        .map_or_else(|| end.get(tp).copied().unwrap_or(0), |(o, _)| o);
+                    (tp.clone(), at)
+                })
+                .collect()
         }
-        stop_at = spec.stop_before_ms.map(|_| end.clone());
-        ends = Some(end);
-        consumer.assign(partitions.clone())?;
-        for (tp, offset) in &starts {
-            consumer.seek(tp, *offset)?;
+    })
+}
+
+/// The print loop's state: what was printed, and where to stop.
+struct Printer<'a> {
+    args: &'a ConsumeArgs,
+    bounds: Bounds,
+    format: RecordFormat,
+    printed: u64,
+    /// Next offset per partition of what was printed: what a group commits.
+    done: BTreeMap<TopicPartition, i64>,
+}
+
+impl<'a> Printer<'a> {
+    fn new(args: &'a ConsumeArgs, bounds: Bounds) -> Self {
+        let format = RecordFormat::parse(
+            &args
+                .record_format
+                .as_deref()
+                .map_or_else(|| "%s\n".to_string(), unescape),
+        );
+        Self {
+            args,
+            bounds,
+            format,
+            printed: 0,
+            done: BTreeMap::new(),
         }
     }
 
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let format = RecordFormat::parse(
-        &args
-            .record_format
-            .as_deref()
-            .map_or_else(|| "%s\n".to_string(), unescape),
-    );
-    let mut printed = 0u64;
-    // Next offset per partition of what was printed: what a group commits.
-    let mut done: BTreeMap<TopicPartition, i64> = BTreeMap::new();
-    let mut committed_at = std::time::Instant::now();
-    let result: anyhow::Result<()> = async {
+    /// Prints records until `-c`, `-e` or the end time says to stop, or an error.
+    async fn run(&mut self, consumer: &Consumer) -> anyhow::Result<()> {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let result = self.print_loop(consumer, &mut out).await;
+        out.flush().ok();
+        result
+    }
+
+    async fn print_loop(
+        &mut self,
+        consumer: &Consumer,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        let args = self.args;
+        let mut committed_at = std::time::Instant::now();
         loop {
             if args.group.is_some()
-                && !done.is_empty()
+                && !self.done.is_empty()
                 && committed_at.elapsed() >= consumer.config().auto_commit_interval
             {
                 // A crash now loses at most one interval of progress (printed again by
                 // whoever takes the partitions over); a failed commit is retried next time.
-                if let Err(e) = commit_owned(&consumer, &mut done).await {
+                if let Err(e) = commit_owned(consumer, &mut self.done).await {
                     tracing::warn!(error = %e, "committing the printed offsets failed; retrying later");
                 }
                 committed_at = std::time::Instant::now();
             }
-            if args.count.is_some_and(|c| printed >= c) {
+            if args.count.is_some_and(|c| self.printed >= c) {
                 return Ok(());
             }
-            if args.exit_at_end || stop_at.is_some() {
-                if ends.is_none() && args.group.is_some() {
-                    let assigned: Vec<TopicPartition> = consumer.assignment().into_iter().collect();
-                    if !assigned.is_empty() {
-                        ends = Some(consumer.end_offsets(&assigned).await?);
-                    }
-                }
-                if let Some(end) = &ends {
-                    if at_end(&consumer, end).await? {
-                        return Ok(());
-                    }
-                }
+            if (args.exit_at_end || self.bounds.stop_at.is_some()) && self.at_end(consumer).await? {
+                return Ok(());
             }
             let records = consumer.poll(Duration::from_millis(500)).await?;
             for r in &records {
-                if args.count.is_some_and(|c| printed >= c) {
+                if args.count.is_some_and(|c| self.printed >= c) {
                     break;
                 }
-                if let Some(stop) = &stop_at {
+                if let Some(stop) = &self.bounds.stop_at {
                     let limit = stop.get(&r.topic_partition()).copied().unwrap_or(i64::MAX);
                     if r.offset >= limit {
                         continue;
                     }
                 }
                 if args.json {
-                    serde_json::to_writer(&mut out, &crate::jsonl::to_json(r))?;
+                    serde_json::to_writer(&mut *out, &crate::jsonl::to_json(r))?;
                     out.write_all(b"\n")?;
                 } else {
-                    format.write(&mut out, r)?;
+                    self.format.write(&mut *out, r)?;
                 }
-                printed += 1;
-                done.insert(
+                self.printed += 1;
+                self.done.insert(
                     TopicPartition::new(r.topic.to_string(), r.partition),
                     r.offset + 1,
                 );
@@ -269,16 +331,20 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
             out.flush()?;
         }
     }
-    .await;
-    out.flush().ok();
-    if args.group.is_some() && result.is_ok() && !done.is_empty() {
-        commit_owned(&consumer, &mut done)
-            .await
-            .context("committing the printed offsets")?;
+
+    /// Whether every partition is read up to its end (looked up once a group assigned some).
+    async fn at_end(&mut self, consumer: &Consumer) -> anyhow::Result<bool> {
+        if self.bounds.ends.is_none() && self.args.group.is_some() {
+            let assigned: Vec<TopicPartition> = consumer.assignment().into_iter().collect();
+            if !assigned.is_empty() {
+                self.bounds.ends = Some(consumer.end_offsets(&assigned).await?);
+            }
+        }
+        match &self.bounds.ends {
+            Some(end) => at_end(consumer, end).await,
+            None => Ok(false),
+        }
     }
-    let _ = consumer.close(Duration::from_secs(5)).await;
-    result?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Commits the printed offsets of the partitions this member still owns and forgets the
