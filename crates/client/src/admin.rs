@@ -1,6 +1,6 @@
 //! The admin client: create, delete, grow and describe topics, read and change their configs,
 //! describe the cluster; consumer groups (list, describe, offsets and lag, offset resets,
-//! deletion) and DeleteRecords live in [`groups`].
+//! deletion) and DeleteRecords (in `admin/groups.rs`).
 //!
 //! ```text
 //!   create_topic / delete_topic / create_partitions ──▶ controller (from Metadata)
@@ -42,7 +42,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::metadata::Cluster;
 
-pub mod groups;
+mod groups;
 pub use groups::{
     GroupDescription, GroupListing, MemberDescription, OffsetResetPlan, OffsetResetSpec,
     PartitionLag,

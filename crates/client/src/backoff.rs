@@ -81,7 +81,7 @@ impl Backoff {
     }
 
     /// A counter of consecutive failures that hands out the matching delays.
-    pub fn attempts(self) -> Attempts {
+    pub(crate) fn attempts(self) -> Attempts {
         Attempts {
             policy: self,
             failures: 0,
@@ -91,7 +91,7 @@ impl Backoff {
 
 /// Consecutive failures of one operation, with the backoff policy to apply.
 #[derive(Debug, Clone)]
-pub struct Attempts {
+pub(crate) struct Attempts {
     policy: Backoff,
     failures: u32,
 }
@@ -105,7 +105,8 @@ impl Attempts {
     }
 
     /// How many failures have been recorded since the last success.
-    pub fn failures(&self) -> u32 {
+    #[cfg(test)]
+    fn failures(&self) -> u32 {
         self.failures
     }
 

@@ -39,7 +39,7 @@
 //! `ConsumerBuilder::set("fetch.max.wait.ms", "100")`.
 
 pub mod assignor;
-pub mod config;
+mod config;
 pub(crate) mod fetcher;
 pub(crate) mod group;
 pub mod offsets;

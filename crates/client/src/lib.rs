@@ -84,7 +84,7 @@
 //! library installs no subscriber.
 
 pub mod admin;
-pub mod backoff;
+mod backoff;
 pub mod config;
 pub mod connection;
 pub mod consumer;

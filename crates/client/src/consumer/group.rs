@@ -28,7 +28,7 @@ use streamctl_protocol::messages::join_group::JoinGroupRequestProtocol;
 use streamctl_protocol::messages::leave_group::LeaveGroupRequestMember;
 use streamctl_protocol::messages::sync_group::SyncGroupRequestAssignment;
 use streamctl_protocol::messages::{
-    HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
+    HeartbeatRequest, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, SyncGroupRequest,
 };
 use streamctl_protocol::{ApiKey, ErrorCode};
 use tokio::time::Instant;
@@ -39,6 +39,7 @@ use super::assignor::{
 };
 use super::{offsets, Consumer, ConsumerInner, Generation, Subscription, TopicPartition};
 use crate::backoff::Backoff;
+use crate::connection::Connection;
 use crate::error::{Error, Result};
 
 /// The future a listener method returns.
@@ -269,7 +270,6 @@ impl Member {
     /// Joins and syncs; returns whether to rejoin right away (cooperative revocation).
     async fn join(&mut self) -> Result<bool, JoinError> {
         let inner = self.inner.clone();
-        let config = &inner.config;
         if !self.cooperative && !self.owned.is_empty() {
             let all: Vec<TopicPartition> = self.owned.iter().cloned().collect();
             self.revoke(&all).await;
@@ -278,144 +278,18 @@ impl Member {
         let conn = offsets::coordinator(&inner)
             .await
             .map_err(JoinError::Backoff)?;
-        let topic_list: Vec<String> = topics.iter().cloned().collect();
-        let owned: Vec<TopicPartition> = self.owned.iter().cloned().collect();
-        let protocols = config
-            .assignors
-            .iter()
-            .map(|a| JoinGroupRequestProtocol {
-                name: a.name().to_string(),
-                metadata: encode_subscription(
-                    &topic_list,
-                    if self.cooperative { &owned } else { &[] },
-                ),
-                ..Default::default()
-            })
-            .collect();
-        let rebalance_timeout = config.max_poll_interval;
-        let request = JoinGroupRequest {
-            group_id: self.group_id.clone(),
-            session_timeout_ms: ms(config.session_timeout),
-            rebalance_timeout_ms: ms(rebalance_timeout),
-            member_id: self.member_id.clone(),
-            group_instance_id: config.group_instance_id.clone(),
-            protocol_type: "consumer".into(),
-            protocols,
-            reason: None,
-            ..Default::default()
-        };
-        let timeout = rebalance_timeout + config.client.request_timeout;
-        let response = match conn.call_with_timeout(request, timeout).await {
-            Ok(r) => r,
-            Err(e) => {
-                offsets::coordinator_lost(&inner).await;
-                return Err(JoinError::Backoff(e));
-            }
-        };
-        let code = ErrorCode::from_code(response.error_code);
-        match code {
-            ErrorCode::None => {}
-            ErrorCode::MemberIdRequired => {
-                self.member_id = response.member_id;
-                return Err(JoinError::Retry);
-            }
-            ErrorCode::UnknownMemberId => {
-                self.member_id.clear();
-                self.lose().await;
-                return Err(JoinError::Retry);
-            }
-            ErrorCode::FencedInstanceId => return Err(JoinError::Fatal(self.group_error(code))),
-            code if offsets::is_coordinator_error(code) => {
-                offsets::coordinator_lost(&inner).await;
-                return Err(JoinError::Backoff(self.group_error(code)));
-            }
-            ErrorCode::RebalanceInProgress => return Err(JoinError::Retry),
-            code if code.is_retriable() => return Err(JoinError::Backoff(self.group_error(code))),
-            code => {
-                let e = self.group_error(code);
-                inner.report(e.clone());
-                return Err(JoinError::Backoff(e));
-            }
-        }
+        let response = self.join_group(&conn, &topics).await?;
         self.member_id = response.member_id.clone();
         self.generation_id = response.generation_id;
         self.joined_topics = topics;
         self.joined_counts.clear();
         let protocol = response.protocol_name.clone().unwrap_or_default();
-        let mut assignments = Vec::new();
-        if response.leader == response.member_id && !response.skip_assignment {
-            let assignor = config
-                .assignors
-                .iter()
-                .find(|a| a.name() == protocol)
-                .cloned();
-            let Some(assignor) = assignor else {
-                return Err(JoinError::Fatal(Error::InvalidResponse(format!(
-                    "the group chose assignor {protocol}, which this consumer did not offer"
-                ))));
-            };
-            let mut members = Vec::new();
-            for m in &response.members {
-                match decode_subscription(&m.member_id, m.group_instance_id.clone(), &m.metadata) {
-                    Ok(s) => members.push(s),
-                    Err(e) => {
-                        warn!(group = %self.group_id, member = %m.member_id, error = %e, "undecodable subscription; the member gets nothing")
-                    }
-                }
-            }
-            let all_topics: BTreeSet<String> = members
-                .iter()
-                .flat_map(|m| m.topics.iter().cloned())
-                .collect();
-            let counts = super::partition_counts(&inner.cluster, all_topics).await;
-            let counts: BTreeMap<String, i32> = counts.into_iter().collect();
-            self.joined_counts = counts.clone();
-            let assigned = assignor.assign(&counts, &members);
-            debug!(group = %self.group_id, generation = self.generation_id, protocol = %protocol, members = members.len(), "assigned partitions as the leader");
-            for m in &response.members {
-                let tps = assigned.get(&m.member_id).cloned().unwrap_or_default();
-                assignments.push(SyncGroupRequestAssignment {
-                    member_id: m.member_id.clone(),
-                    assignment: encode_assignment(&tps),
-                    ..Default::default()
-                });
-            }
-        }
-        let sync = SyncGroupRequest {
-            group_id: self.group_id.clone(),
-            generation_id: self.generation_id,
-            member_id: self.member_id.clone(),
-            group_instance_id: config.group_instance_id.clone(),
-            protocol_type: Some("consumer".into()),
-            protocol_name: Some(protocol.clone()),
-            assignments,
-            ..Default::default()
+        let assignments = if response.leader == response.member_id && !response.skip_assignment {
+            self.assign_as_leader(&response, &protocol).await?
+        } else {
+            Vec::new()
         };
-        let response = match conn.call_with_timeout(sync, timeout).await {
-            Ok(r) => r,
-            Err(e) => {
-                offsets::coordinator_lost(&inner).await;
-                return Err(JoinError::Backoff(e));
-            }
-        };
-        let code = ErrorCode::from_code(response.error_code);
-        if !code.is_ok() {
-            return Err(match code {
-                ErrorCode::FencedInstanceId => JoinError::Fatal(self.group_error(code)),
-                ErrorCode::RebalanceInProgress => JoinError::Retry,
-                _ => {
-                    self.on_group_error(code).await;
-                    JoinError::Backoff(self.group_error(code))
-                }
-            });
-        }
-        let assigned: BTreeSet<TopicPartition> = match decode_assignment(&response.assignment) {
-            Ok(a) => a.into_iter().collect(),
-            Err(e) => {
-                inner.report(e.clone());
-                return Err(JoinError::Backoff(e));
-            }
-        };
+        let assigned = self.sync_group(&conn, &protocol, assignments).await?;
         {
             let mut state = inner.state();
             state.generation = Some(Generation {
@@ -439,6 +313,181 @@ impl Member {
             listener.on_assigned(&self.view, &added).await;
         }
         Ok(rejoin)
+    }
+
+    /// How long a JoinGroup or SyncGroup may take: the rebalance plus a request timeout.
+    fn rebalance_call_timeout(&self) -> Duration {
+        let config = &self.inner.config;
+        config.max_poll_interval + config.client.request_timeout
+    }
+
+    /// Sends JoinGroup with this member's subscription (and, cooperatively, what it owns);
+    /// an error answer says whether to retry at once, back off, or give up.
+    async fn join_group(
+        &mut self,
+        conn: &Connection,
+        topics: &BTreeSet<String>,
+    ) -> Result<JoinGroupResponse, JoinError> {
+        let inner = self.inner.clone();
+        let config = &inner.config;
+        let topic_list: Vec<String> = topics.iter().cloned().collect();
+        let owned: Vec<TopicPartition> = self.owned.iter().cloned().collect();
+        let protocols = config
+            .assignors
+            .iter()
+            .map(|a| JoinGroupRequestProtocol {
+                name: a.name().to_string(),
+                metadata: encode_subscription(
+                    &topic_list,
+                    if self.cooperative { &owned } else { &[] },
+                ),
+                ..Default::default()
+            })
+            .collect();
+        let request = JoinGroupRequest {
+            group_id: self.group_id.clone(),
+            session_timeout_ms: ms(config.session_timeout),
+            rebalance_timeout_ms: ms(config.max_poll_interval),
+            member_id: self.member_id.clone(),
+            group_instance_id: config.group_instance_id.clone(),
+            protocol_type: "consumer".into(),
+            protocols,
+            reason: None,
+            ..Default::default()
+        };
+        let response = match conn
+            .call_with_timeout(request, self.rebalance_call_timeout())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                offsets::coordinator_lost(&inner).await;
+                return Err(JoinError::Backoff(e));
+            }
+        };
+        let code = ErrorCode::from_code(response.error_code);
+        match code {
+            ErrorCode::None => Ok(response),
+            ErrorCode::MemberIdRequired => {
+                self.member_id = response.member_id;
+                Err(JoinError::Retry)
+            }
+            ErrorCode::UnknownMemberId => {
+                self.member_id.clear();
+                self.lose().await;
+                Err(JoinError::Retry)
+            }
+            ErrorCode::FencedInstanceId => Err(JoinError::Fatal(self.group_error(code))),
+            code if offsets::is_coordinator_error(code) => {
+                offsets::coordinator_lost(&inner).await;
+                Err(JoinError::Backoff(self.group_error(code)))
+            }
+            ErrorCode::RebalanceInProgress => Err(JoinError::Retry),
+            code if code.is_retriable() => Err(JoinError::Backoff(self.group_error(code))),
+            code => {
+                let e = self.group_error(code);
+                inner.report(e.clone());
+                Err(JoinError::Backoff(e))
+            }
+        }
+    }
+
+    /// As the group's leader: every member's partitions, by the assignor the group chose.
+    async fn assign_as_leader(
+        &mut self,
+        response: &JoinGroupResponse,
+        protocol: &str,
+    ) -> Result<Vec<SyncGroupRequestAssignment>, JoinError> {
+        let assignor = self
+            .inner
+            .config
+            .assignors
+            .iter()
+            .find(|a| a.name() == protocol)
+            .cloned();
+        let Some(assignor) = assignor else {
+            return Err(JoinError::Fatal(Error::InvalidResponse(format!(
+                "the group chose assignor {protocol}, which this consumer did not offer"
+            ))));
+        };
+        let mut members = Vec::new();
+        for m in &response.members {
+            match decode_subscription(&m.member_id, m.group_instance_id.clone(), &m.metadata) {
+                Ok(s) => members.push(s),
+                Err(e) => {
+                    warn!(group = %self.group_id, member = %m.member_id, error = %e, "undecodable subscription; the member gets nothing")
+                }
+            }
+        }
+        let all_topics: BTreeSet<String> = members
+            .iter()
+            .flat_map(|m| m.topics.iter().cloned())
+            .collect();
+        let counts = super::partition_counts(&self.inner.cluster, all_topics).await;
+        let counts: BTreeMap<String, i32> = counts.into_iter().collect();
+        self.joined_counts = counts.clone();
+        let assigned = assignor.assign(&counts, &members);
+        debug!(group = %self.group_id, generation = self.generation_id, protocol = %protocol, members = members.len(), "assigned partitions as the leader");
+        Ok(response
+            .members
+            .iter()
+            .map(|m| {
+                let tps = assigned.get(&m.member_id).cloned().unwrap_or_default();
+                SyncGroupRequestAssignment {
+                    member_id: m.member_id.clone(),
+                    assignment: encode_assignment(&tps),
+                    ..Default::default()
+                }
+            })
+            .collect())
+    }
+
+    /// Sends SyncGroup (with the assignments when leading) and returns this member's share.
+    async fn sync_group(
+        &mut self,
+        conn: &Connection,
+        protocol: &str,
+        assignments: Vec<SyncGroupRequestAssignment>,
+    ) -> Result<BTreeSet<TopicPartition>, JoinError> {
+        let inner = self.inner.clone();
+        let sync = SyncGroupRequest {
+            group_id: self.group_id.clone(),
+            generation_id: self.generation_id,
+            member_id: self.member_id.clone(),
+            group_instance_id: inner.config.group_instance_id.clone(),
+            protocol_type: Some("consumer".into()),
+            protocol_name: Some(protocol.to_owned()),
+            assignments,
+            ..Default::default()
+        };
+        let response = match conn
+            .call_with_timeout(sync, self.rebalance_call_timeout())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                offsets::coordinator_lost(&inner).await;
+                return Err(JoinError::Backoff(e));
+            }
+        };
+        let code = ErrorCode::from_code(response.error_code);
+        if !code.is_ok() {
+            return Err(match code {
+                ErrorCode::FencedInstanceId => JoinError::Fatal(self.group_error(code)),
+                ErrorCode::RebalanceInProgress => JoinError::Retry,
+                _ => {
+                    self.on_group_error(code).await;
+                    JoinError::Backoff(self.group_error(code))
+                }
+            });
+        }
+        match decode_assignment(&response.assignment) {
+            Ok(a) => Ok(a.into_iter().collect()),
+            Err(e) => {
+                inner.report(e.clone());
+                Err(JoinError::Backoff(e))
+            }
+        }
     }
 
     fn group_error(&self, code: ErrorCode) -> Error {
