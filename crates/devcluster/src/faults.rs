@@ -180,15 +180,9 @@ pub fn is_replication(body: &RequestBody, version: i16) -> bool {
 /// The answer Kafka would give to `body` failing with `code`, without executing it; `None`
 /// when this broker cannot build one (the caller closes the connection instead).
 ///
-/// Where the error goes, by API: Produce, Fetch, ListOffsets, OffsetCommit, DeleteRecords,
-/// OffsetForLeaderEpoch and OffsetFetch v1: every requested partition. Metadata: every
-/// requested topic (every existing topic when all are asked for), with the brokers as usual.
-/// CreateTopics, DeleteTopics, CreatePartitions: every topic. DescribeConfigs,
-/// IncrementalAlterConfigs: every resource. DescribeGroups, DeleteGroups: every group;
-/// FindCoordinator v4: every key; OffsetFetch v8: every group; LeaveGroup v3+: the top level
-/// and every member. The rest with a top-level error code (ApiVersions, FindCoordinator
-/// v0–v3, JoinGroup, SyncGroup, Heartbeat, OffsetFetch v2–v7, InitProducerId, ListGroups,
-/// DescribeCluster, OffsetDelete): that code.
+/// Where the code goes is each API's own choice, documented by its handler module's
+/// `error_response` (kfake's layout): every requested partition, topic, resource, group or
+/// member when the API has per-item errors, else the top-level code.
 /// Not built (the connection closes): an acks=0 Produce, which gets no answer at all, and
 /// any API the broker does not serve (SASL), which cannot be armed anyway.
 pub fn error_response(
