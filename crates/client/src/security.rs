@@ -9,8 +9,8 @@
 //! - TLS is rustls with the ring provider: trust comes from `ssl.ca.location`/`ssl.ca.pem`
 //!   or, without them, the system's roots (Mozilla's bundle when the system has none); a
 //!   client certificate (`ssl.certificate.*`, `ssl.key.*`) gives mutual TLS.
-//! - SASL mechanisms: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802/7677, in
-//!   in the `scram` module), and OAUTHBEARER (KIP-255) with a token from a
+//! - SASL mechanisms: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802/7677, the protocol
+//!   crate's `sasl::scram`), and OAUTHBEARER (KIP-255) with a token from a
 //!   [`TokenProvider`] callback.
 //! - Tokens travel in SaslAuthenticate requests (KIP-152); a broker too old for them is
 //!   refused with a clear error rather than spoken to in the raw v0 framing.
@@ -31,7 +31,6 @@ use base64::Engine as _;
 use crate::error::{Error, Result};
 
 pub(crate) mod sasl;
-pub(crate) mod scram;
 pub(crate) mod tls;
 
 /// `security.protocol`: whether connections use TLS, SASL, both or neither.

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod sasl;
-pub mod scram;
 pub mod tls;
 
 pub use sasl::{Mechanism, SaslSettings};

@@ -11,6 +11,7 @@
 //!
 //! Messages are defined with [`kafka_message!`]/[`kafka_struct!`], one file per API under
 //! [`messages`], covering exactly the API versions listed in [`messages::SUPPORTED`].
+//! [`sasl`] holds what the SASL tokens carry (SCRAM for both ends), with no I/O either.
 
 #[macro_use]
 mod macros;
@@ -23,6 +24,7 @@ pub mod frame;
 pub mod messages;
 pub mod primitives;
 pub mod record_batch;
+pub mod sasl;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod generate;

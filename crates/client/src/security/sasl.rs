@@ -3,7 +3,9 @@
 //! The connection sends the tokens in SaslAuthenticate requests (KIP-152) and stops at the
 //! first error code; this module only knows what the tokens contain.
 
-use super::scram::{ScramClient, ScramHash};
+use base64::Engine as _;
+use streamctl_protocol::sasl::scram::{ScramClient, ScramHash};
+
 use super::{SaslConfig, SaslMechanism};
 
 /// What to do after the broker's token.
@@ -44,8 +46,18 @@ impl SaslSession {
                 } else {
                     ScramHash::Sha512
                 };
+                let nonce = {
+                    use rand::Rng as _;
+                    let bytes: [u8; 24] = rand::rng().random();
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                };
                 Self::Scram {
-                    client: ScramClient::new(hash, &config.username, config.password.expose()),
+                    client: ScramClient::new(
+                        hash,
+                        &config.username,
+                        config.password.expose(),
+                        &nonce,
+                    ),
                     sent_final: false,
                 }
             }
@@ -86,9 +98,13 @@ impl SaslSession {
             Self::Plain { .. } => Ok(Step::Done),
             Self::Scram { client, sent_final } if !*sent_final => {
                 *sent_final = true;
-                Ok(Step::Send(client.client_final(token)?.into_bytes()))
+                let client_final = client.client_final(token).map_err(|e| e.to_string())?;
+                Ok(Step::Send(client_final.into_bytes()))
             }
-            Self::Scram { client, .. } => client.verify_server_final(token).map(|()| Step::Done),
+            Self::Scram { client, .. } => client
+                .verify_server_final(token)
+                .map(|()| Step::Done)
+                .map_err(|e| e.to_string()),
             Self::OauthBearer { failed, .. } if token.is_empty() && !*failed => Ok(Step::Done),
             Self::OauthBearer { failed, .. } if !*failed => {
                 *failed = true;

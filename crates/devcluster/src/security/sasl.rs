@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use streamctl_protocol::sasl::constant_time_eq;
+use streamctl_protocol::sasl::scram::{self, ScramCredential, ScramHash, ScramServer};
 use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
-
-use super::scram::{self, ScramCredential, ScramHash, ScramServer};
 
 /// A SASL mechanism the dev cluster can enable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,13 +107,13 @@ impl SaslSettings {
                             ScramHash::Sha256,
                             password,
                             salt256.to_vec(),
-                            scram::ITERATIONS,
+                            scram::DEFAULT_ITERATIONS,
                         ),
                         sha512: ScramCredential::new(
                             ScramHash::Sha512,
                             password,
                             salt512.to_vec(),
-                            scram::ITERATIONS,
+                            scram::DEFAULT_ITERATIONS,
                         ),
                     },
                 )
@@ -155,7 +155,7 @@ enum State {
     /// The mechanism is chosen; its first token is next.
     Handshaken(Mechanism),
     /// SCRAM: server-first sent, client-final next.
-    ScramFirst(ScramHash, ScramServer, ScramCredential),
+    ScramFirst(ScramServer),
     /// OAUTHBEARER: the error challenge was sent; the client's 0x01 is next.
     OauthFailed(String),
 }
@@ -259,17 +259,18 @@ impl Authenticator {
                         ScramHash::Sha512 => u.sha512.clone(),
                     })
                 };
-                return match scram::server_first(token, lookup, &nonce) {
-                    Ok((server, reply, credential)) => {
-                        self.state = State::ScramFirst(hash, server, credential);
-                        Outcome::Continue(reply)
+                return match ScramServer::server_first(hash, token, lookup, &nonce) {
+                    Ok((server, reply)) => {
+                        self.state = State::ScramFirst(server);
+                        Outcome::Continue(reply.into_bytes())
                     }
-                    Err(e) => self.fail(m, e),
+                    Err(e) => self.fail(m, &e),
                 };
             }
-            State::ScramFirst(hash, server, credential) => {
-                scram::server_final(hash, &server, &credential, token)
-            }
+            State::ScramFirst(server) => server
+                .server_final(token)
+                .map(|last| (server.username().to_string(), last.into_bytes()))
+                .map_err(|e| e.to_string()),
             State::Handshaken(Mechanism::OauthBearer) => match oauthbearer(token) {
                 Ok(user) => Ok((user, Vec::new())),
                 Err(reason) => {
@@ -286,7 +287,7 @@ impl Authenticator {
         }
     }
 
-    fn fail(&mut self, mechanism: Mechanism, reason: String) -> Outcome {
+    fn fail(&mut self, mechanism: Mechanism, reason: &scram::ScramError) -> Outcome {
         Outcome::Failure(
             ErrorCode::SaslAuthenticationFailed,
             format!(
@@ -337,10 +338,6 @@ fn plain(settings: &SaslSettings, token: &[u8]) -> Result<String, String> {
         }
         _ => Err("Authentication failed: Invalid username or password".into()),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// OAUTHBEARER's client-first message: `gs2-header 0x01 auth=Bearer <token> 0x01 (k=v 0x01)* 0x01`,
