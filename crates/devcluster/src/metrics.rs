@@ -6,34 +6,44 @@
 //!   fetch.rs / broker.rs ─ ISR expands/shrinks
 //!   replication.rs ─ replication bytes in │
 //!                                          ▼
-//!  GET /metrics ──▶ render(): every family once, one sample per broker (label `broker`),
-//!                   plus gauges computed from the controller's metadata at scrape time
+//!  GET /metrics ──▶ render(): a `prometheus-client` collector writes every family once, one
+//!                   sample per broker (label `broker`), plus gauges computed from the
+//!                   controller's metadata at scrape time
 //! ```
 //!
 //! Counters are plain atomics (relaxed: each is independent, and a scrape needs no
 //! cross-counter consistency), so the request path never takes a lock. Messages are counted
 //! from record batch headers (`recordCount`), never by decoding records (DESIGN decision 2).
-//! The text is written by hand: the format is a few lines per family, and a metrics crate
-//! would bring a registry and its own types for what is here a fixed set of counters.
+//! The text format (HELP/TYPE lines, the `_total` suffix of counters, histogram buckets, label
+//! escaping) is `prometheus-client`'s Prometheus 0.0.4 encoder; the atomics stay ours because
+//! one metric family holds a sample per broker slot, read at scrape time by a collector.
 //!
 //! Like the fault state, a broker's metrics belong to its slot: they keep counting across a
 //! restart, as a Prometheus counter of one long-lived process would.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    prometheus_text, DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet,
+};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 use streamctl_protocol::messages::ResponseBody;
 use streamctl_protocol::record_batch::RecordBatches;
 use streamctl_protocol::{ApiKey, ErrorCode};
 
 use crate::controller::ClusterMetadata;
 
-/// The `Content-Type` of the rendered text.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The `Content-Type` of the rendered text (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// Upper bounds (milliseconds) of the latency histograms' buckets; `+Inf` follows.
 pub const LATENCY_BUCKETS_MS: &[u64] =
@@ -84,19 +94,29 @@ impl Histogram {
     pub fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
+}
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        for (i, b) in self.buckets.iter().enumerate() {
-            cumulative += b.load(Ordering::Relaxed);
+impl TypedMetric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> std::fmt::Result {
+        // Per-bucket counts with their upper bounds; the encoder accumulates them and writes
+        // the last bound, infinity, as `+Inf`.
+        let buckets: [(f64, u64); LATENCY_BUCKETS_MS.len() + 1] = std::array::from_fn(|i| {
             let le = LATENCY_BUCKETS_MS
                 .get(i)
-                .map_or_else(|| "+Inf".to_string(), u64::to_string);
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
-        }
+                .map_or(f64::INFINITY, |&ms| ms as f64);
+            let n = self.buckets.get(i).map_or(0, |b| b.load(Ordering::Relaxed));
+            (le, n)
+        });
         let sum_ms = self.sum_us.load(Ordering::Relaxed) as f64 / 1000.0;
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum_ms}");
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count());
+        encoder.encode_histogram::<NoLabelSet>(sum_ms, self.count(), &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
     }
 }
 
@@ -262,6 +282,33 @@ impl BrokerMetrics {
         }
     }
 
+    /// Every non-zero error count as `(api, code, count)`, sorted.
+    fn error_rows(&self) -> Vec<(i16, i16, u64)> {
+        let mut rows: Vec<(i16, i16, u64)> = Vec::new();
+        for (i, c) in self.hot_errors.iter().enumerate() {
+            let n = c.load(Ordering::Relaxed);
+            if n == 0 {
+                continue;
+            }
+            let api = if i < ERROR_SLOTS {
+                ApiKey::Produce
+            } else {
+                ApiKey::Fetch
+            };
+            let code = i16::try_from(i % ERROR_SLOTS).unwrap_or(0) - 1;
+            rows.push((api.code(), code, n));
+        }
+        rows.extend(
+            self.other_errors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|((api, code), n)| (*api, *code, *n)),
+        );
+        rows.sort_unstable();
+        rows
+    }
+
     /// A leader appended a produced batch set.
     pub fn record_produce(&self, bytes: usize, messages: i64) {
         add(&self.bytes_in, bytes as u64);
@@ -319,252 +366,232 @@ pub struct BrokerSample {
 
 /// Renders every metric family, each once, with one sample per broker.
 pub fn render(brokers: &[BrokerSample], md: &ClusterMetadata) -> String {
-    let mut out = String::with_capacity(16 * 1024);
-    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
+    let partitions = || md.topics.values().flat_map(|t| &t.partitions);
+    let mut led = BTreeMap::<i32, PartitionCounts>::new();
+    for p in partitions() {
+        let counts = led.entry(p.leader).or_default();
+        counts.leader += 1;
+        if p.isr.len() < p.replicas.len() {
+            counts.under_replicated += 1;
+        }
+    }
+    let scrape = Scrape {
+        brokers: brokers
+            .iter()
+            .map(|b| (b.clone(), led.get(&b.node_id).copied().unwrap_or_default()))
+            .collect(),
+        offline_partitions: partitions().filter(|p| p.leader < 0).count(),
     };
-    let counter =
-        |out: &mut String, name: &str, help: &str, value: &dyn Fn(&BrokerMetrics) -> u64| {
-            family(out, name, "counter", help);
-            for b in brokers {
-                let _ = writeln!(
-                    out,
-                    "{name}{{broker=\"{}\"}} {}",
-                    b.node_id,
-                    value(&b.metrics)
-                );
-            }
-        };
-    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-
-    family(
-        &mut out,
-        "streamctl_broker_up",
-        "gauge",
-        "Whether the broker is running (1) or stopped (0).",
-    );
-    for b in brokers {
-        let _ = writeln!(
-            out,
-            "streamctl_broker_up{{broker=\"{}\"}} {}",
-            b.node_id,
-            u8::from(b.running)
-        );
-    }
-    family(
-        &mut out,
-        "streamctl_broker_connections",
-        "gauge",
-        "Client and follower connections open now.",
-    );
-    for b in brokers {
-        let _ = writeln!(
-            out,
-            "streamctl_broker_connections{{broker=\"{}\"}} {}",
-            b.node_id,
-            b.metrics.connections.load(Ordering::Relaxed)
-        );
-    }
-    counter(
-        &mut out,
-        "streamctl_broker_bytes_in_total",
-        "Record bytes appended by produce requests.",
-        &|m| load(&m.bytes_in),
-    );
-    counter(
-        &mut out,
-        "streamctl_broker_messages_in_total",
-        "Records appended by produce requests (from batch headers).",
-        &|m| load(&m.messages_in),
-    );
-    counter(
-        &mut out,
-        "streamctl_broker_bytes_out_total",
-        "Record bytes returned to consumer fetches.",
-        &|m| load(&m.bytes_out),
-    );
-    counter(
-        &mut out,
-        "streamctl_broker_messages_out_total",
-        "Records returned to consumer fetches (whole batches, from batch headers).",
-        &|m| load(&m.messages_out),
-    );
-    counter(
-        &mut out,
-        "streamctl_broker_replication_bytes_in_total",
-        "Record bytes copied from leaders as a follower.",
-        &|m| load(&m.replication_bytes_in),
-    );
-    counter(
-        &mut out,
-        "streamctl_broker_replication_bytes_out_total",
-        "Record bytes served to followers.",
-        &|m| load(&m.replication_bytes_out),
-    );
-    counter(
-        &mut out,
-        "streamctl_broker_isr_shrinks_total",
-        "Followers dropped from an ISR by this leader.",
-        &|m| load(&m.isr_shrinks),
-    );
-    counter(
-        &mut out,
-        "streamctl_broker_isr_expands_total",
-        "Followers added back to an ISR by this leader.",
-        &|m| load(&m.isr_expands),
-    );
-
-    family(
-        &mut out,
-        "streamctl_broker_requests_total",
-        "counter",
-        "Requests handled, by API.",
-    );
-    for b in brokers {
-        for (code, c) in b.metrics.requests.iter().enumerate() {
-            let n = c.load(Ordering::Relaxed);
-            if n == 0 {
-                continue;
-            }
-            let api = api_name(i16::try_from(code).unwrap_or(-1));
-            let _ = writeln!(
-                out,
-                "streamctl_broker_requests_total{{broker=\"{}\",api=\"{api}\"}} {n}",
-                b.node_id
-            );
-        }
-    }
-    family(
-        &mut out,
-        "streamctl_broker_errors_total",
-        "counter",
-        "Error codes in responses, by API and error (Produce and Fetch: every partition's and the top-level code; other APIs: injected errors).",
-    );
-    for b in brokers {
-        let mut rows: Vec<(i16, i16, u64)> = Vec::new();
-        for (i, c) in b.metrics.hot_errors.iter().enumerate() {
-            let n = c.load(Ordering::Relaxed);
-            if n == 0 {
-                continue;
-            }
-            let api = if i < ERROR_SLOTS {
-                ApiKey::Produce
-            } else {
-                ApiKey::Fetch
-            };
-            let code = i16::try_from(i % ERROR_SLOTS).unwrap_or(0) - 1;
-            rows.push((api.code(), code, n));
-        }
-        rows.extend(
-            b.metrics
-                .other_errors
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .map(|((api, code), n)| (*api, *code, *n)),
-        );
-        rows.sort_unstable();
-        for (api, code, n) in rows {
-            let _ = writeln!(
-                out,
-                "streamctl_broker_errors_total{{broker=\"{}\",api=\"{}\",error=\"{}\"}} {n}",
-                b.node_id,
-                api_name(api),
-                error_name(code)
-            );
-        }
-    }
-
-    family(
-        &mut out,
-        "streamctl_broker_under_replicated_partitions",
-        "gauge",
-        "Partitions this broker leads whose ISR is smaller than their replica set.",
-    );
-    for b in brokers {
-        let n = md
-            .topics
-            .values()
-            .flat_map(|t| &t.partitions)
-            .filter(|p| p.leader == b.node_id && p.isr.len() < p.replicas.len())
-            .count();
-        let _ = writeln!(
-            out,
-            "streamctl_broker_under_replicated_partitions{{broker=\"{}\"}} {n}",
-            b.node_id
-        );
-    }
-    family(
-        &mut out,
-        "streamctl_broker_leader_partitions",
-        "gauge",
-        "Partitions this broker leads.",
-    );
-    for b in brokers {
-        let n = md
-            .topics
-            .values()
-            .flat_map(|t| &t.partitions)
-            .filter(|p| p.leader == b.node_id)
-            .count();
-        let _ = writeln!(
-            out,
-            "streamctl_broker_leader_partitions{{broker=\"{}\"}} {n}",
-            b.node_id
-        );
-    }
-    family(
-        &mut out,
-        "streamctl_cluster_offline_partitions",
-        "gauge",
-        "Partitions without a leader.",
-    );
-    let offline = md
-        .topics
-        .values()
-        .flat_map(|t| &t.partitions)
-        .filter(|p| p.leader < 0)
-        .count();
-    let _ = writeln!(out, "streamctl_cluster_offline_partitions {offline}");
-
-    let histograms: [(&str, &str, HistogramOf); 3] = [
-        (
-            "streamctl_broker_produce_latency_ms",
-            "Produce request handling time in milliseconds.",
-            |m| &m.produce_latency,
-        ),
-        (
-            "streamctl_broker_fetch_latency_ms",
-            "Consumer fetch handling time in milliseconds (long polls included).",
-            |m| &m.fetch_latency,
-        ),
-        (
-            "streamctl_broker_follower_fetch_latency_ms",
-            "Follower fetch handling time in milliseconds (long polls included).",
-            |m| &m.follower_fetch_latency,
-        ),
-    ];
-    for (name, help, histogram) in histograms {
-        family(&mut out, name, "histogram", help);
-        for b in brokers {
-            histogram(&b.metrics).render(&mut out, name, &format!("broker=\"{}\"", b.node_id));
-        }
-    }
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(scrape));
+    let mut out = String::with_capacity(32 * 1024);
+    // Writing to a String cannot fail, and the collector fails only when writing does.
+    let _ = prometheus_text::encode(&mut out, &registry);
     out
 }
 
+/// Partitions a broker leads, as the metadata says at scrape time.
+#[derive(Debug, Clone, Copy, Default)]
+struct PartitionCounts {
+    leader: i64,
+    under_replicated: i64,
+}
+
+/// One scrape: the broker slots and what the controller's metadata says of them.
+#[derive(Debug)]
+struct Scrape {
+    brokers: Vec<(BrokerSample, PartitionCounts)>,
+    offline_partitions: usize,
+}
+
+/// Picks one counter of a broker's metrics.
+type CounterOf = fn(&BrokerMetrics) -> &AtomicU64;
 /// Picks one histogram of a broker's metrics.
 type HistogramOf = fn(&BrokerMetrics) -> &Histogram;
 
-fn api_name(code: i16) -> String {
-    ApiKey::from_code(code).map_or_else(|| code.to_string(), |k| k.name().to_string())
+/// Counter families, one sample per broker; the encoder appends `_total` to the names.
+const COUNTERS: [(&str, &str, CounterOf); 8] = [
+    (
+        "streamctl_broker_bytes_in",
+        "Record bytes appended by produce requests.",
+        |m| &m.bytes_in,
+    ),
+    (
+        "streamctl_broker_messages_in",
+        "Records appended by produce requests (from batch headers).",
+        |m| &m.messages_in,
+    ),
+    (
+        "streamctl_broker_bytes_out",
+        "Record bytes returned to consumer fetches.",
+        |m| &m.bytes_out,
+    ),
+    (
+        "streamctl_broker_messages_out",
+        "Records returned to consumer fetches (whole batches, from batch headers).",
+        |m| &m.messages_out,
+    ),
+    (
+        "streamctl_broker_replication_bytes_in",
+        "Record bytes copied from leaders as a follower.",
+        |m| &m.replication_bytes_in,
+    ),
+    (
+        "streamctl_broker_replication_bytes_out",
+        "Record bytes served to followers.",
+        |m| &m.replication_bytes_out,
+    ),
+    (
+        "streamctl_broker_isr_shrinks",
+        "Followers dropped from an ISR by this leader.",
+        |m| &m.isr_shrinks,
+    ),
+    (
+        "streamctl_broker_isr_expands",
+        "Followers added back to an ISR by this leader.",
+        |m| &m.isr_expands,
+    ),
+];
+
+/// Latency histogram families, one per broker.
+const HISTOGRAMS: [(&str, &str, HistogramOf); 3] = [
+    (
+        "streamctl_broker_produce_latency_ms",
+        "Produce request handling time in milliseconds.",
+        |m| &m.produce_latency,
+    ),
+    (
+        "streamctl_broker_fetch_latency_ms",
+        "Consumer fetch handling time in milliseconds (long polls included).",
+        |m| &m.fetch_latency,
+    ),
+    (
+        "streamctl_broker_follower_fetch_latency_ms",
+        "Follower fetch handling time in milliseconds (long polls included).",
+        |m| &m.follower_fetch_latency,
+    ),
+];
+
+impl Scrape {
+    /// One family with one sample per broker, labelled `broker`.
+    fn per_broker(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help: &str,
+        metric_type: MetricType,
+        sample: impl Fn(&BrokerSample, PartitionCounts, MetricEncoder) -> std::fmt::Result,
+    ) -> std::fmt::Result {
+        let mut family = encoder.encode_descriptor(name, help, None, metric_type)?;
+        for (b, counts) in &self.brokers {
+            let labels = [("broker", b.node_id)];
+            sample(b, *counts, family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
 }
 
-fn error_name(code: i16) -> String {
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let gauge = MetricType::Gauge;
+        self.per_broker(
+            &mut encoder,
+            "streamctl_broker_up",
+            "Whether the broker is running (1) or stopped (0).",
+            gauge,
+            |b, _, e| ConstGauge::new(i64::from(b.running)).encode(e),
+        )?;
+        self.per_broker(
+            &mut encoder,
+            "streamctl_broker_connections",
+            "Client and follower connections open now.",
+            gauge,
+            |b, _, e| ConstGauge::new(b.metrics.connections.load(Ordering::Relaxed)).encode(e),
+        )?;
+        for (name, help, counter) in COUNTERS {
+            self.per_broker(&mut encoder, name, help, MetricType::Counter, |b, _, e| {
+                ConstCounter::new(counter(&b.metrics).load(Ordering::Relaxed)).encode(e)
+            })?;
+        }
+
+        let mut family = encoder.encode_descriptor(
+            "streamctl_broker_requests",
+            "Requests handled, by API.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (b, _) in &self.brokers {
+            for (code, c) in b.metrics.requests.iter().enumerate() {
+                let n = c.load(Ordering::Relaxed);
+                if n == 0 {
+                    continue;
+                }
+                let labels = (
+                    [("broker", b.node_id)],
+                    [("api", api_name(i16::try_from(code).unwrap_or(-1)))],
+                );
+                ConstCounter::new(n).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "streamctl_broker_errors",
+            "Error codes in responses, by API and error (Produce and Fetch: every partition's and the top-level code; other APIs: injected errors).",
+            None,
+            MetricType::Counter,
+        )?;
+        for (b, _) in &self.brokers {
+            for (api, code, n) in b.metrics.error_rows() {
+                let labels = (
+                    [("broker", b.node_id)],
+                    [("api", api_name(api)), ("error", error_name(code))],
+                );
+                ConstCounter::new(n).encode(family.encode_family(&labels)?)?;
+            }
+        }
+
+        self.per_broker(
+            &mut encoder,
+            "streamctl_broker_under_replicated_partitions",
+            "Partitions this broker leads whose ISR is smaller than their replica set.",
+            gauge,
+            |_, counts, e| ConstGauge::new(counts.under_replicated).encode(e),
+        )?;
+        self.per_broker(
+            &mut encoder,
+            "streamctl_broker_leader_partitions",
+            "Partitions this broker leads.",
+            gauge,
+            |_, counts, e| ConstGauge::new(counts.leader).encode(e),
+        )?;
+        let offline = i64::try_from(self.offline_partitions).unwrap_or(i64::MAX);
+        ConstGauge::new(offline).encode(encoder.encode_descriptor(
+            "streamctl_cluster_offline_partitions",
+            "Partitions without a leader.",
+            None,
+            gauge,
+        )?)?;
+
+        for (name, help, histogram) in HISTOGRAMS {
+            self.per_broker(
+                &mut encoder,
+                name,
+                help,
+                MetricType::Histogram,
+                |b, _, e| histogram(&b.metrics).encode(e),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn api_name(code: i16) -> Cow<'static, str> {
+    ApiKey::from_code(code).map_or_else(|| code.to_string().into(), |k| k.name().into())
+}
+
+fn error_name(code: i16) -> Cow<'static, str> {
     match ErrorCode::from_code(code) {
-        ErrorCode::Unknown(c) => c.to_string(),
-        known => known.name().to_string(),
+        ErrorCode::Unknown(c) => c.to_string().into(),
+        known => known.name().into(),
     }
 }
 
@@ -572,28 +599,86 @@ fn error_name(code: i16) -> String {
 mod tests {
     use super::*;
 
+    /// What `render` writes for one running broker with these counters and no topics.
+    fn render_one(metrics: BrokerMetrics) -> String {
+        let md = ClusterMetadata {
+            cluster_id: "c".into(),
+            controller_id: 1,
+            brokers: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            version: 0,
+        };
+        let broker = BrokerSample {
+            node_id: 1,
+            running: true,
+            metrics: Arc::new(metrics),
+        };
+        render(&[broker], &md)
+    }
+
     #[test]
     fn histogram_buckets_are_cumulative() {
-        let h = Histogram::default();
+        let m = BrokerMetrics::new();
+        let h = &m.produce_latency;
         h.observe(Duration::from_micros(500));
         h.observe(Duration::from_millis(7));
         h.observe(Duration::from_secs(60));
-        let mut out = String::new();
-        h.render(&mut out, "x", "broker=\"1\"");
-        assert!(out.contains("x_bucket{broker=\"1\",le=\"1\"} 1\n"), "{out}");
+        let out = render_one(m);
+        let x = "streamctl_broker_produce_latency_ms";
         assert!(
-            out.contains("x_bucket{broker=\"1\",le=\"10\"} 2\n"),
+            out.contains(&format!("{x}_bucket{{broker=\"1\",le=\"1\"}} 1\n")),
             "{out}"
         );
         assert!(
-            out.contains("x_bucket{broker=\"1\",le=\"10000\"} 2\n"),
+            out.contains(&format!("{x}_bucket{{broker=\"1\",le=\"10\"}} 2\n")),
             "{out}"
         );
         assert!(
-            out.contains("x_bucket{broker=\"1\",le=\"+Inf\"} 3\n"),
+            out.contains(&format!("{x}_bucket{{broker=\"1\",le=\"10000\"}} 2\n")),
             "{out}"
         );
-        assert!(out.contains("x_count{broker=\"1\"} 3\n"), "{out}");
+        assert!(
+            out.contains(&format!("{x}_bucket{{broker=\"1\",le=\"+Inf\"}} 3\n")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{x}_count{{broker=\"1\"}} 3\n")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{x}_sum{{broker=\"1\"}} 60007.5\n")),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn every_family_is_written_once_with_its_kafka_style_name() {
+        let m = BrokerMetrics::new();
+        m.record_request(ApiKey::Produce.code());
+        m.record_error(ApiKey::Produce.code(), 6);
+        m.record_error(ApiKey::Metadata.code(), 3);
+        let out = render_one(m);
+        let types: Vec<&str> = out.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+        let mut unique = types.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(types.len(), unique.len(), "{out}");
+        assert_eq!(types.len(), 18, "{out}");
+        for line in [
+            "# HELP streamctl_broker_bytes_in_total Record bytes appended by produce requests.",
+            "# TYPE streamctl_broker_bytes_in_total counter",
+            "streamctl_broker_bytes_in_total{broker=\"1\"} 0",
+            "# TYPE streamctl_broker_up gauge",
+            "streamctl_broker_up{broker=\"1\"} 1",
+            "streamctl_broker_requests_total{broker=\"1\",api=\"Produce\"} 1",
+            "streamctl_broker_errors_total{broker=\"1\",api=\"Produce\",error=\"NOT_LEADER_OR_FOLLOWER\"} 1",
+            "streamctl_broker_errors_total{broker=\"1\",api=\"Metadata\",error=\"UNKNOWN_TOPIC_OR_PARTITION\"} 1",
+            "streamctl_broker_leader_partitions{broker=\"1\"} 0",
+            "streamctl_cluster_offline_partitions 0",
+            "# TYPE streamctl_broker_fetch_latency_ms histogram",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} missing:\n{out}");
+        }
     }
 
     #[test]
