@@ -6,11 +6,13 @@
 //! On a terminal, a progress line on stderr counts records sent and delivered. The exit code
 //! is 1 if any record was not delivered.
 
-use std::io::{IsTerminal, Write};
+use std::fmt::Display;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use streamctl_client::producer::{
     Acks, DeliveryFuture, HeaderRef, Producer, ProducerConfig, Record,
 };
@@ -114,9 +116,7 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
                     let parsed = match jsonl::parse_line(&line) {
                         Ok(r) => r,
                         Err(e) => {
-                            progress.failed += 1;
-                            progress.clear();
-                            eprintln!("line {line_no} skipped: {e:#}");
+                            progress.fail(format_args!("line {line_no} skipped: {e:#}"));
                             continue;
                         }
                     };
@@ -143,11 +143,7 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
             };
             match result {
                 Ok(d) => pending.push((sent, d)),
-                Err(e) => {
-                    progress.failed += 1;
-                    progress.clear();
-                    eprintln!("record {sent} not sent: {e}");
-                }
+                Err(e) => progress.fail(format_args!("record {sent} not sent: {e}")),
             }
             sent += 1;
             progress.sent = sent;
@@ -158,22 +154,24 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
         }
     }
     settle(&mut pending, args.report, &mut progress).await;
-    progress.clear();
+    let failed = progress.finish();
     producer
         .close(Duration::from_secs(30))
         .await
         .context("closing the producer")?;
-    if progress.failed > 0 {
-        eprintln!("{} of {sent} records were not delivered", progress.failed);
+    if failed > 0 {
+        eprintln!("{failed} of {sent} records were not delivered");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The progress line: shown on a terminal only, redrawn at most four times a second.
+/// The progress line, `N sent, N delivered, N failed`: drawn by indicatif on stderr when it is
+/// a terminal, first after a quarter of a second and then at most four times a second (so a
+/// short run never flashes it); elsewhere only the counting is left.
 struct Progress {
-    enabled: bool,
-    shown: bool,
+    bar: ProgressBar,
+    /// When the line was last updated (or the run started).
     last: Instant,
     sent: usize,
     delivered: usize,
@@ -182,9 +180,16 @@ struct Progress {
 
 impl Progress {
     fn new() -> Self {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        // The template is fixed, so it always parses; the fallback only keeps this panic-free.
+        let style =
+            ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
         Progress {
-            enabled: std::io::stderr().is_terminal(),
-            shown: false,
+            bar: ProgressBar::with_draw_target(None, target).with_style(style),
             last: Instant::now(),
             sent: 0,
             delivered: 0,
@@ -192,27 +197,33 @@ impl Progress {
         }
     }
 
+    /// Updates the line if it is due.
     fn tick(&mut self) {
-        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
+        if self.bar.is_hidden() || self.last.elapsed() < Duration::from_millis(250) {
             return;
         }
         self.last = Instant::now();
-        self.shown = true;
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{} sent, {} delivered, {} failed",
+        self.bar.set_message(format!(
+            "{} sent, {} delivered, {} failed",
             self.sent, self.delivered, self.failed
-        );
-        let _ = err.flush();
+        ));
     }
 
-    /// Erases the line so other messages start on a clean line.
-    fn clear(&mut self) {
-        if self.shown {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-            self.shown = false;
-        }
+    /// Counts a failed record and says why.
+    fn fail(&mut self, why: impl Display) {
+        self.failed += 1;
+        self.say(why);
+    }
+
+    /// Prints a line on stderr with the progress line out of its way.
+    fn say(&self, line: impl Display) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
+    /// Erases the line; returns how many records failed.
+    fn finish(self) -> usize {
+        self.bar.finish_and_clear();
+        self.failed
     }
 }
 
@@ -223,18 +234,13 @@ async fn settle(pending: &mut Vec<(usize, DeliveryFuture)>, report: bool, progre
             Ok(m) => {
                 progress.delivered += 1;
                 if report {
-                    progress.clear();
-                    eprintln!(
+                    progress.say(format_args!(
                         "delivered record {i} to {}-{} @ {}",
                         m.topic, m.partition, m.offset
-                    );
+                    ));
                 }
             }
-            Err(e) => {
-                progress.failed += 1;
-                progress.clear();
-                eprintln!("record {i} not delivered: {e}");
-            }
+            Err(e) => progress.fail(format_args!("record {i} not delivered: {e}")),
         }
         progress.tick();
     }
