@@ -12,7 +12,7 @@
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use streamctl_devcluster::DevCluster;
+use streamctl_testkit::cluster;
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
@@ -41,18 +41,9 @@ fn fails_with(out: &Output, needles: &[&str]) {
     }
 }
 
-async fn cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_start_offset_or_partition_names_the_flag() {
-    let dc = cluster().await;
+    let dc = cluster(1).await;
     dc.create_topic("t", 2, 1).unwrap();
     let b = dc.bootstrap_servers();
     let out = streamctl(&["-b", &b, "consume", "t", "-o", "soon", "-e"]).await;
@@ -66,7 +57,7 @@ async fn a_bad_start_offset_or_partition_names_the_flag() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_topic_names_counts_and_configs_are_refused_by_name() {
-    let dc = cluster().await;
+    let dc = cluster(1).await;
     let b = dc.bootstrap_servers();
     let long = "x".repeat(250);
     for name in ["a/b", "..", long.as_str()] {

@@ -16,7 +16,7 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,46 +26,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use streamctl_client::consumer::{Consumer, OffsetReset, TopicPartition};
 use streamctl_client::producer::{Acks, Producer, Record};
-use streamctl_client::protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
-use streamctl_client::protocol::messages::FetchRequest;
-use streamctl_client::protocol::record_batch::RecordBatches;
 use streamctl_client::{Admin, ClientConfig, Cluster};
-use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster_with, read_partition, seed, TempDir};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
-
-fn seed(test: &str) -> u64 {
-    let seed = std::env::var("STREAMCTL_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_122);
-    println!("{test}: seed {seed} (replay with STREAMCTL_CHAOS_SEED={seed})");
-    seed
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("streamctl-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// `streamctl dev up` on free ports over `data_dir`; returns the process and its brokers.
 async fn dev_up(data_dir: &Path) -> (Child, String) {
@@ -102,64 +68,6 @@ async fn dev_up(data_dir: &Path) -> (Child, String) {
     (child, brokers)
 }
 
-/// Every record of a partition read with the raw Fetch API, each batch's CRC-32C checked:
-/// (offset, value).
-async fn read_partition_checked(
-    cluster: &Cluster,
-    topic: &str,
-    partition: i32,
-) -> Vec<(i64, String)> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        cluster.refresh([topic]).await.unwrap();
-        let leader = cluster.leader_for(topic, partition).await.unwrap();
-        let conn = cluster.connection(leader.node_id).await.unwrap();
-        let resp = conn
-            .call(FetchRequest {
-                max_wait_ms: 0,
-                min_bytes: 0,
-                max_bytes: 16 << 20,
-                topics: vec![FetchRequestTopic {
-                    topic: topic.into(),
-                    topic_id: cluster.snapshot().topic(topic).unwrap().topic_id,
-                    partitions: vec![FetchRequestPartition {
-                        partition,
-                        fetch_offset: offset,
-                        partition_max_bytes: 8 << 20,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let p = &resp.responses[0].partitions[0];
-        assert_eq!(p.error_code, 0, "fetch {topic}-{partition} at {offset}");
-        let mut progressed = false;
-        for b in RecordBatches::new(p.records.clone().unwrap_or_default()) {
-            let b = b.unwrap();
-            b.verify_crc().unwrap_or_else(|e| {
-                panic!("{topic}-{partition} batch at {}: {e}", b.base_offset())
-            });
-            for r in b.records(64 << 20).unwrap() {
-                let r = r.unwrap();
-                if r.offset < offset {
-                    continue;
-                }
-                let v = String::from_utf8(r.value.unwrap_or_default().to_vec()).unwrap();
-                out.push((r.offset, v));
-                offset = r.offset + 1;
-                progressed = true;
-            }
-        }
-        if !progressed {
-            return out;
-        }
-    }
-}
-
 /// `streamctl dev up` SIGKILLed while an idempotent acks=all producer writes to an RF=3
 /// topic, then restarted on the same data directory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,7 +79,7 @@ async fn dev_up_killed_mid_produce_keeps_every_acknowledged_record() {
     let kill_after = rng.random_range(N as usize / 4..N as usize * 3 / 4);
     let data = TempDir::new("chaos-devup");
     tokio::time::timeout(Duration::from_secs(180), async {
-        let (mut dev, brokers) = dev_up(&data.0).await;
+        let (mut dev, brokers) = dev_up(data.path()).await;
         let admin = Admin::connect(ClientConfig::new(&brokers)).await.unwrap();
         admin
             .create_topic("durable", PARTITIONS, 3, &[("min.insync.replicas", "2")])
@@ -244,7 +152,7 @@ async fn dev_up_killed_mid_produce_keeps_every_acknowledged_record() {
         let failed = collector.await.unwrap();
         let acked = std::mem::take(&mut *acked.lock().unwrap());
 
-        let (mut dev, brokers) = dev_up(&data.0).await;
+        let (mut dev, brokers) = dev_up(data.path()).await;
         let cluster = Cluster::connect(ClientConfig::new(&brokers)).await.unwrap();
         let admin = Admin::connect(ClientConfig::new(&brokers)).await.unwrap();
         let mut seen: HashMap<String, (i32, i64)> = HashMap::new();
@@ -272,7 +180,11 @@ async fn dev_up_killed_mid_produce_keeps_every_acknowledged_record() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         for p in 0..PARTITIONS {
-            let records = read_partition_checked(&cluster, "durable", p).await;
+            let records: Vec<(i64, String)> = read_partition(&cluster, "durable", p)
+                .await
+                .into_iter()
+                .map(|r| (r.offset, r.value))
+                .collect();
             total += records.len();
             // Offsets are dense from 0 (no compaction, no retention here) and ids grow.
             for (i, (offset, _)) in records.iter().enumerate() {
@@ -402,14 +314,11 @@ async fn a_group_member_process_killed_mid_consumption_loses_nothing() {
     let mut rng = StdRng::seed_from_u64(seed(TEST));
     let victim = rng.random_range(0..3usize);
     tokio::time::timeout(Duration::from_secs(150), async {
-        let dc = DevCluster::builder()
-            .brokers(3)
-            .in_memory()
-            .group_min_session_timeout(Duration::from_millis(500))
-            .group_initial_rebalance_delay(Duration::from_millis(300))
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(3, |b| {
+            b.group_min_session_timeout(Duration::from_millis(500))
+                .group_initial_rebalance_delay(Duration::from_millis(300))
+        })
+        .await;
         dc.create_topic("work", PARTITIONS, 3).unwrap();
         let brokers = dc.bootstrap_servers();
         produce(&brokers, 0, FIRST, PARTITIONS).await;

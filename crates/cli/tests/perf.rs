@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, kcat, run};
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
@@ -175,13 +175,7 @@ async fn e2e_times_every_record_from_send_to_consume() {
 
 #[tokio::test]
 async fn against_given_brokers_the_records_are_readable_by_kcat() {
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .base_port(0)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster(3).await;
     let brokers = cluster.bootstrap_servers();
     let v = json_of(&[
         "-b",
@@ -217,33 +211,24 @@ async fn against_given_brokers_the_records_are_readable_by_kcat() {
     ])
     .await;
     assert_eq!(c["records"], 250);
-    if let Some(kcat) = streamctl_testkit::kcat() {
-        let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(kcat)
-                .args([
-                    "-b",
-                    &brokers,
-                    "-C",
-                    "-t",
-                    "given",
-                    "-o",
-                    "beginning",
-                    "-e",
-                    "-q",
-                ])
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+    if let Some(kcat) = kcat() {
+        let text = run(
+            Command::new(kcat).args([
+                "-b",
+                &brokers,
+                "-C",
+                "-t",
+                "given",
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+            ]),
+            None,
+        )
+        .await;
         let values: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            values.len(),
-            250,
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(values.len(), 250, "{text}");
         assert!(values
             .iter()
             .all(|v| v.len() == 20 && v.bytes().all(|b| b.is_ascii_uppercase())));

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, cluster_with};
 use support::{command, test_config, BIN};
 use tokio::io::AsyncWriteExt;
 
@@ -159,13 +159,7 @@ async fn ui_shows_a_broker_kill_and_recovery_in_tmux() {
     if !tmux_available() {
         return;
     }
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .admin_http(true)
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     let bootstrap = cluster.bootstrap_servers();
     let admin = cluster.admin_url().unwrap();
     streamctl(
@@ -290,19 +284,8 @@ async fn an_admin_plane_of_another_cluster_gets_no_broker_controls() {
     if !tmux_available() {
         return;
     }
-    let shown = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
-    let other = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .admin_http(true)
-        .start()
-        .await
-        .unwrap();
+    let shown = cluster(1).await;
+    let other = cluster_with(1, |b| b.admin_http(true)).await;
     let ui = format!(
         "env -u STREAMCTL_BROKERS -u STREAMCTL_PROFILE -u STREAMCTL_ADMIN_URL STREAMCTL_CONFIG={} \
          {BIN} -b {} ui --admin-url {}",

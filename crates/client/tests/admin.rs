@@ -15,17 +15,13 @@ use streamctl_client::producer::{Producer, Record};
 use streamctl_client::protocol::ErrorCode;
 use streamctl_client::{Admin, ClientConfig, Error};
 use streamctl_devcluster::DevCluster;
+use streamctl_testkit::cluster;
 
 /// Upper bound for any one test.
 const BOUND: Duration = Duration::from_secs(60);
 
 async fn setup() -> (DevCluster, Admin) {
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster(3).await;
     let config = ClientConfig::new(&cluster.bootstrap_servers())
         .client_id("admin-tests")
         .request_timeout(Duration::from_secs(10));

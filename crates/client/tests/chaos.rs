@@ -33,30 +33,8 @@ use streamctl_client::consumer::{Consumer, OffsetReset, TopicPartition};
 use streamctl_client::producer::{Acks, DeliveryFuture, Producer, Record};
 use streamctl_devcluster::controller::NewTopic;
 use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, cluster_with, seed, TempDir};
 use tokio::sync::mpsc;
-
-/// The seed of this run: `STREAMCTL_CHAOS_SEED` or a fixed default, printed either way.
-fn seed(test: &str) -> u64 {
-    let seed = std::env::var("STREAMCTL_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_122);
-    println!("{test}: seed {seed} (replay with STREAMCTL_CHAOS_SEED={seed})");
-    seed
-}
-
-async fn cluster() -> DevCluster {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
-}
 
 /// An RF=3 topic that refuses acks=all writes with fewer than 2 in-sync replicas.
 fn create_topic(dc: &DevCluster, name: &str, partitions: i32) {
@@ -309,7 +287,7 @@ async fn leaders_killed_and_restarted_in_turn_lose_nothing() {
     let mut rng = StdRng::seed_from_u64(seed(TEST));
     tokio::time::timeout(Duration::from_secs(300), async {
         let started = Instant::now();
-        let dc = cluster().await;
+        let dc = cluster(3).await;
         create_topic(&dc, "chaos", PARTITIONS);
         let producer = Producer::builder(&dc.bootstrap_servers())
             .acks(Acks::All)
@@ -391,7 +369,7 @@ async fn latency_and_dropped_connections_lose_and_duplicate_nothing() {
     let mut rng = StdRng::seed_from_u64(seed(TEST));
     tokio::time::timeout(Duration::from_secs(240), async {
         let started = Instant::now();
-        let dc = cluster().await;
+        let dc = cluster(3).await;
         create_topic(&dc, "faulty", PARTITIONS);
         let producer = Producer::builder(&dc.bootstrap_servers())
             .acks(Acks::All)
@@ -536,21 +514,9 @@ async fn latency_and_dropped_connections_lose_and_duplicate_nothing() {
 /// partition's first replica its leader with the whole replica set as ISR.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_after_a_crash_with_a_broker_down_keeps_acknowledged_records() {
-    let dir = std::env::temp_dir().join(format!(
-        "streamctl-chaos-restart-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
+    let dir = TempDir::new("chaos-restart");
     tokio::time::timeout(Duration::from_secs(120), async {
-        let dc = DevCluster::builder()
-            .brokers(3)
-            .data_dir(&dir)
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(3, |b| b.data_dir(dir.path())).await;
         create_topic(&dc, "crash", 3);
         // Kill the preferred leader of every partition in turn is too much: kill broker 1,
         // which is the first replica of one partition and a follower of the others.
@@ -578,12 +544,7 @@ async fn a_restart_after_a_crash_with_a_broker_down_keeps_acknowledged_records()
         producer.close(Duration::from_secs(5)).await.unwrap();
         // The crash: everything stops (files stay as written), broker 1 never came back.
         dc.shutdown().await;
-        let dc = DevCluster::builder()
-            .brokers(3)
-            .data_dir(&dir)
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(3, |b| b.data_dir(dir.path())).await;
         let log = read_back(&dc, "crash", 3).await;
         let figures = check(&Produced { acked, failed: 0 }, &log);
         report("chaos restart with a broker down", &figures, 0, "");
@@ -592,5 +553,4 @@ async fn a_restart_after_a_crash_with_a_broker_down_keeps_acknowledged_records()
     })
     .await
     .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }

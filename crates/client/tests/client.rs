@@ -25,6 +25,7 @@ use streamctl_client::protocol::record_batch::{RecordBatchBuilder, RecordBatches
 use streamctl_client::protocol::{ApiKey, ErrorCode};
 use streamctl_client::{ClientConfig, Cluster, Connection, Disconnect, Error};
 use streamctl_devcluster::DevCluster;
+use streamctl_testkit::cluster;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -35,15 +36,6 @@ async fn bounded<F: Future>(test: F) -> F::Output {
     tokio::time::timeout(BOUND, test)
         .await
         .expect("test did not finish in time")
-}
-
-async fn cluster(brokers: usize) -> DevCluster {
-    DevCluster::builder()
-        .brokers(brokers)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
 }
 
 fn config(cluster: &DevCluster) -> ClientConfig {

@@ -25,18 +25,12 @@ use streamctl_devcluster::DevCluster;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
+/// Three brokers; a short initial rebalance delay keeps the group tests quick.
 async fn cluster() -> DevCluster {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .group_initial_rebalance_delay(Duration::from_millis(50))
-        .start()
-        .await
-        .unwrap()
+    streamctl_testkit::cluster_with(3, |b| {
+        b.group_initial_rebalance_delay(Duration::from_millis(50))
+    })
+    .await
 }
 
 /// Produces `n` records round-robin over `partitions` partitions: key `k{i}`, value `v{i}`.

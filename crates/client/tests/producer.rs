@@ -15,88 +15,20 @@ use std::time::Duration;
 
 use streamctl_client::producer::{Acks, Producer, Record};
 use streamctl_client::protocol::compression::Compression;
-use streamctl_client::protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
-use streamctl_client::protocol::messages::FetchRequest;
-use streamctl_client::protocol::record_batch::RecordBatches;
 use streamctl_client::protocol::{ApiKey, ErrorCode};
 use streamctl_client::Cluster;
-use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, kcat, python, read_partition, run};
+use tokio::process::Command;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 #[path = "producer/sequences.rs"]
 mod sequences;
 
-async fn cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
-}
-
-/// Every (key, value) of a partition, in offset order, read with the raw Fetch API.
-async fn read_partition(
-    cluster: &Cluster,
-    topic: &str,
-    partition: i32,
-) -> Vec<(i64, String, String)> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        cluster.refresh([topic]).await.unwrap();
-        let leader = cluster.leader_for(topic, partition).await.unwrap();
-        let conn = cluster.connection(leader.node_id).await.unwrap();
-        let resp = conn
-            .call(FetchRequest {
-                max_wait_ms: 0,
-                min_bytes: 0,
-                max_bytes: 16 << 20,
-                topics: vec![FetchRequestTopic {
-                    topic: topic.into(),
-                    topic_id: cluster.snapshot().topic(topic).unwrap().topic_id,
-                    partitions: vec![FetchRequestPartition {
-                        partition,
-                        fetch_offset: offset,
-                        partition_max_bytes: 8 << 20,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let p = &resp.responses[0].partitions[0];
-        assert_eq!(p.error_code, 0);
-        let mut progressed = false;
-        for b in RecordBatches::new(p.records.clone().unwrap_or_default()) {
-            let b = b.unwrap();
-            b.verify_crc().unwrap();
-            for r in b.records(64 << 20).unwrap() {
-                let r = r.unwrap();
-                if r.offset < offset {
-                    continue;
-                }
-                let s = |b: Option<bytes::Bytes>| {
-                    String::from_utf8_lossy(&b.unwrap_or_default()).into_owned()
-                };
-                out.push((r.offset, s(r.key), s(r.value)));
-                offset = r.offset + 1;
-                progressed = true;
-            }
-        }
-        if !progressed {
-            return out;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_records_are_delivered_in_order_per_partition() {
     tokio::time::timeout(LIMIT, async {
-        let dc = cluster().await;
+        let dc = cluster(3).await;
         dc.create_topic("orders", 3, 3).unwrap();
         let producer = Producer::builder(&dc.bootstrap_servers())
             .build()
@@ -132,8 +64,11 @@ async fn keyed_records_are_delivered_in_order_per_partition() {
         // Per key, values come back in send order.
         let mut per_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for p in 0..3 {
-            for (_, k, v) in read_partition(producer.cluster(), "orders", p).await {
-                per_key.entry(k).or_default().push(v[1..].parse().unwrap());
+            for r in read_partition(producer.cluster(), "orders", p).await {
+                per_key
+                    .entry(r.key)
+                    .or_default()
+                    .push(r.value[1..].parse().unwrap());
             }
         }
         for (k, vs) in per_key {
@@ -156,7 +91,7 @@ async fn futures_count(producer: &Producer, topic: &str, partitions: i32) -> usi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_is_kept_under_injected_retriable_errors() {
     tokio::time::timeout(LIMIT, async {
-        let dc = cluster().await;
+        let dc = cluster(3).await;
         dc.create_topic("retry", 1, 3).unwrap();
         let leader = dc
             .controller()
@@ -193,7 +128,7 @@ async fn order_is_kept_under_injected_retriable_errors() {
         let values: Vec<String> = read_partition(producer.cluster(), "retry", 0)
             .await
             .into_iter()
-            .map(|(_, _, v)| v)
+            .map(|r| r.value)
             .collect();
         let expected: Vec<String> = (0..500).map(|i| format!("{i:05}")).collect();
         assert_eq!(values, expected, "every record once, in send order");
@@ -207,7 +142,7 @@ async fn order_is_kept_under_injected_retriable_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotence_prevents_duplicates_across_dropped_connections() {
     tokio::time::timeout(LIMIT, async {
-        let dc = cluster().await;
+        let dc = cluster(3).await;
         dc.create_topic("idem", 2, 3).unwrap();
         let producer = Producer::builder(&dc.bootstrap_servers())
             .linger(Duration::from_millis(1))
@@ -237,8 +172,8 @@ async fn idempotence_prevents_duplicates_across_dropped_connections() {
         }
         let mut seen = HashSet::new();
         for p in 0..2 {
-            for (_, _, v) in read_partition(producer.cluster(), "idem", p).await {
-                assert!(seen.insert(v.clone()), "duplicate record {v}");
+            for r in read_partition(producer.cluster(), "idem", p).await {
+                assert!(seen.insert(r.value.clone()), "duplicate record {}", r.value);
             }
         }
         assert_eq!(seen.len(), 4000);
@@ -249,16 +184,12 @@ async fn idempotence_prevents_duplicates_across_dropped_connections() {
     .unwrap();
 }
 
-fn kcat_available() -> bool {
-    streamctl_testkit::kcat().is_some()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_batches_from_our_producer_are_read_by_kcat() {
-    if !kcat_available() {
+    let Some(kcat) = kcat() else {
         return;
-    }
-    let dc = cluster().await;
+    };
+    let dc = cluster(3).await;
     for codec in [
         Compression::Gzip,
         Compression::Snappy,
@@ -287,8 +218,8 @@ async fn compressed_batches_from_our_producer_are_read_by_kcat() {
                 .unwrap();
         }
         producer.flush().await;
-        let out = std::process::Command::new("kcat")
-            .args([
+        let text = run(
+            Command::new(kcat).args([
                 "-b",
                 &dc.bootstrap_servers(),
                 "-C",
@@ -298,15 +229,10 @@ async fn compressed_batches_from_our_producer_are_read_by_kcat() {
                 "-q",
                 "-f",
                 "%k=%s %h\n",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
+            ]),
+            None,
+        )
+        .await;
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 100, "{codec:?}: {text}");
         assert_eq!(lines[7], format!("k={}-7 h=1,h=2", codec.name()));
@@ -315,44 +241,37 @@ async fn compressed_batches_from_our_producer_are_read_by_kcat() {
     dc.shutdown().await;
 }
 
-fn python_with_confluent() -> Option<PathBuf> {
-    streamctl_testkit::python("confluent_kafka")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_compressed_by_librdkafka_decode_with_ours() {
-    let Some(py) = python_with_confluent() else {
+    let Some(py) = python("confluent_kafka") else {
         return;
     };
-    let dc = cluster().await;
+    let dc = cluster(3).await;
     for codec in ["gzip", "snappy", "lz4", "zstd"] {
         dc.create_topic(&format!("theirs-{codec}"), 1, 1).unwrap();
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/produce_codecs.py");
-    let out = tokio::process::Command::new(py)
-        .arg(script)
-        .arg(dc.bootstrap_servers())
-        .arg("theirs")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(
+        Command::new(py)
+            .arg(script)
+            .arg(dc.bootstrap_servers())
+            .arg("theirs"),
+        None,
+    )
+    .await;
     let cluster = Cluster::connect(streamctl_client::ClientConfig::new(&dc.bootstrap_servers()))
         .await
         .unwrap();
     for codec in ["gzip", "snappy", "lz4", "zstd"] {
         let records = read_partition(&cluster, &format!("theirs-{codec}"), 0).await;
         assert_eq!(records.len(), 50, "{codec}");
-        for (i, (offset, key, value)) in records.iter().enumerate() {
-            assert_eq!(*offset, i as i64);
-            assert_eq!(key, &format!("k{i}"));
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(r.offset, i as i64);
+            assert_eq!(r.key, format!("k{i}"));
             assert!(
-                value.starts_with(&format!("{codec}-{i}-")),
-                "{codec}: {value}"
+                r.value.starts_with(&format!("{codec}-{i}-")),
+                "{codec}: {}",
+                r.value
             );
         }
     }
@@ -361,10 +280,10 @@ async fn batches_compressed_by_librdkafka_decode_with_ours() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_partitioner_matches_librdkafka_murmur2_for_1000_keys() {
-    let Some(py) = python_with_confluent() else {
+    let Some(py) = python("confluent_kafka") else {
         return;
     };
-    let dc = cluster().await;
+    let dc = cluster(3).await;
     dc.create_topic("parity", 7, 1).unwrap();
     // 1000 pseudo-random keys of varied length and bytes (a fixed LCG: reproducible).
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -380,21 +299,16 @@ async fn default_partitioner_matches_librdkafka_murmur2_for_1000_keys() {
     std::fs::write(&file, keys.join("\n")).unwrap();
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/murmur2_partitions.py");
-    let out = tokio::process::Command::new(py)
-        .arg(script)
-        .arg(dc.bootstrap_servers())
-        .arg("parity")
-        .arg(&file)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: BTreeMap<String, usize> = String::from_utf8(out.stdout)
-        .unwrap()
+    let out = run(
+        Command::new(py)
+            .arg(script)
+            .arg(dc.bootstrap_servers())
+            .arg("parity")
+            .arg(&file),
+        None,
+    )
+    .await;
+    let theirs: BTreeMap<String, usize> = out
         .lines()
         .map(|l| {
             let (k, p) = l.rsplit_once(' ').unwrap();
@@ -427,12 +341,7 @@ async fn default_partitioner_matches_librdkafka_murmur2_for_1000_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buffer_memory_blocks_send_until_max_block() {
-    let dc = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let dc = cluster(1).await;
     dc.create_topic("full", 1, 1).unwrap();
     let producer = Producer::builder(&dc.bootstrap_servers())
         .buffer_memory(4096)
@@ -466,12 +375,7 @@ async fn buffer_memory_blocks_send_until_max_block() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_zero_delivers_without_offsets() {
-    let dc = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let dc = cluster(1).await;
     dc.create_topic("fire", 1, 1).unwrap();
     let producer = Producer::builder(&dc.bootstrap_servers())
         .acks(Acks::None)
@@ -505,12 +409,7 @@ async fn acks_zero_delivers_without_offsets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_fails_after_delivery_timeout_when_the_broker_keeps_refusing() {
-    let dc = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let dc = cluster(1).await;
     dc.create_topic("refused", 1, 1).unwrap();
     let producer = Producer::builder(&dc.bootstrap_servers())
         .delivery_timeout(Duration::from_millis(600))
@@ -554,12 +453,7 @@ async fn a_record_fails_after_delivery_timeout_when_the_broker_keeps_refusing() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_batch_does_not_poison_later_idempotent_batches() {
     use streamctl_devcluster::controller::NewTopic;
-    let dc = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let dc = cluster(1).await;
     dc.controller()
         .create_topic(
             &NewTopic {
@@ -608,12 +502,7 @@ async fn a_refused_batch_does_not_poison_later_idempotent_batches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_over_max_request_size_is_refused_at_send_and_queues_nothing() {
-    let dc = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let dc = cluster(1).await;
     dc.create_topic("sized", 1, 1).unwrap();
     let producer = Producer::builder(&dc.bootstrap_servers())
         .set("max.request.size", "2048")

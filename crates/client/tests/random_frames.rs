@@ -30,21 +30,12 @@ use streamctl_client::protocol::messages::{
     ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestBody,
 };
 use streamctl_client::protocol::{ApiKey, Message};
-use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, kcat, run, seed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const FRAMES: usize = 100_000;
 const CONNECTIONS: usize = 8;
-
-fn seed() -> u64 {
-    let seed = std::env::var("STREAMCTL_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_122);
-    println!("random frames: seed {seed} (replay with STREAMCTL_CHAOS_SEED={seed})");
-    seed
-}
 
 /// A well-formed request (header + body, no size prefix) of a random API and version.
 fn valid_body(rng: &mut StdRng) -> BytesMut {
@@ -191,14 +182,9 @@ async fn batter(addr: SocketAddr, seed: u64, frames: usize) -> (usize, usize, us
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_battered_with_100k_malformed_frames_still_serves_clients() {
-    let seed = seed();
+    let seed = seed("random frames");
     tokio::time::timeout(Duration::from_secs(300), async {
-        let dc = DevCluster::builder()
-            .brokers(3)
-            .in_memory()
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster(3).await;
         dc.create_topic("after", 3, 3).unwrap();
         let started = Instant::now();
         let tasks: Vec<_> = (0..CONNECTIONS)
@@ -250,14 +236,21 @@ async fn a_broker_battered_with_100k_malformed_frames_still_serves_clients() {
         consumer.close(Duration::from_secs(5)).await.unwrap();
 
         // And librdkafka, when installed (CI installs it).
-        if let Some(kcat) = streamctl_testkit::kcat() {
-            let out = tokio::process::Command::new(kcat)
-                .args(["-b", &dc.bootstrap_servers(), "-C", "-t", "after", "-e", "-q"])
-                .output()
-                .await
-                .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 300);
+        if let Some(kcat) = kcat() {
+            let out = run(
+                tokio::process::Command::new(kcat).args([
+                    "-b",
+                    &dc.bootstrap_servers(),
+                    "-C",
+                    "-t",
+                    "after",
+                    "-e",
+                    "-q",
+                ]),
+                None,
+            )
+            .await;
+            assert_eq!(out.lines().count(), 300);
         }
         dc.shutdown().await;
     })

@@ -25,6 +25,7 @@ use streamctl_client::{
     SecurityProtocol, TlsConfig, TokenProvider, TopicPartition,
 };
 use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, cluster_with};
 
 const BOUND: Duration = Duration::from_secs(60);
 
@@ -35,15 +36,12 @@ async fn bounded<F: Future>(test: F) -> F::Output {
 }
 
 async fn sasl_ssl_cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .tls(true)
-        .sasl_user("alice", "alice-secret")
-        .sasl_user("bob", "bob-secret")
-        .start()
-        .await
-        .unwrap()
+    cluster_with(3, |b| {
+        b.tls(true)
+            .sasl_user("alice", "alice-secret")
+            .sasl_user("bob", "bob-secret")
+    })
+    .await
 }
 
 fn base(cluster: &DevCluster) -> ClientConfig {
@@ -243,13 +241,11 @@ async fn wrong_passwords_are_refused_at_once_without_leaking_them() {
             .unwrap_err();
         assert_refused(&e, "expired");
         // A mechanism the cluster does not enable.
-        let dc2 = DevCluster::builder()
-            .brokers(1)
-            .sasl_user("alice", "alice-secret")
-            .sasl_mechanisms(["SCRAM-SHA-512"])
-            .start()
-            .await
-            .unwrap();
+        let dc2 = cluster_with(1, |b| {
+            b.sasl_user("alice", "alice-secret")
+                .sasl_mechanisms(["SCRAM-SHA-512"])
+        })
+        .await;
         let e = Admin::connect(base(&dc2).sasl(SaslMechanism::Plain, "alice", "alice-secret"))
             .await
             .unwrap_err();
@@ -270,12 +266,7 @@ async fn wrong_passwords_are_refused_at_once_without_leaking_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plaintext_client_is_refused_by_a_tls_listener() {
     bounded(async {
-        let dc = DevCluster::builder()
-            .brokers(1)
-            .tls(true)
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(1, |b| b.tls(true)).await;
         assert_eq!(dc.security_protocol(), "SSL");
         let e = Admin::connect(base(&dc)).await.unwrap_err();
         assert!(
@@ -283,7 +274,7 @@ async fn a_plaintext_client_is_refused_by_a_tls_listener() {
             "a closed connection, not a verdict: {e:?}"
         );
         // TLS against a plaintext listener fails in the handshake, with a hint.
-        let plain = DevCluster::builder().brokers(1).start().await.unwrap();
+        let plain = cluster(1).await;
         let e = Admin::connect(base(&plain).tls(TlsConfig::default().insecure_skip_verify(true)))
             .await
             .unwrap_err();
@@ -317,12 +308,7 @@ async fn expired_untrusted_and_misnamed_certificates_are_refused() {
     bounded(async {
         // Expired, though signed by the CA the client trusts.
         let (ca, chain, key) = ca_and_leaf((2019, 1, 1), (2020, 1, 1));
-        let dc = DevCluster::builder()
-            .brokers(1)
-            .tls_identity(ca.clone(), chain, key)
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(1, |b| b.tls_identity(ca.clone(), chain, key)).await;
         let e = Admin::connect(base(&dc).tls(TlsConfig::default().ca_pem(ca)))
             .await
             .unwrap_err();
@@ -330,12 +316,7 @@ async fn expired_untrusted_and_misnamed_certificates_are_refused() {
         dc.shutdown().await;
 
         // Valid, but the client trusts another CA (or the system roots).
-        let dc = DevCluster::builder()
-            .brokers(1)
-            .tls(true)
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(1, |b| b.tls(true)).await;
         let (other_ca, _, _) = ca_and_leaf((2020, 1, 1), (4000, 1, 1));
         let e = Admin::connect(base(&dc).tls(TlsConfig::default().ca_pem(other_ca)))
             .await
@@ -371,13 +352,7 @@ async fn expired_untrusted_and_misnamed_certificates_are_refused() {
 async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     bounded(async {
         let dir = std::env::temp_dir().join(format!("streamctl-mtls-{}", uuid::Uuid::new_v4()));
-        let dc = DevCluster::builder()
-            .brokers(1)
-            .tls_client_auth(true)
-            .tls_dir(&dir)
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(1, |b| b.tls_client_auth(true).tls_dir(&dir)).await;
         let files = dc.tls_files().unwrap().clone();
         let (cert, key) = files.client.clone().unwrap();
         let with_cert = TlsConfig::default()
@@ -400,13 +375,11 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_reauthenticate_when_the_broker_limits_sessions() {
     bounded(async {
-        let dc = DevCluster::builder()
-            .brokers(1)
-            .sasl_user("alice", "alice-secret")
-            .connections_max_reauth(Duration::from_millis(500))
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster_with(1, |b| {
+            b.sasl_user("alice", "alice-secret")
+                .connections_max_reauth(Duration::from_millis(500))
+        })
+        .await;
         let address = format!("127.0.0.1:{}", dc.broker(1).unwrap().addrs()[0].port());
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = calls.clone();

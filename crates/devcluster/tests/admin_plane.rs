@@ -24,23 +24,12 @@ use streamctl_protocol::messages::{
     ApiVersionsRequest, DescribeConfigsRequest, ListOffsetsRequest, MetadataRequest, ResponseBody,
 };
 use streamctl_protocol::{ApiKey, ErrorCode};
-use support::{addr, call, http, leader, metadata, produce, read_all, wait_partition, STEP};
+use streamctl_testkit::cluster_with;
+use support::{
+    addr, call, http, leader, metadata, produce, read_all, values, wait_partition, STEP,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-async fn cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .admin_http(true)
-        .start()
-        .await
-        .unwrap()
-}
-
-fn values(prefix: &str, n: usize) -> Vec<String> {
-    (0..n).map(|j| format!("{prefix}-{j}")).collect()
-}
 
 fn partition<'a>(state: &'a Value, topic: &str, partition: i64) -> &'a Value {
     state["topics"]
@@ -91,7 +80,7 @@ async fn admin_plane_is_off_by_default_and_on_loopback_when_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_state_shows_brokers_topics_and_watermarks() {
-    let cluster = cluster().await;
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     cluster.create_topic("s", 2, 3).unwrap();
     let l = leader(&cluster, "s", 0).await;
     let (err, base) = produce(addr(&cluster, l), "s", 0, -1, &values("v", 7))
@@ -146,7 +135,7 @@ async fn cluster_state_shows_brokers_topics_and_watermarks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_and_start_over_http_move_leadership_and_rejoin_the_isr() {
-    let cluster = cluster().await;
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     cluster.create_topic("k", 1, 3).unwrap();
     let first = leader(&cluster, "k", 0).await;
     produce(addr(&cluster, first), "k", 0, -1, &values("a", 10))
@@ -229,7 +218,7 @@ async fn kill_and_start_over_http_move_leadership_and_rejoin_the_isr() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_latency_delays_every_answer_until_cleared() {
-    let cluster = cluster().await;
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     let latency = Duration::from_millis(300);
     let r = http(
         &cluster,
@@ -285,7 +274,7 @@ async fn injected_latency_delays_every_answer_until_cleared() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_produce_errors_fail_without_writing_then_clear() {
-    let cluster = cluster().await;
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     cluster.create_topic("e", 1, 3).unwrap();
     let l = leader(&cluster, "e", 0).await;
     let body = json!({"errors": {"api_key": 0, "error_code": 6, "count": 2}}).to_string();
@@ -342,7 +331,7 @@ async fn injected_produce_errors_fail_without_writing_then_clear() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_errors_of_other_apis_use_their_error_fields() {
-    let cluster = cluster().await;
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     cluster.create_topic("o", 1, 3).unwrap();
     let l = leader(&cluster, "o", 0).await;
     produce(addr(&cluster, l), "o", 0, -1, &values("v", 3))
@@ -497,7 +486,7 @@ async fn api_versions(stream: &mut TcpStream, correlation_id: i32) -> Result<(),
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drop_connections_closes_open_connections_only() {
-    let cluster = cluster().await;
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     let mut open = TcpStream::connect(addr(&cluster, 1)).await.unwrap();
     api_versions(&mut open, 1).await.unwrap();
 
@@ -529,7 +518,7 @@ async fn drop_connections_closes_open_connections_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_traffic_per_broker() {
-    let cluster = cluster().await;
+    let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     cluster.create_topic("m", 1, 3).unwrap();
     let l = leader(&cluster, "m", 0).await;
     for i in 0..3 {
@@ -649,12 +638,7 @@ async fn metrics_count_traffic_per_broker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_brokers_are_404_and_bad_bodies_are_400() {
-    let cluster = DevCluster::builder()
-        .brokers(1)
-        .admin_http(true)
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster_with(1, |b| b.admin_http(true)).await;
     for (method, path) in [
         ("POST", "/v1/brokers/99/kill"),
         ("POST", "/v1/brokers/99/stop"),

@@ -18,18 +18,14 @@ use streamctl_protocol::messages::{
     ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, RequestBody, ResponseBody,
 };
 use streamctl_protocol::{ApiKey, ErrorCode, Message};
+use streamctl_testkit::cluster;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const STEP: Duration = Duration::from_secs(10);
 
 async fn start() -> (DevCluster, SocketAddr) {
-    let cluster = DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster(1).await;
     let addr = cluster.broker(1).unwrap().addrs()[0];
     (cluster, addr)
 }

@@ -19,7 +19,6 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use streamctl_devcluster::DevCluster;
@@ -31,41 +30,14 @@ use streamctl_protocol::messages::{
     DeleteRecordsRequest, InitProducerIdRequest, ListOffsetsRequest,
 };
 use streamctl_protocol::ErrorCode;
+use streamctl_testkit::{cluster, cluster_with, TempDir};
 use support::{
-    addr, idempotent_batch, leader, produce, produce_batch, read_all, request, wait_partition,
+    addr, idempotent_batch, leader, produce, produce_batch, read_all, request, values,
+    wait_partition,
 };
 
-fn vals(prefix: &str, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{prefix}{i}")).collect()
-}
-
-/// A fresh data directory, removed when dropped.
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "streamctl-durability-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        Self(dir)
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn on_disk(dir: &Path) -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .data_dir(dir)
-        .start()
-        .await
-        .unwrap()
+async fn on_disk(dir: &TempDir) -> DevCluster {
+    cluster_with(3, |b| b.data_dir(dir.path())).await
 }
 
 /// Waits until every partition of `topic` has a leader and a full ISR, and returns its
@@ -104,12 +76,12 @@ async fn an_empty_or_torn_partition_marker_never_removes_the_partitions_data() {
     // A crash while the marker was being rewritten left it empty (the old code rewrote it
     // with a truncating write on every open); the next open took that for another topic's
     // directory and deleted every record in it.
-    let dir = DataDir::new("marker");
-    let cluster = on_disk(&dir.0).await;
+    let dir = TempDir::new("durability-marker");
+    let cluster = on_disk(&dir).await;
     cluster.create_topic("marks", 2, 3).unwrap();
     for p in 0..2 {
         let l = settled(&cluster, "marks", p).await;
-        let (err, _) = produce(addr(&cluster, l), "marks", p, -1, &vals("m", 50))
+        let (err, _) = produce(addr(&cluster, l), "marks", p, -1, &values("m", 50))
             .await
             .unwrap();
         assert_eq!(err, ErrorCode::None);
@@ -119,7 +91,7 @@ async fn an_empty_or_torn_partition_marker_never_removes_the_partitions_data() {
     for broker in 1..=3 {
         for p in 0..2 {
             let marker = dir
-                .0
+                .path()
                 .join(format!("broker-{broker}/marks-{p}/partition.metadata"));
             let torn = if p == 0 { "" } else { "topic_id: " };
             std::fs::write(&marker, torn).unwrap();
@@ -127,12 +99,12 @@ async fn an_empty_or_torn_partition_marker_never_removes_the_partitions_data() {
         }
     }
     assert_eq!(damaged, 6);
-    let cluster = on_disk(&dir.0).await;
+    let cluster = on_disk(&dir).await;
     for p in 0..2 {
         let got = read_back(&cluster, "marks", p, 50).await;
         assert_eq!(
             got,
-            vals("m", 50),
+            values("m", 50),
             "partition {p} lost acknowledged records"
         );
     }
@@ -161,8 +133,8 @@ async fn producer_ids_are_never_reused_after_a_restart() {
     // Produce A, restart on the same data dir, produce B: B used to get the same producer id
     // and epoch as A, the rebuilt producer state took its first batch for a retry of A's,
     // and answered "delivered @ 0" without writing it.
-    let dir = DataDir::new("pids");
-    let cluster = on_disk(&dir.0).await;
+    let dir = TempDir::new("durability-pids");
+    let cluster = on_disk(&dir).await;
     cluster.create_topic("pids", 1, 3).unwrap();
     let l = settled(&cluster, "pids", 0).await;
     let a = init_producer_id(&cluster).await;
@@ -171,14 +143,14 @@ async fn producer_ids_are_never_reused_after_a_restart() {
         "pids",
         0,
         -1,
-        idempotent_batch(&vals("A", 1), a, 0, 0),
+        idempotent_batch(&values("A", 1), a, 0, 0),
     )
     .await
     .unwrap();
     assert_eq!((err, offset), (ErrorCode::None, 0));
     cluster.shutdown().await;
 
-    let cluster = on_disk(&dir.0).await;
+    let cluster = on_disk(&dir).await;
     let b = init_producer_id(&cluster).await;
     assert_ne!(a, b, "producer id {a} handed out twice");
     let l = settled(&cluster, "pids", 0).await;
@@ -187,12 +159,12 @@ async fn producer_ids_are_never_reused_after_a_restart() {
         "pids",
         0,
         -1,
-        idempotent_batch(&vals("B", 1), b, 0, 0),
+        idempotent_batch(&values("B", 1), b, 0, 0),
     )
     .await
     .unwrap();
     assert_eq!((err, offset), (ErrorCode::None, 1));
-    assert_eq!(read_back(&cluster, "pids", 0, 2).await, vec!["A0", "B0"]);
+    assert_eq!(read_back(&cluster, "pids", 0, 2).await, vec!["A-0", "B-0"]);
     cluster.shutdown().await;
 }
 
@@ -224,11 +196,11 @@ async fn earliest(cluster: &DevCluster, leader: i32, topic: &str) -> (ErrorCode,
 async fn deleted_records_stay_deleted_across_a_failover_and_a_restart() {
     // DeleteRecords answered low watermark 5; the leader then died, and the new leader (which
     // had never heard of the deletion) served offsets 0..4 again.
-    let dir = DataDir::new("delete");
-    let cluster = on_disk(&dir.0).await;
+    let dir = TempDir::new("durability-delete");
+    let cluster = on_disk(&dir).await;
     cluster.create_topic("del", 1, 3).unwrap();
     let l = settled(&cluster, "del", 0).await;
-    let (err, _) = produce(addr(&cluster, l), "del", 0, -1, &vals("d", 10))
+    let (err, _) = produce(addr(&cluster, l), "del", 0, -1, &values("d", 10))
         .await
         .unwrap();
     assert_eq!(err, ErrorCode::None);
@@ -268,7 +240,7 @@ async fn deleted_records_stay_deleted_across_a_failover_and_a_restart() {
     cluster.shutdown().await;
 
     // Every replica keeps its log start across a restart of the whole cluster.
-    let cluster = on_disk(&dir.0).await;
+    let cluster = on_disk(&dir).await;
     let l = settled(&cluster, "del", 0).await;
     assert_eq!(earliest(&cluster, l, "del").await, (ErrorCode::None, 5));
     // Whichever replica leads, the deleted records stay deleted.
@@ -296,15 +268,10 @@ async fn a_fetch_parked_by_a_killed_follower_does_not_vouch_for_its_restart() {
     // follower is killed and restarted empty (in memory) meanwhile. The old broker read the
     // follower's broker epoch when the delayed handler ran — the new incarnation's — so the
     // old fetch's offset counted for the empty broker and put it in the ISR.
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster(3).await;
     cluster.create_topic("parked", 1, 3).unwrap();
     let l = settled(&cluster, "parked", 0).await;
-    let (err, _) = produce(addr(&cluster, l), "parked", 0, -1, &vals("p", 20))
+    let (err, _) = produce(addr(&cluster, l), "parked", 0, -1, &values("p", 20))
         .await
         .unwrap();
     assert_eq!(err, ErrorCode::None);
@@ -316,7 +283,7 @@ async fn a_fetch_parked_by_a_killed_follower_does_not_vouch_for_its_restart() {
         cluster.inject_latency(l, latency).unwrap();
         // One more record wakes the followers' parked fetches; the fetches they send next
         // sit in the leader's injected latency.
-        let (err, _) = produce(addr(&cluster, l), "parked", 0, 1, &vals("q", 1))
+        let (err, _) = produce(addr(&cluster, l), "parked", 0, 1, &values("q", 1))
             .await
             .unwrap();
         assert_eq!(err, ErrorCode::None);
@@ -360,8 +327,8 @@ async fn an_isr_change_is_on_disk_before_the_cluster_acts_on_it() {
     // `topics.json` used to be written by a background task after a change was published: a
     // crash in that window restarted with the old ISR (a replica already dropped could be
     // elected) or reused leader epochs that had fenced an old leader.
-    let dir = DataDir::new("persist");
-    let cluster = on_disk(&dir.0).await;
+    let dir = TempDir::new("durability-persist");
+    let cluster = on_disk(&dir).await;
     cluster.create_topic("persist", 3, 3).unwrap();
     for p in 0..3 {
         settled(&cluster, "persist", p).await;
@@ -371,7 +338,8 @@ async fn an_isr_change_is_on_disk_before_the_cluster_acts_on_it() {
         // Read at once: what the controller published must already be on disk.
         let published = cluster.controller().snapshot();
         let stored: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.0.join("topics.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(dir.path().join("topics.json")).unwrap())
+                .unwrap();
         let topic = stored
             .as_array()
             .unwrap()

@@ -38,7 +38,8 @@ use streamctl_protocol::messages::offset_fetch::{
 use streamctl_protocol::messages::sync_group::SyncGroupRequestAssignment;
 use streamctl_protocol::messages::*;
 use streamctl_protocol::ErrorCode;
-use support::{kcat, python, run, wait_partition, STEP, TOOL_TIMEOUT};
+use streamctl_testkit::{cluster, cluster_with, kcat, python, run, TempDir, TOOL_TIMEOUT};
+use support::{wait_partition, STEP};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
 
@@ -76,15 +77,6 @@ fn subscription(topics: &[&str]) -> Bytes {
     }
     b.put_i32(-1);
     b.freeze()
-}
-
-async fn cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
 }
 
 /// The coordinator of `group` (node id, address), asking broker 1 (creates
@@ -346,13 +338,7 @@ async fn fetch_all(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn find_coordinator_creates_the_offsets_topic_and_names_its_partition_leader() {
     bounded(async {
-        let c = DevCluster::builder()
-            .brokers(3)
-            .offsets_topic_partitions(4)
-            .in_memory()
-            .start()
-            .await
-            .unwrap();
+        let c = cluster_with(3, |b| b.offsets_topic_partitions(4)).await;
         assert!(c.controller().snapshot().topic(OFFSETS_TOPIC).is_none());
         let a = support::addr(&c, 2);
         for version in 0..=3 {
@@ -434,14 +420,11 @@ async fn a_member_that_stops_heartbeating_is_removed_within_the_session_timeout(
     bounded(async {
         const SESSION_MS: i32 = 1_000;
         let session = Duration::from_millis(SESSION_MS as u64);
-        let c = DevCluster::builder()
-            .brokers(3)
-            .group_min_session_timeout(Duration::from_millis(100))
-            .group_initial_rebalance_delay(Duration::from_millis(300))
-            .in_memory()
-            .start()
-            .await
-            .unwrap();
+        let c = cluster_with(3, |b| {
+            b.group_min_session_timeout(Duration::from_millis(100))
+                .group_initial_rebalance_delay(Duration::from_millis(300))
+        })
+        .await;
         let (_, addr) = coordinator(&c, "expiry").await;
         let mut members = stable_group(addr, "expiry", 2, SESSION_MS).await;
         // The synced answers restarted both sessions.
@@ -496,7 +479,7 @@ async fn a_member_that_stops_heartbeating_is_removed_within_the_session_timeout(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebalance_time_for_a_three_member_group() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         let mut rounds = Vec::new();
         for round in 0..5 {
             let group = format!("measured-{round}");
@@ -551,7 +534,7 @@ async fn rebalance_time_for_a_three_member_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_sync_leave_and_describe_follow_kafka() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("t", 2, 3).unwrap();
         let (node, addr) = coordinator(&c, "g").await;
         let other = support::addr(&c, if node == 1 { 2 } else { 1 });
@@ -691,7 +674,7 @@ async fn join_sync_leave_and_describe_follow_kafka() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offset_commit_fetch_and_delete_follow_kafka() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("t", 3, 3).unwrap();
         c.create_topic("u", 1, 3).unwrap();
         let (_, addr) = coordinator(&c, "standalone").await;
@@ -893,7 +876,7 @@ async fn offset_commit_fetch_and_delete_follow_kafka() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_offsets_survive_killing_the_coordinator() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("orders", 4, 3).unwrap();
         let (old, addr) = coordinator(&c, "durable").await;
         let members = stable_group(addr, "durable", 1, 30_000).await;
@@ -1002,7 +985,7 @@ async fn wait_group(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_kcat_members_split_a_topic() {
     let Some(kcat) = kcat() else { return };
-    let c = cluster().await;
+    let c = cluster(3).await;
     c.create_topic("split", 4, 3).unwrap();
     let b = c.bootstrap_servers();
     let spawn = || {
@@ -1108,7 +1091,7 @@ async fn run_python(module: &str, script: &str, args: &[&str]) -> Option<String>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_confluent_kafka_consumers_share_a_topic_exactly_once_and_commit() {
-    let c = cluster().await;
+    let c = cluster(3).await;
     c.create_topic("shared", 6, 3).unwrap();
     run_python(
         "confluent_kafka",
@@ -1121,7 +1104,7 @@ async fn three_confluent_kafka_consumers_share_a_topic_exactly_once_and_commit()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kafka_python_consumer_resumes_from_the_committed_offset() {
-    let c = cluster().await;
+    let c = cluster(3).await;
     c.create_topic("resume", 1, 3).unwrap();
     let Some(out) = run_python(
         "kafka",
@@ -1156,7 +1139,7 @@ async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_ki
     let Some(py) = python("confluent_kafka") else {
         return;
     };
-    let c = cluster().await;
+    let c = cluster(3).await;
     c.create_topic("failover-offsets", 4, 3).unwrap();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/interop/confluent_offsets_failover.py");
@@ -1212,10 +1195,9 @@ async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_ki
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_and_offsets_survive_a_restart_on_the_same_data_dir() {
     bounded(async {
-        let dir = std::env::temp_dir().join(format!("streamctl-groups-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let start = || DevCluster::builder().brokers(3).data_dir(&dir).start();
-        let c = start().await.unwrap();
+        let dir = TempDir::new("groups");
+        let start = || cluster_with(3, |b| b.data_dir(dir.path()));
+        let c = start().await;
         c.create_topic("kept", 2, 3).unwrap();
         let (_, addr) = coordinator(&c, "kept-group").await;
         // A fresh coordinator may still be loading its partition: retriable, as clients do.
@@ -1240,7 +1222,7 @@ async fn groups_and_offsets_survive_a_restart_on_the_same_data_dir() {
         let before = fetch_all(addr, "kept-group").await.unwrap();
         c.shutdown().await;
 
-        let c = start().await.unwrap();
+        let c = start().await;
         let (_, addr) = coordinator(&c, "kept-group").await;
         let deadline = Instant::now() + STEP;
         let after = loop {
@@ -1256,7 +1238,6 @@ async fn groups_and_offsets_survive_a_restart_on_the_same_data_dir() {
         let d = describe(addr, "kept-group").await;
         assert_eq!((d.error_code, d.group_state.as_str()), (0, "Empty"));
         c.shutdown().await;
-        let _ = std::fs::remove_dir_all(&dir);
     })
     .await;
 }

@@ -20,6 +20,7 @@ use streamctl_protocol::messages::produce::{ProduceRequestPartitionData, Produce
 use streamctl_protocol::messages::*;
 use streamctl_protocol::record_batch::RecordBatchBuilder;
 use streamctl_protocol::ErrorCode;
+use streamctl_testkit::{cluster, cluster_with};
 
 mod support;
 
@@ -42,15 +43,6 @@ async fn bounded(test: impl Future<Output = ()>) {
     tokio::time::timeout(LIMIT, test)
         .await
         .expect("test timed out");
-}
-
-async fn cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
 }
 
 fn addr(c: &DevCluster, node_id: i32) -> SocketAddr {

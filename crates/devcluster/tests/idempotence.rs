@@ -11,26 +11,17 @@
 
 mod support;
 
-use streamctl_devcluster::DevCluster;
 use streamctl_protocol::ErrorCode;
-use support::{addr, idempotent_batch, leader, produce_batch, read_all, wait_partition};
-
-fn vals(prefix: &str, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{prefix}{i}")).collect()
-}
+use streamctl_testkit::cluster;
+use support::{addr, idempotent_batch, leader, produce_batch, read_all, values, wait_partition};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequences_are_checked_and_retries_deduplicated_across_a_leader_kill() {
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster(3).await;
     cluster.create_topic("idem", 1, 3).unwrap();
     let l = leader(&cluster, "idem", 0).await;
     let pid = 42;
-    let b0 = idempotent_batch(&vals("a", 3), pid, 0, 0);
+    let b0 = idempotent_batch(&values("a", 3), pid, 0, 0);
     assert_eq!(
         produce_batch(addr(&cluster, l), "idem", 0, -1, b0.clone())
             .await
@@ -45,7 +36,7 @@ async fn sequences_are_checked_and_retries_deduplicated_across_a_leader_kill() {
         (ErrorCode::None, 0)
     );
     // A gap in sequences.
-    let gap = idempotent_batch(&vals("x", 1), pid, 0, 7);
+    let gap = idempotent_batch(&values("x", 1), pid, 0, 7);
     assert_eq!(
         produce_batch(addr(&cluster, l), "idem", 0, -1, gap)
             .await
@@ -53,7 +44,7 @@ async fn sequences_are_checked_and_retries_deduplicated_across_a_leader_kill() {
             .0,
         ErrorCode::OutOfOrderSequenceNumber
     );
-    let b1 = idempotent_batch(&vals("b", 2), pid, 0, 3);
+    let b1 = idempotent_batch(&values("b", 2), pid, 0, 3);
     assert_eq!(
         produce_batch(addr(&cluster, l), "idem", 0, -1, b1.clone())
             .await
@@ -61,14 +52,14 @@ async fn sequences_are_checked_and_retries_deduplicated_across_a_leader_kill() {
         (ErrorCode::None, 3)
     );
     // A newer epoch starts again at 0; then the old epoch is fenced.
-    let e1 = idempotent_batch(&vals("c", 1), pid, 1, 0);
+    let e1 = idempotent_batch(&values("c", 1), pid, 1, 0);
     assert_eq!(
         produce_batch(addr(&cluster, l), "idem", 0, -1, e1.clone())
             .await
             .unwrap(),
         (ErrorCode::None, 5)
     );
-    let stale = idempotent_batch(&vals("d", 1), pid, 0, 5);
+    let stale = idempotent_batch(&values("d", 1), pid, 0, 5);
     assert_eq!(
         produce_batch(addr(&cluster, l), "idem", 0, -1, stale)
             .await
@@ -91,7 +82,7 @@ async fn sequences_are_checked_and_retries_deduplicated_across_a_leader_kill() {
         (ErrorCode::None, 5),
         "retry after failover is a duplicate"
     );
-    let next = idempotent_batch(&vals("e", 1), pid, 1, 1);
+    let next = idempotent_batch(&values("e", 1), pid, 1, 1);
     assert_eq!(
         produce_batch(addr(&cluster, l2), "idem", 0, -1, next)
             .await
@@ -99,6 +90,6 @@ async fn sequences_are_checked_and_retries_deduplicated_across_a_leader_kill() {
         (ErrorCode::None, 6)
     );
     let all = read_all(addr(&cluster, l2), "idem", 0).await.unwrap();
-    assert_eq!(all, vec!["a0", "a1", "a2", "b0", "b1", "c0", "e0"]);
+    assert_eq!(all, vec!["a-0", "a-1", "a-2", "b-0", "b-1", "c-0", "e-0"]);
     cluster.shutdown().await;
 }

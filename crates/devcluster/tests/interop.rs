@@ -17,18 +17,8 @@ mod support;
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use streamctl_devcluster::DevCluster;
-use support::{kcat, python, run, TOOL_TIMEOUT};
+use streamctl_testkit::{cluster, cluster_with, kcat, python, run, TempDir, TOOL_TIMEOUT};
 use tokio::process::Command;
-
-async fn cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
-}
 
 async fn run_python(module: &str, script: &str, bootstrap: &str, topic: &str) {
     let Some(py) = python(module) else { return };
@@ -43,7 +33,7 @@ async fn run_python(module: &str, script: &str, bootstrap: &str, topic: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_lists_metadata() {
     let Some(kcat) = kcat() else { return };
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("listed", 4, 3).unwrap();
     let out = run(
         Command::new(kcat).args(["-b", &cluster.bootstrap_servers(), "-L", "-J"]),
@@ -69,7 +59,7 @@ async fn kcat_lists_metadata() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_produces_keyed_messages_and_consumes_them_back() {
     let Some(kcat) = kcat() else { return };
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("keyed", 3, 1).unwrap();
     let b = cluster.bootstrap_servers();
     let input: String = (0..200).map(|i| format!("key{i}:value {i}\n")).collect();
@@ -112,7 +102,7 @@ async fn kcat_produces_keyed_messages_and_consumes_them_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_admin_produce_consume() {
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     run_python(
         "confluent_kafka",
         "confluent_roundtrip.py",
@@ -125,7 +115,7 @@ async fn confluent_kafka_admin_produce_consume() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_admin_produce_consume() {
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     run_python(
         "kafka",
         "kafka_python_roundtrip.py",
@@ -139,14 +129,8 @@ async fn kafka_python_admin_produce_consume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_survive_a_restart_on_the_same_data_dir() {
     let Some(kcat) = kcat() else { return };
-    let dir = std::env::temp_dir().join(format!("streamctl-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .data_dir(&dir)
-        .start()
-        .await
-        .unwrap();
+    let dir = TempDir::new("restart");
+    let cluster = cluster_with(3, |b| b.data_dir(dir.path())).await;
     cluster.create_topic("durable", 3, 1).unwrap();
     let input: String = (0..300).map(|i| format!("k{i}:v{i}\n")).collect();
     run(
@@ -178,12 +162,7 @@ async fn records_survive_a_restart_on_the_same_data_dir() {
     .await;
     cluster.shutdown().await;
 
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .data_dir(&dir)
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster_with(3, |b| b.data_dir(dir.path())).await;
     let after = run(
         Command::new(kcat).args([
             "-b",
@@ -246,7 +225,6 @@ async fn records_survive_a_restart_on_the_same_data_dir() {
     let n0 = before.lines().filter(|l| l.starts_with("0 ")).count();
     assert_eq!(last, format!("{n0} again"));
     cluster.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,7 +233,7 @@ async fn confluent_kafka_acks_all_across_a_leader_kill_loses_nothing() {
     let Some(py) = python("confluent_kafka") else {
         return;
     };
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("failover", 3, 3).unwrap();
     let victim = cluster
         .controller()

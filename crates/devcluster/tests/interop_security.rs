@@ -18,38 +18,21 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use streamctl_devcluster::DevCluster;
-use support::{kcat, python, run};
+use streamctl_testkit::{cluster_with, kcat, python, run, TempDir};
 use tokio::process::Command;
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("streamctl-interop-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 async fn secured(tls_dir: &Path, tls: bool, sasl: bool) -> DevCluster {
-    let mut builder = DevCluster::builder()
-        .brokers(3)
-        .host("localhost")
-        .in_memory();
-    if tls {
-        builder = builder.tls(true).tls_dir(tls_dir);
-    }
-    if sasl {
-        builder = builder.sasl_user("alice", "alice-secret");
-    }
-    builder.start().await.unwrap()
+    cluster_with(3, |mut b| {
+        b = b.host("localhost");
+        if tls {
+            b = b.tls(true).tls_dir(tls_dir);
+        }
+        if sasl {
+            b = b.sasl_user("alice", "alice-secret");
+        }
+        b
+    })
+    .await
 }
 
 async fn confluent(
@@ -78,8 +61,8 @@ async fn confluent(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_authenticates_with_every_mechanism_over_tls() {
-    let dir = TempDir::new();
-    let cluster = secured(&dir.0, true, true).await;
+    let dir = TempDir::new("interop");
+    let cluster = secured(dir.path(), true, true).await;
     let ca = cluster.tls_files().unwrap().ca.display().to_string();
     for (mechanism, topic) in [
         ("PLAIN", "plain"),
@@ -119,8 +102,8 @@ async fn confluent_kafka_authenticates_with_every_mechanism_over_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_trusts_the_generated_ca_presents_a_client_certificate_and_uses_sasl_plaintext(
 ) {
-    let dir = TempDir::new();
-    let cluster = secured(&dir.0, true, false).await;
+    let dir = TempDir::new("interop");
+    let cluster = secured(dir.path(), true, false).await;
     let ca = cluster.tls_files().unwrap().ca.display().to_string();
     confluent(
         &cluster,
@@ -133,15 +116,13 @@ async fn confluent_kafka_trusts_the_generated_ca_presents_a_client_certificate_a
 
     // Mutual TLS: the broker requires a certificate from its CA; librdkafka presents the
     // generated client certificate.
-    let mtls_dir = TempDir::new();
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .host("localhost")
-        .tls_client_auth(true)
-        .tls_dir(&mtls_dir.0)
-        .start()
-        .await
-        .unwrap();
+    let mtls_dir = TempDir::new("interop");
+    let cluster = cluster_with(3, |b| {
+        b.host("localhost")
+            .tls_client_auth(true)
+            .tls_dir(mtls_dir.path())
+    })
+    .await;
     let files = cluster.tls_files().unwrap().clone();
     let (cert, key) = files.client.clone().unwrap();
     confluent(
@@ -158,7 +139,7 @@ async fn confluent_kafka_trusts_the_generated_ca_presents_a_client_certificate_a
     .await;
     cluster.shutdown().await;
 
-    let cluster = secured(&dir.0, false, true).await;
+    let cluster = secured(dir.path(), false, true).await;
     confluent(
         &cluster,
         "sasl-plaintext",
@@ -179,14 +160,12 @@ async fn confluent_kafka_reauthenticates_when_sessions_expire() {
     let Some(py) = python("confluent_kafka") else {
         return;
     };
-    let cluster = DevCluster::builder()
-        .brokers(1)
-        .host("localhost")
-        .sasl_user("alice", "alice-secret")
-        .connections_max_reauth(std::time::Duration::from_millis(1000))
-        .start()
-        .await
-        .unwrap();
+    let cluster = cluster_with(1, |b| {
+        b.host("localhost")
+            .sasl_user("alice", "alice-secret")
+            .connections_max_reauth(std::time::Duration::from_millis(1000))
+    })
+    .await;
     cluster.create_topic("reauth", 1, 1).unwrap();
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_reauth.py");
@@ -215,8 +194,8 @@ async fn confluent_kafka_reauthenticates_when_sessions_expire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_produces_and_consumes_with_scram_over_tls() {
     let Some(kcat) = kcat() else { return };
-    let dir = TempDir::new();
-    let cluster = secured(&dir.0, true, true).await;
+    let dir = TempDir::new("interop");
+    let cluster = secured(dir.path(), true, true).await;
     cluster.create_topic("kcat-secured", 1, 3).unwrap();
     let ca = cluster.tls_files().unwrap().ca.display().to_string();
     let b = cluster.bootstrap_servers();

@@ -17,14 +17,18 @@ use streamctl_devcluster::{DevCluster, DevClusterBuilder};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
 use streamctl_protocol::messages::{ApiVersionsRequest, RequestBody};
 use streamctl_protocol::ApiKey;
+use streamctl_testkit::cluster_with;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Longest wait for anything in these tests: a broker that neither answers nor closes.
 const STEP: Duration = Duration::from_secs(20);
 
-async fn start(builder: DevClusterBuilder) -> (DevCluster, SocketAddr) {
-    let cluster = builder.brokers(1).in_memory().start().await.unwrap();
+/// One broker with `settings`, and its address.
+async fn start(
+    settings: impl FnOnce(DevClusterBuilder) -> DevClusterBuilder,
+) -> (DevCluster, SocketAddr) {
+    let cluster = cluster_with(1, settings).await;
     let addr = cluster.broker(1).unwrap().addrs()[0];
     (cluster, addr)
 }
@@ -77,11 +81,10 @@ async fn served(addr: SocketAddr) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_connections_refuses_extra_ones_and_idle_ones_give_their_places_back() {
-    let (cluster, addr) = start(
-        DevCluster::builder()
-            .max_connections(8)
-            .connections_max_idle(Duration::from_millis(400)),
-    )
+    let (cluster, addr) = start(|b| {
+        b.max_connections(8)
+            .connections_max_idle(Duration::from_millis(400))
+    })
     .await;
     // A hostile client takes every place and sits on it.
     let mut hoard = Vec::new();
@@ -107,8 +110,7 @@ async fn max_connections_refuses_extra_ones_and_idle_ones_give_their_places_back
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_stalled_connections_are_closed_after_the_idle_timeout() {
-    let (cluster, addr) =
-        start(DevCluster::builder().connections_max_idle(Duration::from_millis(300))).await;
+    let (cluster, addr) = start(|b| b.connections_max_idle(Duration::from_millis(300))).await;
     let mut silent = TcpStream::connect(addr).await.unwrap();
     let mut staller = TcpStream::connect(addr).await.unwrap();
     // Announce 1000 bytes, send 10, go quiet.
@@ -124,11 +126,10 @@ async fn silent_and_stalled_connections_are_closed_after_the_idle_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_pipelining_without_reading_is_not_read_from_and_is_cut_off() {
     const REQUESTS: usize = 200_000;
-    let (cluster, addr) = start(
-        DevCluster::builder()
-            .max_in_flight_requests_per_connection(10)
-            .connections_max_idle(Duration::from_millis(500)),
-    )
+    let (cluster, addr) = start(|b| {
+        b.max_in_flight_requests_per_connection(10)
+            .connections_max_idle(Duration::from_millis(500))
+    })
     .await;
     let hostile = TcpStream::connect(addr).await.unwrap();
     let (mut read_half, mut write_half) = hostile.into_split();
@@ -169,7 +170,7 @@ async fn a_client_pipelining_without_reading_is_not_read_from_and_is_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frame_over_socket_request_max_bytes_closes_its_connection_only() {
-    let (cluster, addr) = start(DevCluster::builder().max_request_size(1024)).await;
+    let (cluster, addr) = start(|b| b.max_request_size(1024)).await;
     let mut big = TcpStream::connect(addr).await.unwrap();
     let mut frame = BytesMut::new();
     frame.put_i32(2048);

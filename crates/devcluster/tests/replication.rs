@@ -14,26 +14,13 @@ mod support;
 use std::collections::BTreeMap;
 
 use streamctl_devcluster::controller::NewTopic;
-use streamctl_devcluster::DevCluster;
 use streamctl_protocol::ErrorCode;
-use support::{addr, leader, produce, read_all, wait_partition};
-
-async fn cluster() -> DevCluster {
-    DevCluster::builder()
-        .brokers(3)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
-}
-
-fn values(prefix: &str, n: usize) -> Vec<String> {
-    (0..n).map(|j| format!("{prefix}-{j}")).collect()
-}
+use streamctl_testkit::{cluster, cluster_with, TempDir};
+use support::{addr, leader, produce, read_all, values, wait_partition};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_all_writes_reach_every_replica() {
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("r", 1, 3).unwrap();
     let l = leader(&cluster, "r", 0).await;
     for i in 0..10 {
@@ -56,7 +43,7 @@ async fn acks_all_writes_reach_every_replica() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_records_survive_a_leader_kill_in_order() {
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("k", 1, 3).unwrap();
     let first_leader = leader(&cluster, "k", 0).await;
     let epoch_before = cluster
@@ -115,7 +102,7 @@ async fn acknowledged_records_survive_a_leader_kill_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_follower_restarts_catches_up_and_rejoins_the_isr() {
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("f", 1, 3).unwrap();
     let l = leader(&cluster, "f", 0).await;
     let follower = (1..=3).find(|n| *n != l).unwrap();
@@ -158,7 +145,7 @@ async fn killed_follower_restarts_catches_up_and_rejoins_the_isr() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn min_insync_replicas_refuses_acks_all_with_two_brokers_down() {
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster
         .controller()
         .create_topic(
@@ -201,14 +188,8 @@ async fn min_insync_replicas_refuses_acks_all_with_two_brokers_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_stop_moves_leadership_and_restart_restores_the_preferred_leader() {
-    let dir = std::env::temp_dir().join(format!("streamctl-repl-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .data_dir(&dir)
-        .start()
-        .await
-        .unwrap();
+    let dir = TempDir::new("repl");
+    let cluster = cluster_with(3, |b| b.data_dir(dir.path())).await;
     cluster.create_topic("p", 1, 3).unwrap();
     let preferred = cluster
         .controller()
@@ -241,19 +222,12 @@ async fn clean_stop_moves_leadership_and_restart_restores_the_preferred_leader()
     assert_eq!(read[0], "a-0");
     assert_eq!(read[59], "b-29");
     cluster.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_old_leader_truncates_its_divergent_tail() {
-    let dir = std::env::temp_dir().join(format!("streamctl-diverge-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let cluster = DevCluster::builder()
-        .brokers(3)
-        .data_dir(&dir)
-        .start()
-        .await
-        .unwrap();
+    let dir = TempDir::new("diverge");
+    let cluster = cluster_with(3, |b| b.data_dir(dir.path())).await;
     cluster.create_topic("div", 1, 3).unwrap();
     let old = leader(&cluster, "div", 0).await;
     let (err, _) = produce(addr(&cluster, old), "div", 0, -1, &values("committed", 10))
@@ -330,12 +304,11 @@ async fn a_restarted_old_leader_truncates_its_divergent_tail() {
     let old_values: Vec<String> = on_old.into_iter().map(|(_, v)| v).collect();
     assert_eq!(read, old_values, "old and new leader hold the same log");
     cluster.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn altered_topic_configs_reach_every_open_replica() {
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("cfg", 1, 3).unwrap();
     let l = leader(&cluster, "cfg", 0).await;
     produce(addr(&cluster, l), "cfg", 0, -1, &values("x", 3))
@@ -372,7 +345,7 @@ async fn altered_topic_configs_reach_every_open_replica() {
 async fn a_replica_fetch_past_the_log_end_learns_where_the_leader_log_is() {
     use streamctl_protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
     use streamctl_protocol::messages::FetchRequest;
-    let cluster = cluster().await;
+    let cluster = cluster(3).await;
     cluster.create_topic("oor", 1, 3).unwrap();
     let l = leader(&cluster, "oor", 0).await;
     let (err, _) = produce(addr(&cluster, l), "oor", 0, -1, &values("x", 20))

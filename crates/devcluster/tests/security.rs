@@ -20,6 +20,7 @@ use streamctl_protocol::messages::{
     SaslHandshakeRequest,
 };
 use streamctl_protocol::{ApiKey, ErrorCode};
+use streamctl_testkit::{cluster, cluster_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -142,13 +143,14 @@ fn addr(cluster: &DevCluster) -> SocketAddr {
 }
 
 async fn sasl_cluster(reauth: Option<Duration>) -> DevCluster {
-    let mut b = DevCluster::builder()
-        .brokers(1)
-        .sasl_user("alice", "alice-secret");
-    if let Some(d) = reauth {
-        b = b.connections_max_reauth(d);
-    }
-    b.start().await.unwrap()
+    cluster_with(1, |b| {
+        let b = b.sasl_user("alice", "alice-secret");
+        match reauth {
+            Some(d) => b.connections_max_reauth(d),
+            None => b,
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -189,7 +191,7 @@ async fn only_api_versions_and_sasl_are_served_before_authentication() {
     );
 
     // A plaintext cluster does not advertise the SASL APIs and refuses them.
-    let plain = DevCluster::builder().brokers(1).start().await.unwrap();
+    let plain = cluster(1).await;
     let mut c = Raw::connect(addr(&plain)).await;
     let keys = c.api_keys().await;
     assert!(!keys.contains(&ApiKey::SaslHandshake.code()), "{keys:?}");
@@ -255,13 +257,7 @@ async fn a_session_that_is_not_renewed_is_closed_and_one_that_is_lives_on() {
         assert!(c.metadata().await.is_some());
     }
     // …but not as somebody else.
-    let dc2 = DevCluster::builder()
-        .brokers(1)
-        .sasl_user("alice", "a")
-        .sasl_user("bob", "b")
-        .start()
-        .await
-        .unwrap();
+    let dc2 = cluster_with(1, |b| b.sasl_user("alice", "a").sasl_user("bob", "b")).await;
     let mut c = Raw::connect(addr(&dc2)).await;
     c.handshake(1, "PLAIN").await;
     c.plain("alice", "a").await;
@@ -283,7 +279,7 @@ async fn the_replication_listener_serves_replica_fetches_only() {
     let mut c = Raw::connect(SocketAddr::from(([127, 0, 0, 1], port))).await;
     assert!(c.metadata().await.is_none());
     // A plaintext cluster has none: followers use the client listener.
-    let plain = DevCluster::builder().brokers(1).start().await.unwrap();
+    let plain = cluster(1).await;
     assert_eq!(
         plain.controller().snapshot().brokers[&1].replication_port,
         None

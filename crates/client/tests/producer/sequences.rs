@@ -5,23 +5,12 @@
 use std::time::Duration;
 
 use streamctl_client::producer::{Producer, ProducerBuilder, Record};
-use streamctl_client::protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
-use streamctl_client::protocol::messages::FetchRequest;
-use streamctl_client::protocol::record_batch::RecordBatches;
 use streamctl_client::protocol::{ApiKey, ErrorCode};
 use streamctl_devcluster::controller::NewTopic;
 use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, read_batches, read_partition};
 
-use super::{read_partition, LIMIT};
-
-async fn one_broker() -> DevCluster {
-    DevCluster::builder()
-        .brokers(1)
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
-}
+use super::LIMIT;
 
 fn producer(dc: &DevCluster) -> ProducerBuilder {
     Producer::builder(&dc.bootstrap_servers()).linger(Duration::ZERO)
@@ -72,17 +61,17 @@ async fn assert_acked_present(
 ) -> Vec<String> {
     let log = read_partition(producer.cluster(), topic, partition).await;
     for (offset, value) in acked {
-        let copies = log.iter().filter(|(_, _, v)| v == value).count();
+        let copies = log.iter().filter(|r| r.value == *value).count();
         assert_eq!(
             copies, 1,
             "acknowledged {value} is in the log {copies} times: {log:?}"
         );
         assert!(
-            log.iter().any(|(o, _, v)| o == offset && v == value),
+            log.iter().any(|r| r.offset == *offset && r.value == *value),
             "acknowledged {value} is not at its offset {offset}: {log:?}"
         );
     }
-    log.into_iter().map(|(_, _, v)| v).collect()
+    log.into_iter().map(|r| r.value).collect()
 }
 
 /// Every idempotent batch's (producer id, epoch, base sequence) in a partition's log, read
@@ -92,36 +81,10 @@ async fn sequences_in_log(
     topic: &str,
     partition: i32,
 ) -> Vec<(i64, i16, i32)> {
-    let cluster = producer.cluster();
-    cluster.refresh([topic]).await.unwrap();
-    let leader = cluster.leader_for(topic, partition).await.unwrap();
-    let conn = cluster.connection(leader.node_id).await.unwrap();
-    let resp = conn
-        .call(FetchRequest {
-            max_wait_ms: 0,
-            min_bytes: 0,
-            max_bytes: 16 << 20,
-            topics: vec![FetchRequestTopic {
-                topic: topic.into(),
-                topic_id: cluster.snapshot().topic(topic).unwrap().topic_id,
-                partitions: vec![FetchRequestPartition {
-                    partition,
-                    fetch_offset: 0,
-                    partition_max_bytes: 8 << 20,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
+    read_batches(producer.cluster(), topic, partition)
         .await
-        .unwrap();
-    let records = resp.responses[0].partitions[0].records.clone();
-    RecordBatches::new(records.unwrap_or_default())
-        .map(|b| {
-            let b = b.unwrap();
-            (b.producer_id(), b.producer_epoch(), b.base_sequence())
-        })
+        .iter()
+        .map(|b| (b.producer_id(), b.producer_epoch(), b.base_sequence()))
         .collect()
 }
 
@@ -132,7 +95,7 @@ async fn sequences_in_log(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_lost_after_the_append_never_turns_a_later_batch_into_a_duplicate() {
     tokio::time::timeout(LIMIT, async {
-        let dc = one_broker().await;
+        let dc = cluster(1).await;
         dc.create_topic("lost", 1, 1).unwrap();
         let producer = producer(&dc)
             .set("request.timeout.ms", "300")
@@ -192,7 +155,7 @@ async fn an_unknown_producer_id_is_recovered_from() {
 
 async fn recovers_from_injected(code: ErrorCode) {
     tokio::time::timeout(LIMIT, async {
-        let dc = one_broker().await;
+        let dc = cluster(1).await;
         dc.create_topic("seq", 1, 1).unwrap();
         let producer = producer(&dc).build().await.unwrap();
         let mut acked = Vec::new();
@@ -225,7 +188,7 @@ async fn recovers_from_injected(code: ErrorCode) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partition_whose_broker_lost_the_producer_state_is_not_stuck() {
     tokio::time::timeout(LIMIT, async {
-        let dc = one_broker().await;
+        let dc = cluster(1).await;
         dc.create_topic("amnesia", 1, 1).unwrap();
         let producer = producer(&dc).build().await.unwrap();
         for i in 0..3 {
@@ -254,12 +217,7 @@ async fn a_partition_whose_broker_lost_the_producer_state_is_not_stuck() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_identity_change_under_a_batch_in_flight_never_wraps_its_partition() {
     tokio::time::timeout(LIMIT, async {
-        let dc = DevCluster::builder()
-            .brokers(3)
-            .in_memory()
-            .start()
-            .await
-            .unwrap();
+        let dc = cluster(3).await;
         // Partition p is led by broker p + 1, with no replicas to slow anything down.
         dc.controller()
             .create_topic(

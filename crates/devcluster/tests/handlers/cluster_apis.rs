@@ -7,7 +7,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_versions_lists_the_new_handlers() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         let resp = call(addr(&c, 1), ApiVersionsRequest::default(), 3).await;
         let range = |key: ApiKey| {
             resp.api_keys
@@ -41,13 +41,7 @@ async fn api_versions_lists_the_new_handlers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_cluster_v0_and_v1() {
     bounded(async {
-        let c = DevCluster::builder()
-            .brokers(3)
-            .in_memory()
-            .cluster_id("handlers-test-cluster")
-            .start()
-            .await
-            .unwrap();
+        let c = cluster_with(3, |b| b.cluster_id("handlers-test-cluster")).await;
         let md = c.controller().snapshot();
         for version in [0, 1] {
             let resp = call(addr(&c, 2), DescribeClusterRequest::default(), version).await;
@@ -94,7 +88,7 @@ async fn describe_cluster_v0_and_v1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_producer_id_hands_out_distinct_ids() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         let idempotent = || InitProducerIdRequest {
             transactional_id: None,
             transaction_timeout_ms: 60_000,

@@ -43,7 +43,7 @@ fn config<'a>(r: &'a DescribeConfigsResult, name: &str) -> &'a DescribeConfigsRe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_configs_of_a_topic() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         create_topic_with_config(&c, "configured", &[("retention.ms", "1000")]).await;
 
         let r = describe(&c, 2, vec![resource(2, "configured", None)], 4).await;
@@ -120,7 +120,7 @@ async fn describe_configs_of_a_topic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_configs_errors() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         let r = describe(
             &c,
             1,
@@ -167,13 +167,7 @@ async fn describe_configs_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_configs_of_a_broker() {
     bounded(async {
-        let c = DevCluster::builder()
-            .brokers(3)
-            .in_memory()
-            .default_partitions(3)
-            .start()
-            .await
-            .unwrap();
+        let c = cluster_with(3, |b| b.default_partitions(3)).await;
         let r = describe(
             &c,
             2,
@@ -267,7 +261,7 @@ async fn read_config(c: &DevCluster, topic: &str, name: &str) -> (String, i8) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_alter_configs_set_delete_append_subtract() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("tuned", 1, 1).unwrap();
 
         let set = change("retention.ms", 0, Some("5000"));
@@ -330,7 +324,7 @@ async fn incremental_alter_configs_set_delete_append_subtract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_alter_configs_refuses_bad_changes() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("strict", 1, 1).unwrap();
         let set = change("retention.ms", 0, Some("7000"));
         assert_eq!(alter(&c, 2, "strict", vec![set], false, 1).await.0, 0);

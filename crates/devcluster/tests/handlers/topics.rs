@@ -14,7 +14,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_topics_by_name() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("doomed", 3, 2).unwrap();
         let id = c.controller().snapshot().topic("doomed").unwrap().topic_id;
         let req = |names: &[&str]| DeleteTopicsRequest {
@@ -74,7 +74,7 @@ async fn delete_topics_by_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_topics_by_id_v6() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("by-id", 2, 1).unwrap();
         c.create_topic("by-name", 1, 1).unwrap();
         let id = c.controller().snapshot().topic("by-id").unwrap().topic_id;
@@ -168,7 +168,7 @@ async fn create_partitions(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_partitions_grows_and_refuses_bad_counts() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("grow", 2, 2).unwrap();
 
         let r = create_partitions(&c, vec![grow("grow", 4, None)], false, 3).await;
@@ -220,7 +220,7 @@ async fn create_partitions_grows_and_refuses_bad_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_partitions_with_assignments() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("placed", 1, 2).unwrap();
         let bad = [
             (
@@ -299,7 +299,7 @@ async fn delete_records(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_records_moves_the_log_start() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("trimmed", 1, 1).unwrap();
         assert_eq!(produce(&c, "trimmed", 0, 5).await, 0);
         assert_eq!(produce(&c, "trimmed", 0, 5).await, 5);
@@ -340,7 +340,7 @@ async fn delete_records_moves_the_log_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_records_errors() {
     bounded(async {
-        let c = cluster().await;
+        let c = cluster(3).await;
         c.create_topic("elsewhere", 1, 1).unwrap();
         let lead = leader(&c, "elsewhere", 0);
         let follower = (1..=3).find(|id| *id != lead).unwrap();

@@ -118,6 +118,11 @@ pub async fn leader(cluster: &DevCluster, topic: &str, partition: i32) -> i32 {
         .leader_id
 }
 
+/// `n` record values `{prefix}-0`, `{prefix}-1`, …
+pub fn values(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|j| format!("{prefix}-{j}")).collect()
+}
+
 /// One batch of records with values `values`.
 pub fn batch(values: &[String]) -> Bytes {
     let mut b = RecordBatchBuilder::new(Compression::None);
@@ -362,43 +367,4 @@ pub async fn http(
         content_type: header("content-type").unwrap_or_default(),
         body,
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Third-party tools (kcat, Python clients), installed by scripts/install-test-deps
-// ---------------------------------------------------------------------------------------------
-
-/// How long one run of a third-party tool may take.
-pub const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
-
-// Not every test binary uses every helper.
-#[allow(unused_imports)]
-pub use streamctl_testkit::{kcat, python, require, workspace_root};
-
-/// Runs a command with optional stdin, bounded in time; returns stdout, panicking with the
-/// command's stderr on failure.
-pub async fn run(cmd: &mut tokio::process::Command, stdin: Option<&[u8]>) -> String {
-    use std::process::Stdio;
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(data) = stdin {
-        input.write_all(data).await.unwrap();
-    }
-    drop(input);
-    let out = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{cmd:?} timed out"))
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    stdout
 }
