@@ -3,15 +3,6 @@
 //! connections, Prometheus metrics, and the error answers. Waits are on the controller's
 //! metadata watch or on the requests themselves, never on sleeps.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -25,11 +16,12 @@ use streamctl_protocol::messages::{
 };
 use streamctl_protocol::{ApiKey, ErrorCode};
 use streamctl_testkit::cluster_with;
-use support::{
-    addr, call, http, leader, metadata, produce, read_all, values, wait_partition, STEP,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::support::{
+    addr, call, http, leader, metadata, produce, read_all, values, wait_partition, STEP,
+};
 
 fn partition<'a>(state: &'a Value, topic: &str, partition: i64) -> &'a Value {
     state["topics"]

@@ -6,15 +6,6 @@
 //! write their CA to a temporary directory, as `streamctl dev up --tls` writes it to the data
 //! directory. Missing tools fail the tests under `CI=true`, as in `interop.rs`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use streamctl_devcluster::DevCluster;

@@ -5,15 +5,6 @@
 //! The tools are installed by `scripts/install-test-deps` (CI runs it). A missing tool fails
 //! the test under `CI=true` and prints a loud warning elsewhere.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 

@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! The admin and producer-id handlers, driven over TCP against an
 //! in-process three-broker cluster with the protocol crate's frames (there is no client crate
 //! yet). Every test is bounded by [`LIMIT`] and uses 127.0.0.1 only.
@@ -22,21 +16,14 @@ use streamctl_protocol::record_batch::RecordBatchBuilder;
 use streamctl_protocol::ErrorCode;
 use streamctl_testkit::{cluster, cluster_with};
 
-mod support;
+use crate::support::request as call;
 
-// One test binary (STYLE): the tests live in modules beside this file, which cargo does not
-// build as binaries of their own.
-#[path = "handlers/cluster_apis.rs"]
 mod cluster_apis;
-#[path = "handlers/configs.rs"]
 mod configs;
-#[path = "handlers/topics.rs"]
 mod topics;
 
 /// Upper bound on any one test; a hang fails instead of blocking the suite.
 const LIMIT: Duration = Duration::from_secs(60);
-
-use support::request as call;
 
 /// Runs a test body under [`LIMIT`].
 async fn bounded(test: impl Future<Output = ()>) {

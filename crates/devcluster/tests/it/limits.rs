@@ -2,13 +2,6 @@
 //! `connections.max.idle.ms`, the per-connection in-flight limit and `socket.request.max.bytes`.
 //! In each test a well-formed client is still served while the hostile one misbehaves.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

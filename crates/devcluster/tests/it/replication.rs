@@ -2,21 +2,14 @@
 //! rejoin, min.insync.replicas, preferred leaders. Faults come from the cluster's control
 //! methods (kill/stop/start), and waits are on the controller's metadata watch, not sleeps.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::collections::BTreeMap;
 
 use streamctl_devcluster::controller::NewTopic;
 use streamctl_protocol::ErrorCode;
 use streamctl_testkit::{cluster, cluster_with, TempDir};
-use support::{addr, leader, produce, read_all, values, wait_partition};
+
+use crate::support;
+use crate::support::{addr, leader, produce, read_all, values, wait_partition};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_all_writes_reach_every_replica() {

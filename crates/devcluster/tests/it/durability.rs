@@ -10,15 +10,6 @@
 //! - a fetch sent by a follower before it was killed must not vouch for its restarted, empty
 //!   self.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::time::Duration;
 
 use streamctl_devcluster::DevCluster;
@@ -31,7 +22,9 @@ use streamctl_protocol::messages::{
 };
 use streamctl_protocol::ErrorCode;
 use streamctl_testkit::{cluster, cluster_with, TempDir};
-use support::{
+
+use crate::support;
+use crate::support::{
     addr, idempotent_batch, leader, produce, produce_batch, read_all, request, values,
     wait_partition,
 };

@@ -1,13 +1,6 @@
 //! Hostile and broken input against a live broker: each case gets an error response or a
 //! closed connection, never a panic, and never disturbs other connections.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -2,18 +2,12 @@
 //! that answers a retry with the original offset, fencing of old epochs, and dedup state that
 //! survives a leader change because followers learn it from the batches they copy.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use streamctl_protocol::ErrorCode;
 use streamctl_testkit::cluster;
-use support::{addr, idempotent_batch, leader, produce_batch, read_all, values, wait_partition};
+
+use crate::support::{
+    addr, idempotent_batch, leader, produce_batch, read_all, values, wait_partition,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequences_are_checked_and_retries_deduplicated_across_a_leader_kill() {

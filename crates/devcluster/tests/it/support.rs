@@ -1,8 +1,6 @@
 //! A tiny raw Kafka client for the dev cluster's own tests (the SDK is tested separately):
 //! one request at a time over a TcpStream, using the protocol crate's frames.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -2,13 +2,6 @@
 //! password gets, the v0 raw-token framing, session expiry (KIP-368), and the replication
 //! listener serving replica fetches only.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

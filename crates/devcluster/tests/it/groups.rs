@@ -1,18 +1,9 @@
 //! Consumer groups against an in-process cluster: the group APIs over the raw protocol
 //! (coordinator discovery, rebalances, session expiry, offsets that survive the coordinator's
 //! death, the admin APIs) and third-party clients in groups (kcat, confluent-kafka,
-//! kafka-python). One test binary; raw-protocol tests use 127.0.0.1 only and are bounded by
-//! [`LIMIT`]; waits are on responses and metadata, the only timed wait being a session
-//! timeout where expiry is what is tested.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
+//! kafka-python). Raw-protocol tests use 127.0.0.1 only and are bounded by [`LIMIT`]; waits
+//! are on responses and metadata, the only timed wait being a session timeout where expiry is
+//! what is tested.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -39,9 +30,11 @@ use streamctl_protocol::messages::sync_group::SyncGroupRequestAssignment;
 use streamctl_protocol::messages::*;
 use streamctl_protocol::ErrorCode;
 use streamctl_testkit::{cluster, cluster_with, kcat, python, run, TempDir, TOOL_TIMEOUT};
-use support::{wait_partition, STEP};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
+
+use crate::support;
+use crate::support::{wait_partition, STEP};
 
 /// Upper bound on any one raw-protocol test.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -56,7 +49,7 @@ async fn bounded(test: impl Future<Output = ()>) {
 // A typed raw client
 // ---------------------------------------------------------------------------------------------
 
-use support::request as call;
+use crate::support::request as call;
 
 fn code(e: ErrorCode) -> i16 {
     e.code()
