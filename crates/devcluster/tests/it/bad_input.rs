@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use streamctl_devcluster::DevCluster;
-use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
+use streamctl_protocol::frame::{self, RequestHeader};
 use streamctl_protocol::messages::{
     ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, RequestBody, ResponseBody,
 };
 use streamctl_protocol::{ApiKey, ErrorCode, Message};
 use streamctl_testkit::cluster;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+use crate::support::read_frame;
 
 const STEP: Duration = Duration::from_secs(10);
 
@@ -29,24 +31,6 @@ async fn send_frame(s: &mut TcpStream, body: &[u8]) {
     buf.put_i32(body.len() as i32);
     buf.put_slice(body);
     s.write_all(&buf).await.unwrap();
-}
-
-/// Reads one response frame, or `None` if the broker closed the connection.
-async fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
-    let mut buf = BytesMut::new();
-    let dec = FrameDecoder::default();
-    loop {
-        if let Some(f) = dec.decode(&mut buf).unwrap() {
-            return Some(f);
-        }
-        let n = tokio::time::timeout(STEP, s.read_buf(&mut buf))
-            .await
-            .expect("broker neither answered nor closed")
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-    }
 }
 
 fn header(api: ApiKey, version: i16, correlation_id: i32) -> RequestHeader {
@@ -70,7 +54,9 @@ async fn healthy(addr: SocketAddr) {
     )
     .unwrap();
     s.write_all(&buf).await.unwrap();
-    let f = read_frame(&mut s).await.expect("healthy connection closed");
+    let f = read_frame(&mut s, STEP)
+        .await
+        .expect("healthy connection closed");
     let (h, body) = frame::decode_response(f, ApiKey::ApiVersions, 3).unwrap();
     assert_eq!(h.correlation_id, 77);
     let ResponseBody::ApiVersions(r) = body else {
@@ -82,7 +68,7 @@ async fn healthy(addr: SocketAddr) {
 
 async fn assert_closed(s: &mut TcpStream) {
     assert!(
-        read_frame(s).await.is_none(),
+        read_frame(s, STEP).await.is_none(),
         "broker answered instead of closing"
     );
 }
@@ -147,7 +133,7 @@ async fn api_versions_from_the_future_gets_error_35_and_our_ranges_in_v0() {
     body.put_i16(-1);
     body.put_slice(b"\x00future fields");
     send_frame(&mut s, &body).await;
-    let mut f = read_frame(&mut s)
+    let mut f = read_frame(&mut s, STEP)
         .await
         .expect("no answer to future ApiVersions");
     let h = frame::ResponseHeader::decode(&mut f, 0).unwrap();
@@ -241,7 +227,7 @@ async fn corrupt_record_batch_gets_corrupt_message_and_is_not_stored() {
         )
         .unwrap();
         s.write_all(&buf).await.unwrap();
-        let f = read_frame(&mut s).await.unwrap();
+        let f = read_frame(&mut s, STEP).await.unwrap();
         let (_, ResponseBody::Produce(r)) = frame::decode_response(f, ApiKey::Produce, 9).unwrap()
         else {
             panic!()

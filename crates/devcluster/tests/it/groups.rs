@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,12 +28,12 @@ use streamctl_protocol::messages::offset_fetch::{
 use streamctl_protocol::messages::sync_group::SyncGroupRequestAssignment;
 use streamctl_protocol::messages::*;
 use streamctl_protocol::ErrorCode;
-use streamctl_testkit::{cluster, cluster_with, kcat, python, run, TempDir, TOOL_TIMEOUT};
+use streamctl_testkit::{cluster, cluster_with, kcat, python, TempDir, TOOL_TIMEOUT};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
 
 use crate::support;
-use crate::support::{wait_partition, STEP};
+use crate::support::{interop_script, run_python, wait_partition, STEP};
 
 /// Upper bound on any one raw-protocol test.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -1068,20 +1067,6 @@ async fn two_kcat_members_split_a_topic() {
     c.shutdown().await;
 }
 
-async fn run_python(module: &str, script: &str, args: &[&str]) -> Option<String> {
-    let py = python(module)?;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/interop")
-        .join(script);
-    let out = run(Command::new(py).arg(script).args(args), None).await;
-    let summary = out
-        .lines()
-        .find(|l| l.starts_with("ok:"))
-        .unwrap_or_else(|| panic!("no summary: {out}"));
-    println!("{summary}");
-    Some(out)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_confluent_kafka_consumers_share_a_topic_exactly_once_and_commit() {
     let c = cluster(3).await;
@@ -1134,8 +1119,7 @@ async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_ki
     };
     let c = cluster(3).await;
     c.create_topic("failover-offsets", 4, 3).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/interop/confluent_offsets_failover.py");
+    let script = interop_script("confluent_offsets_failover.py");
     let mut child = Command::new(py)
         .arg(script)
         .args([&c.bootstrap_servers(), "failover-offsets", "failover-group"])

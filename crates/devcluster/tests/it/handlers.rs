@@ -3,7 +3,6 @@
 //! yet). Every test is bounded by [`LIMIT`] and uses 127.0.0.1 only.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use streamctl_devcluster::DevCluster;
@@ -16,7 +15,7 @@ use streamctl_protocol::record_batch::RecordBatchBuilder;
 use streamctl_protocol::ErrorCode;
 use streamctl_testkit::{cluster, cluster_with};
 
-use crate::support::request as call;
+use crate::support::{addr, request as call};
 
 mod cluster_apis;
 mod configs;
@@ -30,10 +29,6 @@ async fn bounded(test: impl Future<Output = ()>) {
     tokio::time::timeout(LIMIT, test)
         .await
         .expect("test timed out");
-}
-
-fn addr(c: &DevCluster, node_id: i32) -> SocketAddr {
-    c.broker(node_id).unwrap().addrs()[0]
 }
 
 fn leader(c: &DevCluster, topic: &str, partition: i32) -> i32 {

@@ -5,21 +5,12 @@
 //! The tools are installed by `scripts/install-test-deps` (CI runs it). A missing tool fails
 //! the test under `CI=true` and prints a loud warning elsewhere.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 
 use streamctl_testkit::{cluster, cluster_with, kcat, python, run, TempDir, TOOL_TIMEOUT};
 use tokio::process::Command;
 
-async fn run_python(module: &str, script: &str, bootstrap: &str, topic: &str) {
-    let Some(py) = python(module) else { return };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/interop")
-        .join(script);
-    let out = run(Command::new(py).arg(script).arg(bootstrap).arg(topic), None).await;
-    assert!(out.contains("ok:"), "{out}");
-    println!("{}", out.trim());
-}
+use crate::support::{interop_script, run_python};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_lists_metadata() {
@@ -97,8 +88,7 @@ async fn confluent_kafka_admin_produce_consume() {
     run_python(
         "confluent_kafka",
         "confluent_roundtrip.py",
-        &cluster.bootstrap_servers(),
-        "confluent",
+        &[&cluster.bootstrap_servers(), "confluent"],
     )
     .await;
     cluster.shutdown().await;
@@ -110,8 +100,7 @@ async fn kafka_python_admin_produce_consume() {
     run_python(
         "kafka",
         "kafka_python_roundtrip.py",
-        &cluster.bootstrap_servers(),
-        "kafkapython",
+        &[&cluster.bootstrap_servers(), "kafkapython"],
     )
     .await;
     cluster.shutdown().await;
@@ -232,8 +221,7 @@ async fn confluent_kafka_acks_all_across_a_leader_kill_loses_nothing() {
         .partition("failover", 0)
         .unwrap()
         .leader;
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_failover.py");
+    let script = interop_script("confluent_failover.py");
     let mut child = Command::new(py)
         .arg(script)
         .args([&cluster.bootstrap_servers(), "failover", "3", "20000"])

@@ -6,11 +6,13 @@
 //! write their CA to a temporary directory, as `streamctl dev up --tls` writes it to the data
 //! directory. Missing tools fail the tests under `CI=true`, as in `interop.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use streamctl_devcluster::DevCluster;
-use streamctl_testkit::{cluster_with, kcat, python, run, TempDir};
+use streamctl_testkit::{cluster_with, kcat, run, TempDir};
 use tokio::process::Command;
+
+use crate::support::run_python;
 
 async fn secured(tls_dir: &Path, tls: bool, sasl: bool) -> DevCluster {
     cluster_with(3, |mut b| {
@@ -32,22 +34,12 @@ async fn confluent(
     settings: serde_json::Value,
     expect_failure: bool,
 ) {
-    let Some(py) = python("confluent_kafka") else {
-        return;
-    };
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_secured.py");
-    let mut cmd = Command::new(py);
-    cmd.arg(script)
-        .arg(cluster.bootstrap_servers())
-        .arg(topic)
-        .arg(settings.to_string());
+    let (bootstrap, settings) = (cluster.bootstrap_servers(), settings.to_string());
+    let mut args = vec![bootstrap.as_str(), topic, settings.as_str()];
     if expect_failure {
-        cmd.arg("--expect-auth-failure");
+        args.push("--expect-auth-failure");
     }
-    let out = run(&mut cmd, None).await;
-    assert!(out.contains("ok:"), "{out}");
-    println!("{}", out.trim());
+    run_python("confluent_kafka", "confluent_secured.py", &args).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,9 +140,6 @@ async fn confluent_kafka_trusts_the_generated_ca_presents_a_client_certificate_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_reauthenticates_when_sessions_expire() {
-    let Some(py) = python("confluent_kafka") else {
-        return;
-    };
     let cluster = cluster_with(1, |b| {
         b.host("localhost")
             .sasl_user("alice", "alice-secret")
@@ -158,8 +147,6 @@ async fn confluent_kafka_reauthenticates_when_sessions_expire() {
     })
     .await;
     cluster.create_topic("reauth", 1, 1).unwrap();
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/confluent_reauth.py");
     let settings = serde_json::json!({
         "security.protocol": "SASL_PLAINTEXT",
         "sasl.mechanisms": "SCRAM-SHA-256",
@@ -167,18 +154,17 @@ async fn confluent_kafka_reauthenticates_when_sessions_expire() {
         "sasl.password": "alice-secret",
     });
     // Four session lifetimes.
-    let out = run(
-        Command::new(py)
-            .arg(script)
-            .arg(cluster.bootstrap_servers())
-            .arg("reauth")
-            .arg(settings.to_string())
-            .arg("4"),
-        None,
+    run_python(
+        "confluent_kafka",
+        "confluent_reauth.py",
+        &[
+            &cluster.bootstrap_servers(),
+            "reauth",
+            &settings.to_string(),
+            "4",
+        ],
     )
     .await;
-    assert!(out.contains("ok:"), "{out}");
-    println!("{}", out.trim());
     cluster.shutdown().await;
 }
 

@@ -5,14 +5,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use streamctl_devcluster::{DevCluster, DevClusterBuilder};
-use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
+use streamctl_protocol::frame::{self, RequestHeader};
 use streamctl_protocol::messages::{ApiVersionsRequest, RequestBody};
 use streamctl_protocol::ApiKey;
 use streamctl_testkit::cluster_with;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::support::read_frame;
 
 /// Longest wait for anything in these tests: a broker that neither answers nor closes.
 const STEP: Duration = Duration::from_secs(20);
@@ -43,24 +45,6 @@ fn api_versions_frame(correlation_id: i32) -> BytesMut {
     buf
 }
 
-/// Reads one frame, or `None` if the broker closed the connection.
-async fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
-    let mut buf = BytesMut::new();
-    let dec = FrameDecoder::default();
-    loop {
-        if let Some(f) = dec.decode(&mut buf).unwrap() {
-            return Some(f);
-        }
-        let n = tokio::time::timeout(STEP, s.read_buf(&mut buf))
-            .await
-            .expect("broker neither answered nor closed")
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-    }
-}
-
 /// One ApiVersions round trip on a new connection: whether the broker served it.
 async fn served(addr: SocketAddr) -> bool {
     let Ok(mut s) = TcpStream::connect(addr).await else {
@@ -69,7 +53,7 @@ async fn served(addr: SocketAddr) -> bool {
     if s.write_all(&api_versions_frame(7)).await.is_err() {
         return false;
     }
-    read_frame(&mut s).await.is_some()
+    read_frame(&mut s, STEP).await.is_some()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +69,7 @@ async fn max_connections_refuses_extra_ones_and_idle_ones_give_their_places_back
         let mut s = TcpStream::connect(addr).await.unwrap();
         // Served once, so the place is surely taken before the next connect.
         s.write_all(&api_versions_frame(1)).await.unwrap();
-        assert!(read_frame(&mut s).await.is_some());
+        assert!(read_frame(&mut s, STEP).await.is_some());
         hoard.push(s);
     }
     // One more is closed at once.
@@ -93,7 +77,7 @@ async fn max_connections_refuses_extra_ones_and_idle_ones_give_their_places_back
     // The hoarded connections go idle and are closed, so a well-formed client gets in.
     for s in &mut hoard {
         assert!(
-            read_frame(s).await.is_none(),
+            read_frame(s, STEP).await.is_none(),
             "an idle connection stayed open"
         );
     }
@@ -110,8 +94,8 @@ async fn silent_and_stalled_connections_are_closed_after_the_idle_timeout() {
     staller.write_all(&1000i32.to_be_bytes()).await.unwrap();
     staller.write_all(&[0u8; 10]).await.unwrap();
     assert!(served(addr).await, "others are served meanwhile");
-    assert!(read_frame(&mut silent).await.is_none());
-    assert!(read_frame(&mut staller).await.is_none());
+    assert!(read_frame(&mut silent, STEP).await.is_none());
+    assert!(read_frame(&mut staller, STEP).await.is_none());
     assert!(served(addr).await);
     cluster.shutdown().await;
 }
@@ -169,7 +153,7 @@ async fn a_frame_over_socket_request_max_bytes_closes_its_connection_only() {
     frame.put_i32(2048);
     frame.put_slice(&[0u8; 2048]);
     big.write_all(&frame).await.unwrap();
-    assert!(read_frame(&mut big).await.is_none());
+    assert!(read_frame(&mut big, STEP).await.is_none());
     assert!(served(addr).await, "a small request is still served");
     cluster.shutdown().await;
 }

@@ -2,6 +2,7 @@
 //! one request at a time over a TcpStream, using the protocol crate's frames.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -17,8 +18,10 @@ use streamctl_protocol::messages::{
 };
 use streamctl_protocol::record_batch::{RecordBatchBuilder, RecordBatches};
 use streamctl_protocol::{ApiKey, ErrorCode};
+use streamctl_testkit::{python, run};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::process::Command;
 
 pub const STEP: Duration = Duration::from_secs(15);
 
@@ -62,6 +65,25 @@ pub async fn call(
             .map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("connection closed".into());
+        }
+    }
+}
+
+/// Reads one frame, or `None` if the broker closed the connection; panics if it does neither
+/// within `wait`.
+pub async fn read_frame(s: &mut TcpStream, wait: Duration) -> Option<Bytes> {
+    let mut buf = BytesMut::new();
+    let dec = FrameDecoder::default();
+    loop {
+        if let Some(f) = dec.decode(&mut buf).unwrap() {
+            return Some(f);
+        }
+        let n = tokio::time::timeout(wait, s.read_buf(&mut buf))
+            .await
+            .expect("broker neither answered nor closed")
+            .ok()?;
+        if n == 0 {
+            return None;
         }
     }
 }
@@ -365,4 +387,34 @@ pub async fn http(
         content_type: header("content-type").unwrap_or_default(),
         body,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Third-party clients: the Python scripts of tests/interop/
+// ---------------------------------------------------------------------------------------------
+
+/// The path of `tests/interop/<name>`.
+pub fn interop_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(name)
+}
+
+/// Runs `tests/interop/<script>` with `args` under a Python that can import `module`, bounded
+/// in time ([`streamctl_testkit::run`]); prints its `ok: …` summary line (panics without one)
+/// and returns its stdout. `None` when no such Python is installed (see
+/// [`streamctl_testkit::require`]).
+pub async fn run_python(module: &str, script: &str, args: &[&str]) -> Option<String> {
+    let py = python(module)?;
+    let out = run(
+        Command::new(py).arg(interop_script(script)).args(args),
+        None,
+    )
+    .await;
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("ok:"))
+        .unwrap_or_else(|| panic!("no summary: {out}"));
+    println!("{summary}");
+    Some(out)
 }
