@@ -9,13 +9,6 @@
 //! mutated Fetch may be a legitimate long poll of up to 30 s.
 //! Reproducible from a seed (printed; `STREAMCTL_CHAOS_SEED` replays one).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -14,13 +14,6 @@
 //! Faults are placed by progress (after so many acknowledgements), never by the clock, so
 //! a slow machine gets the same faults at the same places.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -3,13 +3,6 @@
 //! (balanced, cooperative rebalance on leave, resume from commits) and a mixed group with
 //! librdkafka (confluent-kafka).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -2,13 +2,6 @@
 //!
 //! Every test is bounded by [`BOUND`]: a hang fails the test instead of stalling the suite.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::future::Future;
 use std::time::Duration;
 

@@ -2,13 +2,6 @@
 //! errors, idempotence across dropped connections, compression read by kcat, and partition
 //! parity with librdkafka's murmur2.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,7 +15,6 @@ use tokio::process::Command;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-#[path = "producer/sequences.rs"]
 mod sequences;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,14 +5,8 @@
 //! passwords, untrusted, expired and misnamed certificates, missing client certificates
 //! and plaintext clients are refused with the reason.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    // The configs are built from defaults plus the client settings under test.
-    clippy::field_reassign_with_default
-)]
+// The configs are built from defaults plus the client settings under test.
+#![allow(clippy::field_reassign_with_default)]
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,13 +1,6 @@
 //! The admin client against an in-process DevCluster: topics created, grown, described with
 //! watermarks, reconfigured and deleted; broker errors keep their code, message and topic.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::time::Duration;
 
 use streamctl_client::admin::ConfigSource;
