@@ -1,8 +1,7 @@
 //! The client's connections and metadata against an in-process DevCluster, over loopback TCP.
 //!
-//! Every test is bounded by [`BOUND`]: a hang fails the test instead of stalling the suite.
+//! Every test is bounded by [`BOUND`](crate::support::BOUND): a hang fails the test instead of stalling the suite.
 
-use std::future::Future;
 use std::time::Duration;
 
 use streamctl_client::protocol::compression::Compression;
@@ -22,14 +21,7 @@ use streamctl_testkit::cluster;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-/// Upper bound for any one test.
-const BOUND: Duration = Duration::from_secs(60);
-
-async fn bounded<F: Future>(test: F) -> F::Output {
-    tokio::time::timeout(BOUND, test)
-        .await
-        .expect("test did not finish in time")
-}
+use crate::support::bounded;
 
 fn config(cluster: &DevCluster) -> ClientConfig {
     ClientConfig::new(&cluster.bootstrap_servers())

@@ -4,7 +4,6 @@
 //! librdkafka (confluent-kafka).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +14,8 @@ use streamctl_client::consumer::{
 use streamctl_client::producer::{Acks, Producer, Record};
 use streamctl_client::protocol::ErrorCode;
 use streamctl_devcluster::DevCluster;
+
+use crate::support::interop_script;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -574,8 +575,7 @@ async fn a_mixed_group_with_librdkafka_splits_the_partitions() {
             .await
             .unwrap();
         ours.subscribe(["mixed"]).unwrap();
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/group_consume.py");
+        let script = interop_script("group_consume.py");
         let child = tokio::process::Command::new(py)
             .arg(script)
             .arg(dc.bootstrap_servers())

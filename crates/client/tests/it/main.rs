@@ -18,6 +18,8 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 mod admin;
 mod chaos;
 mod client;

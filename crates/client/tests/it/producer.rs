@@ -3,7 +3,6 @@
 //! parity with librdkafka's murmur2.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use streamctl_client::producer::{Acks, Producer, Record};
@@ -12,6 +11,8 @@ use streamctl_client::protocol::{ApiKey, ErrorCode};
 use streamctl_client::Cluster;
 use streamctl_testkit::{cluster, kcat, python, read_partition, run};
 use tokio::process::Command;
+
+use crate::support::interop_script;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -242,7 +243,7 @@ async fn batches_compressed_by_librdkafka_decode_with_ours() {
     for codec in ["gzip", "snappy", "lz4", "zstd"] {
         dc.create_topic(&format!("theirs-{codec}"), 1, 1).unwrap();
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/produce_codecs.py");
+    let script = interop_script("produce_codecs.py");
     run(
         Command::new(py)
             .arg(script)
@@ -289,8 +290,7 @@ async fn default_partitioner_matches_librdkafka_murmur2_for_1000_keys() {
         .collect();
     let file = std::env::temp_dir().join(format!("streamctl-keys-{}", std::process::id()));
     std::fs::write(&file, keys.join("\n")).unwrap();
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/murmur2_partitions.py");
+    let script = interop_script("murmur2_partitions.py");
     let out = run(
         Command::new(py)
             .arg(script)

@@ -8,7 +8,6 @@
 // The configs are built from defaults plus the client settings under test.
 #![allow(clippy::field_reassign_with_default)]
 
-use std::future::Future;
 use std::time::Duration;
 
 use streamctl_client::consumer::ConsumerConfig;
@@ -21,13 +20,7 @@ use streamctl_client::{
 use streamctl_devcluster::DevCluster;
 use streamctl_testkit::{cluster, cluster_with};
 
-const BOUND: Duration = Duration::from_secs(60);
-
-async fn bounded<F: Future>(test: F) -> F::Output {
-    tokio::time::timeout(BOUND, test)
-        .await
-        .expect("test did not finish in time")
-}
+use crate::support::bounded;
 
 async fn sasl_ssl_cluster() -> DevCluster {
     cluster_with(3, |b| {
