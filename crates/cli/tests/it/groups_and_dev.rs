@@ -1,18 +1,9 @@
 //! `streamctl group …`, `streamctl dev status|stop|kill|start|down`, `dev up -d`, profiles,
 //! `--format yaml` and `completion`, run as a user would against `streamctl dev up`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn group_commands_list_describe_lag_reset_and_delete() {

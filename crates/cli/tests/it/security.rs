@@ -3,23 +3,15 @@
 //! `$STREAMCTL_SASL_PASSWORD` (or `-X sasl.password`), and a wrong or missing password is
 //! refused without the password appearing anywhere.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Child;
+
+use crate::support::*;
 
 /// Starts `dev up` with `extra` flags; returns the child and every `KEY=value` line it
 /// printed up to `ADMIN=`.

@@ -2,13 +2,6 @@
 //! in-process dev cluster it starts itself and against `-b` brokers; the records it writes are
 //! readable by kcat. Nothing here asserts a speed: the numbers are for people.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::process::Stdio;
 use std::time::Duration;
 

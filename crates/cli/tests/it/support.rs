@@ -2,8 +2,6 @@
 //! stdin and a bounded wait, and a config file of the test process's own, so nothing reads or
 //! writes the user's profiles.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;

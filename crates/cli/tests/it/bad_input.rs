@@ -2,13 +2,6 @@
 //! names the input and, where there is one, what to do instead. The rows of
 //! docs/bad-input.md point here.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::process::{Output, Stdio};
 use std::time::Duration;
 

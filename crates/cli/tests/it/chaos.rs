@@ -8,13 +8,6 @@
 //! Reproducible from a seed (printed; `STREAMCTL_CHAOS_SEED` replays one); each test prints
 //! its figures.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::process::Stdio;

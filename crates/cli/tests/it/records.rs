@@ -1,21 +1,12 @@
 //! Records through the CLI: the JSON round trip (`consume -J | produce --input jsonl`), key
 //! partitioning identical to kcat's murmur2 partitioner, and time-based `-o` offsets.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use support::*;
+use crate::support::*;
 
 fn now_ms() -> i64 {
     SystemTime::now()

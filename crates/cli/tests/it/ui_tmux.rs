@@ -7,22 +7,14 @@
 //! Needs tmux (scripts/install-test-deps installs it): a failure under `CI=true`, a loud skip
 //! elsewhere. Run with `--nocapture` to see the captured panes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-mod support;
-
 use streamctl_testkit::{cluster, cluster_with};
-use support::{command, test_config, BIN};
 use tokio::io::AsyncWriteExt;
+
+use crate::support::{command, test_config, BIN};
 
 /// How long any one expected screen may take to appear.
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -2,18 +2,9 @@
 //! it, kcat reading back; usage errors and unreachable brokers give clear messages and the
 //! right exit codes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn dev_up_then_produce_keyed_lines_read_back_by_kcat() {
