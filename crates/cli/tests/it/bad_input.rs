@@ -2,28 +2,11 @@
 //! names the input and, where there is one, what to do instead. The rows of
 //! docs/bad-input.md point here.
 
-use std::process::{Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
 
 use streamctl_testkit::cluster;
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
-
-async fn streamctl(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("streamctl did not exit")
-        .unwrap()
-}
+use crate::support::streamctl;
 
 /// Asserts exit code 1 and that stderr mentions every one of `needles`.
 fn fails_with(out: &Output, needles: &[&str]) {
@@ -39,11 +22,11 @@ async fn a_bad_start_offset_or_partition_names_the_flag() {
     let dc = cluster(1).await;
     dc.create_topic("t", 2, 1).unwrap();
     let b = dc.bootstrap_servers();
-    let out = streamctl(&["-b", &b, "consume", "t", "-o", "soon", "-e"]).await;
+    let out = streamctl(&["-b", &b, "consume", "t", "-o", "soon", "-e"], b"").await;
     fails_with(&out, &["-o soon", "beginning"]);
-    let out = streamctl(&["-b", &b, "consume", "t", "-p", "7", "-e"]).await;
+    let out = streamctl(&["-b", &b, "consume", "t", "-p", "7", "-e"], b"").await;
     fails_with(&out, &["-p", "no partition"]);
-    let out = streamctl(&["-b", &b, "consume", "nosuch", "-e"]).await;
+    let out = streamctl(&["-b", &b, "consume", "nosuch", "-e"], b"").await;
     fails_with(&out, &["nosuch"]);
     dc.shutdown().await;
 }
@@ -54,16 +37,20 @@ async fn invalid_topic_names_counts_and_configs_are_refused_by_name() {
     let b = dc.bootstrap_servers();
     let long = "x".repeat(250);
     for name in ["a/b", "..", long.as_str()] {
-        let out = streamctl(&["-b", &b, "topic", "create", name]).await;
+        let out = streamctl(&["-b", &b, "topic", "create", name], b"").await;
         fails_with(&out, &["INVALID_TOPIC_EXCEPTION"]);
     }
-    let out = streamctl(&["-b", &b, "topic", "create", "ok", "-p", "0"]).await;
+    let out = streamctl(&["-b", &b, "topic", "create", "ok", "-p", "0"], b"").await;
     fails_with(&out, &["INVALID_PARTITIONS"]);
-    let out = streamctl(&["-b", &b, "topic", "create", "ok", "-r", "4"]).await;
+    let out = streamctl(&["-b", &b, "topic", "create", "ok", "-r", "4"], b"").await;
     fails_with(&out, &["INVALID_REPLICATION_FACTOR"]);
-    let out = streamctl(&["-b", &b, "topic", "create", "ok", "-c", "retention.ms=soon"]).await;
+    let out = streamctl(
+        &["-b", &b, "topic", "create", "ok", "-c", "retention.ms=soon"],
+        b"",
+    )
+    .await;
     fails_with(&out, &["retention.ms"]);
-    let out = streamctl(&["-b", &b, "topic", "create", "ok", "-c", "no.such=1"]).await;
+    let out = streamctl(&["-b", &b, "topic", "create", "ok", "-c", "no.such=1"], b"").await;
     fails_with(&out, &["no.such"]);
     dc.shutdown().await;
 }
@@ -72,35 +59,41 @@ async fn invalid_topic_names_counts_and_configs_are_refused_by_name() {
 async fn dev_up_on_a_busy_port_or_a_corrupt_data_dir_says_why() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();
-    let out = streamctl(&[
-        "dev",
-        "up",
-        "--in-memory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--count",
-        "1",
-        "--admin-port",
-        "0",
-    ])
+    let out = streamctl(
+        &[
+            "dev",
+            "up",
+            "--in-memory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--count",
+            "1",
+            "--admin-port",
+            "0",
+        ],
+        b"",
+    )
     .await;
     fails_with(&out, &["--port 0"]);
 
     let dir = std::env::temp_dir().join(format!("streamctl-bad-input-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("topics.json"), b"{ not json").unwrap();
-    let out = streamctl(&[
-        "dev",
-        "up",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--port",
-        "0",
-        "--admin-port",
-        "0",
-    ])
+    let out = streamctl(
+        &[
+            "dev",
+            "up",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+        ],
+        b"",
+    )
     .await;
     fails_with(&out, &["topics.json"]);
     let _ = std::fs::remove_dir_all(&dir);
@@ -109,16 +102,19 @@ async fn dev_up_on_a_busy_port_or_a_corrupt_data_dir_says_why() {
     let file =
         std::env::temp_dir().join(format!("streamctl-bad-input-file-{}", std::process::id()));
     std::fs::write(&file, b"").unwrap();
-    let out = streamctl(&[
-        "dev",
-        "up",
-        "--data-dir",
-        file.to_str().unwrap(),
-        "--port",
-        "0",
-        "--admin-port",
-        "0",
-    ])
+    let out = streamctl(
+        &[
+            "dev",
+            "up",
+            "--data-dir",
+            file.to_str().unwrap(),
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+        ],
+        b"",
+    )
     .await;
     fails_with(&out, &[file.to_str().unwrap()]);
     let _ = std::fs::remove_file(&file);

@@ -24,40 +24,23 @@ use streamctl_testkit::{cluster_with, read_partition, seed, TempDir};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::support::{dev_up_printing, test_config};
+
 const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
 
-/// `streamctl dev up` on free ports over `data_dir`; returns the process and its brokers.
+/// `streamctl dev up` on free ports over `data_dir`, writing no profile; returns the process
+/// and its brokers.
 async fn dev_up(data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "dev",
-            "up",
-            "--no-profile",
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let brokers = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if let Some(b) = l.strip_prefix("BROKERS=") {
-                return b.to_string();
-            }
-        }
-        panic!("dev up exited without a BROKERS line");
-    })
-    .await
-    .expect("dev up printed no BROKERS line");
-    // Keep reading: a closed stdout would make dev up's next write fail and end it.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let data_dir = data_dir.to_str().unwrap();
+    let (child, mut printed) = dev_up_printing(
+        &test_config(),
+        &["--no-profile", "--data-dir", data_dir],
+        Duration::from_secs(30),
+    )
+    .await;
+    let brokers = printed
+        .remove("BROKERS")
+        .expect("dev up printed no BROKERS line");
     (child, brokers)
 }
 

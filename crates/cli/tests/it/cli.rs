@@ -4,13 +4,16 @@
 
 use std::time::Duration;
 
+use streamctl_testkit::{kcat, run};
+use tokio::process::Command;
+
 use crate::support::*;
 
 #[tokio::test]
 async fn dev_up_then_produce_keyed_lines_read_back_by_kcat() {
-    if !kcat_available() {
+    let Some(kcat) = kcat() else {
         return;
-    }
+    };
     let (mut dev, brokers, admin) = dev_up().await;
     assert!(admin.starts_with("http://127.0.0.1:"), "{admin}");
     let out = streamctl(
@@ -25,8 +28,8 @@ async fn dev_up_then_produce_keyed_lines_read_back_by_kcat() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let read = std::process::Command::new("kcat")
-        .args([
+    let text = run(
+        Command::new(kcat).args([
             "-b",
             &brokers,
             "-C",
@@ -36,10 +39,10 @@ async fn dev_up_then_produce_keyed_lines_read_back_by_kcat() {
             "-q",
             "-f",
             "%k=%s %h\n",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(read.stdout).unwrap();
+        ]),
+        None,
+    )
+    .await;
     assert_eq!(text, "k1=v1 h=1,h=2\nk2=v2 h=1,h=2\n=nokey h=1,h=2\n");
     dev.kill().await.unwrap();
 }

@@ -2,35 +2,15 @@
 //! in-process dev cluster it starts itself and against `-b` brokers; the records it writes are
 //! readable by kcat. Nothing here asserts a speed: the numbers are for people.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::Value;
 use streamctl_testkit::{cluster, kcat, run};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
-
-/// Runs streamctl with `args` (no STREAMCTL_BROKERS from the environment), bounded in time.
-async fn streamctl(args: &[&str]) -> std::process::Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .env_remove("STREAMCTL_BROKERS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("streamctl perf did not finish in 60 s")
-        .unwrap()
-}
+use crate::support::streamctl;
 
 /// The one JSON object a `--json` run prints.
 async fn json_of(args: &[&str]) -> Value {
-    let out = streamctl(args).await;
+    let out = streamctl(args, b"").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -91,7 +71,7 @@ async fn produce_json_has_throughput_and_latency_fields() {
 
 #[tokio::test]
 async fn produce_text_prints_setup_rate_and_percentiles() {
-    let out = streamctl(&["perf", "produce", "--records", "100", "--acks", "1"]).await;
+    let out = streamctl(&["perf", "produce", "--records", "100", "--acks", "1"], b"").await;
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
@@ -239,13 +219,21 @@ async fn startup_reports_metadata_time_and_memory() {
 
 #[tokio::test]
 async fn bad_perf_flags_are_refused_with_the_reason() {
-    let out = streamctl(&["perf", "e2e", "--record-size", "4", "--records", "10"]).await;
+    let out = streamctl(
+        &["perf", "e2e", "--record-size", "4", "--records", "10"],
+        b"",
+    )
+    .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
-    let out = streamctl(&["perf", "produce", "--acks", "2", "--records", "10"]).await;
+    let out = streamctl(&["perf", "produce", "--acks", "2", "--records", "10"], b"").await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--acks 2"));
-    let out = streamctl(&["perf", "produce", "-X", "no.such=1", "--records", "10"]).await;
+    let out = streamctl(
+        &["perf", "produce", "-X", "no.such=1", "--records", "10"],
+        b"",
+    )
+    .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no.such"));
 }

@@ -2,9 +2,11 @@
 //! partitioning identical to kcat's murmur2 partitioner, and time-based `-o` offsets.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use streamctl_testkit::{kcat, run};
+use tokio::process::Command;
 
 use crate::support::*;
 
@@ -93,10 +95,9 @@ async fn consume_json_piped_into_produce_jsonl_reproduces_every_record() {
 
 #[tokio::test]
 async fn keys_land_on_the_same_partitions_as_kcat_murmur2() {
-    if !kcat_available() {
-        eprintln!("kcat is not installed; skipping (scripts/install-test-deps installs it)");
+    let Some(kcat) = kcat() else {
         return;
-    }
+    };
     let (mut dev, brokers, _) = dev_up().await;
     let b = brokers.as_str();
     for t in ["ours", "theirs"] {
@@ -104,8 +105,8 @@ async fn keys_land_on_the_same_partitions_as_kcat_murmur2() {
     }
     let input: String = (0..300).map(|i| format!("key-{i}:{i}\n")).collect();
     ok(&streamctl(&["-b", b, "produce", "ours", "-K:"], input.as_bytes()).await);
-    let mut kcat = std::process::Command::new("kcat")
-        .args([
+    run(
+        Command::new(kcat).args([
             "-b",
             b,
             "-P",
@@ -114,31 +115,27 @@ async fn keys_land_on_the_same_partitions_as_kcat_murmur2() {
             "-K:",
             "-X",
             "partitioner=murmur2_random",
-        ])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    kcat.stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    assert!(kcat.wait().unwrap().success());
-    let placement = |topic: &str| -> BTreeMap<String, String> {
-        let out = std::process::Command::new("kcat")
-            .args(["-b", b, "-C", "-t", topic, "-e", "-q", "-f", "%k %p\n"])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
+        ]),
+        Some(input.as_bytes()),
+    )
+    .await;
+    let mut placements = Vec::new();
+    for topic in ["ours", "theirs"] {
+        let out = run(
+            Command::new(kcat).args(["-b", b, "-C", "-t", topic, "-e", "-q", "-f", "%k %p\n"]),
+            None,
+        )
+        .await;
+        let placement: BTreeMap<String, String> = out
             .lines()
             .map(|l| {
                 let (k, p) = l.split_once(' ').unwrap();
                 (k.to_string(), p.to_string())
             })
-            .collect()
-    };
-    let (ours, theirs) = (placement("ours"), placement("theirs"));
+            .collect();
+        placements.push(placement);
+    }
+    let (ours, theirs) = (&placements[0], &placements[1]);
     assert_eq!(ours.len(), 300);
     assert_eq!(ours, theirs);
     let used: std::collections::BTreeSet<&String> = ours.values().collect();

@@ -3,42 +3,11 @@
 //! `$STREAMCTL_SASL_PASSWORD` (or `-X sasl.password`), and a wrong or missing password is
 //! refused without the password appearing anywhere.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Child;
-
 use crate::support::*;
-
-/// Starts `dev up` with `extra` flags; returns the child and every `KEY=value` line it
-/// printed up to `ADMIN=`.
-async fn dev_up_secured(config: &Path, extra: &[&str]) -> (Child, BTreeMap<String, String>) {
-    let mut child = command(config)
-        .args(["dev", "up", "--port", "0", "--admin-port", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = BTreeMap::new();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            let (k, v) = l.split_once('=').unwrap();
-            printed.insert(k.to_string(), v.to_string());
-            if k == "ADMIN" {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("dev up printed no ADMIN line");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, printed)
-}
 
 /// Runs the binary with an environment variable set.
 async fn streamctl_env(config: &Path, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Output {
@@ -47,20 +16,7 @@ async fn streamctl_env(config: &Path, env: &[(&str, &str)], args: &[&str], stdin
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let _ = input.write_all(stdin).await;
-    drop(input);
-    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("streamctl did not finish within a minute")
-        .unwrap()
+    output(cmd, args, stdin).await
 }
 
 #[tokio::test]
@@ -68,7 +24,7 @@ async fn dev_up_tls_sasl_prints_settings_that_connect_and_refuses_wrong_password
     let dir = std::env::temp_dir().join(format!("streamctl-cli-sec-{}", std::process::id()));
     let config = dir.join("config.toml");
     let data = dir.join("data");
-    let (mut dev, printed) = dev_up_secured(
+    let (mut dev, printed) = dev_up_printing(
         &config,
         &[
             "--data-dir",
@@ -77,6 +33,7 @@ async fn dev_up_tls_sasl_prints_settings_that_connect_and_refuses_wrong_password
             "--sasl-user",
             "alice:alice-secret",
         ],
+        Duration::from_secs(30),
     )
     .await;
     assert_eq!(printed["SECURITY_PROTOCOL"], "SASL_SSL", "{printed:?}");

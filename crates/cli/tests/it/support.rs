@@ -2,6 +2,7 @@
 //! stdin and a bounded wait, and a config file of the test process's own, so nothing reads or
 //! writes the user's profiles.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -37,8 +38,24 @@ pub async fn dev_up() -> (Child, String, String) {
     dev_up_with(&test_config(), &["--in-memory"]).await
 }
 
-/// Starts `streamctl dev up --port 0 --admin-port 0` plus `extra` flags, with `config`.
+/// Starts `streamctl dev up --port 0 --admin-port 0` plus `extra` flags, with `config`;
+/// returns the child and its BROKERS/ADMIN lines.
 pub async fn dev_up_with(config: &Path, extra: &[&str]) -> (Child, String, String) {
+    let (child, printed) = dev_up_printing(config, extra, Duration::from_secs(20)).await;
+    let line = |key: &str| printed.get(key).cloned().unwrap_or_default();
+    let (brokers, admin) = (line("BROKERS"), line("ADMIN"));
+    assert!(!brokers.is_empty());
+    (child, brokers, admin)
+}
+
+/// Starts `streamctl dev up --port 0 --admin-port 0` plus `extra` flags, with `config`;
+/// returns the child and every `KEY=value` line it printed up to `ADMIN=` (each line must
+/// be one), read within `wait`.
+pub async fn dev_up_printing(
+    config: &Path,
+    extra: &[&str],
+    wait: Duration,
+) -> (Child, BTreeMap<String, String>) {
     let mut child = command(config)
         .args(["dev", "up", "--port", "0", "--admin-port", "0"])
         .args(extra)
@@ -47,24 +64,24 @@ pub async fn dev_up_with(config: &Path, extra: &[&str]) -> (Child, String, Strin
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut brokers, mut admin) = (String::new(), String::new());
-    tokio::time::timeout(Duration::from_secs(20), async {
+    let mut printed = BTreeMap::new();
+    tokio::time::timeout(wait, async {
         while let Some(l) = lines.next_line().await.unwrap() {
-            if let Some(b) = l.strip_prefix("BROKERS=") {
-                brokers = b.to_string();
-            }
-            if let Some(a) = l.strip_prefix("ADMIN=") {
-                admin = a.to_string();
+            let (k, v) = l
+                .split_once('=')
+                .unwrap_or_else(|| panic!("not KEY=value: {l}"));
+            printed.insert(k.to_string(), v.to_string());
+            if k == "ADMIN" {
                 break;
             }
         }
     })
     .await
-    .expect("dev up printed no BROKERS/ADMIN lines");
-    assert!(!brokers.is_empty());
-    // Keep draining stdout so the child never blocks on a full pipe.
+    .expect("dev up printed no ADMIN line");
+    // Keep draining stdout so the child never blocks on a full pipe (a closed stdout would
+    // make dev up's next write fail and end it).
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, brokers, admin)
+    (child, printed)
 }
 
 /// Runs the binary with `args` and `stdin`, waiting at most a minute.
@@ -74,7 +91,12 @@ pub async fn streamctl(args: &[&str], stdin: &[u8]) -> Output {
 
 /// As [`streamctl`], with a given config file.
 pub async fn streamctl_with(config: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = command(config)
+    output(command(config), args, stdin).await
+}
+
+/// Runs `cmd` (see [`command`]) with `args` and `stdin`, waiting at most a minute.
+pub async fn output(mut cmd: Command, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -115,9 +137,4 @@ pub fn ok(out: &Output) {
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Whether kcat is installed (tests that need it return early, saying so, when not).
-pub fn kcat_available() -> bool {
-    streamctl_testkit::kcat().is_some()
 }

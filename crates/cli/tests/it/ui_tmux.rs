@@ -12,9 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use streamctl_testkit::{cluster, cluster_with};
-use tokio::io::AsyncWriteExt;
 
-use crate::support::{command, test_config, BIN};
+use crate::support::{command, ok, streamctl, test_config, BIN};
 
 /// How long any one expected screen may take to appear.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -119,28 +118,6 @@ fn tmux_available() -> bool {
     streamctl_testkit::require(ok, "tmux")
 }
 
-async fn streamctl(args: &[&str], stdin: &[u8]) {
-    let mut child = command(&test_config())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "streamctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The line of the pane that contains `needle`, or "".
 fn line<'a>(pane: &'a str, needle: &str) -> &'a str {
     pane.lines().find(|l| l.contains(needle)).unwrap_or("")
@@ -154,31 +131,31 @@ async fn ui_shows_a_broker_kill_and_recovery_in_tmux() {
     let cluster = cluster_with(3, |b| b.admin_http(true)).await;
     let bootstrap = cluster.bootstrap_servers();
     let admin = cluster.admin_url().unwrap();
-    streamctl(
+    ok(&streamctl(
         &[
             "-b", &bootstrap, "topic", "create", "orders", "-p", "3", "-r", "3",
         ],
         b"",
     )
-    .await;
+    .await);
     let lines: String = (0..300).map(|i| format!("k{i}:order-{i}\n")).collect();
-    streamctl(
+    ok(&streamctl(
         &["-b", &bootstrap, "produce", "orders", "-K:"],
         lines.as_bytes(),
     )
-    .await;
+    .await);
     // A group that read everything and committed it, then 50 more records: 50 behind.
-    streamctl(
+    ok(&streamctl(
         &["-b", &bootstrap, "consume", "orders", "-G", "billing", "-e"],
         b"",
     )
-    .await;
+    .await);
     let more: String = (300..350).map(|i| format!("k{i}:order-{i}\n")).collect();
-    streamctl(
+    ok(&streamctl(
         &["-b", &bootstrap, "produce", "orders", "-K:"],
         more.as_bytes(),
     )
-    .await;
+    .await);
 
     // tmux runs the command through its own server: the clean environment goes in the line.
     let ui = format!(
