@@ -6,7 +6,8 @@
 //! - [`read_partition`] / [`read_batches`]: a partition read back with the raw Fetch API,
 //!   every batch's CRC checked, independent of the consumer under test;
 //! - [`seed`], [`TempDir`]: reproducible randomness and private directories;
-//! - [`kcat`], [`python`], [`run`]: the third-party Kafka tools the interop tests drive.
+//! - [`kcat`], [`python`], [`run`], [`kcat_consume`]: the third-party Kafka tools the
+//!   interop tests drive.
 //!
 //! A missing tool fails the test under `CI=true` (CI installs them with
 //! `scripts/install-test-deps`) and is a loud skip elsewhere ([`require`]), so a developer
@@ -20,4 +21,4 @@ mod tools;
 pub use cluster::{cluster, cluster_with, init_tracing};
 pub use fetch::{read_batches, read_partition, FetchedRecord};
 pub use scratch::{seed, TempDir};
-pub use tools::{kcat, python, require, run, workspace_root, TOOL_TIMEOUT};
+pub use tools::{kcat, kcat_consume, python, require, run, workspace_root, TOOL_TIMEOUT};

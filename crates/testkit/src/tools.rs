@@ -56,6 +56,26 @@ pub fn python(module: &str) -> Option<PathBuf> {
         .flatten()
 }
 
+/// Every record of `topic` from the beginning to the end, as kcat consumes it (`kcat -C -e -q`),
+/// one line per record in kcat's `-f` `format` (`"%k=%s\n"`: key and value); call [`kcat`]
+/// first to know it is there.
+pub async fn kcat_consume(brokers: &str, topic: &str, format: &str) -> String {
+    let mut cmd = tokio::process::Command::new("kcat");
+    cmd.args([
+        "-b",
+        brokers,
+        "-C",
+        "-t",
+        topic,
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+    ])
+    .args(["-f", format]);
+    run(&mut cmd, None).await
+}
+
 /// Runs a command with optional stdin, bounded by [`TOOL_TIMEOUT`]; returns its stdout,
 /// panicking with the command's stderr if it fails or prints anything but UTF-8.
 pub async fn run(cmd: &mut tokio::process::Command, stdin: Option<&[u8]>) -> String {

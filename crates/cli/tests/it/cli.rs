@@ -4,16 +4,15 @@
 
 use std::time::Duration;
 
-use streamctl_testkit::{kcat, run};
-use tokio::process::Command;
+use streamctl_testkit::{kcat, kcat_consume};
 
 use crate::support::*;
 
 #[tokio::test]
 async fn dev_up_then_produce_keyed_lines_read_back_by_kcat() {
-    let Some(kcat) = kcat() else {
+    if kcat().is_none() {
         return;
-    };
+    }
     let (mut dev, brokers, admin) = dev_up().await;
     assert!(admin.starts_with("http://127.0.0.1:"), "{admin}");
     let out = streamctl(
@@ -28,21 +27,7 @@ async fn dev_up_then_produce_keyed_lines_read_back_by_kcat() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = run(
-        Command::new(kcat).args([
-            "-b",
-            &brokers,
-            "-C",
-            "-t",
-            "cli",
-            "-e",
-            "-q",
-            "-f",
-            "%k=%s %h\n",
-        ]),
-        None,
-    )
-    .await;
+    let text = kcat_consume(&brokers, "cli", "%k=%s %h\n").await;
     assert_eq!(text, "k1=v1 h=1,h=2\nk2=v2 h=1,h=2\n=nokey h=1,h=2\n");
     dev.kill().await.unwrap();
 }

@@ -3,8 +3,7 @@
 //! readable by kcat. Nothing here asserts a speed: the numbers are for people.
 
 use serde_json::Value;
-use streamctl_testkit::{cluster, kcat, run};
-use tokio::process::Command;
+use streamctl_testkit::{cluster, kcat, kcat_consume};
 
 use crate::support::streamctl;
 
@@ -184,22 +183,8 @@ async fn against_given_brokers_the_records_are_readable_by_kcat() {
     ])
     .await;
     assert_eq!(c["records"], 250);
-    if let Some(kcat) = kcat() {
-        let text = run(
-            Command::new(kcat).args([
-                "-b",
-                &brokers,
-                "-C",
-                "-t",
-                "given",
-                "-o",
-                "beginning",
-                "-e",
-                "-q",
-            ]),
-            None,
-        )
-        .await;
+    if kcat().is_some() {
+        let text = kcat_consume(&brokers, "given", "%s\n").await;
         let values: Vec<&str> = text.lines().collect();
         assert_eq!(values.len(), 250, "{text}");
         assert!(values

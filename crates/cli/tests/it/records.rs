@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use streamctl_testkit::{kcat, run};
+use streamctl_testkit::{kcat, kcat_consume, run};
 use tokio::process::Command;
 
 use crate::support::*;
@@ -121,11 +121,7 @@ async fn keys_land_on_the_same_partitions_as_kcat_murmur2() {
     .await;
     let mut placements = Vec::new();
     for topic in ["ours", "theirs"] {
-        let out = run(
-            Command::new(kcat).args(["-b", b, "-C", "-t", topic, "-e", "-q", "-f", "%k %p\n"]),
-            None,
-        )
-        .await;
+        let out = kcat_consume(b, topic, "%k %p\n").await;
         let placement: BTreeMap<String, String> = out
             .lines()
             .map(|l| {

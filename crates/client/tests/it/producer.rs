@@ -9,7 +9,7 @@ use streamctl_client::producer::{Acks, Producer, Record};
 use streamctl_client::protocol::compression::Compression;
 use streamctl_client::protocol::{ApiKey, ErrorCode};
 use streamctl_client::Cluster;
-use streamctl_testkit::{cluster, kcat, python, read_partition, run};
+use streamctl_testkit::{cluster, kcat, kcat_consume, python, read_partition, run};
 use tokio::process::Command;
 
 use crate::support::interop_script;
@@ -179,9 +179,9 @@ async fn idempotence_prevents_duplicates_across_dropped_connections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_batches_from_our_producer_are_read_by_kcat() {
-    let Some(kcat) = kcat() else {
+    if kcat().is_none() {
         return;
-    };
+    }
     let dc = cluster(3).await;
     for codec in [
         Compression::Gzip,
@@ -211,21 +211,7 @@ async fn compressed_batches_from_our_producer_are_read_by_kcat() {
                 .unwrap();
         }
         producer.flush().await;
-        let text = run(
-            Command::new(kcat).args([
-                "-b",
-                &dc.bootstrap_servers(),
-                "-C",
-                "-t",
-                &topic,
-                "-e",
-                "-q",
-                "-f",
-                "%k=%s %h\n",
-            ]),
-            None,
-        )
-        .await;
+        let text = kcat_consume(&dc.bootstrap_servers(), &topic, "%k=%s %h\n").await;
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 100, "{codec:?}: {text}");
         assert_eq!(lines[7], format!("k={}-7 h=1,h=2", codec.name()));

@@ -23,7 +23,7 @@ use streamctl_client::protocol::messages::{
     ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestBody,
 };
 use streamctl_client::protocol::{ApiKey, Message};
-use streamctl_testkit::{cluster, kcat, run, seed};
+use streamctl_testkit::{cluster, kcat, kcat_consume, seed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -229,20 +229,8 @@ async fn a_broker_battered_with_100k_malformed_frames_still_serves_clients() {
         consumer.close(Duration::from_secs(5)).await.unwrap();
 
         // And librdkafka, when installed (CI installs it).
-        if let Some(kcat) = kcat() {
-            let out = run(
-                tokio::process::Command::new(kcat).args([
-                    "-b",
-                    &dc.bootstrap_servers(),
-                    "-C",
-                    "-t",
-                    "after",
-                    "-e",
-                    "-q",
-                ]),
-                None,
-            )
-            .await;
+        if kcat().is_some() {
+            let out = kcat_consume(&dc.bootstrap_servers(), "after", "%s\n").await;
             assert_eq!(out.lines().count(), 300);
         }
         dc.shutdown().await;

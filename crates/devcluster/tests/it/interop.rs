@@ -7,7 +7,9 @@
 
 use std::process::Stdio;
 
-use streamctl_testkit::{cluster, cluster_with, kcat, python, run, TempDir, TOOL_TIMEOUT};
+use streamctl_testkit::{
+    cluster, cluster_with, kcat, kcat_consume, python, run, TempDir, TOOL_TIMEOUT,
+};
 use tokio::process::Command;
 
 use crate::support::{interop_script, run_python};
@@ -52,11 +54,7 @@ async fn kcat_produces_keyed_messages_and_consumes_them_back() {
         )
         .await;
     }
-    let out = run(
-        Command::new(kcat).args(["-b", &b, "-C", "-t", "keyed", "-e", "-q", "-f", "%k=%s\n"]),
-        None,
-    )
-    .await;
+    let out = kcat_consume(&b, "keyed", "%k=%s\n").await;
     let mut got: Vec<&str> = out.lines().collect();
     got.sort_unstable();
     let mut want: Vec<String> = (0..5)
@@ -65,11 +63,7 @@ async fn kcat_produces_keyed_messages_and_consumes_them_back() {
     want.sort_unstable();
     assert_eq!(got, want);
     // Keys are partitioned consistently: every copy of a key landed on one partition.
-    let out = run(
-        Command::new(kcat).args(["-b", &b, "-C", "-t", "keyed", "-e", "-q", "-f", "%k %p\n"]),
-        None,
-    )
-    .await;
+    let out = kcat_consume(&b, "keyed", "%k %p\n").await;
     let mut partition_of = std::collections::HashMap::new();
     for line in out.lines() {
         let (k, p) = line.split_once(' ').unwrap();
@@ -125,39 +119,11 @@ async fn records_survive_a_restart_on_the_same_data_dir() {
         Some(input.as_bytes()),
     )
     .await;
-    let before = run(
-        Command::new(kcat).args([
-            "-b",
-            &cluster.bootstrap_servers(),
-            "-C",
-            "-t",
-            "durable",
-            "-e",
-            "-q",
-            "-f",
-            "%p %o %k=%s\n",
-        ]),
-        None,
-    )
-    .await;
+    let before = kcat_consume(&cluster.bootstrap_servers(), "durable", "%p %o %k=%s\n").await;
     cluster.shutdown().await;
 
     let cluster = cluster_with(3, |b| b.data_dir(dir.path())).await;
-    let after = run(
-        Command::new(kcat).args([
-            "-b",
-            &cluster.bootstrap_servers(),
-            "-C",
-            "-t",
-            "durable",
-            "-e",
-            "-q",
-            "-f",
-            "%p %o %k=%s\n",
-        ]),
-        None,
-    )
-    .await;
+    let after = kcat_consume(&cluster.bootstrap_servers(), "durable", "%p %o %k=%s\n").await;
     let sorted = |s: &str| {
         let mut v: Vec<String> = s.lines().map(str::to_string).collect();
         v.sort();
