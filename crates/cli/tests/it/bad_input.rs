@@ -2,6 +2,7 @@
 //! names the input and, where there is one, what to do instead. The rows of
 //! docs/bad-input.md point here.
 
+use std::path::Path;
 use std::process::Output;
 
 use streamctl_testkit::cluster;
@@ -55,6 +56,22 @@ async fn invalid_topic_names_counts_and_configs_are_refused_by_name() {
     dc.shutdown().await;
 }
 
+/// `dev up` on free ports over `data_dir`.
+async fn dev_up_on(data_dir: &Path) -> Output {
+    let data_dir = data_dir.to_str().unwrap();
+    let args = [
+        "dev",
+        "up",
+        "--data-dir",
+        data_dir,
+        "--port",
+        "0",
+        "--admin-port",
+        "0",
+    ];
+    streamctl(&args, b"").await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_up_on_a_busy_port_or_a_corrupt_data_dir_says_why() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -81,20 +98,7 @@ async fn dev_up_on_a_busy_port_or_a_corrupt_data_dir_says_why() {
     let dir = std::env::temp_dir().join(format!("streamctl-bad-input-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("topics.json"), b"{ not json").unwrap();
-    let out = streamctl(
-        &[
-            "dev",
-            "up",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-        ],
-        b"",
-    )
-    .await;
+    let out = dev_up_on(&dir).await;
     fails_with(&out, &["topics.json"]);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -102,20 +106,7 @@ async fn dev_up_on_a_busy_port_or_a_corrupt_data_dir_says_why() {
     let file =
         std::env::temp_dir().join(format!("streamctl-bad-input-file-{}", std::process::id()));
     std::fs::write(&file, b"").unwrap();
-    let out = streamctl(
-        &[
-            "dev",
-            "up",
-            "--data-dir",
-            file.to_str().unwrap(),
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-        ],
-        b"",
-    )
-    .await;
+    let out = dev_up_on(&file).await;
     fails_with(&out, &[file.to_str().unwrap()]);
     let _ = std::fs::remove_file(&file);
 }
