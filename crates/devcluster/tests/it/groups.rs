@@ -33,7 +33,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
 
 use crate::support;
-use crate::support::{interop_script, run_python, wait_partition, STEP};
+use crate::support::{interop_script, run_python, script_summary, wait_partition, STEP};
 
 /// Upper bound on any one raw-protocol test.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -1153,15 +1153,7 @@ async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_ki
     })
     .await
     .expect("the script did not finish in time");
-    let stderr = String::from_utf8_lossy(&finished.stderr);
-    assert!(
-        finished.status.success(),
-        "script failed: {stderr}\n{out:?}"
-    );
-    let summary = out
-        .iter()
-        .find(|l| l.starts_with("ok:"))
-        .expect("no summary line");
+    let summary = script_summary(&finished, &out);
     println!(
         "{summary} (coordinator {} killed)",
         killed.expect("never killed")

@@ -12,7 +12,7 @@ use streamctl_testkit::{
 };
 use tokio::process::Command;
 
-use crate::support::{interop_script, run_python};
+use crate::support::{interop_script, run_python, script_summary};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_lists_metadata() {
@@ -209,15 +209,7 @@ async fn confluent_kafka_acks_all_across_a_leader_kill_loses_nothing() {
     })
     .await
     .expect("the producer did not finish in time");
-    let stderr = String::from_utf8_lossy(&finished.stderr);
-    assert!(
-        finished.status.success(),
-        "script failed: {stderr}\n{out:?}"
-    );
-    let summary = out
-        .iter()
-        .find(|l| l.starts_with("ok:"))
-        .expect("no summary line");
+    let summary = script_summary(&finished, &out);
     println!("{summary}");
     let new_leader = cluster
         .controller()

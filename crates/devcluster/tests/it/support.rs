@@ -400,6 +400,19 @@ pub fn interop_script(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The `ok: …` summary line among `out`, the stdout lines of a script that `finished`;
+/// panics, with the script's stderr, if it failed or printed no summary.
+pub fn script_summary<'a>(finished: &std::process::Output, out: &'a [String]) -> &'a str {
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    assert!(
+        finished.status.success(),
+        "script failed: {stderr}\n{out:?}"
+    );
+    out.iter()
+        .find(|l| l.starts_with("ok:"))
+        .expect("no summary line")
+}
+
 /// Runs `tests/interop/<script>` with `args` under a Python that can import `module`, bounded
 /// in time ([`streamctl_testkit::run`]); prints its `ok: …` summary line (panics without one)
 /// and returns its stdout. `None` when no such Python is installed (see
