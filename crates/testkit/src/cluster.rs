@@ -1,9 +1,6 @@
 //! Dev clusters for tests: in memory, on 127.0.0.1 and ephemeral ports, so tests running at
 //! once in one process never share a port or a directory.
 
-// Test support: a cluster that does not start fails the test, saying why.
-#![allow(clippy::panic)]
-
 use streamctl_devcluster::{DevCluster, DevClusterBuilder};
 
 /// Starts an in-memory dev cluster of `brokers` brokers; panics if it cannot start.

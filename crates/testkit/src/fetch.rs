@@ -7,9 +7,6 @@
 //!     └──────────── next fetch at the last batch's next offset ◀────┘ until nothing new
 //! ```
 
-// Test support: a broken log fails the test, naming the partition and offset.
-#![allow(clippy::panic, clippy::indexing_slicing)]
-
 use streamctl_client::protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
 use streamctl_client::protocol::messages::FetchRequest;
 use streamctl_client::protocol::record_batch::{RecordBatch, RecordBatches};
@@ -79,7 +76,11 @@ async fn fetch(
         })
         .await
         .map_err(|e| format!("fetch: {e}"))?;
-    let p = &response.responses[0].partitions[0];
+    let p = response
+        .responses
+        .first()
+        .and_then(|t| t.partitions.first())
+        .ok_or("a fetch response without the partition")?;
     if p.error_code != 0 {
         return Err(format!("fetch error code {}", p.error_code));
     }

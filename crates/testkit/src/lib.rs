@@ -13,6 +13,9 @@
 //! `scripts/install-test-deps`) and is a loud skip elsewhere ([`require`]), so a developer
 //! without them can still run the rest of the suite.
 
+// Test support: a helper that cannot do its job fails the test, saying why.
+#![allow(clippy::panic)]
+
 mod cluster;
 mod fetch;
 mod scratch;

@@ -3,9 +3,6 @@
 //! Every test of a crate runs in one process, so anything named after the process alone
 //! would be shared by tests running at once: a [`TempDir`] is unique to its test.
 
-// Test support: failing loudly is the point.
-#![allow(clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,9 +1,6 @@
 //! The third-party Kafka tools the interop tests drive (kcat, and Python with confluent-kafka
 //! or kafka-python): finding them, and running them bounded in time.
 
-// Test support: failing loudly is the point.
-#![allow(clippy::panic)]
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
