@@ -18,7 +18,12 @@
 //! Seeds: `STREAMCTL_CHAOS_SEED=n` replays one; `STREAMCTL_CHAOS_SEEDS=a..b` (or `N` for
 //! `1..=N`) runs a range; otherwise the CI set below. `scripts/soak` runs many in release
 //! mode. Each seed prints its schedule, figures and a `FAULT-SCHEDULE-RESULT` line.
+//!
+//! A test binary of its own, not a module of `tests/it` like the crate's other tests: a soak
+//! of minutes (hours under `scripts/soak`) that the scripts and the README build and run
+//! alone with `--test fault_schedule`. Hence its own lint header too.
 
+// Tests state their expectations by unwrapping and indexing; a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
