@@ -18,7 +18,12 @@
 //! Seeds: `STREAMCTL_CHAOS_SEED=n` replays one; `STREAMCTL_CHAOS_SEEDS=a..b` (or `N` for
 //! `1..=N`) runs a range; otherwise the CI set below. `scripts/soak` runs many in release
 //! mode. Each seed prints its schedule, figures and a `FAULT-SCHEDULE-RESULT` line.
+//!
+//! A test binary of its own, not a module of `tests/it` like the crate's other tests: a soak
+//! of minutes (hours under `scripts/soak`) that the scripts and the README build and run
+//! alone with `--test fault_schedule`. Hence its own lint header too.
 
+// Tests state their expectations by unwrapping and indexing; a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -39,11 +44,12 @@ use std::time::{Duration, Instant};
 
 use fault_schedule::checker::{check, Figures, FinalLog};
 use fault_schedule::schedule::{Action, Schedule};
-use fault_schedule::target::{Target, TempDir};
+use fault_schedule::target::Target;
 use fault_schedule::workloads::{self, Delete, Shared, Writer, TOPIC};
 use streamctl_client::consumer::{Consumer, OffsetReset, TopicPartition};
 use streamctl_client::{Admin, ClientConfig};
 use streamctl_devcluster::ClusterState;
+use streamctl_testkit::TempDir;
 
 /// Seeds CI runs: two of each variant (seed % 3 picks it), both min.insync values.
 const CI_SEEDS: [u64; 6] = [1, 2, 3, 4, 5, 6];
@@ -179,7 +185,7 @@ async fn run(schedule: Schedule) -> SeedResult {
     print!("{schedule}");
     let settings = schedule.settings.clone();
     let dir = TempDir::new("fault-schedule");
-    let data_dir = settings.variant.on_disk().then(|| dir.0.join("data"));
+    let data_dir = settings.variant.on_disk().then(|| dir.path().join("data"));
     let mut target = Target::start(settings.variant, data_dir.as_deref()).await;
     let bootstrap = target.bootstrap_servers();
     let admin = Admin::connect(ClientConfig::new(&bootstrap)).await.unwrap();

@@ -1,55 +1,27 @@
-//! Test-only helpers shared by the crates' test suites: locating the third-party Kafka tools
-//! the interop tests drive (kcat, and Python with confluent-kafka or kafka-python).
+//! Test-only helpers shared by the crates' integration tests, so each suite writes only what
+//! it tests:
+//!
+//! - [`cluster`] / [`cluster_with`]: an in-process [`DevCluster`](streamctl_devcluster::DevCluster)
+//!   on 127.0.0.1, with a `RUST_LOG` tracing subscriber ([`init_tracing`]);
+//! - [`read_partition`] / [`read_batches`]: a partition read back with the raw Fetch API,
+//!   every batch's CRC checked, independent of the consumer under test;
+//! - [`seed`], [`TempDir`]: reproducible randomness and private directories;
+//! - [`kcat`], [`python`], [`run`], [`kcat_consume`]: the third-party Kafka tools the
+//!   interop tests drive.
 //!
 //! A missing tool fails the test under `CI=true` (CI installs them with
-//! `scripts/install-test-deps`) and is a loud skip elsewhere, so a developer without them can
-//! still run the rest of the suite.
+//! `scripts/install-test-deps`) and is a loud skip elsewhere ([`require`]), so a developer
+//! without them can still run the rest of the suite.
 
-// Test support: failing loudly is the point.
+// Test support: a helper that cannot do its job fails the test, saying why.
 #![allow(clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::Command;
+mod cluster;
+mod fetch;
+mod scratch;
+mod tools;
 
-/// The repository root (this crate lives in `crates/testkit`).
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Reports a missing tool: a panic under `CI=true`, a loud skip elsewhere. Returns whether
-/// the tool is there.
-pub fn require(available: bool, what: &str) -> bool {
-    if available {
-        return true;
-    }
-    let msg = format!("{what} is not installed: run scripts/install-test-deps");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
-    false
-}
-
-/// `kcat`, if installed (see [`require`]).
-pub fn kcat() -> Option<&'static str> {
-    let ok = Command::new("kcat")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    require(ok, "kcat").then_some("kcat")
-}
-
-/// A Python that can import `module`: the repo's test venv, else `python3` (see [`require`]).
-pub fn python(module: &str) -> Option<PathBuf> {
-    let venv = workspace_root().join(".venv-test/bin/python");
-    let found = [venv, PathBuf::from("python3")].into_iter().find(|py| {
-        Command::new(py)
-            .args(["-c", &format!("import {module}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let present = found.is_some();
-    require(present, &format!("python module {module}"))
-        .then_some(found)
-        .flatten()
-}
+pub use cluster::{cluster, cluster_with, init_tracing};
+pub use fetch::{read_batches, read_partition, FetchedRecord};
+pub use scratch::{seed, TempDir};
+pub use tools::{kcat, kcat_consume, python, require, run, workspace_root, TOOL_TIMEOUT};

@@ -27,28 +27,6 @@ use super::schedule::Variant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamctl");
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("streamctl-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Four consecutive free ports on 127.0.0.1 (three brokers and the admin plane), below the
 /// kernel's ephemeral range so no client connection can take one as its local port while
 /// the cluster is down.

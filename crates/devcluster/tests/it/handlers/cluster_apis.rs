@@ -1,0 +1,129 @@
+//! ApiVersions, DescribeCluster and InitProducerId.
+
+use streamctl_protocol::ApiKey;
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_versions_lists_the_new_handlers() {
+    bounded(async {
+        let c = cluster(3).await;
+        let resp = call(addr(&c, 1), ApiVersionsRequest::default(), 3).await;
+        let range = |key: ApiKey| {
+            resp.api_keys
+                .iter()
+                .find(|k| k.api_key == key.code())
+                .map(|k| (k.min_version, k.max_version))
+        };
+        assert_eq!(range(ApiKey::DeleteTopics), Some((1, 6)));
+        assert_eq!(range(ApiKey::CreatePartitions), Some((0, 3)));
+        assert_eq!(range(ApiKey::DescribeConfigs), Some((1, 4)));
+        assert_eq!(range(ApiKey::IncrementalAlterConfigs), Some((0, 1)));
+        assert_eq!(range(ApiKey::DescribeCluster), Some((0, 1)));
+        assert_eq!(range(ApiKey::DeleteRecords), Some((0, 2)));
+        assert_eq!(range(ApiKey::InitProducerId), Some((0, 4)));
+        assert_eq!(range(ApiKey::FindCoordinator), Some((0, 4)));
+        assert_eq!(range(ApiKey::JoinGroup), Some((0, 9)));
+        assert_eq!(range(ApiKey::SyncGroup), Some((0, 5)));
+        assert_eq!(range(ApiKey::Heartbeat), Some((0, 4)));
+        assert_eq!(range(ApiKey::LeaveGroup), Some((0, 5)));
+        assert_eq!(range(ApiKey::OffsetCommit), Some((2, 9)));
+        assert_eq!(range(ApiKey::OffsetFetch), Some((1, 8)));
+        assert_eq!(range(ApiKey::DescribeGroups), Some((0, 5)));
+        assert_eq!(range(ApiKey::ListGroups), Some((0, 4)));
+        assert_eq!(range(ApiKey::DeleteGroups), Some((0, 2)));
+        assert_eq!(range(ApiKey::OffsetDelete), Some((0, 0)));
+        c.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_cluster_v0_and_v1() {
+    bounded(async {
+        let c = cluster_with(3, |b| b.cluster_id("handlers-test-cluster")).await;
+        let md = c.controller().snapshot();
+        for version in [0, 1] {
+            let resp = call(addr(&c, 2), DescribeClusterRequest::default(), version).await;
+            assert_eq!(resp.error_code, 0);
+            assert_eq!(resp.cluster_id, "handlers-test-cluster");
+            assert_eq!(resp.controller_id, md.controller_id);
+            assert_eq!(resp.cluster_authorized_operations, i32::MIN);
+            let mut brokers: Vec<_> = resp.brokers.iter().map(|b| (b.broker_id, b.port)).collect();
+            brokers.sort();
+            let expected: Vec<_> = (1..=3)
+                .map(|id| (id, i32::from(addr(&c, id).port())))
+                .collect();
+            assert_eq!(brokers, expected);
+            assert!(resp.brokers.iter().all(|b| b.host == "127.0.0.1"));
+        }
+        let req = DescribeClusterRequest {
+            include_cluster_authorized_operations: true,
+            endpoint_type: 1,
+            ..Default::default()
+        };
+        let resp = call(addr(&c, 1), req, 1).await;
+        assert_eq!(resp.endpoint_type, 1);
+        // CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE
+        assert_eq!(resp.cluster_authorized_operations, 8096);
+
+        let controllers = DescribeClusterRequest {
+            endpoint_type: 2,
+            ..Default::default()
+        };
+        let resp = call(addr(&c, 1), controllers, 1).await;
+        assert_eq!(resp.error_code, code(ErrorCode::MismatchedEndpointType));
+        assert!(resp.error_message.is_some());
+        let unknown = DescribeClusterRequest {
+            endpoint_type: 7,
+            ..Default::default()
+        };
+        let resp = call(addr(&c, 1), unknown, 1).await;
+        assert_eq!(resp.error_code, code(ErrorCode::UnsupportedEndpointType));
+        c.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_producer_id_hands_out_distinct_ids() {
+    bounded(async {
+        let c = cluster(3).await;
+        let idempotent = || InitProducerIdRequest {
+            transactional_id: None,
+            transaction_timeout_ms: 60_000,
+            ..Default::default()
+        };
+        let mut ids = Vec::new();
+        for (node_id, version) in [(1, 0), (2, 2), (3, 4), (1, 3)] {
+            let resp = call(addr(&c, node_id), idempotent(), version).await;
+            assert_eq!((resp.error_code, resp.producer_epoch), (0, 0));
+            assert!(resp.producer_id >= 0);
+            ids.push(resp.producer_id);
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            ids.len(),
+            "ids are cluster-wide unique: {ids:?}"
+        );
+
+        let transactional = InitProducerIdRequest {
+            transactional_id: Some("txn".into()),
+            ..idempotent()
+        };
+        let resp = call(addr(&c, 1), transactional, 4).await;
+        assert_eq!(resp.error_code, code(ErrorCode::CoordinatorNotAvailable));
+        assert_eq!((resp.producer_id, resp.producer_epoch), (-1, -1));
+        let empty = InitProducerIdRequest {
+            transactional_id: Some(String::new()),
+            ..idempotent()
+        };
+        let resp = call(addr(&c, 1), empty, 4).await;
+        assert_eq!(resp.error_code, code(ErrorCode::InvalidRequest));
+        c.shutdown().await;
+    })
+    .await;
+}
