@@ -1,46 +1,6 @@
-//! Async Kafka client: connections, cluster metadata, partitioners — the foundation the
-//! producer, the consumer and the admin client are built on.
-//!
-//! ```text
-//!   producer.send(record)                         consumer.poll()
-//!     partitioner → accumulator → sender            group → fetcher
-//!     (per record)  (per partition) (per broker)            (per broker)
-//!                                    │                        │
-//!          leader_for(topic, p) / connection(node id) / invalidation hooks
-//!                                    ▼                        ▼
-//!   ┌─────────────────────────── metadata::Cluster ──────────────────────────┐
-//!   │ cache: brokers, topics, partitions, leaders + epochs, topic ids        │
-//!   │ pool:  node id → Connection, reconnect with backoff + jitter           │
-//!   └───────────────────────────────────┬────────────────────────────────────┘
-//!                                       ▼
-//!   ┌──────────────────── connection::Connection (per broker) ───────────────┐
-//!   │ writer task → socket → reader task, responses matched by correlation id│
-//!   │ ApiVersions negotiation, request timeouts, cancel-safe calls           │
-//!   └───────────────────────────────────┬────────────────────────────────────┘
-//!                                       ▼
-//!                      streamctl-protocol (sans-io codec)
-//! ```
-//!
-//! Everything speaks the real Kafka protocol, so the same code works against Apache Kafka,
-//! Redpanda or the in-process `streamctl-devcluster`.
-//!
-//! ```no_run
-//! use streamctl_client::{ClientConfig, Cluster};
-//!
-//! # async fn example() -> streamctl_client::Result<()> {
-//! let cluster = Cluster::connect(ClientConfig::new("localhost:9092")).await?;
-//! let leader = cluster.leader_for("orders", 0).await?;
-//! let connection = cluster.connection(leader.node_id).await?;
-//! println!(
-//!     "orders-0 is led by broker {} ({}), epoch {}; Fetch v{:?}",
-//!     leader.node_id,
-//!     connection.broker(),
-//!     leader.leader_epoch,
-//!     connection.negotiated_version(streamctl_client::protocol::ApiKey::Fetch),
-//! );
-//! # Ok(())
-//! # }
-//! ```
+//! An async (tokio) Kafka client: a batching, idempotent producer, a consumer with groups and
+//! commits, and an admin client. Everything speaks the real Kafka protocol, so the same code
+//! works against Apache Kafka, Redpanda or the in-process `streamctl-devcluster`.
 //!
 //! ## Producing
 //!
@@ -73,6 +33,38 @@
 //! # }
 //! ```
 //!
+//! ## Consuming
+//!
+//! [`Consumer`] joins a group (range, roundrobin or cooperative-sticky assignment, static
+//! membership), or reads partitions it is given with [`Consumer::assign`]; it fetches ahead
+//! from every leader, and commits what you processed ([`Consumer::commit`]) or, by default,
+//! every `auto.commit.interval.ms`.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use streamctl_client::{Consumer, OffsetReset};
+//!
+//! # async fn example() -> streamctl_client::Result<()> {
+//! let consumer = Consumer::builder("localhost:9092")
+//!     .group_id("billing")
+//!     .enable_auto_commit(false)
+//!     .auto_offset_reset(OffsetReset::Earliest)
+//!     .build()
+//!     .await?;
+//! consumer.subscribe(["orders"])?;
+//! loop {
+//!     let records = consumer.poll(Duration::from_millis(500)).await?;
+//!     for r in &records {
+//!         println!("{}-{} @ {}: {:?}", r.topic, r.partition, r.offset, r.value);
+//!     }
+//!     consumer.commit().await?; // everything this poll returned is processed
+//! #   break;
+//! }
+//! # consumer.close(Duration::from_secs(5)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Administering
 //!
 //! [`Admin`] creates, deletes, grows and describes topics (leaders, replicas, ISR and
@@ -82,6 +74,49 @@
 //! Configuration takes typed values or Kafka's property names ([`ClientConfig::set`]). Logs
 //! go through `tracing` with `broker`, `correlation_id`, `topic` and `partition` fields; the
 //! library installs no subscriber.
+//!
+//! ## Underneath
+//!
+//! The producer, the consumer and the admin client share one layer of connections and
+//! metadata, usable directly for requests of your own:
+//!
+//! ```text
+//!   producer.send(record)                         consumer.poll()
+//!     partitioner → accumulator → sender            group → fetcher
+//!     (per record)  (per partition) (per broker)            (per broker)
+//!                                    │                        │
+//!          leader_for(topic, p) / connection(node id) / invalidation hooks
+//!                                    ▼                        ▼
+//!   ┌─────────────────────────── metadata::Cluster ──────────────────────────┐
+//!   │ cache: brokers, topics, partitions, leaders + epochs, topic ids        │
+//!   │ pool:  node id → Connection, reconnect with backoff + jitter           │
+//!   └───────────────────────────────────┬────────────────────────────────────┘
+//!                                       ▼
+//!   ┌──────────────────── connection::Connection (per broker) ───────────────┐
+//!   │ writer task → socket → reader task, responses matched by correlation id│
+//!   │ ApiVersions negotiation, request timeouts, cancel-safe calls           │
+//!   └───────────────────────────────────┬────────────────────────────────────┘
+//!                                       ▼
+//!                      streamctl-protocol (sans-io codec)
+//! ```
+//!
+//! ```no_run
+//! use streamctl_client::{ClientConfig, Cluster};
+//!
+//! # async fn example() -> streamctl_client::Result<()> {
+//! let cluster = Cluster::connect(ClientConfig::new("localhost:9092")).await?;
+//! let leader = cluster.leader_for("orders", 0).await?;
+//! let connection = cluster.connection(leader.node_id).await?;
+//! println!(
+//!     "orders-0 is led by broker {} ({}), epoch {}; Fetch v{:?}",
+//!     leader.node_id,
+//!     connection.broker(),
+//!     leader.leader_epoch,
+//!     connection.negotiated_version(streamctl_client::protocol::ApiKey::Fetch),
+//! );
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod admin;
 mod backoff;
