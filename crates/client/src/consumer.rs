@@ -38,6 +38,7 @@
 //! membership (KIP-345) is `group.instance.id`. Kafka's property names are accepted too:
 //! `ConsumerBuilder::set("fetch.max.wait.ms", "100")`.
 
+mod aborted;
 pub mod assignor;
 mod config;
 pub(crate) mod fetcher;
@@ -67,7 +68,7 @@ use crate::metadata::Cluster;
 pub use assignor::{
     Assignor, CooperativeStickyAssignor, MemberSubscription, RangeAssignor, RoundRobinAssignor,
 };
-pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, OffsetReset};
+pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, IsolationLevel, OffsetReset};
 pub use group::{ListenerFuture, RebalanceListener};
 pub use record::{ConsumerRecord, TopicPartition};
 pub(crate) use state::ConsumerInner;
@@ -344,7 +345,12 @@ impl Consumer {
         }
         let query: Vec<(TopicPartition, i64)> =
             targets.iter().map(|tp| (tp.clone(), timestamp)).collect();
-        let found = offsets::list_offsets(&self.inner.cluster, &query, false).await?;
+        let found = offsets::list_offsets(
+            &self.inner.cluster,
+            &query,
+            self.inner.config.isolation_level,
+        )
+        .await?;
         for (tp, (offset, _)) in found {
             // A partition revoked meanwhile is simply skipped.
             let _ = self.seek(&tp, offset);
@@ -360,7 +366,12 @@ impl Consumer {
         timestamps: impl IntoIterator<Item = (TopicPartition, i64)>,
     ) -> Result<BTreeMap<TopicPartition, Option<(i64, i64)>>> {
         let query: Vec<(TopicPartition, i64)> = timestamps.into_iter().collect();
-        let found = offsets::list_offsets(&self.inner.cluster, &query, false).await?;
+        let found = offsets::list_offsets(
+            &self.inner.cluster,
+            &query,
+            self.inner.config.isolation_level,
+        )
+        .await?;
         Ok(query
             .into_iter()
             .map(|(tp, _)| {
@@ -395,7 +406,12 @@ impl Consumer {
             .iter()
             .map(|tp| (tp.clone(), timestamp))
             .collect();
-        let found = offsets::list_offsets(&self.inner.cluster, &query, false).await?;
+        let found = offsets::list_offsets(
+            &self.inner.cluster,
+            &query,
+            self.inner.config.isolation_level,
+        )
+        .await?;
         Ok(found.into_iter().map(|(tp, (o, _))| (tp, o)).collect())
     }
 
@@ -642,6 +658,7 @@ fn take_records(state: &mut State, max: usize) -> Vec<ConsumerRecord> {
             p.position = Some(r.offset + 1);
             out.push(r);
         }
+        p.advance_past_skipped();
         if out.len() >= max {
             break;
         }

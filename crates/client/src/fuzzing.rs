@@ -57,12 +57,19 @@ pub fn response(data: &[u8]) -> Result<usize, &'static str> {
         ResponseBody::Fetch(resp) => {
             for topic in resp.responses {
                 for p in topic.partitions {
+                    // A listed abort list runs the read_committed filter too.
+                    let aborted: Option<Vec<(i64, i64)>> = p.aborted_transactions.map(|a| {
+                        a.into_iter()
+                            .map(|t| (t.producer_id, t.first_offset))
+                            .collect()
+                    });
                     let outcome = fetcher::decode(
                         &std::sync::Arc::from(topic.topic.as_str()),
                         p.partition_index,
                         fetch_offset,
                         p.records.unwrap_or_default(),
                         p.high_watermark,
+                        aborted.as_deref(),
                     );
                     if let PartitionOutcome::Records {
                         records,

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use streamctl_client::consumer::offsets::{list_offsets, EARLIEST, LATEST};
-use streamctl_client::consumer::TopicPartition;
+use streamctl_client::consumer::{IsolationLevel, TopicPartition};
 use streamctl_client::Admin;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -281,8 +281,14 @@ impl Poller {
             let latest: Vec<(TopicPartition, i64)> =
                 query.iter().map(|tp| (tp.clone(), LATEST)).collect();
             let (low, high) = tokio::join!(
-                tokio::time::timeout(STEP_TIMEOUT, list_offsets(cluster, &earliest, false)),
-                tokio::time::timeout(STEP_TIMEOUT, list_offsets(cluster, &latest, false)),
+                tokio::time::timeout(
+                    STEP_TIMEOUT,
+                    list_offsets(cluster, &earliest, IsolationLevel::ReadUncommitted)
+                ),
+                tokio::time::timeout(
+                    STEP_TIMEOUT,
+                    list_offsets(cluster, &latest, IsolationLevel::ReadUncommitted)
+                ),
             );
             let at = Instant::now();
             match (low, high) {

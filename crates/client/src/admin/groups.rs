@@ -36,8 +36,12 @@ use crate::backoff::Backoff;
 use crate::connection::Connection;
 use crate::consumer::assignor::decode_assignment;
 use crate::consumer::offsets::{find_coordinator, list_offsets, EARLIEST, LATEST};
-use crate::consumer::TopicPartition;
+use crate::consumer::{IsolationLevel, TopicPartition};
 use crate::error::{Error, Result};
+
+/// The admin reads watermarks as Java's admin does by default: the high watermark, not the
+/// last stable offset.
+const READ_UNCOMMITTED: IsolationLevel = IsolationLevel::ReadUncommitted;
 
 /// A group as [`Admin::list_groups`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -372,11 +376,11 @@ impl Admin {
         let query = |ts: i64| -> Vec<(TopicPartition, i64)> {
             partitions.iter().map(|tp| (tp.clone(), ts)).collect()
         };
-        let earliest = list_offsets(&self.cluster, &query(EARLIEST), false).await?;
-        let latest = list_offsets(&self.cluster, &query(LATEST), false).await?;
+        let earliest = list_offsets(&self.cluster, &query(EARLIEST), READ_UNCOMMITTED).await?;
+        let latest = list_offsets(&self.cluster, &query(LATEST), READ_UNCOMMITTED).await?;
         let by_time = match spec {
             OffsetResetSpec::Timestamp(ms) => {
-                Some(list_offsets(&self.cluster, &query(ms), false).await?)
+                Some(list_offsets(&self.cluster, &query(ms), READ_UNCOMMITTED).await?)
             }
             _ => None,
         };
@@ -535,7 +539,7 @@ impl Admin {
     ) -> BTreeMap<TopicPartition, i64> {
         let query: Vec<(TopicPartition, i64)> =
             partitions.iter().map(|tp| (tp.clone(), LATEST)).collect();
-        match list_offsets(&self.cluster, &query, false).await {
+        match list_offsets(&self.cluster, &query, READ_UNCOMMITTED).await {
             Ok(found) => found.into_iter().map(|(tp, (o, _))| (tp, o)).collect(),
             Err(e) => {
                 tracing::debug!(error = %e, "end offsets unavailable");

@@ -22,6 +22,53 @@ pub enum OffsetReset {
     None,
 }
 
+/// Which records a consumer reads (`isolation.level`, KIP-98).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// `read_uncommitted` (Kafka's default): everything up to the high watermark, records of
+    /// open and aborted transactions included.
+    #[default]
+    ReadUncommitted,
+    /// `read_committed`: up to the last stable offset, without the records of aborted
+    /// transactions.
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    /// The level by its Kafka name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "read_uncommitted" => Some(Self::ReadUncommitted),
+            "read_committed" => Some(Self::ReadCommitted),
+            _ => None,
+        }
+    }
+
+    /// The Kafka name (`read_uncommitted`, `read_committed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ReadUncommitted => "read_uncommitted",
+            Self::ReadCommitted => "read_committed",
+        }
+    }
+
+    /// Whether this is `read_committed`.
+    pub fn read_committed(self) -> bool {
+        self == Self::ReadCommitted
+    }
+
+    /// The `isolation_level` field of Fetch and ListOffsets: 0 or 1.
+    pub(crate) fn as_i8(self) -> i8 {
+        i8::from(self.read_committed())
+    }
+}
+
+impl fmt::Display for IsolationLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Consumer settings. Typed setters on [`ConsumerBuilder`], or Kafka property names via
 /// [`ConsumerConfig::set`].
 #[derive(Debug, Clone)]
@@ -58,10 +105,11 @@ pub struct ConsumerConfig {
     pub max_poll_interval: Duration,
     /// `partition.assignment.strategy` (default `range,cooperative-sticky`, as Kafka 3).
     pub assignors: Vec<Arc<dyn Assignor>>,
-    /// `isolation.level`: `read_uncommitted` (default) or `read_committed`. Read committed
-    /// stops at the last stable offset, but records of aborted transactions below it are not
-    /// filtered out yet.
-    pub read_committed: bool,
+    /// `isolation.level` (default `read_uncommitted`). Under `read_committed` Fetch stops at
+    /// the last stable offset, records of aborted transactions are skipped, and ListOffsets
+    /// `latest` (`end_offsets`, `seek_to_end`, `auto.offset.reset=latest`) answers the last
+    /// stable offset.
+    pub isolation_level: IsolationLevel,
 }
 
 impl Default for ConsumerConfig {
@@ -82,7 +130,7 @@ impl Default for ConsumerConfig {
             heartbeat_interval: Duration::from_secs(3),
             max_poll_interval: Duration::from_secs(300),
             assignors: vec![Arc::new(RangeAssignor), Arc::new(CooperativeStickyAssignor)],
-            read_committed: false,
+            isolation_level: IsolationLevel::ReadUncommitted,
         }
     }
 }
@@ -180,17 +228,13 @@ impl ConsumerConfig {
                 self.assignors = assignors;
             }
             "isolation.level" => {
-                self.read_committed = match v {
-                    "read_uncommitted" => false,
-                    "read_committed" => true,
-                    _ => {
-                        return Err(Error::invalid_config(
-                            property,
-                            value,
-                            "expected read_uncommitted or read_committed",
-                        ))
-                    }
-                }
+                self.isolation_level = IsolationLevel::from_name(v).ok_or_else(|| {
+                    Error::invalid_config(
+                        property,
+                        value,
+                        "expected read_uncommitted or read_committed",
+                    )
+                })?;
             }
             // Kafka's consumer has no other choice for these; accepted so configs paste as-is.
             "key.deserializer" | "value.deserializer" | "check.crcs" => {}
@@ -333,6 +377,12 @@ impl ConsumerBuilder {
     /// `max.poll.interval.ms` (the rebalance timeout).
     pub fn max_poll_interval(mut self, interval: Duration) -> Self {
         self.config.max_poll_interval = interval;
+        self
+    }
+
+    /// `isolation.level`.
+    pub fn isolation_level(mut self, level: IsolationLevel) -> Self {
+        self.config.isolation_level = level;
         self
     }
 

@@ -10,6 +10,8 @@
 //!        Fetch(fetch.min.bytes, fetch.max.wait.ms, fetch.max.bytes, per-partition bytes),
 //!        topic ids from v13; decoded (and decompressed) in the broker's own task
 //!    answers ─▶ records after the fetch offset appended to the partition's buffer
+//!               (control batches skipped; under read_committed also aborted transactions,
+//!               see `aborted.rs`)
 //!               NOT_LEADER / FENCED_LEADER_EPOCH / UNKNOWN_TOPIC / lost connection ─▶
 //!                   metadata hooks, retry after retry.backoff.ms at the new leader
 //!               OFFSET_OUT_OF_RANGE ─▶ auto.offset.reset (earliest / latest / none → error)
@@ -33,6 +35,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
+use super::aborted::{AbortedTransactions, Verdict};
 use super::{offsets, record_size, ConsumerInner, ConsumerRecord, OffsetReset, TopicPartition};
 use crate::error::{Error, Result};
 use crate::metadata::Leader;
@@ -187,7 +190,7 @@ async fn reset_offsets(
         return Ok(BTreeMap::new());
     }
     let query: Vec<(TopicPartition, i64)> = partitions.iter().map(|tp| (tp.clone(), ts)).collect();
-    let found = offsets::list_offsets(&inner.cluster, &query, inner.config.read_committed).await?;
+    let found = offsets::list_offsets(&inner.cluster, &query, inner.config.isolation_level).await?;
     Ok(found.into_iter().map(|(tp, (o, _))| (tp, o)).collect())
 }
 
@@ -341,7 +344,7 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
         max_wait_ms: i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX),
         min_bytes: config.fetch_min_bytes,
         max_bytes: config.fetch_max_bytes,
-        isolation_level: i8::from(config.read_committed),
+        isolation_level: config.isolation_level.as_i8(),
         session_id: 0,
         session_epoch: -1,
         topics: request_topics,
@@ -403,12 +406,23 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
                 results.push((target.clone(), PartitionOutcome::Error(code)));
                 continue;
             }
+            // Under read_uncommitted the list is null and, if a broker sent one anyway,
+            // ignored: only read_committed filters.
+            let aborted: Option<Vec<(i64, i64)>> =
+                config.isolation_level.read_committed().then(|| {
+                    p.aborted_transactions
+                        .iter()
+                        .flatten()
+                        .map(|a| (a.producer_id, a.first_offset))
+                        .collect()
+                });
             let outcome = decode(
                 &Arc::from(name.as_str()),
                 p.partition_index,
                 target.fetch_offset,
                 p.records.unwrap_or_default(),
                 p.high_watermark,
+                aborted.as_deref(),
             );
             results.push((target.clone(), outcome));
         }
@@ -422,16 +436,20 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
 }
 
 /// Decodes a partition's records, skipping those before `fetch_offset` (a fetch from the
-/// middle of a batch returns the whole batch) and control batches.
+/// middle of a batch returns the whole batch), control batches and, under read_committed
+/// (`aborted` is the answer's `(producer_id, first_offset)` list), batches of aborted
+/// transactions. `next_offset` goes past everything skipped.
 pub(crate) fn decode(
     topic: &Arc<str>,
     partition: i32,
     fetch_offset: i64,
     records: bytes::Bytes,
     high_watermark: i64,
+    aborted: Option<&[(i64, i64)]>,
 ) -> PartitionOutcome {
     let mut out = Vec::new();
     let mut next_offset = fetch_offset;
+    let mut filter = aborted.map(|a| AbortedTransactions::new(a.iter().copied()));
     for batch in RecordBatches::new(records) {
         let batch = match batch {
             Ok(b) => b,
@@ -446,10 +464,13 @@ pub(crate) fn decode(
                 ))
             }
         };
+        // Every batch goes through the filter, in log order, even one before the fetch
+        // offset: an ABORT marker there still ends its producer's aborted range (as Java).
+        let verdict = filter.as_mut().map_or(Verdict::Keep, |f| f.judge(&batch));
         if batch.next_offset() <= next_offset {
             continue;
         }
-        if batch.is_control() {
+        if batch.is_control() || verdict == Verdict::Aborted {
             next_offset = batch.next_offset();
             continue;
         }
@@ -588,6 +609,11 @@ fn apply(inner: &Arc<ConsumerInner>, done: Done, busy: &mut HashSet<i32>) {
                             got_records = true;
                             p.buffered_bytes += records.iter().map(record_size).sum::<usize>();
                             p.buffered.extend(records);
+                        } else if p.buffered.is_empty() {
+                            // Only skipped batches (markers, aborted transactions): nothing
+                            // to hand out, but the position moves past them, as in Java, so
+                            // commits and `position` do not stay behind a marker.
+                            p.advance_past_skipped();
                         }
                     }
                     PartitionOutcome::Error(ErrorCode::OffsetOutOfRange) => {

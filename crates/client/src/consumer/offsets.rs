@@ -29,7 +29,7 @@ use streamctl_protocol::messages::{
 use streamctl_protocol::{ApiKey, ErrorCode};
 use tracing::debug;
 
-use super::{ConsumerInner, TopicPartition};
+use super::{ConsumerInner, IsolationLevel, TopicPartition};
 use crate::backoff::Backoff;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
@@ -53,7 +53,7 @@ pub(crate) fn is_coordinator_error(code: ErrorCode) -> bool {
 pub async fn list_offsets(
     cluster: &Cluster,
     query: &[(TopicPartition, i64)],
-    read_committed: bool,
+    isolation_level: IsolationLevel,
 ) -> Result<BTreeMap<TopicPartition, (i64, i64)>> {
     let config = cluster.config();
     let deadline = crate::backoff::deadline_after(config.request_timeout);
@@ -93,7 +93,7 @@ pub async fn list_offsets(
             }
             let request = ListOffsetsRequest {
                 replica_id: -1,
-                isolation_level: i8::from(read_committed),
+                isolation_level: isolation_level.as_i8(),
                 topics: topics
                     .into_iter()
                     .map(|(name, partitions)| ListOffsetsTopic {

@@ -79,6 +79,16 @@ impl PartitionState {
         self.resolving = false;
         self.retry_at = None;
     }
+
+    /// With nothing buffered, everything below `fetch_offset` was handed out or skipped
+    /// (control batches, aborted transactions, compacted gaps): the position goes there.
+    pub(crate) fn advance_past_skipped(&mut self) {
+        if self.buffered.is_empty() {
+            if let Some(position) = self.position.as_mut() {
+                *position = (*position).max(self.fetch_offset);
+            }
+        }
+    }
 }
 
 /// The group member's identity in the current generation, for commits.
