@@ -36,7 +36,10 @@ use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::aborted::{AbortedTransactions, Verdict};
-use super::{offsets, record_size, ConsumerInner, ConsumerRecord, OffsetReset, TopicPartition};
+use super::{
+    offsets, record_size, ConsumerConfig, ConsumerInner, ConsumerRecord, OffsetReset,
+    TopicPartition,
+};
 use crate::error::{Error, Result};
 use crate::metadata::Leader;
 
@@ -338,19 +341,8 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
             }
         })
         .collect();
-    let max_wait = config.fetch_max_wait;
-    let request = FetchRequest {
-        replica_id: -1,
-        max_wait_ms: i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX),
-        min_bytes: config.fetch_min_bytes,
-        max_bytes: config.fetch_max_bytes,
-        isolation_level: config.isolation_level.as_i8(),
-        session_id: 0,
-        session_epoch: -1,
-        topics: request_topics,
-        ..Default::default()
-    };
-    let timeout = config.client.request_timeout + max_wait;
+    let request = fetch_request(config, request_topics);
+    let timeout = config.client.request_timeout + config.fetch_max_wait;
     let response = match conn.call_with_timeout(request, timeout).await {
         Ok(r) => r,
         Err(e) => {
@@ -432,6 +424,22 @@ async fn fetch_from(inner: &ConsumerInner, node: i32, targets: Vec<FetchTarget>)
         sent: targets,
         results,
         failed: None,
+    }
+}
+
+/// A consumer's full Fetch (no session) for these topics, with its limits and isolation
+/// level.
+fn fetch_request(config: &ConsumerConfig, topics: Vec<FetchRequestTopic>) -> FetchRequest {
+    FetchRequest {
+        replica_id: -1,
+        max_wait_ms: i32::try_from(config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),
+        min_bytes: config.fetch_min_bytes,
+        max_bytes: config.fetch_max_bytes,
+        isolation_level: config.isolation_level.as_i8(),
+        session_id: 0,
+        session_epoch: -1,
+        topics,
+        ..Default::default()
     }
 }
 
@@ -688,6 +696,37 @@ fn apply(inner: &Arc<ConsumerInner>, done: Done, busy: &mut HashSet<i32>) {
             if got_records || has_errors {
                 inner.records_ready.notify_waiters();
                 inner.records_ready.notify_one();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use streamctl_protocol::Message;
+
+    use super::*;
+    use crate::consumer::IsolationLevel;
+
+    /// The isolation level as a broker reads it off the wire, at the first Fetch version
+    /// that has it and at the newest.
+    #[test]
+    fn the_fetch_request_carries_the_isolation_level() {
+        for (level, wire) in [
+            (IsolationLevel::ReadUncommitted, 0),
+            (IsolationLevel::ReadCommitted, 1),
+        ] {
+            let config = ConsumerConfig {
+                isolation_level: level,
+                ..Default::default()
+            };
+            let request = fetch_request(&config, Vec::new());
+            for version in [4, FetchRequest::MAX_VERSION] {
+                let mut buf = BytesMut::new();
+                request.encode_to(&mut buf, version).unwrap();
+                let read = FetchRequest::decode_from(&mut buf.freeze(), version).unwrap();
+                assert_eq!(read.isolation_level, wire, "{level} at v{version}");
             }
         }
     }

@@ -1,15 +1,15 @@
 //! The consumer against an in-process dev cluster: manual assignment, seeks, offsets for
 //! times, pause/resume, auto.offset.reset, a leader killed mid-consumption, consumer groups
 //! (balanced, cooperative rebalance on leave, resume from commits) and a mixed group with
-//! librdkafka (confluent-kafka).
+//! librdkafka (confluent-kafka), read_committed on a cluster without transactions.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use streamctl_client::consumer::{
-    Consumer, ConsumerRecord, CooperativeStickyAssignor, ListenerFuture, OffsetReset,
-    RangeAssignor, RebalanceListener, TopicPartition,
+    Consumer, ConsumerRecord, CooperativeStickyAssignor, IsolationLevel, ListenerFuture,
+    OffsetReset, RangeAssignor, RebalanceListener, TopicPartition,
 };
 use streamctl_client::producer::{Acks, Producer, Record};
 use streamctl_client::protocol::ErrorCode;
@@ -828,6 +828,90 @@ async fn auto_commit_on_close_never_goes_below_an_explicit_commit() {
             Some(10),
             "the commit went backwards"
         );
+        dc.shutdown().await;
+    })
+    .await
+    .unwrap();
+}
+
+/// The dev cluster has no transactions yet: its last stable offset is the high watermark, so
+/// a read_committed consumer must read exactly what a read_uncommitted one reads, its
+/// `end_offsets` must be the high watermarks, and it must resume from a committed offset
+/// even when the coordinator first answers UNSTABLE_OFFSET_COMMIT (retriable, as in Java).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_reads_everything_without_transactions() {
+    use streamctl_client::protocol::ApiKey;
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster().await;
+        dc.create_topic("rc", 2, 3).unwrap();
+        produce(&dc, "rc", 2, 400).await;
+        let partitions = [tp("rc", 0), tp("rc", 1)];
+
+        let committed = builder(&dc)
+            .set("isolation.level", "read_committed")
+            .unwrap()
+            .group_id("rc-group")
+            .enable_auto_commit(false)
+            .build()
+            .await
+            .unwrap();
+        assert!(committed.config().isolation_level.read_committed());
+        let ends = committed.end_offsets(&partitions).await.unwrap();
+        assert_eq!(ends.values().copied().collect::<Vec<_>>(), [200, 200]);
+        committed.subscribe(["rc"]).unwrap();
+        let got = poll_n(&committed, 400).await;
+        let uncommitted = builder(&dc)
+            .isolation_level(IsolationLevel::ReadUncommitted)
+            .build()
+            .await
+            .unwrap();
+        uncommitted.assign(partitions.clone()).unwrap();
+        let all = poll_n(&uncommitted, 400).await;
+        let key = |r: &ConsumerRecord| (r.partition, r.offset, value(r));
+        let got: BTreeSet<_> = got.iter().map(key).collect();
+        let all: BTreeSet<_> = all.iter().map(key).collect();
+        assert_eq!(got.len(), 400);
+        assert_eq!(got, all);
+        committed
+            .commit_offsets([(tp("rc", 0), 150), (tp("rc", 1), 50)])
+            .await
+            .unwrap();
+        committed.close(Duration::from_secs(10)).await.unwrap();
+        uncommitted.close(Duration::from_secs(5)).await.unwrap();
+
+        // Whichever broker coordinates the group answers the next OffsetFetch twice with
+        // UNSTABLE_OFFSET_COMMIT (a transactional commit still pending).
+        let brokers = [1, 2, 3];
+        for node in brokers {
+            dc.inject_errors(
+                node,
+                ApiKey::OffsetFetch,
+                ErrorCode::UnstableOffsetCommit,
+                2,
+            )
+            .unwrap();
+        }
+        let resumed = builder(&dc)
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .group_id("rc-group")
+            .build()
+            .await
+            .unwrap();
+        resumed.assign(partitions.clone()).unwrap();
+        let got = poll_n(&resumed, 200).await;
+        let firsts: BTreeMap<i32, i64> =
+            got.iter().rev().map(|r| (r.partition, r.offset)).collect();
+        assert_eq!(firsts, BTreeMap::from([(0, 150), (1, 50)]));
+        let remaining: u32 = brokers
+            .iter()
+            .flat_map(|&n| dc.faults(n).unwrap().errors)
+            .map(|e| e.remaining)
+            .sum();
+        assert_eq!(
+            remaining, 4,
+            "the coordinator's two errors were answered and retried"
+        );
+        resumed.close(Duration::from_secs(5)).await.unwrap();
         dc.shutdown().await;
     })
     .await
