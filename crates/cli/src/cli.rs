@@ -456,6 +456,15 @@ pub struct ConsumeArgs {
     /// One JSON object per record (topic, partition, offset, timestamp, key, value, headers).
     #[arg(short = 'J')]
     pub json: bool,
+    /// Which records to read: read_uncommitted (default, everything) or read_committed
+    /// (stop at the last stable offset, skip aborted transactions); overrides
+    /// `-X isolation.level=…`, kcat's spelling, which works too.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        value_parser = ["read_uncommitted", "read_committed"]
+    )]
+    pub isolation: Option<String>,
 }
 
 /// `streamctl perf …`.

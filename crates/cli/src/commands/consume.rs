@@ -122,6 +122,9 @@ async fn connect(global: &Global, args: &ConsumeArgs, start: Start) -> anyhow::R
     // Reading must not create topics: a typo should say the topic does not exist.
     config.set("allow.auto.create.topics", "false")?;
     crate::config::apply_global(global, |k, v| config.set(k, v).map(|_| ()))?;
+    if let Some(level) = &args.isolation {
+        config.set("isolation.level", level)?;
+    }
     if let Some(g) = &args.group {
         config.set("group.id", g)?;
         // The command commits exactly what it printed, at exit; auto-commit would commit

@@ -353,5 +353,53 @@ async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
     let out = streamctl(&["-b", &brokers, "consume", "nosuch", "-e"], b"").await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nosuch"));
+
+    // read_committed, as a flag or as kcat's property: without transactions, everything.
+    for isolation in [
+        &["consume", "c", "--isolation", "read_committed"][..],
+        &["-X", "isolation.level=read_committed", "consume", "c"][..],
+    ] {
+        let mut cmd = vec!["-b", brokers.as_str()];
+        cmd.extend_from_slice(isolation);
+        cmd.extend_from_slice(&["-e", "-f", "%k\\n"]);
+        let out = streamctl(&cmd, b"").await;
+        ok(&out);
+        let mut keys: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["a", "b", "c", "d", "e"], "{isolation:?}");
+    }
+    let out = streamctl(
+        &[
+            "-b",
+            &brokers,
+            "-X",
+            "isolation.level=committed",
+            "consume",
+            "c",
+            "-e",
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("isolation.level"));
+    let out = streamctl(
+        &[
+            "-b",
+            &brokers,
+            "consume",
+            "c",
+            "-e",
+            "--isolation",
+            "committed",
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
     dev.kill().await.unwrap();
 }
