@@ -96,7 +96,11 @@ impl ConfigFile {
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let text = toml::to_string_pretty(self).context("cannot encode the config file")?;
-        let tmp = path.with_extension("toml.tmp");
+        // A temporary name of its own per save: two processes (or threads) saving at once must
+        // not rename each other's file away; the last rename wins, whole.
+        static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("toml.{}-{n}.tmp", std::process::id()));
         std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     }
@@ -269,6 +273,34 @@ mod tests {
         std::fs::write(&path, "current = 'x'\nbrokers = 'y'\n").unwrap();
         let e = ConfigFile::load(&path).unwrap_err();
         assert!(e.to_string().contains("not a valid"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_saves_each_succeed_and_leave_a_whole_file() {
+        let dir = std::env::temp_dir().join(format!("streamctl-saves-{}", std::process::id()));
+        let path = dir.join("config.toml");
+        let files: Vec<ConfigFile> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|name| ConfigFile {
+                current: Some((*name).into()),
+                ..Default::default()
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for file in &files {
+                let path = &path;
+                scope.spawn(move || {
+                    for _ in 0..50 {
+                        file.save(path).unwrap();
+                    }
+                });
+            }
+        });
+        // The last rename wins whole; no temporary file is left behind.
+        assert!(files.contains(&ConfigFile::load(&path).unwrap()));
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
