@@ -41,6 +41,7 @@ use crate::limits::{self, ConnectionGate, ConnectionPermit, LimitClose};
 use crate::metrics::BrokerMetrics;
 use crate::security::sasl::Authenticator;
 use crate::security::ListenerSecurity;
+use crate::txn_coordinator::TransactionCoordinator;
 
 mod gate;
 mod partition_marker;
@@ -71,6 +72,8 @@ pub struct BrokerShared {
     pub metrics: Arc<BrokerMetrics>,
     /// The groups whose `__consumer_offsets` partition this broker leads.
     pub coordinator: Arc<GroupCoordinator>,
+    /// The transactional ids whose `__transaction_state` partition this broker leads.
+    pub transactions: Arc<TransactionCoordinator>,
     /// TLS and SASL of the client listener.
     pub security: ListenerSecurity,
     /// Open connections, counted against `max.connections`.
@@ -94,6 +97,7 @@ impl BrokerShared {
         Self {
             node_id,
             coordinator: Arc::new(GroupCoordinator::new(replicas.clone(), &config)),
+            transactions: Arc::new(TransactionCoordinator::new(replicas.clone(), &config)),
             replicas,
             controller,
             config,
@@ -288,8 +292,11 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
     // Groups are served while the broker runs: stopping or killing it (which ends or aborts
     // this task) stops them.
     let _groups = shared.coordinator.stop_on_drop();
+    let _transactions = shared.transactions.stop_on_drop();
     shared.replicas.reconcile();
     shared.coordinator.reconcile();
+    shared.transactions.reconcile();
+    let mut txn_timeout_tick = tokio::time::interval(shared.config.transaction_abort_interval);
     let mut isr_tick = tokio::time::interval(std::time::Duration::from_millis(250));
     let mut retention_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
@@ -303,6 +310,7 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                 metadata.borrow_and_update();
                 shared.replicas.reconcile();
                 shared.coordinator.reconcile();
+                shared.transactions.reconcile();
                 // Waiters re-check leadership (acks=all, long polls).
                 shared.replicas.data_arrived.notify_waiters();
             }
@@ -313,6 +321,7 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                     .isr_shrinks
                     .fetch_add(shrinks, std::sync::atomic::Ordering::Relaxed);
             }
+            _ = txn_timeout_tick.tick() => shared.transactions.abort_timed_out(),
             _ = retention_tick.tick() => {
                 let now = crate::partition::now_ms();
                 shared.replicas.expire_producers(now);

@@ -255,6 +255,21 @@ pub struct BrokerConfig {
     /// `producer.id.expiration.ms`: an idempotent producer that wrote nothing to a partition
     /// for this long is forgotten there (its next batch is accepted as from a new producer).
     pub producer_id_expiration: std::time::Duration,
+    /// `transaction.state.log.num.partitions`: partitions of `__transaction_state`. 10 in a
+    /// dev cluster (Kafka's default is 50).
+    pub transaction_state_partitions: i32,
+    /// `transaction.state.log.replication.factor` (Kafka's default 3), capped at the live
+    /// brokers when the topic is created.
+    pub transaction_state_replication_factor: i16,
+    /// `transaction.state.log.min.isr` (Kafka's default 2), capped at the replication factor.
+    pub transaction_state_min_isr: i16,
+    /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a producer may ask
+    /// for (Kafka's 15 min).
+    pub transaction_max_timeout_ms: i32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the
+    /// coordinator aborts transactions past their timeout (Kafka's 10 s; 1 s in a dev cluster
+    /// so a crashed producer's transaction stops holding consumers back sooner).
+    pub transaction_abort_interval: std::time::Duration,
     /// `max.connections`, `connections.max.idle.ms` and the per-connection in-flight limit.
     pub limits: crate::limits::ConnectionLimits,
 }
@@ -276,6 +291,11 @@ impl Default for BrokerConfig {
             replica_lag_time_max: std::time::Duration::from_secs(30),
             replica_fetch_wait_max: std::time::Duration::from_millis(500),
             producer_id_expiration: std::time::Duration::from_secs(24 * 60 * 60),
+            transaction_state_partitions: 10,
+            transaction_state_replication_factor: 3,
+            transaction_state_min_isr: 2,
+            transaction_max_timeout_ms: 900_000,
+            transaction_abort_interval: std::time::Duration::from_secs(1),
             limits: crate::limits::ConnectionLimits::default(),
         }
     }

@@ -38,15 +38,15 @@ use uuid::Uuid;
 
 use crate::broker::ReplicaManager;
 use crate::config::BrokerConfig;
-use crate::controller::NewTopic;
 use crate::error::ApiError;
+use crate::internal_topic::{coordinator_of, partition_of, InternalLog, InternalTopic};
 use actor::{Command, CommitArgs, FetchedOffsets, GroupHandle, OffsetCommit, Summary};
 use group::{
     Group, GroupConfig, GroupDescription, GroupState, JoinArgs, JoinResult, MemberIdentity,
     SyncArgs, SyncResult,
 };
-use records::{partition_for, OFFSETS_TOPIC};
-use store::{LoadedGroup, OffsetsLog};
+use records::OFFSETS_TOPIC;
+use store::LoadedGroup;
 
 /// Coordinator settings taken from the broker config.
 #[derive(Debug, Clone)]
@@ -136,90 +136,28 @@ impl GroupCoordinator {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Creates `__consumer_offsets` if it does not exist yet (as Kafka does on the first
-    /// FindCoordinator): `offsets.topic.num.partitions` partitions, replication factor
-    /// `min(offsets.topic.replication.factor, live brokers)` placed on live brokers only,
-    /// `cleanup.policy=compact`.
-    pub fn ensure_offsets_topic(&self) -> Result<(), ApiError> {
-        let md = self.replicas.metadata();
-        if md.topic(OFFSETS_TOPIC).is_some() {
-            return Ok(());
-        }
-        let live: Vec<i32> = md.live_brokers().map(|b| b.node_id).collect();
-        if live.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::CoordinatorNotAvailable,
-                "no live broker to host __consumer_offsets",
-            ));
-        }
-        let rf = usize::try_from(self.config.offsets_topic_replication_factor)
-            .unwrap_or(1)
-            .min(live.len());
-        let assignment = (0..self.config.offsets_topic_partitions)
-            .map(|p| {
-                let start = usize::try_from(p).unwrap_or(0);
-                let replicas = (0..rf)
-                    .filter_map(|i| live.get((start + i) % live.len()).copied())
-                    .collect();
-                (p, replicas)
-            })
-            .collect();
-        let configs = BTreeMap::from([
-            ("cleanup.policy".to_string(), "compact".to_string()),
-            ("compression.type".to_string(), "producer".to_string()),
-            // Kafka's offsets.topic.segment.bytes.
-            ("segment.bytes".to_string(), "104857600".to_string()),
-        ]);
-        let created = self.replicas.controller.create_topic(
-            &NewTopic {
-                name: OFFSETS_TOPIC.to_string(),
-                num_partitions: self.config.offsets_topic_partitions,
-                replication_factor: i16::try_from(rf).unwrap_or(1),
-                assignment,
-                configs,
-            },
-            false,
-        );
-        match created {
-            Ok(_) => {
-                info!(
-                    broker = self.node_id,
-                    partitions = self.config.offsets_topic_partitions,
-                    replication_factor = rf,
-                    "created __consumer_offsets"
-                );
-                Ok(())
-            }
-            // Another broker created it first.
-            Err(e) if e.code == ErrorCode::TopicAlreadyExists => Ok(()),
-            Err(e) => Err(ApiError::new(
-                ErrorCode::CoordinatorNotAvailable,
-                format!("cannot create __consumer_offsets: {e}"),
-            )),
+    /// `__consumer_offsets` as Kafka creates it on the first FindCoordinator:
+    /// `offsets.topic.num.partitions` partitions, replication factor
+    /// `min(offsets.topic.replication.factor, live brokers)`, `cleanup.policy=compact`.
+    fn offsets_topic(&self) -> InternalTopic {
+        InternalTopic {
+            name: OFFSETS_TOPIC,
+            partitions: self.config.offsets_topic_partitions,
+            replication_factor: self.config.offsets_topic_replication_factor,
+            configs: BTreeMap::from([
+                ("cleanup.policy".to_string(), "compact".to_string()),
+                ("compression.type".to_string(), "producer".to_string()),
+                // Kafka's offsets.topic.segment.bytes.
+                ("segment.bytes".to_string(), "104857600".to_string()),
+            ]),
         }
     }
 
     /// The coordinator of a group: (node id, host, port), creating the offsets topic first
     /// if needed.
     pub fn find_coordinator(&self, group_id: &str) -> Result<(i32, String, i32), ApiError> {
-        self.ensure_offsets_topic()?;
-        let md = self.replicas.metadata();
-        let count = md
-            .topic(OFFSETS_TOPIC)
-            .map_or(0, |t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
-        let p = partition_for(group_id, count);
-        let unavailable = |why: String| ApiError::new(ErrorCode::CoordinatorNotAvailable, why);
-        let leader = md
-            .partition(OFFSETS_TOPIC, p)
-            .map(|pm| pm.leader)
-            .filter(|l| *l >= 0)
-            .ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{p} has no leader")))?;
-        let b = md
-            .brokers
-            .get(&leader)
-            .filter(|b| b.alive)
-            .ok_or_else(|| unavailable(format!("broker {leader} is not available")))?;
-        Ok((b.node_id, b.host.clone(), i32::from(b.port)))
+        self.offsets_topic().ensure(&self.replicas)?;
+        coordinator_of(&self.replicas.metadata(), OFFSETS_TOPIC, group_id)
     }
 
     /// Brings the loaded partitions in line with metadata: loads the `__consumer_offsets`
@@ -361,8 +299,9 @@ impl GroupCoordinator {
     }
 
     fn spawn_actor(&self, partition: i32, stop: &CancellationToken, group: Group) -> GroupHandle {
-        let log = OffsetsLog::new(
+        let log = InternalLog::new(
             Arc::downgrade(&self.replicas),
+            OFFSETS_TOPIC,
             partition,
             self.config.commit_timeout,
         );
@@ -378,22 +317,20 @@ impl GroupCoordinator {
         create: bool,
     ) -> Result<Option<GroupHandle>, ErrorCode> {
         let md = self.replicas.metadata();
-        let Some(topic) = md.topic(OFFSETS_TOPIC) else {
+        let (Some(topic), Some((p, leader, leader_epoch))) = (
+            md.topic(OFFSETS_TOPIC),
+            partition_of(&md, OFFSETS_TOPIC, group_id),
+        ) else {
             return Err(ErrorCode::NotCoordinator);
         };
-        let count = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
-        let p = partition_for(group_id, count);
-        let Some(pm) = md.partition(OFFSETS_TOPIC, p) else {
-            return Err(ErrorCode::NotCoordinator);
-        };
-        if pm.leader != self.node_id {
+        if leader != self.node_id {
             return Err(ErrorCode::NotCoordinator);
         }
         {
             let mut parts = self.lock();
             if let Some(owned) = parts
                 .get_mut(&p)
-                .filter(|o| o.topic_id == topic.topic_id && o.leader_epoch == pm.leader_epoch)
+                .filter(|o| o.topic_id == topic.topic_id && o.leader_epoch == leader_epoch)
             {
                 let Some(groups) = owned.groups.as_mut() else {
                     return Err(ErrorCode::CoordinatorLoadInProgress);
@@ -416,7 +353,7 @@ impl GroupCoordinator {
         }
         // Metadata says we lead it but it is not loaded (the maintenance task has not seen
         // the change yet): start now.
-        self.start_loading(p, topic.topic_id, pm.leader_epoch);
+        self.start_loading(p, topic.topic_id, leader_epoch);
         Err(ErrorCode::CoordinatorLoadInProgress)
     }
 

@@ -118,6 +118,11 @@ handlers! {
     ListGroups => list_groups;
     DeleteGroups => delete_groups;
     OffsetDelete => offset_delete;
+    // Transaction APIs: served by the transaction coordinator (crate::txn_coordinator) and,
+    // for markers, by partition leaders.
+    AddPartitionsToTxn => add_partitions_to_txn;
+    EndTxn => end_txn;
+    WriteTxnMarkers => write_txn_markers;
 }
 
 /// Every API served on a listener: [`served`], plus the SASL APIs where SASL is enabled.

@@ -46,6 +46,8 @@ mod error;
 pub mod faults;
 mod handlers;
 mod http;
+mod inter_broker;
+mod internal_topic;
 mod limits;
 pub mod log;
 mod metadata_store;
@@ -56,6 +58,7 @@ pub mod security;
 pub mod state;
 #[cfg(test)]
 mod test_support;
+pub mod txn_coordinator;
 
 pub use cluster::{BrokerInfo, ClusterError, DevCluster, DevClusterBuilder};
 pub use error::ApiError;

@@ -112,13 +112,40 @@ pub struct ReadInfo {
     pub log_start_offset: i64,
     /// Log end offset at the time of the read.
     pub log_end_offset: i64,
+    /// Last stable offset at the time of the read (at most the high watermark).
+    pub last_stable_offset: i64,
+    /// read_committed: the aborted transactions within the returned range, as (producer id,
+    /// first offset); `None` for other readers.
+    pub aborted: Option<Vec<(i64, i64)>>,
+}
+
+/// What a consumer may see (its `isolation.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Everything below the high watermark, aborted transactions included.
+    ReadUncommitted,
+    /// Only below the last stable offset, with the aborted transactions listed.
+    ReadCommitted,
+}
+
+impl Isolation {
+    /// The level of a Fetch or ListOffsets request (1 = read_committed, anything else
+    /// read_uncommitted, as Kafka reads it).
+    pub fn from_level(level: i8) -> Self {
+        if level == 1 {
+            Isolation::ReadCommitted
+        } else {
+            Isolation::ReadUncommitted
+        }
+    }
 }
 
 /// Who may read up to where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
-    /// Consumers see only committed data (below the high watermark).
-    Consumer,
+    /// Consumers see only committed data: below the high watermark, or the last stable
+    /// offset under read_committed.
+    Consumer(Isolation),
     /// Followers replicate everything the leader has.
     Replica,
 }
@@ -244,12 +271,18 @@ impl State {
     }
 
     /// Forgets what a truncation removed: epochs starting at or after `offset`, and producer
-    /// batches written there (a retry of them must be appended again).
-    fn forget_from(&mut self, offset: i64) {
+    /// batches and transactions written there (a retry of them must be appended again). When
+    /// the producer state cannot be cut back from memory it is rebuilt from the log.
+    fn forget_from(&mut self, offset: i64) -> Result<(), ApiError> {
         self.epochs.retain(|(_, start)| *start < offset);
-        self.producers.forget_from(offset);
         let leo = self.log.log_end_offset();
-        self.high_watermark = self.high_watermark.min(leo);
+        let hw = self.high_watermark.min(leo);
+        if !self.producers.forget_from(offset) {
+            self.producers = ProducerStates::default();
+            rebuild_from_log(self)?;
+        }
+        self.set_high_watermark(hw);
+        Ok(())
     }
 
     /// The latest epoch this replica has written under, -1 for none.
@@ -267,6 +300,28 @@ impl State {
             .get(i + 1)
             .map_or(self.log.log_end_offset(), |(_, start)| *start);
         Some((found, end))
+    }
+
+    /// The last stable offset (see `producer_state.rs`).
+    fn last_stable_offset(&self) -> i64 {
+        self.producers
+            .last_stable_offset(self.high_watermark, self.log.log_start_offset())
+    }
+
+    /// Where a consumer's view ends: the last stable offset under read_committed, else the
+    /// high watermark.
+    fn fetchable_end(&self, isolation: Isolation) -> i64 {
+        match isolation {
+            Isolation::ReadUncommitted => self.high_watermark,
+            Isolation::ReadCommitted => self.last_stable_offset(),
+        }
+    }
+
+    /// Moves the high watermark (either way: a truncation can lower it) and lets the
+    /// transactions whose marker is now below it stop holding the last stable offset back.
+    fn set_high_watermark(&mut self, high_watermark: i64) {
+        self.high_watermark = high_watermark;
+        self.producers.on_high_watermark(high_watermark);
     }
 
     /// KIP-207: a new leader whose high watermark has not reached the start of its epoch
@@ -439,8 +494,9 @@ impl Partition {
         self.publish(&s);
     }
 
-    /// Reads whole batches from `offset`: consumers up to the high watermark, followers up
-    /// to the log end.
+    /// Reads whole batches from `offset`: consumers up to the high watermark (the last
+    /// stable offset under read_committed, with the aborted transactions in what is
+    /// returned), followers up to the log end.
     pub fn read(
         &self,
         offset: i64,
@@ -450,18 +506,28 @@ impl Partition {
     ) -> Result<ReadInfo, ApiError> {
         let state = self.lock();
         let upper = match reader {
-            Reader::Consumer => state.high_watermark,
+            Reader::Consumer(isolation) => state.fetchable_end(isolation),
             Reader::Replica => state.log.log_end_offset(),
         };
         let records = state
             .log
             .read(offset, max_bytes, upper, min_one)
             .map_err(storage_error)?;
+        let aborted = (reader == Reader::Consumer(Isolation::ReadCommitted)).then(|| {
+            // Kafka bounds the search by the end of what is returned.
+            let end = RecordBatches::new(records.clone())
+                .flatten()
+                .last()
+                .map_or(offset, |b| b.next_offset());
+            state.producers.aborted_between(offset, end)
+        });
         Ok(ReadInfo {
             records,
             high_watermark: state.high_watermark,
             log_start_offset: state.log.log_start_offset(),
             log_end_offset: state.log.log_end_offset(),
+            last_stable_offset: state.last_stable_offset(),
+            aborted,
         })
     }
 
@@ -475,32 +541,37 @@ impl Partition {
         )
     }
 
-    /// ListOffsets "latest": the high watermark, or OFFSET_NOT_AVAILABLE while a new leader's
-    /// high watermark is below its epoch start (KIP-207), since it could be lower than what
-    /// the previous leader already reported and "latest" must not go backwards.
-    pub fn latest_offset(&self) -> Result<i64, ApiError> {
+    /// ListOffsets "latest": the high watermark (the last stable offset under
+    /// read_committed), or OFFSET_NOT_AVAILABLE while a new leader's high watermark is below
+    /// its epoch start (KIP-207), since it could be lower than what the previous leader
+    /// already reported and "latest" must not go backwards.
+    pub fn latest_offset(&self, isolation: Isolation) -> Result<i64, ApiError> {
         let s = self.lock();
         s.check_high_watermark_caught_up()?;
-        Ok(s.high_watermark)
+        Ok(s.fetchable_end(isolation))
     }
 
-    /// The earliest offset below the high watermark whose timestamp is at or after `ts`, with
-    /// that timestamp (KIP-207 applies, as for "latest").
-    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, ApiError> {
+    /// The earliest offset below the consumer's view (see [`Partition::latest_offset`]) whose
+    /// timestamp is at or after `ts`, with that timestamp (KIP-207 applies, as for "latest").
+    pub fn offset_for_timestamp(
+        &self,
+        ts: i64,
+        isolation: Isolation,
+    ) -> Result<Option<(i64, i64)>, ApiError> {
         let s = self.lock();
         s.check_high_watermark_caught_up()?;
         let found = s.log.offset_for_timestamp(ts).map_err(storage_error)?;
-        Ok(found.filter(|(offset, _)| *offset < s.high_watermark))
+        let end = s.fetchable_end(isolation);
+        Ok(found.filter(|(offset, _)| *offset < end))
     }
 
-    /// The largest timestamp in the log and the offset of its batch, if that batch is below
-    /// the high watermark (as Kafka: an uncommitted batch is not revealed).
-    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, ApiError> {
+    /// The largest timestamp in the log and the offset of its batch, if that batch is within
+    /// the consumer's view (as Kafka: an uncommitted batch is not revealed).
+    pub fn max_timestamp(&self, isolation: Isolation) -> Result<Option<(i64, i64)>, ApiError> {
         let s = self.lock();
         s.check_high_watermark_caught_up()?;
-        Ok(s.log
-            .max_timestamp()
-            .filter(|(_, offset)| *offset < s.high_watermark))
+        let end = s.fetchable_end(isolation);
+        Ok(s.log.max_timestamp().filter(|(_, offset)| *offset < end))
     }
 
     /// OffsetForLeaderEpoch on the leader (Kafka's `endOffsetFor`): the largest epoch at or
@@ -624,3 +695,5 @@ fn rebuild_from_log(state: &mut State) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_tests;

@@ -21,8 +21,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
-use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
 use streamctl_protocol::messages::fetch::{
     FetchRequestPartition, FetchRequestReplicaState, FetchRequestTopic,
 };
@@ -34,12 +32,11 @@ use streamctl_protocol::messages::{
     ResponseBody,
 };
 use streamctl_protocol::{ApiKey, ErrorCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::broker::BrokerShared;
+use crate::inter_broker::{peer_address, PeerConnection};
 use crate::partition::{Partition, Truncation};
 
 /// Fetch version followers use: topic ids, and the broker epoch in `replica_state`.
@@ -125,23 +122,16 @@ async fn fetch_loop(shared: Arc<BrokerShared>, leader: i32, stop: CancellationTo
         }
         if conn.is_none() {
             let md = shared.metadata();
-            let Some(addr) = md.brokers.get(&leader).map(|b| match b.replication_port {
-                Some(port) => format!("127.0.0.1:{port}"),
-                None => format!("{}:{}", b.host, b.port),
-            }) else {
+            let Some(addr) = peer_address(&md, leader) else {
                 continue;
             };
-            match tokio::time::timeout(
-                Duration::from_secs(2),
-                PeerConnection::connect(&addr, shared.node_id),
-            )
-            .await
-            {
-                Ok(Ok(c)) => {
+            let client_id = format!("broker-{}-replica-fetcher", shared.node_id);
+            match PeerConnection::connect(&addr, client_id).await {
+                Ok(c) => {
                     conn = Some(c);
                     backoff = Duration::from_millis(20);
                 }
-                _ => {
+                Err(_) => {
                     debug!(broker = shared.node_id, leader, %addr, "cannot reach leader; retrying");
                     tokio::select! {
                         () = stop.cancelled() => return,
@@ -177,7 +167,7 @@ async fn fetch_round(
     conn: &mut PeerConnection,
     parts: &[Followed],
 ) -> Result<(), String> {
-    truncate_divergent(conn, parts).await?;
+    truncate_divergent(conn, shared.node_id, parts).await?;
     let mut topics: Vec<FetchRequestTopic> = Vec::new();
     for f in parts {
         if f.replica.pending_truncation(f.leader_epoch).is_some() {
@@ -317,7 +307,11 @@ fn out_of_range_target(leo: i64, high_watermark: i64, log_start_offset: i64) -> 
 
 /// KIP-101: before fetching from a new leader, ask it where our latest epoch ended and cut
 /// anything we have beyond that (writes of an old leader that never committed).
-async fn truncate_divergent(conn: &mut PeerConnection, parts: &[Followed]) -> Result<(), String> {
+async fn truncate_divergent(
+    conn: &mut PeerConnection,
+    node_id: i32,
+    parts: &[Followed],
+) -> Result<(), String> {
     let pending: Vec<(&Followed, i32)> = parts
         .iter()
         .filter_map(|f| {
@@ -355,7 +349,7 @@ async fn truncate_divergent(conn: &mut PeerConnection, parts: &[Followed]) -> Re
         return Ok(());
     }
     let req = OffsetForLeaderEpochRequest {
-        replica_id: conn.node_id,
+        replica_id: node_id,
         topics,
         ..Default::default()
     };
@@ -395,72 +389,6 @@ fn apply_truncation(f: &Followed, asked: i32, leader_epoch: i32, end_offset: i64
         }
         Err(e) => {
             debug!(topic = %f.topic, partition = f.replica.partition, error = %e, "epoch answer for a leadership this replica left")
-        }
-    }
-}
-
-/// A broker-to-broker connection: one request at a time, which is all a fetch loop needs.
-struct PeerConnection {
-    stream: TcpStream,
-    buf: BytesMut,
-    correlation_id: i32,
-    node_id: i32,
-}
-
-impl PeerConnection {
-    async fn connect(addr: &str, node_id: i32) -> std::io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Self {
-            stream,
-            buf: BytesMut::with_capacity(64 * 1024),
-            correlation_id: 0,
-            node_id,
-        })
-    }
-
-    async fn call(
-        &mut self,
-        api: ApiKey,
-        version: i16,
-        body: streamctl_protocol::RequestBody,
-    ) -> Result<ResponseBody, String> {
-        self.correlation_id = self.correlation_id.wrapping_add(1);
-        let header = RequestHeader {
-            api_key: api.code(),
-            api_version: version,
-            correlation_id: self.correlation_id,
-            client_id: Some(format!("broker-{}-replica-fetcher", self.node_id)),
-            unknown_tagged_fields: Vec::new(),
-        };
-        let mut out = BytesMut::new();
-        frame::encode_request(&header, &body, &mut out).map_err(|e| e.to_string())?;
-        self.stream
-            .write_all(&out)
-            .await
-            .map_err(|e| e.to_string())?;
-        let decoder = FrameDecoder::default();
-        // The leader long-polls for at most replica.fetch.wait.max.ms; allow slack.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(frame) = decoder.decode(&mut self.buf).map_err(|e| e.to_string())? {
-                let (h, body) =
-                    frame::decode_response(frame, api, version).map_err(|e| e.to_string())?;
-                if h.correlation_id != self.correlation_id {
-                    return Err(format!(
-                        "correlation id {} does not match {}",
-                        h.correlation_id, self.correlation_id
-                    ));
-                }
-                return Ok(body);
-            }
-            let n = tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf))
-                .await
-                .map_err(|_| "leader did not answer in time".to_string())?
-                .map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("leader closed the connection".into());
-            }
         }
     }
 }

@@ -609,9 +609,11 @@ impl Iterator for RecordBatches {
 impl FusedIterator for RecordBatches {}
 
 mod builder;
+mod control;
 mod records;
 
 pub use builder::RecordBatchBuilder;
+pub use control::{control_record_type, EndTxnMarker, CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT};
 pub use records::{Header, HeaderRef, Record, Records};
 
 #[cfg(test)]

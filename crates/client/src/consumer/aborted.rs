@@ -21,10 +21,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 
-use streamctl_protocol::record_batch::{RecordBatch, NO_PRODUCER_ID};
-
-/// Control record type of an ABORT marker (Java's `ControlRecordType.ABORT`).
-const CONTROL_TYPE_ABORT: i16 = 0;
+use streamctl_protocol::record_batch::{
+    control_record_type, RecordBatch, CONTROL_TYPE_ABORT, NO_PRODUCER_ID,
+};
 
 /// The read_committed filter over one partition's fetched batches, fed in log order.
 #[derive(Debug, Default)]
@@ -84,36 +83,25 @@ impl AbortedTransactions {
     }
 }
 
-/// Whether a control batch holds an ABORT marker. Its first record's key is `i16 version,
-/// i16 type`; a key that cannot be read is not an abort (Java refuses it as corrupt; here the
+/// Whether a control batch holds an ABORT marker (its key says so; the value is not read, as
+/// in Java). A key that cannot be read is not an abort (Java refuses it as corrupt; here the
 /// batch is skipped either way, and only the end of the aborted range is lost).
 fn is_abort_marker(batch: &RecordBatch) -> bool {
-    // A marker batch holds one small uncompressed record; the cap only guards the decoder.
-    let Ok(mut records) = batch.records(1 << 20) else {
-        return false;
-    };
-    let Some(Ok(record)) = records.next() else {
-        return false;
-    };
-    match record.key.as_deref() {
-        Some([v0, v1, t0, t1, ..]) => {
-            i16::from_be_bytes([*v0, *v1]) >= 0
-                && i16::from_be_bytes([*t0, *t1]) == CONTROL_TYPE_ABORT
-        }
-        _ => false,
-    }
+    matches!(control_record_type(batch), Ok(Some(CONTROL_TYPE_ABORT)))
 }
 
 #[cfg(test)]
 mod tests {
-    use bytes::{BufMut, Bytes, BytesMut};
+    use bytes::{Bytes, BytesMut};
     use streamctl_protocol::compression::Compression;
-    use streamctl_protocol::record_batch::{RecordBatchBuilder, RecordBatches};
+    use streamctl_protocol::record_batch::{
+        rewrite_base_offset, EndTxnMarker, RecordBatchBuilder, RecordBatches,
+    };
 
     use super::*;
     use crate::consumer::fetcher::{decode, PartitionOutcome};
 
-    const COMMIT: i16 = 1;
+    const COMMIT: i16 = streamctl_protocol::record_batch::CONTROL_TYPE_COMMIT;
 
     /// A data batch of `count` records at `base`; `producer` None is a plain producer.
     fn data(base: i64, count: usize, producer: Option<i64>, transactional: bool) -> Bytes {
@@ -128,22 +116,15 @@ mod tests {
         b.build().unwrap()
     }
 
-    /// A transaction marker as the broker writes it: key = version 0 + type, value =
-    /// version 0 + coordinator epoch.
+    /// A transaction marker as the broker writes it, at `offset`.
     fn marker(offset: i64, producer: i64, control_type: i16) -> Bytes {
-        let mut key = BytesMut::new();
-        key.put_i16(0);
-        key.put_i16(control_type);
-        let mut value = BytesMut::new();
-        value.put_i16(0);
-        value.put_i32(7);
-        let mut b = RecordBatchBuilder::new(Compression::None)
-            .base_offset(offset)
-            .producer(producer, 0, -1)
-            .transactional(true)
-            .control(true);
-        b.push(0, Some(&key), Some(&value), &[]).unwrap();
-        b.build().unwrap()
+        let marker = EndTxnMarker {
+            commit: control_type == COMMIT,
+            coordinator_epoch: 7,
+        };
+        let mut raw = BytesMut::from(&marker.batch(producer, 0, 0).unwrap()[..]);
+        rewrite_base_offset(&mut raw, offset).unwrap();
+        raw.freeze()
     }
 
     fn log(batches: &[Bytes]) -> Bytes {

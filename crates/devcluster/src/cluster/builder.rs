@@ -106,6 +106,20 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `transaction.state.log.num.partitions`: partitions of `__transaction_state`, created
+    /// on the first transactional FindCoordinator (default 10; Kafka's default is 50).
+    pub fn transaction_state_partitions(mut self, n: i32) -> Self {
+        self.config.transaction_state_partitions = n.max(1);
+        self
+    }
+
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often transactions
+    /// past their `transaction.timeout.ms` are aborted (default 1 s; Kafka's is 10 s).
+    pub fn transaction_abort_interval(mut self, interval: Duration) -> Self {
+        self.config.transaction_abort_interval = interval;
+        self
+    }
+
     /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
     /// waits for more members to join (default 100 ms; Kafka's default is 3 s).
     pub fn group_initial_rebalance_delay(mut self, delay: Duration) -> Self {

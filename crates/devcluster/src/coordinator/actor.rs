@@ -5,7 +5,7 @@
 //!  handlers ──Command + oneshot──▶ mpsc ──▶ actor loop ──▶ Group (state machine)
 //!                                             ▲  │            │ Effect (records to write)
 //!             deadlines (sessions, join) ─────┘  │            ▼
-//!                                                │  OffsetsLog::append ─▶ waiter task
+//!                                                │  InternalLog::append ─▶ waiter task
 //!                                                └──── Done (durable or failed) ◀──┘
 //! ```
 //!
@@ -29,7 +29,8 @@ use super::group::{
     MemberIdentity, SyncArgs, SyncResult,
 };
 use super::records::{OffsetCommitValue, RecordKey};
-use super::store::{group_write_error, offset_write_error, Appended, OffsetsLog};
+use super::store::{group_write_error, offset_write_error};
+use crate::internal_topic::{Appended, InternalLog};
 use crate::partition::now_ms;
 
 /// One offset in an OffsetCommit.
@@ -150,7 +151,7 @@ enum Done {
 
 struct Actor {
     group: Group,
-    log: OffsetsLog,
+    log: InternalLog,
     rx: mpsc::Receiver<Command>,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -163,7 +164,7 @@ struct Actor {
 /// Starts the actor of `group`, writing to `log`, until `stop`.
 pub fn spawn(
     group: Group,
-    log: OffsetsLog,
+    log: InternalLog,
     stop: CancellationToken,
     max_metadata: usize,
 ) -> GroupHandle {

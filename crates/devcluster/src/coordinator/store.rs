@@ -1,114 +1,19 @@
-//! A coordinator's I/O on its `__consumer_offsets` partition: writing records through the
-//! leader's append (then waiting for the high watermark, acks=all style) and loading the
-//! partition back into groups when this broker becomes its leader.
-//!
-//! ```text
-//!  write: records ─▶ v2 batch ─▶ Partition::append_as_leader ─▶ followers fetch ─▶ HW moves
-//!                                                                   └─▶ wait_for_commit ─▶ done
-//!  load:  Partition::read (log start .. log end) ─▶ RecordBatch::records ─▶ key/value decode
-//!         ─▶ last write wins per key, a null value deletes ─▶ LoadedGroup per group id
-//! ```
-//!
-//! A new leader loads up to its log end, not only its high watermark: everything in the
-//! leader's log becomes committed once the followers catch up, as in Kafka.
+//! A group coordinator's I/O on its `__consumer_offsets` partition, over the shared internal
+//! topic plumbing (`internal_topic.rs`): how failed writes map to each API's error, and
+//! loading the partition back into groups (last write wins per key, a null value deletes)
+//! when this broker becomes its leader.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use bytes::Bytes;
-use streamctl_protocol::compression::Compression;
-use streamctl_protocol::record_batch::{RecordBatchBuilder, RecordBatches};
 use streamctl_protocol::ErrorCode;
-use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::group::CommittedOffset;
-use super::records::{GroupMetadataValue, OffsetCommitValue, RecordKey, OFFSETS_TOPIC};
-use crate::broker::ReplicaManager;
+use super::records::{GroupMetadataValue, OffsetCommitValue, RecordKey};
 use crate::error::ApiError;
-use crate::partition::{now_ms, Partition, Reader, MAX_DECOMPRESSED};
-
-/// Where a group's records go: one `__consumer_offsets` partition led by this broker.
-#[derive(Debug, Clone)]
-pub struct OffsetsLog {
-    /// The broker's replicas, weakly: group actors must not keep a stopped broker's logs
-    /// alive.
-    replicas: Weak<ReplicaManager>,
-    /// The partition of `__consumer_offsets`.
-    pub partition: i32,
-    /// `offsets.commit.timeout.ms`: how long a write waits for the in-sync replicas.
-    commit_timeout: Duration,
-}
-
-/// Records appended to the leader's log, not yet acknowledged by the ISR.
-#[derive(Debug, Clone)]
-pub struct Appended {
-    replica: Arc<Partition>,
-    /// Offset of the first record.
-    pub base_offset: i64,
-    last_offset: i64,
-    leader_epoch: i32,
-    min_isr: usize,
-    deadline: Instant,
-}
-
-impl Appended {
-    /// Waits until every in-sync replica has the records (the high watermark passed them).
-    pub async fn durable(&self) -> Result<(), ApiError> {
-        self.replica
-            .wait_for_commit(
-                self.last_offset,
-                self.leader_epoch,
-                self.min_isr,
-                self.deadline,
-            )
-            .await
-    }
-}
-
-impl OffsetsLog {
-    /// The log of `partition` among `replicas`.
-    pub fn new(replicas: Weak<ReplicaManager>, partition: i32, commit_timeout: Duration) -> Self {
-        Self {
-            replicas,
-            partition,
-            commit_timeout,
-        }
-    }
-
-    /// Appends one batch of (key, value) records; a `None` value is a tombstone.
-    pub fn append(&self, records: &[(Bytes, Option<Bytes>)]) -> Result<Appended, ApiError> {
-        let replicas = self.replicas.upgrade().ok_or_else(|| {
-            ApiError::new(ErrorCode::NotCoordinator, "the broker is shutting down")
-        })?;
-        let leader = replicas.leader_replica(OFFSETS_TOPIC, self.partition)?;
-        let min_isr = leader.config.min_insync_replicas();
-        let mut builder = RecordBatchBuilder::new(Compression::None);
-        let now = now_ms();
-        for (key, value) in records {
-            builder
-                .push(now, Some(key), value.as_deref(), &[])
-                .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
-        }
-        let batch = builder
-            .build()
-            .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
-        let info = leader
-            .partition
-            .append_as_leader(&batch, &leader.config, min_isr)?;
-        // Followers long-poll for new data.
-        replicas.data_arrived.notify_waiters();
-        Ok(Appended {
-            replica: leader.partition,
-            base_offset: info.base_offset,
-            last_offset: info.last_offset,
-            leader_epoch: info.leader_epoch,
-            min_isr,
-            deadline: Instant::now() + self.commit_timeout,
-        })
-    }
-}
+use crate::internal_topic::read_records;
+use crate::partition::Partition;
 
 /// Kafka's mapping of a failed offset write to the OffsetCommit error
 /// (`GroupMetadataManager.storeOffsets`).
@@ -150,42 +55,13 @@ pub struct LoadedGroup {
     pub offsets: BTreeMap<(String, i32), (CommittedOffset, i64)>,
 }
 
-/// Reads a whole `__consumer_offsets` partition into its groups. Yields between chunks so a
-/// large partition does not hold a worker thread.
+/// Reads a whole `__consumer_offsets` partition into its groups.
 pub async fn load(replica: &Partition) -> Result<BTreeMap<String, LoadedGroup>, ApiError> {
     let mut groups: BTreeMap<String, LoadedGroup> = BTreeMap::new();
-    let (start, _, end) = replica.offsets();
-    let mut offset = start;
-    let mut records = 0usize;
-    while offset < end {
-        let chunk = replica.read(offset, 1 << 20, true, Reader::Replica)?;
-        let mut next = offset;
-        for batch in RecordBatches::new(chunk.records) {
-            let batch =
-                batch.map_err(|e| ApiError::new(ErrorCode::CorruptMessage, e.to_string()))?;
-            next = batch.next_offset();
-            if batch.is_control() {
-                continue;
-            }
-            let decoded = batch
-                .records(MAX_DECOMPRESSED)
-                .map_err(|e| ApiError::new(ErrorCode::CorruptMessage, e.to_string()))?;
-            for record in decoded {
-                let record =
-                    record.map_err(|e| ApiError::new(ErrorCode::CorruptMessage, e.to_string()))?;
-                if record.offset < offset {
-                    continue;
-                }
-                records += 1;
-                apply(&mut groups, record.key, record.value, record.offset);
-            }
-        }
-        if next <= offset {
-            break;
-        }
-        offset = next;
-        tokio::task::yield_now().await;
-    }
+    let records = read_records(replica, |key, value, offset| {
+        apply(&mut groups, key, value, offset);
+    })
+    .await?;
     groups.retain(|_, g| g.metadata.is_some() || !g.offsets.is_empty());
     debug!(
         partition = replica.partition,
@@ -250,7 +126,10 @@ fn apply(
 mod tests {
     use super::*;
     use crate::config::TopicConfig;
+    use crate::coordinator::records::OFFSETS_TOPIC;
     use crate::log::Storage;
+    use streamctl_protocol::compression::Compression;
+    use streamctl_protocol::record_batch::RecordBatchBuilder;
 
     fn offset_record(group: &str, partition: i32, offset: i64) -> (Bytes, Option<Bytes>) {
         let key = RecordKey::Offset {

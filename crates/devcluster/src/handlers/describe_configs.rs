@@ -191,7 +191,7 @@ fn describe_broker(
     let id = node_id.to_string();
     // (name, value, Kafka's default if it has one, type, documentation)
     let ms = |d: std::time::Duration| d.as_millis().to_string();
-    let own: [(&str, String, Option<&str>, i8, &str); 13] = [
+    let own: [(&str, String, Option<&str>, i8, &str); 18] = [
         ("broker.id", id.clone(), None, TYPE_INT, "this broker's id"),
         (
             "node.id",
@@ -248,6 +248,41 @@ fn describe_broker(
             Some("5000"),
             TYPE_INT,
             "how long an offset commit waits for the in-sync replicas",
+        ),
+        (
+            "transaction.state.log.num.partitions",
+            config.transaction_state_partitions.to_string(),
+            Some("50"),
+            TYPE_INT,
+            "partitions of __transaction_state",
+        ),
+        (
+            "transaction.state.log.replication.factor",
+            config.transaction_state_replication_factor.to_string(),
+            Some("3"),
+            TYPE_SHORT,
+            "replication factor of __transaction_state (capped at the live brokers)",
+        ),
+        (
+            "transaction.state.log.min.isr",
+            config.transaction_state_min_isr.to_string(),
+            Some("2"),
+            TYPE_INT,
+            "min.insync.replicas of __transaction_state (capped at its replication factor)",
+        ),
+        (
+            "transaction.max.timeout.ms",
+            config.transaction_max_timeout_ms.to_string(),
+            Some("900000"),
+            TYPE_INT,
+            "longest transaction.timeout.ms a producer may ask for",
+        ),
+        (
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            ms(config.transaction_abort_interval),
+            Some("10000"),
+            TYPE_INT,
+            "how often transactions past their timeout are aborted",
         ),
         (
             "offset.metadata.max.bytes",

@@ -15,14 +15,16 @@
 //! the follower's broker epoch (KIP-903): a fetch of an earlier incarnation of the follower
 //! is answered STALE_BROKER_EPOCH and changes nothing. A follower's long poll also ends when
 //! a high watermark it fetches moves, so followers learn it promptly.
-//! Not implemented: read_committed filtering (there are no transactions, so the last
-//! stable offset is the high watermark).
+//! read_committed (`isolation_level` 1) reads up to the last stable offset and lists the
+//! aborted transactions within what it returns; the broker never filters records, the
+//! client skips aborted batches (Kafka's split, KIP-98). `last_stable_offset` is answered
+//! for both levels.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use streamctl_protocol::messages::fetch::{
-    FetchResponseLeaderIdAndEpoch, FetchResponsePartition, FetchResponseTopic,
+    FetchResponseAbortedTransaction, FetchResponseLeaderIdAndEpoch, FetchResponsePartition, FetchResponseTopic,
 };
 use streamctl_protocol::messages::{FetchRequest, FetchResponse};
 use streamctl_protocol::ErrorCode;
@@ -30,7 +32,7 @@ use tokio::time::Instant;
 
 use super::RequestContext;
 use crate::error::ApiError;
-use crate::partition::{check_leader_epoch, FollowerFetchRequest, Reader};
+use crate::partition::{check_leader_epoch, FollowerFetchRequest, Isolation, Reader};
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (4, 16);
@@ -129,17 +131,14 @@ fn read_all(
             let result = match &name {
                 None => Err(ApiError::new(ErrorCode::UnknownTopicId, "unknown topic id")),
                 Some(n) => {
-                    read_partition(ctx, n, p, remaining, total == 0, follower)
+                    read_partition(ctx, n, p, remaining, total == 0, follower, req.isolation_level)
                 }
             };
             partitions.push(match result {
-                Ok(mut part) => {
+                Ok(part) => {
                     let n = part.records.as_ref().map_or(0, Bytes::len);
                     total += n;
                     remaining = remaining.saturating_sub(n);
-                    if req.isolation_level == 1 {
-                        part.aborted_transactions = Some(Vec::new());
-                    }
                     part
                 }
                 Err(e) => {
@@ -211,6 +210,7 @@ fn read_partition(
     remaining: usize,
     first: bool,
     replica: Option<(i32, u64)>,
+    isolation_level: i8,
 ) -> Result<FetchResponsePartition, ApiError> {
     let leader = ctx.broker.replicas.leader_replica(topic, p.partition)?;
     check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
@@ -246,16 +246,24 @@ fn read_partition(
             }
             Reader::Replica
         }
-        None => Reader::Consumer,
+        None => Reader::Consumer(Isolation::from_level(isolation_level)),
     };
     let read = leader.partition.read(p.fetch_offset, max, first, reader)?;
     Ok(FetchResponsePartition {
         partition_index: p.partition,
         error_code: 0,
         high_watermark: read.high_watermark,
-        last_stable_offset: read.high_watermark,
+        last_stable_offset: read.last_stable_offset,
         log_start_offset: read.log_start_offset,
-        aborted_transactions: None,
+        aborted_transactions: read.aborted.map(|list| {
+            list.into_iter()
+                .map(|(producer_id, first_offset)| FetchResponseAbortedTransaction {
+                    producer_id,
+                    first_offset,
+                    ..Default::default()
+                })
+                .collect()
+        }),
         records: Some(read.records),
         ..Default::default()
     })

@@ -6,8 +6,9 @@
 //! answers COORDINATOR_NOT_AVAILABLE, which clients retry. v0–v3 carry one `key`; v4 batches
 //! `coordinator_keys` (KIP-699), each answered on its own. The group id is not validated
 //! here (an empty one maps to partition 0), as in Kafka.
-//! Not implemented: the transaction coordinator (key type 1 answers
-//! COORDINATOR_NOT_AVAILABLE with a message saying so); other key types are INVALID_REQUEST.
+//! Key type 1 (transaction): the leader of the id's `__transaction_state` partition, the
+//! topic created on first use in the same way (see [`crate::txn_coordinator`]). Other key
+//! types are INVALID_REQUEST.
 
 use streamctl_protocol::messages::find_coordinator::FindCoordinatorResponseCoordinator;
 use streamctl_protocol::messages::{FindCoordinatorRequest, FindCoordinatorResponse};
@@ -18,10 +19,6 @@ use crate::error::ApiError;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 4);
-
-/// Why there is no transaction coordinator to point at.
-pub const TRANSACTION_COORDINATOR_MISSING: &str =
-    "the transaction coordinator is not implemented yet in this dev cluster";
 
 /// Answers a FindCoordinator request.
 pub async fn handle(
@@ -65,10 +62,7 @@ pub async fn handle(
 fn find(ctx: &RequestContext<'_>, key_type: i8, key: &str) -> Result<(i32, String, i32), ApiError> {
     match key_type {
         0 => ctx.broker.coordinator.find_coordinator(key),
-        1 => Err(ApiError::new(
-            ErrorCode::CoordinatorNotAvailable,
-            TRANSACTION_COORDINATOR_MISSING,
-        )),
+        1 => ctx.broker.transactions.find_coordinator(key),
         other => Err(ApiError::new(
             ErrorCode::InvalidRequest,
             format!("unknown coordinator key type {other}"),

@@ -6,15 +6,22 @@
 //! its logs, and a reused id would make a new producer's first batch look like a duplicate of
 //! an old one (answered, never written). As in Kafka, a current id and epoch passed at v3+
 //! (KIP-360) are not bumped for a non-transactional producer: it just gets a new id.
-//! An empty `transactional_id` answers INVALID_REQUEST; any other transactional id answers
-//! COORDINATOR_NOT_AVAILABLE, since there is no transaction coordinator.
-//! Not implemented: transactions.
+//! With a `transactional_id`, the id's transaction coordinator (see
+//! [`crate::txn_coordinator`]) answers: a new id gets a producer id and epoch 0, a known one
+//! the same id with its epoch bumped (fencing older incarnations), and an open transaction is
+//! first aborted under a bumped epoch (answer CONCURRENT_TRANSACTIONS, which the producer
+//! retries). An empty id answers INVALID_REQUEST, a timeout outside
+//! (0, `transaction.max.timeout.ms`] INVALID_TRANSACTION_TIMEOUT, and only one of
+//! `producer_id`/`producer_epoch` set INVALID_REQUEST. PRODUCER_FENCED is answered as
+//! INVALID_PRODUCER_EPOCH below v4.
 
 use streamctl_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
 use streamctl_protocol::ErrorCode;
 use tracing::debug;
 
+use super::add_partitions_to_txn::fenced_for_version;
 use super::RequestContext;
+use crate::txn_coordinator::metadata::InitArgs;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 4);
@@ -33,7 +40,25 @@ pub async fn handle(
     match req.transactional_id.as_deref() {
         None => {}
         Some("") => return refused(ErrorCode::InvalidRequest),
-        Some(_) => return refused(ErrorCode::CoordinatorNotAvailable),
+        Some(id) => {
+            if (req.producer_id == -1) != (req.producer_epoch == -1) {
+                return refused(ErrorCode::InvalidRequest);
+            }
+            let args = InitArgs {
+                timeout_ms: req.transaction_timeout_ms,
+                producer_id: req.producer_id,
+                producer_epoch: req.producer_epoch,
+            };
+            return match ctx.broker.transactions.init_producer_id(id, args).await {
+                Ok((producer_id, producer_epoch)) => InitProducerIdResponse {
+                    error_code: 0,
+                    producer_id,
+                    producer_epoch,
+                    ..Default::default()
+                },
+                Err(code) => refused(fenced_for_version(code, ctx.version(), 4)),
+            };
+        }
     }
     let producer_id = match ctx.broker.controller.next_producer_id() {
         Ok(id) => id,

@@ -1,20 +1,21 @@
 //! ListOffsets: v1–v8.
 //!
 //! Special timestamps: -2 earliest (log start offset), -1 latest (high watermark, or the last
-//! stable offset under read_committed, which is the same without transactions), -3 the
+//! stable offset under read_committed), -3 the
 //! record with the largest timestamp (v7+, KIP-734). Any other timestamp finds the first
 //! offset whose batch has a timestamp at or after it; none → offset -1 with no error, as Kafka.
-//! Only committed offsets (below the high watermark) are revealed, and a new leader whose
+//! Only offsets the consumer could fetch (below the high watermark, or the last stable offset
+//! under read_committed) are revealed, and a new leader whose
 //! high watermark has not reached its epoch start answers OFFSET_NOT_AVAILABLE for all but
 //! earliest (KIP-207), so "latest" never goes backwards across a leader change.
 //! Not implemented: -4 earliest-local and -5 tiered-storage timestamps (v8+ answer -1).
 
 use streamctl_protocol::messages::list_offsets::{
-    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+    ListOffsetsPartition, ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use streamctl_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use crate::partition::check_leader_epoch;
+use crate::partition::{check_leader_epoch, Isolation};
 use super::RequestContext;
 use crate::error::ApiError;
 
@@ -40,7 +41,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOf
                     .partitions
                     .iter()
                     .map(|p| {
-                        lookup(ctx, &t.name, p.partition_index, p.current_leader_epoch, p.timestamp)
+                        lookup(ctx, &t.name, p, Isolation::from_level(req.isolation_level))
                             .unwrap_or_else(|e| ListOffsetsPartitionResponse {
                                 partition_index: p.partition_index,
                                 error_code: e.code.code(),
@@ -58,22 +59,22 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOf
 fn lookup(
     ctx: &RequestContext<'_>,
     topic: &str,
-    partition: i32,
-    current_leader_epoch: i32,
-    timestamp: i64,
+    p: &ListOffsetsPartition,
+    isolation: Isolation,
 ) -> Result<ListOffsetsPartitionResponse, ApiError> {
+    let partition = p.partition_index;
     let leader = ctx.broker.replicas.leader_replica(topic, partition)?;
-    check_leader_epoch(current_leader_epoch, leader.leader_epoch)?;
-    let (offset, ts) = match timestamp {
+    check_leader_epoch(p.current_leader_epoch, leader.leader_epoch)?;
+    let (offset, ts) = match p.timestamp {
         EARLIEST => (leader.partition.offsets().0, -1),
-        LATEST => (leader.partition.latest_offset()?, -1),
+        LATEST => (leader.partition.latest_offset(isolation)?, -1),
         MAX_TIMESTAMP => leader
             .partition
-            .max_timestamp()?
+            .max_timestamp(isolation)?
             .map_or((-1, -1), |(ts, off)| (off, ts)),
         ts if ts >= 0 => leader
             .partition
-            .offset_for_timestamp(ts)?
+            .offset_for_timestamp(ts, isolation)?
             .unwrap_or((-1, -1)),
         _ => (-1, -1),
     };

@@ -10,10 +10,16 @@
 //! still leads at the epoch it appended under, and checks `min.insync.replicas` again then
 //! (NOT_ENOUGH_REPLICAS_AFTER_APPEND), or answers REQUEST_TIMED_OUT after `timeout_ms`
 //! (`partition.rs` says why such an answer is true).
-//! Not implemented: transactions.
+//! Transactional batches need the request's `transactional_id` (else every partition is
+//! answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers an unauthorized one); a
+//! non-transactional batch of a producer inside a transaction is INVALID_TXN_STATE, a control
+//! batch INVALID_RECORD (only the coordinator writes markers, through WriteTxnMarkers).
+//! Not implemented: KIP-890 verification that the partition was added to the transaction
+//! (as Kafka with `transaction.partition.verification.enable=false`).
 
 use streamctl_protocol::messages::produce::{ProduceResponsePartition, ProduceResponseTopic};
 use streamctl_protocol::messages::{ProduceRequest, ProduceResponse};
+use streamctl_protocol::record_batch::RecordBatches;
 use streamctl_protocol::ErrorCode;
 use tracing::debug;
 
@@ -29,7 +35,7 @@ pub const VERSIONS: (i16, i16) = (3, 11);
 /// Answers a Produce request; `None` for acks=0.
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
     let broker = ctx.broker;
-    let invalid_acks = !(-1..=1).contains(&req.acks);
+    let refusal = refusal(&req);
     let mut responses = Vec::with_capacity(req.topic_data.len());
     let mut appended = false;
     // acks=all: (topic index, partition index, replica, last offset, epoch, min ISR).
@@ -37,11 +43,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     for topic in &req.topic_data {
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
         for pd in &topic.partition_data {
-            let result = if invalid_acks {
-                Err(ApiError::new(
-                    ErrorCode::InvalidRequiredAcks,
-                    format!("acks must be -1, 0 or 1, got {}", req.acks),
-                ))
+            let result = if let Some(e) = &refusal {
+                Err(e.clone())
             } else {
                 append(
                     ctx,
@@ -107,6 +110,31 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     (req.acks != 0).then(|| ProduceResponse {
         responses,
         ..Default::default()
+    })
+}
+
+/// Why the whole request is refused, if it is.
+fn refusal(req: &ProduceRequest) -> Option<ApiError> {
+    if !(-1..=1).contains(&req.acks) {
+        return Some(ApiError::new(
+            ErrorCode::InvalidRequiredAcks,
+            format!("acks must be -1, 0 or 1, got {}", req.acks),
+        ));
+    }
+    let transactional = req.topic_data.iter().any(|t| {
+        t.partition_data.iter().any(|p| {
+            p.records.as_ref().is_some_and(|r| {
+                RecordBatches::new(r.clone())
+                    .flatten()
+                    .any(|b| b.is_transactional())
+            })
+        })
+    });
+    (transactional && req.transactional_id.is_none()).then(|| {
+        ApiError::new(
+            ErrorCode::TransactionalIdAuthorizationFailed,
+            "transactional batches need the request's transactional_id",
+        )
     })
 }
 

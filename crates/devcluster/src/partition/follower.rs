@@ -32,7 +32,7 @@ impl State {
     fn truncate(&mut self, offset: i64) -> Result<(), ApiError> {
         if offset < self.log.log_end_offset() {
             self.log.truncate_to(offset).map_err(storage_error)?;
-            self.forget_from(offset);
+            self.forget_from(offset)?;
         }
         Ok(())
     }
@@ -153,7 +153,7 @@ impl Partition {
         let leo = s.log.log_end_offset();
         let hw = leader_high_watermark.min(leo);
         if hw > s.high_watermark {
-            s.high_watermark = hw;
+            s.set_high_watermark(hw);
         }
         // The leader's log start is at most its high watermark, so this stays at or below
         // ours once our log reaches it.
@@ -176,9 +176,10 @@ impl Partition {
         }
         if s.log.log_end_offset() < offset {
             s.log.restart_at(offset).map_err(storage_error)?;
-            s.forget_from(offset);
+            s.forget_from(offset)?;
             s.producers.forget_below(offset);
-            s.high_watermark = s.high_watermark.max(offset);
+            let hw = s.high_watermark.max(offset);
+            s.set_high_watermark(hw);
         } else {
             s.truncate(offset)?;
         }

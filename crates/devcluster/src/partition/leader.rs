@@ -3,6 +3,7 @@
 //! `partition.rs` for why each acknowledgement is true).
 
 use bytes::{Bytes, BytesMut};
+use streamctl_protocol::record_batch::{EndTxnMarker, RecordBatch};
 use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
 
@@ -52,7 +53,7 @@ impl State {
             .map(|r| self.followers.get(r).map_or(-1, |f| f.log_end_offset))
             .fold(leo, i64::min);
         if candidate > self.high_watermark {
-            self.high_watermark = candidate;
+            self.set_high_watermark(candidate);
             true
         } else {
             false
@@ -78,20 +79,7 @@ impl Partition {
             -1
         };
         let mut state = self.lock();
-        if !state.is_leader() {
-            return Err(not_leader(self, state.role));
-        }
-        if state.isr.len() < min_isr {
-            return Err(ApiError::new(
-                ErrorCode::NotEnoughReplicas,
-                format!(
-                    "{}-{} has {} in-sync replicas, min.insync.replicas is {min_isr}",
-                    self.topic,
-                    self.partition,
-                    state.isr.len()
-                ),
-            ));
-        }
+        self.check_appendable(&state, min_isr)?;
         let leader_epoch = state.leader_epoch;
         // Idempotence: a retried batch that was already written is answered from memory.
         let mut duplicate = None;
@@ -118,10 +106,65 @@ impl Partition {
                 leader_epoch,
             });
         }
+        self.write(&mut state, &batches, log_append_time)
+    }
+
+    /// Writes a transaction marker for `producer_id` (WriteTxnMarkers): a control batch
+    /// stamped with the leader's clock, after Kafka's epoch checks (see
+    /// `ProducerStates::check_marker`). `min_isr` as for [`Partition::append_as_leader`].
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: &EndTxnMarker,
+        min_isr: usize,
+    ) -> Result<AppendInfo, ApiError> {
+        let bytes = marker
+            .batch(producer_id, producer_epoch, now_ms())
+            .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
+        let batch = RecordBatch::from_bytes(bytes)
+            .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
+        let mut state = self.lock();
+        self.check_appendable(&state, min_isr)?;
+        state
+            .producers
+            .check_marker(producer_id, producer_epoch, marker)?;
+        self.write(&mut state, &[batch], -1)
+    }
+
+    /// This replica leads and has `min_isr` in-sync replicas (NOT_ENOUGH_REPLICAS otherwise,
+    /// before anything is written).
+    fn check_appendable(&self, state: &State, min_isr: usize) -> Result<(), ApiError> {
+        if !state.is_leader() {
+            return Err(not_leader(self, state.role));
+        }
+        if state.isr.len() < min_isr {
+            return Err(ApiError::new(
+                ErrorCode::NotEnoughReplicas,
+                format!(
+                    "{}-{} has {} in-sync replicas, min.insync.replicas is {min_isr}",
+                    self.topic,
+                    self.partition,
+                    state.isr.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Assigns offsets from the log end, stamps the leader epoch (and LogAppendTime when
+    /// `log_append_time` >= 0), appends, and learns what was written.
+    fn write(
+        &self,
+        state: &mut State,
+        batches: &[RecordBatch],
+        log_append_time: i64,
+    ) -> Result<AppendInfo, ApiError> {
+        let leader_epoch = state.leader_epoch;
         let base_offset = state.log.log_end_offset();
         let mut next = base_offset;
-        let mut out = BytesMut::with_capacity(records.len());
-        for batch in &batches {
+        let mut out = BytesMut::with_capacity(batches.iter().map(RecordBatch::size).sum());
+        for batch in batches {
             let start = out.len();
             out.extend_from_slice(batch.as_bytes());
             let count = i64::from(batch.last_offset_delta()) + 1;
@@ -143,7 +186,7 @@ impl Partition {
         state.log.append(&out).map_err(storage_error)?;
         state.learn_from_batches(&out.freeze());
         state.advance_high_watermark(self.node_id);
-        self.publish(&state);
+        self.publish(state);
         Ok(AppendInfo {
             base_offset,
             last_offset: next - 1,

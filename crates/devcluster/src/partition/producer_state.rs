@@ -1,7 +1,17 @@
-//! Idempotent producers' state on one partition replica (Kafka's `ProducerStateManager`):
-//! for each producer id its epoch and its last few batches, so the leader can refuse a gap
-//! in the sequence, answer a retried batch with its original offset instead of writing it
-//! twice, and fence an older epoch (KIP-98).
+//! Idempotent and transactional producers' state on one partition replica (Kafka's
+//! `ProducerStateManager`): for each producer id its epoch and its last few batches, so the
+//! leader can refuse a gap in the sequence, answer a retried batch with its original offset
+//! instead of writing it twice, and fence an older epoch (KIP-98); and the transactions open
+//! on the partition, from which the last stable offset and the aborted transactions of a
+//! read_committed fetch follow.
+//!
+//! ```text
+//!  transactional data batch ─▶ the producer's open transaction starts here (first offset)
+//!  marker (control batch)   ─▶ the transaction ends at the marker's offset; an ABORT also
+//!                              becomes an aborted-transaction entry; until the high
+//!                              watermark passes the marker it still holds the LSO back
+//!  LSO = min(first offset of every open or unreplicated transaction, high watermark)
+//! ```
 //!
 //! Every replica builds the same state from the batches in its log (when appending as leader
 //! or follower, and by scanning the log when it opens), so a follower that becomes leader
@@ -9,10 +19,10 @@
 //! `producer.id.expiration.ms` are dropped, as in Kafka, so producers that come and go do not
 //! grow memory for ever.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use bytes::Bytes;
-use streamctl_protocol::record_batch::{RecordBatch, RecordBatches};
+use streamctl_protocol::record_batch::{EndTxnMarker, RecordBatch, RecordBatches};
 use streamctl_protocol::ErrorCode;
 
 use crate::error::ApiError;
@@ -29,6 +39,46 @@ struct ProducerEntry {
     recent: VecDeque<(i32, i32, i64)>,
     /// The newest batch timestamp seen from it, for expiry.
     last_timestamp: i64,
+    /// The first offset of its open transaction on this partition, if one is open.
+    txn_first_offset: Option<i64>,
+    /// The coordinator epoch of the last marker written for it (-1: none yet).
+    coordinator_epoch: i32,
+}
+
+impl ProducerEntry {
+    fn new(epoch: i16, last_timestamp: i64) -> Self {
+        Self {
+            epoch,
+            recent: VecDeque::new(),
+            last_timestamp,
+            txn_first_offset: None,
+            coordinator_epoch: -1,
+        }
+    }
+}
+
+/// A transaction aborted on this partition (Kafka's `AbortedTxn`, one `.txnindex` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    /// The producer that ran it.
+    pub producer_id: i64,
+    /// The offset of its first batch here.
+    pub first_offset: i64,
+    /// The offset of its ABORT marker.
+    pub last_offset: i64,
+    /// The last stable offset once it ended: the first offset of the earliest transaction
+    /// of another producer still open then, else the marker's offset + 1. A fetch collecting
+    /// entries may stop at one whose value is beyond what it returns.
+    pub last_stable_offset: i64,
+}
+
+/// A transaction whose marker is written but not yet below the high watermark: it holds the
+/// last stable offset back until it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unreplicated {
+    producer_id: i64,
+    first_offset: i64,
+    marker_offset: i64,
 }
 
 /// The sequence check's verdict for one batch.
@@ -44,6 +94,15 @@ pub(super) enum SequenceCheck {
 #[derive(Debug, Default)]
 pub(super) struct ProducerStates {
     entries: HashMap<i64, ProducerEntry>,
+    /// Open transactions: first offset → producer id.
+    ongoing: BTreeMap<i64, i64>,
+    /// Ended transactions whose marker is not below the high watermark yet, in log order.
+    unreplicated: VecDeque<Unreplicated>,
+    /// Aborted transactions, in the order of their markers.
+    aborted: Vec<AbortedTxn>,
+    /// Ended transactions with a marker below this offset are forgotten (see
+    /// `on_high_watermark`): a truncation below it cannot reopen them from memory.
+    forgotten_below: i64,
 }
 
 impl ProducerStates {
@@ -58,12 +117,24 @@ impl ProducerStates {
             batch.producer_epoch(),
             batch.base_sequence(),
         );
+        if batch.is_control() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRecord,
+                "control batches are written by the transaction coordinator, not by producers",
+            ));
+        }
         if pid < 0 || first < 0 {
             return Ok(SequenceCheck::Append);
         }
         let Some(entry) = self.entries.get(&pid) else {
             return Ok(SequenceCheck::Append);
         };
+        if !batch.is_transactional() && entry.txn_first_offset.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidTxnState,
+                format!("producer {pid} writes a non-transactional batch inside its transaction"),
+            ));
+        }
         let out_of_order = |expected: i32| {
             ApiError::new(
                 ErrorCode::OutOfOrderSequenceNumber,
@@ -105,20 +176,58 @@ impl ProducerStates {
         }
     }
 
-    /// Learns the producers of batches just appended to the log (offsets assigned).
+    /// Kafka's checks of a marker the coordinator asks the leader to write
+    /// (`ProducerAppendInfo.appendEndTxnMarker`): an older producer epoch is fenced
+    /// (INVALID_PRODUCER_EPOCH), an older coordinator epoch too
+    /// (TRANSACTION_COORDINATOR_FENCED).
+    pub(super) fn check_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: &EndTxnMarker,
+    ) -> Result<(), ApiError> {
+        let Some(entry) = self.entries.get(&producer_id) else {
+            return Ok(());
+        };
+        if producer_epoch < entry.epoch {
+            return Err(ApiError::new(
+                ErrorCode::InvalidProducerEpoch,
+                format!(
+                    "marker for producer {producer_id} at epoch {producer_epoch}, older than {}",
+                    entry.epoch
+                ),
+            ));
+        }
+        if marker.coordinator_epoch < entry.coordinator_epoch {
+            return Err(ApiError::new(
+                ErrorCode::TransactionCoordinatorFenced,
+                format!(
+                    "marker of coordinator epoch {}, older than {} already seen",
+                    marker.coordinator_epoch, entry.coordinator_epoch
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Learns the producers and transactions of batches just appended to the log (offsets
+    /// assigned).
     pub(super) fn learn(&mut self, batches: &Bytes) {
         for batch in RecordBatches::new(batches.clone()).flatten() {
-            if batch.producer_id() < 0 || batch.base_sequence() < 0 {
+            let pid = batch.producer_id();
+            if pid < 0 {
                 continue;
             }
-            let entry = self
-                .entries
-                .entry(batch.producer_id())
-                .or_insert_with(|| ProducerEntry {
-                    epoch: batch.producer_epoch(),
-                    recent: VecDeque::new(),
-                    last_timestamp: batch.max_timestamp(),
-                });
+            if batch.is_control() {
+                self.learn_marker(&batch);
+                continue;
+            }
+            if batch.base_sequence() < 0 {
+                continue;
+            }
+            let entry = self.entries.entry(pid).or_insert_with(|| {
+                ProducerEntry::new(batch.producer_epoch(), batch.max_timestamp())
+            });
             if batch.producer_epoch() != entry.epoch {
                 entry.recent.clear();
                 entry.epoch = batch.producer_epoch();
@@ -132,35 +241,161 @@ impl ProducerStates {
                 entry.recent.pop_front();
             }
             entry.last_timestamp = entry.last_timestamp.max(batch.max_timestamp());
+            if batch.is_transactional() && entry.txn_first_offset.is_none() {
+                entry.txn_first_offset = Some(batch.base_offset());
+                self.ongoing.insert(batch.base_offset(), pid);
+            }
         }
+    }
+
+    /// A marker ends its producer's open transaction here (a marker for a producer with no
+    /// transaction open here ends nothing, but still records the coordinator epoch).
+    fn learn_marker(&mut self, batch: &RecordBatch) {
+        let pid = batch.producer_id();
+        let marker = match EndTxnMarker::parse(batch) {
+            Ok(Some(m)) => m,
+            // Another control type, or a record we cannot read: not a transaction's end.
+            Ok(None) | Err(_) => return,
+        };
+        let entry = self
+            .entries
+            .entry(pid)
+            .or_insert_with(|| ProducerEntry::new(batch.producer_epoch(), batch.max_timestamp()));
+        if batch.producer_epoch() > entry.epoch {
+            entry.epoch = batch.producer_epoch();
+            entry.recent.clear();
+        }
+        entry.coordinator_epoch = entry.coordinator_epoch.max(marker.coordinator_epoch);
+        entry.last_timestamp = entry.last_timestamp.max(batch.max_timestamp());
+        let Some(first_offset) = entry.txn_first_offset.take() else {
+            return;
+        };
+        self.ongoing.remove(&first_offset);
+        let marker_offset = batch.base_offset();
+        if !marker.commit {
+            let last_stable_offset = self
+                .ongoing
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or(marker_offset + 1);
+            self.aborted.push(AbortedTxn {
+                producer_id: pid,
+                first_offset,
+                last_offset: marker_offset,
+                last_stable_offset,
+            });
+        }
+        self.unreplicated.push_back(Unreplicated {
+            producer_id: pid,
+            first_offset,
+            marker_offset,
+        });
+    }
+
+    /// The high watermark moved: transactions whose marker is below it are stable.
+    pub(super) fn on_high_watermark(&mut self, high_watermark: i64) {
+        self.unreplicated
+            .retain(|u| u.marker_offset >= high_watermark);
+        self.forgotten_below = self.forgotten_below.max(high_watermark);
+    }
+
+    /// The last stable offset: the first offset of the earliest transaction still open or
+    /// whose marker is not yet below the high watermark, raised to the log start, and never
+    /// above the high watermark (Kafka's `UnifiedLog.lastStableOffset`).
+    pub(super) fn last_stable_offset(&self, high_watermark: i64, log_start_offset: i64) -> i64 {
+        let open = self.ongoing.keys().next().copied();
+        let unstable = self
+            .unreplicated
+            .iter()
+            .filter(|u| u.marker_offset >= high_watermark)
+            .map(|u| u.first_offset)
+            .chain(open)
+            .min();
+        unstable.map_or(high_watermark, |first| {
+            first.max(log_start_offset).min(high_watermark)
+        })
+    }
+
+    /// The aborted transactions a read_committed fetch of `[fetch_offset, upper)` must list
+    /// (Kafka's `collectAbortedTxns`): those ending at or after the fetch offset and starting
+    /// before `upper`, as (producer id, first offset).
+    pub(super) fn aborted_between(&self, fetch_offset: i64, upper: i64) -> Vec<(i64, i64)> {
+        let from = self
+            .aborted
+            .partition_point(|a| a.last_offset < fetch_offset);
+        self.aborted
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|a| a.first_offset < upper)
+            .map(|a| (a.producer_id, a.first_offset))
+            .collect()
     }
 
     /// Forgets batches a truncation removed (at or after `offset`): a retry of them must be
     /// appended again. A producer left with no batch here is forgotten, so its retry is
     /// accepted as from an unknown producer rather than refused as out of order.
-    pub(super) fn forget_from(&mut self, offset: i64) {
+    ///
+    /// Transactions follow the log: one that started at or after `offset` never happened; one
+    /// whose marker was cut is open again (its producer keeps it, as on the new leader).
+    /// Returns false when that cannot be done from memory (the cut is below where ended
+    /// transactions were forgotten): the caller must rebuild this state from the log.
+    #[must_use]
+    pub(super) fn forget_from(&mut self, offset: i64) -> bool {
+        if offset < self.forgotten_below {
+            return false;
+        }
+        self.aborted.retain(|a| a.last_offset < offset);
+        self.ongoing.retain(|first, _| *first < offset);
+        let reopened: Vec<Unreplicated> = self
+            .unreplicated
+            .iter()
+            .filter(|u| u.marker_offset >= offset && u.first_offset < offset)
+            .copied()
+            .collect();
+        self.unreplicated.retain(|u| u.marker_offset < offset);
+        for entry in self.entries.values_mut() {
+            if entry.txn_first_offset.is_some_and(|f| f >= offset) {
+                entry.txn_first_offset = None;
+            }
+        }
+        for u in reopened {
+            self.ongoing.insert(u.first_offset, u.producer_id);
+            if let Some(entry) = self.entries.get_mut(&u.producer_id) {
+                entry.txn_first_offset = Some(u.first_offset);
+            }
+        }
         self.entries.retain(|_, entry| {
             entry.recent.retain(|(_, _, base)| *base < offset);
-            !entry.recent.is_empty()
+            !entry.recent.is_empty() || entry.txn_first_offset.is_some()
         });
+        true
     }
 
     /// Forgets producers whose every batch lies below a new log start offset (DeleteRecords,
     /// retention), as Kafka does: they are unknown again, so their next batch is accepted
     /// whatever its sequence.
+    /// Aborted transactions ending below it are gone with their data; an open transaction
+    /// stays open (its marker is still to come).
     pub(super) fn forget_below(&mut self, log_start_offset: i64) {
+        self.aborted.retain(|a| a.last_offset >= log_start_offset);
         self.entries.retain(|_, entry| {
-            entry
-                .recent
-                .back()
-                .is_some_and(|(_, _, base)| *base >= log_start_offset)
+            entry.txn_first_offset.is_some()
+                || entry
+                    .recent
+                    .back()
+                    .is_some_and(|(_, _, base)| *base >= log_start_offset)
         });
     }
 
-    /// Drops producers whose newest batch is `expiration_ms` or more older than `now_ms`.
+    /// Drops producers whose newest batch is `expiration_ms` or more older than `now_ms`,
+    /// except those with a transaction open here (Kafka's `isProducerExpired`).
     pub(super) fn expire(&mut self, now_ms: i64, expiration_ms: i64) {
-        self.entries
-            .retain(|_, entry| now_ms.saturating_sub(entry.last_timestamp) < expiration_ms);
+        self.entries.retain(|_, entry| {
+            entry.txn_first_offset.is_some()
+                || now_ms.saturating_sub(entry.last_timestamp) < expiration_ms
+        });
     }
 
     /// How many producers are remembered.
@@ -226,7 +461,7 @@ mod tests {
         states.learn(&batch(7, 0, 0, 3, 0, 1_000));
         states.learn(&batch(7, 0, 3, 2, 3, 1_000));
         states.learn(&batch(8, 0, 0, 1, 5, 5_000));
-        states.forget_from(3);
+        assert!(states.forget_from(3));
         // The retry of the truncated batch is the next sequence again, not a duplicate.
         assert_eq!(
             states.check(&view(&batch(7, 0, 3, 2, 3, 1_000))).unwrap(),

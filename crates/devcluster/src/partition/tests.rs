@@ -9,7 +9,7 @@ use streamctl_protocol::record_batch::RecordBatchBuilder;
 use super::*;
 use crate::controller::Controller;
 
-fn batch(n: usize) -> Bytes {
+pub(super) fn batch(n: usize) -> Bytes {
     let mut b = RecordBatchBuilder::new(Compression::None);
     for _ in 0..n {
         b.push(0, None, Some(b"v".as_slice()), &[]).unwrap();
@@ -30,7 +30,7 @@ fn written(base: i64, n: usize, epoch: i32) -> Bytes {
 
 /// A 3-broker controller with topic `t` (one partition on 1, 2, 3, leader 1), every broker
 /// registered once; returns it with the partition's metadata.
-fn cluster() -> (Controller, PartitionMeta) {
+pub(super) fn cluster() -> (Controller, PartitionMeta) {
     let c = crate::test_support::controller(3);
     for id in 1..=3 {
         c.register_broker(id);
@@ -40,19 +40,19 @@ fn cluster() -> (Controller, PartitionMeta) {
     (c, meta)
 }
 
-fn open(node: i32) -> Partition {
+pub(super) fn open(node: i32) -> Partition {
     let config = TopicConfig::default();
     Partition::open("t", uuid::Uuid::nil(), 0, node, Storage::Memory, &config).unwrap()
 }
 
-fn leader() -> (Controller, Partition) {
+pub(super) fn leader() -> (Controller, Partition) {
     let (c, meta) = cluster();
     let p = open(1);
     p.make_leader(&meta);
     (c, p)
 }
 
-fn fetch(
+pub(super) fn fetch(
     follower: i32,
     broker_epoch: u64,
     fetch_offset: i64,
@@ -184,12 +184,14 @@ fn a_new_leader_does_not_report_latest_until_its_high_watermark_reaches_its_epoc
     assert_eq!(promoted.leader, 2);
     p.make_leader(&promoted);
     assert_eq!(
-        p.latest_offset().unwrap_err().code,
+        p.latest_offset(Isolation::ReadUncommitted)
+            .unwrap_err()
+            .code,
         ErrorCode::OffsetNotAvailable
     );
     p.record_follower_fetch(&fetch(3, c.broker_epoch(3), 10, 0), &c)
         .unwrap();
-    assert_eq!(p.latest_offset().unwrap(), 10);
+    assert_eq!(p.latest_offset(Isolation::ReadUncommitted).unwrap(), 10);
 }
 
 #[test]
@@ -276,7 +278,14 @@ fn a_follower_restarted_inside_the_leaders_first_batch_can_append_again() {
     assert_eq!(p.offsets(), (5, 5, 5));
     p.append_as_follower(1, &written(0, 10, 1), 10, 5).unwrap();
     assert_eq!(p.offsets(), (5, 10, 10));
-    let read = p.read(5, 1 << 20, true, Reader::Consumer).unwrap();
+    let read = p
+        .read(
+            5,
+            1 << 20,
+            true,
+            Reader::Consumer(Isolation::ReadUncommitted),
+        )
+        .unwrap();
     assert!(!read.records.is_empty());
 }
 
@@ -297,7 +306,11 @@ fn list_offsets_never_reveals_an_uncommitted_batch() {
     b.push(9_000, None, Some(b"new".as_slice()), &[]).unwrap();
     p.append_as_leader(&b.build().unwrap(), &config, 0).unwrap();
     assert_eq!(p.offsets(), (0, 1, 2));
-    assert_eq!(p.max_timestamp().unwrap(), None);
-    assert_eq!(p.offset_for_timestamp(5_000).unwrap(), None);
-    assert_eq!(p.latest_offset().unwrap(), 1);
+    assert_eq!(p.max_timestamp(Isolation::ReadUncommitted).unwrap(), None);
+    assert_eq!(
+        p.offset_for_timestamp(5_000, Isolation::ReadUncommitted)
+            .unwrap(),
+        None
+    );
+    assert_eq!(p.latest_offset(Isolation::ReadUncommitted).unwrap(), 1);
 }

@@ -383,12 +383,9 @@ async fn find_coordinator_creates_the_offsets_topic_and_names_its_partition_lead
             coordinator_keys: vec!["txn".into()],
             ..Default::default()
         };
+        // Transactional ids have their own coordinator (tests in handlers/transactions.rs).
         let r = call(a, req, 4).await;
-        assert_eq!(
-            r.coordinators[0].error_code,
-            code(ErrorCode::CoordinatorNotAvailable)
-        );
-        assert_eq!(r.coordinators[0].node_id, -1);
+        assert_eq!(r.coordinators[0].error_code, 0);
         let req = FindCoordinatorRequest {
             key_type: 5,
             key: "x".into(),

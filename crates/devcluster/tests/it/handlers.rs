@@ -20,6 +20,7 @@ use crate::support::{addr, request as call};
 mod cluster_apis;
 mod configs;
 mod topics;
+mod transactions;
 
 /// Upper bound on any one test; a hang fails instead of blocking the suite.
 const LIMIT: Duration = Duration::from_secs(60);

@@ -89,6 +89,18 @@ async fn confluent_kafka_admin_produce_consume() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_transactions_commit_abort_and_fence() {
+    let cluster = cluster(3).await;
+    run_python(
+        "confluent_kafka",
+        "confluent_txn.py",
+        &[&cluster.bootstrap_servers(), "transactions"],
+    )
+    .await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_admin_produce_consume() {
     let cluster = cluster(3).await;
     run_python(

@@ -1,0 +1,632 @@
+//! The transaction coordinator (KIP-98, Kafka's transactions v1): transactional ids, their
+//! producer ids and epochs, and the two-phase end of every transaction, kept as records in
+//! the replicated internal topic `__transaction_state`.
+//!
+//! ```text
+//!  FindCoordinator(key type 1, id) ─▶ creates __transaction_state if missing ─▶ leader of
+//!                      partition abs(java_hash(id)) % partitions = the coordinator of id
+//!  metadata change ─▶ reconcile: load the partitions this broker now leads (last write
+//!                      wins), resume every PrepareCommit/PrepareAbort found; drop the others
+//!  InitProducerId / AddPartitionsToTxn / EndTxn ─▶ metadata.rs checks and picks the target
+//!      ─▶ pending (others get CONCURRENT_TRANSACTIONS) ─▶ record appended, ISR has it
+//!      ─▶ memory takes the target ─▶ answer
+//!  EndTxn answered once PrepareCommit|PrepareAbort is durable ─▶ markers.rs writes a marker
+//!      on every partition of the transaction (WriteTxnMarkers over the wire, to each leader)
+//!      ─▶ CompleteCommit|CompleteAbort logged
+//! ```
+//!
+//! # What an answer relies on
+//! - **EndTxn NONE**: the Prepare record is above the `__transaction_state` high watermark,
+//!   written while this broker led the partition at the coordinator epoch the transaction
+//!   was looked up under (checked again after the write). Any later leader of the partition
+//!   has the record (only ISR members are elected), loads it and finishes the markers.
+//! - **Complete**: every partition's leader answered its marker after the marker reached
+//!   that partition's ISR (WriteTxnMarkers waits, acks=all), so the marker survives a
+//!   failover of the data partition.
+//! - **Fencing**: a marker carries the coordinator epoch; a partition refuses markers older
+//!   than the last it saw for the producer (TRANSACTION_COORDINATOR_FENCED), and the
+//!   producer epoch fences zombies (INVALID_PRODUCER_EPOCH).
+//!
+//! Not implemented: AddOffsetsToTxn and TxnOffsetCommit (offsets in transactions), KIP-890
+//! (transactions v2: the epoch bump per transaction and implicit partition adds),
+//! expiration of idle transactional ids, the `.txnindex` files (the aborted transactions are
+//! rebuilt from the log when a replica opens).
+
+mod markers;
+pub mod metadata;
+pub mod records;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use streamctl_protocol::ErrorCode;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+use crate::broker::ReplicaManager;
+use crate::config::BrokerConfig;
+use crate::error::ApiError;
+use crate::inter_broker::PeerPool;
+use crate::internal_topic::{
+    coordinator_of, partition_of, read_records, InternalLog, InternalTopic,
+};
+use crate::partition::now_ms;
+use metadata::{InitArgs, InitPlan, TxnMetadata, TxnState};
+use records::{decode_key, encode_key, TxnLogValue, TRANSACTION_TOPIC};
+
+/// Coordinator settings taken from the broker config.
+#[derive(Debug, Clone)]
+struct TxnConfig {
+    partitions: i32,
+    replication_factor: i16,
+    min_isr: i16,
+    max_timeout_ms: i32,
+    /// How long a write to `__transaction_state` waits for the ISR.
+    write_timeout: Duration,
+}
+
+/// A `__transaction_state` partition this broker leads.
+#[derive(Debug)]
+struct Owned {
+    topic_id: Uuid,
+    /// The partition's leader epoch when this broker loaded it: the coordinator epoch.
+    coordinator_epoch: i32,
+    /// Stops the loader and the marker tasks of the partition.
+    stop: CancellationToken,
+    /// The transactional ids once loaded; `None` while loading.
+    txns: Option<HashMap<String, Arc<Mutex<TxnMetadata>>>>,
+}
+
+/// One transactional id, looked up on its coordinator.
+#[derive(Debug, Clone)]
+struct Txn {
+    id: String,
+    partition: i32,
+    coordinator_epoch: i32,
+    stop: CancellationToken,
+    meta: Arc<Mutex<TxnMetadata>>,
+}
+
+impl Txn {
+    fn lock(&self) -> MutexGuard<'_, TxnMetadata> {
+        self.meta.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One broker's transaction coordinator (see the module docs).
+#[derive(Debug)]
+pub struct TransactionCoordinator {
+    node_id: i32,
+    replicas: Arc<ReplicaManager>,
+    config: TxnConfig,
+    /// Cancelled when the broker stops: every loader and marker task ends.
+    stop: CancellationToken,
+    partitions: Mutex<HashMap<i32, Owned>>,
+    /// Connections to the brokers markers go to.
+    peers: PeerPool,
+}
+
+impl Drop for TransactionCoordinator {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Kafka's mapping of a failed `__transaction_state` write to the answer
+/// (`TransactionStateManager.appendTransactionToLog`).
+fn write_error(e: &ApiError) -> ErrorCode {
+    match e.code {
+        ErrorCode::UnknownTopicOrPartition
+        | ErrorCode::NotEnoughReplicas
+        | ErrorCode::NotEnoughReplicasAfterAppend
+        | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
+        ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => ErrorCode::UnknownServerError,
+        other => other,
+    }
+}
+
+impl TransactionCoordinator {
+    /// The coordinator of the broker whose replicas these are.
+    pub fn new(replicas: Arc<ReplicaManager>, config: &BrokerConfig) -> Self {
+        Self {
+            node_id: replicas.node_id,
+            peers: PeerPool::new(format!("broker-{}-txn-markers", replicas.node_id)),
+            replicas,
+            config: TxnConfig {
+                partitions: config.transaction_state_partitions.max(1),
+                replication_factor: config.transaction_state_replication_factor.max(1),
+                min_isr: config.transaction_state_min_isr.max(1),
+                max_timeout_ms: config.transaction_max_timeout_ms,
+                write_timeout: Duration::from_secs(30),
+            },
+            stop: CancellationToken::new(),
+            partitions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A guard that stops every task of this coordinator when dropped (held by the
+    /// broker's maintenance task, as for the group coordinator).
+    pub fn stop_on_drop(&self) -> DropGuard {
+        self.stop.clone().drop_guard()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<i32, Owned>> {
+        self.partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `__transaction_state` as Kafka creates it (`transactionTopicConfigs`).
+    fn topic(&self) -> InternalTopic {
+        InternalTopic {
+            name: TRANSACTION_TOPIC,
+            partitions: self.config.partitions,
+            replication_factor: self.config.replication_factor,
+            configs: BTreeMap::from([
+                ("cleanup.policy".to_string(), "compact".to_string()),
+                ("compression.type".to_string(), "uncompressed".to_string()),
+                (
+                    "min.insync.replicas".to_string(),
+                    self.config.min_isr.to_string(),
+                ),
+                (
+                    "unclean.leader.election.enable".to_string(),
+                    "false".to_string(),
+                ),
+                ("segment.bytes".to_string(), "104857600".to_string()),
+            ]),
+        }
+    }
+
+    /// The coordinator of a transactional id: (node id, host, port), creating
+    /// `__transaction_state` first if needed.
+    pub fn find_coordinator(&self, transactional_id: &str) -> Result<(i32, String, i32), ApiError> {
+        self.topic().ensure(&self.replicas)?;
+        coordinator_of(
+            &self.replicas.metadata(),
+            TRANSACTION_TOPIC,
+            transactional_id,
+        )
+    }
+
+    /// Brings the loaded partitions in line with metadata (as the group coordinator does).
+    pub fn reconcile(self: &Arc<Self>) {
+        let md = self.replicas.metadata();
+        let led: HashMap<i32, (Uuid, i32)> = md
+            .topic(TRANSACTION_TOPIC)
+            .map(|t| {
+                t.partitions
+                    .iter()
+                    .filter(|p| p.leader == self.node_id)
+                    .map(|p| (p.partition, (t.topic_id, p.leader_epoch)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing: Vec<(i32, Uuid, i32)> = {
+            let mut parts = self.lock();
+            parts.retain(|p, owned| {
+                let keep = led.get(p) == Some(&(owned.topic_id, owned.coordinator_epoch));
+                if !keep {
+                    info!(
+                        broker = self.node_id,
+                        partition = *p,
+                        "no longer leading; unloading its transactions"
+                    );
+                    owned.stop.cancel();
+                }
+                keep
+            });
+            led.iter()
+                .filter(|(p, _)| !parts.contains_key(p))
+                .map(|(p, (id, epoch))| (*p, *id, *epoch))
+                .collect()
+        };
+        for (p, topic_id, epoch) in missing {
+            self.start_loading(p, topic_id, epoch);
+        }
+    }
+
+    fn start_loading(self: &Arc<Self>, partition: i32, topic_id: Uuid, epoch: i32) {
+        let replica = match self.replicas.leader_replica(TRANSACTION_TOPIC, partition) {
+            Ok(r) if r.topic_id == topic_id && r.leader_epoch == epoch => r.partition,
+            Ok(_) => return,
+            Err(e) => {
+                warn!(broker = self.node_id, partition, error = %e, "cannot load __transaction_state partition");
+                return;
+            }
+        };
+        let stop = self.stop.child_token();
+        {
+            let mut parts = self.lock();
+            if parts
+                .get(&partition)
+                .is_some_and(|o| o.topic_id == topic_id && o.coordinator_epoch == epoch)
+            {
+                return;
+            }
+            let owned = Owned {
+                topic_id,
+                coordinator_epoch: epoch,
+                stop: stop.clone(),
+                txns: None,
+            };
+            if let Some(old) = parts.insert(partition, owned) {
+                old.stop.cancel();
+            }
+        }
+        let coordinator = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut loaded: HashMap<String, TxnLogValue> = HashMap::new();
+            let read = read_records(&replica, |key, value, offset| {
+                let Some(id) = key.and_then(|k| decode_key(k).ok().flatten()) else {
+                    return;
+                };
+                match value.map(TxnLogValue::decode) {
+                    None => {
+                        loaded.remove(&id);
+                    }
+                    Some(Ok(v)) => {
+                        loaded.insert(id, v);
+                    }
+                    Some(Err(e)) => {
+                        warn!(offset, error = %e, "skipping an unreadable __transaction_state value");
+                    }
+                }
+            });
+            let read = tokio::select! {
+                () = stop.cancelled() => return,
+                read = read => read,
+            };
+            match read {
+                Ok(_) => coordinator.install(partition, epoch, &stop, loaded),
+                Err(e) => {
+                    warn!(broker = coordinator.node_id, partition, error = %e, "loading transactions failed; will retry on the next request");
+                    let mut parts = coordinator.lock();
+                    if parts
+                        .get(&partition)
+                        .is_some_and(|o| o.coordinator_epoch == epoch && o.txns.is_none())
+                    {
+                        parts.remove(&partition);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Takes the loaded state, unless unloaded meanwhile, and finishes every transaction
+    /// that was between its Prepare and Complete records (its markers may be missing).
+    fn install(
+        self: &Arc<Self>,
+        partition: i32,
+        coordinator_epoch: i32,
+        stop: &CancellationToken,
+        loaded: HashMap<String, TxnLogValue>,
+    ) {
+        let mut resume = Vec::new();
+        {
+            let mut parts = self.lock();
+            let Some(owned) = parts.get_mut(&partition) else {
+                return;
+            };
+            if stop.is_cancelled() || owned.txns.is_some() {
+                return;
+            }
+            let mut txns = HashMap::new();
+            for (id, value) in loaded {
+                if value.state == TxnState::Dead {
+                    continue;
+                }
+                let meta = Arc::new(Mutex::new(TxnMetadata::from_log(&value)));
+                if matches!(
+                    value.state,
+                    TxnState::PrepareCommit | TxnState::PrepareAbort
+                ) {
+                    resume.push(Txn {
+                        id: id.clone(),
+                        partition,
+                        coordinator_epoch,
+                        stop: stop.clone(),
+                        meta: meta.clone(),
+                    });
+                }
+                txns.insert(id, meta);
+            }
+            info!(
+                broker = self.node_id,
+                partition,
+                transactional_ids = txns.len(),
+                resumed = resume.len(),
+                "transactions loaded"
+            );
+            owned.txns = Some(txns);
+        }
+        for txn in resume {
+            self.spawn_markers(txn);
+        }
+    }
+
+    /// The transactional id on this coordinator; `create` (the transaction timeout) makes a
+    /// new one with a fresh producer id when unknown. Errors: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, and
+    /// for a create the producer id allocation's error.
+    fn lookup(self: &Arc<Self>, id: &str, create: Option<i32>) -> Result<Option<Txn>, ErrorCode> {
+        let md = self.replicas.metadata();
+        let (Some(topic), Some((p, leader, epoch))) = (
+            md.topic(TRANSACTION_TOPIC),
+            partition_of(&md, TRANSACTION_TOPIC, id),
+        ) else {
+            return Err(ErrorCode::NotCoordinator);
+        };
+        if leader != self.node_id {
+            return Err(ErrorCode::NotCoordinator);
+        }
+        let mut parts = self.lock();
+        let Some(owned) = parts
+            .get_mut(&p)
+            .filter(|o| o.topic_id == topic.topic_id && o.coordinator_epoch == epoch)
+        else {
+            drop(parts);
+            self.start_loading(p, topic.topic_id, epoch);
+            return Err(ErrorCode::CoordinatorLoadInProgress);
+        };
+        let stop = owned.stop.clone();
+        let Some(txns) = owned.txns.as_mut() else {
+            return Err(ErrorCode::CoordinatorLoadInProgress);
+        };
+        let meta = match (txns.get(id), create) {
+            (Some(m), _) => m.clone(),
+            (None, None) => return Ok(None),
+            (None, Some(timeout_ms)) => {
+                let pid = self.new_producer_id()?;
+                let m = Arc::new(Mutex::new(TxnMetadata::new(pid, timeout_ms, now_ms())));
+                txns.insert(id.to_string(), m.clone());
+                m
+            }
+        };
+        Ok(Some(Txn {
+            id: id.to_string(),
+            partition: p,
+            coordinator_epoch: epoch,
+            stop,
+            meta,
+        }))
+    }
+
+    fn new_producer_id(&self) -> Result<i64, ErrorCode> {
+        self.replicas.controller.next_producer_id().map_err(|e| {
+            warn!(broker = self.node_id, error = %e, "cannot reserve producer ids");
+            e.code
+        })
+    }
+
+    /// Whether this broker still coordinates `txn`'s partition at its coordinator epoch.
+    fn still_owns(&self, txn: &Txn) -> bool {
+        self.lock()
+            .get(&txn.partition)
+            .is_some_and(|o| o.coordinator_epoch == txn.coordinator_epoch && o.txns.is_some())
+    }
+
+    /// Logs `value` for `txn` (its pending state already set by the caller) and, once the
+    /// ISR has it and this broker still coordinates at the same epoch, makes it the state.
+    /// On failure the pending state is cleared and nothing changes in memory.
+    async fn write(&self, txn: &Txn, value: &TxnLogValue) -> Result<(), ErrorCode> {
+        let result = async {
+            let key = encode_key(&txn.id).map_err(|_| ErrorCode::UnknownServerError)?;
+            let bytes = value.encode().map_err(|_| ErrorCode::UnknownServerError)?;
+            let log = InternalLog::new(
+                Arc::downgrade(&self.replicas),
+                TRANSACTION_TOPIC,
+                txn.partition,
+                self.config.write_timeout,
+            );
+            let appended = log
+                .append(&[(key, Some(bytes))])
+                .map_err(|e| write_error(&e))?;
+            appended.durable().await.map_err(|e| write_error(&e))?;
+            if self.still_owns(txn) {
+                Ok(())
+            } else {
+                Err(ErrorCode::NotCoordinator)
+            }
+        }
+        .await;
+        let mut meta = txn.lock();
+        match result {
+            Ok(()) => meta.complete(value),
+            Err(code) => {
+                debug!(transactional_id = %txn.id, error = code.name(), "transaction state write failed");
+                meta.pending = None;
+            }
+        }
+        result
+    }
+
+    /// Marks `value` as the pending target of `txn`, then logs it (see [`Self::write`]).
+    async fn transition(&self, txn: &Txn, value: &TxnLogValue) -> Result<(), ErrorCode> {
+        txn.lock().pending = Some(value.state);
+        self.write(txn, value).await
+    }
+
+    /// InitProducerId with a transactional id: the producer id and epoch to use.
+    pub async fn init_producer_id(
+        self: &Arc<Self>,
+        id: &str,
+        args: InitArgs,
+    ) -> Result<(i64, i16), ErrorCode> {
+        if args.timeout_ms <= 0 || args.timeout_ms > self.config.max_timeout_ms {
+            return Err(ErrorCode::InvalidTransactionTimeout);
+        }
+        let txn = self
+            .lookup(id, Some(args.timeout_ms))?
+            .ok_or(ErrorCode::UnknownServerError)?;
+        let plan = {
+            let meta = txn.lock();
+            meta.prepare_init(args, now_ms(), || self.new_producer_id())?
+        };
+        match plan {
+            InitPlan::Write { value, last_epoch } => {
+                self.transition(&txn, &value).await?;
+                txn.lock().last_producer_epoch = last_epoch;
+                Ok((value.producer_id, value.producer_epoch))
+            }
+            InitPlan::FenceAndAbort(value) => {
+                info!(
+                    transactional_id = id,
+                    epoch = value.producer_epoch,
+                    "fencing the open transaction of a previous producer"
+                );
+                self.transition(&txn, &value).await?;
+                self.spawn_markers(txn);
+                Err(ErrorCode::ConcurrentTransactions)
+            }
+        }
+    }
+
+    /// AddPartitionsToTxn (v0–v3) and the partition adds of AddOffsetsToTxn.
+    pub async fn add_partitions(
+        self: &Arc<Self>,
+        id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> ErrorCode {
+        let txn = match self.lookup(id, None) {
+            Ok(Some(t)) => t,
+            Ok(None) => return ErrorCode::InvalidProducerIdMapping,
+            Err(code) => return code,
+        };
+        let target = txn
+            .lock()
+            .prepare_add(producer_id, producer_epoch, partitions, now_ms());
+        match target {
+            Ok(None) => ErrorCode::None,
+            Ok(Some(value)) => match self.transition(&txn, &value).await {
+                Ok(()) => ErrorCode::None,
+                Err(code) => code,
+            },
+            Err(code) => code,
+        }
+    }
+
+    /// AddPartitionsToTxn v4+ with `verify_only`: per partition, whether it is in the open
+    /// transaction; or one error for all of them.
+    pub fn verify_partitions(
+        self: &Arc<Self>,
+        id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<ErrorCode>, ErrorCode> {
+        let txn = self
+            .lookup(id, None)?
+            .ok_or(ErrorCode::InvalidProducerIdMapping)?;
+        let meta = txn.lock();
+        Ok(partitions
+            .iter()
+            .map(|p| meta.verify(producer_id, producer_epoch, p))
+            .collect())
+    }
+
+    /// EndTxn (transactions v1): answered once the Prepare record is durable; the markers
+    /// and the Complete record follow in the background.
+    pub async fn end_txn(
+        self: &Arc<Self>,
+        id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    ) -> ErrorCode {
+        let txn = match self.lookup(id, None) {
+            Ok(Some(t)) => t,
+            Ok(None) => return ErrorCode::InvalidProducerIdMapping,
+            Err(code) => return code,
+        };
+        let target = txn
+            .lock()
+            .prepare_end(producer_id, producer_epoch, commit, now_ms());
+        match target {
+            Ok(None) => ErrorCode::None,
+            Ok(Some(value)) => match self.transition(&txn, &value).await {
+                Ok(()) => {
+                    self.spawn_markers(txn);
+                    ErrorCode::None
+                }
+                Err(code) => code,
+            },
+            Err(code) => code,
+        }
+    }
+
+    /// Aborts every loaded transaction past its `transaction.timeout.ms` (fenced with a
+    /// bumped epoch first, as Kafka's `abortTimedOutTransactions`).
+    pub fn abort_timed_out(self: &Arc<Self>) {
+        let now = now_ms();
+        let mut expired = Vec::new();
+        {
+            let parts = self.lock();
+            for (p, owned) in parts.iter() {
+                for (id, meta) in owned.txns.iter().flatten() {
+                    let mut m = meta.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(value) = m.prepare_timeout_abort(now) {
+                        m.pending = Some(value.state);
+                        expired.push((
+                            Txn {
+                                id: id.clone(),
+                                partition: *p,
+                                coordinator_epoch: owned.coordinator_epoch,
+                                stop: owned.stop.clone(),
+                                meta: meta.clone(),
+                            },
+                            value,
+                        ));
+                    }
+                }
+            }
+        }
+        for (txn, value) in expired {
+            let coordinator = Arc::clone(self);
+            tokio::spawn(async move {
+                info!(transactional_id = %txn.id, "aborting a transaction past its timeout");
+                if coordinator.write(&txn, &value).await.is_ok() {
+                    coordinator.spawn_markers(txn);
+                }
+            });
+        }
+    }
+
+    /// A summary of every transactional id this broker coordinates (ListTransactions):
+    /// (id, producer id, state); `Err` while a partition is loading.
+    pub fn list(&self) -> Result<Vec<(String, i64, TxnState, i64)>, ErrorCode> {
+        let parts = self.lock();
+        let mut out = Vec::new();
+        for owned in parts.values() {
+            let txns = owned
+                .txns
+                .as_ref()
+                .ok_or(ErrorCode::CoordinatorLoadInProgress)?;
+            for (id, meta) in txns {
+                let m = meta.lock().unwrap_or_else(PoisonError::into_inner);
+                if m.producer_epoch >= 0 {
+                    out.push((id.clone(), m.producer_id, m.state, m.start_ms));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// One transactional id's state (DescribeTransactions); TRANSACTIONAL_ID_NOT_FOUND when
+    /// unknown.
+    pub fn describe(self: &Arc<Self>, id: &str) -> Result<TxnMetadata, ErrorCode> {
+        let txn = self
+            .lookup(id, None)?
+            .ok_or(ErrorCode::TransactionalIdNotFound)?;
+        let m = txn.lock().clone();
+        if m.producer_epoch < 0 || m.state == TxnState::Dead {
+            return Err(ErrorCode::TransactionalIdNotFound);
+        }
+        Ok(m)
+    }
+}

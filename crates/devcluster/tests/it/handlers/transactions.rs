@@ -1,0 +1,373 @@
+//! The transaction APIs over the wire: FindCoordinator for a transactional id,
+//! InitProducerId, AddPartitionsToTxn, EndTxn, transactional Produce and the read_committed
+//! view (Fetch and ListOffsets), each error row answered as Kafka answers it, never a hang.
+
+use std::net::SocketAddr;
+
+use streamctl_protocol::messages::add_partitions_to_txn::{
+    AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
+};
+use streamctl_protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
+
+use super::*;
+
+/// The coordinator of `id`, found over FindCoordinator (key type 1).
+async fn coordinator(c: &DevCluster, id: &str) -> SocketAddr {
+    let req = FindCoordinatorRequest {
+        key_type: 1,
+        key: id.into(),
+        ..Default::default()
+    };
+    let resp = call(addr(c, 1), req, 3).await;
+    assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
+    addr(c, resp.node_id)
+}
+
+fn init(id: &str, timeout_ms: i32) -> InitProducerIdRequest {
+    InitProducerIdRequest {
+        transactional_id: Some(id.into()),
+        transaction_timeout_ms: timeout_ms,
+        producer_id: -1,
+        producer_epoch: -1,
+        ..Default::default()
+    }
+}
+
+fn add(
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    topic: &str,
+    partitions: &[i32],
+) -> AddPartitionsToTxnRequest {
+    AddPartitionsToTxnRequest {
+        v3_and_below_transactional_id: id.into(),
+        v3_and_below_producer_id: pid,
+        v3_and_below_producer_epoch: epoch,
+        v3_and_below_topics: vec![AddPartitionsToTxnTopic {
+            name: topic.into(),
+            partitions: partitions.to_vec(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The error codes of an AddPartitionsToTxn v0–v3 answer, in request order.
+fn add_codes(resp: &AddPartitionsToTxnResponse) -> Vec<i16> {
+    resp.results_by_topic_v3_and_below
+        .iter()
+        .flat_map(|t| {
+            t.results_by_partition
+                .iter()
+                .map(|p| p.partition_error_code)
+        })
+        .collect()
+}
+
+fn end(id: &str, pid: i64, epoch: i16, commit: bool) -> EndTxnRequest {
+    EndTxnRequest {
+        transactional_id: id.into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        committed: commit,
+        ..Default::default()
+    }
+}
+
+/// Sends EndTxn until it is not CONCURRENT_TRANSACTIONS (the previous end's markers are
+/// still being written), as clients do; returns the final code.
+async fn end_settled(at: SocketAddr, req: EndTxnRequest) -> i16 {
+    loop {
+        let resp = call(at, req.clone(), 3).await;
+        if resp.error_code != code(ErrorCode::ConcurrentTransactions) {
+            return resp.error_code;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A transactional produce of `n` records to `topic`-0 with the request's transactional id.
+async fn produce_txn(
+    c: &DevCluster,
+    topic: &str,
+    txn_id: Option<&str>,
+    pid: i64,
+    epoch: i16,
+    seq: i32,
+    n: usize,
+) -> i16 {
+    let mut batch = RecordBatchBuilder::new(Compression::None)
+        .producer(pid, epoch, seq)
+        .transactional(true);
+    for _ in 0..n {
+        batch.push(1, None, Some(b"v".as_slice()), &[]).unwrap();
+    }
+    let req = ProduceRequest {
+        transactional_id: txn_id.map(String::from),
+        acks: -1,
+        timeout_ms: 5_000,
+        topic_data: vec![ProduceRequestTopicData {
+            name: topic.into(),
+            partition_data: vec![ProduceRequestPartitionData {
+                index: 0,
+                records: Some(batch.build().unwrap()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = call(addr(c, leader(c, topic, 0)), req, 9).await;
+    resp.responses[0].partition_responses[0].error_code
+}
+
+/// (high watermark, last stable offset, aborted transactions) of a read_committed fetch of
+/// `topic`-0 from offset 0.
+async fn committed_view(c: &DevCluster, topic: &str) -> (i64, i64, Vec<(i64, i64)>) {
+    let req = FetchRequest {
+        replica_id: -1,
+        max_wait_ms: 0,
+        max_bytes: 1 << 20,
+        isolation_level: 1,
+        topics: vec![FetchRequestTopic {
+            topic: topic.into(),
+            partitions: vec![FetchRequestPartition {
+                partition: 0,
+                fetch_offset: 0,
+                partition_max_bytes: 1 << 20,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = call(addr(c, leader(c, topic, 0)), req, 11).await;
+    let p = &resp.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    let aborted = p
+        .aborted_transactions
+        .iter()
+        .flatten()
+        .map(|a| (a.producer_id, a.first_offset))
+        .collect();
+    (p.high_watermark, p.last_stable_offset, aborted)
+}
+
+/// ListOffsets "latest" of `topic`-0 at `isolation_level`.
+async fn latest(c: &DevCluster, topic: &str, isolation_level: i8) -> i64 {
+    let req = ListOffsetsRequest {
+        replica_id: -1,
+        isolation_level,
+        topics: vec![ListOffsetsTopic {
+            name: topic.into(),
+            partitions: vec![ListOffsetsPartition {
+                partition_index: 0,
+                timestamp: -1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = call(addr(c, leader(c, topic, 0)), req, 7).await;
+    resp.topics[0].partitions[0].offset
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_producer_id_with_a_transactional_id_bumps_and_refuses_bad_requests() {
+    bounded(async {
+        let c = cluster(3).await;
+        let at = coordinator(&c, "app").await;
+        let first = call(at, init("app", 60_000), 4).await;
+        assert_eq!((first.error_code, first.producer_epoch), (0, 0));
+        let second = call(at, init("app", 60_000), 4).await;
+        assert_eq!(second.error_code, 0);
+        assert_eq!(
+            (second.producer_id, second.producer_epoch),
+            (first.producer_id, 1)
+        );
+        // KIP-360: the current epoch bumps; an older one is fenced (INVALID_PRODUCER_EPOCH
+        // before v4).
+        let with = |pid, epoch| InitProducerIdRequest {
+            producer_id: pid,
+            producer_epoch: epoch,
+            ..init("app", 60_000)
+        };
+        let third = call(at, with(first.producer_id, 1), 4).await;
+        assert_eq!((third.error_code, third.producer_epoch), (0, 2));
+        let fenced = call(at, with(first.producer_id, 0), 4).await;
+        assert_eq!(fenced.error_code, code(ErrorCode::ProducerFenced));
+        let fenced = call(at, with(first.producer_id, 0), 3).await;
+        assert_eq!(fenced.error_code, code(ErrorCode::InvalidProducerEpoch));
+        let half = call(at, with(first.producer_id, -1), 4).await;
+        assert_eq!(half.error_code, code(ErrorCode::InvalidRequest));
+        for bad in [0, -5, 900_001] {
+            let resp = call(at, init("app", bad), 4).await;
+            assert_eq!(
+                resp.error_code,
+                code(ErrorCode::InvalidTransactionTimeout),
+                "{bad}"
+            );
+        }
+        // Any other broker is not the coordinator.
+        let other = (1..=3).map(|id| addr(&c, id)).find(|a| *a != at).unwrap();
+        let resp = call(other, init("app", 60_000), 4).await;
+        assert_eq!(resp.error_code, code(ErrorCode::NotCoordinator));
+        c.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_commits_and_aborts_over_the_wire() {
+    bounded(async {
+        let c = cluster(3).await;
+        c.create_topic("tx", 2, 3).unwrap();
+        let at = coordinator(&c, "w").await;
+        let r = call(at, init("w", 60_000), 4).await;
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+
+        // Refusals that change nothing.
+        let resp = call(at, add("w", pid, epoch, "nope", &[0]), 3).await;
+        assert_eq!(
+            add_codes(&resp),
+            vec![code(ErrorCode::UnknownTopicOrPartition)]
+        );
+        let mut mixed = add("w", pid, epoch, "tx", &[0]);
+        mixed.v3_and_below_topics.push(AddPartitionsToTxnTopic {
+            name: "tx".into(),
+            partitions: vec![7],
+            ..Default::default()
+        });
+        let resp = call(at, mixed, 3).await;
+        assert_eq!(
+            add_codes(&resp),
+            vec![
+                code(ErrorCode::OperationNotAttempted),
+                code(ErrorCode::UnknownTopicOrPartition)
+            ]
+        );
+        let resp = call(at, add("w", pid, epoch + 1, "tx", &[0]), 3).await;
+        assert_eq!(add_codes(&resp), vec![code(ErrorCode::ProducerFenced)]);
+        let resp = call(at, add("w", pid, epoch + 1, "tx", &[0]), 1).await;
+        assert_eq!(
+            add_codes(&resp),
+            vec![code(ErrorCode::InvalidProducerEpoch)]
+        );
+        let resp = call(at, add("w", pid + 1, epoch, "tx", &[0]), 3).await;
+        assert_eq!(
+            add_codes(&resp),
+            vec![code(ErrorCode::InvalidProducerIdMapping)]
+        );
+        let resp = call(at, end("w", pid, epoch, true), 3).await;
+        assert_eq!(
+            resp.error_code,
+            code(ErrorCode::InvalidTxnState),
+            "nothing to end"
+        );
+        let resp = call(at, end("", pid, epoch, true), 3).await;
+        assert_eq!(resp.error_code, code(ErrorCode::InvalidRequest));
+
+        // Transaction 1: aborted.
+        let resp = call(at, add("w", pid, epoch, "tx", &[0, 1]), 3).await;
+        assert_eq!(add_codes(&resp), vec![0, 0]);
+        let denied = produce_txn(&c, "tx", None, pid, epoch, 0, 3).await;
+        assert_eq!(denied, code(ErrorCode::TransactionalIdAuthorizationFailed));
+        assert_eq!(produce_txn(&c, "tx", Some("w"), pid, epoch, 0, 3).await, 0);
+        let (hw, lso, _) = committed_view(&c, "tx").await;
+        assert_eq!((hw, lso), (3, 0), "the open transaction holds the LSO back");
+        assert_eq!(latest(&c, "tx", 1).await, 0);
+        assert_eq!(latest(&c, "tx", 0).await, 3);
+        // KIP-890 verification (v4, broker to broker): partition 0 is in the transaction.
+        let verify = AddPartitionsToTxnRequest {
+            transactions: vec![AddPartitionsToTxnTransaction {
+                transactional_id: "w".into(),
+                producer_id: pid,
+                producer_epoch: epoch,
+                verify_only: true,
+                topics: vec![AddPartitionsToTxnTopic {
+                    name: "tx".into(),
+                    partitions: vec![0],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let resp = call(at, verify, 4).await;
+        let codes: Vec<i16> = resp.results_by_transaction[0].topic_results[0]
+            .results_by_partition
+            .iter()
+            .map(|p| p.partition_error_code)
+            .collect();
+        assert_eq!(codes, vec![0]);
+        assert_eq!(end_settled(at, end("w", pid, epoch, false)).await, 0);
+
+        // Transaction 2: committed, after the abort's markers are written.
+        let resp = loop {
+            let resp = call(at, add("w", pid, epoch, "tx", &[0]), 3).await;
+            if add_codes(&resp) != vec![code(ErrorCode::ConcurrentTransactions)] {
+                break resp;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(add_codes(&resp), vec![0]);
+        assert_eq!(produce_txn(&c, "tx", Some("w"), pid, epoch, 3, 2).await, 0);
+        assert_eq!(end_settled(at, end("w", pid, epoch, true)).await, 0);
+        // A retried commit is answered NONE; an abort now is out of order.
+        assert_eq!(end_settled(at, end("w", pid, epoch, true)).await, 0);
+        let resp = call(at, end("w", pid, epoch, false), 3).await;
+        assert_eq!(resp.error_code, code(ErrorCode::InvalidTxnState));
+
+        // Partition 0 holds: 3 aborted records, the ABORT marker, 2 committed, the COMMIT
+        // marker; all stable once the markers are replicated.
+        let view = loop {
+            let view = committed_view(&c, "tx").await;
+            if view.0 == 7 && view.1 == 7 {
+                break view;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(view.2, vec![(pid, 0)]);
+        assert_eq!(latest(&c, "tx", 1).await, 7);
+        c.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
+    bounded(async {
+        let c = cluster_with(3, |b| {
+            b.transaction_abort_interval(Duration::from_millis(20))
+        })
+        .await;
+        c.create_topic("slow", 1, 3).unwrap();
+        let at = coordinator(&c, "slow").await;
+        let r = call(at, init("slow", 100), 4).await;
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let resp = call(at, add("slow", pid, epoch, "slow", &[0]), 3).await;
+        assert_eq!(add_codes(&resp), vec![0]);
+        assert_eq!(
+            produce_txn(&c, "slow", Some("slow"), pid, epoch, 0, 2).await,
+            0
+        );
+        // The coordinator aborts it under a bumped epoch: the LSO moves past the marker.
+        let view = loop {
+            let view = committed_view(&c, "slow").await;
+            if view.1 == 3 {
+                break view;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(view.2, vec![(pid, 0)]);
+        // The old incarnation is fenced: at the coordinator and on the partition.
+        let resp = call(at, end("slow", pid, epoch, true), 3).await;
+        assert_eq!(resp.error_code, code(ErrorCode::ProducerFenced));
+        let late = produce_txn(&c, "slow", Some("slow"), pid, epoch, 2, 1).await;
+        assert_eq!(late, code(ErrorCode::InvalidProducerEpoch));
+        c.shutdown().await;
+    })
+    .await;
+}
