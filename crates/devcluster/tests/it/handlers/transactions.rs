@@ -8,17 +8,19 @@ use streamctl_protocol::messages::add_partitions_to_txn::{
     AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
 };
 use streamctl_protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
+use streamctl_protocol::ApiKey;
 
 use super::*;
 
-/// The coordinator of `id`, found over FindCoordinator (key type 1).
+/// The coordinator of `id`, found over FindCoordinator (key type 1) at a running broker.
 async fn coordinator(c: &DevCluster, id: &str) -> SocketAddr {
     let req = FindCoordinatorRequest {
         key_type: 1,
         key: id.into(),
         ..Default::default()
     };
-    let resp = call(addr(c, 1), req, 3).await;
+    let running = c.brokers().into_iter().find(|b| b.is_running()).unwrap();
+    let resp = call(running.addrs()[0], req, 3).await;
     assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
     addr(c, resp.node_id)
 }
@@ -75,12 +77,20 @@ fn end(id: &str, pid: i64, epoch: i16, commit: bool) -> EndTxnRequest {
     }
 }
 
-/// Sends EndTxn until it is not CONCURRENT_TRANSACTIONS (the previous end's markers are
-/// still being written), as clients do; returns the final code.
-async fn end_settled(at: SocketAddr, req: EndTxnRequest) -> i16 {
+/// Sends EndTxn as clients do: again while the previous end's markers are being written
+/// (CONCURRENT_TRANSACTIONS), and to the coordinator found anew while it moves or loads;
+/// returns the final code.
+async fn end_settled(c: &DevCluster, req: EndTxnRequest) -> i16 {
+    let retried = [
+        ErrorCode::ConcurrentTransactions,
+        ErrorCode::NotCoordinator,
+        ErrorCode::CoordinatorLoadInProgress,
+        ErrorCode::CoordinatorNotAvailable,
+    ];
     loop {
+        let at = coordinator(c, &req.transactional_id).await;
         let resp = call(at, req.clone(), 3).await;
-        if resp.error_code != code(ErrorCode::ConcurrentTransactions) {
+        if !retried.iter().any(|e| code(*e) == resp.error_code) {
             return resp.error_code;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -100,8 +110,13 @@ async fn produce_txn(
     let mut batch = RecordBatchBuilder::new(Compression::None)
         .producer(pid, epoch, seq)
         .transactional(true);
+    // Now-ish timestamps: retention (7 days) would delete records from 1970 at a restart.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     for _ in 0..n {
-        batch.push(1, None, Some(b"v".as_slice()), &[]).unwrap();
+        batch.push(now, None, Some(b"v".as_slice()), &[]).unwrap();
     }
     let req = ProduceRequest {
         transactional_id: txn_id.map(String::from),
@@ -144,7 +159,7 @@ async fn committed_view(c: &DevCluster, topic: &str) -> (i64, i64, Vec<(i64, i64
     };
     let resp = call(addr(c, leader(c, topic, 0)), req, 11).await;
     let p = &resp.responses[0].partitions[0];
-    assert_eq!(p.error_code, 0);
+    assert_eq!(p.error_code, 0, "{p:?}");
     let aborted = p
         .aborted_transactions
         .iter()
@@ -302,7 +317,7 @@ async fn a_transaction_commits_and_aborts_over_the_wire() {
             .map(|p| p.partition_error_code)
             .collect();
         assert_eq!(codes, vec![0]);
-        assert_eq!(end_settled(at, end("w", pid, epoch, false)).await, 0);
+        assert_eq!(end_settled(&c, end("w", pid, epoch, false)).await, 0);
 
         // Transaction 2: committed, after the abort's markers are written.
         let resp = loop {
@@ -314,9 +329,9 @@ async fn a_transaction_commits_and_aborts_over_the_wire() {
         };
         assert_eq!(add_codes(&resp), vec![0]);
         assert_eq!(produce_txn(&c, "tx", Some("w"), pid, epoch, 3, 2).await, 0);
-        assert_eq!(end_settled(at, end("w", pid, epoch, true)).await, 0);
+        assert_eq!(end_settled(&c, end("w", pid, epoch, true)).await, 0);
         // A retried commit is answered NONE; an abort now is out of order.
-        assert_eq!(end_settled(at, end("w", pid, epoch, true)).await, 0);
+        assert_eq!(end_settled(&c, end("w", pid, epoch, true)).await, 0);
         let resp = call(at, end("w", pid, epoch, false), 3).await;
         assert_eq!(resp.error_code, code(ErrorCode::InvalidTxnState));
 
@@ -367,6 +382,111 @@ async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
         assert_eq!(resp.error_code, code(ErrorCode::ProducerFenced));
         let late = produce_txn(&c, "slow", Some("slow"), pid, epoch, 2, 1).await;
         assert_eq!(late, code(ErrorCode::InvalidProducerEpoch));
+        c.shutdown().await;
+    })
+    .await;
+}
+
+/// The broker serving `at`.
+fn node_of(c: &DevCluster, at: SocketAddr) -> i32 {
+    (1..=3).find(|id| addr(c, *id) == at).unwrap()
+}
+
+/// Waits (bounded by the test's limit) until `topic`-0's last stable offset reaches `lso`.
+async fn wait_for_lso(c: &DevCluster, topic: &str, lso: i64) -> (i64, i64, Vec<(i64, i64)>) {
+    loop {
+        let view = committed_view(c, topic).await;
+        if view.1 >= lso {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_coordinator_finishes_a_commit_whose_markers_were_not_written() {
+    bounded(async {
+        let c = cluster(3).await;
+        c.create_topic("fo", 1, 3).unwrap();
+        let at = coordinator(&c, "fo").await;
+        let r = call(at, init("fo", 60_000), 4).await;
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let resp = call(at, add("fo", pid, epoch, "fo", &[0]), 3).await;
+        assert_eq!(add_codes(&resp), vec![0]);
+        assert_eq!(produce_txn(&c, "fo", Some("fo"), pid, epoch, 0, 3).await, 0);
+        // Every broker refuses markers: the commit is decided (PrepareCommit is durable) but
+        // no partition has its marker.
+        for id in 1..=3 {
+            c.inject_errors(
+                id,
+                ApiKey::WriteTxnMarkers,
+                ErrorCode::NotEnoughReplicas,
+                1 << 30,
+            )
+            .unwrap();
+        }
+        assert_eq!(call(at, end("fo", pid, epoch, true), 3).await.error_code, 0);
+        assert_eq!(committed_view(&c, "fo").await.1, 0);
+        // The coordinator dies; the next leader of its __transaction_state partition loads
+        // PrepareCommit and writes the markers.
+        let old = node_of(&c, at);
+        c.kill_broker(old).await.unwrap();
+        for id in (1..=3).filter(|id| *id != old) {
+            c.clear_faults(id).unwrap();
+        }
+        let view = wait_for_lso(&c, "fo", 4).await;
+        assert_eq!(view, (4, 4, vec![]));
+        let at = coordinator(&c, "fo").await;
+        assert_ne!(node_of(&c, at), old);
+        // It knows the transaction as committed: a retried commit is NONE, and the id goes on.
+        assert_eq!(end_settled(&c, end("fo", pid, epoch, true)).await, 0);
+        let r = call(at, init("fo", 60_000), 4).await;
+        assert_eq!(
+            (r.error_code, r.producer_id, r.producer_epoch),
+            (0, pid, epoch + 1)
+        );
+        c.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_transactions_and_open_ones_survive_a_restart_of_every_broker() {
+    bounded(async {
+        let dir = streamctl_testkit::TempDir::new("txn-restart");
+        let c = cluster_with(3, |b| b.data_dir(dir.path())).await;
+        c.create_topic("rs", 1, 3).unwrap();
+        let at = coordinator(&c, "rs").await;
+        let r = call(at, init("rs", 60_000), 4).await;
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        call(at, add("rs", pid, epoch, "rs", &[0]), 3).await;
+        assert_eq!(produce_txn(&c, "rs", Some("rs"), pid, epoch, 0, 2).await, 0);
+        assert_eq!(end_settled(&c, end("rs", pid, epoch, false)).await, 0);
+        wait_for_lso(&c, "rs", 3).await;
+        // A second transaction stays open across the restart.
+        let resp = loop {
+            let resp = call(at, add("rs", pid, epoch, "rs", &[0]), 3).await;
+            if add_codes(&resp) != vec![code(ErrorCode::ConcurrentTransactions)] {
+                break resp;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(add_codes(&resp), vec![0]);
+        assert_eq!(produce_txn(&c, "rs", Some("rs"), pid, epoch, 2, 1).await, 0);
+        for id in 1..=3 {
+            c.stop_broker(id).await.unwrap();
+        }
+        for id in 1..=3 {
+            c.start_broker(id).await.unwrap();
+        }
+        let view = wait_for_lso(&c, "rs", 3).await;
+        assert_eq!(view.1, 3, "the open transaction still holds the LSO");
+        assert_eq!(view.2, vec![(pid, 0)], "the abort is remembered");
+        // The reloaded coordinator still knows the open transaction: commit it.
+        let at = coordinator(&c, "rs").await;
+        assert_eq!(end_settled(&c, end("rs", pid, epoch, true)).await, 0);
+        let view = wait_for_lso(&c, "rs", 5).await;
+        assert_eq!(view, (5, 5, vec![(pid, 0)]));
         c.shutdown().await;
     })
     .await;
