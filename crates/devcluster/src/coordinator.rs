@@ -91,6 +91,10 @@ struct Owned {
     stop: CancellationToken,
     /// The groups once loaded; `None` while loading.
     groups: Option<HashMap<String, GroupHandle>>,
+    /// Transactions that ended (producer id, commit) while loading: the load may have read
+    /// the log before their markers, so they are applied again once it is done (a no-op for
+    /// those it saw: the producer cannot commit offsets again until the marker is answered).
+    ended_while_loading: Vec<(i64, bool)>,
 }
 
 /// One broker's group coordinator (see the module docs).
@@ -151,6 +155,15 @@ impl GroupCoordinator {
                 ("segment.bytes".to_string(), "104857600".to_string()),
             ]),
         }
+    }
+
+    /// The `__consumer_offsets` partition of a group (AddOffsetsToTxn), creating the topic
+    /// first if needed.
+    pub fn offsets_partition(&self, group_id: &str) -> Result<i32, ApiError> {
+        self.offsets_topic().ensure(&self.replicas)?;
+        partition_of(&self.replicas.metadata(), OFFSETS_TOPIC, group_id)
+            .map(|(p, _, _)| p)
+            .ok_or_else(|| ApiError::new(ErrorCode::CoordinatorNotAvailable, "no offsets topic"))
     }
 
     /// The coordinator of a group: (node id, host, port), creating the offsets topic first
@@ -224,6 +237,7 @@ impl GroupCoordinator {
                     leader_epoch: epoch,
                     stop: stop.clone(),
                     groups: None,
+                    ended_while_loading: Vec::new(),
                 },
             ) {
                 old.stop.cancel();
@@ -291,10 +305,15 @@ impl GroupCoordinator {
                 for ((topic, p), (value, at)) in l.offsets {
                     group.apply_offset(&topic, p, value, at);
                 }
+                group.restore_pending_txn(l.pending_txn);
+                for (producer_id, commit) in &owned.ended_while_loading {
+                    group.complete_txn(*producer_id, *commit);
+                }
                 let handle = self.spawn_actor(partition, stop, group);
                 (id, handle)
             })
             .collect();
+        owned.ended_while_loading.clear();
         owned.groups = Some(groups);
     }
 
@@ -482,20 +501,58 @@ impl GroupCoordinator {
         }
     }
 
-    /// OffsetFetch: committed offsets of the requested partitions (`None`: all of them).
-    /// `require_stable` needs no handling: there are no pending transactional offsets.
+    /// TxnOffsetCommit: one error per offset, in order. The offsets stay pending until the
+    /// producer's marker reaches the group's partition (see [`Self::transaction_ended`]).
+    /// Like a plain commit without group management, a negative generation creates the group.
+    pub async fn txn_commit(
+        self: &Arc<Self>,
+        group_id: &str,
+        args: CommitArgs,
+        offsets: Vec<OffsetCommit>,
+    ) -> Vec<ErrorCode> {
+        self.commit(group_id, args, offsets).await
+    }
+
+    /// A producer's transaction marker is durable on `__consumer_offsets` partition
+    /// `partition`: every group there with offsets of that producer applies or drops them.
+    pub async fn transaction_ended(&self, partition: i32, producer_id: i64, commit: bool) {
+        let handles: Vec<GroupHandle> = {
+            let mut parts = self.lock();
+            let Some(owned) = parts.get_mut(&partition) else {
+                return;
+            };
+            match owned.groups.as_ref() {
+                Some(groups) => groups.values().cloned().collect(),
+                None => {
+                    owned.ended_while_loading.push((producer_id, commit));
+                    return;
+                }
+            }
+        };
+        for h in handles {
+            // A stopped actor's group is reloaded from the log, marker included.
+            let _ = h.send(Command::TxnEnded(producer_id, commit)).await;
+        }
+    }
+
+    /// OffsetFetch: committed offsets of the requested partitions (`None`: all of them);
+    /// with `require_stable`, partitions an open transaction committed answer
+    /// UNSTABLE_OFFSET_COMMIT.
     pub async fn fetch_offsets(
         self: &Arc<Self>,
         group_id: &str,
         topics: Option<Vec<(String, Vec<i32>)>>,
+        require_stable: bool,
     ) -> Result<FetchedOffsets, ErrorCode> {
         let unknown: FetchedOffsets = topics
             .iter()
             .flatten()
-            .map(|(t, ps)| (t.clone(), ps.iter().map(|p| (*p, None)).collect()))
+            .map(|(t, ps)| (t.clone(), ps.iter().map(|p| (*p, Ok(None))).collect()))
             .collect();
         match self
-            .request(group_id, false, |tx| Command::FetchOffsets(topics, tx))
+            .request(group_id, false, |tx| {
+                Command::FetchOffsets(topics, require_stable, tx)
+            })
             .await?
         {
             Some(found) => Ok(found),

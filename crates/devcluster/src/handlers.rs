@@ -121,8 +121,10 @@ handlers! {
     // Transaction APIs: served by the transaction coordinator (crate::txn_coordinator) and,
     // for markers, by partition leaders.
     AddPartitionsToTxn => add_partitions_to_txn;
+    AddOffsetsToTxn => add_offsets_to_txn;
     EndTxn => end_txn;
     WriteTxnMarkers => write_txn_markers;
+    TxnOffsetCommit => txn_offset_commit;
 }
 
 /// Every API served on a listener: [`served`], plus the SASL APIs where SASL is enabled.

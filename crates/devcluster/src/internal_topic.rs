@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use streamctl_protocol::compression::Compression;
-use streamctl_protocol::record_batch::{RecordBatchBuilder, RecordBatches};
+use streamctl_protocol::record_batch::{EndTxnMarker, RecordBatchBuilder, RecordBatches};
 use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
 use tracing::info;
@@ -196,12 +196,34 @@ impl InternalLog {
 
     /// Appends one batch of (key, value) records; a `None` value is a tombstone.
     pub fn append(&self, records: &[(Bytes, Option<Bytes>)]) -> Result<Appended, ApiError> {
+        self.append_batch(records, None)
+    }
+
+    /// Appends one transactional batch of records for producer `producer` (id, epoch), as a
+    /// group's offsets committed inside a transaction are written (Kafka: sequence 0, no
+    /// sequence check): they count once the producer's COMMIT marker follows.
+    pub fn append_transactional(
+        &self,
+        records: &[(Bytes, Option<Bytes>)],
+        producer: (i64, i16),
+    ) -> Result<Appended, ApiError> {
+        self.append_batch(records, Some(producer))
+    }
+
+    fn append_batch(
+        &self,
+        records: &[(Bytes, Option<Bytes>)],
+        producer: Option<(i64, i16)>,
+    ) -> Result<Appended, ApiError> {
         let replicas = self.replicas.upgrade().ok_or_else(|| {
             ApiError::new(ErrorCode::NotCoordinator, "the broker is shutting down")
         })?;
         let leader = replicas.leader_replica(self.topic, self.partition)?;
         let min_isr = leader.config.min_insync_replicas();
         let mut builder = RecordBatchBuilder::new(Compression::None);
+        if let Some((id, epoch)) = producer {
+            builder = builder.producer(id, epoch, 0).transactional(true);
+        }
         let now = now_ms();
         for (key, value) in records {
             builder
@@ -211,9 +233,7 @@ impl InternalLog {
         let batch = builder
             .build()
             .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
-        let info = leader
-            .partition
-            .append_as_leader(&batch, &leader.config, min_isr)?;
+        let info = leader.partition.append_as_coordinator(&batch, min_isr)?;
         // Followers long-poll for new data.
         replicas.data_arrived.notify_waiters();
         Ok(Appended {
@@ -227,12 +247,35 @@ impl InternalLog {
     }
 }
 
-/// Reads a whole partition, calling `each(key, value, offset)` for every data record in log
-/// order (control batches are skipped). Yields between chunks so a large partition does not
-/// hold a worker thread. Returns the number of records read.
+/// What a coordinator finds in its partition, in log order.
+#[derive(Debug, Clone)]
+pub enum LogEntry {
+    /// A record of a data batch.
+    Record {
+        /// Its key.
+        key: Option<Bytes>,
+        /// Its value (`None`: a tombstone).
+        value: Option<Bytes>,
+        /// Its offset.
+        offset: i64,
+        /// The producer whose transaction wrote it, for a transactional batch.
+        transaction: Option<i64>,
+    },
+    /// A transaction marker: the producer's transaction ended here.
+    Marker {
+        /// The producer.
+        producer_id: i64,
+        /// COMMIT (true) or ABORT.
+        commit: bool,
+    },
+}
+
+/// Reads a whole partition, calling `each` for every record and marker in log order. Yields
+/// between chunks so a large partition does not hold a worker thread. Returns the number of
+/// records read.
 pub async fn read_records(
     replica: &Partition,
-    mut each: impl FnMut(Option<Bytes>, Option<Bytes>, i64),
+    mut each: impl FnMut(LogEntry),
 ) -> Result<usize, ApiError> {
     let corrupt = |e: streamctl_protocol::DecodeError| {
         ApiError::new(ErrorCode::CorruptMessage, e.to_string())
@@ -247,15 +290,27 @@ pub async fn read_records(
             let batch = batch.map_err(corrupt)?;
             next = batch.next_offset();
             if batch.is_control() {
+                if let Some(m) = EndTxnMarker::parse(&batch).map_err(corrupt)? {
+                    each(LogEntry::Marker {
+                        producer_id: batch.producer_id(),
+                        commit: m.commit,
+                    });
+                }
                 continue;
             }
+            let transaction = batch.is_transactional().then(|| batch.producer_id());
             for record in batch.records(MAX_DECOMPRESSED).map_err(corrupt)? {
                 let record = record.map_err(corrupt)?;
                 if record.offset < offset {
                     continue;
                 }
                 records += 1;
-                each(record.key, record.value, record.offset);
+                each(LogEntry::Record {
+                    key: record.key,
+                    value: record.value,
+                    offset: record.offset,
+                    transaction,
+                });
             }
         }
         if next <= offset {

@@ -50,7 +50,7 @@ use crate::config::BrokerConfig;
 use crate::error::ApiError;
 use crate::inter_broker::PeerPool;
 use crate::internal_topic::{
-    coordinator_of, partition_of, read_records, InternalLog, InternalTopic,
+    coordinator_of, partition_of, read_records, InternalLog, InternalTopic, LogEntry,
 };
 use crate::partition::now_ms;
 use metadata::{InitArgs, InitPlan, TxnMetadata, TxnState};
@@ -260,7 +260,13 @@ impl TransactionCoordinator {
         let coordinator = Arc::clone(self);
         tokio::spawn(async move {
             let mut loaded: HashMap<String, TxnLogValue> = HashMap::new();
-            let read = read_records(&replica, |key, value, offset| {
+            let read = read_records(&replica, |entry| {
+                let LogEntry::Record {
+                    key, value, offset, ..
+                } = entry
+                else {
+                    return;
+                };
                 let Some(id) = key.and_then(|k| decode_key(k).ok().flatten()) else {
                     return;
                 };

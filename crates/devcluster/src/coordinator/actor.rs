@@ -57,10 +57,17 @@ pub struct CommitArgs {
     pub member_id: String,
     /// `group.instance.id`.
     pub group_instance_id: Option<String>,
+    /// TxnOffsetCommit: the producer (id, epoch) whose transaction the offsets belong to.
+    pub transaction: Option<(i64, i16)>,
 }
 
-/// Committed offsets per topic, partitions in request order.
-pub type FetchedOffsets = Vec<(String, Vec<(i32, Option<CommittedOffset>)>)>;
+/// Committed offsets per topic, partitions in request order; a partition whose offset a
+/// transaction still holds answers UNSTABLE_OFFSET_COMMIT when the fetch requires stable
+/// offsets.
+pub type FetchedOffsets = Vec<(
+    String,
+    Vec<(i32, Result<Option<CommittedOffset>, ErrorCode>)>,
+)>;
 
 /// What a handler asks a group.
 #[derive(Debug)]
@@ -82,11 +89,14 @@ pub enum Command {
         Vec<OffsetCommit>,
         oneshot::Sender<Vec<ErrorCode>>,
     ),
-    /// OffsetFetch: `None` asks for every committed offset.
+    /// OffsetFetch: `None` asks for every committed offset; the flag is `require_stable`.
     FetchOffsets(
         Option<Vec<(String, Vec<i32>)>>,
+        bool,
         oneshot::Sender<FetchedOffsets>,
     ),
+    /// A producer's transaction ended on the group's partition (its marker is durable).
+    TxnEnded(i64, bool),
     /// DescribeGroups.
     Describe(oneshot::Sender<GroupDescription>),
     /// DeleteGroups.
@@ -138,6 +148,8 @@ enum Done {
         /// (index in the request, topic, partition, value, index of its record).
         entries: Vec<(usize, String, i32, CommittedOffset, i64)>,
         base_offset: i64,
+        /// The producer whose transaction wrote them (TxnOffsetCommit).
+        transaction: Option<i64>,
         outcome: Result<(), ErrorCode>,
         errors: Vec<ErrorCode>,
         reply: oneshot::Sender<Vec<ErrorCode>>,
@@ -268,8 +280,12 @@ impl Actor {
                 self.commit(&args, offsets, reply, now);
                 Vec::new()
             }
-            Command::FetchOffsets(topics, reply) => {
-                let _ = reply.send(self.fetch_offsets(topics));
+            Command::FetchOffsets(topics, require_stable, reply) => {
+                let _ = reply.send(self.fetch_offsets(topics, require_stable));
+                Vec::new()
+            }
+            Command::TxnEnded(producer_id, commit) => {
+                self.group.complete_txn(producer_id, commit);
                 Vec::new()
             }
             Command::Describe(reply) => {
@@ -350,17 +366,23 @@ impl Actor {
             Done::Offsets {
                 entries,
                 base_offset,
+                transaction,
                 outcome,
                 mut errors,
                 reply,
             } => {
                 for (i, topic, partition, value, record) in entries {
-                    match outcome {
-                        Ok(()) => {
-                            self.group
-                                .apply_offset(&topic, partition, value, base_offset + record)
-                        }
-                        Err(code) => {
+                    let at = base_offset + record;
+                    match (outcome, transaction) {
+                        (Ok(()), None) => self.group.apply_offset(&topic, partition, value, at),
+                        (Ok(()), Some(producer_id)) => self.group.add_pending_txn_offset(
+                            producer_id,
+                            &topic,
+                            partition,
+                            value,
+                            at,
+                        ),
+                        (Err(code), _) => {
                             if let Some(e) = errors.get_mut(i) {
                                 *e = code;
                             }
@@ -387,12 +409,20 @@ impl Actor {
         reply: oneshot::Sender<Vec<ErrorCode>>,
         now: Instant,
     ) {
-        if let Err(error) = self.group.validate_commit(
-            args.generation_id,
-            &args.member_id,
-            args.group_instance_id.as_deref(),
-            now,
-        ) {
+        let valid = match args.transaction {
+            Some(_) => self.group.validate_txn_commit(
+                args.generation_id,
+                &args.member_id,
+                args.group_instance_id.as_deref(),
+            ),
+            None => self.group.validate_commit(
+                args.generation_id,
+                &args.member_id,
+                args.group_instance_id.as_deref(),
+                now,
+            ),
+        };
+        if let Err(error) = valid {
             let _ = reply.send(vec![error; offsets.len()]);
             return;
         }
@@ -428,7 +458,12 @@ impl Actor {
             let _ = reply.send(errors);
             return;
         }
-        match self.log.append(&records) {
+        let appended = match args.transaction {
+            Some(producer) => self.log.append_transactional(&records, producer),
+            None => self.log.append(&records),
+        };
+        let transaction = args.transaction.map(|(id, _)| id);
+        match appended {
             Err(e) => {
                 let code = offset_write_error(&e);
                 debug!(group = %self.group.group_id, error = %e, "offset commit failed");
@@ -446,6 +481,7 @@ impl Actor {
                     let _ = done.send(Done::Offsets {
                         entries,
                         base_offset: appended.base_offset,
+                        transaction,
                         outcome,
                         errors,
                         reply,
@@ -455,22 +491,33 @@ impl Actor {
         }
     }
 
-    fn fetch_offsets(&self, topics: Option<Vec<(String, Vec<i32>)>>) -> FetchedOffsets {
+    fn fetch_offsets(
+        &self,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+        require_stable: bool,
+    ) -> FetchedOffsets {
+        let found = |topic: &str, p: i32| {
+            if require_stable && self.group.is_unstable(topic, p) {
+                Err(ErrorCode::UnstableOffsetCommit)
+            } else {
+                Ok(self.group.offset(topic, p).cloned())
+            }
+        };
         match topics {
             Some(topics) => topics
                 .into_iter()
                 .map(|(topic, partitions)| {
                     let found = partitions
                         .into_iter()
-                        .map(|p| (p, self.group.offset(&topic, p).cloned()))
+                        .map(|p| (p, found(&topic, p)))
                         .collect();
                     (topic, found)
                 })
                 .collect(),
             None => {
                 let mut out: FetchedOffsets = Vec::new();
-                for ((topic, partition), value) in self.group.offsets() {
-                    let entry = (*partition, Some(value.clone()));
+                for (topic, partition) in self.group.offsets().keys() {
+                    let entry = (*partition, found(topic, *partition));
                     match out.last_mut() {
                         Some((t, partitions)) if t == topic => partitions.push(entry),
                         _ => out.push((topic.clone(), vec![entry])),

@@ -204,6 +204,9 @@ pub struct Group {
     /// The log offset of the last record applied per (topic, partition), commits and
     /// deletions alike: a commit that becomes durable after a later write never overrides it.
     last_write: HashMap<(String, i32), i64>,
+    /// Offsets committed inside open transactions, per producer id, with their log offsets:
+    /// invisible until the producer's COMMIT marker (see `group/txn_offsets.rs`).
+    pending_txn: HashMap<i64, TxnOffsets>,
 }
 
 fn ms(d: Duration) -> i32 {
@@ -243,6 +246,7 @@ impl Group {
             subscribed_topics: None,
             offsets: BTreeMap::new(),
             last_write: HashMap::new(),
+            pending_txn: HashMap::new(),
         }
     }
 
@@ -671,6 +675,9 @@ impl Group {
 mod join;
 mod messages;
 mod sync;
+mod txn_offsets;
+
+pub use txn_offsets::TxnOffsets;
 
 pub use messages::*;
 

@@ -9,10 +9,10 @@ use bytes::Bytes;
 use streamctl_protocol::ErrorCode;
 use tracing::{debug, warn};
 
-use super::group::CommittedOffset;
+use super::group::{CommittedOffset, TxnOffsets};
 use super::records::{GroupMetadataValue, OffsetCommitValue, RecordKey};
 use crate::error::ApiError;
-use crate::internal_topic::read_records;
+use crate::internal_topic::{read_records, LogEntry};
 use crate::partition::Partition;
 
 /// Kafka's mapping of a failed offset write to the OffsetCommit error
@@ -53,16 +53,44 @@ pub struct LoadedGroup {
     pub metadata: Option<GroupMetadataValue>,
     /// Committed offsets with the log offset of their record.
     pub offsets: BTreeMap<(String, i32), (CommittedOffset, i64)>,
+    /// Offsets of transactions still open at the log end, per producer id.
+    pub pending_txn: BTreeMap<i64, TxnOffsets>,
 }
 
-/// Reads a whole `__consumer_offsets` partition into its groups.
+/// Reads a whole `__consumer_offsets` partition into its groups. Offsets written inside a
+/// transaction wait for the producer's marker: COMMIT applies them (a later record of the
+/// partition still wins), ABORT drops them; those still open at the end stay pending.
 pub async fn load(replica: &Partition) -> Result<BTreeMap<String, LoadedGroup>, ApiError> {
     let mut groups: BTreeMap<String, LoadedGroup> = BTreeMap::new();
-    let records = read_records(replica, |key, value, offset| {
-        apply(&mut groups, key, value, offset);
+    let records = read_records(replica, |entry| match entry {
+        LogEntry::Record {
+            key,
+            value,
+            offset,
+            transaction,
+        } => apply(&mut groups, key, value, offset, transaction),
+        LogEntry::Marker {
+            producer_id,
+            commit,
+        } => {
+            for g in groups.values_mut() {
+                let Some(pending) = g.pending_txn.remove(&producer_id) else {
+                    continue;
+                };
+                if !commit {
+                    continue;
+                }
+                for (key, (value, at)) in pending {
+                    if g.offsets.get(&key).is_none_or(|(_, last)| *last < at) {
+                        g.offsets.insert(key, (value, at));
+                    }
+                }
+            }
+        }
     })
     .await?;
-    groups.retain(|_, g| g.metadata.is_some() || !g.offsets.is_empty());
+    groups
+        .retain(|_, g| g.metadata.is_some() || !g.offsets.is_empty() || !g.pending_txn.is_empty());
     debug!(
         partition = replica.partition,
         records,
@@ -79,6 +107,7 @@ fn apply(
     key: Option<Bytes>,
     value: Option<Bytes>,
     record_offset: i64,
+    transaction: Option<i64>,
 ) {
     let Some(key) = key else { return };
     let key = match RecordKey::decode(key) {
@@ -104,9 +133,11 @@ fn apply(
                     metadata: v.metadata,
                     commit_timestamp: v.commit_timestamp,
                 };
-                group
-                    .offsets
-                    .insert((topic, partition), (committed, record_offset));
+                let target = match transaction {
+                    Some(producer_id) => group.pending_txn.entry(producer_id).or_default(),
+                    None => &mut group.offsets,
+                };
+                target.insert((topic, partition), (committed, record_offset));
             }
             Some(Err(e)) => {
                 warn!(offset = record_offset, error = %e, "skipping an unreadable offset commit value");

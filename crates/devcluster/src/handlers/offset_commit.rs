@@ -54,6 +54,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> Offse
             generation_id: req.generation_id_or_member_epoch,
             member_id: req.member_id.clone(),
             group_instance_id: req.group_instance_id.clone(),
+            transaction: None,
         };
         let results = ctx
             .broker

@@ -6,8 +6,9 @@
 //! (every committed offset of the group) and carry group errors at the top level (v1 on each
 //! partition); v5+ return the committed leader epoch; v8 batches groups, each with its own
 //! error (KIP-709).
-//! `require_stable` (v7+) needs nothing: the dev cluster has no transactional offset commits,
-//! so no offset is ever pending.
+//! `require_stable` (v7+): a partition whose offset an open transaction has committed
+//! (TxnOffsetCommit, not yet ended by a marker) answers UNSTABLE_OFFSET_COMMIT, which clients
+//! retry; without it, the last offset committed outside or by a committed transaction.
 
 use streamctl_protocol::messages::offset_fetch::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
@@ -34,7 +35,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
                     .map(|t| (t.name, t.partition_indexes))
                     .collect::<Vec<_>>()
             });
-            let fetched = coordinator.fetch_offsets(&g.group_id, topics)
+            let fetched = coordinator
+                .fetch_offsets(&g.group_id, topics, req.require_stable)
                 .await;
             let (error, found) = split(fetched);
             groups.push(OffsetFetchResponseGroup {
@@ -47,13 +49,13 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
                         partitions: partitions
                             .into_iter()
                             .map(|(partition_index, c)| {
-                                let (offset, epoch, metadata) = values(c);
+                                let (offset, epoch, metadata, error) = values(c);
                                 OffsetFetchResponsePartitions {
                                     partition_index,
                                     committed_offset: offset,
                                     committed_leader_epoch: epoch,
                                     metadata: Some(metadata),
-                                    error_code: 0,
+                                    error_code: error.code(),
                                     ..Default::default()
                                 }
                             })
@@ -74,7 +76,8 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
             .map(|t| (t.name, t.partition_indexes))
             .collect()
     });
-    let fetched = coordinator.fetch_offsets(&req.group_id, requested.clone())
+    let fetched = coordinator
+        .fetch_offsets(&req.group_id, requested.clone(), req.require_stable)
         .await;
     let (error, found) = split(fetched);
     if ctx.version() >= 2 {
@@ -91,7 +94,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
         requested
             .unwrap_or_default()
             .into_iter()
-            .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, None)).collect()))
+            .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, Ok(None))).collect()))
             .collect()
     };
     OffsetFetchResponse {
@@ -108,11 +111,14 @@ fn split(fetched: Result<FetchedOffsets, ErrorCode>) -> (ErrorCode, FetchedOffse
     }
 }
 
-/// (offset, leader epoch, metadata) of a partition; -1, -1, "" without a commit.
-fn values(c: Option<CommittedOffset>) -> (i64, i32, String) {
-    c.map_or((-1, -1, String::new()), |c| {
-        (c.offset, c.leader_epoch, c.metadata)
-    })
+/// (offset, leader epoch, metadata, error) of a partition; -1, -1, "" without a commit or
+/// with an error.
+fn values(c: Result<Option<CommittedOffset>, ErrorCode>) -> (i64, i32, String, ErrorCode) {
+    match c {
+        Ok(Some(c)) => (c.offset, c.leader_epoch, c.metadata, ErrorCode::None),
+        Ok(None) => (-1, -1, String::new(), ErrorCode::None),
+        Err(e) => (-1, -1, String::new(), e),
+    }
 }
 
 fn topics_v1_to_v7(found: FetchedOffsets, error: ErrorCode) -> Vec<OffsetFetchResponseTopic> {
@@ -123,13 +129,13 @@ fn topics_v1_to_v7(found: FetchedOffsets, error: ErrorCode) -> Vec<OffsetFetchRe
             partitions: partitions
                 .into_iter()
                 .map(|(partition_index, c)| {
-                    let (offset, epoch, metadata) = values(c);
+                    let (offset, epoch, metadata, own) = values(c);
                     OffsetFetchResponsePartition {
                         partition_index,
                         committed_offset: offset,
                         committed_leader_epoch: epoch,
                         metadata: Some(metadata),
-                        error_code: error.code(),
+                        error_code: if own.is_ok() { error } else { own }.code(),
                         ..Default::default()
                     }
                 })

@@ -6,7 +6,8 @@
 //! write with `min.insync.replicas` (NOT_ENOUGH_REPLICAS and timeouts make the coordinator
 //! retry). A marker of an older producer epoch is INVALID_PRODUCER_EPOCH, of an older
 //! coordinator epoch TRANSACTION_COORDINATOR_FENCED (see `partition/producer_state.rs`).
-//! Not implemented: materialising transactional offset commits on `__consumer_offsets`.
+//! A marker on a `__consumer_offsets` partition then ends the producer's pending offsets of
+//! every group there (COMMIT makes them the groups' offsets, ABORT drops them).
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
 
 use super::RequestContext;
+use crate::coordinator::records::OFFSETS_TOPIC;
 use crate::error::ApiError;
 
 /// Versions served.
@@ -86,7 +88,14 @@ async fn write(
     leader
         .partition
         .wait_for_commit(info.last_offset, info.leader_epoch, min_isr, deadline)
-        .await
+        .await?;
+    if topic == OFFSETS_TOPIC {
+        ctx.broker
+            .coordinator
+            .transaction_ended(partition, producer_id, marker.commit)
+            .await;
+    }
+    Ok(())
 }
 
 /// This API's answer to a request failing with `code` (an injected fault), without executing

@@ -109,6 +109,21 @@ impl Partition {
         self.write(&mut state, &batches, log_append_time)
     }
 
+    /// Appends a coordinator's own records (Kafka's `AppendOrigin.COORDINATOR`): a group's
+    /// offsets written inside a transaction carry the producer's id and epoch with sequence 0
+    /// every time, so no sequence check applies; they still end or join the producer's
+    /// transaction on this partition like any transactional batch.
+    pub fn append_as_coordinator(
+        &self,
+        batch: &Bytes,
+        min_isr: usize,
+    ) -> Result<AppendInfo, ApiError> {
+        let batches = validate_batches(batch, &TopicConfig::default())?;
+        let mut state = self.lock();
+        self.check_appendable(&state, min_isr)?;
+        self.write(&mut state, &batches, -1)
+    }
+
     /// Writes a transaction marker for `producer_id` (WriteTxnMarkers): a control batch
     /// stamped with the leader's clock, after Kafka's epoch checks (see
     /// `ProducerStates::check_marker`). `min_isr` as for [`Partition::append_as_leader`].

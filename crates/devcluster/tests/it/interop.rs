@@ -101,6 +101,18 @@ async fn confluent_kafka_transactions_commit_abort_and_fence() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_sends_offsets_to_a_transaction() {
+    let cluster = cluster(3).await;
+    run_python(
+        "confluent_kafka",
+        "confluent_txn_offsets.py",
+        &[&cluster.bootstrap_servers(), "eos"],
+    )
+    .await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_admin_produce_consume() {
     let cluster = cluster(3).await;
     run_python(
