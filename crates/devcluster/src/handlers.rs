@@ -125,6 +125,8 @@ handlers! {
     EndTxn => end_txn;
     WriteTxnMarkers => write_txn_markers;
     TxnOffsetCommit => txn_offset_commit;
+    DescribeTransactions => describe_transactions;
+    ListTransactions => list_transactions;
 }
 
 /// Every API served on a listener: [`served`], plus the SASL APIs where SASL is enabled.

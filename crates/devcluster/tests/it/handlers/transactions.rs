@@ -12,17 +12,36 @@ use streamctl_protocol::ApiKey;
 
 use super::*;
 
-/// The coordinator of `id`, found over FindCoordinator (key type 1) at a running broker.
+/// The coordinator of `id`, found over FindCoordinator (key type 1) at a running broker, once
+/// it has loaded its `__transaction_state` partition (until then it answers
+/// COORDINATOR_LOAD_IN_PROGRESS, which clients retry).
 async fn coordinator(c: &DevCluster, id: &str) -> SocketAddr {
-    let req = FindCoordinatorRequest {
-        key_type: 1,
-        key: id.into(),
-        ..Default::default()
-    };
-    let running = c.brokers().into_iter().find(|b| b.is_running()).unwrap();
-    let resp = call(running.addrs()[0], req, 3).await;
-    assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
-    addr(c, resp.node_id)
+    loop {
+        let req = FindCoordinatorRequest {
+            key_type: 1,
+            key: id.into(),
+            ..Default::default()
+        };
+        let running = c.brokers().into_iter().find(|b| b.is_running()).unwrap();
+        let resp = call(running.addrs()[0], req, 3).await;
+        assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
+        let at = addr(c, resp.node_id);
+        let probe = DescribeTransactionsRequest {
+            transactional_ids: vec![id.into()],
+            ..Default::default()
+        };
+        let state = call(at, probe, 0).await.transaction_states[0].error_code;
+        if ![
+            ErrorCode::CoordinatorLoadInProgress,
+            ErrorCode::NotCoordinator,
+        ]
+        .iter()
+        .any(|e| code(*e) == state)
+        {
+            return at;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn init(id: &str, timeout_ms: i32) -> InitProducerIdRequest {
@@ -140,6 +159,16 @@ async fn produce_txn(
 /// (high watermark, last stable offset, aborted transactions) of a read_committed fetch of
 /// `topic`-0 from offset 0.
 async fn committed_view(c: &DevCluster, topic: &str) -> (i64, i64, Vec<(i64, i64)>) {
+    try_committed_view(c, topic)
+        .await
+        .unwrap_or_else(|e| panic!("fetch error {e}"))
+}
+
+/// [`committed_view`], or the partition's error (a leader that just moved, say).
+async fn try_committed_view(
+    c: &DevCluster,
+    topic: &str,
+) -> Result<(i64, i64, Vec<(i64, i64)>), i16> {
     let req = FetchRequest {
         replica_id: -1,
         max_wait_ms: 0,
@@ -159,14 +188,16 @@ async fn committed_view(c: &DevCluster, topic: &str) -> (i64, i64, Vec<(i64, i64
     };
     let resp = call(addr(c, leader(c, topic, 0)), req, 11).await;
     let p = &resp.responses[0].partitions[0];
-    assert_eq!(p.error_code, 0, "{p:?}");
+    if p.error_code != 0 {
+        return Err(p.error_code);
+    }
     let aborted = p
         .aborted_transactions
         .iter()
         .flatten()
         .map(|a| (a.producer_id, a.first_offset))
         .collect();
-    (p.high_watermark, p.last_stable_offset, aborted)
+    Ok((p.high_watermark, p.last_stable_offset, aborted))
 }
 
 /// ListOffsets "latest" of `topic`-0 at `isolation_level`.
@@ -392,12 +423,14 @@ fn node_of(c: &DevCluster, at: SocketAddr) -> i32 {
     (1..=3).find(|id| addr(c, *id) == at).unwrap()
 }
 
-/// Waits (bounded by the test's limit) until `topic`-0's last stable offset reaches `lso`.
+/// Waits (bounded by the test's limit) until `topic`-0's last stable offset reaches `lso`;
+/// fetch errors (a leader moving) are retried, as clients do.
 async fn wait_for_lso(c: &DevCluster, topic: &str, lso: i64) -> (i64, i64, Vec<(i64, i64)>) {
     loop {
-        let view = committed_view(c, topic).await;
-        if view.1 >= lso {
-            return view;
+        if let Ok(view) = try_committed_view(c, topic).await {
+            if view.1 >= lso {
+                return view;
+            }
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -607,6 +640,75 @@ async fn offsets_committed_in_a_transaction_count_only_once_it_commits() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         assert_eq!(settled, (5, 0));
+        c.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_transactions_are_listed_and_described() {
+    bounded(async {
+        let c = cluster(3).await;
+        c.create_topic("ls", 2, 3).unwrap();
+        let at = coordinator(&c, "lister").await;
+        let r = call(at, init("lister", 45_000), 4).await;
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        call(at, add("lister", pid, epoch, "ls", &[1, 0]), 3).await;
+        let describe = DescribeTransactionsRequest {
+            transactional_ids: vec!["lister".into(), "nobody".into(), String::new()],
+            ..Default::default()
+        };
+        let resp = call(at, describe, 0).await;
+        let s = &resp.transaction_states;
+        assert_eq!(s[0].error_code, 0);
+        assert_eq!(s[0].transaction_state, "Ongoing");
+        assert_eq!((s[0].producer_id, s[0].producer_epoch), (pid, epoch));
+        assert_eq!(s[0].transaction_timeout_ms, 45_000);
+        assert_eq!(s[0].topics[0].topic, "ls");
+        assert_eq!(s[0].topics[0].partitions, vec![0, 1]);
+        assert!(
+            [
+                ErrorCode::TransactionalIdNotFound,
+                ErrorCode::NotCoordinator
+            ]
+            .iter()
+            .any(|e| code(*e) == s[1].error_code),
+            "{s:?}"
+        );
+        assert_eq!(s[2].error_code, code(ErrorCode::InvalidRequest));
+        let own = coordinator(&c, "nobody").await;
+        let describe = DescribeTransactionsRequest {
+            transactional_ids: vec!["nobody".into()],
+            ..Default::default()
+        };
+        let resp = call(own, describe, 0).await;
+        assert_eq!(
+            resp.transaction_states[0].error_code,
+            code(ErrorCode::TransactionalIdNotFound)
+        );
+        // ListTransactions goes to every broker; only the coordinator knows the id.
+        let mut listed = Vec::new();
+        for id in 1..=3 {
+            let req = ListTransactionsRequest {
+                state_filters: vec!["Ongoing".into(), "Bogus".into()],
+                duration_filter: -1,
+                ..Default::default()
+            };
+            let resp = call(addr(&c, id), req, 1).await;
+            assert_eq!(resp.error_code, 0);
+            assert_eq!(resp.unknown_state_filters, vec!["Bogus".to_string()]);
+            listed.extend(
+                resp.transaction_states
+                    .into_iter()
+                    .map(|t| t.transactional_id),
+            );
+        }
+        assert_eq!(listed, vec!["lister".to_string()]);
+        let req = ListTransactionsRequest {
+            producer_id_filters: vec![pid + 1],
+            ..Default::default()
+        };
+        assert!(call(at, req, 0).await.transaction_states.is_empty());
         c.shutdown().await;
     })
     .await;
