@@ -321,7 +321,12 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                     .isr_shrinks
                     .fetch_add(shrinks, std::sync::atomic::Ordering::Relaxed);
             }
-            _ = txn_timeout_tick.tick() => shared.transactions.abort_timed_out(),
+            _ = txn_timeout_tick.tick() => {
+                // Also retries loads that failed, so a partition nobody asks about still gets
+                // its Prepare* transactions finished and its timeouts enforced.
+                shared.transactions.reconcile();
+                shared.transactions.abort_timed_out();
+            }
             _ = retention_tick.tick() => {
                 let now = crate::partition::now_ms();
                 shared.replicas.expire_producers(now);

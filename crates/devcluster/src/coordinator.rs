@@ -297,6 +297,7 @@ impl GroupCoordinator {
             return;
         }
         let now = Instant::now();
+        let leader_epoch = owned.leader_epoch;
         let groups = loaded
             .into_iter()
             .map(|(id, l)| {
@@ -309,7 +310,7 @@ impl GroupCoordinator {
                 for (producer_id, commit) in &owned.ended_while_loading {
                     group.complete_txn(*producer_id, *commit);
                 }
-                let handle = self.spawn_actor(partition, stop, group);
+                let handle = self.spawn_actor(partition, leader_epoch, stop, group);
                 (id, handle)
             })
             .collect();
@@ -317,11 +318,18 @@ impl GroupCoordinator {
         owned.groups = Some(groups);
     }
 
-    fn spawn_actor(&self, partition: i32, stop: &CancellationToken, group: Group) -> GroupHandle {
+    fn spawn_actor(
+        &self,
+        partition: i32,
+        leader_epoch: i32,
+        stop: &CancellationToken,
+        group: Group,
+    ) -> GroupHandle {
         let log = InternalLog::new(
             Arc::downgrade(&self.replicas),
             OFFSETS_TOPIC,
             partition,
+            leader_epoch,
             self.config.commit_timeout,
         );
         actor::spawn(group, log, stop.clone(), self.config.max_metadata)
@@ -363,7 +371,7 @@ impl GroupCoordinator {
                 }
                 let group = Group::new(group_id.to_string(), self.config.group.clone());
                 let stop = owned.stop.clone();
-                let handle = self.spawn_actor(p, &stop, group);
+                let handle = self.spawn_actor(p, leader_epoch, &stop, group);
                 if let Some(groups) = owned.groups.as_mut() {
                     groups.insert(group_id.to_string(), handle.clone());
                 }

@@ -168,13 +168,25 @@ impl BrokerFaults {
     }
 }
 
-/// Whether a request is a follower's replication traffic, which injected errors skip.
+/// Whether a request is a follower's replication traffic, which injected errors skip (so
+/// "the next N Fetch requests" means the next N a client sends).
 pub fn is_replication(body: &RequestBody, version: i16) -> bool {
     match body {
         RequestBody::Fetch(req) => crate::handlers::fetch::replica_id(req, version).is_some(),
         RequestBody::OffsetForLeaderEpoch(req) => req.replica_id >= 0,
+        // A leader verifying a partition with a transaction coordinator (KIP-890) shares
+        // the API key with clients' AddPartitionsToTxn, which arming the key aims at.
+        RequestBody::AddPartitionsToTxn(_) => version >= 4,
         _ => false,
     }
+}
+
+/// Whether a request is broker-to-broker traffic, which is all the replication listener of a
+/// secured cluster serves: replication, and a transaction coordinator's markers
+/// (WriteTxnMarkers, which only brokers send, so injected errors armed for it do hit it: that
+/// is how tests hold markers back).
+pub fn is_inter_broker(body: &RequestBody, version: i16) -> bool {
+    is_replication(body, version) || matches!(body, RequestBody::WriteTxnMarkers(_))
 }
 
 /// The answer Kafka would give to `body` failing with `code`, without executing it; `None`

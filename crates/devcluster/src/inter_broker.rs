@@ -7,7 +7,7 @@
 //! client listener.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError};
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -104,11 +104,12 @@ impl PeerConnection {
     }
 }
 
-/// Connections to other brokers kept for reuse: one per destination, one request at a time
-/// on each (callers to the same broker queue behind each other, others do not wait).
+/// Connections to other brokers kept for reuse. A call takes an idle connection to its
+/// destination (or opens one) and puts it back after the answer, so concurrent callers to one
+/// broker each get their own connection and nobody waits behind a slow answer.
 pub struct PeerPool {
     client_id: String,
-    slots: std::sync::Mutex<HashMap<i32, Arc<tokio::sync::Mutex<Option<PeerConnection>>>>>,
+    idle: std::sync::Mutex<HashMap<i32, Vec<PeerConnection>>>,
 }
 
 impl std::fmt::Debug for PeerPool {
@@ -119,17 +120,20 @@ impl std::fmt::Debug for PeerPool {
     }
 }
 
+/// Idle connections kept per destination; more are closed after use.
+const IDLE_PER_PEER: usize = 4;
+
 impl PeerPool {
     /// A pool whose requests carry `client_id`.
     pub fn new(client_id: String) -> Self {
         Self {
             client_id,
-            slots: std::sync::Mutex::new(HashMap::new()),
+            idle: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// Sends one request to broker `node_id` (connecting first if needed) and waits for the
-    /// answer. A failed call drops the connection; the next call reconnects.
+    /// Sends one request to broker `node_id` and waits for the answer. A failed call drops
+    /// its connection (a restarted broker is reached afresh next time).
     pub async fn call(
         &self,
         md: &ClusterMetadata,
@@ -138,12 +142,13 @@ impl PeerPool {
         version: i16,
         body: streamctl_protocol::RequestBody,
     ) -> Result<ResponseBody, String> {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            slots.entry(node_id).or_default().clone()
-        };
-        let mut conn = slot.lock().await;
-        let mut connected = match conn.take() {
+        let reused = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(&node_id)
+            .and_then(Vec::pop);
+        let mut conn = match reused {
             Some(c) => c,
             None => {
                 let addr = peer_address(md, node_id)
@@ -151,8 +156,12 @@ impl PeerPool {
                 PeerConnection::connect(&addr, self.client_id.clone()).await?
             }
         };
-        let answer = connected.call(api, version, body).await?;
-        *conn = Some(connected);
+        let answer = conn.call(api, version, body).await?;
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = idle.entry(node_id).or_default();
+        if kept.len() < IDLE_PER_PEER {
+            kept.push(conn);
+        }
         Ok(answer)
     }
 }

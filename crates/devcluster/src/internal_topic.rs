@@ -148,6 +148,9 @@ pub struct InternalLog {
     topic: &'static str,
     /// The partition.
     pub partition: i32,
+    /// The leader epoch the coordinator loaded the partition under: a write is refused once
+    /// the partition moved on, even if this broker leads it again (another load owns it).
+    leader_epoch: i32,
     /// How long a write waits for the in-sync replicas.
     timeout: Duration,
 }
@@ -179,17 +182,20 @@ impl Appended {
 }
 
 impl InternalLog {
-    /// The log of `topic`-`partition` among `replicas`; writes wait up to `timeout`.
+    /// The log of `topic`-`partition` among `replicas`, loaded under `leader_epoch`; writes
+    /// wait up to `timeout`.
     pub fn new(
         replicas: Weak<ReplicaManager>,
         topic: &'static str,
         partition: i32,
+        leader_epoch: i32,
         timeout: Duration,
     ) -> Self {
         Self {
             replicas,
             topic,
             partition,
+            leader_epoch,
             timeout,
         }
     }
@@ -233,7 +239,9 @@ impl InternalLog {
         let batch = builder
             .build()
             .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
-        let info = leader.partition.append_as_coordinator(&batch, min_isr)?;
+        let info = leader
+            .partition
+            .append_as_coordinator(&batch, min_isr, self.leader_epoch)?;
         // Followers long-poll for new data.
         replicas.data_arrived.notify_waiters();
         Ok(Appended {

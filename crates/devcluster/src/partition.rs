@@ -59,6 +59,7 @@ mod producer_state;
 pub use follower::Truncation;
 pub use leader::{FollowerFetch, FollowerFetchRequest};
 use producer_state::ProducerStates;
+pub use producer_state::Verification;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -271,16 +272,19 @@ impl State {
     }
 
     /// Forgets what a truncation removed: epochs starting at or after `offset`, and producer
-    /// batches and transactions written there (a retry of them must be appended again). When
-    /// the producer state cannot be cut back from memory it is rebuilt from the log.
+    /// batches and transactions written there (a retry of them must be appended again).
+    ///
+    /// Producer state is rebuilt from the log that is left, as Kafka rebuilds it from a
+    /// snapshot and the log: cutting it back in memory cannot know what a removed marker
+    /// replaced (the epoch it bumped, the transaction it ended), and a producer forgotten
+    /// with its epoch would let a fenced zombie write again. Truncations are rare (a
+    /// follower diverging from a new leader), so the scan is affordable.
     fn forget_from(&mut self, offset: i64) -> Result<(), ApiError> {
         self.epochs.retain(|(_, start)| *start < offset);
         let leo = self.log.log_end_offset();
         let hw = self.high_watermark.min(leo);
-        if !self.producers.forget_from(offset) {
-            self.producers = ProducerStates::default();
-            rebuild_from_log(self)?;
-        }
+        self.producers = ProducerStates::default();
+        rebuild_from_log(self)?;
         self.set_high_watermark(hw);
         Ok(())
     }

@@ -40,7 +40,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use streamctl_protocol::ErrorCode;
+use streamctl_protocol::messages::add_partitions_to_txn::{
+    AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
+};
+use streamctl_protocol::messages::{AddPartitionsToTxnRequest, ResponseBody};
+use streamctl_protocol::{ApiKey, ErrorCode};
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{debug, info, warn};
 use uuid::Uuid;
@@ -355,9 +359,27 @@ impl TransactionCoordinator {
     }
 
     /// The transactional id on this coordinator; `create` (the transaction timeout) makes a
-    /// new one with a fresh producer id when unknown. Errors: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, and
-    /// for a create the producer id allocation's error.
+    /// new one with a fresh producer id when unknown. Errors: NOT_COORDINATOR,
+    /// COORDINATOR_LOAD_IN_PROGRESS, and for a create the producer id allocation's error.
     fn lookup(self: &Arc<Self>, id: &str, create: Option<i32>) -> Result<Option<Txn>, ErrorCode> {
+        if let Some(found) = self.find(id, None)? {
+            return Ok(Some(found));
+        }
+        let Some(timeout_ms) = create else {
+            return Ok(None);
+        };
+        // Allocated outside the coordinator's lock (it may write the id block to disk); if
+        // another request created the id meanwhile, this id is simply never used.
+        let pid = self.new_producer_id()?;
+        self.find(id, Some(TxnMetadata::new(pid, timeout_ms, now_ms())))
+    }
+
+    /// The id's metadata, inserting `new` when it is unknown.
+    fn find(
+        self: &Arc<Self>,
+        id: &str,
+        new: Option<TxnMetadata>,
+    ) -> Result<Option<Txn>, ErrorCode> {
         let md = self.replicas.metadata();
         let (Some(topic), Some((p, leader, epoch))) = (
             md.topic(TRANSACTION_TOPIC),
@@ -381,12 +403,11 @@ impl TransactionCoordinator {
         let Some(txns) = owned.txns.as_mut() else {
             return Err(ErrorCode::CoordinatorLoadInProgress);
         };
-        let meta = match (txns.get(id), create) {
+        let meta = match (txns.get(id), new) {
             (Some(m), _) => m.clone(),
             (None, None) => return Ok(None),
-            (None, Some(timeout_ms)) => {
-                let pid = self.new_producer_id()?;
-                let m = Arc::new(Mutex::new(TxnMetadata::new(pid, timeout_ms, now_ms())));
+            (None, Some(new)) => {
+                let m = Arc::new(Mutex::new(new));
                 txns.insert(id.to_string(), m.clone());
                 m
             }
@@ -414,45 +435,65 @@ impl TransactionCoordinator {
             .is_some_and(|o| o.coordinator_epoch == txn.coordinator_epoch && o.txns.is_some())
     }
 
-    /// Logs `value` for `txn` (its pending state already set by the caller) and, once the
-    /// ISR has it and this broker still coordinates at the same epoch, makes it the state.
-    /// On failure the pending state is cleared and nothing changes in memory.
-    async fn write(&self, txn: &Txn, value: &TxnLogValue) -> Result<(), ErrorCode> {
-        let result = async {
-            let key = encode_key(&txn.id).map_err(|_| ErrorCode::UnknownServerError)?;
-            let bytes = value.encode().map_err(|_| ErrorCode::UnknownServerError)?;
-            let log = InternalLog::new(
-                Arc::downgrade(&self.replicas),
-                TRANSACTION_TOPIC,
-                txn.partition,
-                self.config.write_timeout,
-            );
-            let appended = log
-                .append(&[(key, Some(bytes))])
-                .map_err(|e| write_error(&e))?;
-            appended.durable().await.map_err(|e| write_error(&e))?;
-            if self.still_owns(txn) {
-                Ok(())
-            } else {
-                Err(ErrorCode::NotCoordinator)
+    /// Logs `value`, the change pending on `txn` (its `prepare_*` call set it), in a task of
+    /// its own, so a request that goes away mid-write (its connection dropped) cannot leave
+    /// the id pending for ever. Once the ISR has the record and this broker still coordinates
+    /// at the same epoch, the change becomes the state, and with `markers` the transaction's
+    /// end starts; on failure the change is abandoned and nothing changes in memory.
+    async fn write(
+        self: &Arc<Self>,
+        txn: &Txn,
+        value: TxnLogValue,
+        markers: bool,
+    ) -> Result<(), ErrorCode> {
+        let coordinator = Arc::clone(self);
+        let txn = txn.clone();
+        let task = tokio::spawn(async move {
+            let appended = coordinator.append_durably(&txn, &value).await;
+            let result = {
+                let mut meta = txn.lock();
+                match appended {
+                    Ok(()) if meta.complete(&value) => Ok(()),
+                    Ok(()) => {
+                        warn!(transactional_id = %txn.id, "a logged change was not the pending one");
+                        Err(ErrorCode::UnknownServerError)
+                    }
+                    Err(code) => {
+                        debug!(transactional_id = %txn.id, error = code.name(), "transaction state write failed");
+                        meta.abandon();
+                        Err(code)
+                    }
+                }
+            };
+            if result.is_ok() && markers {
+                coordinator.spawn_markers(txn);
             }
-        }
-        .await;
-        let mut meta = txn.lock();
-        match result {
-            Ok(()) => meta.complete(value),
-            Err(code) => {
-                debug!(transactional_id = %txn.id, error = code.name(), "transaction state write failed");
-                meta.pending = None;
-            }
-        }
-        result
+            result
+        });
+        task.await.unwrap_or(Err(ErrorCode::NotCoordinator))
     }
 
-    /// Marks `value` as the pending target of `txn`, then logs it (see [`Self::write`]).
-    async fn transition(&self, txn: &Txn, value: &TxnLogValue) -> Result<(), ErrorCode> {
-        txn.lock().pending = Some(value.state);
-        self.write(txn, value).await
+    /// Appends `value` for `txn` at the coordinator epoch it was looked up under and waits
+    /// until the ISR has it.
+    async fn append_durably(&self, txn: &Txn, value: &TxnLogValue) -> Result<(), ErrorCode> {
+        let key = encode_key(&txn.id).map_err(|_| ErrorCode::UnknownServerError)?;
+        let bytes = value.encode().map_err(|_| ErrorCode::UnknownServerError)?;
+        let log = InternalLog::new(
+            Arc::downgrade(&self.replicas),
+            TRANSACTION_TOPIC,
+            txn.partition,
+            txn.coordinator_epoch,
+            self.config.write_timeout,
+        );
+        let appended = log
+            .append(&[(key, Some(bytes))])
+            .map_err(|e| write_error(&e))?;
+        appended.durable().await.map_err(|e| write_error(&e))?;
+        if self.still_owns(txn) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NotCoordinator)
+        }
     }
 
     /// InitProducerId with a transactional id: the producer id and epoch to use.
@@ -467,15 +508,14 @@ impl TransactionCoordinator {
         let txn = self
             .lookup(id, Some(args.timeout_ms))?
             .ok_or(ErrorCode::UnknownServerError)?;
-        let plan = {
-            let meta = txn.lock();
-            meta.prepare_init(args, now_ms(), || self.new_producer_id())?
-        };
+        let plan = txn
+            .lock()
+            .prepare_init(args, now_ms(), || self.new_producer_id())?;
         match plan {
-            InitPlan::Write { value, last_epoch } => {
-                self.transition(&txn, &value).await?;
-                txn.lock().last_producer_epoch = last_epoch;
-                Ok((value.producer_id, value.producer_epoch))
+            InitPlan::Write(value) => {
+                let answer = (value.producer_id, value.producer_epoch);
+                self.write(&txn, value, false).await?;
+                Ok(answer)
             }
             InitPlan::FenceAndAbort(value) => {
                 info!(
@@ -483,8 +523,7 @@ impl TransactionCoordinator {
                     epoch = value.producer_epoch,
                     "fencing the open transaction of a previous producer"
                 );
-                self.transition(&txn, &value).await?;
-                self.spawn_markers(txn);
+                self.write(&txn, value, true).await?;
                 Err(ErrorCode::ConcurrentTransactions)
             }
         }
@@ -508,7 +547,7 @@ impl TransactionCoordinator {
             .prepare_add(producer_id, producer_epoch, partitions, now_ms());
         match target {
             Ok(None) => ErrorCode::None,
-            Ok(Some(value)) => match self.transition(&txn, &value).await {
+            Ok(Some(value)) => match self.write(&txn, value, false).await {
                 Ok(()) => ErrorCode::None,
                 Err(code) => code,
             },
@@ -535,6 +574,83 @@ impl TransactionCoordinator {
             .collect())
     }
 
+    /// KIP-890 part 1, on a partition leader: asks the coordinator of `id` (this broker, or
+    /// another over AddPartitionsToTxn v4 `verify_only`) whether each partition is in the
+    /// producer's open transaction. One code per partition: NONE, TRANSACTION_ABORTABLE (not
+    /// in it), or the coordinator's error for all.
+    pub async fn verify_remote(
+        self: &Arc<Self>,
+        id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Vec<ErrorCode> {
+        let all = |code: ErrorCode| vec![code; partitions.len()];
+        let md = self.replicas.metadata();
+        let Some((_, leader, _)) = partition_of(&md, TRANSACTION_TOPIC, id) else {
+            return all(ErrorCode::CoordinatorNotAvailable);
+        };
+        if leader == self.node_id {
+            return self
+                .verify_partitions(id, producer_id, producer_epoch, partitions)
+                .unwrap_or_else(all);
+        }
+        if leader < 0 {
+            return all(ErrorCode::CoordinatorNotAvailable);
+        }
+        let mut topics: Vec<AddPartitionsToTxnTopic> = Vec::new();
+        for (topic, p) in partitions {
+            match topics.last_mut() {
+                Some(t) if &t.name == topic => t.partitions.push(*p),
+                _ => topics.push(AddPartitionsToTxnTopic {
+                    name: topic.clone(),
+                    partitions: vec![*p],
+                    ..Default::default()
+                }),
+            }
+        }
+        let request = AddPartitionsToTxnRequest {
+            transactions: vec![AddPartitionsToTxnTransaction {
+                transactional_id: id.to_string(),
+                producer_id,
+                producer_epoch,
+                verify_only: true,
+                topics,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let answer = self
+            .peers
+            .call(&md, leader, ApiKey::AddPartitionsToTxn, 4, request.into())
+            .await;
+        let resp = match answer {
+            Ok(ResponseBody::AddPartitionsToTxn(r)) => r,
+            Ok(_) | Err(_) => return all(ErrorCode::NetworkException),
+        };
+        if resp.error_code != 0 {
+            return all(ErrorCode::from_code(resp.error_code));
+        }
+        let results = resp
+            .results_by_transaction
+            .into_iter()
+            .flat_map(|t| t.topic_results)
+            .flat_map(|t| {
+                t.results_by_partition
+                    .into_iter()
+                    .map(move |p| ((t.name.clone(), p.partition_index), p.partition_error_code))
+            })
+            .collect::<HashMap<_, _>>();
+        partitions
+            .iter()
+            .map(|p| {
+                results
+                    .get(p)
+                    .map_or(ErrorCode::NetworkException, |c| ErrorCode::from_code(*c))
+            })
+            .collect()
+    }
+
     /// EndTxn (transactions v1): answered once the Prepare record is durable; the markers
     /// and the Complete record follow in the background.
     pub async fn end_txn(
@@ -554,11 +670,8 @@ impl TransactionCoordinator {
             .prepare_end(producer_id, producer_epoch, commit, now_ms());
         match target {
             Ok(None) => ErrorCode::None,
-            Ok(Some(value)) => match self.transition(&txn, &value).await {
-                Ok(()) => {
-                    self.spawn_markers(txn);
-                    ErrorCode::None
-                }
+            Ok(Some(value)) => match self.write(&txn, value, true).await {
+                Ok(()) => ErrorCode::None,
                 Err(code) => code,
             },
             Err(code) => code,
@@ -576,7 +689,6 @@ impl TransactionCoordinator {
                 for (id, meta) in owned.txns.iter().flatten() {
                     let mut m = meta.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(value) = m.prepare_timeout_abort(now) {
-                        m.pending = Some(value.state);
                         expired.push((
                             Txn {
                                 id: id.clone(),
@@ -595,9 +707,7 @@ impl TransactionCoordinator {
             let coordinator = Arc::clone(self);
             tokio::spawn(async move {
                 info!(transactional_id = %txn.id, "aborting a transaction past its timeout");
-                if coordinator.write(&txn, &value).await.is_ok() {
-                    coordinator.spawn_markers(txn);
-                }
+                let _ = coordinator.write(&txn, value, true).await;
             });
         }
     }

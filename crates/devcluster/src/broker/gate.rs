@@ -46,9 +46,9 @@ pub(super) fn gate(
         )
     };
     if conn.kind == ListenerKind::Replication {
-        return (!faults::is_replication(body, header.api_version)).then(|| {
+        return (!faults::is_inter_broker(body, header.api_version)).then(|| {
             Reply::Close(format!(
-                "{} on the replication listener, which serves replica fetches only",
+                "{} on the replication listener, which serves broker-to-broker requests only",
                 api()
             ))
         });

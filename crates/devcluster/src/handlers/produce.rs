@@ -14,8 +14,8 @@
 //! answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers an unauthorized one); a
 //! non-transactional batch of a producer inside a transaction is INVALID_TXN_STATE, a control
 //! batch INVALID_RECORD (only the coordinator writes markers, through WriteTxnMarkers).
-//! Not implemented: KIP-890 verification that the partition was added to the transaction
-//! (as Kafka with `transaction.partition.verification.enable=false`).
+//! Before a producer's first transactional batch on a partition, the partition's inclusion in
+//! the transaction is verified with its coordinator (KIP-890 part 1, see `verify`).
 
 use streamctl_protocol::messages::produce::{ProduceResponsePartition, ProduceResponseTopic};
 use streamctl_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -27,7 +27,8 @@ use super::RequestContext;
 use std::sync::Arc;
 
 use crate::error::ApiError;
-use crate::partition::Partition;
+use crate::partition::{Partition, Verification};
+use std::collections::HashMap;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (3, 11);
@@ -36,6 +37,10 @@ pub const VERSIONS: (i16, i16) = (3, 11);
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
     let broker = ctx.broker;
     let refusal = refusal(&req);
+    let verified = match (&refusal, req.transactional_id.as_deref()) {
+        (None, Some(id)) => verify(ctx, &req, id).await,
+        _ => HashMap::new(),
+    };
     let mut responses = Vec::with_capacity(req.topic_data.len());
     let mut appended = false;
     // acks=all: (topic index, partition index, replica, last offset, epoch, min ISR).
@@ -46,13 +51,25 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
             let result = if let Some(e) = &refusal {
                 Err(e.clone())
             } else {
-                append(
-                    ctx,
-                    &topic.name,
-                    pd.index,
-                    pd.records.as_ref(),
-                    req.acks == -1,
-                )
+                match verified.get(&(topic.name.clone(), pd.index)) {
+                    Some(Err(e)) => Err(e.clone()),
+                    Some(Ok(v)) => append(
+                        ctx,
+                        &topic.name,
+                        pd.index,
+                        pd.records.as_ref(),
+                        req.acks == -1,
+                        Some(*v),
+                    ),
+                    None => append(
+                        ctx,
+                        &topic.name,
+                        pd.index,
+                        pd.records.as_ref(),
+                        req.acks == -1,
+                        None,
+                    ),
+                }
             };
             partitions.push(match result {
                 Ok((info, replica, min_isr)) => {
@@ -113,6 +130,96 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     })
 }
 
+/// KIP-890 part 1 (`transaction.partition.verification.enable`, on as in Kafka): before a
+/// producer's first transactional batch on a partition, its transaction coordinator must
+/// confirm the partition is in the transaction, so a batch arriving after its transaction
+/// ended (a delayed retry, a zombie) cannot open a transaction nothing will end. One question
+/// per producer for every partition of the request. Per partition: the verification to
+/// append with, or the refusal: TRANSACTION_ABORTABLE (v11+) or INVALID_TXN_STATE (older)
+/// when the partition is not in the transaction, INVALID_PRODUCER_EPOCH when the producer was
+/// fenced, NOT_ENOUGH_REPLICAS (which every client retries) while the coordinator cannot say.
+async fn verify(
+    ctx: &RequestContext<'_>,
+    req: &ProduceRequest,
+    id: &str,
+) -> HashMap<(String, i32), Result<Verification, ApiError>> {
+    let mut out = HashMap::new();
+    // (producer id, epoch) → the partitions to ask about, with their guards.
+    type Asks = HashMap<(i64, i16), Vec<((String, i32), u64)>>;
+    let mut asks: Asks = HashMap::new();
+    for t in &req.topic_data {
+        for pd in &t.partition_data {
+            let Some(batch) = pd.records.as_ref().and_then(|r| {
+                RecordBatches::new(r.clone())
+                    .flatten()
+                    .find(|b| b.is_transactional())
+            }) else {
+                continue;
+            };
+            // A partition this broker does not lead is refused by the append itself.
+            let Ok(leader) = ctx.broker.replicas.leader_replica(&t.name, pd.index) else {
+                continue;
+            };
+            let pid = batch.producer_id();
+            let key = (t.name.clone(), pd.index);
+            match leader.partition.start_verification(pid) {
+                None => {
+                    let open = Verification {
+                        producer_id: pid,
+                        guard: None,
+                    };
+                    out.insert(key, Ok(open));
+                }
+                Some(guard) => asks
+                    .entry((pid, batch.producer_epoch()))
+                    .or_default()
+                    .push((key, guard)),
+            }
+        }
+    }
+    for ((pid, epoch), parts) in asks {
+        let keys: Vec<(String, i32)> = parts.iter().map(|(k, _)| k.clone()).collect();
+        let codes = ctx
+            .broker
+            .transactions
+            .verify_remote(id, pid, epoch, &keys)
+            .await;
+        for ((key, guard), code) in parts.into_iter().zip(codes) {
+            let result = match code {
+                ErrorCode::None => Ok(Verification {
+                    producer_id: pid,
+                    guard: Some(guard),
+                }),
+                other => Err(verification_error(other, ctx.version(), &key)),
+            };
+            out.insert(key, result);
+        }
+    }
+    out
+}
+
+/// The produce error for a failed verification (Kafka's `ReplicaManager` and
+/// `AddPartitionsToTxnManager`).
+fn verification_error(code: ErrorCode, version: i16, (topic, p): &(String, i32)) -> ApiError {
+    let mapped = match code {
+        ErrorCode::TransactionAbortable if version < 11 => ErrorCode::InvalidTxnState,
+        ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+        ErrorCode::ConcurrentTransactions
+        | ErrorCode::NetworkException
+        | ErrorCode::CoordinatorNotAvailable
+        | ErrorCode::CoordinatorLoadInProgress
+        | ErrorCode::NotCoordinator => ErrorCode::NotEnoughReplicas,
+        other => other,
+    };
+    ApiError::new(
+        mapped,
+        format!(
+            "{topic}-{p}: the transaction coordinator did not confirm the partition is in the transaction ({})",
+            code.name()
+        ),
+    )
+}
+
 /// Why the whole request is refused, if it is.
 fn refusal(req: &ProduceRequest) -> Option<ApiError> {
     if !(-1..=1).contains(&req.acks) {
@@ -146,6 +253,7 @@ fn append(
     partition: i32,
     records: Option<&bytes::Bytes>,
     acks_all: bool,
+    verification: Option<Verification>,
 ) -> Result<(crate::partition::AppendInfo, Arc<Partition>, usize), ApiError> {
     let leader = ctx.broker.replicas.leader_replica(topic, partition)?;
     let records =
@@ -157,7 +265,7 @@ fn append(
     };
     let info = leader
         .partition
-        .append_as_leader(records, &leader.config, min_isr)?;
+        .append_verified(records, &leader.config, min_isr, verification)?;
     Ok((info, leader.partition, min_isr))
 }
 

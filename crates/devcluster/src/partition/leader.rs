@@ -8,7 +8,7 @@ use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
 
 use super::batches::{set_log_append_time, validate_batches};
-use super::producer_state::SequenceCheck;
+use super::producer_state::{SequenceCheck, Verification};
 use super::{
     become_follower, not_leader, now_ms, storage_error, AppendInfo, FollowerState, Partition,
     Progress, Role, State,
@@ -72,6 +72,26 @@ impl Partition {
         config: &TopicConfig,
         min_isr: usize,
     ) -> Result<AppendInfo, ApiError> {
+        self.append_verified(records, config, min_isr, None)
+    }
+
+    /// Starts a KIP-890 verification of `producer_id` before its transactional batch: the
+    /// guard to pass to [`Partition::append_verified`] once its coordinator confirmed the
+    /// partition is in the transaction. `None`: its transaction is open here already.
+    pub fn start_verification(&self, producer_id: i64) -> Option<u64> {
+        self.lock().producers.start_verification(producer_id)
+    }
+
+    /// [`Partition::append_as_leader`] for a transactional produce request: a batch that
+    /// opens the producer's transaction here needs `verification` to hold the producer's
+    /// current guard (INVALID_TXN_STATE otherwise). `None` skips verification.
+    pub fn append_verified(
+        &self,
+        records: &Bytes,
+        config: &TopicConfig,
+        min_isr: usize,
+        verification: Option<Verification>,
+    ) -> Result<AppendInfo, ApiError> {
         let batches = validate_batches(records, config)?;
         let log_append_time = if config.log_append_time() {
             now_ms()
@@ -84,7 +104,7 @@ impl Partition {
         // Idempotence: a retried batch that was already written is answered from memory.
         let mut duplicate = None;
         for batch in &batches {
-            match state.producers.check(batch)? {
+            match state.producers.check(batch, verification)? {
                 SequenceCheck::Duplicate(offset) => {
                     duplicate = Some((offset, batch.last_offset_delta()))
                 }
@@ -112,15 +132,29 @@ impl Partition {
     /// Appends a coordinator's own records (Kafka's `AppendOrigin.COORDINATOR`): a group's
     /// offsets written inside a transaction carry the producer's id and epoch with sequence 0
     /// every time, so no sequence check applies; they still end or join the producer's
-    /// transaction on this partition like any transactional batch.
+    /// transaction on this partition like any transactional batch. Refused
+    /// (NOT_LEADER_OR_FOLLOWER) unless this replica still leads at `leader_epoch`, the epoch
+    /// the coordinator loaded its state under (Kafka checks the coordinator epoch under its
+    /// state lock for the same reason): a write decided under an older leadership must not
+    /// land after a newer load read the log.
     pub fn append_as_coordinator(
         &self,
         batch: &Bytes,
         min_isr: usize,
+        leader_epoch: i32,
     ) -> Result<AppendInfo, ApiError> {
         let batches = validate_batches(batch, &TopicConfig::default())?;
         let mut state = self.lock();
         self.check_appendable(&state, min_isr)?;
+        if state.leader_epoch != leader_epoch {
+            return Err(ApiError::new(
+                ErrorCode::NotLeaderOrFollower,
+                format!(
+                    "{}-{} is at leader epoch {}, the write was decided at {leader_epoch}",
+                    self.topic, self.partition, state.leader_epoch
+                ),
+            ));
+        }
         self.write(&mut state, &batches, -1)
     }
 

@@ -76,7 +76,6 @@ pub struct AbortedTxn {
 /// last stable offset back until it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Unreplicated {
-    producer_id: i64,
     first_offset: i64,
     marker_offset: i64,
 }
@@ -100,9 +99,22 @@ pub(super) struct ProducerStates {
     unreplicated: VecDeque<Unreplicated>,
     /// Aborted transactions, in the order of their markers.
     aborted: Vec<AbortedTxn>,
-    /// Ended transactions with a marker below this offset are forgotten (see
-    /// `on_high_watermark`): a truncation below it cannot reopen them from memory.
-    forgotten_below: i64,
+    /// KIP-890 verification in progress: producer id → the guard its verification holds.
+    verifying: HashMap<i64, u64>,
+    /// The last guard handed out.
+    guards: u64,
+}
+
+/// What a transactional append was verified with (KIP-890 part 1): the transaction
+/// coordinator confirmed the partition is in the producer's transaction while `guard` was
+/// the producer's verification here. A marker in between (the transaction ended) drops the
+/// guard, so a stale confirmation cannot open a new transaction (Kafka's verification guard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    /// The producer verified.
+    pub producer_id: i64,
+    /// Its guard; `None` when no verification was needed (its transaction was open here).
+    pub guard: Option<u64>,
 }
 
 impl ProducerStates {
@@ -111,7 +123,14 @@ impl ProducerStates {
     /// deleted by retention or DeleteRecords, or its state expired); an older epoch is
     /// fenced; a newer epoch must start at sequence 0; a batch equal to one of the last five
     /// is a duplicate; anything else must be the next sequence.
-    pub(super) fn check(&self, batch: &RecordBatch) -> Result<SequenceCheck, ApiError> {
+    ///
+    /// With `verification` (a transactional produce request), a transactional batch that
+    /// would open a transaction here needs the producer's current verification guard.
+    pub(super) fn check(
+        &self,
+        batch: &RecordBatch,
+        verification: Option<Verification>,
+    ) -> Result<SequenceCheck, ApiError> {
         let (pid, epoch, first) = (
             batch.producer_id(),
             batch.producer_epoch(),
@@ -122,6 +141,23 @@ impl ProducerStates {
                 ErrorCode::InvalidRecord,
                 "control batches are written by the transaction coordinator, not by producers",
             ));
+        }
+        if let Some(v) = verification.filter(|_| batch.is_transactional()) {
+            let open = self
+                .entries
+                .get(&pid)
+                .is_some_and(|e| e.txn_first_offset.is_some());
+            let verified = v.producer_id == pid
+                && v.guard.is_some()
+                && self.verifying.get(&pid).copied() == v.guard;
+            if !open && !verified {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidTxnState,
+                    format!(
+                        "producer {pid}: the partition was not verified to be in its transaction"
+                    ),
+                ));
+            }
         }
         if pid < 0 || first < 0 {
             return Ok(SequenceCheck::Append);
@@ -174,6 +210,21 @@ impl ProducerStates {
         } else {
             Err(out_of_order(expected))
         }
+    }
+
+    /// Starts verifying `producer_id` before its first transactional batch here; `None` when
+    /// its transaction is already open here (nothing to verify).
+    pub(super) fn start_verification(&mut self, producer_id: i64) -> Option<u64> {
+        if self
+            .entries
+            .get(&producer_id)
+            .is_some_and(|e| e.txn_first_offset.is_some())
+        {
+            return None;
+        }
+        self.guards += 1;
+        self.verifying.insert(producer_id, self.guards);
+        Some(self.guards)
     }
 
     /// Kafka's checks of a marker the coordinator asks the leader to write
@@ -244,6 +295,7 @@ impl ProducerStates {
             if batch.is_transactional() && entry.txn_first_offset.is_none() {
                 entry.txn_first_offset = Some(batch.base_offset());
                 self.ongoing.insert(batch.base_offset(), pid);
+                self.verifying.remove(&pid);
             }
         }
     }
@@ -257,6 +309,8 @@ impl ProducerStates {
             // Another control type, or a record we cannot read: not a transaction's end.
             Ok(None) | Err(_) => return,
         };
+        // A verification that started before the transaction ended is stale.
+        self.verifying.remove(&pid);
         let entry = self
             .entries
             .entry(pid)
@@ -287,7 +341,6 @@ impl ProducerStates {
             });
         }
         self.unreplicated.push_back(Unreplicated {
-            producer_id: pid,
             first_offset,
             marker_offset,
         });
@@ -297,7 +350,6 @@ impl ProducerStates {
     pub(super) fn on_high_watermark(&mut self, high_watermark: i64) {
         self.unreplicated
             .retain(|u| u.marker_offset >= high_watermark);
-        self.forgotten_below = self.forgotten_below.max(high_watermark);
     }
 
     /// The last stable offset: the first offset of the earliest transaction still open or
@@ -331,46 +383,6 @@ impl ProducerStates {
             .filter(|a| a.first_offset < upper)
             .map(|a| (a.producer_id, a.first_offset))
             .collect()
-    }
-
-    /// Forgets batches a truncation removed (at or after `offset`): a retry of them must be
-    /// appended again. A producer left with no batch here is forgotten, so its retry is
-    /// accepted as from an unknown producer rather than refused as out of order.
-    ///
-    /// Transactions follow the log: one that started at or after `offset` never happened; one
-    /// whose marker was cut is open again (its producer keeps it, as on the new leader).
-    /// Returns false when that cannot be done from memory (the cut is below where ended
-    /// transactions were forgotten): the caller must rebuild this state from the log.
-    #[must_use]
-    pub(super) fn forget_from(&mut self, offset: i64) -> bool {
-        if offset < self.forgotten_below {
-            return false;
-        }
-        self.aborted.retain(|a| a.last_offset < offset);
-        self.ongoing.retain(|first, _| *first < offset);
-        let reopened: Vec<Unreplicated> = self
-            .unreplicated
-            .iter()
-            .filter(|u| u.marker_offset >= offset && u.first_offset < offset)
-            .copied()
-            .collect();
-        self.unreplicated.retain(|u| u.marker_offset < offset);
-        for entry in self.entries.values_mut() {
-            if entry.txn_first_offset.is_some_and(|f| f >= offset) {
-                entry.txn_first_offset = None;
-            }
-        }
-        for u in reopened {
-            self.ongoing.insert(u.first_offset, u.producer_id);
-            if let Some(entry) = self.entries.get_mut(&u.producer_id) {
-                entry.txn_first_offset = Some(u.first_offset);
-            }
-        }
-        self.entries.retain(|_, entry| {
-            entry.recent.retain(|(_, _, base)| *base < offset);
-            !entry.recent.is_empty() || entry.txn_first_offset.is_some()
-        });
-        true
     }
 
     /// Forgets producers whose every batch lies below a new log start offset (DeleteRecords,
@@ -407,6 +419,12 @@ impl ProducerStates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl ProducerStates {
+        fn check_plain(&self, batch: &RecordBatch) -> Result<SequenceCheck, ApiError> {
+            self.check(batch, None)
+        }
+    }
     use streamctl_protocol::compression::Compression;
     use streamctl_protocol::record_batch::RecordBatchBuilder;
 
@@ -430,7 +448,10 @@ mod tests {
         // DeleteRecords) or its state expired; refusing would wedge it for good.
         let states = ProducerStates::default();
         let b = batch(7, 0, 42, 3, 0, 1);
-        assert_eq!(states.check(&view(&b)).unwrap(), SequenceCheck::Append);
+        assert_eq!(
+            states.check_plain(&view(&b)).unwrap(),
+            SequenceCheck::Append
+        );
     }
 
     #[test]
@@ -439,32 +460,37 @@ mod tests {
         let first = batch(7, 0, 0, 3, 0, 1);
         states.learn(&first);
         assert_eq!(
-            states.check(&view(&first)).unwrap(),
+            states.check_plain(&view(&first)).unwrap(),
             SequenceCheck::Duplicate(0)
         );
         assert_eq!(
-            states.check(&view(&batch(7, 0, 3, 1, 3, 1))).unwrap(),
+            states.check_plain(&view(&batch(7, 0, 3, 1, 3, 1))).unwrap(),
             SequenceCheck::Append
         );
-        let gap = states.check(&view(&batch(7, 0, 5, 1, 3, 1))).unwrap_err();
+        let gap = states
+            .check_plain(&view(&batch(7, 0, 5, 1, 3, 1)))
+            .unwrap_err();
         assert_eq!(gap.code, ErrorCode::OutOfOrderSequenceNumber);
-        let bumped = states.check(&view(&batch(7, 1, 0, 1, 3, 1))).unwrap();
+        let bumped = states.check_plain(&view(&batch(7, 1, 0, 1, 3, 1))).unwrap();
         assert_eq!(bumped, SequenceCheck::Append);
         states.learn(&batch(7, 1, 0, 1, 3, 1));
-        let fenced = states.check(&view(&batch(7, 0, 3, 1, 4, 1))).unwrap_err();
+        let fenced = states
+            .check_plain(&view(&batch(7, 0, 3, 1, 4, 1)))
+            .unwrap_err();
         assert_eq!(fenced.code, ErrorCode::InvalidProducerEpoch);
     }
 
     #[test]
     fn a_truncated_batch_is_appended_again_and_idle_producers_expire() {
+        // A truncation at 3 rebuilds the state from what is left of the log: producer 7's
+        // first batch (producer 8's batch at 5 and 7's second one at 3 are gone).
         let mut states = ProducerStates::default();
         states.learn(&batch(7, 0, 0, 3, 0, 1_000));
-        states.learn(&batch(7, 0, 3, 2, 3, 1_000));
-        states.learn(&batch(8, 0, 0, 1, 5, 5_000));
-        assert!(states.forget_from(3));
         // The retry of the truncated batch is the next sequence again, not a duplicate.
         assert_eq!(
-            states.check(&view(&batch(7, 0, 3, 2, 3, 1_000))).unwrap(),
+            states
+                .check_plain(&view(&batch(7, 0, 3, 2, 3, 1_000)))
+                .unwrap(),
             SequenceCheck::Append
         );
         // Producer 8 lost its only batch: forgotten, so its retry is accepted.

@@ -124,25 +124,33 @@ fn producers_and_markers_are_checked_as_kafka_does() {
 }
 
 #[test]
-fn a_truncated_marker_reopens_its_transaction() {
-    let mut states = producer_state::ProducerStates::default();
-    states.learn(&at(from_producer(10, 0, 2, true), 0));
-    states.learn(&at(marker(false, 1).batch(10, 0, 0).unwrap(), 2));
-    states.learn(&at(from_producer(10, 2, 1, true), 3));
-    states.on_high_watermark(2);
-    assert_eq!(states.last_stable_offset(2, 0), 0);
-    assert_eq!(states.aborted_between(0, 4), vec![(10, 0)]);
-    // The log is cut at 2 (the marker was never committed): the abort never happened, the
-    // first transaction is open again and the second never started.
-    assert!(states.forget_from(2));
-    assert_eq!(states.aborted_between(0, 4), vec![]);
-    assert_eq!(states.last_stable_offset(2, 0), 0);
-    // The new leader's marker ends it again.
-    states.learn(&at(marker(true, 2).batch(10, 0, 0).unwrap(), 2));
-    states.on_high_watermark(3);
-    assert_eq!(states.last_stable_offset(3, 0), 3);
-    // Below where ended transactions were forgotten, memory cannot say: the caller rebuilds.
-    assert!(!states.forget_from(1));
+fn a_truncation_keeps_the_epoch_a_marker_fenced_and_reopens_a_cut_transaction() {
+    let (c, meta) = super::tests::cluster();
+    let p = super::tests::open(2);
+    p.make_follower(meta.leader_epoch, 1);
+    let epoch = meta.leader_epoch;
+    // Producer 7 (epoch 0) was fenced: ABORT at epoch 1. Producer 9's transaction at 3 was
+    // committed at 4, then a plain batch at 5.
+    let log: Vec<Bytes> = vec![
+        at(from_producer(7, 0, 2, true), 0),
+        at(marker(false, 1).batch(7, 1, 0).unwrap(), 2),
+        at(from_producer(9, 0, 1, true), 3),
+        at(marker(true, 1).batch(9, 0, 0).unwrap(), 4),
+        at(batch(1), 5),
+    ];
+    let all: Bytes = log.concat().into();
+    p.truncate_after_epoch_check(epoch, -1, -1, -1).unwrap();
+    p.append_as_follower(epoch, &all, 4, 0).unwrap();
+    // The new leader's log ends at 4: producer 9's COMMIT is cut, its transaction open again.
+    p.reset_to(epoch, 4).unwrap();
+    assert_eq!(p.lock().last_stable_offset(), 3);
+    // This replica becomes the leader: the zombie (producer 7 at epoch 0) is still fenced.
+    c.broker_down(1);
+    p.make_leader(c.snapshot().partition("t", 0).unwrap());
+    let e = p
+        .append_as_leader(&from_producer(7, 2, 1, true), &TopicConfig::default(), 0)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidProducerEpoch);
 }
 
 #[test]

@@ -21,7 +21,7 @@ use std::time::Duration;
 use streamctl_protocol::messages::write_txn_markers::{WritableTxnMarker, WritableTxnMarkerTopic};
 use streamctl_protocol::messages::{ResponseBody, WriteTxnMarkersRequest};
 use streamctl_protocol::{ApiKey, ErrorCode};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::metadata::TxnState;
 use super::{TransactionCoordinator, Txn};
@@ -66,7 +66,7 @@ impl TransactionCoordinator {
         });
     }
 
-    async fn finish(&self, txn: Txn) {
+    async fn finish(self: &Arc<Self>, txn: Txn) {
         let (producer_id, producer_epoch, commit, partitions) = {
             let m = txn.lock();
             let commit = match m.state {
@@ -172,19 +172,15 @@ impl TransactionCoordinator {
 
     /// Logs CompleteCommit/CompleteAbort, retrying while `__transaction_state` cannot take
     /// it, until this broker stops coordinating the partition.
-    async fn complete(&self, txn: &Txn) {
+    async fn complete(self: &Arc<Self>, txn: &Txn) {
         loop {
-            let value = {
-                let mut m = txn.lock();
-                let Some(value) = m.prepare_complete(now_ms()) else {
-                    return;
-                };
-                m.pending = Some(value.state);
-                value
+            let Some(value) = txn.lock().prepare_complete(now_ms()) else {
+                return;
             };
-            match self.write(txn, &value).await {
+            let state = value.state;
+            match self.write(txn, value, false).await {
                 Ok(()) => {
-                    info!(transactional_id = %txn.id, state = value.state.name(), "transaction complete");
+                    debug!(transactional_id = %txn.id, state = state.name(), "transaction complete");
                     return;
                 }
                 Err(ErrorCode::NotCoordinator) => return,

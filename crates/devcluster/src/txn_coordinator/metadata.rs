@@ -115,9 +115,12 @@ pub struct TxnMetadata {
     pub start_ms: i64,
     /// The last change (ms).
     pub last_update_ms: i64,
-    /// The state a logged change is taking it to; requests meanwhile are refused with
-    /// CONCURRENT_TRANSACTIONS.
+    /// The state a logged change is taking it to, set by the `prepare_*` call that chose the
+    /// change (under the same lock, so two requests can never both prepare one); requests
+    /// meanwhile are refused with CONCURRENT_TRANSACTIONS.
     pub pending: Option<TxnState>,
+    /// The `last_producer_epoch` a pending InitProducerId takes on completion.
+    pending_last_epoch: Option<i16>,
 }
 
 /// What the caller asks of InitProducerId besides the id.
@@ -134,14 +137,8 @@ pub struct InitArgs {
 /// What InitProducerId must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitPlan {
-    /// Log this Empty value, then answer its id and epoch; `last_epoch` is the epoch a retry
-    /// of this call would carry (-1 when the producer sent none).
-    Write {
-        /// The value to log.
-        value: TxnLogValue,
-        /// The new `last_producer_epoch`.
-        last_epoch: i16,
-    },
+    /// Log this Empty value, then answer its id and epoch.
+    Write(TxnLogValue),
     /// A transaction is open: fence it by aborting it under a bumped epoch (this value, a
     /// PrepareAbort), then answer CONCURRENT_TRANSACTIONS so the producer retries.
     FenceAndAbort(TxnLogValue),
@@ -162,14 +159,21 @@ impl TxnMetadata {
             start_ms: -1,
             last_update_ms: now_ms,
             pending: None,
+            pending_last_epoch: None,
         }
     }
 
     /// The metadata of a logged value (a coordinator loading its partition).
     pub fn from_log(value: &TxnLogValue) -> Self {
         let mut m = Self::new(value.producer_id, value.timeout_ms, value.last_update_ms);
-        m.complete(value);
+        m.take(value);
         m
+    }
+
+    /// Marks `value` as the pending change and returns it.
+    fn pend(&mut self, value: TxnLogValue) -> TxnLogValue {
+        self.pending = Some(value.state);
+        value
     }
 
     /// The value describing the current state with `state`, `epoch` and `partitions`.
@@ -218,16 +222,24 @@ impl TxnMetadata {
         Ok(())
     }
 
+    /// A change is being logged: requests wait (Kafka checks this first).
+    fn refuse_if_pending(&self) -> Result<(), ErrorCode> {
+        if self.pending.is_some() {
+            return Err(ErrorCode::ConcurrentTransactions);
+        }
+        Ok(())
+    }
+
     /// InitProducerId for this id (Kafka's `handleInitProducerId`, KIP-360). `new_id`
     /// allocates a producer id when the epoch is exhausted. The caller has checked the id,
     /// the timeout and that `producer_id`/`producer_epoch` are both set or both -1.
     pub fn prepare_init(
-        &self,
+        &mut self,
         args: InitArgs,
         now_ms: i64,
         new_id: impl FnOnce() -> Result<i64, ErrorCode>,
     ) -> Result<InitPlan, ErrorCode> {
-        self.refuse_if_busy()?;
+        self.refuse_if_pending()?;
         let expected = (args.producer_id >= 0).then_some((args.producer_id, args.producer_epoch));
         if let Some((pid, epoch)) = expected {
             let ours = self.producer_epoch == -1
@@ -237,6 +249,7 @@ impl TxnMetadata {
                 return Err(ErrorCode::ProducerFenced);
             }
         }
+        self.refuse_if_busy()?;
         if self.state == TxnState::Ongoing {
             let epoch = self.bumped_epoch();
             let v = self.value(
@@ -247,7 +260,7 @@ impl TxnMetadata {
                 self.start_ms,
                 now_ms,
             );
-            return Ok(InitPlan::FenceAndAbort(v));
+            return Ok(InitPlan::FenceAndAbort(self.pend(v)));
         }
         let (producer_id, epoch) = match expected {
             // A retry of the InitProducerId that made the current epoch: answer it again.
@@ -271,6 +284,7 @@ impl TxnMetadata {
             now_ms,
         );
         v.timeout_ms = args.timeout_ms;
+        // The epoch a retry of this call will carry (-1 when the producer sent none).
         let last_epoch = match expected {
             Some(_) if producer_id == self.producer_id && epoch != self.producer_epoch => {
                 self.producer_epoch
@@ -278,10 +292,8 @@ impl TxnMetadata {
             Some(_) if producer_id == self.producer_id => self.last_producer_epoch,
             _ => -1,
         };
-        Ok(InitPlan::Write {
-            value: v,
-            last_epoch,
-        })
+        self.pending_last_epoch = Some(last_epoch);
+        Ok(InitPlan::Write(self.pend(v)))
     }
 
     /// The epoch a fence moves to: one up, unless exhausted (then the current one, as Kafka
@@ -306,7 +318,7 @@ impl TxnMetadata {
     /// AddPartitionsToTxn / AddOffsetsToTxn: `Ok(None)` when every partition is already in
     /// the open transaction (nothing to log).
     pub fn prepare_add(
-        &self,
+        &mut self,
         producer_id: i64,
         producer_epoch: i16,
         partitions: &[(String, i32)],
@@ -329,14 +341,15 @@ impl TxnMetadata {
         } else {
             now_ms
         };
-        Ok(Some(self.value(
+        let v = self.value(
             TxnState::Ongoing,
             self.producer_id,
             self.producer_epoch,
             &all,
             start,
             now_ms,
-        )))
+        );
+        Ok(Some(self.pend(v)))
     }
 
     /// Whether each partition is in the open transaction (AddPartitionsToTxn v4+ with
@@ -363,7 +376,7 @@ impl TxnMetadata {
     /// EndTxn under transactions v1 (Kafka's `endTransaction`): `Ok(None)` for a retry of an
     /// end that already completed.
     pub fn prepare_end(
-        &self,
+        &mut self,
         producer_id: i64,
         producer_epoch: i16,
         commit: bool,
@@ -380,14 +393,15 @@ impl TxnMetadata {
                 } else {
                     TxnState::PrepareAbort
                 };
-                Ok(Some(self.value(
+                let v = self.value(
                     target,
                     self.producer_id,
                     self.producer_epoch,
                     &self.partitions,
                     self.start_ms,
                     now_ms,
-                )))
+                );
+                Ok(Some(self.pend(v)))
             }
             (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(None),
             (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
@@ -400,41 +414,67 @@ impl TxnMetadata {
     /// The abort of an Ongoing transaction that outlived its timeout at `now_ms` (Kafka's
     /// `abortTimedOutTransactions`: fence with a bumped epoch, then abort); `None` when it has
     /// not timed out or cannot be aborted now.
-    pub fn prepare_timeout_abort(&self, now_ms: i64) -> Option<TxnLogValue> {
+    pub fn prepare_timeout_abort(&mut self, now_ms: i64) -> Option<TxnLogValue> {
         let expired = self.start_ms + i64::from(self.timeout_ms) < now_ms;
         if self.state != TxnState::Ongoing || self.pending.is_some() || !expired {
             return None;
         }
-        Some(self.value(
+        let v = self.value(
             TxnState::PrepareAbort,
             self.producer_id,
             self.bumped_epoch(),
             &self.partitions,
             self.start_ms,
             now_ms,
-        ))
+        );
+        Some(self.pend(v))
     }
 
     /// The Complete value once every marker of the Prepare state is written.
-    pub fn prepare_complete(&self, now_ms: i64) -> Option<TxnLogValue> {
+    pub fn prepare_complete(&mut self, now_ms: i64) -> Option<TxnLogValue> {
         let target = match self.state {
             TxnState::PrepareCommit => TxnState::CompleteCommit,
             TxnState::PrepareAbort => TxnState::CompleteAbort,
             _ => return None,
         };
-        Some(self.value(
+        if self.pending.is_some() {
+            return None;
+        }
+        let v = self.value(
             target,
             self.producer_id,
             self.producer_epoch,
             &BTreeSet::new(),
             self.start_ms,
             now_ms,
-        ))
+        );
+        Some(self.pend(v))
     }
 
-    /// Takes a logged value as the new state (the append of `value` is durable). A new
-    /// epoch forgets the last one: only InitProducerId keeps it (see [`InitPlan::Write`]).
-    pub fn complete(&mut self, value: &TxnLogValue) {
+    /// The pending change `value` is durable: it becomes the state. Refused (false, nothing
+    /// changes) unless `value` is the change pending, as Kafka's `completeTransitionTo`
+    /// checks.
+    pub fn complete(&mut self, value: &TxnLogValue) -> bool {
+        if self.pending != Some(value.state) {
+            return false;
+        }
+        let last = self.pending_last_epoch.take();
+        self.take(value);
+        if let Some(last) = last {
+            self.last_producer_epoch = last;
+        }
+        true
+    }
+
+    /// The pending change failed: nothing changes.
+    pub fn abandon(&mut self) {
+        self.pending = None;
+        self.pending_last_epoch = None;
+    }
+
+    /// Takes a logged value as the state. A new epoch forgets the last one: only
+    /// InitProducerId keeps it.
+    fn take(&mut self, value: &TxnLogValue) {
         if (value.producer_id, value.producer_epoch) != (self.producer_id, self.producer_epoch) {
             self.last_producer_epoch = -1;
         }
@@ -459,7 +499,7 @@ impl TxnMetadata {
 mod tests {
     use super::*;
 
-    fn init(m: &TxnMetadata, pid: i64, epoch: i16) -> Result<InitPlan, ErrorCode> {
+    fn init(m: &mut TxnMetadata, pid: i64, epoch: i16) -> Result<InitPlan, ErrorCode> {
         m.prepare_init(
             InitArgs {
                 timeout_ms: 60_000,
@@ -472,16 +512,15 @@ mod tests {
     }
 
     fn apply(m: &mut TxnMetadata, v: TxnLogValue) {
-        m.complete(&v);
+        assert!(m.complete(&v));
     }
 
     /// Runs an init that must write; returns the value written.
     fn init_write(m: &mut TxnMetadata, pid: i64, epoch: i16) -> TxnLogValue {
-        let InitPlan::Write { value, last_epoch } = init(m, pid, epoch).unwrap() else {
+        let InitPlan::Write(value) = init(m, pid, epoch).unwrap() else {
             panic!("expected a write")
         };
-        m.complete(&value);
-        m.last_producer_epoch = last_epoch;
+        apply(m, value.clone());
         value
     }
 
@@ -515,8 +554,8 @@ mod tests {
         // A retry of that call (it carries the epoch before the bump) gets the same answer.
         assert_eq!(init_write(&mut m, 7, 1).producer_epoch, 2);
         assert_eq!(init_write(&mut m, 7, 2).producer_epoch, 3);
-        assert_eq!(init(&m, 7, 0).unwrap_err(), ErrorCode::ProducerFenced);
-        assert_eq!(init(&m, 8, 2).unwrap_err(), ErrorCode::ProducerFenced);
+        assert_eq!(init(&mut m, 7, 0).unwrap_err(), ErrorCode::ProducerFenced);
+        assert_eq!(init(&mut m, 8, 2).unwrap_err(), ErrorCode::ProducerFenced);
     }
 
     #[test]
@@ -592,38 +631,40 @@ mod tests {
             .unwrap()
             .unwrap();
         apply(&mut m, v);
-        let InitPlan::FenceAndAbort(v) = init(&m, -1, -1).unwrap() else {
+        let mut timing_out = m.clone();
+        let InitPlan::FenceAndAbort(v) = init(&mut m, -1, -1).unwrap() else {
             panic!()
         };
         assert_eq!((v.state, v.producer_epoch), (TxnState::PrepareAbort, 1));
-        assert_eq!(m.prepare_timeout_abort(100 + 60_000), None);
-        let t = m.prepare_timeout_abort(100 + 60_001).unwrap();
+        // The timeout takes the same path: fence, then abort.
+        assert_eq!(timing_out.prepare_timeout_abort(100 + 60_000), None);
+        let t = timing_out.prepare_timeout_abort(100 + 60_001).unwrap();
         assert_eq!(
             t,
             TxnLogValue {
                 last_update_ms: 100 + 60_001,
-                ..v
+                ..v.clone()
             }
         );
-        apply(&mut m, t);
+        apply(&mut m, v);
         // The fenced incarnation's commit is refused; the new one's init waits for the abort.
         assert_eq!(
             m.prepare_end(7, 0, true, 0).unwrap_err(),
             ErrorCode::ProducerFenced
         );
         assert_eq!(
-            init(&m, -1, -1).unwrap_err(),
+            init(&mut m, -1, -1).unwrap_err(),
             ErrorCode::ConcurrentTransactions
         );
         let v = m.prepare_complete(0).unwrap();
         apply(&mut m, v);
         // The fenced incarnation cannot pass for a retry of anything.
-        assert_eq!(init(&m, 7, 0).unwrap_err(), ErrorCode::ProducerFenced);
+        assert_eq!(init(&mut m, 7, 0).unwrap_err(), ErrorCode::ProducerFenced);
         assert_eq!(init_write(&mut m, -1, -1).producer_epoch, 2);
     }
 
     #[test]
-    fn pending_changes_and_verification() {
+    fn a_prepared_change_shuts_out_every_other_until_it_completes_or_is_abandoned() {
         let mut m = ready(0);
         let v = m
             .prepare_add(7, 0, &parts(&[("a", 0)]), 1)
@@ -635,15 +676,29 @@ mod tests {
         assert_eq!(m.verify(7, 0, &a0), ErrorCode::None);
         assert_eq!(m.verify(7, 0, &a1), ErrorCode::TransactionAbortable);
         assert_eq!(m.verify(7, 1, &a0), ErrorCode::ProducerFenced);
-        m.pending = Some(TxnState::PrepareCommit);
+        // EndTxn prepared (not yet logged): a racing timeout, init or second end must wait.
+        let commit = m.prepare_end(7, 0, true, 2).unwrap().unwrap();
+        assert_eq!(m.prepare_timeout_abort(i64::MAX / 2), None);
         assert_eq!(
-            m.prepare_end(7, 0, true, 2).unwrap_err(),
+            init(&mut m, -1, -1).unwrap_err(),
             ErrorCode::ConcurrentTransactions
         );
         assert_eq!(
-            init(&m, -1, -1).unwrap_err(),
+            m.prepare_end(7, 0, false, 2).unwrap_err(),
             ErrorCode::ConcurrentTransactions
         );
+        // Only the pending change completes.
+        let mut other = commit.clone();
+        other.state = TxnState::PrepareAbort;
+        assert!(!m.complete(&other));
+        // Abandoned (its write failed): the state is unchanged and requests go through.
+        m.abandon();
+        assert_eq!(m.state, TxnState::Ongoing);
+        let abort = m.prepare_end(7, 0, false, 3).unwrap().unwrap();
+        assert!(m.complete(&abort));
+        assert_eq!(m.state, TxnState::PrepareAbort);
+        // A fenced producer hears PRODUCER_FENCED even while the id is busy, as in Kafka.
+        assert_eq!(init(&mut m, 99, 0).unwrap_err(), ErrorCode::ProducerFenced);
     }
 
     #[test]

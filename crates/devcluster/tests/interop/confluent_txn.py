@@ -4,9 +4,11 @@ exactly the committed records, in order, and a read_uncommitted one sees the abo
 never a control record. Then zombie fencing: a second producer with the same transactional.id
 aborts the first one's open transaction, and the first is fenced.
 
-usage: confluent_txn.py BOOTSTRAP TOPIC
+usage: confluent_txn.py BOOTSTRAP TOPIC [SETTINGS_JSON]
+SETTINGS_JSON (security settings, say) goes into every client's config.
 Prints one line "ok: ..." and exits 0, or raises.
 """
+import json
 import sys
 import time
 
@@ -14,10 +16,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap, topic = sys.argv[1], sys.argv[2]
+settings = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
 PARTITIONS = 3
 PER_TXN = 30
 
-admin = AdminClient({"bootstrap.servers": bootstrap})
+admin = AdminClient({"bootstrap.servers": bootstrap, **settings})
 for _, future in admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=3)]).items():
     future.result(timeout=15)
 
@@ -28,6 +31,7 @@ def producer(txn_id):
         "transactional.id": txn_id,
         "linger.ms": 5,
         "transaction.timeout.ms": 60000,
+        **settings,
     })
     p.init_transactions(30)
     return p
@@ -49,7 +53,7 @@ run_txn(p, "A", True)
 run_txn(p, "B", False)
 run_txn(p, "C", True)
 # A non-transactional producer's records interleave with transactions: always visible.
-plain = Producer({"bootstrap.servers": bootstrap})
+plain = Producer({"bootstrap.servers": bootstrap, **settings})
 for i in range(PARTITIONS):
     plain.produce(topic, value=f"plain-{i}".encode(), partition=i)
 plain.flush(30)
@@ -63,6 +67,7 @@ def consume(isolation, transactions):
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
         "isolation.level": isolation,
+        **settings,
     })
     c.assign([TopicPartition(topic, i, 0) for i in range(PARTITIONS)])
     got = {i: [] for i in range(PARTITIONS)}

@@ -210,3 +210,27 @@ async fn kcat_produces_and_consumes_with_scram_over_tls() {
     assert_eq!(out, input);
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_transactions_on_a_secured_cluster() {
+    // Markers travel between brokers on the replication listener, which must serve them when
+    // the client listener needs TLS and SASL.
+    let dir = TempDir::new("interop");
+    let cluster = secured(dir.path(), true, true).await;
+    let ca = cluster.tls_files().unwrap().ca.display().to_string();
+    let settings = serde_json::json!({
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": "SCRAM-SHA-256",
+        "sasl.username": "alice",
+        "sasl.password": "alice-secret",
+        "ssl.ca.location": ca,
+    })
+    .to_string();
+    run_python(
+        "confluent_kafka",
+        "confluent_txn.py",
+        &[&cluster.bootstrap_servers(), "secured-txn", &settings],
+    )
+    .await;
+    cluster.shutdown().await;
+}

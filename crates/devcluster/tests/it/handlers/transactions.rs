@@ -713,3 +713,31 @@ async fn open_transactions_are_listed_and_described() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_a_partition_outside_the_transaction_is_refused_and_holds_nothing_back() {
+    bounded(async {
+        let c = cluster(3).await;
+        c.create_topic("kv", 1, 3).unwrap();
+        c.create_topic("other", 1, 3).unwrap();
+        let at = coordinator(&c, "kv").await;
+        let r = call(at, init("kv", 60_000), 4).await;
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        call(at, add("kv", pid, epoch, "kv", &[0]), 3).await;
+        // "other" was never added: its leader asks the coordinator (KIP-890) and refuses.
+        let refused = produce_txn(&c, "other", Some("kv"), pid, epoch, 0, 1).await;
+        assert_eq!(refused, code(ErrorCode::InvalidTxnState));
+        assert_eq!(produce_txn(&c, "kv", Some("kv"), pid, epoch, 0, 2).await, 0);
+        assert_eq!(end_settled(&c, end("kv", pid, epoch, false)).await, 0);
+        wait_for_lso(&c, "kv", 3).await;
+        // A late batch of the aborted transaction (same epoch, next sequence): refused, and
+        // the partition's last stable offset does not get stuck behind it.
+        let late = produce_txn(&c, "kv", Some("kv"), pid, epoch, 2, 1).await;
+        assert_eq!(late, code(ErrorCode::InvalidTxnState));
+        let (hw, lso, _) = committed_view(&c, "kv").await;
+        assert_eq!((hw, lso), (3, 3));
+        assert_eq!(committed_view(&c, "other").await, (0, 0, vec![]));
+        c.shutdown().await;
+    })
+    .await;
+}
