@@ -71,6 +71,20 @@ pub use assignor::{
 pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, IsolationLevel, OffsetReset};
 pub use group::{ListenerFuture, RebalanceListener};
 pub use record::{ConsumerRecord, TopicPartition};
+
+/// A consumer's group membership, for offsets committed inside a transaction (Java's
+/// `ConsumerGroupMetadata`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerGroupMetadata {
+    /// `group.id`.
+    pub group_id: String,
+    /// The generation the consumer is in, or -1 outside group management.
+    pub generation_id: i32,
+    /// Its member id, or empty.
+    pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub group_instance_id: Option<String>,
+}
 pub(crate) use state::ConsumerInner;
 pub(crate) use state::{Generation, State, Subscription};
 pub use stream::RecordStream;
@@ -519,6 +533,36 @@ impl Consumer {
     pub async fn commit_record(&self, record: &ConsumerRecord) -> Result<()> {
         self.commit_offsets([(record.topic_partition(), record.offset + 1)])
             .await
+    }
+
+    /// The group membership a transactional producer commits this consumer's offsets under
+    /// ([`Producer::send_offsets_to_transaction`](crate::Producer::send_offsets_to_transaction)):
+    /// the coordinator refuses them if the consumer left its generation (a zombie).
+    pub fn group_metadata(&self) -> Result<ConsumerGroupMetadata> {
+        let group_id = self.inner.config.group_id.clone().ok_or_else(|| {
+            Error::invalid_config("group.id", "", "group metadata needs a group.id")
+        })?;
+        let state = self.inner.state();
+        let (generation_id, member_id) = match (&state.generation, state.subscription_active()) {
+            (Some(g), true) => (g.generation_id, g.member_id.clone()),
+            _ => (-1, String::new()),
+        };
+        Ok(ConsumerGroupMetadata {
+            group_id,
+            generation_id,
+            member_id,
+            group_instance_id: self.inner.config.group_instance_id.clone(),
+        })
+    }
+
+    /// The position of every assigned partition that has one (the next offset to read).
+    pub fn positions(&self) -> Vec<(TopicPartition, i64)> {
+        self.inner
+            .state()
+            .assignment
+            .iter()
+            .filter_map(|(tp, p)| Some((tp.clone(), p.position?)))
+            .collect()
     }
 
     /// Commits explicit offsets (the next offset to read, as Kafka defines a commit).

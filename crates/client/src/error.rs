@@ -151,6 +151,32 @@ pub enum Error {
         /// The node id asked for.
         node_id: i32,
     },
+
+    /// A transactional producer's error, typed by what the application must do next (see
+    /// [`TransactionErrorKind`]).
+    #[error("transaction error ({kind:?}): {message}")]
+    Transaction {
+        /// How to recover.
+        kind: TransactionErrorKind,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// What a transactional producer's error asks of the application (Kafka's split between
+/// fatal and abortable errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionErrorKind {
+    /// Another producer with the same `transactional.id` took over (PRODUCER_FENCED), or the
+    /// id may not be used: this producer can do nothing more; close it (the new one carries
+    /// on).
+    Fenced,
+    /// The open transaction cannot commit (a record failed, the partition was not in the
+    /// transaction, the coordinator aborted it): call `abort_transaction`, then start again.
+    Abortable,
+    /// The call does not fit the producer's state (commit without begin, a transactional call
+    /// on a producer without `transactional.id`, after a fatal error).
+    InvalidState,
 }
 
 impl Error {
@@ -177,7 +203,24 @@ impl Error {
             | Error::Internal(_)
             | Error::InvalidConfig { .. }
             | Error::UnknownProperty { .. }
-            | Error::Authentication { .. } => false,
+            | Error::Authentication { .. }
+            | Error::Transaction { .. } => false,
+        }
+    }
+
+    /// A transactional producer's error of `kind`.
+    pub fn transaction(kind: TransactionErrorKind, message: impl Into<String>) -> Self {
+        Error::Transaction {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The recovery a transactional producer's error asks for, if it is one.
+    pub fn transaction_kind(&self) -> Option<TransactionErrorKind> {
+        match self {
+            Error::Transaction { kind, .. } => Some(*kind),
+            _ => None,
         }
     }
 

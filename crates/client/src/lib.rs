@@ -136,8 +136,10 @@ pub use admin::Admin;
 pub use backoff::Backoff;
 pub use config::ClientConfig;
 pub use connection::{Connection, PendingResponse, Request};
-pub use consumer::{Consumer, ConsumerRecord, OffsetReset, RebalanceListener, TopicPartition};
-pub use error::{Disconnect, Error, Result};
+pub use consumer::{
+    Consumer, ConsumerGroupMetadata, ConsumerRecord, OffsetReset, RebalanceListener, TopicPartition,
+};
+pub use error::{Disconnect, Error, Result, TransactionErrorKind};
 pub use metadata::{
     BrokerMetadata, Cluster, Leader, MetadataSnapshot, PartitionMetadata, TopicMetadata,
 };

@@ -32,6 +32,7 @@ pub(crate) mod accumulator;
 pub(crate) mod idempotence;
 pub mod partitioner;
 pub(crate) mod sender;
+mod transactions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -48,8 +49,9 @@ use tokio_util::sync::CancellationToken;
 use self::accumulator::{Accumulator, BatchCompletion, RecordRef};
 use self::idempotence::IdentityState;
 use self::partitioner::{DefaultPartitioner, Partitioner};
+use self::transactions::Transactions;
 use crate::config::{parse_bool, parse_ms, ClientConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TransactionErrorKind};
 use crate::metadata::Cluster;
 
 /// How many replicas must have a record before the broker acknowledges it (`acks`).
@@ -103,6 +105,12 @@ pub struct ProducerConfig {
     pub max_block: Duration,
     /// `max.request.size` (default 1 MiB): the largest request (and record) sent.
     pub max_request_size: usize,
+    /// `transactional.id` (default none): makes the producer transactional (see
+    /// [`Producer::init_transactions`]); implies idempotence.
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms` (default 60 s): how long the coordinator lets a transaction
+    /// stay open before aborting it.
+    pub transaction_timeout: Duration,
 }
 
 impl Default for ProducerConfig {
@@ -121,6 +129,8 @@ impl Default for ProducerConfig {
             buffer_memory: 32 << 20,
             max_block: Duration::from_secs(60),
             max_request_size: 1 << 20,
+            transactional_id: None,
+            transaction_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -183,6 +193,10 @@ impl ProducerConfig {
             "buffer.memory" => self.buffer_memory = parse_usize(property, v, 1024)?,
             "max.block.ms" => self.max_block = parse_ms(property, v, 0)?,
             "max.request.size" => self.max_request_size = parse_usize(property, v, 1024)?,
+            "transactional.id" => {
+                self.transactional_id = Some(v.to_string()).filter(|id| !id.is_empty())
+            }
+            "transaction.timeout.ms" => self.transaction_timeout = parse_ms(property, v, 1)?,
             // Kafka's producer has no other choice for these; accepted so configs paste as-is.
             "key.serializer" | "value.serializer" | "partitioner.class" => {}
             other => {
@@ -199,6 +213,24 @@ impl ProducerConfig {
     /// Resolves settings that depend on each other, as Kafka does: idempotence needs
     /// acks=all; when it was not asked for explicitly, acks=0/1 quietly turns it off.
     fn validate(&mut self) -> Result<()> {
+        if let Some(id) = &self.transactional_id {
+            // Kafka: a transactional producer is idempotent, with acks=all.
+            if self.idempotence_explicit && !self.enable_idempotence {
+                return Err(Error::invalid_config(
+                    "enable.idempotence",
+                    "false",
+                    format!("transactional.id {id} needs idempotence"),
+                ));
+            }
+            if self.acks != Acks::All {
+                return Err(Error::invalid_config(
+                    "acks",
+                    &self.acks.code().to_string(),
+                    "a transactional producer needs acks=all",
+                ));
+            }
+            self.enable_idempotence = true;
+        }
         if self.enable_idempotence && self.acks != Acks::All {
             if self.idempotence_explicit {
                 return Err(Error::invalid_config(
@@ -301,6 +333,18 @@ impl ProducerBuilder {
         self
     }
 
+    /// `transactional.id`: makes the producer transactional.
+    pub fn transactional_id(mut self, id: impl Into<String>) -> Self {
+        self.config.transactional_id = Some(id.into());
+        self
+    }
+
+    /// `transaction.timeout.ms`.
+    pub fn transaction_timeout(mut self, timeout: Duration) -> Self {
+        self.config.transaction_timeout = timeout;
+        self
+    }
+
     /// A custom partitioner (a [`Partitioner`] or a closure).
     pub fn partitioner(mut self, partitioner: impl Partitioner + 'static) -> Self {
         self.partitioner = Some(Arc::new(partitioner));
@@ -315,7 +359,13 @@ impl ProducerBuilder {
             .partitioner
             .unwrap_or_else(|| Arc::new(DefaultPartitioner::new(self.config.batch_size)));
         let permits = self.config.buffer_memory.min(Semaphore::MAX_PERMITS);
+        let transactions = self
+            .config
+            .transactional_id
+            .clone()
+            .map(|id| Transactions::new(id, self.config.transaction_timeout));
         let inner = Arc::new(ProducerInner {
+            transactions,
             cluster,
             memory: Arc::new(Semaphore::new(permits)),
             config: self.config,
@@ -328,7 +378,8 @@ impl ProducerBuilder {
             identity: Mutex::new(IdentityState::default()),
             stop: CancellationToken::new(),
         });
-        if inner.config.enable_idempotence {
+        // A transactional producer gets its id from its coordinator in init_transactions.
+        if inner.config.enable_idempotence && inner.transactions.is_none() {
             let id = sender::init_producer_id(&inner, None).await?;
             inner.identities().current = Some(id);
         }
@@ -356,6 +407,8 @@ pub(crate) struct ProducerInner {
     /// The identity new idempotent batches are stamped with, and whether a partition gave
     /// it up (see `idempotence`).
     identity: Mutex<IdentityState>,
+    /// The transaction state of a producer with a `transactional.id`.
+    transactions: Option<Transactions>,
     stop: CancellationToken,
 }
 
@@ -642,6 +695,9 @@ impl Producer {
                 p as i32
             }
         };
+        if let Some(txn) = &inner.transactions {
+            txn.ensure_partition(inner, record.topic, partition).await?;
+        }
         let needed = u32::try_from(size).unwrap_or(u32::MAX);
         let permits = match inner.memory.clone().try_acquire_many_owned(needed) {
             Ok(p) => p,
@@ -693,7 +749,10 @@ impl Producer {
     /// Sends everything queued now, without waiting for `linger.ms`, and waits until every
     /// record sent before the call is acknowledged or failed.
     pub async fn flush(&self) {
-        let inner = &self.inner;
+        Self::flush_inner(&self.inner).await;
+    }
+
+    async fn flush_inner(inner: &ProducerInner) {
         inner.flushing.fetch_add(1, Ordering::AcqRel);
         loop {
             let idle = inner.idle.notified();
@@ -706,6 +765,65 @@ impl Producer {
             idle.await;
         }
         inner.flushing.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The producer's `transactional.id`, if it is transactional.
+    pub fn transactional_id(&self) -> Option<&str> {
+        self.inner.transactions.as_ref().map(|t| t.id.as_str())
+    }
+
+    fn transactions(&self) -> Result<&Transactions> {
+        self.inner.transactions.as_ref().ok_or_else(|| {
+            Error::transaction(
+                TransactionErrorKind::InvalidState,
+                "the producer has no transactional.id",
+            )
+        })
+    }
+
+    /// Registers the `transactional.id` with its transaction coordinator and gets the
+    /// producer id and epoch: any older producer with the id is fenced, and a transaction it
+    /// left open is aborted (or completed, if it was committing) before this returns. Call
+    /// once, before the first transaction.
+    pub async fn init_transactions(&self) -> Result<()> {
+        self.transactions()?.init(&self.inner).await
+    }
+
+    /// Starts a transaction: the records sent and offsets added until
+    /// [`Producer::commit_transaction`] become visible to read_committed consumers together,
+    /// or never.
+    pub async fn begin_transaction(&self) -> Result<()> {
+        self.transactions()?.begin().await
+    }
+
+    /// Adds a consumer's offsets to the open transaction: they count for `group` only if the
+    /// transaction commits (consume-transform-produce, exactly once). `offsets` are the next
+    /// offsets to read, as [`Consumer::commit_offsets`](crate::Consumer::commit_offsets)
+    /// takes them; `group` comes from [`Consumer::group_metadata`](crate::Consumer::group_metadata).
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[(crate::TopicPartition, i64)],
+        group: &crate::consumer::ConsumerGroupMetadata,
+    ) -> Result<()> {
+        self.transactions()?
+            .send_offsets(&self.inner, offsets, group)
+            .await
+    }
+
+    /// Flushes the transaction's records and commits it. Fails with an
+    /// [`Abortable`](TransactionErrorKind::Abortable) error when a record of it failed (then
+    /// call [`Producer::abort_transaction`]), [`Fenced`](TransactionErrorKind::Fenced) when
+    /// another producer took the `transactional.id` over. Cancel-safe: dropping the future
+    /// does not stop the commit, and the next transactional call waits for it to end.
+    pub async fn commit_transaction(&self) -> Result<()> {
+        self.transactions()?.end(&self.inner, true).await
+    }
+
+    /// Aborts the open transaction: records not sent yet fail, the others are aborted by the
+    /// coordinator's markers; read_committed consumers never see them. Cancel-safe as
+    /// [`Producer::commit_transaction`].
+    pub async fn abort_transaction(&self) -> Result<()> {
+        self.transactions()?.end(&self.inner, false).await
     }
 
     /// Flushes for at most `timeout`, then stops the sender; records still queued fail.

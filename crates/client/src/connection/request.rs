@@ -16,6 +16,26 @@ pub(crate) struct Versions {
     pub(crate) negotiated: HashMap<ApiKey, i16>,
 }
 
+/// APIs the client speaks below the codec's highest version: the codec's later versions are
+/// for brokers talking to each other, or change the protocol in ways the client does not
+/// implement (yet).
+const CLIENT_MAX: &[(ApiKey, i16)] = &[
+    // v4+ batches transactions for brokers verifying partitions (KIP-890).
+    (ApiKey::AddPartitionsToTxn, 3),
+    // v5 is transactions v2 (KIP-890 part 2: an epoch bump per transaction).
+    (ApiKey::EndTxn, 4),
+    // v5 adds the partition to the transaction implicitly (transactions v2).
+    (ApiKey::TxnOffsetCommit, 4),
+];
+
+/// The highest version of `api` the client uses.
+fn client_max(api: ApiKey, codec_max: i16) -> i16 {
+    CLIENT_MAX
+        .iter()
+        .find(|(a, _)| *a == api)
+        .map_or(codec_max, |(_, max)| codec_max.min(*max))
+}
+
 impl Versions {
     pub(crate) fn negotiate(broker_list: &[ApiVersionsResponseApiVersion]) -> Self {
         let broker: HashMap<i16, (i16, i16)> = broker_list
@@ -26,7 +46,7 @@ impl Versions {
             .iter()
             .filter_map(|&(api, our_min, our_max)| {
                 let &(their_min, their_max) = broker.get(&api.code())?;
-                let version = our_max.min(their_max);
+                let version = client_max(api, our_max).min(their_max);
                 (version >= our_min.max(their_min)).then_some((api, version))
             })
             .collect();
@@ -57,5 +77,11 @@ mod tests {
         assert_eq!(versions.negotiated.get(&ApiKey::Produce), None);
         assert_eq!(versions.negotiated.get(&ApiKey::Heartbeat), Some(&2));
         assert_eq!(versions.negotiated.get(&ApiKey::JoinGroup), None);
+        // Broker-to-broker versions are never chosen.
+        let versions = Versions::negotiate(&[v(ApiKey::AddPartitionsToTxn, 0, 5)]);
+        assert_eq!(
+            versions.negotiated.get(&ApiKey::AddPartitionsToTxn),
+            Some(&3)
+        );
     }
 }

@@ -166,8 +166,23 @@ fn cluster_metadata_error(code: ErrorCode) -> bool {
     )
 }
 
+/// Key type of a group coordinator in FindCoordinator.
+pub(crate) const GROUP_KEY: i8 = 0;
+/// Key type of a transaction coordinator in FindCoordinator.
+pub(crate) const TRANSACTION_KEY: i8 = 1;
+
 /// Finds the group coordinator and opens a dedicated connection to it.
 pub(crate) async fn find_coordinator(cluster: &Cluster, group_id: &str) -> Result<Connection> {
+    find_coordinator_of(cluster, GROUP_KEY, group_id).await
+}
+
+/// Finds the coordinator of `key` (a group id, or a transactional id with
+/// [`TRANSACTION_KEY`]) and opens a dedicated connection to it.
+pub(crate) async fn find_coordinator_of(
+    cluster: &Cluster,
+    key_type: i8,
+    group_id: &str,
+) -> Result<Connection> {
     let conn = cluster.any_connection().await?;
     let version = conn
         .negotiated_version(ApiKey::FindCoordinator)
@@ -175,7 +190,7 @@ pub(crate) async fn find_coordinator(cluster: &Cluster, group_id: &str) -> Resul
     let response: FindCoordinatorResponse = conn
         .call(FindCoordinatorRequest {
             key: group_id.to_string(),
-            key_type: 0,
+            key_type,
             coordinator_keys: vec![group_id.to_string()],
             ..Default::default()
         })
@@ -208,7 +223,7 @@ pub(crate) async fn find_coordinator(cluster: &Cluster, group_id: &str) -> Resul
     } else {
         format!("{host}:{port}")
     };
-    debug!(group = group_id, node_id, broker = %address, "found the group coordinator");
+    debug!(key = group_id, key_type, node_id, broker = %address, "found the coordinator");
     Connection::connect(&address, cluster.config()).await
 }
 

@@ -136,9 +136,9 @@ impl ProducerBatch {
         }
     }
 
-    /// Encodes the batch once, with its stamp if it has one; later calls return the same
-    /// bytes.
-    pub fn close(&mut self) -> Result<Bytes, Error> {
+    /// Encodes the batch once, with its stamp if it has one (and the transactional flag for
+    /// a transactional producer); later calls return the same bytes.
+    pub fn close(&mut self, transactional: bool) -> Result<Bytes, Error> {
         if let Some(b) = &self.built {
             return Ok(b.clone());
         }
@@ -148,7 +148,9 @@ impl ProducerBatch {
             ));
         };
         if let Some(s) = self.stamp {
-            builder = builder.producer(s.identity.id, s.identity.epoch, s.base_sequence);
+            builder = builder
+                .producer(s.identity.id, s.identity.epoch, s.base_sequence)
+                .transactional(transactional);
         }
         let bytes = builder
             .build()

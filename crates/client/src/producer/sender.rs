@@ -74,6 +74,13 @@ async fn maybe_bump_identity(inner: &ProducerInner) {
     let Some(current) = current else {
         return;
     };
+    // A transactional producer's epoch belongs to its coordinator: the transaction must
+    // abort, and the abort asks the coordinator for a new epoch (KIP-360). Until then the
+    // partitions that gave up the identity wait.
+    if let Some(txn) = &inner.transactions {
+        txn.sequence_lost();
+        return;
+    }
     // Kafka's idempotent producer bumps the epoch locally (KIP-360): the broker takes a
     // higher epoch starting at sequence 0, and fences the old epoch's requests still on
     // their way. Only an exhausted epoch needs a new producer id from the cluster.
@@ -340,7 +347,7 @@ async fn send_to(
     let mut failed = Vec::new();
     let mut kept = Vec::with_capacity(batches.len());
     for mut batch in batches.drain(..) {
-        match batch.close() {
+        match batch.close(inner.transactions.is_some()) {
             Ok(bytes) => {
                 let pd = ProduceRequestPartitionData {
                     index: batch.partition,
@@ -368,7 +375,7 @@ async fn send_to(
         return;
     }
     let request = ProduceRequest {
-        transactional_id: None,
+        transactional_id: inner.transactions.as_ref().map(|t| t.id.clone()),
         acks: inner.config.acks.code(),
         timeout_ms: i32::try_from(inner.config.request_timeout().as_millis()).unwrap_or(i32::MAX),
         topic_data,
@@ -600,6 +607,28 @@ fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>)
     if let Some(from) = bump_from {
         inner.identities().request_bump(from);
     }
+    if let (Some(txn), Err(e)) = (&inner.transactions, &result) {
+        txn.record_failed(e);
+    }
     batch.finish(result);
     inner.wake.notify_one();
+}
+
+/// Fails the batches of partitions with nothing in flight (an aborted transaction's), through
+/// [`finish`] so their sequences are settled. A partition with a batch in flight keeps its
+/// queue: failing batches behind it would unmute it under the one in flight; the abort's
+/// flush sends them before the transaction ends.
+pub(super) fn fail_unsent(inner: &ProducerInner, error: &Error) {
+    let unsent: Vec<ProducerBatch> = {
+        let mut acc = inner.accumulator();
+        acc.topics
+            .values_mut()
+            .flat_map(|q| q.values_mut())
+            .filter(|q| !q.muted)
+            .flat_map(|q| q.batches.drain(..))
+            .collect()
+    };
+    for batch in unsent {
+        finish(inner, batch, Err(error.clone()));
+    }
 }

@@ -27,3 +27,4 @@ mod consumer;
 mod producer;
 mod random_frames;
 mod security;
+mod transactions;

@@ -1,0 +1,580 @@
+//! The transactional producer (KIP-98, Kafka's transactions v1 protocol, which every broker
+//! since 0.11 and librdkafka speak): a `transactional.id`, its coordinator, and the
+//! partitions and offsets of the open transaction.
+//!
+//! ```text
+//!  init_transactions ─▶ FindCoordinator(key type 1) ─▶ InitProducerId(transactional.id)
+//!                       (fences older producers with the id, aborts their open transaction)
+//!  begin_transaction ─▶ local only
+//!  send(record)      ─▶ first record of a partition: AddPartitionsToTxn, then the batch
+//!                       (transactional, stamped with the id and epoch)
+//!  send_offsets_to_transaction ─▶ AddOffsetsToTxn(group), then TxnOffsetCommit to the group
+//!                       coordinator (generation, member id, instance id)
+//!  commit_transaction ─▶ flush; any record failed → Abortable; else EndTxn(commit)
+//!  abort_transaction  ─▶ unsent records fail; flush; EndTxn(abort); after a record whose
+//!                       outcome is unknown, InitProducerId with the current id and epoch
+//!                       (KIP-360) for a new epoch, so its sequences start afresh
+//! ```
+//!
+//! Calls are serialised. A commit or abort runs in a task of its own that holds the lock until
+//! it ends: dropping the future does not cancel it, and the next call waits for its outcome.
+//! Coordinator errors are retried within `max.block.ms` (moved or loading coordinators,
+//! CONCURRENT_TRANSACTIONS while the previous transaction's markers are written).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use streamctl_protocol::messages::add_partitions_to_txn::AddPartitionsToTxnTopic;
+use streamctl_protocol::messages::txn_offset_commit::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
+use streamctl_protocol::messages::{
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest,
+    TxnOffsetCommitRequest,
+};
+use streamctl_protocol::ErrorCode;
+use tokio::time::Instant;
+use tracing::{debug, info};
+
+use super::idempotence::ProducerIdentity;
+use super::ProducerInner;
+use crate::connection::Connection;
+use crate::consumer::offsets::{find_coordinator, find_coordinator_of, TRANSACTION_KEY};
+use crate::consumer::{ConsumerGroupMetadata, TopicPartition};
+use crate::error::{Error, Result, TransactionErrorKind};
+
+/// Where the producer is in its transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Uninitialized,
+    Ready,
+    InTransaction,
+    /// A record or a request of the open transaction failed: only abort is possible.
+    Abortable(String),
+    /// Fenced or otherwise unusable for good.
+    Fatal(String),
+}
+
+/// Mutable state, under one lock (never held across an await).
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    /// Partitions added to the open transaction.
+    added: HashSet<(String, i32)>,
+    /// Whether the coordinator knows of the open transaction (a partition or offsets added):
+    /// ending one it does not know is a local matter.
+    started: bool,
+    /// A record's outcome is unknown or its sequence was lost: the next abort asks for a new
+    /// epoch (KIP-360), so the partition's sequences can start again at 0.
+    needs_new_epoch: bool,
+}
+
+/// A transactional producer's transaction state (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Transactions {
+    pub(crate) id: String,
+    timeout_ms: i32,
+    state: Mutex<State>,
+    /// Serialises the transactional calls; a commit or abort task holds it until done.
+    calls: Arc<tokio::sync::Mutex<()>>,
+    coordinator: tokio::sync::Mutex<Option<Connection>>,
+}
+
+fn fatal(message: impl Into<String>) -> Error {
+    Error::transaction(TransactionErrorKind::Fenced, message)
+}
+
+fn abortable(message: impl Into<String>) -> Error {
+    Error::transaction(TransactionErrorKind::Abortable, message)
+}
+
+fn invalid_state(message: impl Into<String>) -> Error {
+    Error::transaction(TransactionErrorKind::InvalidState, message)
+}
+
+/// How a coordinator's answer code is handled.
+enum Verdict {
+    Done,
+    /// Find the coordinator again and retry.
+    Rediscover,
+    /// Retry the same coordinator after a pause.
+    Retry,
+    Fail(Error),
+}
+
+fn verdict(code: ErrorCode, what: &str) -> Verdict {
+    match code {
+        ErrorCode::None => Verdict::Done,
+        ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => Verdict::Rediscover,
+        ErrorCode::CoordinatorLoadInProgress
+        | ErrorCode::ConcurrentTransactions
+        | ErrorCode::RequestTimedOut
+        | ErrorCode::NetworkException => Verdict::Retry,
+        ErrorCode::ProducerFenced
+        | ErrorCode::InvalidProducerEpoch
+        | ErrorCode::TransactionalIdAuthorizationFailed
+        | ErrorCode::InvalidProducerIdMapping => {
+            Verdict::Fail(fatal(format!("{what}: {}", code.name())))
+        }
+        other => Verdict::Fail(abortable(format!("{what}: {}", other.name()))),
+    }
+}
+
+impl Transactions {
+    pub(crate) fn new(id: String, timeout: Duration) -> Self {
+        Self {
+            id,
+            timeout_ms: i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX),
+            state: Mutex::new(State {
+                phase: Phase::Uninitialized,
+                added: HashSet::new(),
+                started: false,
+                needs_new_epoch: false,
+            }),
+            calls: Arc::new(tokio::sync::Mutex::new(())),
+            coordinator: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Refuses a call in a fatal phase.
+    fn check_usable(&self) -> Result<()> {
+        match &self.state().phase {
+            Phase::Fatal(why) => Err(fatal(why.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// A record of the open transaction failed for good: the transaction must abort.
+    pub(crate) fn record_failed(&self, error: &Error) {
+        let mut s = self.state();
+        if s.phase == Phase::InTransaction {
+            s.phase = Phase::Abortable(format!("a record of the transaction failed: {error}"));
+        }
+    }
+
+    /// A batch's outcome is unknown or its sequence state was lost: abort, then a new epoch.
+    pub(crate) fn sequence_lost(&self) {
+        let mut s = self.state();
+        s.needs_new_epoch = true;
+        if s.phase == Phase::InTransaction {
+            s.phase = Phase::Abortable(
+                "a record's outcome is unknown; the transaction must be aborted".into(),
+            );
+        }
+    }
+
+    /// Runs `call` against the coordinator until its answer is final, within `max.block.ms`.
+    async fn with_coordinator<T, F>(
+        &self,
+        inner: &ProducerInner,
+        what: &str,
+        call: impl Fn(Connection) -> F,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<(ErrorCode, T)>>,
+    {
+        let config = inner.cluster.config();
+        let deadline = Instant::now() + inner.config.max_block;
+        let mut pause = config.retry_backoff;
+        loop {
+            let conn = {
+                let mut slot = self.coordinator.lock().await;
+                match slot.as_ref().filter(|c| !c.is_closed()) {
+                    Some(c) => Ok(c.clone()),
+                    None => {
+                        let found =
+                            find_coordinator_of(&inner.cluster, TRANSACTION_KEY, &self.id).await;
+                        if let Ok(c) = &found {
+                            *slot = Some(c.clone());
+                        }
+                        found
+                    }
+                }
+            };
+            let last: Error = match conn {
+                Ok(conn) => match call(conn).await {
+                    Ok((code, value)) => match verdict(code, what) {
+                        Verdict::Done => return Ok(value),
+                        Verdict::Fail(e) => return Err(e),
+                        Verdict::Retry => Error::broker(code),
+                        Verdict::Rediscover => {
+                            self.coordinator.lock().await.take();
+                            Error::broker(code)
+                        }
+                    },
+                    Err(e) if e.is_retriable() => {
+                        self.coordinator.lock().await.take();
+                        e
+                    }
+                    Err(e) => return Err(e),
+                },
+                Err(e) if e.is_retriable() => e,
+                Err(e) => return Err(e),
+            };
+            if Instant::now() + pause > deadline {
+                return Err(Error::Timeout {
+                    what: format!("{what} (last error: {last})"),
+                    timeout: inner.config.max_block,
+                });
+            }
+            debug!(transactional_id = %self.id, error = %last, "{what}: retrying");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(config.retry_backoff_max);
+        }
+    }
+
+    /// InitProducerId for the transactional id: the identity to stamp batches with.
+    /// `current` asks for a new epoch of the producer's own id (KIP-360).
+    async fn init_producer_id(
+        &self,
+        inner: &ProducerInner,
+        current: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity> {
+        let (id, timeout_ms) = (self.id.clone(), self.timeout_ms);
+        self.with_coordinator(inner, "InitProducerId", |conn: Connection| {
+            let id = id.clone();
+            async move {
+                let resp = conn
+                    .call(InitProducerIdRequest {
+                        transactional_id: Some(id.clone()),
+                        transaction_timeout_ms: timeout_ms,
+                        producer_id: current.map_or(-1, |c| c.id),
+                        producer_epoch: current.map_or(-1, |c| c.epoch),
+                        ..Default::default()
+                    })
+                    .await?;
+                let identity = ProducerIdentity {
+                    id: resp.producer_id,
+                    epoch: resp.producer_epoch,
+                };
+                Ok((ErrorCode::from_code(resp.error_code), identity))
+            }
+        })
+        .await
+    }
+
+    /// `init_transactions`.
+    pub(crate) async fn init(&self, inner: &ProducerInner) -> Result<()> {
+        let _calls = self.calls.lock().await;
+        self.check_usable()?;
+        if self.state().phase != Phase::Uninitialized {
+            return Err(invalid_state("init_transactions was already called"));
+        }
+        let identity = self.guard_fatal(self.init_producer_id(inner, None).await)?;
+        inner.identities().current = Some(identity);
+        info!(transactional_id = %self.id, producer_id = identity.id, epoch = identity.epoch, "transactions initialised");
+        self.state().phase = Phase::Ready;
+        Ok(())
+    }
+
+    /// A fenced answer makes the producer unusable for good.
+    fn guard_fatal<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            if e.transaction_kind() == Some(TransactionErrorKind::Fenced) {
+                self.state().phase = Phase::Fatal(e.to_string());
+            }
+        }
+        result
+    }
+
+    /// `begin_transaction`.
+    pub(crate) async fn begin(&self) -> Result<()> {
+        let _calls = self.calls.lock().await;
+        let mut s = self.state();
+        match &s.phase {
+            Phase::Ready => {
+                s.phase = Phase::InTransaction;
+                s.added.clear();
+                s.started = false;
+                Ok(())
+            }
+            Phase::Uninitialized => Err(invalid_state("call init_transactions first")),
+            Phase::InTransaction => Err(invalid_state("a transaction is already open")),
+            Phase::Abortable(why) => Err(abortable(why.clone())),
+            Phase::Fatal(why) => Err(fatal(why.clone())),
+        }
+    }
+
+    fn check_in_transaction(&self) -> Result<()> {
+        match &self.state().phase {
+            Phase::InTransaction => Ok(()),
+            Phase::Abortable(why) => Err(abortable(why.clone())),
+            Phase::Fatal(why) => Err(fatal(why.clone())),
+            _ => Err(invalid_state(
+                "no transaction is open: call begin_transaction",
+            )),
+        }
+    }
+
+    /// Adds the partition to the open transaction before its first record is queued.
+    pub(crate) async fn ensure_partition(
+        &self,
+        inner: &ProducerInner,
+        topic: &str,
+        partition: i32,
+    ) -> Result<()> {
+        self.check_in_transaction()?;
+        let key = (topic.to_string(), partition);
+        if self.state().added.contains(&key) {
+            return Ok(());
+        }
+        let identity = inner.identities().current.ok_or_else(|| {
+            invalid_state("the producer has no producer id: call init_transactions")
+        })?;
+        let id = self.id.clone();
+        let added = self
+            .with_coordinator(inner, "AddPartitionsToTxn", |conn: Connection| {
+                let (id, topic) = (id.clone(), key.0.clone());
+                async move {
+                    let resp = conn
+                        .call(AddPartitionsToTxnRequest {
+                            v3_and_below_transactional_id: id.clone(),
+                            v3_and_below_producer_id: identity.id,
+                            v3_and_below_producer_epoch: identity.epoch,
+                            v3_and_below_topics: vec![AddPartitionsToTxnTopic {
+                                name: topic,
+                                partitions: vec![partition],
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        })
+                        .await?;
+                    let code = resp
+                        .results_by_topic_v3_and_below
+                        .iter()
+                        .flat_map(|t| t.results_by_partition.iter())
+                        .map(|p| ErrorCode::from_code(p.partition_error_code))
+                        .find(|c| !c.is_ok())
+                        .unwrap_or(ErrorCode::None);
+                    Ok((code, ()))
+                }
+            })
+            .await;
+        self.settle(added)?;
+        let mut s = self.state();
+        s.added.insert(key);
+        s.started = true;
+        Ok(())
+    }
+
+    /// Moves to the phase an error asks for, then returns it.
+    fn settle<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            let mut s = self.state();
+            match e.transaction_kind() {
+                Some(TransactionErrorKind::Fenced) => s.phase = Phase::Fatal(e.to_string()),
+                _ if s.phase == Phase::InTransaction => s.phase = Phase::Abortable(e.to_string()),
+                _ => {}
+            }
+        }
+        result
+    }
+
+    /// `send_offsets_to_transaction`: the consumer's offsets commit with the transaction.
+    pub(crate) async fn send_offsets(
+        &self,
+        inner: &ProducerInner,
+        offsets: &[(TopicPartition, i64)],
+        group: &ConsumerGroupMetadata,
+    ) -> Result<()> {
+        let _calls = self.calls.lock().await;
+        self.check_in_transaction()?;
+        let identity = inner
+            .identities()
+            .current
+            .ok_or_else(|| invalid_state("the producer has no producer id"))?;
+        let id = self.id.clone();
+        let added = self
+            .with_coordinator(inner, "AddOffsetsToTxn", |conn: Connection| {
+                let (id, group_id) = (id.clone(), group.group_id.clone());
+                async move {
+                    let resp = conn
+                        .call(AddOffsetsToTxnRequest {
+                            transactional_id: id.clone(),
+                            producer_id: identity.id,
+                            producer_epoch: identity.epoch,
+                            group_id,
+                            ..Default::default()
+                        })
+                        .await?;
+                    Ok((ErrorCode::from_code(resp.error_code), ()))
+                }
+            })
+            .await;
+        self.settle(added)?;
+        self.state().started = true;
+        let committed = txn_offset_commit(inner, &self.id, identity, offsets, group).await;
+        self.settle(committed)
+    }
+
+    /// `commit_transaction` or `abort_transaction`, in a task that holds the call lock until
+    /// it ends (see the module docs).
+    pub(crate) async fn end(&self, inner: &Arc<ProducerInner>, commit: bool) -> Result<()> {
+        let calls = self.calls.clone().lock_owned().await;
+        let inner = inner.clone();
+        let task = tokio::spawn(async move {
+            let _calls = calls;
+            let Some(txn) = inner.transactions.as_ref() else {
+                return Err(invalid_state("the producer has no transactional.id"));
+            };
+            txn.end_now(&inner, commit).await
+        });
+        task.await
+            .unwrap_or_else(|e| Err(Error::Internal(format!("transaction task failed: {e}"))))
+    }
+
+    async fn end_now(&self, inner: &Arc<ProducerInner>, commit: bool) -> Result<()> {
+        {
+            let s = self.state();
+            match (&s.phase, commit) {
+                (Phase::InTransaction, _) | (Phase::Abortable(_), false) => {}
+                (Phase::Abortable(why), true) => return Err(abortable(why.clone())),
+                (Phase::Fatal(why), _) => return Err(fatal(why.clone())),
+                _ => return Err(invalid_state("no transaction is open")),
+            }
+        }
+        if !commit {
+            super::sender::fail_unsent(inner, &abortable("the transaction was aborted"));
+        }
+        super::Producer::flush_inner(inner).await;
+        if commit {
+            // A record that failed while flushing makes the transaction abortable.
+            if let Phase::Abortable(why) = &self.state().phase {
+                return Err(abortable(why.clone()));
+            }
+        }
+        let started = self.state().started;
+        if started {
+            let identity = inner
+                .identities()
+                .current
+                .ok_or_else(|| invalid_state("the producer has no producer id"))?;
+            let id = self.id.clone();
+            let what = if commit {
+                "EndTxn(commit)"
+            } else {
+                "EndTxn(abort)"
+            };
+            let ended = self
+                .with_coordinator(inner, what, |conn: Connection| {
+                    let id = id.clone();
+                    async move {
+                        let resp = conn
+                            .call(EndTxnRequest {
+                                transactional_id: id.clone(),
+                                producer_id: identity.id,
+                                producer_epoch: identity.epoch,
+                                committed: commit,
+                                ..Default::default()
+                            })
+                            .await?;
+                        Ok((ErrorCode::from_code(resp.error_code), ()))
+                    }
+                })
+                .await;
+            self.settle(ended)?;
+        }
+        if !commit && self.state().needs_new_epoch {
+            let current = inner.identities().current;
+            let identity = self.guard_fatal(self.init_producer_id(inner, current).await)?;
+            let mut ids = inner.identities();
+            ids.current = Some(identity);
+            ids.bump_requested = false;
+            drop(ids);
+            self.state().needs_new_epoch = false;
+            info!(transactional_id = %self.id, epoch = identity.epoch, "new producer epoch after an aborted transaction");
+            inner.wake.notify_one();
+        }
+        let mut s = self.state();
+        s.phase = Phase::Ready;
+        s.added.clear();
+        s.started = false;
+        Ok(())
+    }
+}
+
+/// TxnOffsetCommit to the group's coordinator, retried while it moves or loads.
+async fn txn_offset_commit(
+    inner: &ProducerInner,
+    transactional_id: &str,
+    identity: ProducerIdentity,
+    offsets: &[(TopicPartition, i64)],
+    group: &ConsumerGroupMetadata,
+) -> Result<()> {
+    let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
+    for (tp, offset) in offsets {
+        let p = TxnOffsetCommitRequestPartition {
+            partition_index: tp.partition,
+            committed_offset: *offset,
+            committed_leader_epoch: -1,
+            committed_metadata: Some(String::new()),
+            ..Default::default()
+        };
+        match topics.iter_mut().find(|t| t.name == tp.topic) {
+            Some(t) => t.partitions.push(p),
+            None => topics.push(TxnOffsetCommitRequestTopic {
+                name: tp.topic.clone(),
+                partitions: vec![p],
+                ..Default::default()
+            }),
+        }
+    }
+    let request = TxnOffsetCommitRequest {
+        transactional_id: transactional_id.to_string(),
+        group_id: group.group_id.clone(),
+        producer_id: identity.id,
+        producer_epoch: identity.epoch,
+        generation_id: group.generation_id,
+        member_id: group.member_id.clone(),
+        group_instance_id: group.group_instance_id.clone(),
+        topics,
+        ..Default::default()
+    };
+    let config = inner.cluster.config();
+    let deadline = Instant::now() + inner.config.max_block;
+    let mut pause = config.retry_backoff;
+    loop {
+        let result = match find_coordinator(&inner.cluster, &group.group_id).await {
+            Ok(conn) => conn.call(request.clone()).await,
+            Err(e) => Err(e),
+        };
+        let code = match result {
+            Ok(resp) => resp
+                .topics
+                .iter()
+                .flat_map(|t| t.partitions.iter())
+                .map(|p| ErrorCode::from_code(p.error_code))
+                .find(|c| !c.is_ok())
+                .unwrap_or(ErrorCode::None),
+            Err(e) if e.is_retriable() => ErrorCode::CoordinatorNotAvailable,
+            Err(e) => return Err(e),
+        };
+        match code {
+            ErrorCode::None => return Ok(()),
+            ErrorCode::NotCoordinator
+            | ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::CoordinatorLoadInProgress
+            | ErrorCode::RequestTimedOut
+            | ErrorCode::UnknownTopicOrPartition => {}
+            ErrorCode::ProducerFenced
+            | ErrorCode::InvalidProducerEpoch
+            | ErrorCode::TransactionalIdAuthorizationFailed => {
+                return Err(fatal(format!("TxnOffsetCommit: {}", code.name())))
+            }
+            other => return Err(abortable(format!("TxnOffsetCommit: {}", other.name()))),
+        }
+        if Instant::now() + pause > deadline {
+            return Err(Error::Timeout {
+                what: format!("TxnOffsetCommit (last error: {})", code.name()),
+                timeout: inner.config.max_block,
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(config.retry_backoff_max);
+    }
+}

@@ -1,0 +1,259 @@
+//! The transactional producer against an in-process 3-broker dev cluster: commit and abort
+//! seen through read_committed and read_uncommitted consumers, zombie fencing, offsets
+//! committed inside a transaction (consume-transform-produce), and a commit whose future is
+//! dropped.
+
+use std::time::Duration;
+
+use streamctl_client::consumer::{
+    Consumer, ConsumerRecord, IsolationLevel, OffsetReset, TopicPartition,
+};
+use streamctl_client::producer::{Producer, Record};
+use streamctl_client::TransactionErrorKind;
+use streamctl_devcluster::DevCluster;
+
+use crate::support::bounded;
+
+async fn producer(dc: &DevCluster, id: &str) -> Producer {
+    let p = Producer::builder(&dc.bootstrap_servers())
+        .transactional_id(id)
+        .linger(Duration::from_millis(2))
+        .build()
+        .await
+        .unwrap();
+    p.init_transactions().await.unwrap();
+    p
+}
+
+fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, partition)
+}
+
+async fn consumer(dc: &DevCluster, isolation: IsolationLevel, group: Option<&str>) -> Consumer {
+    let mut b = Consumer::builder(&dc.bootstrap_servers())
+        .isolation_level(isolation)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .enable_auto_commit(false);
+    if let Some(g) = group {
+        b = b.group_id(g);
+    }
+    b.build().await.unwrap()
+}
+
+/// Reads every partition of `topic` from the start until `n` records arrived, then checks
+/// that nothing more comes for a moment.
+async fn read_all(c: &Consumer, topic: &str, partitions: i32, n: usize) -> Vec<String> {
+    c.assign((0..partitions).map(|p| tp(topic, p))).unwrap();
+    let mut got = Vec::new();
+    while got.len() < n {
+        for r in c.poll(Duration::from_millis(200)).await.unwrap() {
+            got.push(value(&r));
+        }
+    }
+    let extra = c.poll(Duration::from_millis(300)).await.unwrap();
+    assert!(
+        extra.is_empty(),
+        "more than {n} records: {:?}",
+        extra.iter().map(value).collect::<Vec<_>>()
+    );
+    got.sort();
+    got
+}
+
+fn value(r: &ConsumerRecord) -> String {
+    String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()
+}
+
+async fn send_n(p: &Producer, topic: &str, label: &str, n: usize) {
+    for i in 0..n {
+        let v = format!("{label}-{i:03}");
+        p.send(
+            Record::new(topic)
+                .partition((i % 3) as i32)
+                .value(v.as_bytes()),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_transactions_are_read_and_aborted_ones_skipped() {
+    bounded(async {
+        let dc = streamctl_testkit::cluster(3).await;
+        dc.create_topic("tx", 3, 3).unwrap();
+        let p = producer(&dc, "app").await;
+        for (label, commit) in [("a", true), ("b", false), ("c", true)] {
+            p.begin_transaction().await.unwrap();
+            send_n(&p, "tx", label, 30).await;
+            if commit {
+                p.commit_transaction().await.unwrap();
+            } else {
+                // Written first, so the abort has records to hide (an abort fails records
+                // not sent yet).
+                p.flush().await;
+                p.abort_transaction().await.unwrap();
+            }
+        }
+        let committed = consumer(&dc, IsolationLevel::ReadCommitted, None).await;
+        let got = read_all(&committed, "tx", 3, 60).await;
+        assert!(
+            got.iter()
+                .all(|v| v.starts_with("a-") || v.starts_with("c-")),
+            "{got:?}"
+        );
+        let all = consumer(&dc, IsolationLevel::ReadUncommitted, None).await;
+        assert_eq!(read_all(&all, "tx", 3, 90).await.len(), 90);
+        // Misuse is an InvalidState error, not a hang.
+        let e = p.commit_transaction().await.unwrap_err();
+        assert_eq!(
+            e.transaction_kind(),
+            Some(TransactionErrorKind::InvalidState)
+        );
+        p.close(Duration::from_secs(5)).await.unwrap();
+        dc.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_producer_with_the_id_fences_the_first() {
+    bounded(async {
+        let dc = streamctl_testkit::cluster(3).await;
+        dc.create_topic("fence", 3, 3).unwrap();
+        let zombie = producer(&dc, "shared").await;
+        zombie.begin_transaction().await.unwrap();
+        send_n(&zombie, "fence", "zombie", 6).await;
+        zombie.flush().await;
+        // The successor's init aborts the zombie's open transaction.
+        let successor = producer(&dc, "shared").await;
+        let e = zombie.commit_transaction().await.unwrap_err();
+        assert_eq!(
+            e.transaction_kind(),
+            Some(TransactionErrorKind::Fenced),
+            "{e}"
+        );
+        let e = zombie.begin_transaction().await.unwrap_err();
+        assert_eq!(
+            e.transaction_kind(),
+            Some(TransactionErrorKind::Fenced),
+            "{e}"
+        );
+        successor.begin_transaction().await.unwrap();
+        send_n(&successor, "fence", "next", 6).await;
+        successor.commit_transaction().await.unwrap();
+        let c = consumer(&dc, IsolationLevel::ReadCommitted, None).await;
+        let got = read_all(&c, "fence", 3, 6).await;
+        assert!(got.iter().all(|v| v.starts_with("next-")), "{got:?}");
+        dc.shutdown().await;
+    })
+    .await;
+}
+
+/// One consume-transform-produce round: at least `want` records from `c`, their transformed
+/// copies and the consumer's positions in one transaction, committed or aborted. Returns how
+/// many records it took; a committed round's values go into `taken`.
+async fn round(
+    p: &Producer,
+    c: &Consumer,
+    taken: &mut Vec<String>,
+    commit: bool,
+    want: usize,
+) -> usize {
+    let mut batch = Vec::new();
+    while batch.len() < want {
+        batch.extend(c.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    p.begin_transaction().await.unwrap();
+    for r in &batch {
+        let v = value(r).replace("in-", "out-");
+        p.send(
+            Record::new("out")
+                .partition(r.partition)
+                .value(v.as_bytes()),
+        )
+        .await
+        .unwrap();
+    }
+    let offsets: Vec<(TopicPartition, i64)> = c.positions();
+    let group = c.group_metadata().unwrap();
+    p.send_offsets_to_transaction(&offsets, &group)
+        .await
+        .unwrap();
+    if commit {
+        p.commit_transaction().await.unwrap();
+        taken.extend(batch.iter().map(value));
+    } else {
+        p.abort_transaction().await.unwrap();
+    }
+    batch.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_sent_to_a_transaction_move_only_when_it_commits() {
+    bounded(async {
+        let dc = streamctl_testkit::cluster(3).await;
+        dc.create_topic("in", 3, 3).unwrap();
+        dc.create_topic("out", 3, 3).unwrap();
+        let plain = Producer::builder(&dc.bootstrap_servers())
+            .build()
+            .await
+            .unwrap();
+        let fill = |from: i32| {
+            let plain = plain.clone();
+            async move {
+                for i in from..from + 30 {
+                    let v = format!("in-{i:03}");
+                    plain
+                        .send(Record::new("in").partition(i % 3).value(v.as_bytes()))
+                        .await
+                        .unwrap();
+                }
+                plain.flush().await;
+            }
+        };
+        fill(0).await;
+        let p = producer(&dc, "ctp").await;
+        let c = consumer(&dc, IsolationLevel::ReadCommitted, Some("ctp-group")).await;
+        c.subscribe(["in"]).unwrap();
+        let mut taken = Vec::new();
+        let first = round(&p, &c, &mut taken, true, 30).await;
+        fill(30).await;
+        let parts: Vec<TopicPartition> = (0..3).map(|i| tp("in", i)).collect();
+        let after_commit = c.committed(&parts).await.unwrap();
+        let total: i64 = after_commit.values().map(|o| o.unwrap_or(0)).sum();
+        assert_eq!(total as usize, first);
+        round(&p, &c, &mut taken, false, 1).await;
+        assert_eq!(c.committed(&parts).await.unwrap(), after_commit);
+        c.close(Duration::from_secs(5)).await.unwrap();
+        let out = consumer(&dc, IsolationLevel::ReadCommitted, None).await;
+        let got = read_all(&out, "out", 3, first).await;
+        let mut want: Vec<String> = taken.iter().map(|v| v.replace("in-", "out-")).collect();
+        want.sort();
+        assert_eq!(got, want);
+        dc.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_future_is_dropped_still_completes() {
+    bounded(async {
+        let dc = streamctl_testkit::cluster(3).await;
+        dc.create_topic("drop", 3, 3).unwrap();
+        let p = producer(&dc, "dropper").await;
+        p.begin_transaction().await.unwrap();
+        send_n(&p, "drop", "kept", 9).await;
+        // Poll the commit once, then drop it.
+        let mut commit = Box::pin(p.commit_transaction());
+        let _ = tokio::time::timeout(Duration::from_micros(1), &mut commit).await;
+        drop(commit);
+        // The next call waits for the commit to end, then starts a new transaction.
+        p.begin_transaction().await.unwrap();
+        p.abort_transaction().await.unwrap();
+        let c = consumer(&dc, IsolationLevel::ReadCommitted, None).await;
+        assert_eq!(read_all(&c, "drop", 3, 9).await.len(), 9);
+        dc.shutdown().await;
+    })
+    .await;
+}
