@@ -166,11 +166,14 @@ pub enum Error {
 /// What a transactional producer's error asks of the application (Kafka's split between
 /// fatal and abortable errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransactionErrorKind {
-    /// Another producer with the same `transactional.id` took over (PRODUCER_FENCED), or the
-    /// id may not be used: this producer can do nothing more; close it (the new one carries
-    /// on).
+    /// Another producer with the same `transactional.id` took over (PRODUCER_FENCED): this
+    /// producer can do nothing more; close it (the new one carries on).
     Fenced,
+    /// The producer cannot go on for another reason (not authorized, an unsupported
+    /// version, the coordinator no longer knows the id, an out-of-order EndTxn): close it.
+    Fatal,
     /// The open transaction cannot commit (a record failed, the partition was not in the
     /// transaction, the coordinator aborted it): call `abort_transaction`, then start again.
     Abortable,

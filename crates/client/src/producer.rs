@@ -695,9 +695,16 @@ impl Producer {
                 p as i32
             }
         };
-        if let Some(txn) = &inner.transactions {
-            txn.ensure_partition(inner, record.topic, partition).await?;
-        }
+        // A transactional record holds the send permit until it is queued, so a commit or
+        // abort that starts meanwhile flushes it (see `transactions.rs`).
+        let _permit = match &inner.transactions {
+            Some(txn) => {
+                let permit = txn.send_permit().await;
+                txn.ensure_partition(inner, record.topic, partition).await?;
+                Some(permit)
+            }
+            None => None,
+        };
         let needed = u32::try_from(size).unwrap_or(u32::MAX);
         let permits = match inner.memory.clone().try_acquire_many_owned(needed) {
             Ok(p) => p,
@@ -814,7 +821,10 @@ impl Producer {
     /// [`Abortable`](TransactionErrorKind::Abortable) error when a record of it failed (then
     /// call [`Producer::abort_transaction`]), [`Fenced`](TransactionErrorKind::Fenced) when
     /// another producer took the `transactional.id` over. Cancel-safe: dropping the future
-    /// does not stop the commit, and the next transactional call waits for it to end.
+    /// does not stop the commit once it started (its first poll), and the next transactional
+    /// call waits for it to end. When the commit's outcome is unknown (the coordinator did
+    /// not answer in `max.block.ms`) the error is not a transaction error: call this again,
+    /// it resends the commit; aborting is refused until it is known.
     pub async fn commit_transaction(&self) -> Result<()> {
         self.transactions()?.end(&self.inner, true).await
     }
@@ -826,9 +836,18 @@ impl Producer {
         self.transactions()?.end(&self.inner, false).await
     }
 
-    /// Flushes for at most `timeout`, then stops the sender; records still queued fail.
+    /// Flushes for at most `timeout`, then stops the sender; records still queued fail. A
+    /// transactional producer first aborts its open transaction (within `timeout`), as Java's
+    /// does, so read_committed consumers need not wait for `transaction.timeout.ms`.
     pub async fn close(&self, timeout: Duration) -> Result<()> {
         let inner = &self.inner;
+        if inner
+            .transactions
+            .as_ref()
+            .is_some_and(|t| t.has_open_transaction())
+        {
+            let _ = tokio::time::timeout(timeout, self.abort_transaction()).await;
+        }
         inner.closing.store(true, Ordering::Release);
         inner.wake.notify_one();
         let flushed = tokio::time::timeout(timeout, self.flush()).await.is_ok();
@@ -854,9 +873,16 @@ impl Producer {
             batches
         };
         let n = left.len();
+        if n > 0 {
+            if let Some(txn) = &inner.transactions {
+                txn.record_failed(&Error::Closed("the producer"));
+            }
+        }
         for b in left {
             b.finish(Err(Error::Closed("the producer")));
         }
+        // A flush waiting (a commit's) must see the producer idle now.
+        inner.idle.notify_waiters();
         inner.memory.close();
         if flushed && n == 0 {
             Ok(())

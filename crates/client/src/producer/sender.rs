@@ -136,6 +136,17 @@ pub async fn run(inner: Arc<ProducerInner>) {
         for (batch, e) in failed {
             finish(&inner, batch, Err(e));
         }
+        // A transaction that can only abort sends nothing more: what is queued fails (also
+        // behind a batch that was in flight when the abort began).
+        if inner.transactions.as_ref().is_some_and(|t| t.is_doomed()) {
+            fail_unsent(
+                &inner,
+                &Error::transaction(
+                    crate::error::TransactionErrorKind::Abortable,
+                    "the transaction is being aborted",
+                ),
+            );
+        }
         if !need_metadata.is_empty() {
             if let Err(e) = inner
                 .cluster
@@ -518,6 +529,18 @@ fn retry_or_fail(
     match outcome {
         AttemptOutcome::Unknown => batch.maybe_written = true,
         AttemptOutcome::NotWritten => {}
+        // A transactional producer's epoch is its coordinator's: the transaction must abort
+        // (Java fails these batches too); the abort asks for a new epoch.
+        AttemptOutcome::LostSequenceState if sequenced && inner.transactions.is_some() => {
+            if let Some(stamp) = batch.stamp {
+                inner.identities().request_bump(stamp.identity);
+            }
+            if let Some(txn) = &inner.transactions {
+                txn.sequence_lost();
+            }
+            finish(inner, batch, Err(error));
+            return;
+        }
         // The broker has no state (or other state) for our sequence: this attempt was not
         // written, and no attempt under this identity will be. Retry under a new one.
         AttemptOutcome::LostSequenceState if sequenced => {

@@ -44,16 +44,24 @@ use crate::consumer::offsets::{find_coordinator, find_coordinator_of, TRANSACTIO
 use crate::consumer::{ConsumerGroupMetadata, TopicPartition};
 use crate::error::{Error, Result, TransactionErrorKind};
 
-/// Where the producer is in its transactions.
+/// Where the producer is in its transactions (Java's `TransactionManager.State`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Uninitialized,
     Ready,
     InTransaction,
+    /// `commit_transaction` or `abort_transaction` is running: no more records.
+    Ending,
+    /// EndTxn(commit) was sent but its outcome is unknown (it timed out): only
+    /// `commit_transaction` may be called again, which resends it.
+    CommitPending(String),
     /// A record or a request of the open transaction failed: only abort is possible.
     Abortable(String),
+    /// The abort ended the transaction but the new epoch it needs is not there yet: abort
+    /// again asks for it.
+    NeedsEpochBump(String),
     /// Fenced or otherwise unusable for good.
-    Fatal(String),
+    Fatal(TransactionErrorKind, String),
 }
 
 /// Mutable state, under one lock (never held across an await).
@@ -68,6 +76,8 @@ struct State {
     /// A record's outcome is unknown or its sequence was lost: the next abort asks for a new
     /// epoch (KIP-360), so the partition's sequences can start again at 0.
     needs_new_epoch: bool,
+    /// An abort is running (records still queued are failed, not sent).
+    aborting: bool,
 }
 
 /// A transactional producer's transaction state (see the module docs).
@@ -76,13 +86,33 @@ pub(crate) struct Transactions {
     pub(crate) id: String,
     timeout_ms: i32,
     state: Mutex<State>,
-    /// Serialises the transactional calls; a commit or abort task holds it until done.
+    /// Serialises the transactional calls; a commit, abort or send-offsets task holds it
+    /// until done.
     calls: Arc<tokio::sync::Mutex<()>>,
+    /// Held (shared) by each `send` from its phase check until its record is queued, and
+    /// (exclusive) by a commit or abort before it flushes: no record slips in after the flush.
+    sending: tokio::sync::RwLock<()>,
     coordinator: tokio::sync::Mutex<Option<Connection>>,
 }
 
-fn fatal(message: impl Into<String>) -> Error {
+fn fenced(message: impl Into<String>) -> Error {
     Error::transaction(TransactionErrorKind::Fenced, message)
+}
+
+fn fatal(message: impl Into<String>) -> Error {
+    Error::transaction(TransactionErrorKind::Fatal, message)
+}
+
+/// The error a phase answers calls with.
+fn refusal(phase: &Phase) -> Option<Error> {
+    match phase {
+        Phase::Abortable(why) | Phase::NeedsEpochBump(why) => Some(abortable(why.clone())),
+        Phase::CommitPending(why) => Some(invalid_state(format!(
+            "the commit's outcome is unknown ({why}): call commit_transaction again"
+        ))),
+        Phase::Fatal(kind, why) => Some(Error::transaction(*kind, why.clone())),
+        _ => None,
+    }
 }
 
 fn abortable(message: impl Into<String>) -> Error {
@@ -107,16 +137,19 @@ fn verdict(code: ErrorCode, what: &str) -> Verdict {
     match code {
         ErrorCode::None => Verdict::Done,
         ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => Verdict::Rediscover,
-        ErrorCode::CoordinatorLoadInProgress
-        | ErrorCode::ConcurrentTransactions
-        | ErrorCode::RequestTimedOut
-        | ErrorCode::NetworkException => Verdict::Retry,
-        ErrorCode::ProducerFenced
-        | ErrorCode::InvalidProducerEpoch
-        | ErrorCode::TransactionalIdAuthorizationFailed
-        | ErrorCode::InvalidProducerIdMapping => {
+        // From the coordinator, an old epoch means another producer took the id over.
+        ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch => {
+            Verdict::Fail(fenced(format!("{what}: {}", code.name())))
+        }
+        ErrorCode::TransactionalIdAuthorizationFailed
+        | ErrorCode::ClusterAuthorizationFailed
+        | ErrorCode::InvalidProducerIdMapping
+        | ErrorCode::InvalidTxnState
+        | ErrorCode::UnsupportedVersion
+        | ErrorCode::InvalidTransactionTimeout => {
             Verdict::Fail(fatal(format!("{what}: {}", code.name())))
         }
+        c if c.is_retriable() || c == ErrorCode::ConcurrentTransactions => Verdict::Retry,
         other => Verdict::Fail(abortable(format!("{what}: {}", other.name()))),
     }
 }
@@ -131,8 +164,10 @@ impl Transactions {
                 added: HashSet::new(),
                 started: false,
                 needs_new_epoch: false,
+                aborting: false,
             }),
             calls: Arc::new(tokio::sync::Mutex::new(())),
+            sending: tokio::sync::RwLock::new(()),
             coordinator: tokio::sync::Mutex::new(None),
         }
     }
@@ -144,15 +179,49 @@ impl Transactions {
     /// Refuses a call in a fatal phase.
     fn check_usable(&self) -> Result<()> {
         match &self.state().phase {
-            Phase::Fatal(why) => Err(fatal(why.clone())),
+            Phase::Fatal(kind, why) => Err(Error::transaction(*kind, why.clone())),
             _ => Ok(()),
         }
     }
 
-    /// A record of the open transaction failed for good: the transaction must abort.
+    /// Whether a transaction is open (begun, not ended).
+    pub(crate) fn has_open_transaction(&self) -> bool {
+        matches!(
+            self.state().phase,
+            Phase::InTransaction | Phase::Abortable(_) | Phase::Ending
+        )
+    }
+
+    /// Whether the open transaction is being aborted or can only be aborted: queued records
+    /// are failed rather than sent.
+    pub(crate) fn is_doomed(&self) -> bool {
+        matches!(
+            self.state().phase,
+            Phase::Abortable(_) | Phase::NeedsEpochBump(_)
+        ) || self.state().aborting
+    }
+
+    /// A record of the open transaction failed for good: the transaction must abort, or, for
+    /// the errors Java's producer treats as fatal, the producer is done.
     pub(crate) fn record_failed(&self, error: &Error) {
         let mut s = self.state();
-        if s.phase == Phase::InTransaction {
+        let fatal_code = matches!(
+            error.code(),
+            Some(
+                ErrorCode::ProducerFenced
+                    | ErrorCode::TransactionalIdAuthorizationFailed
+                    | ErrorCode::ClusterAuthorizationFailed
+                    | ErrorCode::UnsupportedVersion
+            )
+        );
+        if fatal_code {
+            let kind = if error.code() == Some(ErrorCode::ProducerFenced) {
+                TransactionErrorKind::Fenced
+            } else {
+                TransactionErrorKind::Fatal
+            };
+            s.phase = Phase::Fatal(kind, format!("a record of the transaction failed: {error}"));
+        } else if matches!(s.phase, Phase::InTransaction | Phase::Ending) && !s.aborting {
             s.phase = Phase::Abortable(format!("a record of the transaction failed: {error}"));
         }
     }
@@ -161,7 +230,7 @@ impl Transactions {
     pub(crate) fn sequence_lost(&self) {
         let mut s = self.state();
         s.needs_new_epoch = true;
-        if s.phase == Phase::InTransaction {
+        if matches!(s.phase, Phase::InTransaction | Phase::Ending) && !s.aborting {
             s.phase = Phase::Abortable(
                 "a record's outcome is unknown; the transaction must be aborted".into(),
             );
@@ -272,11 +341,13 @@ impl Transactions {
         Ok(())
     }
 
-    /// A fenced answer makes the producer unusable for good.
+    /// A fenced or fatal answer makes the producer unusable for good.
     fn guard_fatal<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(e) = &result {
-            if e.transaction_kind() == Some(TransactionErrorKind::Fenced) {
-                self.state().phase = Phase::Fatal(e.to_string());
+            if let Some(kind @ (TransactionErrorKind::Fenced | TransactionErrorKind::Fatal)) =
+                e.transaction_kind()
+            {
+                self.state().phase = Phase::Fatal(kind, e.to_string());
             }
         }
         result
@@ -294,21 +365,28 @@ impl Transactions {
                 Ok(())
             }
             Phase::Uninitialized => Err(invalid_state("call init_transactions first")),
-            Phase::InTransaction => Err(invalid_state("a transaction is already open")),
-            Phase::Abortable(why) => Err(abortable(why.clone())),
-            Phase::Fatal(why) => Err(fatal(why.clone())),
+            Phase::InTransaction | Phase::Ending => {
+                Err(invalid_state("a transaction is already open"))
+            }
+            other => Err(refusal(other).unwrap_or_else(|| invalid_state("not ready"))),
         }
     }
 
     fn check_in_transaction(&self) -> Result<()> {
         match &self.state().phase {
             Phase::InTransaction => Ok(()),
-            Phase::Abortable(why) => Err(abortable(why.clone())),
-            Phase::Fatal(why) => Err(fatal(why.clone())),
-            _ => Err(invalid_state(
-                "no transaction is open: call begin_transaction",
+            Phase::Ending => Err(invalid_state(
+                "the transaction is being committed or aborted: no more records",
             )),
+            other => Err(refusal(other).unwrap_or_else(|| {
+                invalid_state("no transaction is open: call begin_transaction")
+            })),
         }
+    }
+
+    /// Held by `send` from its check until its record is queued (see `sending`).
+    pub(crate) async fn send_permit(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.sending.read().await
     }
 
     /// Adds the partition to the open transaction before its first record is queued.
@@ -367,7 +445,9 @@ impl Transactions {
         if let Err(e) = &result {
             let mut s = self.state();
             match e.transaction_kind() {
-                Some(TransactionErrorKind::Fenced) => s.phase = Phase::Fatal(e.to_string()),
+                Some(kind @ (TransactionErrorKind::Fenced | TransactionErrorKind::Fatal)) => {
+                    s.phase = Phase::Fatal(kind, e.to_string())
+                }
                 _ if s.phase == Phase::InTransaction => s.phase = Phase::Abortable(e.to_string()),
                 _ => {}
             }
@@ -375,14 +455,34 @@ impl Transactions {
         result
     }
 
-    /// `send_offsets_to_transaction`: the consumer's offsets commit with the transaction.
+    /// `send_offsets_to_transaction`: the consumer's offsets commit with the transaction. Runs
+    /// in a task holding the call lock, so a dropped future cannot let a commit through
+    /// between its two requests.
     pub(crate) async fn send_offsets(
+        &self,
+        inner: &Arc<ProducerInner>,
+        offsets: &[(TopicPartition, i64)],
+        group: &ConsumerGroupMetadata,
+    ) -> Result<()> {
+        let calls = self.calls.clone().lock_owned().await;
+        let (inner, offsets, group) = (inner.clone(), offsets.to_vec(), group.clone());
+        let task = tokio::spawn(async move {
+            let _calls = calls;
+            let Some(txn) = inner.transactions.as_ref() else {
+                return Err(invalid_state("the producer has no transactional.id"));
+            };
+            txn.send_offsets_now(&inner, &offsets, &group).await
+        });
+        task.await
+            .unwrap_or_else(|e| Err(Error::Internal(format!("transaction task failed: {e}"))))
+    }
+
+    async fn send_offsets_now(
         &self,
         inner: &ProducerInner,
         offsets: &[(TopicPartition, i64)],
         group: &ConsumerGroupMetadata,
     ) -> Result<()> {
-        let _calls = self.calls.lock().await;
         self.check_in_transaction()?;
         let identity = inner
             .identities()
@@ -413,7 +513,8 @@ impl Transactions {
     }
 
     /// `commit_transaction` or `abort_transaction`, in a task that holds the call lock until
-    /// it ends (see the module docs).
+    /// it ends: once the call has started (its first poll), dropping its future does not stop
+    /// it, and the next transactional call waits for its outcome.
     pub(crate) async fn end(&self, inner: &Arc<ProducerInner>, commit: bool) -> Result<()> {
         let calls = self.calls.clone().lock_owned().await;
         let inner = inner.clone();
@@ -422,78 +523,146 @@ impl Transactions {
             let Some(txn) = inner.transactions.as_ref() else {
                 return Err(invalid_state("the producer has no transactional.id"));
             };
-            txn.end_now(&inner, commit).await
+            let result = txn.end_now(&inner, commit).await;
+            txn.state().aborting = false;
+            result
         });
         task.await
             .unwrap_or_else(|e| Err(Error::Internal(format!("transaction task failed: {e}"))))
     }
 
     async fn end_now(&self, inner: &Arc<ProducerInner>, commit: bool) -> Result<()> {
-        {
-            let s = self.state();
-            match (&s.phase, commit) {
-                (Phase::InTransaction, _) | (Phase::Abortable(_), false) => {}
-                (Phase::Abortable(why), true) => return Err(abortable(why.clone())),
-                (Phase::Fatal(why), _) => return Err(fatal(why.clone())),
-                _ => return Err(invalid_state("no transaction is open")),
-            }
+        // Which phases may end how; the phase moves to Ending at once, so no record is
+        // accepted from here on.
+        /// What the phase allows.
+        enum Start {
+            End,
+            ResendCommit,
+            BumpOnly,
         }
-        if !commit {
-            super::sender::fail_unsent(inner, &abortable("the transaction was aborted"));
-        }
-        super::Producer::flush_inner(inner).await;
-        if commit {
-            // A record that failed while flushing makes the transaction abortable.
-            if let Phase::Abortable(why) = &self.state().phase {
-                return Err(abortable(why.clone()));
-            }
-        }
-        let started = self.state().started;
-        if started {
-            let identity = inner
-                .identities()
-                .current
-                .ok_or_else(|| invalid_state("the producer has no producer id"))?;
-            let id = self.id.clone();
-            let what = if commit {
-                "EndTxn(commit)"
-            } else {
-                "EndTxn(abort)"
+        let start = {
+            let mut s = self.state();
+            let start = match (&s.phase, commit) {
+                (Phase::InTransaction, _) | (Phase::Abortable(_), false) => Start::End,
+                (Phase::CommitPending(_), true) => Start::ResendCommit,
+                (Phase::NeedsEpochBump(_), false) => Start::BumpOnly,
+                (Phase::Ready, _) | (Phase::Uninitialized, _) | (Phase::Ending, _) => {
+                    return Err(invalid_state("no transaction is open"))
+                }
+                (other, _) => {
+                    return Err(refusal(other).unwrap_or_else(|| invalid_state("cannot end")))
+                }
             };
-            let ended = self
-                .with_coordinator(inner, what, |conn: Connection| {
-                    let id = id.clone();
-                    async move {
-                        let resp = conn
-                            .call(EndTxnRequest {
-                                transactional_id: id.clone(),
-                                producer_id: identity.id,
-                                producer_epoch: identity.epoch,
-                                committed: commit,
-                                ..Default::default()
-                            })
-                            .await?;
-                        Ok((ErrorCode::from_code(resp.error_code), ()))
-                    }
-                })
-                .await;
-            self.settle(ended)?;
+            if matches!(start, Start::End) {
+                s.phase = Phase::Ending;
+                s.aborting = !commit;
+            }
+            start
+        };
+        let resend_commit = match start {
+            Start::BumpOnly => return self.new_epoch(inner).await,
+            Start::ResendCommit => true,
+            Start::End => false,
+        };
+        if !resend_commit {
+            // Records whose `send` passed its check before are queued before the flush.
+            drop(self.sending.write().await);
+            if !commit {
+                super::sender::fail_unsent(inner, &abortable("the transaction was aborted"));
+            }
+            super::Producer::flush_inner(inner).await;
+            if commit {
+                if let Some(e) = refusal(&self.state().phase) {
+                    return Err(e);
+                }
+            }
         }
-        if !commit && self.state().needs_new_epoch {
-            let current = inner.identities().current;
-            let identity = self.guard_fatal(self.init_producer_id(inner, current).await)?;
+        if self.state().started {
+            self.end_txn(inner, commit).await?;
+        }
+        {
+            let mut s = self.state();
+            s.added.clear();
+            s.started = false;
+        }
+        let needs_new_epoch = self.state().needs_new_epoch || inner.identities().bump_requested;
+        if !commit && needs_new_epoch {
+            self.state().phase =
+                Phase::NeedsEpochBump("the aborted transaction left sequences unknown".into());
+            return self.new_epoch(inner).await;
+        }
+        self.state().phase = Phase::Ready;
+        Ok(())
+    }
+
+    /// EndTxn; an outcome it cannot know (a timeout) leaves the commit pending.
+    async fn end_txn(&self, inner: &ProducerInner, commit: bool) -> Result<()> {
+        let identity = inner
+            .identities()
+            .current
+            .ok_or_else(|| invalid_state("the producer has no producer id"))?;
+        let id = self.id.clone();
+        let what = if commit {
+            "EndTxn(commit)"
+        } else {
+            "EndTxn(abort)"
+        };
+        let ended = self
+            .with_coordinator(inner, what, |conn: Connection| {
+                let id = id.clone();
+                async move {
+                    let resp = conn
+                        .call(EndTxnRequest {
+                            transactional_id: id.clone(),
+                            producer_id: identity.id,
+                            producer_epoch: identity.epoch,
+                            committed: commit,
+                            ..Default::default()
+                        })
+                        .await?;
+                    Ok((ErrorCode::from_code(resp.error_code), ()))
+                }
+            })
+            .await;
+        match ended {
+            Ok(()) => Ok(()),
+            Err(e) if e.transaction_kind().is_none() && commit => {
+                self.state().phase = Phase::CommitPending(e.to_string());
+                Err(e)
+            }
+            Err(e) if e.transaction_kind().is_none() => {
+                self.state().phase = Phase::Abortable(e.to_string());
+                Err(e)
+            }
+            Err(e) => {
+                let mut s = self.state();
+                s.phase = match e.transaction_kind() {
+                    Some(kind @ (TransactionErrorKind::Fenced | TransactionErrorKind::Fatal)) => {
+                        Phase::Fatal(kind, e.to_string())
+                    }
+                    _ => Phase::Abortable(e.to_string()),
+                };
+                Err(e)
+            }
+        }
+    }
+
+    /// InitProducerId with the current id and epoch (KIP-360): a new epoch after an abort
+    /// that left sequences unknown.
+    async fn new_epoch(&self, inner: &ProducerInner) -> Result<()> {
+        let current = inner.identities().current;
+        let identity = self.guard_fatal(self.init_producer_id(inner, current).await)?;
+        {
             let mut ids = inner.identities();
             ids.current = Some(identity);
             ids.bump_requested = false;
-            drop(ids);
-            self.state().needs_new_epoch = false;
-            info!(transactional_id = %self.id, epoch = identity.epoch, "new producer epoch after an aborted transaction");
-            inner.wake.notify_one();
         }
         let mut s = self.state();
+        s.needs_new_epoch = false;
         s.phase = Phase::Ready;
-        s.added.clear();
-        s.started = false;
+        drop(s);
+        info!(transactional_id = %self.id, epoch = identity.epoch, "new producer epoch after an aborted transaction");
+        inner.wake.notify_one();
         Ok(())
     }
 }

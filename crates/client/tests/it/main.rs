@@ -24,6 +24,7 @@ mod admin;
 mod chaos;
 mod client;
 mod consumer;
+mod eos_chaos;
 mod producer;
 mod random_frames;
 mod security;
