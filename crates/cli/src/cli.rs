@@ -530,6 +530,11 @@ pub struct PerfOptions {
     /// Producer `linger.ms` (default: the client's, 5).
     #[arg(long)]
     pub linger_ms: Option<u64>,
+    /// Send in transactions of this many records (each producer with its own
+    /// `transactional.id`), committing each; the default sends idempotently without
+    /// transactions.
+    #[arg(long)]
+    pub transaction_records: Option<u64>,
     /// Use the in-process dev cluster even if -b or STREAMCTL_BROKERS is set.
     #[arg(long)]
     pub devcluster: bool,

@@ -24,7 +24,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use streamctl_client::consumer::{
-    Consumer, ConsumerRecord, IsolationLevel, OffsetReset, TopicPartition,
+    Consumer, ConsumerGroupMetadata, ConsumerRecord, IsolationLevel, OffsetReset, TopicPartition,
 };
 use streamctl_client::producer::{Producer, Record};
 use streamctl_client::TransactionErrorKind;
@@ -100,13 +100,20 @@ async fn rewind(c: &Consumer) -> bool {
     true
 }
 
-/// One transaction: the polled records copied, the consumer's positions sent, committed.
+/// One transaction: the polled records copied, and the offsets after them sent under the
+/// group generation they were polled in, committed. The offsets come from the records, not
+/// from the consumer's current positions: a rebalance may have taken a partition away since
+/// the poll, and its records must commit with their offsets or not at all (if the generation
+/// moved on, the group coordinator refuses the offsets and the transaction aborts: KIP-447's
+/// zombie fencing). An earlier version sent the current positions, and this test caught the
+/// duplicates that made.
 async fn transaction(
     p: &Producer,
-    c: &Consumer,
+    group: &ConsumerGroupMetadata,
     records: &[ConsumerRecord],
 ) -> streamctl_client::Result<()> {
     p.begin_transaction().await?;
+    let mut next: BTreeMap<TopicPartition, i64> = BTreeMap::new();
     for r in records {
         p.send(
             Record::new(OUTPUT)
@@ -114,10 +121,11 @@ async fn transaction(
                 .value(r.value.as_deref().unwrap_or_default()),
         )
         .await?;
+        let after = next.entry(r.topic_partition()).or_default();
+        *after = (*after).max(r.offset + 1);
     }
-    let group = c.group_metadata()?;
-    p.send_offsets_to_transaction(&c.positions(), &group)
-        .await?;
+    let offsets: Vec<(TopicPartition, i64)> = next.into_iter().collect();
+    p.send_offsets_to_transaction(&offsets, group).await?;
     p.commit_transaction().await
 }
 
@@ -154,6 +162,9 @@ async fn worker(bootstrap: String, k: usize, stop: Arc<AtomicBool>, stats: Arc<S
         return;
     }
     while !stop.load(Ordering::Relaxed) {
+        let Ok(group) = c.group_metadata() else {
+            break;
+        };
         let mut records = Vec::new();
         while records.len() < TXN_RECORDS {
             match c.poll(Duration::from_millis(100)).await {
@@ -165,7 +176,7 @@ async fn worker(bootstrap: String, k: usize, stop: Arc<AtomicBool>, stats: Arc<S
         if records.is_empty() {
             continue;
         }
-        match transaction(&p, &c, &records).await {
+        match transaction(&p, &group, &records).await {
             Ok(()) => {
                 stats.committed.fetch_add(1, Ordering::Relaxed);
             }

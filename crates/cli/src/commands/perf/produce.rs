@@ -24,19 +24,34 @@ pub(super) fn micros_since_epoch() -> u64 {
 
 /// Sends `count` records (numbered from `first`) at `rate` records/s (or flat out); each
 /// delivery is timed by a collector task. With `stamp`, the first 8 bytes of every value
-/// carry the send time in µs since the epoch.
+/// carry the send time in µs since the epoch. With `--transaction-records N` the records go
+/// in transactions of N, each committed (the commit's wait counts in the run's time).
 pub(super) async fn run_producer(
-    config: ProducerConfig,
+    mut config: ProducerConfig,
     opts: PerfOptions,
     first: u64,
     count: u64,
     rate: Option<f64>,
     stamp: bool,
 ) -> anyhow::Result<Sent> {
+    let per_transaction = opts.transaction_records.filter(|n| *n > 0);
+    if per_transaction.is_some() {
+        config.transactional_id = Some(format!("streamctl-perf-{}-{first}", std::process::id()));
+    }
     let producer = Producer::with_config(config)
         .build()
         .await
         .context("cannot start a producer")?;
+    if per_transaction.is_some() {
+        producer
+            .init_transactions()
+            .await
+            .context("init_transactions")?;
+        producer
+            .begin_transaction()
+            .await
+            .context("begin_transaction")?;
+    }
     // Bounded, so a producer that outruns its acknowledgements waits rather than queueing
     // the whole run in memory (buffer.memory bounds the records, this bounds the futures).
     let (tx, rx) = mpsc::channel::<(Instant, DeliveryFuture)>(64 * 1024);
@@ -74,6 +89,24 @@ pub(super) async fn run_producer(
                 send_error = Some(e.to_string());
                 break;
             }
+        }
+        if per_transaction.is_some_and(|n| (i + 1) % n == 0) {
+            let next = async {
+                producer.commit_transaction().await?;
+                if i + 1 < count {
+                    producer.begin_transaction().await?;
+                }
+                Ok::<(), streamctl_client::Error>(())
+            };
+            if let Err(e) = next.await {
+                send_error = Some(format!("transaction: {e}"));
+                break;
+            }
+        }
+    }
+    if per_transaction.is_some_and(|n| count % n != 0) && send_error.is_none() {
+        if let Err(e) = producer.commit_transaction().await {
+            send_error = Some(format!("transaction: {e}"));
         }
     }
     drop(tx);

@@ -93,6 +93,7 @@ impl Report {
                 "batch_size": setup.producer.batch_size,
                 "linger_ms": setup.producer.linger.as_millis(),
                 "idempotence": setup.producer.enable_idempotence && setup.producer.acks == Acks::All,
+                "transaction_records": o.transaction_records,
             },
             "records": self.records,
             "seconds": self.seconds,
@@ -139,7 +140,8 @@ pub(super) fn describe(setup: &Setup) -> String {
     let idempotent = p.enable_idempotence && p.acks == Acks::All;
     format!(
         "{} {} records x {} B{}, topic {} ({} partitions, RF {}), acks={}, compression={}, \
-         producers={}, consumers={}, rate={}, batch.size={}, linger.ms={}, idempotence={}, brokers={}",
+         producers={}, consumers={}, rate={}, batch.size={}, linger.ms={}, idempotence={}, \
+         transactions={}, brokers={}",
         setup.mode.name(),
         o.records,
         o.record_size,
@@ -155,6 +157,8 @@ pub(super) fn describe(setup: &Setup) -> String {
         p.batch_size,
         p.linger.as_millis(),
         idempotent,
+        o.transaction_records
+            .map_or("none".to_string(), |n| format!("{n} records each")),
         target
     )
 }
