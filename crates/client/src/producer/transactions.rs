@@ -123,6 +123,9 @@ fn invalid_state(message: impl Into<String>) -> Error {
     Error::transaction(TransactionErrorKind::InvalidState, message)
 }
 
+/// The first pause after CONCURRENT_TRANSACTIONS (doubling while it lasts).
+const CONCURRENT_BACKOFF: Duration = Duration::from_millis(2);
+
 /// How a coordinator's answer code is handled.
 enum Verdict {
     Done,
@@ -250,6 +253,7 @@ impl Transactions {
         let config = inner.cluster.config();
         let deadline = Instant::now() + inner.config.max_block;
         let mut pause = config.retry_backoff;
+        let mut concurrent_pause = CONCURRENT_BACKOFF.min(config.retry_backoff);
         loop {
             let conn = {
                 let mut slot = self.coordinator.lock().await;
@@ -285,15 +289,27 @@ impl Transactions {
                 Err(e) if e.is_retriable() => e,
                 Err(e) => return Err(e),
             };
-            if Instant::now() + pause > deadline {
+            // The previous transaction's markers are usually written within milliseconds:
+            // CONCURRENT_TRANSACTIONS is retried soon (Java waits 20 ms for AddPartitions), not
+            // after a whole retry.backoff.ms.
+            let wait = if last.code() == Some(ErrorCode::ConcurrentTransactions) {
+                concurrent_pause
+            } else {
+                pause
+            };
+            if Instant::now() + wait > deadline {
                 return Err(Error::Timeout {
                     what: format!("{what} (last error: {last})"),
                     timeout: inner.config.max_block,
                 });
             }
             debug!(transactional_id = %self.id, error = %last, "{what}: retrying");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(config.retry_backoff_max);
+            tokio::time::sleep(wait).await;
+            if wait == concurrent_pause {
+                concurrent_pause = (concurrent_pause * 2).min(config.retry_backoff_max);
+            } else {
+                pause = (pause * 2).min(config.retry_backoff_max);
+            }
         }
     }
 

@@ -113,6 +113,18 @@ async fn confluent_kafka_sends_offsets_to_a_transaction() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_python_transactions_commit_and_abort() {
+    let cluster = cluster(3).await;
+    run_python(
+        "kafka",
+        "kafka_python_txn.py",
+        &[&cluster.bootstrap_servers(), "kptxn"],
+    )
+    .await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_admin_produce_consume() {
     let cluster = cluster(3).await;
     run_python(
