@@ -39,7 +39,9 @@ use uuid::Uuid;
 use crate::broker::ReplicaManager;
 use crate::config::BrokerConfig;
 use crate::error::ApiError;
-use crate::internal_topic::{coordinator_of, partition_of, InternalLog, InternalTopic};
+use crate::internal_topic::{
+    coordinator_of, led_partitions, partition_of, reconcile_loaded, InternalLog, InternalTopic,
+};
 use actor::{Command, CommitArgs, FetchedOffsets, GroupHandle, OffsetCommit, Summary};
 use group::{
     Group, GroupConfig, GroupDescription, GroupState, JoinArgs, JoinResult, MemberIdentity,
@@ -176,36 +178,20 @@ impl GroupCoordinator {
     /// Brings the loaded partitions in line with metadata: loads the `__consumer_offsets`
     /// partitions this broker leads now and drops the groups of those it no longer leads.
     pub fn reconcile(self: &Arc<Self>) {
-        let md = self.replicas.metadata();
-        let led: HashMap<i32, (Uuid, i32)> = md
-            .topic(OFFSETS_TOPIC)
-            .map(|t| {
-                t.partitions
-                    .iter()
-                    .filter(|p| p.leader == self.node_id)
-                    .map(|p| (p.partition, (t.topic_id, p.leader_epoch)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let missing: Vec<(i32, Uuid, i32)> = {
-            let mut parts = self.lock();
-            parts.retain(|p, owned| {
-                let keep = led.get(p) == Some(&(owned.topic_id, owned.leader_epoch));
-                if !keep {
-                    info!(
-                        broker = self.node_id,
-                        partition = *p,
-                        "no longer leading; unloading its groups"
-                    );
-                    owned.stop.cancel();
-                }
-                keep
-            });
-            led.iter()
-                .filter(|(p, _)| !parts.contains_key(p))
-                .map(|(p, (id, epoch))| (*p, *id, *epoch))
-                .collect()
-        };
+        let led = led_partitions(&self.replicas.metadata(), OFFSETS_TOPIC, self.node_id);
+        let missing = reconcile_loaded(
+            &mut self.lock(),
+            &led,
+            |o| (o.topic_id, o.leader_epoch),
+            |p, o| {
+                info!(
+                    broker = self.node_id,
+                    partition = p,
+                    "no longer leading; unloading its groups"
+                );
+                o.stop.cancel();
+            },
+        );
         for (p, topic_id, epoch) in missing {
             self.start_loading(p, topic_id, epoch);
         }

@@ -13,7 +13,7 @@
 //! A new leader loads up to its log end, not only its high watermark: everything in the
 //! leader's log becomes committed once the followers catch up, as in Kafka.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use streamctl_protocol::record_batch::{EndTxnMarker, RecordBatchBuilder, RecordB
 use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
 use tracing::info;
+use uuid::Uuid;
 
 use crate::broker::ReplicaManager;
 use crate::controller::{ClusterMetadata, NewTopic};
@@ -115,6 +116,47 @@ pub fn partition_of(md: &ClusterMetadata, topic: &str, key: &str) -> Option<(i32
     let p = partition_for(key, count);
     let pm = md.partition(topic, p)?;
     Some((p, pm.leader, pm.leader_epoch))
+}
+
+/// The partitions of `topic` that broker `node_id` leads: partition → (topic id, leader
+/// epoch).
+pub fn led_partitions(
+    md: &ClusterMetadata,
+    topic: &str,
+    node_id: i32,
+) -> HashMap<i32, (Uuid, i32)> {
+    md.topic(topic)
+        .map(|t| {
+            t.partitions
+                .iter()
+                .filter(|p| p.leader == node_id)
+                .map(|p| (p.partition, (t.topic_id, p.leader_epoch)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A coordinator's side of a leadership change: drops each loaded partition no longer led
+/// at the (topic id, leader epoch) it was loaded under (`unload` runs for it: leadership
+/// moved, maybe away and back), and returns the led partitions that are not loaded, as
+/// (partition, topic id, leader epoch), to load.
+pub fn reconcile_loaded<T>(
+    loaded: &mut HashMap<i32, T>,
+    led: &HashMap<i32, (Uuid, i32)>,
+    loaded_under: impl Fn(&T) -> (Uuid, i32),
+    unload: impl Fn(i32, &T),
+) -> Vec<(i32, Uuid, i32)> {
+    loaded.retain(|p, owned| {
+        let keep = led.get(p) == Some(&loaded_under(owned));
+        if !keep {
+            unload(*p, owned);
+        }
+        keep
+    });
+    led.iter()
+        .filter(|(p, _)| !loaded.contains_key(p))
+        .map(|(p, (id, epoch))| (*p, *id, *epoch))
+        .collect()
 }
 
 /// The coordinator of `key`: the live leader of its partition of `topic`, as (node id, host,

@@ -54,7 +54,8 @@ use crate::config::BrokerConfig;
 use crate::error::ApiError;
 use crate::inter_broker::PeerPool;
 use crate::internal_topic::{
-    coordinator_of, partition_of, read_records, InternalLog, InternalTopic, LogEntry,
+    coordinator_of, led_partitions, partition_of, read_records, reconcile_loaded, InternalLog,
+    InternalTopic, LogEntry,
 };
 use crate::partition::now_ms;
 use metadata::{InitArgs, InitPlan, TxnMetadata, TxnState};
@@ -198,36 +199,20 @@ impl TransactionCoordinator {
 
     /// Brings the loaded partitions in line with metadata (as the group coordinator does).
     pub fn reconcile(self: &Arc<Self>) {
-        let md = self.replicas.metadata();
-        let led: HashMap<i32, (Uuid, i32)> = md
-            .topic(TRANSACTION_TOPIC)
-            .map(|t| {
-                t.partitions
-                    .iter()
-                    .filter(|p| p.leader == self.node_id)
-                    .map(|p| (p.partition, (t.topic_id, p.leader_epoch)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let missing: Vec<(i32, Uuid, i32)> = {
-            let mut parts = self.lock();
-            parts.retain(|p, owned| {
-                let keep = led.get(p) == Some(&(owned.topic_id, owned.coordinator_epoch));
-                if !keep {
-                    info!(
-                        broker = self.node_id,
-                        partition = *p,
-                        "no longer leading; unloading its transactions"
-                    );
-                    owned.stop.cancel();
-                }
-                keep
-            });
-            led.iter()
-                .filter(|(p, _)| !parts.contains_key(p))
-                .map(|(p, (id, epoch))| (*p, *id, *epoch))
-                .collect()
-        };
+        let led = led_partitions(&self.replicas.metadata(), TRANSACTION_TOPIC, self.node_id);
+        let missing = reconcile_loaded(
+            &mut self.lock(),
+            &led,
+            |o| (o.topic_id, o.coordinator_epoch),
+            |p, o| {
+                info!(
+                    broker = self.node_id,
+                    partition = p,
+                    "no longer leading; unloading its transactions"
+                );
+                o.stop.cancel();
+            },
+        );
         for (p, topic_id, epoch) in missing {
             self.start_loading(p, topic_id, epoch);
         }
@@ -537,17 +522,30 @@ impl TransactionCoordinator {
         producer_epoch: i16,
         partitions: &[(String, i32)],
     ) -> ErrorCode {
+        self.change(id, false, |m| {
+            m.prepare_add(producer_id, producer_epoch, partitions, now_ms())
+        })
+        .await
+    }
+
+    /// A change of a known id: `prepare` picks it (or nothing to log, or the refusal), then
+    /// it is logged, and with `markers` the transaction's end starts. An unknown id is
+    /// INVALID_PRODUCER_ID_MAPPING.
+    async fn change(
+        self: &Arc<Self>,
+        id: &str,
+        markers: bool,
+        prepare: impl FnOnce(&mut TxnMetadata) -> Result<Option<TxnLogValue>, ErrorCode>,
+    ) -> ErrorCode {
         let txn = match self.lookup(id, None) {
             Ok(Some(t)) => t,
             Ok(None) => return ErrorCode::InvalidProducerIdMapping,
             Err(code) => return code,
         };
-        let target = txn
-            .lock()
-            .prepare_add(producer_id, producer_epoch, partitions, now_ms());
+        let target = prepare(&mut txn.lock());
         match target {
             Ok(None) => ErrorCode::None,
-            Ok(Some(value)) => match self.write(&txn, value, false).await {
+            Ok(Some(value)) => match self.write(&txn, value, markers).await {
                 Ok(()) => ErrorCode::None,
                 Err(code) => code,
             },
@@ -660,22 +658,10 @@ impl TransactionCoordinator {
         producer_epoch: i16,
         commit: bool,
     ) -> ErrorCode {
-        let txn = match self.lookup(id, None) {
-            Ok(Some(t)) => t,
-            Ok(None) => return ErrorCode::InvalidProducerIdMapping,
-            Err(code) => return code,
-        };
-        let target = txn
-            .lock()
-            .prepare_end(producer_id, producer_epoch, commit, now_ms());
-        match target {
-            Ok(None) => ErrorCode::None,
-            Ok(Some(value)) => match self.write(&txn, value, true).await {
-                Ok(()) => ErrorCode::None,
-                Err(code) => code,
-            },
-            Err(code) => code,
-        }
+        self.change(id, true, |m| {
+            m.prepare_end(producer_id, producer_epoch, commit, now_ms())
+        })
+        .await
     }
 
     /// Aborts every loaded transaction past its `transaction.timeout.ms` (fenced with a
