@@ -86,6 +86,18 @@ fn add_codes(resp: &AddPartitionsToTxnResponse) -> Vec<i16> {
         .collect()
 }
 
+/// Sends AddPartitionsToTxn again while the previous transaction's markers are being
+/// written (CONCURRENT_TRANSACTIONS), as clients do.
+async fn add_settled(at: SocketAddr, req: AddPartitionsToTxnRequest) -> AddPartitionsToTxnResponse {
+    loop {
+        let resp = call(at, req.clone(), 3).await;
+        if add_codes(&resp) != vec![code(ErrorCode::ConcurrentTransactions)] {
+            return resp;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn end(id: &str, pid: i64, epoch: i16, commit: bool) -> EndTxnRequest {
     EndTxnRequest {
         transactional_id: id.into(),
@@ -351,13 +363,7 @@ async fn a_transaction_commits_and_aborts_over_the_wire() {
         assert_eq!(end_settled(&c, end("w", pid, epoch, false)).await, 0);
 
         // Transaction 2: committed, after the abort's markers are written.
-        let resp = loop {
-            let resp = call(at, add("w", pid, epoch, "tx", &[0]), 3).await;
-            if add_codes(&resp) != vec![code(ErrorCode::ConcurrentTransactions)] {
-                break resp;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        let resp = add_settled(at, add("w", pid, epoch, "tx", &[0])).await;
         assert_eq!(add_codes(&resp), vec![0]);
         assert_eq!(produce_txn(&c, "tx", Some("w"), pid, epoch, 3, 2).await, 0);
         assert_eq!(end_settled(&c, end("w", pid, epoch, true)).await, 0);
@@ -497,13 +503,7 @@ async fn aborted_transactions_and_open_ones_survive_a_restart_of_every_broker() 
         assert_eq!(end_settled(&c, end("rs", pid, epoch, false)).await, 0);
         wait_for_lso(&c, "rs", 3).await;
         // A second transaction stays open across the restart.
-        let resp = loop {
-            let resp = call(at, add("rs", pid, epoch, "rs", &[0]), 3).await;
-            if add_codes(&resp) != vec![code(ErrorCode::ConcurrentTransactions)] {
-                break resp;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        let resp = add_settled(at, add("rs", pid, epoch, "rs", &[0])).await;
         assert_eq!(add_codes(&resp), vec![0]);
         assert_eq!(produce_txn(&c, "rs", Some("rs"), pid, epoch, 2, 1).await, 0);
         for id in 1..=3 {
