@@ -732,7 +732,16 @@ async fn a_batch_of_a_partition_outside_the_transaction_is_refused_and_holds_not
         wait_for_lso(&c, "kv", 3).await;
         // A late batch of the aborted transaction (same epoch, next sequence): refused, and
         // the partition's last stable offset does not get stuck behind it.
-        let late = produce_txn(&c, "kv", Some("kv"), pid, epoch, 2, 1).await;
+        // Until the abort's Complete record is logged the coordinator cannot say
+        // (CONCURRENT_TRANSACTIONS), which the leader answers NOT_ENOUGH_REPLICAS: retried, as
+        // clients do.
+        let late = loop {
+            let late = produce_txn(&c, "kv", Some("kv"), pid, epoch, 2, 1).await;
+            if late != code(ErrorCode::NotEnoughReplicas) {
+                break late;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         assert_eq!(late, code(ErrorCode::InvalidTxnState));
         let (hw, lso, _) = committed_view(&c, "kv").await;
         assert_eq!((hw, lso), (3, 3));
