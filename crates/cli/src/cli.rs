@@ -234,6 +234,11 @@ pub struct ProduceArgs {
     /// Print a delivery report line (partition, offset) per record on stderr.
     #[arg(long)]
     pub report: bool,
+    /// Send every record of the input in one transaction with this `transactional.id`
+    /// (`-X transactional.id=…` too): committed if every record was delivered, aborted
+    /// otherwise, so read_committed consumers see all of it or nothing.
+    #[arg(long, value_name = "ID")]
+    pub transactional_id: Option<String>,
     /// Input format: `lines` (one value per line) or `jsonl` (what `consume -J` prints).
     #[arg(long, value_enum, default_value_t = InputFormat::Lines)]
     pub input: InputFormat,

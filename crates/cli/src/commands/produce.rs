@@ -59,10 +59,24 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
         .iter()
         .map(|h| parse_header(h))
         .collect::<anyhow::Result<_>>()?;
+    if let Some(id) = &args.transactional_id {
+        config.transactional_id = Some(id.clone());
+    }
     let producer = Producer::with_config(config)
         .build()
         .await
         .with_context(|| format!("cannot connect to {}", global.brokers))?;
+    let transactional = producer.transactional_id().is_some();
+    if transactional {
+        producer
+            .init_transactions()
+            .await
+            .context("cannot start transactions")?;
+        producer
+            .begin_transaction()
+            .await
+            .context("cannot begin the transaction")?;
+    }
 
     let mut inputs: Vec<Box<dyn tokio::io::AsyncRead + Unpin + Send>> = Vec::new();
     if args.files.is_empty() {
@@ -155,12 +169,28 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
     }
     settle(&mut pending, args.report, &mut progress).await;
     let failed = progress.finish();
+    if transactional {
+        if failed > 0 {
+            producer
+                .abort_transaction()
+                .await
+                .context("aborting the transaction")?;
+            eprintln!("{failed} of {sent} records were not delivered: transaction aborted");
+        } else {
+            producer
+                .commit_transaction()
+                .await
+                .context("committing the transaction")?;
+        }
+    }
     producer
         .close(Duration::from_secs(30))
         .await
         .context("closing the producer")?;
     if failed > 0 {
-        eprintln!("{failed} of {sent} records were not delivered");
+        if !transactional {
+            eprintln!("{failed} of {sent} records were not delivered");
+        }
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -372,6 +372,62 @@ async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
         keys.sort();
         assert_eq!(keys, ["a", "b", "c", "d", "e"], "{isolation:?}");
     }
+    // A transaction: committed when every record is delivered, aborted when one is not
+    // (a record over max.request.size), and read_committed sees only the committed one.
+    ok(&streamctl(
+        &[
+            "-b",
+            &brokers,
+            "produce",
+            "c",
+            "-K:",
+            "--transactional-id",
+            "cli-txn",
+        ],
+        b"f:6\ng:7\n",
+    )
+    .await);
+    let big = format!("h:{}\ni:9\n", "x".repeat(4096));
+    let out = streamctl(
+        &[
+            "-b",
+            &brokers,
+            "-X",
+            "max.request.size=2048",
+            "-X",
+            "transactional.id=cli-txn",
+            "produce",
+            "c",
+            "-K:",
+        ],
+        big.as_bytes(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("transaction aborted"));
+    let out = streamctl(
+        &[
+            "-b",
+            &brokers,
+            "consume",
+            "c",
+            "--isolation",
+            "read_committed",
+            "-e",
+            "-f",
+            "%k\\n",
+        ],
+        b"",
+    )
+    .await;
+    ok(&out);
+    let mut keys: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "g"]);
     // A bad level: a config error naming the property (1), or a usage error from clap (2).
     for (bad, code) in [
         (&["-X", "isolation.level=committed", "consume", "c"][..], 1),
