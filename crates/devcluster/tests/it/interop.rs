@@ -14,6 +14,14 @@ use tokio::process::Command;
 
 use crate::support::{interop_script, run_python, script_summary};
 
+/// Runs a Python client's script (module `module`, `script BOOTSTRAP NAME`) against a new
+/// 3-broker cluster.
+async fn script_on_a_fresh_cluster(module: &str, script: &str, name: &str) {
+    let cluster = cluster(3).await;
+    run_python(module, script, &[&cluster.bootstrap_servers(), name]).await;
+    cluster.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_lists_metadata() {
     let Some(kcat) = kcat() else { return };
@@ -78,62 +86,27 @@ async fn kcat_produces_keyed_messages_and_consumes_them_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_admin_produce_consume() {
-    let cluster = cluster(3).await;
-    run_python(
-        "confluent_kafka",
-        "confluent_roundtrip.py",
-        &[&cluster.bootstrap_servers(), "confluent"],
-    )
-    .await;
-    cluster.shutdown().await;
+    script_on_a_fresh_cluster("confluent_kafka", "confluent_roundtrip.py", "confluent").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_transactions_commit_abort_and_fence() {
-    let cluster = cluster(3).await;
-    run_python(
-        "confluent_kafka",
-        "confluent_txn.py",
-        &[&cluster.bootstrap_servers(), "transactions"],
-    )
-    .await;
-    cluster.shutdown().await;
+    script_on_a_fresh_cluster("confluent_kafka", "confluent_txn.py", "transactions").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_sends_offsets_to_a_transaction() {
-    let cluster = cluster(3).await;
-    run_python(
-        "confluent_kafka",
-        "confluent_txn_offsets.py",
-        &[&cluster.bootstrap_servers(), "eos"],
-    )
-    .await;
-    cluster.shutdown().await;
+    script_on_a_fresh_cluster("confluent_kafka", "confluent_txn_offsets.py", "eos").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_transactions_commit_and_abort() {
-    let cluster = cluster(3).await;
-    run_python(
-        "kafka",
-        "kafka_python_txn.py",
-        &[&cluster.bootstrap_servers(), "kptxn"],
-    )
-    .await;
-    cluster.shutdown().await;
+    script_on_a_fresh_cluster("kafka", "kafka_python_txn.py", "kptxn").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_admin_produce_consume() {
-    let cluster = cluster(3).await;
-    run_python(
-        "kafka",
-        "kafka_python_roundtrip.py",
-        &[&cluster.bootstrap_servers(), "kafkapython"],
-    )
-    .await;
-    cluster.shutdown().await;
+    script_on_a_fresh_cluster("kafka", "kafka_python_roundtrip.py", "kafkapython").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

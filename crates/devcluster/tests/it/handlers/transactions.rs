@@ -44,6 +44,13 @@ async fn coordinator(c: &DevCluster, id: &str) -> SocketAddr {
     }
 }
 
+/// The coordinator of `id` and the producer id and epoch its InitProducerId gave.
+async fn initialised(c: &DevCluster, id: &str, timeout_ms: i32) -> (SocketAddr, i64, i16) {
+    let at = coordinator(c, id).await;
+    let r = call(at, init(id, timeout_ms), 4).await;
+    (at, r.producer_id, r.producer_epoch)
+}
+
 fn init(id: &str, timeout_ms: i32) -> InitProducerIdRequest {
     InitProducerIdRequest {
         transactional_id: Some(id.into()),
@@ -282,9 +289,7 @@ async fn a_transaction_commits_and_aborts_over_the_wire() {
     bounded(async {
         let c = cluster(3).await;
         c.create_topic("tx", 2, 3).unwrap();
-        let at = coordinator(&c, "w").await;
-        let r = call(at, init("w", 60_000), 4).await;
-        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let (at, pid, epoch) = initialised(&c, "w", 60_000).await;
 
         // Refusals that change nothing.
         let resp = call(at, add("w", pid, epoch, "nope", &[0]), 3).await;
@@ -396,9 +401,7 @@ async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
         })
         .await;
         c.create_topic("slow", 1, 3).unwrap();
-        let at = coordinator(&c, "slow").await;
-        let r = call(at, init("slow", 100), 4).await;
-        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let (at, pid, epoch) = initialised(&c, "slow", 100).await;
         let resp = call(at, add("slow", pid, epoch, "slow", &[0]), 3).await;
         assert_eq!(add_codes(&resp), vec![0]);
         assert_eq!(
@@ -447,9 +450,7 @@ async fn a_new_coordinator_finishes_a_commit_whose_markers_were_not_written() {
     bounded(async {
         let c = cluster(3).await;
         c.create_topic("fo", 1, 3).unwrap();
-        let at = coordinator(&c, "fo").await;
-        let r = call(at, init("fo", 60_000), 4).await;
-        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let (at, pid, epoch) = initialised(&c, "fo", 60_000).await;
         let resp = call(at, add("fo", pid, epoch, "fo", &[0]), 3).await;
         assert_eq!(add_codes(&resp), vec![0]);
         assert_eq!(produce_txn(&c, "fo", Some("fo"), pid, epoch, 0, 3).await, 0);
@@ -495,9 +496,7 @@ async fn aborted_transactions_and_open_ones_survive_a_restart_of_every_broker() 
         let dir = streamctl_testkit::TempDir::new("txn-restart");
         let c = cluster_with(3, |b| b.data_dir(dir.path())).await;
         c.create_topic("rs", 1, 3).unwrap();
-        let at = coordinator(&c, "rs").await;
-        let r = call(at, init("rs", 60_000), 4).await;
-        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let (at, pid, epoch) = initialised(&c, "rs", 60_000).await;
         call(at, add("rs", pid, epoch, "rs", &[0]), 3).await;
         assert_eq!(produce_txn(&c, "rs", Some("rs"), pid, epoch, 0, 2).await, 0);
         assert_eq!(end_settled(&c, end("rs", pid, epoch, false)).await, 0);
@@ -560,9 +559,7 @@ async fn offsets_committed_in_a_transaction_count_only_once_it_commits() {
     bounded(async {
         let c = cluster(3).await;
         c.create_topic("src", 1, 3).unwrap();
-        let at = coordinator(&c, "ctp").await;
-        let r = call(at, init("ctp", 60_000), 4).await;
-        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let (at, pid, epoch) = initialised(&c, "ctp", 60_000).await;
         let add_offsets = AddOffsetsToTxnRequest {
             transactional_id: "ctp".into(),
             producer_id: pid,
@@ -650,9 +647,7 @@ async fn open_transactions_are_listed_and_described() {
     bounded(async {
         let c = cluster(3).await;
         c.create_topic("ls", 2, 3).unwrap();
-        let at = coordinator(&c, "lister").await;
-        let r = call(at, init("lister", 45_000), 4).await;
-        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let (at, pid, epoch) = initialised(&c, "lister", 45_000).await;
         call(at, add("lister", pid, epoch, "ls", &[1, 0]), 3).await;
         let describe = DescribeTransactionsRequest {
             transactional_ids: vec!["lister".into(), "nobody".into(), String::new()],
@@ -720,9 +715,7 @@ async fn a_batch_of_a_partition_outside_the_transaction_is_refused_and_holds_not
         let c = cluster(3).await;
         c.create_topic("kv", 1, 3).unwrap();
         c.create_topic("other", 1, 3).unwrap();
-        let at = coordinator(&c, "kv").await;
-        let r = call(at, init("kv", 60_000), 4).await;
-        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        let (at, pid, epoch) = initialised(&c, "kv", 60_000).await;
         call(at, add("kv", pid, epoch, "kv", &[0]), 3).await;
         // "other" was never added: its leader asks the coordinator (KIP-890) and refuses.
         let refused = produce_txn(&c, "other", Some("kv"), pid, epoch, 0, 1).await;
