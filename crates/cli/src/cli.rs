@@ -85,6 +85,8 @@ pub enum Command {
     Topic(TopicArgs),
     /// List, describe, reset and delete consumer groups; show their lag.
     Group(GroupArgs),
+    /// List and describe transactions; show the producers a partition knows.
+    Txn(TxnArgs),
     /// Describe the cluster.
     Cluster(ClusterArgs),
     /// Named connection settings in the config file.
@@ -311,6 +313,47 @@ pub enum GroupCommand {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(short = 'y', long)]
         yes: bool,
+    },
+}
+
+/// `streamctl txn …`.
+#[derive(Debug, Args)]
+pub struct TxnArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TxnCommand,
+}
+
+/// Transaction subcommands (kafka-transactions.sh's `list`, `describe`,
+/// `describe-producers`).
+#[derive(Debug, Subcommand)]
+pub enum TxnCommand {
+    /// Every transactional id with its producer id and state.
+    List {
+        /// Only these states (repeatable): Empty, Ongoing, PrepareCommit, PrepareAbort,
+        /// CompleteCommit, CompleteAbort, PrepareEpochFence.
+        #[arg(long = "state", value_name = "STATE")]
+        states: Vec<String>,
+        /// Only this producer id (repeatable).
+        #[arg(long = "producer-id", value_name = "ID")]
+        producer_ids: Vec<i64>,
+        /// Only transactions running longer than this: seconds (`30`) or with a unit
+        /// (`500ms`, `5m`) — hanging transactions.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        running_longer_than: Option<std::time::Duration>,
+    },
+    /// A transactional id's state, producer, timeout and open partitions.
+    Describe {
+        /// The transactional id.
+        transactional_id: String,
+    },
+    /// The producers a partition's leader knows, with the start of their open transactions.
+    Producers {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        #[arg(short, long, default_value_t = 0)]
+        partition: i32,
     },
 }
 
@@ -563,4 +606,23 @@ pub struct StartupOptions {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A duration as users type it: `500ms`, `30s`, `5m`, `2h`, `1d`, or bare seconds (`30`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let bad = || format!("{s:?}: expected a duration such as 500ms, 30s, 5m, 2h or 1d");
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let ms_per_unit: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_millis(n.saturating_mul(ms_per_unit)))
 }

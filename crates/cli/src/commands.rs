@@ -8,3 +8,4 @@ pub mod perf;
 pub mod produce;
 pub mod profile;
 pub mod topic;
+pub mod txn;

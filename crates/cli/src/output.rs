@@ -72,6 +72,21 @@ pub async fn confirm(question: &str, action: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
+/// Writes a list to stdout: `value` as a JSON or YAML document, or for `Text` the same rows
+/// as an aligned table under `headers`.
+pub fn listing(
+    format: Format,
+    value: &Value,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match format {
+        Format::Json | Format::Yaml => document(&mut out, format, value),
+        Format::Text => table(&mut out, headers, rows),
+    }
+}
+
 /// Writes `value` as the document `format` asks for (JSON or YAML); `Text` is the caller's
 /// job, so it falls back to JSON here.
 pub fn document(out: &mut impl Write, format: Format, value: &Value) -> io::Result<()> {
@@ -193,6 +208,37 @@ pub fn ids(ids: &[i32]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A timestamp (ms since the epoch) as `YYYY-MM-DD HH:MM:SS.mmm` UTC.
+pub fn timestamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

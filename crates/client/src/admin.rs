@@ -47,6 +47,10 @@ pub use groups::{
     GroupDescription, GroupListing, MemberDescription, OffsetResetPlan, OffsetResetSpec,
     PartitionLag,
 };
+mod transactions;
+pub use transactions::{
+    ProducerState, TransactionDescription, TransactionFilter, TransactionListing,
+};
 
 /// DescribeConfigs / IncrementalAlterConfigs resource type of a topic.
 const RESOURCE_TOPIC: i8 = 2;

@@ -127,6 +127,7 @@ handlers! {
     TxnOffsetCommit => txn_offset_commit;
     DescribeTransactions => describe_transactions;
     ListTransactions => list_transactions;
+    DescribeProducers => describe_producers;
 }
 
 /// Every API served on a listener: [`served`], plus the SASL APIs where SASL is enabled.

@@ -59,7 +59,7 @@ mod producer_state;
 pub use follower::Truncation;
 pub use leader::{FollowerFetch, FollowerFetchRequest};
 use producer_state::ProducerStates;
-pub use producer_state::Verification;
+pub use producer_state::{ProducerSummary, Verification};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -628,6 +628,11 @@ impl Partition {
     /// How many idempotent producers this replica remembers.
     pub fn producer_count(&self) -> usize {
         self.lock().producers.len()
+    }
+
+    /// Every producer this replica remembers (DescribeProducers).
+    pub fn producers(&self) -> Vec<ProducerSummary> {
+        self.lock().producers.describe()
     }
 
     /// Flushes the log to disk.

@@ -78,36 +78,32 @@ async fn list(global: &Global) -> anyhow::Result<ExitCode> {
         .list_groups()
         .await
         .context("cannot list groups")?;
-    let mut out = std::io::stdout().lock();
-    match global.format {
-        format @ (Format::Json | Format::Yaml) => output::document(
-            &mut out,
-            format,
-            &json!(groups
-                .iter()
-                .map(|g| json!({
-                    "group": g.group_id,
-                    "state": g.state,
-                    "protocol_type": g.protocol_type,
-                    "coordinator": g.coordinator,
-                }))
-                .collect::<Vec<_>>()),
-        )?,
-        Format::Text => {
-            let rows: Vec<Vec<String>> = groups
-                .iter()
-                .map(|g| {
-                    vec![
-                        g.group_id.clone(),
-                        g.state.clone().unwrap_or_else(|| "?".into()),
-                        dash(&g.protocol_type),
-                        g.coordinator.to_string(),
-                    ]
-                })
-                .collect();
-            output::table(&mut out, &["GROUP", "STATE", "TYPE", "COORDINATOR"], &rows)?;
-        }
-    }
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.group_id.clone(),
+                g.state.clone().unwrap_or_else(|| "?".into()),
+                dash(&g.protocol_type),
+                g.coordinator.to_string(),
+            ]
+        })
+        .collect();
+    let document = json!(groups
+        .iter()
+        .map(|g| json!({
+            "group": g.group_id,
+            "state": g.state,
+            "protocol_type": g.protocol_type,
+            "coordinator": g.coordinator,
+        }))
+        .collect::<Vec<_>>());
+    output::listing(
+        global.format,
+        &document,
+        &["GROUP", "STATE", "TYPE", "COORDINATOR"],
+        &rows,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

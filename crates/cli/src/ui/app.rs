@@ -74,6 +74,8 @@ pub struct App {
     pub partitions: Cursor,
     /// Group-detail lag list state.
     pub group_rows: Cursor,
+    /// The transactions screen's selection.
+    pub txns: Cursor,
     /// The tail.
     pub tail: TailState,
     /// Produce rate per topic (records/s).
@@ -109,6 +111,7 @@ impl App {
             group_filter: String::new(),
             partitions: Cursor::default(),
             group_rows: Cursor::default(),
+            txns: Cursor::default(),
             tail: TailState::default(),
             rates: HashMap::new(),
             total_rate: History::default(),
@@ -439,6 +442,10 @@ impl App {
                             .map_or(0, Vec::len);
                         (&mut self.group_rows, n)
                     }
+                    Screen::Transactions => {
+                        let n = self.data.transactions.as_ref().map_or(0, Vec::len);
+                        (&mut self.txns, n)
+                    }
                     Screen::Messages(_) => {
                         let n = self.tail.visible().count();
                         (&mut self.tail.cursor, n)
@@ -558,6 +565,7 @@ impl App {
                     ScreenKind::Brokers => Screen::Brokers,
                     ScreenKind::Topics => Screen::Topics,
                     ScreenKind::Groups => Screen::Groups,
+                    ScreenKind::Transactions => Screen::Transactions,
                     _ => Screen::Overview,
                 };
                 self.go(screen, true)
@@ -736,11 +744,14 @@ impl App {
             (_, Some(name)) if is("tail") || is("messages") => self.open_tail(name, None),
             (_, None) if is("topics") => self.command(Command::Goto(ScreenKind::Topics)),
             (_, None) if is("groups") => self.command(Command::Goto(ScreenKind::Groups)),
+            (_, None) if is("transactions") || is("txns") => {
+                self.command(Command::Goto(ScreenKind::Transactions))
+            }
             (_, None) if is("brokers") => self.command(Command::Goto(ScreenKind::Brokers)),
             (_, None) if is("overview") => self.command(Command::Goto(ScreenKind::Overview)),
             _ => {
                 self.status = Some(format!(
-                    "unknown jump :{line} (try :topics, :groups, :brokers, :overview, :topic NAME, :group ID, :tail NAME)"
+                    "unknown jump :{line} (try :topics, :groups, :transactions, :brokers, :overview, :topic NAME, :group ID, :tail NAME)"
                 ));
                 Vec::new()
             }

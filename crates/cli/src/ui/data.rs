@@ -4,8 +4,10 @@
 //!  every --refresh (or on Request::Refresh / after a broker operation):
 //!    Metadata (all topics) ──▶ brokers up, leaders, replicas, ISR, offline
 //!    ListOffsets earliest+latest ──▶ watermarks of the watched (visible) topics, plus a
-//!                                    rotating slice of the others (ROTATION partitions/tick)
+//!      (+ latest read_committed:      rotating slice of the others (ROTATION partitions/tick)
+//!       the last stable offset)
 //!    ListGroups, then DescribeGroups + lag for up to GROUP_BUDGET groups (rotating)
+//!    ListTransactions, then DescribeTransactions for up to TXN_BUDGET open ones
 //!    GET /v1/cluster on the devcluster admin plane (which brokers run)
 //!  ──Action::Data(snapshot)──▶ the event loop ──▶ App::update
 //! ```
@@ -16,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use streamctl_client::admin::TransactionFilter;
 use streamctl_client::consumer::offsets::{list_offsets, EARLIEST, LATEST};
 use streamctl_client::consumer::{IsolationLevel, TopicPartition};
 use streamctl_client::Admin;
@@ -25,6 +28,7 @@ use tokio::task::JoinSet;
 use super::app::{Action, BrokerOp, Watch};
 use super::model::{
     BrokerView, GroupDetail, GroupView, LagView, MemberView, PartitionView, Snapshot, TopicView,
+    TxnView,
 };
 use crate::devadmin::DevAdmin;
 
@@ -32,11 +36,22 @@ use crate::devadmin::DevAdmin;
 const ROTATION: usize = 512;
 /// Groups described (with lag) per tick.
 const GROUP_BUDGET: usize = 50;
+/// Open transactions described per tick (the rest keep their last description).
+const TXN_BUDGET: usize = 50;
 /// The deadline of each step of a poll.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A topic's last watermarks: when they were fetched, and (partition, low, high) each.
-type Watermarks = (Instant, Vec<(i32, Option<i64>, Option<i64>)>);
+/// A topic's last watermarks: when they were fetched, and each partition's.
+type Watermarks = (Instant, Vec<Marks>);
+
+/// One partition's watermarks.
+#[derive(Debug, Clone, Copy)]
+struct Marks {
+    partition: i32,
+    low: Option<i64>,
+    high: Option<i64>,
+    stable: Option<i64>,
+}
 
 /// What the event loop asks of the poller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +71,7 @@ pub struct Poller {
     watch: watch::Receiver<Watch>,
     /// Every broker ever seen, so one that went down is still listed (as down).
     known: BTreeMap<i32, BrokerView>,
-    /// Last watermarks per topic: when, and (partition, low, high).
+    /// Last watermarks per topic.
     watermarks: HashMap<String, Watermarks>,
     /// Where the next rotating slice of topics starts.
     topic_cursor: usize,
@@ -64,6 +79,8 @@ pub struct Poller {
     group_cursor: usize,
     /// Last group views, kept for groups outside this tick's slice.
     groups: HashMap<String, GroupView>,
+    /// Last transaction views, kept for those not described this tick.
+    transactions: HashMap<String, TxnView>,
 }
 
 impl Poller {
@@ -84,6 +101,7 @@ impl Poller {
             topic_cursor: 0,
             group_cursor: 0,
             groups: HashMap::new(),
+            transactions: HashMap::new(),
         }
     }
 
@@ -168,6 +186,7 @@ impl Poller {
                         offline: p.offline_replicas.clone(),
                         low_watermark: None,
                         high_watermark: None,
+                        last_stable_offset: None,
                     })
                     .collect(),
                 watermarks_at: None,
@@ -226,6 +245,7 @@ impl Poller {
             .await;
         snapshot.topics = topics;
         self.fetch_groups(&watch, &mut snapshot).await;
+        self.fetch_transactions(&mut snapshot).await;
         snapshot.at = Some(Instant::now());
         snapshot
     }
@@ -280,7 +300,7 @@ impl Poller {
                 query.iter().map(|tp| (tp.clone(), EARLIEST)).collect();
             let latest: Vec<(TopicPartition, i64)> =
                 query.iter().map(|tp| (tp.clone(), LATEST)).collect();
-            let (low, high) = tokio::join!(
+            let (low, high, stable) = tokio::join!(
                 tokio::time::timeout(
                     STEP_TIMEOUT,
                     list_offsets(cluster, &earliest, IsolationLevel::ReadUncommitted)
@@ -289,10 +309,17 @@ impl Poller {
                     STEP_TIMEOUT,
                     list_offsets(cluster, &latest, IsolationLevel::ReadUncommitted)
                 ),
+                tokio::time::timeout(
+                    STEP_TIMEOUT,
+                    list_offsets(cluster, &latest, IsolationLevel::ReadCommitted)
+                ),
             );
             let at = Instant::now();
             match (low, high) {
                 (Ok(Ok(low)), Ok(Ok(high))) => {
+                    // The last stable offset is extra: a broker without transactions answers
+                    // the high watermark, one that fails leaves the column empty.
+                    let stable = stable.ok().and_then(Result::ok).unwrap_or_default();
                     for &i in &chosen {
                         let Some(t) = topics.get(i) else { continue };
                         let marks = t
@@ -300,11 +327,12 @@ impl Poller {
                             .iter()
                             .map(|p| {
                                 let tp = TopicPartition::new(t.name.clone(), p.partition);
-                                (
-                                    p.partition,
-                                    low.get(&tp).map(|(o, _)| *o),
-                                    high.get(&tp).map(|(o, _)| *o),
-                                )
+                                Marks {
+                                    partition: p.partition,
+                                    low: low.get(&tp).map(|(o, _)| *o),
+                                    high: high.get(&tp).map(|(o, _)| *o),
+                                    stable: stable.get(&tp).map(|(o, _)| *o),
+                                }
                             })
                             .collect();
                         self.watermarks.insert(t.name.clone(), (at, marks));
@@ -318,9 +346,10 @@ impl Poller {
             if let Some((at, marks)) = self.watermarks.get(&t.name) {
                 t.watermarks_at = Some(*at);
                 for p in &mut t.partitions {
-                    if let Some((_, low, high)) = marks.iter().find(|(q, _, _)| *q == p.partition) {
-                        p.low_watermark = *low;
-                        p.high_watermark = *high;
+                    if let Some(m) = marks.iter().find(|m| m.partition == p.partition) {
+                        p.low_watermark = m.low;
+                        p.high_watermark = m.high;
+                        p.last_stable_offset = m.stable;
                     }
                 }
             }
@@ -442,5 +471,78 @@ impl Poller {
             .map(|g| (g.group_id.clone(), g.clone()))
             .collect();
         snapshot.groups = Some(groups);
+    }
+
+    async fn fetch_transactions(&mut self, snapshot: &mut Snapshot) {
+        let filter = TransactionFilter::default();
+        let listed =
+            match tokio::time::timeout(STEP_TIMEOUT, self.admin.list_transactions(&filter)).await {
+                Ok(Ok(l)) => l,
+                failed => {
+                    snapshot.errors.push(match failed {
+                        Ok(Err(e)) => format!("transactions: {e}"),
+                        _ => "transactions: timed out".into(),
+                    });
+                    snapshot.transactions = (!self.transactions.is_empty()).then(|| {
+                        let mut t: Vec<TxnView> = self.transactions.values().cloned().collect();
+                        t.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
+                        t
+                    });
+                    return;
+                }
+            };
+        let mut views: Vec<TxnView> = listed
+            .into_iter()
+            .map(|t| TxnView {
+                transactional_id: t.transactional_id,
+                state: t.state,
+                producer_id: t.producer_id,
+                coordinator: t.coordinator,
+                started_ms: None,
+                timeout_ms: None,
+                partitions: Vec::new(),
+            })
+            .collect();
+        // Open transactions are what people look for; describe those (up to the budget).
+        let mut tasks = JoinSet::new();
+        for v in views.iter().filter(|v| v.open()).take(TXN_BUDGET) {
+            let admin = self.admin.clone();
+            let id = v.transactional_id.clone();
+            tasks.spawn(async move {
+                let described =
+                    tokio::time::timeout(STEP_TIMEOUT, admin.describe_transaction(&id)).await;
+                (id, described)
+            });
+        }
+        let mut described = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((id, Ok(Ok(d)))) = joined {
+                described.insert(id, d);
+            }
+        }
+        for v in &mut views {
+            if let Some(d) = described.remove(&v.transactional_id) {
+                v.started_ms = d.start_time_ms;
+                v.timeout_ms = Some(d.timeout_ms);
+                v.partitions = d
+                    .partitions
+                    .iter()
+                    .flat_map(|(t, ps)| ps.iter().map(move |p| format!("{t}-{p}")))
+                    .collect();
+            } else if let Some(previous) = self
+                .transactions
+                .get(&v.transactional_id)
+                .filter(|p| p.open() && v.open() && p.producer_id == v.producer_id)
+            {
+                v.started_ms = previous.started_ms;
+                v.timeout_ms = previous.timeout_ms;
+                v.partitions = previous.partitions.clone();
+            }
+        }
+        self.transactions = views
+            .iter()
+            .map(|v| (v.transactional_id.clone(), v.clone()))
+            .collect();
+        snapshot.transactions = Some(views);
     }
 }

@@ -13,6 +13,7 @@
 mod messages;
 mod screens;
 
+pub(super) use crate::output::timestamp;
 use std::collections::VecDeque;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -43,6 +44,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::TopicDetail(t) => screens::topic_detail(frame, body, app, t),
         Screen::Groups => screens::groups(frame, body, app),
         Screen::GroupDetail(g) => screens::group_detail(frame, body, app, g),
+        Screen::Transactions => screens::transactions(frame, body, app),
         Screen::Messages(_) => messages::messages(frame, body, app),
     }
     let status_line = app.status.clone().unwrap_or_default();
@@ -95,6 +97,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
         (ScreenKind::Brokers, "2 brokers"),
         (ScreenKind::Topics, "3 topics"),
         (ScreenKind::Groups, "4 groups"),
+        (ScreenKind::Transactions, "5 transactions"),
     ];
     let mut spans = Vec::new();
     for (kind, label) in top {
@@ -136,7 +139,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         }
         Mode::Jump(line) => Line::from(vec![
             Span::raw(format!(":{line}█")).bold(),
-            Span::raw("   topics groups brokers overview | topic NAME | group ID | tail NAME")
+            Span::raw("   topics groups transactions brokers overview | topic NAME | group ID | tail NAME")
                 .dim(),
         ]),
         Mode::Seek(line) => Line::from(vec![
@@ -285,28 +288,4 @@ pub(super) fn count(n: i64) -> String {
         out.insert(0, '-');
     }
     out
-}
-
-/// A timestamp (ms since the epoch) as `YYYY-MM-DD HH:MM:SS.mmm` UTC.
-pub(super) fn timestamp(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }

@@ -250,6 +250,13 @@ pub const BINDINGS: &[Binding] = &[
         Command::Goto(S::Groups),
         Scope::Global,
     )),
+    quiet(b(
+        &[Char('5')],
+        "5",
+        "transactions",
+        Command::Goto(S::Transactions),
+        Scope::Global,
+    )),
     b(&[Char(':')], ":", "jump", Command::StartJump, Scope::Global),
     b(
         &[Char('r')],

@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub groups: Option<Vec<GroupView>>,
     /// The group the group-detail screen shows, described this poll.
     pub group_detail: Option<GroupDetail>,
+    /// Every transactional id, by id; `None` while they could not be listed.
+    pub transactions: Option<Vec<TxnView>>,
     /// Whether the devcluster admin plane answered this poll (`None`: none configured).
     pub admin_plane: Option<bool>,
     /// What failed during the poll, one line each (shown in the status line).
@@ -75,12 +77,20 @@ pub struct PartitionView {
     pub low_watermark: Option<i64>,
     /// The high watermark, when fetched.
     pub high_watermark: Option<i64>,
+    /// The last stable offset (what read_committed consumers read up to), when fetched:
+    /// below the high watermark while a transaction is open on the partition.
+    pub last_stable_offset: Option<i64>,
 }
 
 impl PartitionView {
     /// Fewer in-sync replicas than replicas.
     pub fn under_replicated(&self) -> bool {
         self.isr.len() < self.replicas.len()
+    }
+
+    /// Records held back from read_committed consumers by open transactions.
+    pub fn unstable(&self) -> Option<i64> {
+        Some((self.high_watermark? - self.last_stable_offset?).max(0))
     }
 
     /// Records between the watermarks.
@@ -198,6 +208,35 @@ pub struct MemberView {
     pub client_id: String,
     /// The host the member connected from.
     pub client_host: String,
+}
+
+/// A transactional id on the transactions screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnView {
+    /// The producer's `transactional.id`.
+    pub transactional_id: String,
+    /// `Ongoing`, `PrepareCommit`, `CompleteAbort`, ….
+    pub state: String,
+    /// The producer id.
+    pub producer_id: i64,
+    /// The coordinator's node id.
+    pub coordinator: i32,
+    /// When its open transaction started (ms since the epoch), when described.
+    pub started_ms: Option<i64>,
+    /// Its `transaction.timeout.ms`, when described.
+    pub timeout_ms: Option<i32>,
+    /// The partitions of its open transaction (`topic-partition`), when described.
+    pub partitions: Vec<String>,
+}
+
+impl TxnView {
+    /// Whether a transaction is open (begun, or ending): it holds last stable offsets back.
+    pub fn open(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "Ongoing" | "PrepareCommit" | "PrepareAbort" | "PrepareEpochFence"
+        )
+    }
 }
 
 /// A record in the live tail.

@@ -8,7 +8,7 @@
 //!  poll ──Action::Records──▶ event loop
 //! ```
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
@@ -143,12 +143,8 @@ async fn start(
         Seek::Timestamp(_) | Seek::Ago(_) => {
             let ms = match request.from {
                 Seek::Timestamp(ms) => ms,
-                Seek::Ago(d) => {
-                    let now = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .unwrap_or_default();
-                    i64::try_from(now.saturating_sub(d).as_millis()).unwrap_or(i64::MAX)
-                }
+                Seek::Ago(d) => crate::output::now_ms()
+                    .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
                 _ => 0,
             };
             let found = c

@@ -24,7 +24,7 @@ use super::draw;
 use super::keymap;
 use super::model::{
     BrokerView, GroupDetail, GroupView, LagView, MemberView, MessageView, PartitionView, Snapshot,
-    TopicView,
+    TopicView, TxnView,
 };
 
 pub(super) fn partition(
@@ -45,6 +45,7 @@ pub(super) fn partition(
         },
         low_watermark: Some(marks.0),
         high_watermark: Some(marks.1),
+        last_stable_offset: Some(marks.1),
     }
 }
 
@@ -138,6 +139,26 @@ pub(super) fn snapshot(at: Instant, produced: i64) -> Snapshot {
                 },
             ],
         }),
+        transactions: Some(vec![
+            TxnView {
+                transactional_id: "billing-tx".into(),
+                state: "Ongoing".into(),
+                producer_id: 7,
+                coordinator: 3,
+                started_ms: Some(0),
+                timeout_ms: Some(60_000),
+                partitions: vec!["orders-0".into(), "orders-2".into()],
+            },
+            TxnView {
+                transactional_id: "audit-tx".into(),
+                state: "CompleteCommit".into(),
+                producer_id: 8,
+                coordinator: 1,
+                started_ms: None,
+                timeout_ms: None,
+                partitions: Vec::new(),
+            },
+        ]),
         admin_plane: Some(true),
         errors: Vec::new(),
     }
@@ -313,10 +334,10 @@ fn topic_detail_shows_partitions_and_groups() {
         "{s}"
     );
     let p1: Vec<&str> = line_with(&s, "│1 ").split_whitespace().collect();
-    // PARTITION LEADER REPLICAS ISR OFFLINE LOW HIGH MESSAGES
+    // PARTITION LEADER REPLICAS ISR OFFLINE LOW HIGH STABLE MESSAGES
     assert_eq!(
-        &p1[..8],
-        ["│1", "3", "1,2,3", "3,1", "-", "100", "900", "800"],
+        &p1[..9],
+        ["│1", "3", "1,2,3", "3,1", "-", "100", "900", "900", "800"],
         "{s}"
     );
     assert!(line_with(&s, "│billing").contains("1,000"), "{s}");
@@ -343,6 +364,31 @@ fn groups_screen_shows_state_members_lag_and_trend() {
     );
     assert!(line_with(&s, "│audit").contains("Empty"));
     assert!(s.contains("groups (2 of 2)"));
+}
+
+#[test]
+fn transactions_screen_shows_open_transactions_first_class() {
+    let mut app = app();
+    press(&mut app, '5');
+    assert_eq!(app.screen, Screen::Transactions);
+    let s = render(&app);
+    assert!(s.contains("transactions (2 ids, 1 open)"), "{s}");
+    let open: Vec<&str> = line_with(&s, "│billing-tx").split_whitespace().collect();
+    // TRANSACTIONAL ID, STATE, PRODUCER ID, RUNNING (started at the epoch: long past half
+    // its timeout), TIMEOUT MS, COORDINATOR, PARTITIONS
+    assert_eq!(&open[..3], ["│billing-tx", "Ongoing", "7"], "{s}");
+    assert!(open.contains(&"60000") && open.contains(&"orders-0"), "{s}");
+    let done: Vec<&str> = line_with(&s, "│audit-tx").split_whitespace().collect();
+    assert_eq!(&done[..4], ["│audit-tx", "CompleteCommit", "8", "-"], "{s}");
+    // The overview counts open transactions; `:txns` jumps here too.
+    press(&mut app, '1');
+    assert!(line_with(&render(&app), "open transactions").contains('1'));
+    press(&mut app, ':');
+    for c in "txns".chars() {
+        press(&mut app, c);
+    }
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.screen, Screen::Transactions);
 }
 
 #[test]

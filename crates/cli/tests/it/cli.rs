@@ -428,6 +428,49 @@ async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
         .collect();
     keys.sort();
     assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "g"]);
+    // The transactional id, as `txn list|describe|producers` show it: its last transaction
+    // aborted, nothing open, and partition 0's producers without an open transaction.
+    let out = streamctl(&["-b", &brokers, "--format", "json", "txn", "list"], b"").await;
+    ok(&out);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["transactional_id"], "cli-txn", "{listed}");
+    assert_eq!(listed[0]["state"], "CompleteAbort", "{listed}");
+    let out = streamctl(&["-b", &brokers, "txn", "describe", "cli-txn"], b"").await;
+    ok(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("state:            CompleteAbort"), "{text}");
+    assert!(text.contains("partitions:       -"), "{text}");
+    let out = streamctl(&["-b", &brokers, "txn", "list", "--state", "Ongoing"], b"").await;
+    ok(&out);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("cli-txn"));
+    let out = streamctl(
+        &["-b", &brokers, "--format", "json", "txn", "producers", "c"],
+        b"",
+    )
+    .await;
+    ok(&out);
+    let producers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = producers["producers"].as_array().unwrap();
+    assert!(!all.is_empty(), "{producers}");
+    assert!(
+        all.iter().all(|p| p["current_txn_start_offset"].is_null()),
+        "{producers}"
+    );
+    for (bad, says) in [
+        (&["txn", "describe", "nosuch"][..], "does not exist"),
+        (
+            &["txn", "list", "--state", "Running"][..],
+            "unknown transaction state",
+        ),
+        (&["txn", "producers", "nosuch"][..], "nosuch"),
+    ] {
+        let mut cmd = vec!["-b", brokers.as_str()];
+        cmd.extend_from_slice(bad);
+        let out = streamctl(&cmd, b"").await;
+        assert_eq!(out.status.code(), Some(1), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{bad:?}: {err}");
+    }
     // A bad level: a config error naming the property (1), or a usage error from clap (2).
     for (bad, code) in [
         (&["-X", "isolation.level=committed", "consume", "c"][..], 1),

@@ -144,15 +144,8 @@ impl Admin {
     /// coordinates. A broker that cannot be reached fails the call (a partial list would
     /// silently hide groups).
     pub async fn list_groups(&self) -> Result<Vec<GroupListing>> {
-        self.cluster.refresh(std::iter::empty::<&str>()).await?;
-        let brokers: Vec<i32> = self
-            .cluster
-            .snapshot()
-            .brokers()
-            .map(|b| b.node_id)
-            .collect();
         let mut groups = Vec::new();
-        for node in brokers {
+        for node in self.brokers().await? {
             let response = retry_coordinator(self, "ListGroups", || async move {
                 let response = self
                     .cluster
@@ -160,7 +153,7 @@ impl Admin {
                     .await?
                     .call(ListGroupsRequest::default())
                     .await?;
-                check_group(response.error_code, None, "(all groups)")?;
+                check_named(response.error_code, None, "ListGroups")?;
                 Ok(response)
             })
             .await?;
@@ -552,10 +545,26 @@ impl Admin {
     async fn coordinator(&self, group: &str) -> Result<Connection> {
         find_coordinator(&self.cluster, group).await
     }
+
+    /// The node ids of every broker, from fresh metadata: for the requests each broker
+    /// answers only for what it coordinates (ListGroups, ListTransactions).
+    pub(super) async fn brokers(&self) -> Result<Vec<i32>> {
+        self.cluster.refresh(std::iter::empty::<&str>()).await?;
+        Ok(self
+            .cluster
+            .snapshot()
+            .brokers()
+            .map(|b| b.node_id)
+            .collect())
+    }
 }
 
 /// Runs `call` again while the coordinator is loading or moving, until `request.timeout.ms`.
-async fn retry_coordinator<T, F, Fut>(admin: &Admin, what: &str, mut call: F) -> Result<T>
+pub(super) async fn retry_coordinator<T, F, Fut>(
+    admin: &Admin,
+    what: &str,
+    mut call: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
@@ -591,13 +600,19 @@ fn is_coordinator_moving(e: &Error) -> bool {
 
 /// `Ok(())` for error code 0, otherwise the broker error naming the group.
 fn check_group(code: i16, message: Option<String>, group: &str) -> Result<()> {
+    check_named(code, message, &format!("group {group}"))
+}
+
+/// `Ok(())` for error code 0, otherwise the broker error naming `subject` (a group, a
+/// transactional id, the request).
+pub(super) fn check_named(code: i16, message: Option<String>, subject: &str) -> Result<()> {
     let code = ErrorCode::from_code(code);
     if code.is_ok() {
         return Ok(());
     }
     let message = match message.filter(|m| !m.is_empty()) {
-        Some(m) => format!("group {group}: {m}"),
-        None => format!("group {group}"),
+        Some(m) => format!("{subject}: {m}"),
+        None => subject.to_string(),
     };
     Err(Error::Broker {
         code,

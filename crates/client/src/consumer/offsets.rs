@@ -183,6 +183,15 @@ pub(crate) async fn find_coordinator_of(
     key_type: i8,
     group_id: &str,
 ) -> Result<Connection> {
+    Ok(find_coordinator_node(cluster, key_type, group_id).await?.1)
+}
+
+/// [`find_coordinator_of`], also naming the coordinator's node id.
+pub(crate) async fn find_coordinator_node(
+    cluster: &Cluster,
+    key_type: i8,
+    group_id: &str,
+) -> Result<(i32, Connection)> {
     let conn = cluster.any_connection().await?;
     let version = conn
         .negotiated_version(ApiKey::FindCoordinator)
@@ -224,7 +233,10 @@ pub(crate) async fn find_coordinator_of(
         format!("{host}:{port}")
     };
     debug!(key = group_id, key_type, node_id, broker = %address, "found the coordinator");
-    Connection::connect(&address, cluster.config()).await
+    Ok((
+        node_id,
+        Connection::connect(&address, cluster.config()).await?,
+    ))
 }
 
 /// The coordinator connection, discovered if needed.

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use streamctl_client::admin::TransactionFilter;
 use streamctl_client::consumer::{
     Consumer, ConsumerRecord, IsolationLevel, OffsetReset, TopicPartition,
 };
@@ -253,6 +254,111 @@ async fn a_commit_whose_future_is_dropped_still_completes() {
         p.abort_transaction().await.unwrap();
         let c = consumer(&dc, IsolationLevel::ReadCommitted, None).await;
         assert_eq!(read_all(&c, "drop", 3, 9).await.len(), 9);
+        dc.shutdown().await;
+    })
+    .await;
+}
+
+/// The admin's view of transactions: an open one listed and described with its partitions,
+/// the partitions' producers showing where it started, filters by state and producer id,
+/// and what is left once it commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_lists_and_describes_transactions_and_producers() {
+    bounded(async {
+        let dc = streamctl_testkit::cluster(3).await;
+        dc.create_topic("tx", 3, 3).unwrap();
+        let admin = streamctl_client::Admin::connect(
+            streamctl_client::ClientConfig::default().bootstrap_servers(&dc.bootstrap_servers()),
+        )
+        .await
+        .unwrap();
+        let p = producer(&dc, "lister").await;
+        p.begin_transaction().await.unwrap();
+        send_n(&p, "tx", "a", 6).await;
+        p.flush().await;
+
+        let listed = admin.list_transactions(&Default::default()).await.unwrap();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(
+            (
+                listed[0].transactional_id.as_str(),
+                listed[0].state.as_str()
+            ),
+            ("lister", "Ongoing")
+        );
+        let pid = listed[0].producer_id;
+        let filter = |states: &[&str], pids: &[i64]| TransactionFilter {
+            states: states.iter().map(|s| s.to_string()).collect(),
+            producer_ids: pids.to_vec(),
+            running_longer_than_ms: None,
+        };
+        assert_eq!(
+            admin
+                .list_transactions(&filter(&["Ongoing"], &[pid]))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(admin
+            .list_transactions(&filter(&["CompleteCommit"], &[]))
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(admin
+            .list_transactions(&filter(&[], &[pid + 1]))
+            .await
+            .unwrap()
+            .is_empty());
+        let e = admin
+            .list_transactions(&filter(&["Running"], &[]))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("Running"), "{e}");
+
+        let d = admin.describe_transaction("lister").await.unwrap();
+        assert_eq!((d.state.as_str(), d.producer_id), ("Ongoing", pid));
+        assert_eq!(d.partitions.get("tx"), Some(&vec![0, 1, 2]));
+        assert!(d.start_time_ms.is_some());
+        assert_eq!(d.coordinator, listed[0].coordinator);
+        let producers = admin.describe_producers("tx", 1).await.unwrap();
+        assert_eq!(producers.len(), 1, "{producers:?}");
+        assert_eq!(producers[0].producer_id, pid);
+        assert_eq!(producers[0].current_txn_start_offset, Some(0));
+        assert_eq!(producers[0].last_sequence, 1, "two records on partition 1");
+
+        p.commit_transaction().await.unwrap();
+        // The commit is answered once PrepareCommit is durable; the markers, then
+        // CompleteCommit, follow.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let d = admin.describe_transaction("lister").await.unwrap();
+            let open_here =
+                admin.describe_producers("tx", 1).await.unwrap()[0].current_txn_start_offset;
+            if d.state == "CompleteCommit" && open_here.is_none() {
+                // Kafka keeps the start time of the last transaction in Complete states.
+                assert!(
+                    d.partitions.is_empty() && d.start_time_ms.is_some(),
+                    "{d:?}"
+                );
+                break;
+            }
+            assert!(
+                d.state == "PrepareCommit" || d.state == "CompleteCommit",
+                "{d:?}"
+            );
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{d:?} {open_here:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let e = admin.describe_transaction("nobody").await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            Some(streamctl_client::protocol::ErrorCode::TransactionalIdNotFound)
+        );
+        p.close(Duration::from_secs(5)).await.unwrap();
         dc.shutdown().await;
     })
     .await;

@@ -414,6 +414,41 @@ impl ProducerStates {
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }
+
+    /// Every producer remembered, by producer id (DescribeProducers).
+    pub(super) fn describe(&self) -> Vec<ProducerSummary> {
+        let mut all: Vec<ProducerSummary> = self
+            .entries
+            .iter()
+            .map(|(&producer_id, e)| ProducerSummary {
+                producer_id,
+                epoch: e.epoch,
+                last_sequence: e.recent.back().map_or(-1, |&(_, last, _)| last),
+                last_timestamp: e.last_timestamp,
+                coordinator_epoch: e.coordinator_epoch,
+                txn_first_offset: e.txn_first_offset,
+            })
+            .collect();
+        all.sort_by_key(|p| p.producer_id);
+        all
+    }
+}
+
+/// What a partition replica knows of one producer (DescribeProducers' answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerSummary {
+    /// The producer id.
+    pub producer_id: i64,
+    /// Its latest epoch here.
+    pub epoch: i16,
+    /// The last sequence of its latest batch here, -1 when none is remembered.
+    pub last_sequence: i32,
+    /// The newest batch timestamp seen from it.
+    pub last_timestamp: i64,
+    /// The coordinator epoch of its last marker here, -1 when none.
+    pub coordinator_epoch: i32,
+    /// The first offset of its open transaction here.
+    pub txn_first_offset: Option<i64>,
 }
 
 #[cfg(test)]

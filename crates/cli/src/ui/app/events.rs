@@ -21,6 +21,8 @@ pub enum ScreenKind {
     Groups,
     /// One group's members and lag.
     GroupDetail,
+    /// Every transactional id.
+    Transactions,
     /// Live tail of a topic.
     Messages,
 }
@@ -35,6 +37,7 @@ impl ScreenKind {
             ScreenKind::TopicDetail => "topic",
             ScreenKind::Groups => "groups",
             ScreenKind::GroupDetail => "group",
+            ScreenKind::Transactions => "transactions",
             ScreenKind::Messages => "messages",
         }
     }
@@ -55,6 +58,8 @@ pub enum Screen {
     Groups,
     /// One group.
     GroupDetail(String),
+    /// Transactions.
+    Transactions,
     /// The tail of a topic.
     Messages(String),
 }
@@ -69,6 +74,7 @@ impl Screen {
             Screen::TopicDetail(_) => ScreenKind::TopicDetail,
             Screen::Groups => ScreenKind::Groups,
             Screen::GroupDetail(_) => ScreenKind::GroupDetail,
+            Screen::Transactions => ScreenKind::Transactions,
             Screen::Messages(_) => ScreenKind::Messages,
         }
     }

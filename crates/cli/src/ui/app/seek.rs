@@ -45,16 +45,9 @@ impl Seek {
             if let Ok(n) = rest.parse::<i64>() {
                 return Ok(Seek::FromEnd(n));
             }
-            let (digits, unit) = rest.split_at(rest.len().saturating_sub(1));
-            let n: u64 = digits.parse().map_err(|_| bad())?;
-            let secs = match unit {
-                "s" => n,
-                "m" => n.saturating_mul(60),
-                "h" => n.saturating_mul(3600),
-                "d" => n.saturating_mul(86_400),
-                _ => return Err(bad()),
-            };
-            return Ok(Seek::Ago(Duration::from_secs(secs)));
+            return crate::cli::parse_duration(rest)
+                .map(Seek::Ago)
+                .map_err(|_| bad());
         }
         s.parse().map(Seek::Offset).map_err(|_| bad())
     }

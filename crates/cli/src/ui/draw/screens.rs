@@ -1,4 +1,5 @@
-//! The cluster screens: overview, brokers, topics, topic detail, groups, group detail.
+//! The cluster screens: overview, brokers, topics, topic detail, groups, group detail,
+//! transactions.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use ratatui::Frame;
 
 use super::{count, ids, opt, spark, table};
 use crate::ui::app::{App, History};
-use crate::ui::model::{BrokerView, GroupView, LagView, PartitionView, TopicView};
+use crate::ui::model::{BrokerView, GroupView, LagView, PartitionView, TopicView, TxnView};
 
 pub(super) fn overview(frame: &mut Frame, area: Rect, app: &App) {
     let [facts, charts] =
@@ -50,6 +51,12 @@ pub(super) fn overview(frame: &mut Frame, area: Rect, app: &App) {
                 .map_or("-".into(), |g| g.len().to_string()),
         ),
         kv("total lag", opt(total_lag.map(|l| count(l as i64)))),
+        kv(
+            "open transactions",
+            d.transactions.as_ref().map_or("-".into(), |t| {
+                t.iter().filter(|t| t.open()).count().to_string()
+            }),
+        ),
         kv(
             "produce rate",
             format!(
@@ -333,6 +340,12 @@ pub(super) fn topic_detail(frame: &mut Frame, area: Rect, app: &App, name: &str)
             }),
             Line::from(opt(p.low_watermark)),
             Line::from(opt(p.high_watermark)),
+            // Below the high watermark: an open transaction holds read_committed readers back.
+            if p.unstable().is_some_and(|n| n > 0) {
+                Line::from(opt(p.last_stable_offset)).yellow()
+            } else {
+                Line::from(opt(p.last_stable_offset))
+            },
             Line::from(opt(p.messages().map(count))),
         ])
     };
@@ -348,6 +361,7 @@ pub(super) fn topic_detail(frame: &mut Frame, area: Rect, app: &App, name: &str)
             "OFFLINE",
             "LOW",
             "HIGH",
+            "STABLE",
             "MESSAGES",
         ],
         &[
@@ -356,6 +370,7 @@ pub(super) fn topic_detail(frame: &mut Frame, area: Rect, app: &App, name: &str)
             Constraint::Length(10),
             Constraint::Length(10),
             Constraint::Length(8),
+            Constraint::Length(10),
             Constraint::Length(10),
             Constraint::Length(10),
             Constraint::Min(10),
@@ -480,5 +495,67 @@ pub(super) fn group_detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
                 l.member_id.clone().unwrap_or_else(|| "-".into()),
             ])
         },
+    );
+}
+
+pub(super) fn transactions(frame: &mut Frame, area: Rect, app: &App) {
+    let all: &[TxnView] = app.data.transactions.as_deref().unwrap_or(&[]);
+    let open = all.iter().filter(|t| t.open()).count();
+    let title = match &app.data.transactions {
+        Some(all) => format!(" transactions ({} ids, {open} open) ", all.len()),
+        None => " transactions (not listed yet) ".to_string(),
+    };
+    let now = crate::output::now_ms();
+    let row = |t: &TxnView| {
+        let running = t.started_ms.filter(|_| t.open()).map(|s| (now - s).max(0));
+        // Past half its timeout a transaction is about to be aborted by the coordinator.
+        let late = running
+            .zip(t.timeout_ms)
+            .is_some_and(|(r, timeout)| r > i64::from(timeout) / 2);
+        let running_cell = Line::from(running.map_or("-".to_string(), |ms| format!("{ms} ms")));
+        let state = Line::from(t.state.clone());
+        Row::new(vec![
+            Line::from(t.transactional_id.clone()),
+            if t.open() { state.yellow() } else { state },
+            Line::from(t.producer_id.to_string()),
+            if late {
+                running_cell.red()
+            } else {
+                running_cell
+            },
+            Line::from(opt(t.timeout_ms)),
+            Line::from(t.coordinator.to_string()),
+            Line::from(if t.partitions.is_empty() {
+                "-".to_string()
+            } else {
+                t.partitions.join(" ")
+            }),
+        ])
+    };
+    table(
+        frame,
+        area,
+        title,
+        &[
+            "TRANSACTIONAL ID",
+            "STATE",
+            "PRODUCER ID",
+            "RUNNING",
+            "TIMEOUT MS",
+            "COORDINATOR",
+            "PARTITIONS",
+        ],
+        &[
+            Constraint::Min(20),
+            Constraint::Length(17),
+            Constraint::Length(12),
+            Constraint::Length(12),
+            Constraint::Length(11),
+            Constraint::Length(11),
+            Constraint::Min(20),
+        ],
+        all,
+        Some(app.txns),
+        row,
     );
 }

@@ -156,3 +156,97 @@ async fn a_poll_maps_brokers_topics_watermarks_groups_and_a_killed_broker() {
     assert!(posted.try_recv().is_err(), "poll() itself posts nothing");
     cluster.shutdown().await;
 }
+
+/// An open transaction shows on the transactions screen's data (state, producer, partitions,
+/// start) and holds the partition's last stable offset at its first record; once aborted
+/// the last stable offset is past the marker again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_shows_open_transactions_and_the_last_stable_offset() {
+    let cluster = DevCluster::builder()
+        .brokers(3)
+        .in_memory()
+        .start()
+        .await
+        .unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    cluster.create_topic("orders", 2, 3).unwrap();
+    let producer = Producer::builder(&bootstrap)
+        .transactional_id("billing-tx")
+        .build()
+        .await
+        .unwrap();
+    producer.init_transactions().await.unwrap();
+    producer.begin_transaction().await.unwrap();
+    for i in 0..4 {
+        let value = format!("order-{i}");
+        // Not awaited: the records are delivered by the flush below.
+        drop(
+            producer
+                .send(Record::new("orders").partition(0).value(value.as_bytes()))
+                .await
+                .unwrap(),
+        );
+    }
+    producer.flush().await;
+
+    let admin = Admin::connect(ClientConfig::default().bootstrap_servers(&bootstrap))
+        .await
+        .unwrap();
+    let (actions, _posted) = mpsc::unbounded_channel();
+    let (_watch_tx, watch_rx) = watch::channel(Watch {
+        topics: vec!["orders".into()],
+        group: None,
+        paused: false,
+    });
+    let mut poller = Poller::new(admin, None, actions, watch_rx);
+    let s = poller.poll().await;
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    let txns = s.transactions.as_ref().unwrap();
+    assert_eq!(txns.len(), 1, "{txns:?}");
+    let t = &txns[0];
+    assert_eq!(
+        (t.transactional_id.as_str(), t.state.as_str()),
+        ("billing-tx", "Ongoing")
+    );
+    assert!(t.open());
+    assert_eq!(t.partitions, ["orders-0"]);
+    assert!(
+        t.started_ms.is_some() && t.timeout_ms == Some(60_000),
+        "{t:?}"
+    );
+    let orders = s.topics.iter().find(|t| t.name == "orders").unwrap();
+    let p0 = &orders.partitions[0];
+    assert_eq!(
+        (p0.high_watermark, p0.last_stable_offset),
+        (Some(4), Some(0))
+    );
+    assert_eq!(p0.unstable(), Some(4));
+    let p1 = &orders.partitions[1];
+    assert_eq!(
+        (p1.high_watermark, p1.last_stable_offset),
+        (Some(0), Some(0))
+    );
+
+    producer.abort_transaction().await.unwrap();
+    // The abort is answered once it is prepared; its marker follows. Poll until it shows.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = poller.poll().await;
+        let t = &s.transactions.as_ref().unwrap()[0];
+        let p0 = &s
+            .topics
+            .iter()
+            .find(|t| t.name == "orders")
+            .unwrap()
+            .partitions[0];
+        if t.state == "CompleteAbort" && p0.last_stable_offset == Some(5) {
+            assert!(!t.open());
+            assert_eq!(p0.high_watermark, Some(5), "four records and the marker");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{t:?} {p0:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    producer.close(Duration::from_secs(5)).await.unwrap();
+    cluster.shutdown().await;
+}

@@ -68,6 +68,7 @@ fn every_binding_has_an_update_test_below() {
         Command::Goto(crate::ui::app::ScreenKind::Brokers),
         Command::Goto(crate::ui::app::ScreenKind::Topics),
         Command::Goto(crate::ui::app::ScreenKind::Groups),
+        Command::Goto(crate::ui::app::ScreenKind::Transactions),
         Command::StartJump,
         Command::Refresh,
         Command::Help,
@@ -449,6 +450,7 @@ fn digits_go_to_the_top_level_screens() {
         ('2', Screen::Brokers),
         ('3', Screen::Topics),
         ('4', Screen::Groups),
+        ('5', Screen::Transactions),
         ('1', Screen::Overview),
     ] {
         press(&mut app, c);
