@@ -212,6 +212,26 @@ impl Connection {
         Ok(pending)
     }
 
+    /// Like [`Connection::send`] at an explicit version, which both sides must support.
+    pub async fn send_at<R: Request>(
+        &self,
+        request: R,
+        version: i16,
+    ) -> Result<PendingResponse<R::Response>> {
+        if !R::supports(version) || !self.supports(R::API_KEY, version) {
+            return Err(Error::UnsupportedVersion {
+                broker: self.inner.shared.broker.clone(),
+                api: R::API_KEY,
+            });
+        }
+        let mut pending = self
+            .inner
+            .send_at(request, version, self.inner.request_timeout)
+            .await?;
+        pending._connection = Some(self.clone());
+        Ok(pending)
+    }
+
     /// Sends a request at an explicit version, which both sides must support.
     ///
     /// For callers that need an older version than the negotiated one (for example a Fetch
@@ -289,6 +309,17 @@ impl Connection {
     /// `None` when they share none.
     pub fn negotiated_version(&self, api: ApiKey) -> Option<i16> {
         self.inner.versions.negotiated.get(&api).copied()
+    }
+
+    /// The broker's finalized `transaction.version` feature, 0 when it lists none.
+    pub fn transaction_version(&self) -> i16 {
+        self.inner.versions.transaction_version
+    }
+
+    /// Whether the broker serves `api` at `version`.
+    pub fn supports(&self, api: ApiKey, version: i16) -> bool {
+        self.broker_versions(api)
+            .is_some_and(|(lo, hi)| (lo..=hi).contains(&version))
     }
 
     /// The broker's own (min, max) range for `api`, as it advertised it.
@@ -413,7 +444,7 @@ impl Inner {
                     partition: None,
                 });
             }
-            return Ok(Versions::negotiate(&response.api_keys));
+            return Ok(Versions::from_response(&response));
         }
     }
 

@@ -270,6 +270,10 @@ pub struct BrokerConfig {
     /// coordinator aborts transactions past their timeout (Kafka's 10 s; 1 s in a dev cluster
     /// so a crashed producer's transaction stops holding consumers back sooner).
     pub transaction_abort_interval: std::time::Duration,
+    /// The finalized `transaction.version` feature advertised in ApiVersions: 2 (default,
+    /// as a new Kafka 4 cluster) lets clients use transactions v2 (KIP-890 part 2); 0 or 1
+    /// makes them use v1. The broker serves both whatever the level, as Kafka's does.
+    pub transaction_version: i16,
     /// `max.connections`, `connections.max.idle.ms` and the per-connection in-flight limit.
     pub limits: crate::limits::ConnectionLimits,
 }
@@ -296,6 +300,7 @@ impl Default for BrokerConfig {
             transaction_state_min_isr: 2,
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval: std::time::Duration::from_secs(1),
+            transaction_version: 2,
             limits: crate::limits::ConnectionLimits::default(),
         }
     }

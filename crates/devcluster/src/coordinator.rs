@@ -96,7 +96,7 @@ struct Owned {
     /// Transactions that ended (producer id, commit) while loading: the load may have read
     /// the log before their markers, so they are applied again once it is done (a no-op for
     /// those it saw: the producer cannot commit offsets again until the marker is answered).
-    ended_while_loading: Vec<(i64, bool)>,
+    ended_while_loading: Vec<(i64, bool, i64)>,
 }
 
 /// One broker's group coordinator (see the module docs).
@@ -293,8 +293,8 @@ impl GroupCoordinator {
                     group.apply_offset(&topic, p, value, at);
                 }
                 group.restore_pending_txn(l.pending_txn);
-                for (producer_id, commit) in &owned.ended_while_loading {
-                    group.complete_txn(*producer_id, *commit);
+                for &(producer_id, commit, marker_offset) in &owned.ended_while_loading {
+                    group.complete_txn(producer_id, commit, marker_offset);
                 }
                 let handle = self.spawn_actor(partition, leader_epoch, stop, group);
                 (id, handle)
@@ -507,9 +507,16 @@ impl GroupCoordinator {
         self.commit(group_id, args, offsets).await
     }
 
-    /// A producer's transaction marker is durable on `__consumer_offsets` partition
-    /// `partition`: every group there with offsets of that producer applies or drops them.
-    pub async fn transaction_ended(&self, partition: i32, producer_id: i64, commit: bool) {
+    /// A producer's transaction marker, at log offset `marker_offset`, is durable on
+    /// `__consumer_offsets` partition `partition`: every group there with offsets of that
+    /// producer written before it applies or drops them.
+    pub async fn transaction_ended(
+        &self,
+        partition: i32,
+        producer_id: i64,
+        commit: bool,
+        marker_offset: i64,
+    ) {
         let handles: Vec<GroupHandle> = {
             let mut parts = self.lock();
             let Some(owned) = parts.get_mut(&partition) else {
@@ -518,14 +525,18 @@ impl GroupCoordinator {
             match owned.groups.as_ref() {
                 Some(groups) => groups.values().cloned().collect(),
                 None => {
-                    owned.ended_while_loading.push((producer_id, commit));
+                    owned
+                        .ended_while_loading
+                        .push((producer_id, commit, marker_offset));
                     return;
                 }
             }
         };
         for h in handles {
             // A stopped actor's group is reloaded from the log, marker included.
-            let _ = h.send(Command::TxnEnded(producer_id, commit)).await;
+            let _ = h
+                .send(Command::TxnEnded(producer_id, commit, marker_offset))
+                .await;
         }
     }
 

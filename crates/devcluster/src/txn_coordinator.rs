@@ -1,4 +1,4 @@
-//! The transaction coordinator (KIP-98, Kafka's transactions v1): transactional ids, their
+//! The transaction coordinator (KIP-98, KIP-890): transactional ids, their
 //! producer ids and epochs, and the two-phase end of every transaction, kept as records in
 //! the replicated internal topic `__transaction_state`.
 //!
@@ -27,24 +27,25 @@
 //!   than the last it saw for the producer (TRANSACTION_COORDINATOR_FENCED), and the
 //!   producer epoch fences zombies (INVALID_PRODUCER_EPOCH).
 //!
-//! Not implemented: AddOffsetsToTxn and TxnOffsetCommit (offsets in transactions), KIP-890
-//! (transactions v2: the epoch bump per transaction and implicit partition adds),
-//! expiration of idle transactional ids, the `.txnindex` files (the aborted transactions are
-//! rebuilt from the log when a replica opens).
+//! Both transaction protocols are served: v1 (clients add partitions, the epoch changes only
+//! on InitProducerId) and v2 of KIP-890 part 2 (partition leaders add partitions on the
+//! first Produce v12 of a transaction, see `verify.rs`; every EndTxn v5 bumps the epoch).
+//!
+//! Not implemented: expiration of idle transactional ids, the `.txnindex` files (the aborted
+//! transactions are rebuilt from the log when a replica opens).
 
 mod markers;
 pub mod metadata;
 pub mod records;
+mod verify;
+
+pub use verify::Ask;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use streamctl_protocol::messages::add_partitions_to_txn::{
-    AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
-};
-use streamctl_protocol::messages::{AddPartitionsToTxnRequest, ResponseBody};
-use streamctl_protocol::{ApiKey, ErrorCode};
+use streamctl_protocol::ErrorCode;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{debug, info, warn};
 use uuid::Uuid;
@@ -58,8 +59,23 @@ use crate::internal_topic::{
     InternalTopic, LogEntry,
 };
 use crate::partition::now_ms;
-use metadata::{InitArgs, InitPlan, TxnMetadata, TxnState};
+use metadata::{EndPlan, InitArgs, InitPlan, TxnMetadata, TxnState};
 use records::{decode_key, encode_key, TxnLogValue, TRANSACTION_TOPIC};
+
+/// Partitions grouped by topic, in the order given (consecutive partitions of a topic join
+/// one group): the shape of every per-topic list the transaction messages carry.
+pub fn by_topic<'a>(
+    partitions: impl IntoIterator<Item = &'a (String, i32)>,
+) -> Vec<(String, Vec<i32>)> {
+    let mut topics: Vec<(String, Vec<i32>)> = Vec::new();
+    for (topic, p) in partitions {
+        match topics.last_mut() {
+            Some((t, ps)) if t == topic => ps.push(*p),
+            _ => topics.push((topic.clone(), vec![*p])),
+        }
+    }
+    topics
+}
 
 /// Coordinator settings taken from the broker config.
 #[derive(Debug, Clone)]
@@ -514,16 +530,25 @@ impl TransactionCoordinator {
         }
     }
 
-    /// AddPartitionsToTxn (v0–v3) and the partition adds of AddOffsetsToTxn.
+    /// AddPartitionsToTxn (v0–v3, and v4+ from a partition leader without `verify_only`)
+    /// and the partition adds of AddOffsetsToTxn; `client_version` 2 for the implicit adds of
+    /// transactions v2.
     pub async fn add_partitions(
         self: &Arc<Self>,
         id: &str,
         producer_id: i64,
         producer_epoch: i16,
         partitions: &[(String, i32)],
+        client_version: i16,
     ) -> ErrorCode {
         self.change(id, false, |m| {
-            m.prepare_add(producer_id, producer_epoch, partitions, now_ms())
+            m.prepare_add(
+                producer_id,
+                producer_epoch,
+                partitions,
+                client_version,
+                now_ms(),
+            )
         })
         .await
     }
@@ -553,102 +578,6 @@ impl TransactionCoordinator {
         }
     }
 
-    /// AddPartitionsToTxn v4+ with `verify_only`: per partition, whether it is in the open
-    /// transaction; or one error for all of them.
-    pub fn verify_partitions(
-        self: &Arc<Self>,
-        id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        partitions: &[(String, i32)],
-    ) -> Result<Vec<ErrorCode>, ErrorCode> {
-        let txn = self
-            .lookup(id, None)?
-            .ok_or(ErrorCode::InvalidProducerIdMapping)?;
-        let meta = txn.lock();
-        Ok(partitions
-            .iter()
-            .map(|p| meta.verify(producer_id, producer_epoch, p))
-            .collect())
-    }
-
-    /// KIP-890 part 1, on a partition leader: asks the coordinator of `id` (this broker, or
-    /// another over AddPartitionsToTxn v4 `verify_only`) whether each partition is in the
-    /// producer's open transaction. One code per partition: NONE, TRANSACTION_ABORTABLE (not
-    /// in it), or the coordinator's error for all.
-    pub async fn verify_remote(
-        self: &Arc<Self>,
-        id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        partitions: &[(String, i32)],
-    ) -> Vec<ErrorCode> {
-        let all = |code: ErrorCode| vec![code; partitions.len()];
-        let md = self.replicas.metadata();
-        let Some((_, leader, _)) = partition_of(&md, TRANSACTION_TOPIC, id) else {
-            return all(ErrorCode::CoordinatorNotAvailable);
-        };
-        if leader == self.node_id {
-            return self
-                .verify_partitions(id, producer_id, producer_epoch, partitions)
-                .unwrap_or_else(all);
-        }
-        if leader < 0 {
-            return all(ErrorCode::CoordinatorNotAvailable);
-        }
-        let mut topics: Vec<AddPartitionsToTxnTopic> = Vec::new();
-        for (topic, p) in partitions {
-            match topics.last_mut() {
-                Some(t) if &t.name == topic => t.partitions.push(*p),
-                _ => topics.push(AddPartitionsToTxnTopic {
-                    name: topic.clone(),
-                    partitions: vec![*p],
-                    ..Default::default()
-                }),
-            }
-        }
-        let request = AddPartitionsToTxnRequest {
-            transactions: vec![AddPartitionsToTxnTransaction {
-                transactional_id: id.to_string(),
-                producer_id,
-                producer_epoch,
-                verify_only: true,
-                topics,
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let answer = self
-            .peers
-            .call(&md, leader, ApiKey::AddPartitionsToTxn, 4, request.into())
-            .await;
-        let resp = match answer {
-            Ok(ResponseBody::AddPartitionsToTxn(r)) => r,
-            Ok(_) | Err(_) => return all(ErrorCode::NetworkException),
-        };
-        if resp.error_code != 0 {
-            return all(ErrorCode::from_code(resp.error_code));
-        }
-        let results = resp
-            .results_by_transaction
-            .into_iter()
-            .flat_map(|t| t.topic_results)
-            .flat_map(|t| {
-                t.results_by_partition
-                    .into_iter()
-                    .map(move |p| ((t.name.clone(), p.partition_index), p.partition_error_code))
-            })
-            .collect::<HashMap<_, _>>();
-        partitions
-            .iter()
-            .map(|p| {
-                results
-                    .get(p)
-                    .map_or(ErrorCode::NetworkException, |c| ErrorCode::from_code(*c))
-            })
-            .collect()
-    }
-
     /// EndTxn (transactions v1): answered once the Prepare record is durable; the markers
     /// and the Complete record follow in the background.
     pub async fn end_txn(
@@ -662,6 +591,40 @@ impl TransactionCoordinator {
             m.prepare_end(producer_id, producer_epoch, commit, now_ms())
         })
         .await
+    }
+
+    /// EndTxn v5 (transactions v2): the producer id and epoch to continue with, answered
+    /// once the Prepare record (which bumps the epoch) is durable, or for a retry at once.
+    pub async fn end_txn_v2(
+        self: &Arc<Self>,
+        id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    ) -> Result<(i64, i16), ErrorCode> {
+        let txn = self
+            .lookup(id, None)?
+            .ok_or(ErrorCode::InvalidProducerIdMapping)?;
+        // The id for a rotation is reserved before the lock (it may write to disk) and only
+        // when the epoch is about to run out.
+        let rotating = txn.lock().producer_epoch >= metadata::EPOCH_EXHAUSTED;
+        let reserved = if rotating {
+            Some(self.new_producer_id()?)
+        } else {
+            None
+        };
+        let plan =
+            txn.lock()
+                .prepare_end_v2(producer_id, producer_epoch, commit, now_ms(), || {
+                    reserved.ok_or(ErrorCode::ConcurrentTransactions)
+                })?;
+        match plan {
+            EndPlan::Retry(pid, epoch) => Ok((pid, epoch)),
+            EndPlan::Write { value, next } => {
+                self.write(&txn, value, true).await?;
+                Ok(next)
+            }
+        }
     }
 
     /// Aborts every loaded transaction past its `transaction.timeout.ms` (fenced with a

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use streamctl_protocol::messages::api_versions::ApiVersionsResponseApiVersion;
-use streamctl_protocol::messages::SUPPORTED;
+use streamctl_protocol::messages::{ApiVersionsResponse, SUPPORTED};
 use streamctl_protocol::ApiKey;
 
 #[derive(Debug, Clone, Default)]
@@ -14,17 +14,27 @@ pub(crate) struct Versions {
     pub(crate) broker: HashMap<i16, (i16, i16)>,
     /// The highest version both sides implement, per API.
     pub(crate) negotiated: HashMap<ApiKey, i16>,
+    /// The broker's finalized `transaction.version` feature (0 when it lists none): 2 or
+    /// more lets a transactional producer use transactions v2 (KIP-890 part 2).
+    pub(crate) transaction_version: i16,
 }
+
+/// The feature flag naming the transaction protocol a cluster runs.
+const TRANSACTION_VERSION: &str = "transaction.version";
 
 /// APIs the client speaks below the codec's highest version: the codec's later versions are
 /// for brokers talking to each other, or change the protocol in ways the client does not
 /// implement (yet).
 const CLIENT_MAX: &[(ApiKey, i16)] = &[
+    // v12 says the producer runs transactions v2; a transactional producer that does sends
+    // it explicitly (v12 has v11's fields).
+    (ApiKey::Produce, 11),
     // v4+ batches transactions for brokers verifying partitions (KIP-890).
     (ApiKey::AddPartitionsToTxn, 3),
-    // v5 is transactions v2 (KIP-890 part 2: an epoch bump per transaction).
+    // v5 is transactions v2 (KIP-890 part 2: an epoch bump per transaction), sent
+    // explicitly when the producer runs it.
     (ApiKey::EndTxn, 4),
-    // v5 adds the partition to the transaction implicitly (transactions v2).
+    // v5 adds the partition to the transaction implicitly (transactions v2), as EndTxn.
     (ApiKey::TxnOffsetCommit, 4),
 ];
 
@@ -50,7 +60,25 @@ impl Versions {
                 (version >= our_min.max(their_min)).then_some((api, version))
             })
             .collect();
-        Self { broker, negotiated }
+        Self {
+            broker,
+            negotiated,
+            transaction_version: 0,
+        }
+    }
+
+    /// [`Versions::negotiate`] on a whole answer, with its finalized features (an epoch
+    /// below 0 means the broker finalized none).
+    pub(crate) fn from_response(response: &ApiVersionsResponse) -> Self {
+        let mut versions = Self::negotiate(&response.api_keys);
+        if response.finalized_features_epoch >= 0 {
+            versions.transaction_version = response
+                .finalized_features
+                .iter()
+                .find(|f| f.name == TRANSACTION_VERSION)
+                .map_or(0, |f| f.max_version_level);
+        }
+        versions
     }
 }
 
@@ -83,5 +111,30 @@ mod tests {
             versions.negotiated.get(&ApiKey::AddPartitionsToTxn),
             Some(&3)
         );
+    }
+
+    #[test]
+    fn the_transaction_version_is_read_from_finalized_features_only() {
+        use streamctl_protocol::messages::api_versions::ApiVersionsResponseFinalizedFeatureKey;
+        let feature = |name: &str, level| ApiVersionsResponseFinalizedFeatureKey {
+            name: name.to_string(),
+            max_version_level: level,
+            min_version_level: level,
+            ..Default::default()
+        };
+        let mut response = ApiVersionsResponse {
+            finalized_features_epoch: 3,
+            finalized_features: vec![
+                feature("metadata.version", 22),
+                feature(TRANSACTION_VERSION, 2),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(Versions::from_response(&response).transaction_version, 2);
+        response.finalized_features_epoch = -1;
+        assert_eq!(Versions::from_response(&response).transaction_version, 0);
+        response.finalized_features_epoch = 1;
+        response.finalized_features.truncate(1);
+        assert_eq!(Versions::from_response(&response).transaction_version, 0);
     }
 }

@@ -114,7 +114,11 @@ impl AttemptOutcome {
             | ErrorCode::LeaderNotAvailable
             | ErrorCode::InvalidProducerEpoch
             | ErrorCode::InvalidProducerIdMapping
-            | ErrorCode::ProducerFenced => AttemptOutcome::NotWritten,
+            | ErrorCode::ProducerFenced
+            // The transaction checks (KIP-890) run before the append too.
+            | ErrorCode::ConcurrentTransactions
+            | ErrorCode::InvalidTxnState
+            | ErrorCode::TransactionAbortable => AttemptOutcome::NotWritten,
             _ => AttemptOutcome::Unknown,
         }
     }

@@ -420,7 +420,14 @@ async fn send_to(
         }
         return;
     }
-    let pending = match conn.send(request).await {
+    // A transactions-v2 producer says so with Produce v12: the leader adds the partitions.
+    let v2 = inner.transactions.as_ref().is_some_and(|t| t.uses_v2());
+    let sent = if v2 {
+        conn.send_at(request, super::transactions::V2_PRODUCE).await
+    } else {
+        conn.send(request).await
+    };
+    let pending = match sent {
         Ok(p) => p,
         Err(e) => {
             // `send` fails only before the request is handed to the connection's writer.

@@ -1,8 +1,11 @@
-//! The transactional producer (KIP-98, Kafka's transactions v1 protocol, which every broker
-//! since 0.11 and librdkafka speak): a `transactional.id`, its coordinator, and the
-//! partitions and offsets of the open transaction.
+//! The transactional producer (KIP-98): a `transactional.id`, its coordinator, and the
+//! partitions and offsets of the open transaction. Two protocols: v1, which every broker
+//! since 0.11 speaks, and v2 (KIP-890 part 2), used when the coordinator finalizes the
+//! `transaction.version` feature at 2 or more and serves EndTxn v5, TxnOffsetCommit v5 and
+//! Produce v12 (Kafka 4 clusters by default).
 //!
 //! ```text
+//!  transactions v1:
 //!  init_transactions ─▶ FindCoordinator(key type 1) ─▶ InitProducerId(transactional.id)
 //!                       (fences older producers with the id, aborts their open transaction)
 //!  begin_transaction ─▶ local only
@@ -14,6 +17,11 @@
 //!  abort_transaction  ─▶ unsent records fail; flush; EndTxn(abort); after a record whose
 //!                       outcome is unknown, InitProducerId with the current id and epoch
 //!                       (KIP-360) for a new epoch, so its sequences start afresh
+//!
+//!  transactions v2: no AddPartitionsToTxn (the leaders add partitions on Produce v12) and
+//!  no AddOffsetsToTxn (TxnOffsetCommit v5 adds the group's partition); EndTxn v5 answers a
+//!  new epoch (or producer id) for the next transaction, whose sequences start at 0, so an
+//!  abort never needs InitProducerId.
 //! ```
 //!
 //! Calls are serialised. A commit or abort runs in a task of its own that holds the lock until
@@ -26,23 +34,22 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use streamctl_protocol::messages::add_partitions_to_txn::AddPartitionsToTxnTopic;
-use streamctl_protocol::messages::txn_offset_commit::{
-    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
-};
 use streamctl_protocol::messages::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest,
-    TxnOffsetCommitRequest,
 };
-use streamctl_protocol::ErrorCode;
+use streamctl_protocol::{ApiKey, ErrorCode};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
 use super::idempotence::ProducerIdentity;
 use super::ProducerInner;
 use crate::connection::Connection;
-use crate::consumer::offsets::{find_coordinator, find_coordinator_of, TRANSACTION_KEY};
+use crate::consumer::offsets::{find_coordinator_of, TRANSACTION_KEY};
 use crate::consumer::{ConsumerGroupMetadata, TopicPartition};
 use crate::error::{Error, Result, TransactionErrorKind};
+
+mod offsets;
+use offsets::txn_offset_commit;
 
 /// Where the producer is in its transactions (Java's `TransactionManager.State`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +85,8 @@ struct State {
     needs_new_epoch: bool,
     /// An abort is running (records still queued are failed, not sent).
     aborting: bool,
+    /// Transactions v2 is in use (decided by `init_transactions`).
+    v2: bool,
 }
 
 /// A transactional producer's transaction state (see the module docs).
@@ -122,6 +131,12 @@ fn abortable(message: impl Into<String>) -> Error {
 fn invalid_state(message: impl Into<String>) -> Error {
     Error::transaction(TransactionErrorKind::InvalidState, message)
 }
+
+/// The versions transactions v2 sends (KIP-890 part 2).
+const V2_END_TXN: i16 = 5;
+const V2_TXN_OFFSET_COMMIT: i16 = 5;
+/// See [`V2_END_TXN`]; the sender uses it for a v2 producer's Produce requests.
+pub(crate) const V2_PRODUCE: i16 = 12;
 
 /// The first pause after CONCURRENT_TRANSACTIONS (doubling while it lasts).
 const CONCURRENT_BACKOFF: Duration = Duration::from_millis(2);
@@ -168,6 +183,7 @@ impl Transactions {
                 started: false,
                 needs_new_epoch: false,
                 aborting: false,
+                v2: false,
             }),
             calls: Arc::new(tokio::sync::Mutex::new(())),
             sending: tokio::sync::RwLock::new(()),
@@ -352,9 +368,22 @@ impl Transactions {
         }
         let identity = self.guard_fatal(self.init_producer_id(inner, None).await)?;
         inner.identities().current = Some(identity);
-        info!(transactional_id = %self.id, producer_id = identity.id, epoch = identity.epoch, "transactions initialised");
-        self.state().phase = Phase::Ready;
+        let v2 = self.coordinator.lock().await.as_ref().is_some_and(|c| {
+            c.transaction_version() >= 2
+                && c.supports(ApiKey::EndTxn, V2_END_TXN)
+                && c.supports(ApiKey::TxnOffsetCommit, V2_TXN_OFFSET_COMMIT)
+                && c.supports(ApiKey::Produce, V2_PRODUCE)
+        });
+        info!(transactional_id = %self.id, producer_id = identity.id, epoch = identity.epoch, v2, "transactions initialised");
+        let mut s = self.state();
+        s.v2 = v2;
+        s.phase = Phase::Ready;
         Ok(())
+    }
+
+    /// Whether the producer runs transactions v2 (its Produce requests go at v12).
+    pub(crate) fn uses_v2(&self) -> bool {
+        self.state().v2
     }
 
     /// A fenced or fatal answer makes the producer unusable for good.
@@ -414,8 +443,17 @@ impl Transactions {
     ) -> Result<()> {
         self.check_in_transaction()?;
         let key = (topic.to_string(), partition);
-        if self.state().added.contains(&key) {
-            return Ok(());
+        {
+            let mut s = self.state();
+            if s.added.contains(&key) {
+                return Ok(());
+            }
+            // Transactions v2: the partition's leader adds it when the first batch arrives.
+            if s.v2 {
+                s.added.insert(key);
+                s.started = true;
+                return Ok(());
+            }
         }
         let identity = inner.identities().current.ok_or_else(|| {
             invalid_state("the producer has no producer id: call init_transactions")
@@ -504,6 +542,13 @@ impl Transactions {
             .identities()
             .current
             .ok_or_else(|| invalid_state("the producer has no producer id"))?;
+        let v2 = self.state().v2;
+        if v2 {
+            // TxnOffsetCommit v5 has the group's partition added to the transaction.
+            self.state().started = true;
+            let committed = txn_offset_commit(inner, &self.id, identity, offsets, group, v2).await;
+            return self.settle(committed);
+        }
         let id = self.id.clone();
         let added = self
             .with_coordinator(inner, "AddOffsetsToTxn", |conn: Connection| {
@@ -524,7 +569,7 @@ impl Transactions {
             .await;
         self.settle(added)?;
         self.state().started = true;
-        let committed = txn_offset_commit(inner, &self.id, identity, offsets, group).await;
+        let committed = txn_offset_commit(inner, &self.id, identity, offsets, group, v2).await;
         self.settle(committed)
     }
 
@@ -601,6 +646,11 @@ impl Transactions {
             s.added.clear();
             s.started = false;
         }
+        if self.state().v2 {
+            // EndTxn v5 gave the next transaction a new epoch: nothing is left to bump.
+            self.state().needs_new_epoch = false;
+            inner.identities().bump_requested = false;
+        }
         let needs_new_epoch = self.state().needs_new_epoch || inner.identities().bump_requested;
         if !commit && needs_new_epoch {
             self.state().phase =
@@ -623,25 +673,43 @@ impl Transactions {
         } else {
             "EndTxn(abort)"
         };
+        let v2 = self.state().v2;
+        let timeout = inner.cluster.config().request_timeout;
         let ended = self
             .with_coordinator(inner, what, |conn: Connection| {
                 let id = id.clone();
                 async move {
-                    let resp = conn
-                        .call(EndTxnRequest {
-                            transactional_id: id.clone(),
-                            producer_id: identity.id,
-                            producer_epoch: identity.epoch,
-                            committed: commit,
-                            ..Default::default()
-                        })
-                        .await?;
-                    Ok((ErrorCode::from_code(resp.error_code), ()))
+                    let request = EndTxnRequest {
+                        transactional_id: id.clone(),
+                        producer_id: identity.id,
+                        producer_epoch: identity.epoch,
+                        committed: commit,
+                        ..Default::default()
+                    };
+                    let resp = if v2 {
+                        conn.call_at(request, V2_END_TXN, timeout).await?
+                    } else {
+                        conn.call(request).await?
+                    };
+                    let next = ProducerIdentity {
+                        id: resp.producer_id,
+                        epoch: resp.producer_epoch,
+                    };
+                    Ok((ErrorCode::from_code(resp.error_code), next))
                 }
             })
             .await;
         match ended {
-            Ok(()) => Ok(()),
+            Ok(next) => {
+                if v2 && next.id >= 0 && next.epoch >= 0 {
+                    // The next transaction runs under this identity; every partition's
+                    // sequence restarts at 0 under it.
+                    inner.identities().current = Some(next);
+                    debug!(transactional_id = %self.id, producer_id = next.id, epoch = next.epoch, "transactions v2: next epoch");
+                    inner.wake.notify_one();
+                }
+                Ok(())
+            }
             Err(e) if e.transaction_kind().is_none() && commit => {
                 self.state().phase = Phase::CommitPending(e.to_string());
                 Err(e)
@@ -680,86 +748,5 @@ impl Transactions {
         info!(transactional_id = %self.id, epoch = identity.epoch, "new producer epoch after an aborted transaction");
         inner.wake.notify_one();
         Ok(())
-    }
-}
-
-/// TxnOffsetCommit to the group's coordinator, retried while it moves or loads.
-async fn txn_offset_commit(
-    inner: &ProducerInner,
-    transactional_id: &str,
-    identity: ProducerIdentity,
-    offsets: &[(TopicPartition, i64)],
-    group: &ConsumerGroupMetadata,
-) -> Result<()> {
-    let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
-    for (tp, offset) in offsets {
-        let p = TxnOffsetCommitRequestPartition {
-            partition_index: tp.partition,
-            committed_offset: *offset,
-            committed_leader_epoch: -1,
-            committed_metadata: Some(String::new()),
-            ..Default::default()
-        };
-        match topics.iter_mut().find(|t| t.name == tp.topic) {
-            Some(t) => t.partitions.push(p),
-            None => topics.push(TxnOffsetCommitRequestTopic {
-                name: tp.topic.clone(),
-                partitions: vec![p],
-                ..Default::default()
-            }),
-        }
-    }
-    let request = TxnOffsetCommitRequest {
-        transactional_id: transactional_id.to_string(),
-        group_id: group.group_id.clone(),
-        producer_id: identity.id,
-        producer_epoch: identity.epoch,
-        generation_id: group.generation_id,
-        member_id: group.member_id.clone(),
-        group_instance_id: group.group_instance_id.clone(),
-        topics,
-        ..Default::default()
-    };
-    let config = inner.cluster.config();
-    let deadline = Instant::now() + inner.config.max_block;
-    let mut pause = config.retry_backoff;
-    loop {
-        let result = match find_coordinator(&inner.cluster, &group.group_id).await {
-            Ok(conn) => conn.call(request.clone()).await,
-            Err(e) => Err(e),
-        };
-        let code = match result {
-            Ok(resp) => resp
-                .topics
-                .iter()
-                .flat_map(|t| t.partitions.iter())
-                .map(|p| ErrorCode::from_code(p.error_code))
-                .find(|c| !c.is_ok())
-                .unwrap_or(ErrorCode::None),
-            Err(e) if e.is_retriable() => ErrorCode::CoordinatorNotAvailable,
-            Err(e) => return Err(e),
-        };
-        match code {
-            ErrorCode::None => return Ok(()),
-            ErrorCode::NotCoordinator
-            | ErrorCode::CoordinatorNotAvailable
-            | ErrorCode::CoordinatorLoadInProgress
-            | ErrorCode::RequestTimedOut
-            | ErrorCode::UnknownTopicOrPartition => {}
-            ErrorCode::ProducerFenced
-            | ErrorCode::InvalidProducerEpoch
-            | ErrorCode::TransactionalIdAuthorizationFailed => {
-                return Err(fatal(format!("TxnOffsetCommit: {}", code.name())))
-            }
-            other => return Err(abortable(format!("TxnOffsetCommit: {}", other.name()))),
-        }
-        if Instant::now() + pause > deadline {
-            return Err(Error::Timeout {
-                what: format!("TxnOffsetCommit (last error: {})", code.name()),
-                timeout: inner.config.max_block,
-            });
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(config.retry_backoff_max);
     }
 }

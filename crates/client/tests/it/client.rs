@@ -97,12 +97,23 @@ async fn api_versions_negotiation_picks_the_highest_shared_version() {
         // The client stays below the codec where later versions are broker-to-broker or
         // transactions v2.
         let capped = [
+            (ApiKey::Produce, 11),
             (ApiKey::AddPartitionsToTxn, 3),
             (ApiKey::EndTxn, 4),
             (ApiKey::TxnOffsetCommit, 4),
         ];
         for (api, max) in capped {
             assert_eq!(conn.negotiated_version(api), Some(max), "{api}");
+        }
+        // Those later versions are sent explicitly by a transactions-v2 producer, which the
+        // cluster allows: it finalizes transaction.version 2.
+        assert_eq!(conn.transaction_version(), 2);
+        for (api, v2) in [
+            (ApiKey::Produce, 12),
+            (ApiKey::EndTxn, 5),
+            (ApiKey::TxnOffsetCommit, 5),
+        ] {
+            assert!(conn.supports(api, v2), "{api} v{v2}");
         }
         // For every other API both sides know, the highest version in both ranges.
         for &(api, ours_min, ours_max) in SUPPORTED {

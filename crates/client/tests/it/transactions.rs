@@ -12,6 +12,7 @@ use streamctl_client::consumer::{
 use streamctl_client::producer::{Producer, Record};
 use streamctl_client::TransactionErrorKind;
 use streamctl_devcluster::DevCluster;
+use streamctl_protocol::ApiKey;
 
 use crate::support::bounded;
 
@@ -78,40 +79,71 @@ async fn send_n(p: &Producer, topic: &str, label: &str, n: usize) {
     }
 }
 
+/// A cluster finalizing `transaction.version` at `tv`: 2 (the default) runs transactions v2,
+/// below 2 the v1 protocol.
+async fn cluster_at(tv: i16) -> DevCluster {
+    streamctl_testkit::cluster_with(3, |b| b.transaction_version(tv)).await
+}
+
+/// Three transactions (commit, abort, commit) seen by both isolation levels; returns the
+/// producer epoch the coordinator ends with.
+async fn commit_abort_commit(dc: &DevCluster) -> i16 {
+    dc.create_topic("tx", 3, 3).unwrap();
+    let p = producer(dc, "app").await;
+    for (label, commit) in [("a", true), ("b", false), ("c", true)] {
+        p.begin_transaction().await.unwrap();
+        send_n(&p, "tx", label, 30).await;
+        if commit {
+            p.commit_transaction().await.unwrap();
+        } else {
+            // Written first, so the abort has records to hide (an abort fails records
+            // not sent yet).
+            p.flush().await;
+            p.abort_transaction().await.unwrap();
+        }
+    }
+    let committed = consumer(dc, IsolationLevel::ReadCommitted, None).await;
+    let got = read_all(&committed, "tx", 3, 60).await;
+    assert!(
+        got.iter()
+            .all(|v| v.starts_with("a-") || v.starts_with("c-")),
+        "{got:?}"
+    );
+    let all = consumer(dc, IsolationLevel::ReadUncommitted, None).await;
+    assert_eq!(read_all(&all, "tx", 3, 90).await.len(), 90);
+    // Misuse is an InvalidState error, not a hang.
+    let e = p.commit_transaction().await.unwrap_err();
+    assert_eq!(
+        e.transaction_kind(),
+        Some(TransactionErrorKind::InvalidState)
+    );
+    p.close(Duration::from_secs(5)).await.unwrap();
+    admin(dc)
+        .await
+        .describe_transaction("app")
+        .await
+        .unwrap()
+        .producer_epoch
+}
+
+async fn admin(dc: &DevCluster) -> streamctl_client::Admin {
+    streamctl_client::Admin::connect(
+        streamctl_client::ClientConfig::default().bootstrap_servers(&dc.bootstrap_servers()),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_transactions_are_read_and_aborted_ones_skipped() {
     bounded(async {
-        let dc = streamctl_testkit::cluster(3).await;
-        dc.create_topic("tx", 3, 3).unwrap();
-        let p = producer(&dc, "app").await;
-        for (label, commit) in [("a", true), ("b", false), ("c", true)] {
-            p.begin_transaction().await.unwrap();
-            send_n(&p, "tx", label, 30).await;
-            if commit {
-                p.commit_transaction().await.unwrap();
-            } else {
-                // Written first, so the abort has records to hide (an abort fails records
-                // not sent yet).
-                p.flush().await;
-                p.abort_transaction().await.unwrap();
-            }
-        }
-        let committed = consumer(&dc, IsolationLevel::ReadCommitted, None).await;
-        let got = read_all(&committed, "tx", 3, 60).await;
-        assert!(
-            got.iter()
-                .all(|v| v.starts_with("a-") || v.starts_with("c-")),
-            "{got:?}"
-        );
-        let all = consumer(&dc, IsolationLevel::ReadUncommitted, None).await;
-        assert_eq!(read_all(&all, "tx", 3, 90).await.len(), 90);
-        // Misuse is an InvalidState error, not a hang.
-        let e = p.commit_transaction().await.unwrap_err();
-        assert_eq!(
-            e.transaction_kind(),
-            Some(TransactionErrorKind::InvalidState)
-        );
-        p.close(Duration::from_secs(5)).await.unwrap();
+        // Transactions v2 (KIP-890 part 2): every end bumps the epoch.
+        let dc = cluster_at(2).await;
+        assert_eq!(commit_abort_commit(&dc).await, 3);
+        dc.shutdown().await;
+        // The v1 protocol: the epoch stays.
+        let dc = cluster_at(1).await;
+        assert_eq!(commit_abort_commit(&dc).await, 0);
         dc.shutdown().await;
     })
     .await;
@@ -190,10 +222,10 @@ async fn round(
     batch.len()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offsets_sent_to_a_transaction_move_only_when_it_commits() {
-    bounded(async {
-        let dc = streamctl_testkit::cluster(3).await;
+/// A consume-transform-produce round trip on a cluster at `transaction.version` `tv`.
+async fn offsets_move_only_on_commit(tv: i16) {
+    {
+        let dc = cluster_at(tv).await;
         dc.create_topic("in", 3, 3).unwrap();
         dc.create_topic("out", 3, 3).unwrap();
         let plain = Producer::builder(&dc.bootstrap_servers())
@@ -232,7 +264,26 @@ async fn offsets_sent_to_a_transaction_move_only_when_it_commits() {
         let mut want: Vec<String> = taken.iter().map(|v| v.replace("in-", "out-")).collect();
         want.sort();
         assert_eq!(got, want);
+        // Under transactions v2 TxnOffsetCommit v5 adds the group's partition: no client
+        // sends AddOffsetsToTxn.
+        let add_offsets: u64 = (1..=3)
+            .filter_map(|n| dc.metrics(n))
+            .map(|m| m.requests(ApiKey::AddOffsetsToTxn))
+            .sum();
+        assert_eq!(
+            add_offsets == 0,
+            tv >= 2,
+            "{add_offsets} AddOffsetsToTxn at tv {tv}"
+        );
         dc.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_sent_to_a_transaction_move_only_when_it_commits() {
+    bounded(async {
+        offsets_move_only_on_commit(2).await;
+        offsets_move_only_on_commit(1).await;
     })
     .await;
 }

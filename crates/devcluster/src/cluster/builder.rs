@@ -120,6 +120,15 @@ impl DevClusterBuilder {
         self
     }
 
+    /// The finalized `transaction.version` feature (0–2, default 2): below 2, clients run
+    /// Kafka's transactions v1 protocol, as against a Kafka cluster that has not enabled
+    /// KIP-890's transactions v2.
+    pub fn transaction_version(mut self, level: i16) -> Self {
+        self.config.transaction_version =
+            level.clamp(0, crate::handlers::api_versions::MAX_TRANSACTION_VERSION);
+        self
+    }
+
     /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
     /// waits for more members to join (default 100 ms; Kafka's default is 3 s).
     pub fn group_initial_rebalance_delay(mut self, delay: Duration) -> Self {

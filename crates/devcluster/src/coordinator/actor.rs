@@ -96,7 +96,7 @@ pub enum Command {
         oneshot::Sender<FetchedOffsets>,
     ),
     /// A producer's transaction ended on the group's partition (its marker is durable).
-    TxnEnded(i64, bool),
+    TxnEnded(i64, bool, i64),
     /// DescribeGroups.
     Describe(oneshot::Sender<GroupDescription>),
     /// DeleteGroups.
@@ -284,8 +284,8 @@ impl Actor {
                 let _ = reply.send(self.fetch_offsets(topics, require_stable));
                 Vec::new()
             }
-            Command::TxnEnded(producer_id, commit) => {
-                self.group.complete_txn(producer_id, commit);
+            Command::TxnEnded(producer_id, commit, marker_offset) => {
+                self.group.complete_txn(producer_id, commit, marker_offset);
                 Vec::new()
             }
             Command::Describe(reply) => {

@@ -207,6 +207,9 @@ pub struct Group {
     /// Offsets committed inside open transactions, per producer id, with their log offsets:
     /// invisible until the producer's COMMIT marker (see `group/txn_offsets.rs`).
     pending_txn: HashMap<i64, TxnOffsets>,
+    /// The last markers seen per producer (log offset, commit), for offsets whose write
+    /// completes after the marker that ended their transaction.
+    ended_txns: HashMap<i64, std::collections::VecDeque<(i64, bool)>>,
 }
 
 fn ms(d: Duration) -> i32 {
@@ -247,6 +250,7 @@ impl Group {
             offsets: BTreeMap::new(),
             last_write: HashMap::new(),
             pending_txn: HashMap::new(),
+            ended_txns: HashMap::new(),
         }
     }
 

@@ -32,6 +32,7 @@ pub async fn handle(
                         req.producer_id,
                         req.producer_epoch,
                         &[(OFFSETS_TOPIC.to_string(), partition)],
+                        0,
                     )
                     .await
             }

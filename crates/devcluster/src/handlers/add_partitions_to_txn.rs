@@ -5,7 +5,8 @@
 //! per partition. A partition that does not exist is UNKNOWN_TOPIC_OR_PARTITION and every
 //! other one OPERATION_NOT_ATTEMPTED, with nothing added. v4+ (brokers, KIP-890) batches
 //! transactions: `verify_only` answers per partition whether it is in the transaction
-//! (NONE or TRANSACTION_ABORTABLE) without changing anything; otherwise it adds, as v0–v3.
+//! (NONE or TRANSACTION_ABORTABLE) without changing anything; otherwise it adds, as v0–v3,
+//! for a Produce v12 of transactions v2 (KIP-890 part 2).
 //! PRODUCER_FENCED is answered as INVALID_PRODUCER_EPOCH below v2, which older clients know.
 
 use streamctl_protocol::messages::add_partitions_to_txn::{
@@ -104,8 +105,10 @@ async fn add(
             Err(code) => all(code),
         }
     } else {
+        // From a partition leader (v4+), an add is transactions v2's implicit add.
+        let client_version = if ctx.version() >= 4 { 2 } else { 0 };
         all(txns
-            .add_partitions(id, producer_id, producer_epoch, &partitions)
+            .add_partitions(id, producer_id, producer_epoch, &partitions, client_version)
             .await)
     };
     codes

@@ -3,9 +3,16 @@
 //! Lists every API this broker serves (built from the handler registry). A request with a
 //! version newer than v4 is answered by the connection layer with a v0 response carrying
 //! UNSUPPORTED_VERSION and the list, so the client can retry with a version we share.
-//! Not implemented: feature flags (the supported/finalized feature lists are empty).
+//! From v3 it carries the one feature flag clients read, `transaction.version` (supported
+//! 0–2, finalized at the configured level, 2 by default as in a new Kafka 4 cluster): at 2
+//! clients may run transactions v2 (KIP-890 part 2). As Kafka does, a supported feature
+//! whose minimum is 0 is left out below v4 (KAFKA-17492), and a finalized level 0 is not
+//! listed.
 
-use streamctl_protocol::messages::api_versions::ApiVersionsResponseApiVersion;
+use streamctl_protocol::messages::api_versions::{
+    ApiVersionsResponseApiVersion, ApiVersionsResponseFinalizedFeatureKey,
+    ApiVersionsResponseSupportedFeatureKey,
+};
 use streamctl_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 use streamctl_protocol::ApiKey;
 
@@ -32,9 +39,37 @@ pub fn supported(sasl: bool) -> ApiVersionsResponse {
     }
 }
 
+/// The feature flag's name.
+pub const TRANSACTION_VERSION: &str = "transaction.version";
+/// The highest `transaction.version` served.
+pub const MAX_TRANSACTION_VERSION: i16 = 2;
+/// The epoch of the finalized features: they never change while a cluster runs.
+const FEATURES_EPOCH: i64 = 1;
+
 /// Answers an ApiVersions request.
 pub async fn handle(ctx: &RequestContext<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
-    supported(ctx.sasl)
+    let mut response = supported(ctx.sasl);
+    let level = ctx.broker.config.transaction_version;
+    if ctx.version() >= 4 {
+        response.supported_features = vec![ApiVersionsResponseSupportedFeatureKey {
+            name: TRANSACTION_VERSION.to_string(),
+            min_version: 0,
+            max_version: MAX_TRANSACTION_VERSION,
+            ..Default::default()
+        }];
+    }
+    if ctx.version() >= 3 {
+        response.finalized_features_epoch = FEATURES_EPOCH;
+        if level > 0 {
+            response.finalized_features = vec![ApiVersionsResponseFinalizedFeatureKey {
+                name: TRANSACTION_VERSION.to_string(),
+                max_version_level: level,
+                min_version_level: level,
+                ..Default::default()
+            }];
+        }
+    }
+    response
 }
 
 /// This API's answer to a request failing with `code` (an injected fault), without executing

@@ -12,6 +12,7 @@ use streamctl_protocol::messages::{DescribeTransactionsRequest, DescribeTransact
 use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
+use crate::txn_coordinator::by_topic;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 0);
@@ -32,17 +33,14 @@ pub async fn handle(
             };
             match described {
                 Ok(m) => {
-                    let mut topics: Vec<DescribeTransactionsResponseTopicData> = Vec::new();
-                    for (topic, p) in &m.partitions {
-                        match topics.last_mut() {
-                            Some(t) if &t.topic == topic => t.partitions.push(*p),
-                            _ => topics.push(DescribeTransactionsResponseTopicData {
-                                topic: topic.clone(),
-                                partitions: vec![*p],
-                                ..Default::default()
-                            }),
-                        }
-                    }
+                    let topics = by_topic(&m.partitions)
+                        .into_iter()
+                        .map(|(topic, partitions)| DescribeTransactionsResponseTopicData {
+                            topic,
+                            partitions,
+                            ..Default::default()
+                        })
+                        .collect();
                     DescribeTransactionsResponseTransactionState {
                         error_code: 0,
                         transactional_id: id.clone(),

@@ -1,11 +1,12 @@
-//! EndTxn: v0–v4 (transactions v1).
+//! EndTxn: v0–v5 (v5: transactions v2).
 //!
 //! Commits or aborts the producer's open transaction on its coordinator (see
 //! [`crate::txn_coordinator`]): answered once the PrepareCommit or PrepareAbort record is in
 //! `__transaction_state` on the in-sync replicas; the markers follow in the background, and
 //! requests for the same id meanwhile get CONCURRENT_TRANSACTIONS. A retried end that already
 //! completed is answered NONE. PRODUCER_FENCED is answered as INVALID_PRODUCER_EPOCH below
-//! v2. Not implemented: v5 (KIP-890 transactions v2, with an epoch bump per transaction).
+//! v2. From v5 (KIP-890 part 2) the Prepare record bumps the producer epoch and the answer
+//! carries the producer id and epoch to continue with (-1/-1 on an error).
 
 use streamctl_protocol::messages::{EndTxnRequest, EndTxnResponse};
 use streamctl_protocol::ErrorCode;
@@ -14,25 +15,33 @@ use super::add_partitions_to_txn::fenced_for_version;
 use super::RequestContext;
 
 /// Versions served.
-pub const VERSIONS: (i16, i16) = (0, 4);
+pub const VERSIONS: (i16, i16) = (0, 5);
 
 /// Answers an EndTxn request.
 pub async fn handle(ctx: &RequestContext<'_>, req: EndTxnRequest) -> EndTxnResponse {
-    let code = if req.transactional_id.is_empty() {
-        ErrorCode::InvalidRequest
-    } else {
-        ctx.broker
-            .transactions
-            .end_txn(
-                &req.transactional_id,
-                req.producer_id,
-                req.producer_epoch,
-                req.committed,
-            )
+    let txns = &ctx.broker.transactions;
+    let id = &req.transactional_id;
+    let (code, next) = if id.is_empty() {
+        (ErrorCode::InvalidRequest, None)
+    } else if ctx.version() >= 5 {
+        match txns
+            .end_txn_v2(id, req.producer_id, req.producer_epoch, req.committed)
             .await
+        {
+            Ok(next) => (ErrorCode::None, Some(next)),
+            Err(code) => (code, None),
+        }
+    } else {
+        let code = txns
+            .end_txn(id, req.producer_id, req.producer_epoch, req.committed)
+            .await;
+        (code, None)
     };
+    let (producer_id, producer_epoch) = next.unwrap_or((-1, -1));
     EndTxnResponse {
         error_code: fenced_for_version(code, ctx.version(), 2).code(),
+        producer_id,
+        producer_epoch,
         ..Default::default()
     }
 }
@@ -48,6 +57,8 @@ pub(crate) fn error_response(
     Some(
         EndTxnResponse {
             error_code: code.code(),
+            producer_id: -1,
+            producer_epoch: -1,
             ..Default::default()
         }
         .into(),

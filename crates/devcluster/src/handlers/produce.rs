@@ -1,4 +1,4 @@
-//! Produce: v3–v11 (advertised from v0; older versions are refused by the codec).
+//! Produce: v3–v12 (advertised from v0; older versions are refused by the codec).
 //!
 //! Validates each batch by header and CRC-32C (magic 2, record count, `max.message.bytes`),
 //! assigns offsets by rewriting the base offset, stamps LogAppendTime when the topic asks for
@@ -15,7 +15,8 @@
 //! non-transactional batch of a producer inside a transaction is INVALID_TXN_STATE, a control
 //! batch INVALID_RECORD (only the coordinator writes markers, through WriteTxnMarkers).
 //! Before a producer's first transactional batch on a partition, the partition's inclusion in
-//! the transaction is verified with its coordinator (KIP-890 part 1, see `verify`).
+//! the transaction is verified with its coordinator (KIP-890 part 1), or from v12 added by it
+//! (part 2); see `verify`.
 
 use streamctl_protocol::messages::produce::{ProduceResponsePartition, ProduceResponseTopic};
 use streamctl_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -28,10 +29,11 @@ use std::sync::Arc;
 
 use crate::error::ApiError;
 use crate::partition::{Partition, Verification};
+use crate::txn_coordinator::Ask;
 use std::collections::HashMap;
 
 /// Versions served.
-pub const VERSIONS: (i16, i16) = (3, 11);
+pub const VERSIONS: (i16, i16) = (3, 12);
 
 /// Answers a Produce request; `None` for acks=0.
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
@@ -130,20 +132,29 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
     })
 }
 
-/// KIP-890 part 1 (`transaction.partition.verification.enable`, on as in Kafka): before a
+/// KIP-890 (`transaction.partition.verification.enable`, on as in Kafka): before a
 /// producer's first transactional batch on a partition, its transaction coordinator must
-/// confirm the partition is in the transaction, so a batch arriving after its transaction
-/// ended (a delayed retry, a zombie) cannot open a transaction nothing will end. One question
-/// per producer for every partition of the request. Per partition: the verification to
-/// append with, or the refusal: TRANSACTION_ABORTABLE (v11+) or INVALID_TXN_STATE (older)
-/// when the partition is not in the transaction, INVALID_PRODUCER_EPOCH when the producer was
-/// fenced, NOT_ENOUGH_REPLICAS (which every client retries) while the coordinator cannot say.
+/// confirm the partition is in the transaction (part 1, Produce ≤ v11: the client added it),
+/// or add it (part 2, Produce v12+: transactions v2, where clients no longer add
+/// partitions). Either way a batch arriving after its transaction ended (a delayed retry, a
+/// zombie) cannot open a transaction nothing will end. One question per producer for every
+/// partition of the request. Per partition: the verification to append with, or the
+/// refusal: TRANSACTION_ABORTABLE (v11+) or INVALID_TXN_STATE (older) when the partition is
+/// not in the transaction, INVALID_PRODUCER_EPOCH when the producer was fenced,
+/// CONCURRENT_TRANSACTIONS (v12+, after a short retry here) while the previous transaction is
+/// still ending, NOT_ENOUGH_REPLICAS (which every client retries) while the coordinator cannot
+/// say.
 async fn verify(
     ctx: &RequestContext<'_>,
     req: &ProduceRequest,
     id: &str,
 ) -> HashMap<(String, i32), Result<Verification, ApiError>> {
     let mut out = HashMap::new();
+    let ask = if ctx.version() >= 12 {
+        Ask::Add
+    } else {
+        Ask::Verify
+    };
     // (producer id, epoch) → the partitions to ask about, with their guards.
     type Asks = HashMap<(i64, i16), Vec<((String, i32), u64)>>;
     let mut asks: Asks = HashMap::new();
@@ -160,20 +171,23 @@ async fn verify(
             let Ok(leader) = ctx.broker.replicas.leader_replica(&t.name, pd.index) else {
                 continue;
             };
-            let pid = batch.producer_id();
+            let (pid, epoch) = (batch.producer_id(), batch.producer_epoch());
             let key = (t.name.clone(), pd.index);
-            match leader.partition.start_verification(pid) {
-                None => {
+            match leader
+                .partition
+                .start_verification(pid, epoch, ask == Ask::Add)
+            {
+                Err(e) => {
+                    out.insert(key, Err(e));
+                }
+                Ok(None) => {
                     let open = Verification {
                         producer_id: pid,
                         guard: None,
                     };
                     out.insert(key, Ok(open));
                 }
-                Some(guard) => asks
-                    .entry((pid, batch.producer_epoch()))
-                    .or_default()
-                    .push((key, guard)),
+                Ok(Some(guard)) => asks.entry((pid, epoch)).or_default().push((key, guard)),
             }
         }
     }
@@ -182,7 +196,7 @@ async fn verify(
         let codes = ctx
             .broker
             .transactions
-            .verify_remote(id, pid, epoch, &keys)
+            .ask_coordinator(ask, id, pid, epoch, &keys)
             .await;
         for ((key, guard), code) in parts.into_iter().zip(codes) {
             let result = match code {
@@ -204,6 +218,8 @@ fn verification_error(code: ErrorCode, version: i16, (topic, p): &(String, i32))
     let mapped = match code {
         ErrorCode::TransactionAbortable if version < 11 => ErrorCode::InvalidTxnState,
         ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+        // Produce v12 knows it (retriable); older clients hear what they retry.
+        ErrorCode::ConcurrentTransactions if version >= 12 => ErrorCode::ConcurrentTransactions,
         ErrorCode::ConcurrentTransactions
         | ErrorCode::NetworkException
         | ErrorCode::CoordinatorNotAvailable

@@ -1,4 +1,4 @@
-//! TxnOffsetCommit: v0–v4.
+//! TxnOffsetCommit: v0–v5.
 //!
 //! Offsets committed inside a transaction, sent to the group's coordinator (after
 //! AddOffsetsToTxn put the group's partition in the transaction). They are written to
@@ -8,8 +8,11 @@
 //! (generation, member id, instance id) follow Kafka: an empty member id or a negative
 //! generation skips them, and a negative generation creates an unknown group. Unknown
 //! partitions answer UNKNOWN_TOPIC_OR_PARTITION; below v2 COORDINATOR_LOAD_IN_PROGRESS is
-//! answered as COORDINATOR_NOT_AVAILABLE. Not implemented: v5 (KIP-890 transactions v2, which
-//! adds the partition implicitly) and verification that the partition is in the transaction.
+//! answered as COORDINATOR_NOT_AVAILABLE. From v5 (KIP-890 part 2, transactions v2, where
+//! clients skip AddOffsetsToTxn) the group coordinator first has the transaction coordinator
+//! add the group's `__consumer_offsets` partition to the transaction, with Kafka's mapping of
+//! that call's errors. Not implemented: verification that the partition is in the
+//! transaction below v5.
 
 use streamctl_protocol::messages::txn_offset_commit::{
     TxnOffsetCommitRequestTopic, TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
@@ -19,9 +22,11 @@ use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
 use crate::coordinator::actor::{CommitArgs, OffsetCommit};
+use crate::coordinator::records::OFFSETS_TOPIC;
+use crate::txn_coordinator::Ask;
 
 /// Versions served.
-pub const VERSIONS: (i16, i16) = (0, 4);
+pub const VERSIONS: (i16, i16) = (0, 5);
 
 /// Answers a TxnOffsetCommit request.
 pub async fn handle(
@@ -52,8 +57,15 @@ pub async fn handle(
         codes.push(topic_codes);
     }
     if !offsets.is_empty() {
+        let added = if ctx.version() >= 5 && !req.group_id.is_empty() {
+            add_offsets_partition(ctx, &req).await
+        } else {
+            ErrorCode::None
+        };
         let results = if req.group_id.is_empty() {
             vec![ErrorCode::InvalidGroupId; offsets.len()]
+        } else if !added.is_ok() {
+            vec![added; offsets.len()]
         } else {
             let args = CommitArgs {
                 generation_id: req.generation_id,
@@ -86,6 +98,35 @@ pub async fn handle(
                 .unwrap_or(ErrorCode::None)
         }),
         ..Default::default()
+    }
+}
+
+/// Transactions v2: the transaction coordinator adds the group's offsets partition to the
+/// producer's transaction (what AddOffsetsToTxn did under v1). Its errors as the group
+/// coordinator reports them (Kafka's `CoordinatorOperationExceptionHelper`).
+async fn add_offsets_partition(ctx: &RequestContext<'_>, req: &TxnOffsetCommitRequest) -> ErrorCode {
+    let partition = match ctx.broker.coordinator.offsets_partition(&req.group_id) {
+        Ok(p) => p,
+        Err(e) => return e.code,
+    };
+    let codes = ctx
+        .broker
+        .transactions
+        .ask_coordinator(
+            Ask::Add,
+            &req.transactional_id,
+            req.producer_id,
+            req.producer_epoch,
+            &[(OFFSETS_TOPIC.to_string(), partition)],
+        )
+        .await;
+    match codes.first().copied().unwrap_or(ErrorCode::UnknownServerError) {
+        ErrorCode::NetworkException => ErrorCode::CoordinatorLoadInProgress,
+        ErrorCode::NotEnoughReplicas
+        | ErrorCode::UnknownTopicOrPartition
+        | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+        other => other,
     }
 }
 

@@ -118,7 +118,12 @@ impl Written {
         if self.replica.topic == OFFSETS_TOPIC {
             ctx.broker
                 .coordinator
-                .transaction_ended(self.replica.partition, self.producer_id, self.commit)
+                .transaction_ended(
+                    self.replica.partition,
+                    self.producer_id,
+                    self.commit,
+                    self.info.base_offset,
+                )
                 .await;
         }
         Ok(())

@@ -75,11 +75,20 @@ impl Partition {
         self.append_verified(records, config, min_isr, None)
     }
 
-    /// Starts a KIP-890 verification of `producer_id` before its transactional batch: the
-    /// guard to pass to [`Partition::append_verified`] once its coordinator confirmed the
-    /// partition is in the transaction. `None`: its transaction is open here already.
-    pub fn start_verification(&self, producer_id: i64) -> Option<u64> {
-        self.lock().producers.start_verification(producer_id)
+    /// Starts a KIP-890 verification of `producer_id` at `epoch` before its transactional
+    /// batch: the guard to pass to [`Partition::append_verified`] once its coordinator
+    /// confirmed (or, with `epoch_bump`, transactions v2, made) the partition part of the
+    /// transaction. `None`: its transaction is open here already. An epoch older than one
+    /// being verified is INVALID_PRODUCER_EPOCH.
+    pub fn start_verification(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        epoch_bump: bool,
+    ) -> Result<Option<u64>, ApiError> {
+        self.lock()
+            .producers
+            .start_verification(producer_id, epoch, epoch_bump)
     }
 
     /// [`Partition::append_as_leader`] for a transactional produce request: a batch that
@@ -154,6 +163,9 @@ impl Partition {
                     self.topic, self.partition, state.leader_epoch
                 ),
             ));
+        }
+        for batch in &batches {
+            state.producers.check_coordinator_batch(batch)?;
         }
         self.write(&mut state, &batches, -1)
     }

@@ -43,6 +43,9 @@ struct ProducerEntry {
     txn_first_offset: Option<i64>,
     /// The coordinator epoch of the last marker written for it (-1: none yet).
     coordinator_epoch: i32,
+    /// Its epoch was raised by a marker (transactions v2 bumps it at every end) and no batch
+    /// of that epoch came yet: the next one must start at sequence 0.
+    epoch_from_marker: bool,
 }
 
 impl ProducerEntry {
@@ -53,6 +56,7 @@ impl ProducerEntry {
             last_timestamp,
             txn_first_offset: None,
             coordinator_epoch: -1,
+            epoch_from_marker: false,
         }
     }
 }
@@ -70,6 +74,19 @@ pub struct AbortedTxn {
     /// of another producer still open then, else the marker's offset + 1. A fetch collecting
     /// entries may stop at one whose value is beyond what it returns.
     pub last_stable_offset: i64,
+}
+
+/// A producer's verification in progress on this partition (Kafka's `VerificationStateEntry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verifying {
+    /// The guard an append must present.
+    guard: u64,
+    /// The producer epoch verified.
+    epoch: i16,
+    /// Transactions v2: the previous transaction's marker carries this same (bumped) epoch
+    /// and may land while the next transaction is being added; it must not void the
+    /// verification of that next transaction.
+    survives_marker_of_epoch: bool,
 }
 
 /// A transaction whose marker is written but not yet below the high watermark: it holds the
@@ -99,8 +116,8 @@ pub(super) struct ProducerStates {
     unreplicated: VecDeque<Unreplicated>,
     /// Aborted transactions, in the order of their markers.
     aborted: Vec<AbortedTxn>,
-    /// KIP-890 verification in progress: producer id → the guard its verification holds.
-    verifying: HashMap<i64, u64>,
+    /// KIP-890 verification in progress, by producer id.
+    verifying: HashMap<i64, Verifying>,
     /// The last guard handed out.
     guards: u64,
 }
@@ -146,10 +163,10 @@ impl ProducerStates {
             let open = self
                 .entries
                 .get(&pid)
-                .is_some_and(|e| e.txn_first_offset.is_some());
+                .is_some_and(|e| e.txn_first_offset.is_some() && e.epoch == epoch);
             let verified = v.producer_id == pid
                 && v.guard.is_some()
-                && self.verifying.get(&pid).copied() == v.guard;
+                && self.verifying.get(&pid).map(|v| v.guard) == v.guard;
             if !open && !verified {
                 return Err(ApiError::new(
                     ErrorCode::InvalidTxnState,
@@ -171,6 +188,17 @@ impl ProducerStates {
                 format!("producer {pid} writes a non-transactional batch inside its transaction"),
             ));
         }
+        // A new epoch's transaction cannot start before the old one's marker ended it here:
+        // appended now, that marker would end both.
+        if batch.is_transactional() && entry.txn_first_offset.is_some() && epoch > entry.epoch {
+            return Err(ApiError::new(
+                ErrorCode::ConcurrentTransactions,
+                format!(
+                    "producer {pid}: epoch {epoch} while its transaction of epoch {} is still open here",
+                    entry.epoch
+                ),
+            ));
+        }
         let out_of_order = |expected: i32| {
             ApiError::new(
                 ErrorCode::OutOfOrderSequenceNumber,
@@ -186,7 +214,7 @@ impl ProducerStates {
                 ),
             ));
         }
-        if epoch > entry.epoch {
+        if epoch > entry.epoch || (entry.epoch_from_marker && entry.recent.is_empty()) {
             return if first == 0 {
                 Ok(SequenceCheck::Append)
             } else {
@@ -212,19 +240,65 @@ impl ProducerStates {
         }
     }
 
-    /// Starts verifying `producer_id` before its first transactional batch here; `None` when
-    /// its transaction is already open here (nothing to verify).
-    pub(super) fn start_verification(&mut self, producer_id: i64) -> Option<u64> {
+    /// Starts verifying `producer_id` at `epoch` before its first transactional batch here
+    /// (`epoch_bump`: transactions v2, the coordinator adds the partition); `None` when its
+    /// transaction of that epoch is already open here. Requests racing to start the same
+    /// verification share its guard, as Kafka's do.
+    pub(super) fn start_verification(
+        &mut self,
+        producer_id: i64,
+        epoch: i16,
+        epoch_bump: bool,
+    ) -> Result<Option<u64>, ApiError> {
         if self
             .entries
             .get(&producer_id)
-            .is_some_and(|e| e.txn_first_offset.is_some())
+            .is_some_and(|e| e.txn_first_offset.is_some() && e.epoch == epoch)
         {
-            return None;
+            return Ok(None);
+        }
+        match self.verifying.get(&producer_id) {
+            Some(v) if v.epoch == epoch => return Ok(Some(v.guard)),
+            // A late request of an older epoch must not void the newer one's verification.
+            Some(v) if v.epoch > epoch => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidProducerEpoch,
+                    format!(
+                        "producer {producer_id}: epoch {epoch} is older than {} being verified",
+                        v.epoch
+                    ),
+                ))
+            }
+            _ => {}
         }
         self.guards += 1;
-        self.verifying.insert(producer_id, self.guards);
-        Some(self.guards)
+        self.verifying.insert(
+            producer_id,
+            Verifying {
+                guard: self.guards,
+                epoch,
+                survives_marker_of_epoch: epoch_bump,
+            },
+        );
+        Ok(Some(self.guards))
+    }
+
+    /// The producer-epoch check a coordinator's own transactional batch gets (a group's
+    /// offsets written in a transaction, which carry no sequences): an epoch older than the
+    /// partition has seen is fenced, as it would be from a producer, so a late write of a
+    /// fenced producer cannot land after the marker that aborted its transaction.
+    pub(super) fn check_coordinator_batch(&self, batch: &RecordBatch) -> Result<(), ApiError> {
+        let (pid, epoch) = (batch.producer_id(), batch.producer_epoch());
+        match self.entries.get(&pid) {
+            Some(entry) if batch.is_transactional() && epoch < entry.epoch => Err(ApiError::new(
+                ErrorCode::InvalidProducerEpoch,
+                format!(
+                    "producer {pid}: epoch {epoch} is older than {}",
+                    entry.epoch
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Kafka's checks of a marker the coordinator asks the leader to write
@@ -279,10 +353,15 @@ impl ProducerStates {
             let entry = self.entries.entry(pid).or_insert_with(|| {
                 ProducerEntry::new(batch.producer_epoch(), batch.max_timestamp())
             });
-            if batch.producer_epoch() != entry.epoch {
+            // Epochs only go up: a batch of an older epoch (which the leader refuses) must not
+            // lower what later checks compare against.
+            if batch.producer_epoch() > entry.epoch {
                 entry.recent.clear();
                 entry.epoch = batch.producer_epoch();
+            } else if batch.producer_epoch() < entry.epoch {
+                continue;
             }
+            entry.epoch_from_marker = false;
             entry.recent.push_back((
                 batch.base_sequence(),
                 batch.last_sequence(),
@@ -309,8 +388,16 @@ impl ProducerStates {
             // Another control type, or a record we cannot read: not a transaction's end.
             Ok(None) | Err(_) => return,
         };
-        // A verification that started before the transaction ended is stale.
-        self.verifying.remove(&pid);
+        // A verification that started before the transaction ended is stale, except the
+        // verification of a transactions-v2 producer's next transaction, which runs under
+        // the epoch this marker carries.
+        if self
+            .verifying
+            .get(&pid)
+            .is_some_and(|v| !(v.survives_marker_of_epoch && v.epoch == batch.producer_epoch()))
+        {
+            self.verifying.remove(&pid);
+        }
         let entry = self
             .entries
             .entry(pid)
@@ -318,6 +405,7 @@ impl ProducerStates {
         if batch.producer_epoch() > entry.epoch {
             entry.epoch = batch.producer_epoch();
             entry.recent.clear();
+            entry.epoch_from_marker = true;
         }
         entry.coordinator_epoch = entry.coordinator_epoch.max(marker.coordinator_epoch);
         entry.last_timestamp = entry.last_timestamp.max(batch.max_timestamp());

@@ -9,8 +9,13 @@ use super::*;
 
 /// A batch of `n` records from producer `pid` (epoch 0) starting at sequence `seq`.
 fn from_producer(pid: i64, seq: i32, n: usize, transactional: bool) -> Bytes {
+    at_epoch(pid, 0, seq, n, transactional)
+}
+
+/// [`from_producer`] at producer epoch `epoch`.
+fn at_epoch(pid: i64, epoch: i16, seq: i32, n: usize, transactional: bool) -> Bytes {
     let mut b = RecordBatchBuilder::new(Compression::None)
-        .producer(pid, 0, seq)
+        .producer(pid, epoch, seq)
         .transactional(transactional);
     for _ in 0..n {
         b.push(0, None, Some(b"v".as_slice()), &[]).unwrap();
@@ -185,4 +190,50 @@ fn at(bytes: Bytes, base: i64) -> Bytes {
     let mut raw = bytes::BytesMut::from(&bytes[..]);
     streamctl_protocol::record_batch::rewrite_base_offset(&mut raw, base).unwrap();
     raw.freeze()
+}
+
+/// Transactions v2 on a partition: the marker of an end bumps the epoch, so the next batch
+/// must start the new epoch at sequence 0; the next transaction's verification survives that
+/// marker; a late verification of the old epoch cannot replace it; a group coordinator's
+/// transactional write of a fenced epoch is refused after the marker.
+#[test]
+fn a_v2_marker_starts_the_epoch_and_keeps_the_next_verification() {
+    let (_c, p) = leader();
+    let config = TopicConfig::default();
+    let guard = p.start_verification(10, 0, true).unwrap().unwrap();
+    let verified = Some(Verification {
+        producer_id: 10,
+        guard: Some(guard),
+    });
+    p.append_verified(&at_epoch(10, 0, 0, 2, true), &config, 0, verified)
+        .unwrap();
+    // The next transaction (epoch 1) is being added while the commit's marker (epoch 1)
+    // lands: the marker does not void it.
+    let next = p.start_verification(10, 1, true).unwrap().unwrap();
+    assert_eq!(
+        p.start_verification(10, 1, true).unwrap(),
+        Some(next),
+        "racing requests share one verification"
+    );
+    p.append_marker(10, 1, &marker(true, 0), 0).unwrap();
+    let late = p.start_verification(10, 0, true).unwrap_err();
+    assert_eq!(late.code, ErrorCode::InvalidProducerEpoch);
+    let verified = Some(Verification {
+        producer_id: 10,
+        guard: Some(next),
+    });
+    let gap = p
+        .append_verified(&at_epoch(10, 1, 5, 1, true), &config, 0, verified)
+        .unwrap_err();
+    assert_eq!(gap.code, ErrorCode::OutOfOrderSequenceNumber);
+    p.append_verified(&at_epoch(10, 1, 0, 1, true), &config, 0, verified)
+        .unwrap();
+    // Its abort at epoch 2; a late offsets write of epoch 1 is fenced.
+    p.append_marker(10, 2, &marker(false, 0), 0).unwrap();
+    let stale = p
+        .append_as_coordinator(&at_epoch(10, 1, 0, 1, true), 0, p.role().1)
+        .unwrap_err();
+    assert_eq!(stale.code, ErrorCode::InvalidProducerEpoch);
+    p.append_as_coordinator(&at_epoch(10, 2, 0, 1, true), 0, p.role().1)
+        .unwrap();
 }

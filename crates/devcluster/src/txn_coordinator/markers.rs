@@ -194,16 +194,12 @@ impl TransactionCoordinator {
 }
 
 fn group_by_topic(parts: &[(String, i32)]) -> Vec<WritableTxnMarkerTopic> {
-    let mut topics: Vec<WritableTxnMarkerTopic> = Vec::new();
-    for (topic, p) in parts {
-        match topics.last_mut() {
-            Some(t) if &t.name == topic => t.partition_indexes.push(*p),
-            _ => topics.push(WritableTxnMarkerTopic {
-                name: topic.clone(),
-                partition_indexes: vec![*p],
-                ..Default::default()
-            }),
-        }
-    }
-    topics
+    super::by_topic(parts)
+        .into_iter()
+        .map(|(name, partition_indexes)| WritableTxnMarkerTopic {
+            name,
+            partition_indexes,
+            ..Default::default()
+        })
+        .collect()
 }

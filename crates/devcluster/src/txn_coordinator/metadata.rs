@@ -1,11 +1,17 @@
 //! One transactional id's state and Kafka's rules for changing it (`TransactionMetadata`,
-//! `TransactionCoordinator` of Kafka's transactions v1). Pure: no I/O, no clock.
+//! `TransactionCoordinator`), for both transaction protocols. Pure: no I/O, no clock.
 //!
 //! ```text
 //!   InitProducerId ──▶ Empty ──AddPartitions──▶ Ongoing ──EndTxn──▶ PrepareCommit|PrepareAbort
 //!        ▲               ▲                        │                     │ markers written
 //!        └───────────────┴── CompleteCommit|CompleteAbort ◀─────────────┘
 //!   Ongoing + InitProducerId or timeout ──▶ epoch + 1, PrepareAbort (fence), then as above
+//!
+//!   transactions v2 (KIP-890 part 2, EndTxn v5): the partition leaders add partitions
+//!   (AddPartitionsToTxn v4+ without verify_only), and every EndTxn bumps the epoch in its
+//!   Prepare record: the markers carry epoch + 1, the producer continues with it (an epoch
+//!   that ran out moves to a new producer id at Complete), and a retried EndTxn is known by
+//!   its epoch being one behind.
 //! ```
 //!
 //! Every change is two-phase: a `prepare_*` function checks the request against the state
@@ -121,6 +127,25 @@ pub struct TxnMetadata {
     pub pending: Option<TxnState>,
     /// The `last_producer_epoch` a pending InitProducerId takes on completion.
     pending_last_epoch: Option<i16>,
+    /// The producer id a transactions-v2 end whose epoch ran out moves to at Complete, or -1.
+    pub next_producer_id: i64,
+    /// The transaction protocol of the producer's last transaction: 0 (v1) or 2 (v2).
+    pub client_version: i16,
+}
+
+/// What EndTxn v5 (transactions v2) must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndPlan {
+    /// Log this Prepare value; then answer `next` (the producer id and epoch to continue
+    /// with).
+    Write {
+        /// The value to log.
+        value: TxnLogValue,
+        /// The producer id and epoch the producer continues with.
+        next: (i64, i16),
+    },
+    /// A retry of an end that already happened: answer this id and epoch again.
+    Retry(i64, i16),
 }
 
 /// What the caller asks of InitProducerId besides the id.
@@ -160,6 +185,8 @@ impl TxnMetadata {
             last_update_ms: now_ms,
             pending: None,
             pending_last_epoch: None,
+            next_producer_id: -1,
+            client_version: 0,
         }
     }
 
@@ -187,17 +214,10 @@ impl TxnMetadata {
         now_ms: i64,
     ) -> TxnLogValue {
         let partitions = (state != TxnState::Empty).then(|| {
-            let mut topics: Vec<TxnTopic> = Vec::new();
-            for (topic, p) in partitions {
-                match topics.last_mut() {
-                    Some(t) if &t.topic == topic => t.partitions.push(*p),
-                    _ => topics.push(TxnTopic {
-                        topic: topic.clone(),
-                        partitions: vec![*p],
-                    }),
-                }
-            }
-            topics
+            super::by_topic(partitions)
+                .into_iter()
+                .map(|(topic, partitions)| TxnTopic { topic, partitions })
+                .collect()
         });
         TxnLogValue {
             producer_id,
@@ -212,6 +232,8 @@ impl TxnMetadata {
             partitions,
             last_update_ms: now_ms,
             start_ms,
+            next_producer_id: -1,
+            client_version: self.client_version,
         }
     }
 
@@ -251,7 +273,16 @@ impl TxnMetadata {
         }
         self.refuse_if_busy()?;
         if self.state == TxnState::Ongoing {
-            let epoch = self.bumped_epoch();
+            // A transactions-v2 producer takes epoch + 1 as a retry of its own end: the
+            // fence skips it, so the fenced producer's EndTxn cannot pass for one (as Kafka
+            // 4.0 fences, bumping twice).
+            let epoch = if self.client_version >= 2 {
+                self.bumped_epoch()
+                    .checked_add(1)
+                    .unwrap_or(self.producer_epoch)
+            } else {
+                self.bumped_epoch()
+            };
             let v = self.value(
                 TxnState::PrepareAbort,
                 self.producer_id,
@@ -315,13 +346,15 @@ impl TxnMetadata {
         Ok(())
     }
 
-    /// AddPartitionsToTxn / AddOffsetsToTxn: `Ok(None)` when every partition is already in
-    /// the open transaction (nothing to log).
+    /// AddPartitionsToTxn / AddOffsetsToTxn, and under transactions v2 (`client_version`
+    /// 2) a partition leader's implicit add: `Ok(None)` when every partition is already in
+    /// the open transaction (nothing to log). The epoch must be the current one exactly.
     pub fn prepare_add(
         &mut self,
         producer_id: i64,
         producer_epoch: i16,
         partitions: &[(String, i32)],
+        client_version: i16,
         now_ms: i64,
     ) -> Result<Option<TxnLogValue>, ErrorCode> {
         self.check_producer(producer_id, producer_epoch)?;
@@ -341,7 +374,7 @@ impl TxnMetadata {
         } else {
             now_ms
         };
-        let v = self.value(
+        let mut v = self.value(
             TxnState::Ongoing,
             self.producer_id,
             self.producer_epoch,
@@ -349,6 +382,7 @@ impl TxnMetadata {
             start,
             now_ms,
         );
+        v.client_version = client_version;
         Ok(Some(self.pend(v)))
     }
 
@@ -393,7 +427,7 @@ impl TxnMetadata {
                 } else {
                     TxnState::PrepareAbort
                 };
-                let v = self.value(
+                let mut v = self.value(
                     target,
                     self.producer_id,
                     self.producer_epoch,
@@ -401,6 +435,7 @@ impl TxnMetadata {
                     self.start_ms,
                     now_ms,
                 );
+                v.client_version = 0;
                 Ok(Some(self.pend(v)))
             }
             (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(None),
@@ -409,6 +444,87 @@ impl TxnMetadata {
             }
             _ => Err(ErrorCode::InvalidTxnState),
         }
+    }
+
+    /// EndTxn v5, transactions v2 (Kafka's `endTransaction` with `supportsEpochBump`). The
+    /// Prepare record bumps the epoch (the markers carry it, the producer continues with it);
+    /// an exhausted epoch also picks the producer id to move to at Complete (`new_id`). A
+    /// request one epoch behind is a retry of an end that happened (or is happening), an
+    /// Empty or completed id can be aborted with nothing in it, and every other epoch is
+    /// fenced.
+    pub fn prepare_end_v2(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        now_ms: i64,
+        new_id: impl FnOnce() -> Result<i64, ErrorCode>,
+    ) -> Result<EndPlan, ErrorCode> {
+        if self.pending.is_some() {
+            return Err(ErrorCode::ConcurrentTransactions);
+        }
+        // A retry after the end rotated the producer id: it carries the old id and the last
+        // epoch it had.
+        let retry_on_overflow = self.previous_producer_id == producer_id
+            && producer_epoch == EPOCH_EXHAUSTED
+            && self.producer_epoch == 0;
+        let retry_on_bump = Some(self.producer_epoch) == producer_epoch.checked_add(1);
+        if producer_id != self.producer_id && !retry_on_overflow {
+            return Err(ErrorCode::InvalidProducerIdMapping);
+        }
+        let current = producer_epoch == self.producer_epoch;
+        let valid = match self.state {
+            TxnState::PrepareCommit | TxnState::PrepareAbort => retry_on_bump,
+            TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                retry_on_bump || retry_on_overflow || current
+            }
+            _ => current,
+        };
+        if !valid {
+            return Err(ErrorCode::ProducerFenced);
+        }
+        let retry = retry_on_bump || retry_on_overflow;
+        let (target, partitions) = match (self.state, commit) {
+            (TxnState::Ongoing, true) => (TxnState::PrepareCommit, self.partitions.clone()),
+            (TxnState::Ongoing, false) => (TxnState::PrepareAbort, self.partitions.clone()),
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) if retry => {
+                return Ok(EndPlan::Retry(self.producer_id, self.producer_epoch))
+            }
+            // An abort with nothing in the transaction still bumps the epoch.
+            (TxnState::CompleteCommit | TxnState::CompleteAbort | TxnState::Empty, false)
+                if !retry =>
+            {
+                (TxnState::PrepareAbort, BTreeSet::new())
+            }
+            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
+                return Err(ErrorCode::ConcurrentTransactions)
+            }
+            _ => return Err(ErrorCode::InvalidTxnState),
+        };
+        let next_producer_id = if self.producer_epoch >= EPOCH_EXHAUSTED {
+            new_id()?
+        } else {
+            -1
+        };
+        let epoch = self.bumped_epoch();
+        let start = if self.state == TxnState::Ongoing {
+            self.start_ms
+        } else {
+            now_ms
+        };
+        let mut v = self.value(target, self.producer_id, epoch, &partitions, start, now_ms);
+        v.next_producer_id = next_producer_id;
+        v.client_version = 2;
+        let next = if next_producer_id >= 0 {
+            (next_producer_id, 0)
+        } else {
+            (self.producer_id, epoch)
+        };
+        self.pending_last_epoch = Some(self.producer_epoch);
+        Ok(EndPlan::Write {
+            value: self.pend(v),
+            next,
+        })
     }
 
     /// The abort of an Ongoing transaction that outlived its timeout at `now_ms` (Kafka's
@@ -440,10 +556,16 @@ impl TxnMetadata {
         if self.pending.is_some() {
             return None;
         }
+        // A transactions-v2 end whose epoch ran out continues under its new producer id.
+        let (producer_id, epoch) = if self.next_producer_id >= 0 {
+            (self.next_producer_id, 0)
+        } else {
+            (self.producer_id, self.producer_epoch)
+        };
         let v = self.value(
             target,
-            self.producer_id,
-            self.producer_epoch,
+            producer_id,
+            epoch,
             &BTreeSet::new(),
             self.start_ms,
             now_ms,
@@ -491,221 +613,11 @@ impl TxnMetadata {
             .collect();
         self.start_ms = value.start_ms;
         self.last_update_ms = value.last_update_ms;
+        self.next_producer_id = value.next_producer_id;
+        self.client_version = value.client_version;
         self.pending = None;
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn init(m: &mut TxnMetadata, pid: i64, epoch: i16) -> Result<InitPlan, ErrorCode> {
-        m.prepare_init(
-            InitArgs {
-                timeout_ms: 60_000,
-                producer_id: pid,
-                producer_epoch: epoch,
-            },
-            10,
-            || Ok(99),
-        )
-    }
-
-    fn apply(m: &mut TxnMetadata, v: TxnLogValue) {
-        assert!(m.complete(&v));
-    }
-
-    /// Runs an init that must write; returns the value written.
-    fn init_write(m: &mut TxnMetadata, pid: i64, epoch: i16) -> TxnLogValue {
-        let InitPlan::Write(value) = init(m, pid, epoch).unwrap() else {
-            panic!("expected a write")
-        };
-        apply(m, value.clone());
-        value
-    }
-
-    fn ready(epoch_after: i16) -> TxnMetadata {
-        let mut m = TxnMetadata::new(7, 60_000, 0);
-        for _ in 0..=epoch_after {
-            init_write(&mut m, -1, -1);
-        }
-        m
-    }
-
-    fn parts(names: &[(&str, i32)]) -> Vec<(String, i32)> {
-        names.iter().map(|(t, p)| (t.to_string(), *p)).collect()
-    }
-
-    #[test]
-    fn a_new_id_starts_at_epoch_0_and_each_init_bumps() {
-        let m = ready(0);
-        assert_eq!(
-            (m.producer_id, m.producer_epoch, m.state),
-            (7, 0, TxnState::Empty)
-        );
-        let m = ready(2);
-        assert_eq!(m.producer_epoch, 2);
-    }
-
-    #[test]
-    fn kip_360_init_with_the_current_epoch_bumps_a_retry_repeats_others_are_fenced() {
-        let mut m = ready(1);
-        assert_eq!(init_write(&mut m, 7, 1).producer_epoch, 2);
-        // A retry of that call (it carries the epoch before the bump) gets the same answer.
-        assert_eq!(init_write(&mut m, 7, 1).producer_epoch, 2);
-        assert_eq!(init_write(&mut m, 7, 2).producer_epoch, 3);
-        assert_eq!(init(&mut m, 7, 0).unwrap_err(), ErrorCode::ProducerFenced);
-        assert_eq!(init(&mut m, 8, 2).unwrap_err(), ErrorCode::ProducerFenced);
-    }
-
-    #[test]
-    fn an_exhausted_epoch_rotates_the_producer_id() {
-        let mut m = ready(0);
-        m.producer_epoch = EPOCH_EXHAUSTED;
-        let v = init_write(&mut m, -1, -1);
-        assert_eq!(
-            (v.producer_id, v.producer_epoch, v.previous_producer_id),
-            (99, 0, 7)
-        );
-    }
-
-    #[test]
-    fn a_transaction_runs_add_prepare_complete() {
-        let mut m = ready(0);
-        let v = m
-            .prepare_add(7, 0, &parts(&[("a", 0), ("a", 1), ("b", 0)]), 20)
-            .unwrap()
-            .unwrap();
-        assert_eq!(v.state, TxnState::Ongoing);
-        assert_eq!(v.start_ms, 20);
-        apply(&mut m, v);
-        // Nothing new: no write.
-        assert_eq!(m.prepare_add(7, 0, &parts(&[("a", 1)]), 30).unwrap(), None);
-        assert_eq!(
-            m.prepare_add(7, 1, &parts(&[("a", 1)]), 30).unwrap_err(),
-            ErrorCode::ProducerFenced
-        );
-        assert_eq!(
-            m.prepare_add(8, 0, &parts(&[("a", 1)]), 30).unwrap_err(),
-            ErrorCode::InvalidProducerIdMapping
-        );
-        let v = m.prepare_end(7, 0, true, 40).unwrap().unwrap();
-        assert_eq!(v.state, TxnState::PrepareCommit);
-        assert_eq!(v.partitions.as_ref().unwrap().len(), 2);
-        apply(&mut m, v);
-        assert_eq!(
-            m.prepare_end(7, 0, true, 41).unwrap_err(),
-            ErrorCode::ConcurrentTransactions
-        );
-        assert_eq!(
-            m.prepare_end(7, 0, false, 41).unwrap_err(),
-            ErrorCode::InvalidTxnState
-        );
-        assert_eq!(
-            m.prepare_add(7, 0, &parts(&[("c", 0)]), 41).unwrap_err(),
-            ErrorCode::ConcurrentTransactions
-        );
-        let v = m.prepare_complete(50).unwrap();
-        assert_eq!(v.state, TxnState::CompleteCommit);
-        apply(&mut m, v);
-        assert!(m.partitions.is_empty());
-        // A retried commit succeeds; an abort now is out of order; so is ending Empty.
-        assert_eq!(m.prepare_end(7, 0, true, 51).unwrap(), None);
-        assert_eq!(
-            m.prepare_end(7, 0, false, 51).unwrap_err(),
-            ErrorCode::InvalidTxnState
-        );
-        // The next transaction starts afresh.
-        let v = m
-            .prepare_add(7, 0, &parts(&[("c", 0)]), 60)
-            .unwrap()
-            .unwrap();
-        assert_eq!((v.start_ms, v.partitions.unwrap().len()), (60, 1));
-    }
-
-    #[test]
-    fn init_during_a_transaction_fences_and_aborts_it_and_timeouts_do_too() {
-        let mut m = ready(0);
-        let v = m
-            .prepare_add(7, 0, &parts(&[("a", 0)]), 100)
-            .unwrap()
-            .unwrap();
-        apply(&mut m, v);
-        let mut timing_out = m.clone();
-        let InitPlan::FenceAndAbort(v) = init(&mut m, -1, -1).unwrap() else {
-            panic!()
-        };
-        assert_eq!((v.state, v.producer_epoch), (TxnState::PrepareAbort, 1));
-        // The timeout takes the same path: fence, then abort.
-        assert_eq!(timing_out.prepare_timeout_abort(100 + 60_000), None);
-        let t = timing_out.prepare_timeout_abort(100 + 60_001).unwrap();
-        assert_eq!(
-            t,
-            TxnLogValue {
-                last_update_ms: 100 + 60_001,
-                ..v.clone()
-            }
-        );
-        apply(&mut m, v);
-        // The fenced incarnation's commit is refused; the new one's init waits for the abort.
-        assert_eq!(
-            m.prepare_end(7, 0, true, 0).unwrap_err(),
-            ErrorCode::ProducerFenced
-        );
-        assert_eq!(
-            init(&mut m, -1, -1).unwrap_err(),
-            ErrorCode::ConcurrentTransactions
-        );
-        let v = m.prepare_complete(0).unwrap();
-        apply(&mut m, v);
-        // The fenced incarnation cannot pass for a retry of anything.
-        assert_eq!(init(&mut m, 7, 0).unwrap_err(), ErrorCode::ProducerFenced);
-        assert_eq!(init_write(&mut m, -1, -1).producer_epoch, 2);
-    }
-
-    #[test]
-    fn a_prepared_change_shuts_out_every_other_until_it_completes_or_is_abandoned() {
-        let mut m = ready(0);
-        let v = m
-            .prepare_add(7, 0, &parts(&[("a", 0)]), 1)
-            .unwrap()
-            .unwrap();
-        apply(&mut m, v);
-        let a0 = ("a".to_string(), 0);
-        let a1 = ("a".to_string(), 1);
-        assert_eq!(m.verify(7, 0, &a0), ErrorCode::None);
-        assert_eq!(m.verify(7, 0, &a1), ErrorCode::TransactionAbortable);
-        assert_eq!(m.verify(7, 1, &a0), ErrorCode::ProducerFenced);
-        // EndTxn prepared (not yet logged): a racing timeout, init or second end must wait.
-        let commit = m.prepare_end(7, 0, true, 2).unwrap().unwrap();
-        assert_eq!(m.prepare_timeout_abort(i64::MAX / 2), None);
-        assert_eq!(
-            init(&mut m, -1, -1).unwrap_err(),
-            ErrorCode::ConcurrentTransactions
-        );
-        assert_eq!(
-            m.prepare_end(7, 0, false, 2).unwrap_err(),
-            ErrorCode::ConcurrentTransactions
-        );
-        // Only the pending change completes.
-        let mut other = commit.clone();
-        other.state = TxnState::PrepareAbort;
-        assert!(!m.complete(&other));
-        // Abandoned (its write failed): the state is unchanged and requests go through.
-        m.abandon();
-        assert_eq!(m.state, TxnState::Ongoing);
-        let abort = m.prepare_end(7, 0, false, 3).unwrap().unwrap();
-        assert!(m.complete(&abort));
-        assert_eq!(m.state, TxnState::PrepareAbort);
-        // A fenced producer hears PRODUCER_FENCED even while the id is busy, as in Kafka.
-        assert_eq!(init(&mut m, 99, 0).unwrap_err(), ErrorCode::ProducerFenced);
-    }
-
-    #[test]
-    fn state_ids_round_trip() {
-        for id in 0..8 {
-            assert_eq!(TxnState::from_id(id).unwrap().id(), id);
-        }
-        assert_eq!(TxnState::from_id(8), None);
-    }
-}
+mod tests;

@@ -12,11 +12,14 @@
 //!  a null value (tombstone) removes the transactional id
 //! ```
 //!
-//! We write value version 0, what Kafka writes while the cluster's `transaction.version` is
-//! 0 (the dev cluster does not advertise KIP-890's transactions v2), and read 0 and 1.
+//! We write value version 1, what Kafka writes once the cluster's `transaction.version` is 1
+//! or more (the dev cluster finalizes 2), with the tagged fields that differ from their
+//! defaults; we read 0 and 1.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use streamctl_protocol::primitives::{get_tagged_fields, put_empty_tagged_fields, Ctx, Field};
+use streamctl_protocol::primitives::{
+    get_tagged_fields, put_empty_tagged_fields, put_tagged_fields, Ctx, Field,
+};
 use streamctl_protocol::{DecodeError, EncodeError};
 
 use super::metadata::TxnState;
@@ -25,7 +28,7 @@ use super::metadata::TxnState;
 pub const TRANSACTION_TOPIC: &str = "__transaction_state";
 
 /// The value version written.
-pub const VALUE_VERSION: i16 = 0;
+pub const VALUE_VERSION: i16 = 1;
 
 fn ctx(version: i16, nullable: bool) -> Ctx {
     Ctx {
@@ -102,6 +105,12 @@ pub struct TxnLogValue {
     pub last_update_ms: i64,
     /// When the transaction started, or -1.
     pub start_ms: i64,
+    /// The producer id a transactions-v2 end whose epoch ran out moves to on completion, or
+    /// -1 (v1 tagged field 1).
+    pub next_producer_id: i64,
+    /// The transaction protocol the producer's last transaction used: 0 (v1 protocol) or 2
+    /// (KIP-890 transactions v2) (v1 tagged field 2).
+    pub client_version: i16,
 }
 
 impl TxnLogValue {
@@ -118,7 +127,24 @@ impl TxnLogValue {
         self.last_update_ms.encode(&mut buf, c)?;
         self.start_ms.encode(&mut buf, c)?;
         if c.flexible {
-            put_empty_tagged_fields(&mut buf);
+            // Tagged fields are written only when they differ from their defaults.
+            let mut tagged = Vec::new();
+            for (tag, value, default) in [
+                (0, self.previous_producer_id, -1),
+                (1, self.next_producer_id, -1),
+            ] {
+                if value != default {
+                    let mut data = BytesMut::new();
+                    value.encode(&mut data, c)?;
+                    tagged.push((tag, data));
+                }
+            }
+            if self.client_version != 0 {
+                let mut data = BytesMut::new();
+                self.client_version.encode(&mut data, c)?;
+                tagged.push((2, data));
+            }
+            put_tagged_fields(&mut buf, tagged, &[])?;
         }
         Ok(buf.freeze())
     }
@@ -144,11 +170,14 @@ impl TxnLogValue {
         let partitions = Option::<Vec<TxnTopic>>::decode(&mut buf, c)?;
         let last_update_ms = i64::decode(&mut buf, c)?;
         let start_ms = i64::decode(&mut buf, c)?;
-        let mut previous_producer_id = -1;
+        let (mut previous_producer_id, mut next_producer_id, mut client_version) = (-1, -1, 0);
         if c.flexible {
             get_tagged_fields(&mut buf, |tag, mut data| {
-                if tag == 0 {
-                    previous_producer_id = i64::decode(&mut data, c)?;
+                match tag {
+                    0 => previous_producer_id = i64::decode(&mut data, c)?,
+                    1 => next_producer_id = i64::decode(&mut data, c)?,
+                    2 => client_version = i16::decode(&mut data, c)?,
+                    _ => {}
                 }
                 Ok(())
             })?;
@@ -162,6 +191,8 @@ impl TxnLogValue {
             partitions,
             last_update_ms,
             start_ms,
+            next_producer_id,
+            client_version,
         })
     }
 }
@@ -180,6 +211,8 @@ mod tests {
             partitions,
             last_update_ms: 5,
             start_ms: 4,
+            next_producer_id: -1,
+            client_version: 0,
         }
     }
 
@@ -193,23 +226,31 @@ mod tests {
             }]),
         );
         let bytes = v.encode().unwrap();
-        let mut expected = vec![0, 0]; // version 0
+        let mut expected = vec![0, 1]; // version 1: compact strings and arrays
         expected.extend_from_slice(&1000i64.to_be_bytes());
         expected.extend_from_slice(&2i16.to_be_bytes());
         expected.extend_from_slice(&60_000i32.to_be_bytes());
         expected.push(1); // Ongoing
-        expected.extend_from_slice(&1i32.to_be_bytes()); // one topic
-        expected.extend_from_slice(&[0, 1, b't']);
-        expected.extend_from_slice(&2i32.to_be_bytes());
-        expected.extend_from_slice(&0i32.to_be_bytes());
-        expected.extend_from_slice(&2i32.to_be_bytes());
+        expected.push(2); // one topic
+        expected.extend_from_slice(&[2, b't']);
+        expected.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0, 2, 0]); // [0, 2], no tags
         expected.extend_from_slice(&5i64.to_be_bytes());
         expected.extend_from_slice(&4i64.to_be_bytes());
+        expected.push(0); // no tagged fields: all at their defaults
         assert_eq!(&bytes[..], &expected[..]);
         assert_eq!(TxnLogValue::decode(bytes).unwrap(), v);
         let empty = value(TxnState::Empty, None);
         let bytes = empty.encode().unwrap();
         assert_eq!(TxnLogValue::decode(bytes).unwrap(), empty);
+        // Tagged fields away from their defaults come back.
+        let rotated = TxnLogValue {
+            previous_producer_id: 6,
+            next_producer_id: 1001,
+            client_version: 2,
+            ..value(TxnState::PrepareCommit, Some(Vec::new()))
+        };
+        let bytes = rotated.encode().unwrap();
+        assert_eq!(TxnLogValue::decode(bytes).unwrap(), rotated);
     }
 
     #[test]
@@ -229,6 +270,7 @@ mod tests {
         b.extend_from_slice(&[2, 2, 0, 2]);
         let v = TxnLogValue::decode(Bytes::from(b)).unwrap();
         assert_eq!(v.previous_producer_id, 6);
+        assert_eq!((v.next_producer_id, v.client_version), (-1, 2));
         assert_eq!(v.state, TxnState::CompleteCommit);
         assert_eq!(
             v.partitions,

@@ -21,6 +21,7 @@ mod cluster_apis;
 mod configs;
 mod topics;
 mod transactions;
+mod transactions_v2;
 
 /// Upper bound on any one test; a hang fails instead of blocking the suite.
 const LIMIT: Duration = Duration::from_secs(60);

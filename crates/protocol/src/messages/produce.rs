@@ -1,8 +1,10 @@
-//! Produce (API key 0): v3–v11, flexible from v9.
+//! Produce (API key 0): v3–v12, flexible from v9.
 //!
 //! With `acks = 0` the broker sends no response at all. v3 is the first version with record
 //! batches (magic 2) and transactions; v8 added per-batch errors (KIP-467) and v10 the new
-//! leader and its endpoint on `NOT_LEADER_OR_FOLLOWER` (KIP-951), as tagged fields.
+//! leader and its endpoint on `NOT_LEADER_OR_FOLLOWER` (KIP-951), as tagged fields. v12 has
+//! v11's fields; sending it says the producer runs transactions v2 (KIP-890 part 2), so the
+//! leader adds a transaction's partitions itself.
 
 use bytes::Bytes;
 
@@ -28,7 +30,7 @@ kafka_struct! {
 
 kafka_message! {
     /// Appends record batches to partitions.
-    pub struct ProduceRequest: Produce, versions 3..=11, flexible 9 {
+    pub struct ProduceRequest: Produce, versions 3..=12, flexible 9 {
         /// The transactional id, or null outside a transaction.
         transactional_id: Option<String> [3.., nullable 3.., default None],
         /// How many replicas must acknowledge: 0 none, 1 the leader, -1 all in-sync replicas.
@@ -108,7 +110,7 @@ kafka_struct! {
 
 kafka_message! {
     /// The result of appending to each partition.
-    pub struct ProduceResponse: Produce, versions 3..=11, flexible 9 {
+    pub struct ProduceResponse: Produce, versions 3..=12, flexible 9 {
         /// Each topic's answers.
         responses: Vec<ProduceResponseTopic> [0..],
         /// How long the client should back off because of a quota, in ms.

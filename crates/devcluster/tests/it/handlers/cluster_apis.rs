@@ -35,8 +35,37 @@ async fn api_versions_lists_the_new_handlers() {
         assert_eq!(range(ApiKey::DeleteGroups), Some((0, 2)));
         assert_eq!(range(ApiKey::OffsetDelete), Some((0, 0)));
         assert_eq!(range(ApiKey::AddPartitionsToTxn), Some((0, 5)));
-        assert_eq!(range(ApiKey::EndTxn), Some((0, 4)));
+        assert_eq!(range(ApiKey::EndTxn), Some((0, 5)));
+        assert_eq!(range(ApiKey::TxnOffsetCommit), Some((0, 5)));
+        assert_eq!(range(ApiKey::Produce), Some((0, 12)));
         assert_eq!(range(ApiKey::WriteTxnMarkers), Some((1, 1)));
+        assert_eq!(range(ApiKey::DescribeProducers), Some((0, 0)));
+        // v3 carries the finalized transaction.version (transactions v2); the supported
+        // range, whose minimum is 0, only from v4 (as Kafka, KAFKA-17492).
+        let finalized = |r: &ApiVersionsResponse| {
+            r.finalized_features
+                .iter()
+                .map(|f| (f.name.clone(), f.min_version_level, f.max_version_level))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            finalized(&resp),
+            [("transaction.version".to_string(), 2, 2)]
+        );
+        assert_eq!(resp.finalized_features_epoch, 1);
+        assert!(resp.supported_features.is_empty());
+        let v4 = call(addr(&c, 1), ApiVersionsRequest::default(), 4).await;
+        let supported: Vec<_> = v4
+            .supported_features
+            .iter()
+            .map(|f| (f.name.as_str(), f.min_version, f.max_version))
+            .collect();
+        assert_eq!(supported, [("transaction.version", 0, 2)]);
+        c.shutdown().await;
+        // A cluster posing as one without transactions v2 finalizes nothing.
+        let c = cluster_with(1, |b| b.transaction_version(0)).await;
+        let resp = call(addr(&c, 1), ApiVersionsRequest::default(), 4).await;
+        assert!(finalized(&resp).is_empty());
         c.shutdown().await;
     })
     .await;

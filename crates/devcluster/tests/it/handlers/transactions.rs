@@ -15,7 +15,7 @@ use super::*;
 /// The coordinator of `id`, found over FindCoordinator (key type 1) at a running broker, once
 /// it has loaded its `__transaction_state` partition (until then it answers
 /// COORDINATOR_LOAD_IN_PROGRESS, which clients retry).
-async fn coordinator(c: &DevCluster, id: &str) -> SocketAddr {
+pub(super) async fn coordinator(c: &DevCluster, id: &str) -> SocketAddr {
     loop {
         let req = FindCoordinatorRequest {
             key_type: 1,
@@ -45,13 +45,17 @@ async fn coordinator(c: &DevCluster, id: &str) -> SocketAddr {
 }
 
 /// The coordinator of `id` and the producer id and epoch its InitProducerId gave.
-async fn initialised(c: &DevCluster, id: &str, timeout_ms: i32) -> (SocketAddr, i64, i16) {
+pub(super) async fn initialised(
+    c: &DevCluster,
+    id: &str,
+    timeout_ms: i32,
+) -> (SocketAddr, i64, i16) {
     let at = coordinator(c, id).await;
     let r = call(at, init(id, timeout_ms), 4).await;
     (at, r.producer_id, r.producer_epoch)
 }
 
-fn init(id: &str, timeout_ms: i32) -> InitProducerIdRequest {
+pub(super) fn init(id: &str, timeout_ms: i32) -> InitProducerIdRequest {
     InitProducerIdRequest {
         transactional_id: Some(id.into()),
         transaction_timeout_ms: timeout_ms,
@@ -105,7 +109,7 @@ async fn add_settled(at: SocketAddr, req: AddPartitionsToTxnRequest) -> AddParti
     }
 }
 
-fn end(id: &str, pid: i64, epoch: i16, commit: bool) -> EndTxnRequest {
+pub(super) fn end(id: &str, pid: i64, epoch: i16, commit: bool) -> EndTxnRequest {
     EndTxnRequest {
         transactional_id: id.into(),
         producer_id: pid,
@@ -145,6 +149,18 @@ async fn produce_txn(
     seq: i32,
     n: usize,
 ) -> i16 {
+    produce_txn_at(c, topic, txn_id, (pid, epoch, seq), n, 9).await
+}
+
+/// [`produce_txn`] at Produce `version`, with the producer's (id, epoch, first sequence).
+pub(super) async fn produce_txn_at(
+    c: &DevCluster,
+    topic: &str,
+    txn_id: Option<&str>,
+    (pid, epoch, seq): (i64, i16, i32),
+    n: usize,
+    version: i16,
+) -> i16 {
     let mut batch = RecordBatchBuilder::new(Compression::None)
         .producer(pid, epoch, seq)
         .transactional(true);
@@ -171,7 +187,7 @@ async fn produce_txn(
         }],
         ..Default::default()
     };
-    let resp = call(addr(c, leader(c, topic, 0)), req, 9).await;
+    let resp = call(addr(c, leader(c, topic, 0)), req, version).await;
     resp.responses[0].partition_responses[0].error_code
 }
 
@@ -434,7 +450,11 @@ fn node_of(c: &DevCluster, at: SocketAddr) -> i32 {
 
 /// Waits (bounded by the test's limit) until `topic`-0's last stable offset reaches `lso`;
 /// fetch errors (a leader moving) are retried, as clients do.
-async fn wait_for_lso(c: &DevCluster, topic: &str, lso: i64) -> (i64, i64, Vec<(i64, i64)>) {
+pub(super) async fn wait_for_lso(
+    c: &DevCluster,
+    topic: &str,
+    lso: i64,
+) -> (i64, i64, Vec<(i64, i64)>) {
     loop {
         if let Ok(view) = try_committed_view(c, topic).await {
             if view.1 >= lso {
