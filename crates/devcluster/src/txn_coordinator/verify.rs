@@ -21,10 +21,14 @@ use crate::internal_topic::partition_of;
 /// The AddPartitionsToTxn version between brokers (v5 knows TRANSACTION_ABORTABLE).
 const BROKER_VERSION: i16 = 5;
 /// An implicit add refused with CONCURRENT_TRANSACTIONS (the previous transaction's
-/// markers are still being written) is retried this often, for up to [`ADD_RETRY_FOR`]
-/// (Kafka's `add.partitions.to.txn.retry.backoff.ms` and `…backoff.max.ms`).
-const ADD_RETRY_BACKOFF: Duration = Duration::from_millis(20);
-/// See [`ADD_RETRY_BACKOFF`].
+/// markers are still being written, usually for a few milliseconds) is retried here, first
+/// after [`ADD_RETRY_FIRST`], doubling up to [`ADD_RETRY_MAX`], for up to [`ADD_RETRY_FOR`]
+/// (Kafka retries every 20 ms for up to 100 ms: `add.partitions.to.txn.retry.backoff.ms` and
+/// `…backoff.max.ms`; starting shorter saves most of those 20 ms on every transaction).
+const ADD_RETRY_FIRST: Duration = Duration::from_millis(1);
+/// See [`ADD_RETRY_FIRST`].
+const ADD_RETRY_MAX: Duration = Duration::from_millis(20);
+/// See [`ADD_RETRY_FIRST`].
 const ADD_RETRY_FOR: Duration = Duration::from_millis(100);
 
 /// What the leader asks.
@@ -69,18 +73,17 @@ impl TransactionCoordinator {
         partitions: &[(String, i32)],
     ) -> Vec<ErrorCode> {
         let deadline = tokio::time::Instant::now() + ADD_RETRY_FOR;
+        let mut pause = ADD_RETRY_FIRST;
         loop {
             let codes = self
                 .ask_once(ask, id, producer_id, producer_epoch, partitions)
                 .await;
             let busy = codes.contains(&ErrorCode::ConcurrentTransactions);
-            if ask == Ask::Verify
-                || !busy
-                || tokio::time::Instant::now() + ADD_RETRY_BACKOFF > deadline
-            {
+            if ask == Ask::Verify || !busy || tokio::time::Instant::now() + pause > deadline {
                 return codes;
             }
-            tokio::time::sleep(ADD_RETRY_BACKOFF).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(ADD_RETRY_MAX);
         }
     }
 
