@@ -218,12 +218,7 @@ impl Connection {
         request: R,
         version: i16,
     ) -> Result<PendingResponse<R::Response>> {
-        if !R::supports(version) || !self.supports(R::API_KEY, version) {
-            return Err(Error::UnsupportedVersion {
-                broker: self.inner.shared.broker.clone(),
-                api: R::API_KEY,
-            });
-        }
+        self.check_version::<R>(version)?;
         let mut pending = self
             .inner
             .send_at(request, version, self.inner.request_timeout)
@@ -242,15 +237,19 @@ impl Connection {
         version: i16,
         timeout: Duration,
     ) -> Result<R::Response> {
-        let broker_range = self.inner.versions.broker.get(&R::API_KEY.code());
-        let broker_ok = broker_range.is_some_and(|&(lo, hi)| (lo..=hi).contains(&version));
-        if !R::supports(version) || !broker_ok {
-            return Err(Error::UnsupportedVersion {
-                broker: self.inner.shared.broker.clone(),
-                api: R::API_KEY,
-            });
-        }
+        self.check_version::<R>(version)?;
         self.inner.call_at(request, version, timeout).await
+    }
+
+    /// UNSUPPORTED_VERSION unless both sides serve `R` at `version`.
+    fn check_version<R: Request>(&self, version: i16) -> Result<()> {
+        if R::supports(version) && self.supports(R::API_KEY, version) {
+            return Ok(());
+        }
+        Err(Error::UnsupportedVersion {
+            broker: self.inner.shared.broker.clone(),
+            api: R::API_KEY,
+        })
     }
 
     /// Sends a Produce request with `acks = 0`, for which the broker sends no response.

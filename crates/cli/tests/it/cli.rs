@@ -285,12 +285,7 @@ async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
     )
     .await;
     ok(&out);
-    let mut lines: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    lines.sort();
+    let lines = sorted_lines(&out);
     assert_eq!(
         lines,
         ["0 0 a=1 h=x", "0 1 b=2 h=x", "0 2 c=3 h=x", "1 0 d=4 "]
@@ -318,12 +313,7 @@ async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
         b"",
     )
     .await;
-    let mut last: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    last.sort();
+    let last = sorted_lines(&out);
     assert_eq!(last, ["0:2", "1:0"]);
 
     // A group commits what it printed: a second run prints only what is new.
@@ -364,12 +354,7 @@ async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
         cmd.extend_from_slice(&["-e", "-f", "%k\\n"]);
         let out = streamctl(&cmd, b"").await;
         ok(&out);
-        let mut keys: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
-        keys.sort();
+        let keys = sorted_lines(&out);
         assert_eq!(keys, ["a", "b", "c", "d", "e"], "{isolation:?}");
     }
     // A transaction: committed when every record is delivered, aborted when one is not
@@ -421,12 +406,7 @@ async fn consume_prints_formats_json_offsets_and_resumes_a_group() {
     )
     .await;
     ok(&out);
-    let mut keys: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    keys.sort();
+    let keys = sorted_lines(&out);
     assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "g"]);
     // The transactional id, as `txn list|describe|producers` show it: its last transaction
     // aborted, nothing open, and partition 0's producers without an open transaction.

@@ -129,6 +129,16 @@ pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The command's stdout lines, sorted (records of several partitions come in any order).
+pub fn sorted_lines(out: &Output) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
 /// Asserts the command succeeded.
 pub fn ok(out: &Output) {
     assert!(

@@ -23,41 +23,48 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: DescribeProducersRequest,
 ) -> DescribeProducersResponse {
-    let topics = req
-        .topics
-        .iter()
-        .map(|t| DescribeProducersResponseTopic {
-            name: t.name.clone(),
-            partitions: t
-                .partition_indexes
-                .iter()
-                .map(|&p| match ctx.broker.replicas.leader_replica(&t.name, p) {
-                    Ok(leader) => DescribeProducersResponsePartition {
-                        partition_index: p,
-                        active_producers: leader
-                            .partition
-                            .producers()
-                            .into_iter()
-                            .map(|s| DescribeProducersResponseProducerState {
-                                producer_id: s.producer_id,
-                                producer_epoch: i32::from(s.epoch),
-                                last_sequence: s.last_sequence,
-                                last_timestamp: s.last_timestamp,
-                                coordinator_epoch: s.coordinator_epoch,
-                                current_txn_start_offset: s.txn_first_offset.unwrap_or(-1),
-                                ..Default::default()
-                            })
-                            .collect(),
-                        ..Default::default()
-                    },
-                    Err(e) => refused(p, e.code),
+    answer(&req, |topic, p| match ctx.broker.replicas.leader_replica(topic, p) {
+        Ok(leader) => DescribeProducersResponsePartition {
+            partition_index: p,
+            active_producers: leader
+                .partition
+                .producers()
+                .into_iter()
+                .map(|s| DescribeProducersResponseProducerState {
+                    producer_id: s.producer_id,
+                    producer_epoch: i32::from(s.epoch),
+                    last_sequence: s.last_sequence,
+                    last_timestamp: s.last_timestamp,
+                    coordinator_epoch: s.coordinator_epoch,
+                    current_txn_start_offset: s.txn_first_offset.unwrap_or(-1),
+                    ..Default::default()
                 })
                 .collect(),
             ..Default::default()
-        })
-        .collect();
+        },
+        Err(e) => refused(p, e.code),
+    })
+}
+
+/// The response with `partition`'s answer for every partition asked about.
+fn answer(
+    req: &DescribeProducersRequest,
+    partition: impl Fn(&str, i32) -> DescribeProducersResponsePartition,
+) -> DescribeProducersResponse {
     DescribeProducersResponse {
-        topics,
+        topics: req
+            .topics
+            .iter()
+            .map(|t| DescribeProducersResponseTopic {
+                name: t.name.clone(),
+                partitions: t
+                    .partition_indexes
+                    .iter()
+                    .map(|&p| partition(&t.name, p))
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     }
 }
@@ -78,23 +85,5 @@ pub(crate) fn error_response(
     code: ErrorCode,
     _md: &crate::controller::ClusterMetadata,
 ) -> Option<streamctl_protocol::messages::ResponseBody> {
-    Some(
-        DescribeProducersResponse {
-            topics: req
-                .topics
-                .iter()
-                .map(|t| DescribeProducersResponseTopic {
-                    name: t.name.clone(),
-                    partitions: t
-                        .partition_indexes
-                        .iter()
-                        .map(|&p| refused(p, code))
-                        .collect(),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }
-        .into(),
-    )
+    Some(answer(req, |_, p| refused(p, code)).into())
 }
