@@ -194,7 +194,12 @@ async fn run(schedule: Schedule) -> SeedResult {
             TOPIC,
             settings.partitions,
             3,
-            &[("min.insync.replicas", &settings.min_insync.to_string())],
+            // Small segments, so that restarted replicas recover their producer state from
+            // the snapshots taken as segments roll, not only from a replay of the whole log.
+            &[
+                ("min.insync.replicas", &settings.min_insync.to_string()),
+                ("segment.bytes", "32768"),
+            ],
         )
         .await
         .unwrap();

@@ -5,9 +5,12 @@
 //!    00000000000000000000.log        sealed segments: whole v2 batches, as received
 //!    00000000000000000000.index
 //!    00000000000000000000.timeindex
+//!    00000000000000000000.txnindex   transactions aborted by markers in the segment
 //!    00000000000000004242.log        the active segment: appends go here
 //!    00000000000000004242.index
 //!    00000000000000004242.timeindex
+//!    00000000000000004242.txnindex
+//!    00000000000000004242.snapshot   the partition's derived state below 4242 (taken at a roll)
 //!    log-start-offset                raised by DeleteRecords, so that it survives a restart
 //!
 //!  one segment (base offset 4242):
@@ -48,8 +51,11 @@
 mod batch;
 mod dir;
 mod index;
+mod retention;
 mod segment;
+mod snapshots;
 mod store;
+mod txn_index;
 
 use std::collections::VecDeque;
 use std::fs;
@@ -60,6 +66,8 @@ use bytes::Bytes;
 use streamctl_protocol::ErrorCode;
 
 use segment::Segment;
+use snapshots::Snapshots;
+pub use txn_index::AbortedTxn;
 
 /// Where a partition's log keeps its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,6 +264,10 @@ pub struct Log {
     last_flush_ms: i64,
     /// Segment files were created or removed since the directory was last fsynced.
     dir_dirty: bool,
+    /// The partition's snapshots of what it derives from the log.
+    snapshots: Snapshots,
+    /// A segment rolled since the last snapshot.
+    snapshot_due: bool,
 }
 
 impl Log {
@@ -269,6 +281,7 @@ impl Log {
                 (Some(dir), sealed, active, log_start_offset)
             }
         };
+        let snapshots = Snapshots::open(dir.as_deref())?;
         Ok(Log {
             dir,
             config,
@@ -279,6 +292,8 @@ impl Log {
             unflushed: false,
             last_flush_ms: now_ms(),
             dir_dirty: true,
+            snapshots,
+            snapshot_due: false,
         })
     }
 
@@ -455,6 +470,7 @@ impl Log {
         );
         self.sealed.push_back(sealed);
         self.dir_dirty = true;
+        self.snapshot_due = true;
         Ok(())
     }
 
@@ -532,6 +548,112 @@ impl Log {
         max
     }
 
+    /// Records a transaction aborted by the marker at `txn.last_offset`, in the `.txnindex`
+    /// of the segment holding the marker; markers are recorded in log order.
+    pub fn record_aborted(&mut self, txn: AbortedTxn) -> Result<(), LogError> {
+        let segment = std::iter::once(&mut self.active)
+            .chain(self.sealed.iter_mut().rev())
+            .find(|s| s.base_offset() <= txn.last_offset);
+        match segment {
+            Some(segment) => segment.push_aborted(txn),
+            None => Ok(()),
+        }
+    }
+
+    /// The aborted transactions that a read_committed fetch from `fetch_offset`, returning
+    /// offsets below `upper`, must list (Kafka's `collectAbortedTxns`): those ending at or
+    /// after the fetch offset and starting before `upper`. The search stops at an entry whose
+    /// last stable offset reaches `upper`: every transaction that started before `upper` had
+    /// ended by then.
+    pub fn aborted_between(&self, fetch_offset: i64, upper: i64) -> Vec<AbortedTxn> {
+        let mut found = Vec::new();
+        for txn in self
+            .segments_from(fetch_offset)
+            .flat_map(|s| s.aborted().iter())
+            .filter(|t| t.last_offset >= fetch_offset)
+        {
+            if txn.first_offset < upper {
+                found.push(*txn);
+            }
+            if txn.last_stable_offset >= upper {
+                break;
+            }
+        }
+        found
+    }
+
+    /// The first offset from which the aborted-transaction indexes cannot be trusted (a
+    /// segment was opened without a sound `.txnindex`), `None` when all can. The partition
+    /// rebuilds them by replaying the log from at or below it.
+    pub fn aborted_untrusted_from(&self) -> Option<i64> {
+        self.segments()
+            .find(|s| !s.aborted_trusted())
+            .map(Segment::base_offset)
+    }
+
+    /// Forgets the aborted transactions whose marker is at or after `offset`, before the
+    /// partition replays the log from there and records them again.
+    pub fn forget_aborted_from(&mut self, offset: i64) -> Result<(), LogError> {
+        // Entries below the log start are never read, so a replay from there rebuilds all
+        // that matters.
+        for segment in self
+            .sealed
+            .iter_mut()
+            .chain(std::iter::once(&mut self.active))
+        {
+            let rebuilt = segment.base_offset().max(self.log_start_offset) >= offset;
+            segment.forget_aborted_from(offset, rebuilt)?;
+        }
+        Ok(())
+    }
+
+    /// Stores `payload`, the partition's state derived from every batch so far, as the
+    /// snapshot at the log end offset (see `snapshots.rs`).
+    ///
+    /// The `.txnindex` files are fsynced first: the snapshot vouches for every entry below
+    /// it (recovery rebuilds only the entries above), so a crash that keeps the snapshot must
+    /// keep them too. Rolls are rare, so this costs little.
+    pub fn write_snapshot(&mut self, payload: &[u8]) {
+        for segment in self
+            .sealed
+            .iter_mut()
+            .chain(std::iter::once(&mut self.active))
+        {
+            if let Err(error) = segment.flush_aborted() {
+                tracing::warn!(%error, "cannot sync an aborted-transaction index; no snapshot");
+                return;
+            }
+        }
+        let offset = self.log_end_offset();
+        self.snapshots.write(offset, payload);
+        self.snapshot_due = false;
+    }
+
+    /// Removes the snapshots above `offset`, durably: they describe batches that are gone, or
+    /// index entries about to be rebuilt.
+    pub fn remove_snapshots_above(&mut self, offset: i64) -> Result<(), LogError> {
+        match (self.snapshots.remove_above(offset), &self.dir) {
+            (true, Some(dir)) => dir::sync(dir),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a segment rolled since the last snapshot: the partition then takes one, as
+    /// Kafka does at every roll, so that opening replays about one segment.
+    pub fn snapshot_due(&self) -> bool {
+        self.snapshot_due
+    }
+
+    /// The newest readable snapshot at an offset in `[min, max]`, as (offset, payload).
+    pub fn snapshot_within(&mut self, min: i64, max: i64) -> Option<(i64, Bytes)> {
+        self.snapshots.latest_within(min, max)
+    }
+
+    /// The offsets of the snapshots held, oldest first.
+    pub fn snapshot_offsets(&self) -> Vec<i64> {
+        self.snapshots.offsets()
+    }
+
     /// Drops every batch at and after `offset` (a follower truncating on a leader change).
     ///
     /// A batch is the unit stored, so one that contains `offset` goes whole: the log end
@@ -545,6 +667,8 @@ impl Log {
         if offset >= self.log_end_offset() {
             return Ok(());
         }
+        // First, so that a crash in the middle cannot leave a snapshot of removed batches.
+        self.remove_snapshots_above(offset)?;
         let first_base = self.sealed.front().unwrap_or(&self.active).base_offset();
         if offset < first_base {
             // The new segment cannot clash with an old one: they all start above `offset`.
@@ -582,6 +706,8 @@ impl Log {
         if offset < 0 {
             return Err(self.out_of_range(offset));
         }
+        // None of the old log's state carries over to the new one.
+        self.remove_snapshots_above(i64::MIN)?;
         let fresh = Segment::create(self.dir.as_deref(), offset)?;
         let old = std::mem::replace(&mut self.active, fresh);
         for segment in std::iter::once(old).chain(self.sealed.drain(..).rev()) {
@@ -603,84 +729,6 @@ impl Log {
             self.delete_segments_below_start()?;
         }
         Ok(self.log_start_offset)
-    }
-
-    /// Deletes sealed segments by time (`retention.ms`, against each segment's newest
-    /// timestamp) and then by size (`retention.bytes`), oldest first, and those wholly below
-    /// the log start offset; never the active segment, and never a segment holding an offset
-    /// at or above `upto` (a leader passes its high watermark, as Kafka does: records not yet
-    /// on every ISR member must not vanish before they are acknowledged). Returns how many
-    /// went.
-    pub fn apply_retention(&mut self, now_ms: i64, upto: i64) -> Result<usize, LogError> {
-        let mut deleted = self.delete_segments_below_start()?;
-        if let Some(retention_ms) = self.config.retention_ms.filter(|ms| *ms >= 0) {
-            while self.oldest_wholly_below(upto)
-                && self
-                    .sealed
-                    .front()
-                    .is_some_and(|s| now_ms.saturating_sub(s.retention_timestamp()) > retention_ms)
-            {
-                self.delete_oldest()?;
-                deleted += 1;
-            }
-        }
-        if let Some(retention_bytes) = self.config.retention_bytes {
-            let mut size = self.size_bytes();
-            while let Some(oldest) = self
-                .sealed
-                .front()
-                .filter(|_| self.oldest_wholly_below(upto))
-                .map(Segment::size)
-                .filter(|&oldest| size.saturating_sub(oldest) >= retention_bytes)
-            {
-                self.delete_oldest()?;
-                size = size.saturating_sub(oldest);
-                deleted += 1;
-            }
-        }
-        Ok(deleted)
-    }
-
-    /// Whether the oldest sealed segment ends at or below `offset` (the next segment starts
-    /// there or earlier).
-    fn oldest_wholly_below(&self, offset: i64) -> bool {
-        let next = self
-            .sealed
-            .get(1)
-            .map_or_else(|| self.active.base_offset(), Segment::base_offset);
-        !self.sealed.is_empty() && next <= offset
-    }
-
-    /// Deletes the sealed segments whose batches all lie below the log start offset.
-    fn delete_segments_below_start(&mut self) -> Result<usize, LogError> {
-        let mut deleted = 0;
-        // A segment is wholly below the start when the one after it starts at or below it.
-        while !self.sealed.is_empty()
-            && self.sealed.get(1).unwrap_or(&self.active).base_offset() <= self.log_start_offset
-        {
-            self.delete_oldest()?;
-            deleted += 1;
-        }
-        Ok(deleted)
-    }
-
-    /// Deletes the oldest sealed segment and moves the log start offset up to the next one.
-    fn delete_oldest(&mut self) -> Result<(), LogError> {
-        let Some(oldest) = self.sealed.pop_front() else {
-            return Ok(());
-        };
-        tracing::info!(
-            path = %oldest.log_path().display(),
-            size = oldest.size(),
-            "deleting segment"
-        );
-        self.dir_dirty = true;
-        oldest.delete()?;
-        let first_base = self.sealed.front().unwrap_or(&self.active).base_offset();
-        if first_base > self.log_start_offset {
-            self.set_log_start_offset(first_base)?;
-        }
-        Ok(())
     }
 
     /// Sets the log start offset and records it on disk when it changed.

@@ -55,6 +55,8 @@ mod batches;
 mod follower;
 mod leader;
 mod producer_state;
+mod recovery;
+mod snapshot;
 
 pub use follower::Truncation;
 pub use leader::{FollowerFetch, FollowerFetchRequest};
@@ -233,6 +235,11 @@ struct State {
     truncation: Option<i32>,
     /// Idempotent producers' recent batches, for sequence checks and duplicate detection.
     producers: ProducerStates,
+    /// Where the last rebuild of the derived state started replaying the log (see
+    /// `recovery.rs`): the latest usable snapshot, else the log start.
+    replayed_from: i64,
+    /// The last rebuild of the derived state failed part way: no snapshot may be taken of it.
+    rebuild_failed: bool,
 }
 
 impl State {
@@ -258,35 +265,6 @@ impl State {
             isr_size: if leader { self.isr.len() } else { 0 },
             low_watermark: if leader { self.low_watermark(me) } else { -1 },
         }
-    }
-
-    /// Records the leader epochs and producers of batches appended at the end of the log.
-    fn learn_from_batches(&mut self, batches: &Bytes) {
-        for batch in RecordBatches::new(batches.clone()).flatten() {
-            let epoch = batch.partition_leader_epoch();
-            if epoch >= 0 && self.epochs.last().is_none_or(|(e, _)| *e < epoch) {
-                self.epochs.push((epoch, batch.base_offset()));
-            }
-        }
-        self.producers.learn(batches);
-    }
-
-    /// Forgets what a truncation removed: epochs starting at or after `offset`, and producer
-    /// batches and transactions written there (a retry of them must be appended again).
-    ///
-    /// Producer state is rebuilt from the log that is left, as Kafka rebuilds it from a
-    /// snapshot and the log: cutting it back in memory cannot know what a removed marker
-    /// replaced (the epoch it bumped, the transaction it ended), and a producer forgotten
-    /// with its epoch would let a fenced zombie write again. Truncations are rare (a
-    /// follower diverging from a new leader), so the scan is affordable.
-    fn forget_from(&mut self, offset: i64) -> Result<(), ApiError> {
-        self.epochs.retain(|(_, start)| *start < offset);
-        let leo = self.log.log_end_offset();
-        let hw = self.high_watermark.min(leo);
-        self.producers = ProducerStates::default();
-        rebuild_from_log(self)?;
-        self.set_high_watermark(hw);
-        Ok(())
     }
 
     /// The latest epoch this replica has written under, -1 for none.
@@ -403,8 +381,10 @@ impl Partition {
             epochs: Vec::new(),
             truncation: None,
             producers: ProducerStates::default(),
+            replayed_from: 0,
+            rebuild_failed: false,
         };
-        rebuild_from_log(&mut state)?;
+        state.rebuild(true)?;
         let (progress, _) = watch::channel(state.progress(node_id));
         Ok(Self {
             topic: topic.to_string(),
@@ -523,7 +503,12 @@ impl Partition {
                 .flatten()
                 .last()
                 .map_or(offset, |b| b.next_offset());
-            state.producers.aborted_between(offset, end)
+            state
+                .log
+                .aborted_between(offset, end)
+                .into_iter()
+                .map(|t| (t.producer_id, t.first_offset))
+                .collect()
         });
         Ok(ReadInfo {
             records,
@@ -635,9 +620,12 @@ impl Partition {
         self.lock().producers.describe()
     }
 
-    /// Flushes the log to disk.
+    /// Snapshots the derived state and flushes the log to disk, at a clean shutdown: the
+    /// next open replays nothing.
     pub fn flush(&self) -> Result<(), ApiError> {
-        self.lock().log.flush().map_err(storage_error)
+        let mut s = self.lock();
+        s.write_snapshot();
+        s.log.flush().map_err(storage_error)
     }
 
     /// Removes the replica's files (topic deletion).
@@ -677,31 +665,8 @@ fn become_follower(s: &mut State, epoch: i32, leader: i32) {
     s.truncation = Some(s.latest_epoch());
 }
 
-/// Rebuilds the leader-epoch cache and producer state from the batches at open.
-fn rebuild_from_log(state: &mut State) -> Result<(), ApiError> {
-    let mut offset = state.log.log_start_offset();
-    let end = state.log.log_end_offset();
-    while offset < end {
-        let chunk = state
-            .log
-            .read(offset, 1 << 20, end, true)
-            .map_err(storage_error)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let mut next = offset;
-        for b in RecordBatches::new(chunk.clone()).flatten() {
-            next = b.next_offset();
-        }
-        state.learn_from_batches(&chunk);
-        if next <= offset {
-            break;
-        }
-        offset = next;
-    }
-    Ok(())
-}
-
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -65,3 +65,14 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The files in `dir` with extension `suffix`, sorted by name (segment files: by offset).
+pub(crate) fn files_with_extension(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == suffix))
+        .collect();
+    files.sort();
+    files
+}

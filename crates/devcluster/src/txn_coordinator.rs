@@ -31,8 +31,7 @@
 //! on InitProducerId) and v2 of KIP-890 part 2 (partition leaders add partitions on the
 //! first Produce v12 of a transaction, see `verify.rs`; every EndTxn v5 bumps the epoch).
 //!
-//! Not implemented: expiration of idle transactional ids, the `.txnindex` files (the aborted
-//! transactions are rebuilt from the log when a replica opens).
+//! Not implemented: expiration of idle transactional ids.
 
 mod markers;
 pub mod metadata;

@@ -61,7 +61,13 @@ fn create_topic(dc: &DevCluster, name: &str) {
                 name: name.into(),
                 num_partitions: PARTITIONS,
                 replication_factor: 3,
-                configs: [("min.insync.replicas".to_string(), "2".to_string())].into(),
+                // Small segments: restarted replicas recover their producer state and
+                // aborted transactions from the snapshots and `.txnindex` files of many.
+                configs: [
+                    ("min.insync.replicas".to_string(), "2".to_string()),
+                    ("segment.bytes".to_string(), "16384".to_string()),
+                ]
+                .into(),
                 ..NewTopic::default()
             },
             false,

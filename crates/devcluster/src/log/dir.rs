@@ -64,7 +64,7 @@ pub(super) fn open(
         // Other files (the broker's own checkpoints) are not the log's business.
         match (parse_base_offset(stem), suffix) {
             (Some(base), "log") => bases.push(base),
-            (Some(base), "index" | "timeindex") => indexes.push((base, entry.path())),
+            (Some(base), "index" | "timeindex" | "txnindex") => indexes.push((base, entry.path())),
             _ => {}
         }
     }

@@ -18,6 +18,7 @@ use super::index::{
     OffsetEntry, OffsetIndex, TimeEntry, TimeIndex, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE,
 };
 use super::store::{io_error, remove_file, Files, Store, Window};
+use super::txn_index::{AbortedTxn, TxnIndex};
 use super::{now_ms, LogConfig, LogError};
 
 mod recovery;
@@ -41,6 +42,10 @@ pub(super) struct Segment {
     store: Store,
     index: OffsetIndex,
     time_index: TimeIndex,
+    /// The transactions aborted by markers in this segment.
+    txn_index: TxnIndex,
+    /// Whether `txn_index` was found sound at open (always, for a created segment).
+    txn_index_trusted: bool,
     /// Index entries already written to the files; the rest are written on the next append.
     index_persisted: usize,
     time_index_persisted: usize,
@@ -63,6 +68,8 @@ pub(super) struct Segment {
 impl Segment {
     /// Creates an empty segment at `base_offset`, in memory when `dir` is `None`.
     pub(super) fn create(dir: Option<&Path>, base_offset: i64) -> Result<Segment, LogError> {
+        let txn_index =
+            TxnIndex::create(dir.map(|dir| dir.join(file_name(base_offset, "txnindex"))))?;
         let (log_path, store) = match dir {
             None => (
                 PathBuf::from(format!("memory:{}", file_name(base_offset, "log"))),
@@ -100,6 +107,8 @@ impl Segment {
             store,
             index: OffsetIndex::default(),
             time_index: TimeIndex::default(),
+            txn_index,
+            txn_index_trusted: true,
             index_persisted: 0,
             time_index_persisted: 0,
             max_timestamp: None,
@@ -157,6 +166,8 @@ impl Segment {
             store: Store::Disk(files),
             index: OffsetIndex::default(),
             time_index: TimeIndex::default(),
+            txn_index: TxnIndex::default(),
+            txn_index_trusted: false,
             index_persisted: 0,
             time_index_persisted: 0,
             max_timestamp: None,
@@ -184,6 +195,11 @@ impl Segment {
                 }
             };
         segment.recover(index_interval_bytes, full)?;
+        (segment.txn_index, segment.txn_index_trusted) = TxnIndex::open(
+            dir.join(file_name(base_offset, "txnindex")),
+            base_offset,
+            segment.next_offset,
+        )?;
         if !active {
             segment.seal();
         }
@@ -200,6 +216,38 @@ impl Segment {
 
     pub(super) fn size(&self) -> u64 {
         self.size
+    }
+
+    /// The transactions aborted by markers in this segment, in marker order.
+    pub(super) fn aborted(&self) -> &[AbortedTxn] {
+        self.txn_index.entries()
+    }
+
+    /// Whether [`aborted`](Self::aborted) can be trusted: false for a segment opened without a
+    /// sound `.txnindex`, until the partition rebuilds it.
+    pub(super) fn aborted_trusted(&self) -> bool {
+        self.txn_index_trusted
+    }
+
+    /// Forces the aborted-transaction index to disk if it changed since the last time.
+    pub(super) fn flush_aborted(&mut self) -> Result<(), LogError> {
+        self.txn_index.flush()
+    }
+
+    /// Records a transaction aborted by a marker in this segment (after every one recorded).
+    pub(super) fn push_aborted(&mut self, txn: AbortedTxn) -> Result<(), LogError> {
+        self.txn_index.push(txn)
+    }
+
+    /// Forgets the aborted transactions whose marker is at or after `offset`, for the
+    /// partition to record them again; `rebuilt`: that makes the whole index trusted again.
+    pub(super) fn forget_aborted_from(
+        &mut self,
+        offset: i64,
+        rebuilt: bool,
+    ) -> Result<(), LogError> {
+        self.txn_index_trusted |= rebuilt;
+        self.txn_index.truncate_from(offset)
     }
 
     pub(super) fn log_path(&self) -> &Path {
@@ -508,7 +556,8 @@ impl Segment {
         self.cut_index_files(self.index.len(), self.time_index.len())?;
         // Offsets, timestamps and the bytes since the last entry are recomputed from the
         // (now shorter) tail.
-        self.recover(index_interval_bytes, false)
+        self.recover(index_interval_bytes, false)?;
+        self.txn_index.truncate_from(self.next_offset)
     }
 
     /// Forces the segment's files to disk if it was written since the last time.
@@ -527,6 +576,7 @@ impl Segment {
                 .sync_data()
                 .map_err(io_error("sync", &files.time_index_path))?;
         }
+        self.txn_index.flush()?;
         self.dirty = false;
         Ok(())
     }
@@ -537,6 +587,7 @@ impl Segment {
         let Store::Disk(files) = self.store else {
             return Ok(());
         };
+        let txn_index = self.txn_index;
         let Files {
             log,
             index,
@@ -550,6 +601,9 @@ impl Segment {
             if let Err(error) = remove_file(&path) {
                 tracing::warn!(%error, "cannot remove an index file");
             }
+        }
+        if let Err(error) = txn_index.delete() {
+            tracing::warn!(%error, "cannot remove an index file");
         }
         Ok(())
     }

@@ -1,8 +1,6 @@
 //! Tests of [`Log`]. Most bodies run twice, against memory and against a directory, since the
 //! two storages must behave the same.
 
-use std::path::Path;
-
 use streamctl_protocol::compression::Compression;
 use streamctl_protocol::record_batch::{RecordBatch, RecordBatchBuilder, RecordBatches};
 
@@ -86,15 +84,7 @@ fn small_segments() -> LogConfig {
     }
 }
 
-fn segment_files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == suffix))
-        .collect();
-    files.sort();
-    files
-}
+use crate::test_support::files_with_extension as segment_files;
 
 #[test]
 fn append_read_round_trip() {

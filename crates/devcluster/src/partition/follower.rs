@@ -148,7 +148,7 @@ impl Partition {
             let batches = records.slice(..len);
             restart_before_straddling_batch(&mut s, &batches)?;
             s.log.append(&batches).map_err(storage_error)?;
-            s.learn_from_batches(&batches);
+            s.learn_from_batches(&batches)?;
         }
         let leo = s.log.log_end_offset();
         let hw = leader_high_watermark.min(leo);

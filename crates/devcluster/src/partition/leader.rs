@@ -245,7 +245,7 @@ impl Partition {
             next += count;
         }
         state.log.append(&out).map_err(storage_error)?;
-        state.learn_from_batches(&out.freeze());
+        state.learn_from_batches(&out.freeze())?;
         state.advance_high_watermark(self.node_id);
         self.publish(state);
         Ok(AppendInfo {

@@ -8,13 +8,14 @@
 //! ```text
 //!  transactional data batch ─▶ the producer's open transaction starts here (first offset)
 //!  marker (control batch)   ─▶ the transaction ends at the marker's offset; an ABORT also
-//!                              becomes an aborted-transaction entry; until the high
+//!                              becomes an entry of the segment's `.txnindex`; until the high
 //!                              watermark passes the marker it still holds the LSO back
 //!  LSO = min(first offset of every open or unreplicated transaction, high watermark)
 //! ```
 //!
 //! Every replica builds the same state from the batches in its log (when appending as leader
-//! or follower, and by scanning the log when it opens), so a follower that becomes leader
+//! or follower, and from its latest snapshot and the log after it when it opens, see
+//! `recovery.rs`), so a follower that becomes leader
 //! detects duplicates as the old leader would have. Entries idle for
 //! `producer.id.expiration.ms` are dropped, as in Kafka, so producers that come and go do not
 //! grow memory for ever.
@@ -26,6 +27,9 @@ use streamctl_protocol::record_batch::{EndTxnMarker, RecordBatch, RecordBatches}
 use streamctl_protocol::ErrorCode;
 
 use crate::error::ApiError;
+use crate::log::AbortedTxn;
+
+mod snapshot;
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka keeps
 /// five, matching `max.in.flight.requests.per.connection` with idempotence).
@@ -46,6 +50,9 @@ struct ProducerEntry {
     /// Its epoch was raised by a marker (transactions v2 bumps it at every end) and no batch
     /// of that epoch came yet: the next one must start at sequence 0.
     epoch_from_marker: bool,
+    /// The last offset of its latest batch or marker here: while that is in the log, the
+    /// epoch it set must keep fencing older ones.
+    last_offset: i64,
 }
 
 impl ProducerEntry {
@@ -57,23 +64,9 @@ impl ProducerEntry {
             txn_first_offset: None,
             coordinator_epoch: -1,
             epoch_from_marker: false,
+            last_offset: -1,
         }
     }
-}
-
-/// A transaction aborted on this partition (Kafka's `AbortedTxn`, one `.txnindex` entry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AbortedTxn {
-    /// The producer that ran it.
-    pub producer_id: i64,
-    /// The offset of its first batch here.
-    pub first_offset: i64,
-    /// The offset of its ABORT marker.
-    pub last_offset: i64,
-    /// The last stable offset once it ended: the first offset of the earliest transaction
-    /// of another producer still open then, else the marker's offset + 1. A fetch collecting
-    /// entries may stop at one whose value is beyond what it returns.
-    pub last_stable_offset: i64,
 }
 
 /// A producer's verification in progress on this partition (Kafka's `VerificationStateEntry`).
@@ -114,8 +107,6 @@ pub(super) struct ProducerStates {
     ongoing: BTreeMap<i64, i64>,
     /// Ended transactions whose marker is not below the high watermark yet, in log order.
     unreplicated: VecDeque<Unreplicated>,
-    /// Aborted transactions, in the order of their markers.
-    aborted: Vec<AbortedTxn>,
     /// KIP-890 verification in progress, by producer id.
     verifying: HashMap<i64, Verifying>,
     /// The last guard handed out.
@@ -336,15 +327,17 @@ impl ProducerStates {
     }
 
     /// Learns the producers and transactions of batches just appended to the log (offsets
-    /// assigned).
-    pub(super) fn learn(&mut self, batches: &Bytes) {
+    /// assigned). Returns the transactions their markers aborted, for the log's
+    /// aborted-transaction index.
+    pub(super) fn learn(&mut self, batches: &Bytes) -> Vec<AbortedTxn> {
+        let mut aborted = Vec::new();
         for batch in RecordBatches::new(batches.clone()).flatten() {
             let pid = batch.producer_id();
             if pid < 0 {
                 continue;
             }
             if batch.is_control() {
-                self.learn_marker(&batch);
+                aborted.extend(self.learn_marker(&batch));
                 continue;
             }
             if batch.base_sequence() < 0 {
@@ -362,6 +355,7 @@ impl ProducerStates {
                 continue;
             }
             entry.epoch_from_marker = false;
+            entry.last_offset = entry.last_offset.max(batch.last_offset());
             entry.recent.push_back((
                 batch.base_sequence(),
                 batch.last_sequence(),
@@ -377,16 +371,18 @@ impl ProducerStates {
                 self.verifying.remove(&pid);
             }
         }
+        aborted
     }
 
     /// A marker ends its producer's open transaction here (a marker for a producer with no
-    /// transaction open here ends nothing, but still records the coordinator epoch).
-    fn learn_marker(&mut self, batch: &RecordBatch) {
+    /// transaction open here ends nothing, but still records the coordinator epoch). Returns
+    /// the transaction if the marker aborted it.
+    fn learn_marker(&mut self, batch: &RecordBatch) -> Option<AbortedTxn> {
         let pid = batch.producer_id();
         let marker = match EndTxnMarker::parse(batch) {
             Ok(Some(m)) => m,
             // Another control type, or a record we cannot read: not a transaction's end.
-            Ok(None) | Err(_) => return,
+            Ok(None) | Err(_) => return None,
         };
         // A verification that started before the transaction ended is stale, except the
         // verification of a transactions-v2 producer's next transaction, which runs under
@@ -408,30 +404,26 @@ impl ProducerStates {
             entry.epoch_from_marker = true;
         }
         entry.coordinator_epoch = entry.coordinator_epoch.max(marker.coordinator_epoch);
+        entry.last_offset = entry.last_offset.max(batch.base_offset());
         entry.last_timestamp = entry.last_timestamp.max(batch.max_timestamp());
-        let Some(first_offset) = entry.txn_first_offset.take() else {
-            return;
-        };
+        let first_offset = entry.txn_first_offset.take()?;
         self.ongoing.remove(&first_offset);
         let marker_offset = batch.base_offset();
-        if !marker.commit {
-            let last_stable_offset = self
-                .ongoing
-                .keys()
-                .next()
-                .copied()
-                .unwrap_or(marker_offset + 1);
-            self.aborted.push(AbortedTxn {
-                producer_id: pid,
-                first_offset,
-                last_offset: marker_offset,
-                last_stable_offset,
-            });
-        }
         self.unreplicated.push_back(Unreplicated {
             first_offset,
             marker_offset,
         });
+        (!marker.commit).then(|| AbortedTxn {
+            producer_id: pid,
+            first_offset,
+            last_offset: marker_offset,
+            last_stable_offset: self
+                .ongoing
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or(marker_offset + 1),
+        })
     }
 
     /// The high watermark moved: transactions whose marker is below it are stable.
@@ -457,35 +449,13 @@ impl ProducerStates {
         })
     }
 
-    /// The aborted transactions a read_committed fetch of `[fetch_offset, upper)` must list
-    /// (Kafka's `collectAbortedTxns`): those ending at or after the fetch offset and starting
-    /// before `upper`, as (producer id, first offset).
-    pub(super) fn aborted_between(&self, fetch_offset: i64, upper: i64) -> Vec<(i64, i64)> {
-        let from = self
-            .aborted
-            .partition_point(|a| a.last_offset < fetch_offset);
-        self.aborted
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .filter(|a| a.first_offset < upper)
-            .map(|a| (a.producer_id, a.first_offset))
-            .collect()
-    }
-
-    /// Forgets producers whose every batch lies below a new log start offset (DeleteRecords,
-    /// retention), as Kafka does: they are unknown again, so their next batch is accepted
-    /// whatever its sequence.
-    /// Aborted transactions ending below it are gone with their data; an open transaction
-    /// stays open (its marker is still to come).
+    /// Forgets producers whose every batch and marker lies below a new log start offset
+    /// (DeleteRecords, retention), as Kafka does: they are unknown again, so their next batch
+    /// is accepted whatever its sequence. An open transaction stays open (its marker is still
+    /// to come), and a marker still in the log keeps fencing the epochs before it.
     pub(super) fn forget_below(&mut self, log_start_offset: i64) {
-        self.aborted.retain(|a| a.last_offset >= log_start_offset);
         self.entries.retain(|_, entry| {
-            entry.txn_first_offset.is_some()
-                || entry
-                    .recent
-                    .back()
-                    .is_some_and(|(_, _, base)| *base >= log_start_offset)
+            entry.txn_first_offset.is_some() || entry.last_offset >= log_start_offset
         });
     }
 
@@ -601,6 +571,33 @@ mod tests {
             .check_plain(&view(&batch(7, 0, 3, 1, 4, 1)))
             .unwrap_err();
         assert_eq!(fenced.code, ErrorCode::InvalidProducerEpoch);
+    }
+
+    #[test]
+    fn a_producer_fenced_by_a_marker_is_remembered_while_the_marker_is_in_the_log() {
+        let mut states = ProducerStates::default();
+        let mut data = RecordBatchBuilder::new(Compression::None)
+            .base_offset(0)
+            .producer(7, 0, 0)
+            .transactional(true);
+        data.push(1, None, Some(b"v".as_slice()), &[]).unwrap();
+        states.learn(&data.build().unwrap());
+        let marker = EndTxnMarker {
+            commit: false,
+            coordinator_epoch: 0,
+        };
+        let mut raw = bytes::BytesMut::from(&marker.batch(7, 1, 2).unwrap()[..]);
+        streamctl_protocol::record_batch::rewrite_base_offset(&mut raw, 10).unwrap();
+        let aborted = states.learn(&raw.freeze());
+        assert_eq!(aborted.len(), 1);
+        // Its data (offset 0) is gone, its marker (offset 10) is not: epoch 0 stays fenced.
+        states.forget_below(5);
+        let zombie = states
+            .check_plain(&view(&batch(7, 0, 1, 1, 11, 1)))
+            .unwrap_err();
+        assert_eq!(zombie.code, ErrorCode::InvalidProducerEpoch);
+        states.forget_below(11);
+        assert_eq!(states.len(), 0);
     }
 
     #[test]

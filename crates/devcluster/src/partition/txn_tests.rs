@@ -13,7 +13,7 @@ fn from_producer(pid: i64, seq: i32, n: usize, transactional: bool) -> Bytes {
 }
 
 /// [`from_producer`] at producer epoch `epoch`.
-fn at_epoch(pid: i64, epoch: i16, seq: i32, n: usize, transactional: bool) -> Bytes {
+pub(super) fn at_epoch(pid: i64, epoch: i16, seq: i32, n: usize, transactional: bool) -> Bytes {
     let mut b = RecordBatchBuilder::new(Compression::None)
         .producer(pid, epoch, seq)
         .transactional(transactional);
@@ -182,7 +182,13 @@ fn a_follower_cut_below_its_high_watermark_rebuilds_transactions_from_its_log() 
     p.reset_to(epoch, 4).unwrap();
     let s = p.lock();
     assert_eq!(s.last_stable_offset(), 3);
-    assert_eq!(s.producers.aborted_between(0, 4), vec![(10, 0)]);
+    let aborted: Vec<(i64, i64)> = s
+        .log
+        .aborted_between(0, 4)
+        .iter()
+        .map(|t| (t.producer_id, t.first_offset))
+        .collect();
+    assert_eq!(aborted, vec![(10, 0)]);
 }
 
 /// `bytes` with its base offset set to `base`, as a leader writes it.
