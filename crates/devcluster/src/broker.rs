@@ -326,6 +326,7 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                 // its Prepare* transactions finished and its timeouts enforced.
                 shared.transactions.reconcile();
                 shared.transactions.abort_timed_out();
+                shared.transactions.expire_transactional_ids();
             }
             _ = retention_tick.tick() => {
                 let now = crate::partition::now_ms();

@@ -266,6 +266,10 @@ pub struct BrokerConfig {
     /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a producer may ask
     /// for (Kafka's 15 min).
     pub transaction_max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`: a transactional id with no transaction in flight
+    /// whose state has not changed for this long is removed (Kafka's 7 days), with a
+    /// tombstone in `__transaction_state`; its next InitProducerId gets a new producer id.
+    pub transactional_id_expiration: std::time::Duration,
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the
     /// coordinator aborts transactions past their timeout (Kafka's 10 s; 1 s in a dev cluster
     /// so a crashed producer's transaction stops holding consumers back sooner).
@@ -299,6 +303,7 @@ impl Default for BrokerConfig {
             transaction_state_replication_factor: 3,
             transaction_state_min_isr: 2,
             transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration: std::time::Duration::from_secs(7 * 24 * 60 * 60),
             transaction_abort_interval: std::time::Duration::from_secs(1),
             transaction_version: 2,
             limits: crate::limits::ConnectionLimits::default(),

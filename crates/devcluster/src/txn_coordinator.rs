@@ -31,7 +31,7 @@
 //! on InitProducerId) and v2 of KIP-890 part 2 (partition leaders add partitions on the
 //! first Produce v12 of a transaction, see `verify.rs`; every EndTxn v5 bumps the epoch).
 //!
-//! Not implemented: expiration of idle transactional ids.
+//! Idle transactional ids expire after `transactional.id.expiration.ms`, with a tombstone.
 
 mod markers;
 pub mod metadata;
@@ -83,6 +83,8 @@ struct TxnConfig {
     replication_factor: i16,
     min_isr: i16,
     max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`.
+    id_expiration_ms: i64,
     /// How long a write to `__transaction_state` waits for the ISR.
     write_timeout: Duration,
 }
@@ -160,6 +162,8 @@ impl TransactionCoordinator {
                 replication_factor: config.transaction_state_replication_factor.max(1),
                 min_isr: config.transaction_state_min_isr.max(1),
                 max_timeout_ms: config.transaction_max_timeout_ms,
+                id_expiration_ms: i64::try_from(config.transactional_id_expiration.as_millis())
+                    .unwrap_or(i64::MAX),
                 write_timeout: Duration::from_secs(30),
             },
             stop: CancellationToken::new(),
@@ -449,7 +453,7 @@ impl TransactionCoordinator {
         let coordinator = Arc::clone(self);
         let txn = txn.clone();
         let task = tokio::spawn(async move {
-            let appended = coordinator.append_durably(&txn, &value).await;
+            let appended = coordinator.append_durably(&txn, Some(&value)).await;
             let result = {
                 let mut meta = txn.lock();
                 match appended {
@@ -473,11 +477,18 @@ impl TransactionCoordinator {
         task.await.unwrap_or(Err(ErrorCode::NotCoordinator))
     }
 
-    /// Appends `value` for `txn` at the coordinator epoch it was looked up under and waits
-    /// until the ISR has it.
-    async fn append_durably(&self, txn: &Txn, value: &TxnLogValue) -> Result<(), ErrorCode> {
+    /// Appends `value` (`None`: the id's tombstone) for `txn` at the coordinator epoch it was
+    /// looked up under and waits until the ISR has it.
+    async fn append_durably(
+        &self,
+        txn: &Txn,
+        value: Option<&TxnLogValue>,
+    ) -> Result<(), ErrorCode> {
         let key = encode_key(&txn.id).map_err(|_| ErrorCode::UnknownServerError)?;
-        let bytes = value.encode().map_err(|_| ErrorCode::UnknownServerError)?;
+        let bytes = value
+            .map(TxnLogValue::encode)
+            .transpose()
+            .map_err(|_| ErrorCode::UnknownServerError)?;
         let log = InternalLog::new(
             Arc::downgrade(&self.replicas),
             TRANSACTION_TOPIC,
@@ -485,9 +496,7 @@ impl TransactionCoordinator {
             txn.coordinator_epoch,
             self.config.write_timeout,
         );
-        let appended = log
-            .append(&[(key, Some(bytes))])
-            .map_err(|e| write_error(&e))?;
+        let appended = log.append(&[(key, bytes)]).map_err(|e| write_error(&e))?;
         appended.durable().await.map_err(|e| write_error(&e))?;
         if self.still_owns(txn) {
             Ok(())
@@ -656,6 +665,53 @@ impl TransactionCoordinator {
             tokio::spawn(async move {
                 info!(transactional_id = %txn.id, "aborting a transaction past its timeout");
                 let _ = coordinator.write(&txn, value, true).await;
+            });
+        }
+    }
+
+    /// Removes the transactional ids idle for `transactional.id.expiration.ms` (Kafka's
+    /// `removeExpiredTransactionalIds`): each gets a tombstone in `__transaction_state`, so a
+    /// reload (failover, restart) does not bring it back, and is forgotten once the ISR has
+    /// the tombstone. A failed write leaves the id as it was, for the next pass.
+    pub fn expire_transactional_ids(self: &Arc<Self>) {
+        let now = now_ms();
+        let mut expired = Vec::new();
+        {
+            let parts = self.lock();
+            for (p, owned) in parts.iter() {
+                for (id, meta) in owned.txns.iter().flatten() {
+                    let mut m = meta.lock().unwrap_or_else(PoisonError::into_inner);
+                    if m.prepare_dead(now, self.config.id_expiration_ms) {
+                        expired.push(Txn {
+                            id: id.clone(),
+                            partition: *p,
+                            coordinator_epoch: owned.coordinator_epoch,
+                            stop: owned.stop.clone(),
+                            meta: meta.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        for txn in expired {
+            let coordinator = Arc::clone(self);
+            tokio::spawn(async move {
+                let written = coordinator.append_durably(&txn, None).await;
+                let mut parts = coordinator.lock();
+                let mut m = txn.lock();
+                if written.is_err() || !m.complete_dead() {
+                    m.abandon();
+                    return;
+                }
+                info!(transactional_id = %txn.id, producer_id = m.producer_id, "transactional id expired");
+                let owned = parts
+                    .get_mut(&txn.partition)
+                    .filter(|o| o.coordinator_epoch == txn.coordinator_epoch);
+                if let Some(txns) = owned.and_then(|o| o.txns.as_mut()) {
+                    if txns.get(&txn.id).is_some_and(|m| Arc::ptr_eq(m, &txn.meta)) {
+                        txns.remove(&txn.id);
+                    }
+                }
             });
         }
     }

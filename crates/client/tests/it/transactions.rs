@@ -496,3 +496,81 @@ async fn aborted_transactions_stay_hidden_after_every_broker_crashes() {
     })
     .await;
 }
+
+/// Polls DescribeTransactions until the id is unknown to its coordinator.
+async fn until_expired(admin: &streamctl_client::Admin, id: &str) {
+    loop {
+        match admin.describe_transaction(id).await {
+            Err(e) if e.code() == Some(streamctl_protocol::ErrorCode::TransactionalIdNotFound) => {
+                return
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("describing {id}: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_transactional_id_expires_and_stays_expired_across_a_restart() {
+    // `transactional.id.expiration.ms`: an id with no transaction in flight is removed with
+    // a tombstone, so a coordinator reloading `__transaction_state` does not bring it back;
+    // an id with a transaction open is kept whatever its age.
+    bounded(async {
+        let dir = streamctl_testkit::TempDir::new("txn-expiry");
+        let dc = streamctl_testkit::cluster_with(3, |b| {
+            b.data_dir(dir.path())
+                .transactional_id_expiration(Duration::from_millis(300))
+        })
+        .await;
+        dc.create_topic("exp", 3, 3).unwrap();
+        let admin = admin(&dc).await;
+        let idle = producer(&dc, "idle").await;
+        idle.begin_transaction().await.unwrap();
+        send_n(&idle, "exp", "i", 3).await;
+        idle.commit_transaction().await.unwrap();
+        let old_pid = admin
+            .describe_transaction("idle")
+            .await
+            .unwrap()
+            .producer_id;
+        let busy = producer(&dc, "busy").await;
+        busy.begin_transaction().await.unwrap();
+        send_n(&busy, "exp", "b", 3).await;
+        busy.flush().await;
+
+        until_expired(&admin, "idle").await;
+        let open = admin.describe_transaction("busy").await.unwrap();
+        assert_eq!(open.state, "Ongoing");
+        // The removal is logged: a tombstone for the id's key.
+        let log = consumer(&dc, IsolationLevel::ReadUncommitted, None).await;
+        log.assign((0..10).map(|p| tp("__transaction_state", p)))
+            .unwrap();
+        'tombstone: loop {
+            for r in log.poll(Duration::from_millis(200)).await.unwrap() {
+                if r.value.is_none() && r.key.as_deref().is_some_and(|k| k.ends_with(b"idle")) {
+                    break 'tombstone;
+                }
+            }
+        }
+
+        for broker in 1..=3 {
+            dc.kill_broker(broker).await.unwrap();
+        }
+        for broker in 1..=3 {
+            dc.start_broker(broker).await.unwrap();
+        }
+        let admin = self::admin(&dc).await;
+        until_expired(&admin, "idle").await;
+        // The id starts afresh: a new producer id.
+        let again = producer(&dc, "idle").await;
+        let new_pid = admin
+            .describe_transaction("idle")
+            .await
+            .unwrap()
+            .producer_id;
+        assert_ne!(new_pid, old_pid);
+        again.close(Duration::from_secs(5)).await.unwrap();
+        dc.shutdown().await;
+    })
+    .await;
+}

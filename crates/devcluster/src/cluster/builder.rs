@@ -150,6 +150,14 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `transactional.id.expiration.ms`: how long a transactional id with no transaction in
+    /// flight is kept after its last change (default 7 days, as Kafka). The coordinator
+    /// checks every `transaction.abort.timed.out.transaction.cleanup.interval.ms` (1 s).
+    pub fn transactional_id_expiration(mut self, expiration: Duration) -> Self {
+        self.config.transactional_id_expiration = expiration;
+        self
+    }
+
     /// `max.connections`: connections each broker keeps open at once, followers' included
     /// (default 1000); more are closed as soon as they are accepted.
     pub fn max_connections(mut self, n: usize) -> Self {

@@ -191,7 +191,7 @@ fn describe_broker(
     let id = node_id.to_string();
     // (name, value, Kafka's default if it has one, type, documentation)
     let ms = |d: std::time::Duration| d.as_millis().to_string();
-    let own: [(&str, String, Option<&str>, i8, &str); 18] = [
+    let own: [(&str, String, Option<&str>, i8, &str); 19] = [
         ("broker.id", id.clone(), None, TYPE_INT, "this broker's id"),
         (
             "node.id",
@@ -276,6 +276,13 @@ fn describe_broker(
             Some("900000"),
             TYPE_INT,
             "longest transaction.timeout.ms a producer may ask for",
+        ),
+        (
+            "transactional.id.expiration.ms",
+            ms(config.transactional_id_expiration),
+            Some("604800000"),
+            TYPE_INT,
+            "how long an idle transactional id is kept",
         ),
         (
             "transaction.abort.timed.out.transaction.cleanup.interval.ms",

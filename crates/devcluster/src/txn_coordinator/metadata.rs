@@ -546,6 +546,32 @@ impl TxnMetadata {
         Some(self.pend(v))
     }
 
+    /// Whether the id may be removed at `now_ms` (Kafka's `prepareDead` and its checks): no
+    /// transaction in flight (Empty or Complete*), nothing pending, and no change for
+    /// `expiration_ms`. If so it is marked pending Dead, so that requests meanwhile are
+    /// refused with CONCURRENT_TRANSACTIONS until the tombstone is written or abandoned.
+    pub fn prepare_dead(&mut self, now_ms: i64, expiration_ms: i64) -> bool {
+        let idle = matches!(
+            self.state,
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+        ) && self.pending.is_none()
+            && self.last_update_ms.saturating_add(expiration_ms) <= now_ms;
+        if idle {
+            self.pending = Some(TxnState::Dead);
+        }
+        idle
+    }
+
+    /// The tombstone of a `prepare_dead` is durable: the id is dead (the caller forgets it).
+    pub fn complete_dead(&mut self) -> bool {
+        if self.pending != Some(TxnState::Dead) {
+            return false;
+        }
+        self.pending = None;
+        self.state = TxnState::Dead;
+        true
+    }
+
     /// The Complete value once every marker of the Prepare state is written.
     pub fn prepare_complete(&mut self, now_ms: i64) -> Option<TxnLogValue> {
         let target = match self.state {

@@ -399,3 +399,33 @@ fn a_fence_of_a_v2_transaction_skips_the_retry_epoch() {
         EndPlan::Retry(7, 1)
     );
 }
+
+#[test]
+fn only_an_id_idle_past_its_expiration_with_nothing_in_flight_may_die() {
+    // `ready` logs its inits at time 10.
+    let mut m = ready(0);
+    assert!(!m.prepare_dead(10 + 999, 1_000), "not idle long enough");
+    let v = m
+        .prepare_add(7, 0, &parts(&[("a", 0)]), 0, 20)
+        .unwrap()
+        .unwrap();
+    apply(&mut m, v);
+    assert!(!m.prepare_dead(1_000_000, 1_000), "a transaction is open");
+    let v = m.prepare_end(7, 0, false, 30).unwrap().unwrap();
+    assert!(!m.prepare_dead(1_000_000, 1_000), "a change is pending");
+    apply(&mut m, v);
+    assert!(
+        !m.prepare_dead(1_000_000, 1_000),
+        "its markers are being written"
+    );
+    let v = m.prepare_complete(40).unwrap();
+    apply(&mut m, v);
+    assert!(m.prepare_dead(1_040, 1_000));
+    // Pending Dead: requests meanwhile wait; the tombstone makes it dead.
+    assert_eq!(
+        init(&mut m, -1, -1).unwrap_err(),
+        ErrorCode::ConcurrentTransactions
+    );
+    assert!(m.complete_dead());
+    assert_eq!(m.state, TxnState::Dead);
+}
