@@ -635,31 +635,34 @@ impl TransactionCoordinator {
         }
     }
 
+    /// The loaded transactional ids for which `pick` (called under the id's lock) returns a
+    /// value, with that value.
+    fn select<T>(&self, mut pick: impl FnMut(&mut TxnMetadata) -> Option<T>) -> Vec<(Txn, T)> {
+        let parts = self.lock();
+        let mut selected = Vec::new();
+        for (p, owned) in parts.iter() {
+            for (id, meta) in owned.txns.iter().flatten() {
+                let mut m = meta.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(value) = pick(&mut m) {
+                    let txn = Txn {
+                        id: id.clone(),
+                        partition: *p,
+                        coordinator_epoch: owned.coordinator_epoch,
+                        stop: owned.stop.clone(),
+                        meta: meta.clone(),
+                    };
+                    selected.push((txn, value));
+                }
+            }
+        }
+        selected
+    }
+
     /// Aborts every loaded transaction past its `transaction.timeout.ms` (fenced with a
     /// bumped epoch first, as Kafka's `abortTimedOutTransactions`).
     pub fn abort_timed_out(self: &Arc<Self>) {
         let now = now_ms();
-        let mut expired = Vec::new();
-        {
-            let parts = self.lock();
-            for (p, owned) in parts.iter() {
-                for (id, meta) in owned.txns.iter().flatten() {
-                    let mut m = meta.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(value) = m.prepare_timeout_abort(now) {
-                        expired.push((
-                            Txn {
-                                id: id.clone(),
-                                partition: *p,
-                                coordinator_epoch: owned.coordinator_epoch,
-                                stop: owned.stop.clone(),
-                                meta: meta.clone(),
-                            },
-                            value,
-                        ));
-                    }
-                }
-            }
-        }
+        let expired = self.select(|m| m.prepare_timeout_abort(now));
         for (txn, value) in expired {
             let coordinator = Arc::clone(self);
             tokio::spawn(async move {
@@ -675,25 +678,9 @@ impl TransactionCoordinator {
     /// the tombstone. A failed write leaves the id as it was, for the next pass.
     pub fn expire_transactional_ids(self: &Arc<Self>) {
         let now = now_ms();
-        let mut expired = Vec::new();
-        {
-            let parts = self.lock();
-            for (p, owned) in parts.iter() {
-                for (id, meta) in owned.txns.iter().flatten() {
-                    let mut m = meta.lock().unwrap_or_else(PoisonError::into_inner);
-                    if m.prepare_dead(now, self.config.id_expiration_ms) {
-                        expired.push(Txn {
-                            id: id.clone(),
-                            partition: *p,
-                            coordinator_epoch: owned.coordinator_epoch,
-                            stop: owned.stop.clone(),
-                            meta: meta.clone(),
-                        });
-                    }
-                }
-            }
-        }
-        for txn in expired {
+        let expiration = self.config.id_expiration_ms;
+        let expired = self.select(|m| m.prepare_dead(now, expiration).then_some(()));
+        for (txn, ()) in expired {
             let coordinator = Arc::clone(self);
             tokio::spawn(async move {
                 let written = coordinator.append_durably(&txn, None).await;
