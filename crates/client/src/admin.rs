@@ -532,10 +532,16 @@ impl Admin {
     /// A connection to the active controller, as a fresh Metadata answer names it.
     async fn controller(&self) -> Result<Connection> {
         self.cluster.refresh(std::iter::empty::<&str>()).await?;
-        match self.cluster.snapshot().controller_id() {
-            Some(node_id) if node_id >= 0 => self.cluster.connection(node_id).await,
-            // No controller known (an election): any broker forwards to it (KIP-590).
-            _ => self.cluster.any_connection().await,
+        let snapshot = self.cluster.snapshot();
+        // No controller known (an election), or one that is not among the brokers (KRaft
+        // controllers are not; librdkafka's mock cluster names node 0): any broker forwards
+        // to it (KIP-590).
+        match snapshot
+            .controller_id()
+            .filter(|id| snapshot.brokers().any(|b| b.node_id == *id))
+        {
+            Some(node_id) => self.cluster.connection(node_id).await,
+            None => self.cluster.any_connection().await,
         }
     }
 

@@ -75,7 +75,7 @@ pub enum Error {
     },
 
     /// A broker does not support any version of an API that this client implements.
-    #[error("broker {broker} supports no version of {api} that this client implements")]
+    #[error("broker {broker} does not support {api} at any version this client implements")]
     UnsupportedVersion {
         /// The broker's `host:port`.
         broker: String,

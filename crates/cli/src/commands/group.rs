@@ -176,11 +176,12 @@ async fn lag(global: &Global, group: &str) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| explain(e, group, "read the lag of"))?;
     if rows.is_empty() {
-        let d = admin
-            .describe_group(group)
-            .await
-            .map_err(|e| explain(e, group, "describe"))?;
-        not_dead(&d)?;
+        match admin.describe_group(group).await {
+            Ok(d) => not_dead(&d)?,
+            // Without DescribeGroups an unknown group and one with no offsets look alike.
+            Err(streamctl_client::Error::UnsupportedVersion { .. }) => {}
+            Err(e) => return Err(explain(e, group, "describe")),
+        }
     }
     let total: i64 = rows.iter().filter_map(|r| r.lag).sum();
     let mut out = std::io::stdout().lock();

@@ -120,14 +120,20 @@ async fn describe(global: &Global, topic: &str) -> anyhow::Result<ExitCode> {
         .describe_topic(topic)
         .await
         .map_err(|e| explain(e, topic, "describe"))?;
-    let overrides: BTreeMap<String, Option<String>> = admin
-        .describe_topic_configs(topic)
-        .await
-        .map_err(|e| explain(e, topic, "describe the configs of"))?
-        .into_iter()
-        .filter(|c| c.source == ConfigSource::DynamicTopicConfig)
-        .map(|c| (c.name, c.value))
-        .collect();
+    // `None`: the broker lacks DescribeConfigs (librdkafka's mock cluster); the partitions
+    // are still worth showing.
+    let overrides: Option<BTreeMap<String, Option<String>>> =
+        match admin.describe_topic_configs(topic).await {
+            Ok(configs) => Some(
+                configs
+                    .into_iter()
+                    .filter(|c| c.source == ConfigSource::DynamicTopicConfig)
+                    .map(|c| (c.name, c.value))
+                    .collect(),
+            ),
+            Err(streamctl_client::Error::UnsupportedVersion { .. }) => None,
+            Err(e) => return Err(explain(e, topic, "describe the configs of")),
+        };
     let mut out = std::io::stdout().lock();
     match global.format {
         format @ (Format::Json | Format::Yaml) => output::document(
@@ -159,14 +165,21 @@ async fn describe(global: &Global, topic: &str) -> anyhow::Result<ExitCode> {
             }
             writeln!(out, "partitions:  {}", d.partitions.len())?;
             writeln!(out, "replication: {replication}")?;
-            let configs: Vec<String> = overrides
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("(sensitive)")))
-                .collect();
-            if configs.is_empty() {
-                writeln!(out, "configs:     (defaults)")?;
-            } else {
-                writeln!(out, "configs:     {}", configs.join(", "))?;
+            match &overrides {
+                None => writeln!(
+                    out,
+                    "configs:     (the broker does not serve DescribeConfigs)"
+                )?,
+                Some(overrides) if overrides.is_empty() => {
+                    writeln!(out, "configs:     (defaults)")?;
+                }
+                Some(overrides) => {
+                    let configs: Vec<String> = overrides
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("(sensitive)")))
+                        .collect();
+                    writeln!(out, "configs:     {}", configs.join(", "))?;
+                }
             }
             writeln!(out)?;
             let offset = |o: Option<i64>| o.map_or("?".to_string(), |o| o.to_string());

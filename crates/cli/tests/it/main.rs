@@ -27,6 +27,7 @@ mod support;
 mod bad_input;
 mod chaos;
 mod cli;
+mod foreign;
 mod groups_and_dev;
 mod perf;
 mod records;

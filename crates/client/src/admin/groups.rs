@@ -24,10 +24,9 @@ use streamctl_protocol::messages::delete_records::{
 use streamctl_protocol::messages::offset_commit::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
-use streamctl_protocol::messages::offset_fetch::OffsetFetchRequestGroup;
 use streamctl_protocol::messages::{
     DeleteGroupsRequest, DeleteRecordsRequest, DescribeGroupsRequest, ListGroupsRequest,
-    OffsetCommitRequest, OffsetFetchRequest,
+    OffsetCommitRequest,
 };
 use streamctl_protocol::{ApiKey, ErrorCode};
 
@@ -35,9 +34,11 @@ use super::Admin;
 use crate::backoff::Backoff;
 use crate::connection::Connection;
 use crate::consumer::assignor::decode_assignment;
-use crate::consumer::offsets::{find_coordinator, list_offsets, EARLIEST, LATEST};
+use crate::consumer::offsets::{
+    find_coordinator, list_offsets, offset_fetch_request, EARLIEST, LATEST,
+};
 use crate::consumer::{IsolationLevel, TopicPartition};
-use crate::error::{Error, Result};
+use crate::error::{Disconnect, Error, Result};
 
 /// The admin reads watermarks as Java's admin does by default: the high watermark, not the
 /// last stable offset.
@@ -256,26 +257,59 @@ impl Admin {
     }
 
     /// Every offset the group has committed, by partition.
+    ///
+    /// Asks for all of them at once (OffsetFetch with no topics, v2+). A broker that does not
+    /// serve that form answers something undecodable (librdkafka's mock cluster answers with
+    /// a null topic list); then every partition of every topic is asked for by name.
     pub async fn group_offsets(&self, group: &str) -> Result<BTreeMap<TopicPartition, i64>> {
+        if let Some(all) = self.fetch_group_offsets(group, None).await? {
+            return Ok(all);
+        }
+        tracing::info!(
+            group,
+            "the broker does not serve OffsetFetch for all topics; asking per partition"
+        );
+        let topics: Vec<(String, Vec<i32>)> = self
+            .metadata(None)
+            .await?
+            .topics
+            .into_iter()
+            .filter_map(|t| {
+                let partitions = t.partitions.iter().map(|p| p.partition_index).collect();
+                Some((t.name?, partitions))
+            })
+            .collect();
+        self.fetch_group_offsets(group, Some(&topics))
+            .await?
+            .ok_or_else(|| {
+                Error::InvalidResponse(format!(
+                    "the coordinator of group {group} answers OffsetFetch undecodably"
+                ))
+            })
+    }
+
+    /// The group's committed offsets of `topics` (`None`: all it committed); `Ok(None)` when
+    /// the answer to the all-topics form could not be decoded.
+    async fn fetch_group_offsets(
+        &self,
+        group: &str,
+        topics: Option<&[(String, Vec<i32>)]>,
+    ) -> Result<Option<BTreeMap<TopicPartition, i64>>> {
         retry_coordinator(self, "OffsetFetch", || async move {
             let connection = self.coordinator(group).await?;
             let version = connection
                 .negotiated_version(ApiKey::OffsetFetch)
                 .unwrap_or(1);
-            // `topics: None` (v2+) asks for every partition the group committed.
             let response = connection
-                .call(OffsetFetchRequest {
-                    group_id: group.to_string(),
-                    topics: None,
-                    groups: vec![OffsetFetchRequestGroup {
-                        group_id: group.to_string(),
-                        topics: None,
-                        ..Default::default()
-                    }],
-                    require_stable: false,
-                    ..Default::default()
-                })
-                .await?;
+                .call(offset_fetch_request(group, topics, false))
+                .await;
+            let response = match response {
+                Err(Error::ConnectionLost {
+                    reason: Disconnect::Decode(_),
+                    ..
+                }) if topics.is_none() => return Ok(None),
+                other => other?,
+            };
             let mut rows = Vec::new();
             if version >= 8 {
                 for g in response.groups.into_iter().filter(|g| g.group_id == group) {
@@ -296,11 +330,14 @@ impl Admin {
                     }
                 }
             }
-            Ok(rows
-                .into_iter()
-                .filter(|(_, _, offset)| *offset >= 0)
-                .map(|(topic, partition, offset)| (TopicPartition::new(topic, partition), offset))
-                .collect())
+            Ok(Some(
+                rows.into_iter()
+                    .filter(|(_, _, offset)| *offset >= 0)
+                    .map(|(topic, partition, offset)| {
+                        (TopicPartition::new(topic, partition), offset)
+                    })
+                    .collect(),
+            ))
         })
         .await
     }
@@ -309,9 +346,14 @@ impl Admin {
     /// group committed or has assigned, sorted by topic and partition.
     pub async fn group_lag(&self, group: &str) -> Result<Vec<PartitionLag>> {
         let committed = self.group_offsets(group).await?;
-        let described = self.describe_group(group).await?;
+        // Without DescribeGroups (librdkafka's mock cluster) the lag has no owners.
+        let members = match self.describe_group(group).await {
+            Ok(described) => described.members,
+            Err(Error::UnsupportedVersion { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         let mut owner: BTreeMap<TopicPartition, String> = BTreeMap::new();
-        for m in &described.members {
+        for m in &members {
             for (topic, partitions) in &m.assignment {
                 for &p in partitions {
                     owner.insert(TopicPartition::new(topic.clone(), p), m.member_id.clone());
@@ -408,14 +450,21 @@ impl Admin {
 
     /// Commits `offsets` for `group` as an administrator (no generation, no member id), as
     /// `kafka-consumer-groups --reset-offsets --execute` does. The group must have no active
-    /// members: the coordinator refuses otherwise, and this checks first to say so plainly.
+    /// members: the coordinator refuses otherwise, and this checks first to say so plainly
+    /// (unless the broker lacks DescribeGroups, as librdkafka's mock cluster does: then the
+    /// coordinator's refusal is the check).
     pub async fn commit_group_offsets(
         &self,
         group: &str,
         offsets: &[OffsetResetPlan],
     ) -> Result<()> {
-        let described = self.describe_group(group).await?;
-        if !matches!(described.state.as_str(), "Empty" | "Dead") {
+        let described = match self.describe_group(group).await {
+            Ok(described) => Some(described),
+            Err(Error::UnsupportedVersion { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(described) = described.filter(|d| !matches!(d.state.as_str(), "Empty" | "Dead"))
+        {
             return Err(Error::Broker {
                 code: ErrorCode::NonEmptyGroup,
                 message: Some(format!(

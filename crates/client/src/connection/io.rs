@@ -109,13 +109,19 @@ impl Shared {
         let Some(pending) = self.lock().pending.remove(&correlation_id) else {
             return Err(Disconnect::UnknownCorrelationId(correlation_id));
         };
-        trace!(broker = %self.broker, correlation_id, api = %pending.api, "response");
-        let header_version = frame::response_header_version(pending.api, pending.version);
+        let (api, version) = (pending.api, pending.version);
+        trace!(broker = %self.broker, correlation_id, api = %api, "response");
+        // The connection's failure says only "undecodable"; which answer and why is here.
+        let undecodable = |e: DecodeError| {
+            warn!(broker = %self.broker, api = %api, version, error = %e, "cannot decode a response");
+            Disconnect::Decode(e)
+        };
+        let header_version = frame::response_header_version(api, version);
         if let Err(e) = ResponseHeader::decode(&mut frame, header_version) {
             let _ = (pending.deliver)(Err(Disconnect::Decode(e.clone())));
-            return Err(Disconnect::Decode(e));
+            return Err(undecodable(e));
         }
-        (pending.deliver)(Ok(frame)).map_err(Disconnect::Decode)
+        (pending.deliver)(Ok(frame)).map_err(undecodable)
     }
 }
 

@@ -2,6 +2,7 @@
 //! produce on demand (old ApiVersions, protocol errors, hang-ups).
 
 use super::*;
+use bytes::BufMut;
 use streamctl_protocol::frame::decode_request;
 use streamctl_protocol::messages::api_versions::ApiVersionsResponseApiVersion;
 use streamctl_protocol::RequestBody;
@@ -290,4 +291,36 @@ async fn a_pending_response_keeps_its_connection_open() {
     drop(conn);
     assert_eq!(second.response().await.unwrap().controller_id, 7);
     assert_eq!(first.response().await.unwrap().controller_id, 7);
+}
+
+#[tokio::test]
+async fn an_unsupported_version_answer_in_a_broken_encoding_still_leads_to_v0() {
+    // librdkafka's mock cluster answers an ApiVersions version it lacks with
+    // UNSUPPORTED_VERSION, a one-byte array count and no tagged fields: neither v0 nor the
+    // version asked. The error code is enough to retry at v0.
+    let addr = fake_broker(|header, body| match body {
+        RequestBody::ApiVersions(_) if header.api_version > 0 => {
+            let mut out = BytesMut::new();
+            frame::with_size_prefix(&mut out, |buf| {
+                buf.put_i32(header.correlation_id);
+                buf.put_i16(ErrorCode::UnsupportedVersion.code());
+                buf.put_u8(3); // two entries, as a compact array count
+                for (key, max) in [(ApiKey::ApiVersions, 3), (ApiKey::Metadata, 12)] {
+                    buf.put_i16(key.code());
+                    buf.put_i16(0);
+                    buf.put_i16(max);
+                }
+                buf.put_i32(0);
+                Ok(())
+            })
+            .unwrap();
+            Answer::Frame(out)
+        }
+        RequestBody::ApiVersions(_) => respond(header, 0, old_broker_versions()),
+        _ => Answer::Nothing,
+    })
+    .await;
+    let conn = Connection::connect(&addr, &config()).await.unwrap();
+    // What the v0 answer listed.
+    assert_eq!(conn.negotiated_version(ApiKey::Metadata), Some(5));
 }

@@ -392,35 +392,11 @@ pub(crate) async fn fetch_committed(
             .push(tp.partition);
     }
     loop {
-        let request = OffsetFetchRequest {
-            group_id: group.clone(),
-            topics: Some(
-                by_topic
-                    .iter()
-                    .map(|(name, ps)| OffsetFetchRequestTopic {
-                        name: name.to_string(),
-                        partition_indexes: ps.clone(),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            groups: vec![OffsetFetchRequestGroup {
-                group_id: group.clone(),
-                topics: Some(
-                    by_topic
-                        .iter()
-                        .map(|(name, ps)| OffsetFetchRequestTopics {
-                            name: name.to_string(),
-                            partition_indexes: ps.clone(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
-                ..Default::default()
-            }],
-            require_stable: true,
-            ..Default::default()
-        };
+        let topics: Vec<(String, Vec<i32>)> = by_topic
+            .iter()
+            .map(|(name, ps)| (name.to_string(), ps.clone()))
+            .collect();
+        let request = offset_fetch_request(&group, Some(&topics), true);
         let conn = coordinator(inner).await;
         let result = match &conn {
             Ok(conn) => {
@@ -508,5 +484,42 @@ impl super::State {
     /// manually assigned.
     pub(crate) fn subscription_active(&self) -> bool {
         !matches!(self.subscription, super::Subscription::None)
+    }
+}
+
+/// An OffsetFetch for one group: `topics` by name and partitions (`None`: every partition the
+/// group committed, v2+), in both the v0–v7 and the v8+ layout (the encoder writes the one
+/// of the version sent).
+pub(crate) fn offset_fetch_request(
+    group: &str,
+    topics: Option<&[(String, Vec<i32>)]>,
+    require_stable: bool,
+) -> OffsetFetchRequest {
+    OffsetFetchRequest {
+        group_id: group.to_string(),
+        topics: topics.map(|ts| {
+            ts.iter()
+                .map(|(name, ps)| OffsetFetchRequestTopic {
+                    name: name.clone(),
+                    partition_indexes: ps.clone(),
+                    ..Default::default()
+                })
+                .collect()
+        }),
+        groups: vec![OffsetFetchRequestGroup {
+            group_id: group.to_string(),
+            topics: topics.map(|ts| {
+                ts.iter()
+                    .map(|(name, ps)| OffsetFetchRequestTopics {
+                        name: name.clone(),
+                        partition_indexes: ps.clone(),
+                        ..Default::default()
+                    })
+                    .collect()
+            }),
+            ..Default::default()
+        }],
+        require_stable,
+        ..Default::default()
     }
 }
