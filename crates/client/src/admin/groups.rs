@@ -28,7 +28,7 @@ use streamctl_protocol::messages::{
     DeleteGroupsRequest, DeleteRecordsRequest, DescribeGroupsRequest, ListGroupsRequest,
     OffsetCommitRequest,
 };
-use streamctl_protocol::{ApiKey, ErrorCode};
+use streamctl_protocol::{ApiKey, DecodeError, ErrorCode};
 
 use super::Admin;
 use crate::backoff::Backoff;
@@ -265,7 +265,7 @@ impl Admin {
         if let Some(all) = self.fetch_group_offsets(group, None).await? {
             return Ok(all);
         }
-        tracing::info!(
+        tracing::warn!(
             group,
             "the broker does not serve OffsetFetch for all topics; asking per partition"
         );
@@ -304,10 +304,21 @@ impl Admin {
                 .call(offset_fetch_request(group, topics, false))
                 .await;
             let response = match response {
+                // The answer to the all-topics form had a null topic list (librdkafka's mock
+                // cluster): that form is not served. Any other decode failure is an error.
                 Err(Error::ConnectionLost {
-                    reason: Disconnect::Decode(_),
+                    reason: Disconnect::Decode(DecodeError::UnexpectedNull { .. }),
                     ..
                 }) if topics.is_none() => return Ok(None),
+                // Not worth retrying: the same answer would come back.
+                Err(Error::ConnectionLost {
+                    reason: Disconnect::Decode(e),
+                    broker,
+                }) => {
+                    return Err(Error::InvalidResponse(format!(
+                        "broker {broker} answered OffsetFetch v{version} undecodably: {e}"
+                    )))
+                }
                 other => other?,
             };
             let mut rows = Vec::new();
@@ -460,7 +471,19 @@ impl Admin {
     ) -> Result<()> {
         let described = match self.describe_group(group).await {
             Ok(described) => Some(described),
-            Err(Error::UnsupportedVersion { .. }) => None,
+            // Only a broker with no DescribeGroups at all; one whose versions merely do not
+            // overlap ours is still an error.
+            Err(e @ Error::UnsupportedVersion { .. }) => {
+                let coordinator = self.coordinator(group).await?;
+                if coordinator
+                    .broker_versions(ApiKey::DescribeGroups)
+                    .is_some()
+                {
+                    return Err(e);
+                }
+                tracing::warn!(group, "the broker lacks DescribeGroups: cannot check the group is empty before committing");
+                None
+            }
             Err(e) => return Err(e),
         };
         if let Some(described) = described.filter(|d| !matches!(d.state.as_str(), "Empty" | "Dead"))
