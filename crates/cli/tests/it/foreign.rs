@@ -47,12 +47,14 @@ c.commit(asynchronous=False)
 c.close()
 "#;
 
-struct Mock {
+/// A running mock cluster (its Python process goes with it).
+pub struct Mock {
     _child: Child,
-    brokers: String,
+    /// Its bootstrap servers.
+    pub brokers: String,
 }
 
-async fn mock_cluster(python: &std::path::Path) -> Mock {
+pub async fn mock_cluster(python: &std::path::Path) -> Mock {
     let mut child = Command::new(python)
         .args(["-c", MOCK])
         .stdin(Stdio::piped())

@@ -299,3 +299,36 @@ async fn ui_without_a_cluster_says_so_before_touching_the_terminal() {
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 100ms"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_starts_against_librdkafka_mock_cluster() {
+    // A broker we did not write, without ListGroups, DescribeGroups, DescribeConfigs or
+    // ListTransactions: every screen still opens, and the UI keeps running.
+    if !tmux_available() {
+        return;
+    }
+    let Some(python) = streamctl_testkit::python("confluent_kafka") else {
+        return;
+    };
+    let mock = crate::foreign::mock_cluster(&python).await;
+    ok(&streamctl(&["-b", &mock.brokers, "produce", "shown"], b"a\nb\n").await);
+    let ui = format!(
+        "env -u STREAMCTL_BROKERS -u STREAMCTL_PROFILE -u STREAMCTL_ADMIN_URL STREAMCTL_CONFIG={} \
+         {BIN} -b {} ui",
+        test_config().display(),
+        mock.brokers
+    );
+    let tmux = Tmux::start(&ui, 160, 30);
+    tmux.wait_for("overview", |p| {
+        p.contains("brokers 3/3 up") && p.contains("mockCluster")
+    })
+    .await;
+    tmux.keys(&["3"]);
+    tmux.wait_for("topics", |p| p.contains("shown")).await;
+    for screen in ["4", "5", "2"] {
+        tmux.keys(&[screen]);
+    }
+    tmux.wait_for("brokers", |p| p.contains("brokers (3/3 up"))
+        .await;
+    assert!(tmux.alive(), "the UI exited");
+}
