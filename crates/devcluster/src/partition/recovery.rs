@@ -76,10 +76,6 @@ impl State {
         self.rebuild_failed = true;
         let start = self.log.log_start_offset();
         let end = self.log.log_end_offset();
-        // A snapshot above the log end describes batches lost in a crash, or cut away.
-        self.log
-            .remove_snapshots_above(end)
-            .map_err(storage_error)?;
         // Below the first untrusted `.txnindex` the entries are complete; entries below the
         // log start are never read, so a bound under it only rules out older snapshots.
         let bound = self
@@ -114,7 +110,9 @@ impl State {
             }
         };
         // Before any index entry is forgotten, the snapshots that count on those entries go
-        // (durably): a crash during the replay then replays from `from` again.
+        // (durably): a crash during the replay then replays from `from` again. This also
+        // removes any snapshot above the log end (batches lost in a crash, or cut away),
+        // which `snapshot_within` never picks.
         self.log
             .remove_snapshots_above(from)
             .map_err(storage_error)?;
