@@ -203,6 +203,10 @@ pub struct DevUpArgs {
     /// A SASL user, `NAME:PASSWORD` (repeatable; implies --sasl).
     #[arg(long = "sasl-user", value_name = "NAME:PASSWORD")]
     pub sasl_users: Vec<String>,
+    /// Pose as this Kafka release (2.8, 3.0 … 3.9, 4.0, 4.1; a patch level is ignored):
+    /// clients see only the API versions it had. Default: every version streamctl serves.
+    #[arg(long, value_name = "X.Y")]
+    pub kafka_version: Option<streamctl_devcluster::KafkaVersion>,
 }
 
 /// `streamctl produce`.

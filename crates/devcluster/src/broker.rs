@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use streamctl_protocol::frame::{self, FrameDecoder, RequestHeader};
-use streamctl_protocol::messages::{ApiVersionsResponse, RequestBody, ResponseBody};
-use streamctl_protocol::{ApiKey, DecodeError, ErrorCode, Message};
+use streamctl_protocol::messages::{RequestBody, ResponseBody};
+use streamctl_protocol::{ApiKey, DecodeError, ErrorCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -78,6 +78,11 @@ pub struct BrokerShared {
     pub security: ListenerSecurity,
     /// Open connections, counted against `max.connections`.
     pub connections: ConnectionGate,
+    /// The (API, min, max) ranges clients may use, without and with SASL: everything the
+    /// handlers serve, narrowed to `kafka.version` when the cluster poses as an older Kafka.
+    served: Vec<(ApiKey, i16, i16)>,
+    /// The same on a SASL listener (with the SASL APIs).
+    served_sasl: Vec<(ApiKey, i16, i16)>,
 }
 
 impl BrokerShared {
@@ -100,11 +105,22 @@ impl BrokerShared {
             transactions: Arc::new(TransactionCoordinator::new(replicas.clone(), &config)),
             replicas,
             controller,
-            config,
             faults: Arc::new(BrokerFaults::new()),
             metrics: Arc::new(BrokerMetrics::new()),
             security: ListenerSecurity::default(),
             connections: ConnectionGate::default(),
+            served: handlers::served_on(false, config.kafka_version),
+            served_sasl: handlers::served_on(true, config.kafka_version),
+            config,
+        }
+    }
+
+    /// The (API, min, max) ranges clients may use on a listener with or without SASL.
+    pub fn served(&self, sasl: bool) -> &[(ApiKey, i16, i16)] {
+        if sasl {
+            &self.served_sasl
+        } else {
+            &self.served
         }
     }
 
@@ -543,9 +559,17 @@ async fn handle_frame(
         Ok(body) => body,
         Err(e) => return unanswerable(shared, &header, e, conn.sasl_enabled()),
     };
-    let served = handlers::served_on(conn.sasl_enabled())
-        .iter()
-        .any(|(k, lo, hi)| k.code() == header.api_key && (*lo..=*hi).contains(&header.api_version));
+    let sasl = conn.sasl_enabled();
+    let in_range = |ranges: &[(ApiKey, i16, i16)]| {
+        ranges.iter().any(|(k, lo, hi)| {
+            k.code() == header.api_key && (*lo..=*hi).contains(&header.api_version)
+        })
+    };
+    // Brokers talk among themselves at the dev cluster's own versions, whatever release it
+    // poses as to clients (see kafka_version.rs).
+    let served = in_range(shared.served(sasl))
+        || (faults::is_inter_broker(&body, header.api_version)
+            && in_range(&handlers::served_on(sasl, None)));
     if !served {
         return unanswerable(
             shared,
@@ -554,7 +578,7 @@ async fn handle_frame(
                 api_key: header.api_key,
                 version: header.api_version,
             },
-            conn.sasl_enabled(),
+            sasl,
         );
     }
     shared.metrics.record_request(header.api_key);
@@ -641,10 +665,14 @@ fn unanswerable(
     error: DecodeError,
     sasl: bool,
 ) -> Reply {
+    let served = shared.served(sasl);
     let is_api_versions = header.api_key == ApiKey::ApiVersions.code();
-    let too_new = header.api_version > ApiVersionsResponse::MAX_VERSION;
-    if is_api_versions && too_new {
-        let mut response = handlers::api_versions::supported(sasl);
+    let max_served = served
+        .iter()
+        .find(|(k, _, _)| *k == ApiKey::ApiVersions)
+        .map_or(0, |(_, _, max)| *max);
+    if is_api_versions && header.api_version > max_served {
+        let mut response = handlers::api_versions::supported(served);
         response.error_code = ErrorCode::UnsupportedVersion.code();
         let v0 = RequestHeader {
             api_version: 0,

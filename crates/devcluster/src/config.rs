@@ -278,6 +278,10 @@ pub struct BrokerConfig {
     /// as a new Kafka 4 cluster) lets clients use transactions v2 (KIP-890 part 2); 0 or 1
     /// makes them use v1. The broker serves both whatever the level, as Kafka's does.
     pub transaction_version: i16,
+    /// The Kafka release the cluster poses as to clients (`--kafka-version`): only the API
+    /// versions it had are advertised and served. `None`: every version the dev cluster
+    /// implements (a Kafka 4 broker's, by and large).
+    pub kafka_version: Option<crate::kafka_version::KafkaVersion>,
     /// `max.connections`, `connections.max.idle.ms` and the per-connection in-flight limit.
     pub limits: crate::limits::ConnectionLimits,
 }
@@ -306,6 +310,7 @@ impl Default for BrokerConfig {
             transactional_id_expiration: std::time::Duration::from_secs(7 * 24 * 60 * 60),
             transaction_abort_interval: std::time::Duration::from_secs(1),
             transaction_version: 2,
+            kafka_version: None,
             limits: crate::limits::ConnectionLimits::default(),
         }
     }

@@ -130,8 +130,13 @@ handlers! {
     DescribeProducers => describe_producers;
 }
 
-/// Every API served on a listener: [`served`], plus the SASL APIs where SASL is enabled.
-pub fn served_on(sasl: bool) -> Vec<(ApiKey, i16, i16)> {
+/// Every API served on a listener: [`served`], plus the SASL APIs where SASL is enabled,
+/// each narrowed to what `release` had when the cluster poses as an older Kafka (APIs it
+/// did not have are left out).
+pub fn served_on(
+    sasl: bool,
+    release: Option<crate::kafka_version::KafkaVersion>,
+) -> Vec<(ApiKey, i16, i16)> {
     let mut all = served();
     if sasl {
         all.push((
@@ -145,6 +150,16 @@ pub fn served_on(sasl: bool) -> Vec<(ApiKey, i16, i16)> {
             sasl_authenticate::VERSIONS.1,
         ));
         all.sort_by_key(|(k, _, _)| k.code());
+    }
+    if let Some(release) = release {
+        all.retain_mut(|(api, min, max)| match release.api_versions(*api) {
+            Some((lo, hi)) => {
+                *min = (*min).max(lo);
+                *max = (*max).min(hi);
+                min <= max
+            }
+            None => false,
+        });
     }
     all
 }

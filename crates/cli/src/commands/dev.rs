@@ -82,6 +82,9 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
     for (name, password) in &users {
         builder = builder.sasl_user(name, password);
     }
+    if let Some(version) = args.kafka_version {
+        builder = builder.kafka_version(version);
+    }
     let started = std::time::Instant::now();
     let cluster = builder.start().await.with_context(|| {
         format!(
@@ -126,8 +129,12 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_client_settings(&cluster, &security, &users);
+    let posing = args
+        .kafka_version
+        .map(|v| format!(" posing as Kafka {v}"))
+        .unwrap_or_default();
     eprintln!(
-        "dev cluster up: {} brokers in {:?}, data {}; Ctrl-C or `streamctl dev down` stops it",
+        "dev cluster up: {} brokers{posing} in {:?}, data {}; Ctrl-C or `streamctl dev down` stops it",
         args.count,
         started.elapsed(),
         data_dir
@@ -305,6 +312,9 @@ fn up_detached(args: &DevUpArgs) -> anyhow::Result<ExitCode> {
     }
     for user in &args.sasl_users {
         command.args(["--sasl-user", user]);
+    }
+    if let Some(version) = args.kafka_version {
+        command.args(["--kafka-version", &version.to_string()]);
     }
     let mut child = command
         .stdin(Stdio::null())

@@ -25,6 +25,7 @@ mod chaos;
 mod client;
 mod consumer;
 mod eos_chaos;
+mod kafka_versions;
 mod producer;
 mod random_frames;
 mod security;

@@ -129,6 +129,15 @@ impl DevClusterBuilder {
         self
     }
 
+    /// Poses as Kafka `version` to clients: ApiVersions lists only the API versions that
+    /// release had (and leaves out the APIs it did not have), newer requests get Kafka's
+    /// answer to them, and `transaction.version` is finalized only from 4.0. Clients then
+    /// negotiate as they would against that release; see [`crate::kafka_version`].
+    pub fn kafka_version(mut self, version: crate::KafkaVersion) -> Self {
+        self.config.kafka_version = Some(version);
+        self
+    }
+
     /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
     /// waits for more members to join (default 100 ms; Kafka's default is 3 s).
     pub fn group_initial_rebalance_delay(mut self, delay: Duration) -> Self {

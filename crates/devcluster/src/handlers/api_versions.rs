@@ -21,15 +21,16 @@ use super::RequestContext;
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-/// The full answer, without error; the SASL APIs are listed only on a SASL listener.
-pub fn supported(sasl: bool) -> ApiVersionsResponse {
+/// The answer listing `served` (the listener's ranges), without error.
+pub fn supported(served: &[(ApiKey, i16, i16)]) -> ApiVersionsResponse {
     ApiVersionsResponse {
-        api_keys: super::served_on(sasl)
-            .into_iter()
-            .map(|(key, min, max)| ApiVersionsResponseApiVersion {
+        api_keys: served
+            .iter()
+            .map(|&(key, min, max)| ApiVersionsResponseApiVersion {
                 api_key: key.code(),
                 // Old librdkafka only compresses when the broker advertises Produce from v0;
-                // requests below v3 are still refused by the codec.
+                // requests below v3 are still refused by the codec. Kafka 4 does the same
+                // (KAFKA-18659), so this holds whatever release the cluster poses as.
                 min_version: if key == ApiKey::Produce { 0 } else { min },
                 max_version: max,
                 ..Default::default()
@@ -48,13 +49,18 @@ const FEATURES_EPOCH: i64 = 1;
 
 /// Answers an ApiVersions request.
 pub async fn handle(ctx: &RequestContext<'_>, _req: ApiVersionsRequest) -> ApiVersionsResponse {
-    let mut response = supported(ctx.sasl);
-    let level = ctx.broker.config.transaction_version;
-    if ctx.version() >= 4 {
+    let mut response = supported(ctx.broker.served(ctx.sasl));
+    let max_level = ctx
+        .broker
+        .config
+        .kafka_version
+        .map_or(MAX_TRANSACTION_VERSION, |r| r.max_transaction_version());
+    let level = ctx.broker.config.transaction_version.min(max_level);
+    if ctx.version() >= 4 && max_level > 0 {
         response.supported_features = vec![ApiVersionsResponseSupportedFeatureKey {
             name: TRANSACTION_VERSION.to_string(),
             min_version: 0,
-            max_version: MAX_TRANSACTION_VERSION,
+            max_version: max_level,
             ..Default::default()
         }];
     }

@@ -109,6 +109,38 @@ async fn kafka_python_admin_produce_consume() {
     script_on_a_fresh_cluster("kafka", "kafka_python_roundtrip.py", "kafkapython").await;
 }
 
+/// Runs a client's release script against a cluster posing as every Kafka release the dev
+/// cluster can pose as (`--kafka-version`), one fresh cluster each.
+async fn against_every_release(module: &str, script: &str) {
+    if python(module).is_none() {
+        return;
+    }
+    for &release in streamctl_devcluster::KafkaVersion::all() {
+        let cluster = cluster_with(3, |b| {
+            b.kafka_version(release)
+                .group_initial_rebalance_delay(std::time::Duration::from_millis(20))
+        })
+        .await;
+        run_python(
+            module,
+            script,
+            &[&cluster.bootstrap_servers(), &release.to_string()],
+        )
+        .await;
+        cluster.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_against_every_kafka_release_posed() {
+    against_every_release("confluent_kafka", "confluent_release.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_python_against_every_kafka_release_posed() {
+    against_every_release("kafka", "kafka_python_release.py").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_survive_a_restart_on_the_same_data_dir() {
     let Some(kcat) = kcat() else { return };

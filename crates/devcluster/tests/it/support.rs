@@ -152,11 +152,22 @@ pub fn batch(values: &[String]) -> Bytes {
     b.build().expect("build")
 }
 
-/// One idempotent batch (producer id, epoch, first sequence).
+/// The wall clock in milliseconds, for record timestamps: retention and producer expiration
+/// go by them, so records stamped 1970 would be deleted or forgotten.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// One idempotent batch (producer id, epoch, first sequence), stamped now: the broker
+/// forgets a producer whose newest batch is older than `producer.id.expiration.ms` (by its
+/// timestamp, as Kafka), so a batch stamped 1970 would be forgotten at the next check.
 pub fn idempotent_batch(values: &[String], producer_id: i64, epoch: i16, sequence: i32) -> Bytes {
+    let now = now_ms();
     let mut b = RecordBatchBuilder::new(Compression::None).producer(producer_id, epoch, sequence);
     for v in values {
-        b.push(0, None, Some(v.as_bytes()), &[]).expect("push");
+        b.push(now, None, Some(v.as_bytes()), &[]).expect("push");
     }
     b.build().expect("build")
 }

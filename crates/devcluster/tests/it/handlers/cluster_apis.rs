@@ -153,3 +153,82 @@ async fn init_producer_id_hands_out_distinct_ids() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_posing_as_kafka_2_8_serves_only_what_2_8_had() {
+    bounded(async {
+        let release: streamctl_devcluster::KafkaVersion = "2.8".parse().unwrap();
+        let c = cluster_with(3, |b| b.kafka_version(release)).await;
+        let resp = call(addr(&c, 1), ApiVersionsRequest::default(), 3).await;
+        let range = |r: &ApiVersionsResponse, key: ApiKey| {
+            r.api_keys
+                .iter()
+                .find(|k| k.api_key == key.code())
+                .map(|k| (k.min_version, k.max_version))
+        };
+        assert_eq!(range(&resp, ApiKey::Fetch), Some((4, 12)));
+        assert_eq!(range(&resp, ApiKey::Metadata), Some((0, 11)));
+        assert_eq!(range(&resp, ApiKey::FindCoordinator), Some((0, 3)));
+        assert_eq!(range(&resp, ApiKey::ApiVersions), Some((0, 3)));
+        // Produce from v0 as Kafka advertises it (old librdkafka needs that to compress).
+        assert_eq!(range(&resp, ApiKey::Produce), Some((0, 9)));
+        assert_eq!(range(&resp, ApiKey::EndTxn), Some((0, 3)));
+        assert_eq!(range(&resp, ApiKey::ListTransactions), None);
+        assert_eq!(range(&resp, ApiKey::DescribeTransactions), None);
+        // No transactions v2 before Kafka 4.0.
+        assert!(resp.finalized_features.is_empty());
+
+        // ApiVersions v4 came with 3.9: Kafka's answer is v0 with UNSUPPORTED_VERSION and
+        // the ranges.
+        let mut s = tokio::net::TcpStream::connect(addr(&c, 1)).await.unwrap();
+        let header = streamctl_protocol::frame::RequestHeader {
+            api_key: ApiKey::ApiVersions.code(),
+            api_version: 4,
+            correlation_id: 7,
+            client_id: Some("posing".into()),
+            unknown_tagged_fields: Vec::new(),
+        };
+        let mut out = bytes::BytesMut::new();
+        let request = ApiVersionsRequest::default().into();
+        streamctl_protocol::frame::encode_request(&header, &request, &mut out).unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut s, &out)
+            .await
+            .unwrap();
+        let mut answer = crate::support::read_frame(&mut s, crate::support::STEP)
+            .await
+            .expect("no answer to ApiVersions v4");
+        let h = streamctl_protocol::frame::ResponseHeader::decode(&mut answer, 0).unwrap();
+        assert_eq!(h.correlation_id, 7);
+        let v4 = <ApiVersionsResponse as streamctl_protocol::Message>::decode_from(&mut answer, 0)
+            .unwrap();
+        assert_eq!(v4.error_code, code(ErrorCode::UnsupportedVersion));
+        assert_eq!(range(&v4, ApiKey::Fetch), Some((4, 12)));
+
+        // Any other request newer than 2.8's: the connection closes, as Kafka closes it.
+        let fetch = FetchRequest {
+            replica_id: -1,
+            max_wait_ms: 0,
+            ..Default::default()
+        };
+        let closed = crate::support::call(addr(&c, 1), ApiKey::Fetch, 13, fetch.clone().into())
+            .await
+            .unwrap_err();
+        assert_eq!(closed, "connection closed");
+        let listed = crate::support::call(
+            addr(&c, 1),
+            ApiKey::ListTransactions,
+            0,
+            ListTransactionsRequest::default().into(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(listed, "connection closed");
+        // The newest 2.8 version is served.
+        let resp = call(addr(&c, 1), fetch, 12).await;
+        assert_eq!(resp.error_code, 0);
+        // (Followers keep fetching at the dev cluster's own version: the client's
+        // kafka_versions test writes with acks=all to three replicas at every release.)
+        c.shutdown().await;
+    })
+    .await;
+}

@@ -164,11 +164,7 @@ pub(super) async fn produce_txn_at(
     let mut batch = RecordBatchBuilder::new(Compression::None)
         .producer(pid, epoch, seq)
         .transactional(true);
-    // Now-ish timestamps: retention (7 days) would delete records from 1970 at a restart.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = crate::support::now_ms();
     for _ in 0..n {
         batch.push(now, None, Some(b"v".as_slice()), &[]).unwrap();
     }
