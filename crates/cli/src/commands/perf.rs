@@ -249,7 +249,9 @@ async fn measure(setup: &Setup) -> anyhow::Result<Report> {
     }
 }
 
-/// Creates the topic unless it exists.
+/// Creates the topic unless it exists. A broker without CreateTopics (librdkafka's mock
+/// cluster) is measured on the topic as it is, or as the broker creates it when the
+/// producer first asks for it.
 async fn ensure_topic(setup: &Setup) -> anyhow::Result<()> {
     let admin = Admin::connect(setup.consumer.client.clone())
         .await
@@ -264,6 +266,13 @@ async fn ensure_topic(setup: &Setup) -> anyhow::Result<()> {
             code: streamctl_client::protocol::ErrorCode::TopicAlreadyExists,
             ..
         }) => Ok(()),
+        Err(streamctl_client::Error::UnsupportedVersion { api, .. }) => {
+            tracing::warn!(
+                "the broker does not serve {api}: measuring topic {} as the broker has it",
+                o.topic
+            );
+            Ok(())
+        }
         Err(e) => Err(e).with_context(|| format!("cannot create topic {}", o.topic)),
     }
 }

@@ -158,12 +158,73 @@ async fn streamctl_against_librdkafka_mock_cluster() {
         "{lag}"
     );
 
+    // A transaction (InitProducerId, AddPartitionsToTxn, EndTxn), read back read_committed.
+    stdout_of(
+        &streamctl(
+            &[
+                "-b",
+                b,
+                "produce",
+                "foreign-txn",
+                "--transactional-id",
+                "mock-app",
+            ],
+            b"t1\nt2\nt3\n",
+        )
+        .await,
+    );
+    let committed = streamctl(
+        &[
+            "-b",
+            b,
+            "consume",
+            "foreign-txn",
+            "-o",
+            "beginning",
+            "-e",
+            "-X",
+            "isolation.level=read_committed",
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(sorted_lines(&committed), ["t1", "t2", "t3"]);
+
+    // perf without CreateTopics: measured on the topic the broker creates on first use.
+    let perf = stdout_of(
+        &streamctl(
+            &[
+                "-b",
+                b,
+                "perf",
+                "produce",
+                "--topic",
+                "foreign-perf",
+                "--records",
+                "2000",
+            ],
+            b"",
+        )
+        .await,
+    );
+    assert!(perf.contains("produce: 2000 records"), "{perf}");
+
     // What the mock lacks: a clear error naming the API.
     for (args, api) in [
         (&["topic", "create", "other"][..], "CreateTopics"),
         (&["group", "list"][..], "ListGroups"),
         (&["group", "describe", "committed"][..], "DescribeGroups"),
         (&["txn", "list"][..], "ListTransactions"),
+        (&["txn", "describe", "mock-app"][..], "DescribeTransactions"),
+        (
+            &["txn", "producers", "foreign-txn", "-p", "0"][..],
+            "DescribeProducers",
+        ),
+        (
+            &["group", "delete", "committed", "--yes"][..],
+            "DeleteGroups",
+        ),
+        (&["topic", "delete", "foreign", "--yes"][..], "DeleteTopics"),
     ] {
         let out = streamctl(&[&["-b", b][..], args].concat(), b"").await;
         assert!(!out.status.success(), "{args:?} succeeded");
