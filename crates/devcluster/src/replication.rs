@@ -16,7 +16,7 @@
 //! The leader learns each follower's log end offset from its fetch offset (see
 //! `handlers/fetch.rs`), so the high watermark and the ISR move on the leader alone. The set
 //! of partitions a loop fetches is recomputed from metadata on every round, so leader changes
-//! need no restart of the loops.
+//! need no restart of the loops; a partition newly followed cuts the round's long poll short.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::broker::BrokerShared;
+use crate::controller::{ClusterMetadata, PartitionMeta, TopicMeta};
 use crate::inter_broker::{peer_address, PeerConnection};
 use crate::partition::{Partition, Truncation};
 
@@ -76,27 +77,60 @@ struct Followed {
     leader_epoch: i32,
 }
 
+/// The partitions (topic, partition) metadata has `node_id` follow on `leader`.
+fn to_follow(
+    md: &ClusterMetadata,
+    node_id: i32,
+    leader: i32,
+) -> impl Iterator<Item = (&TopicMeta, &PartitionMeta)> {
+    let alive = md.brokers.get(&leader).is_some_and(|b| b.alive);
+    md.topics
+        .values()
+        .filter(move |_| alive)
+        .flat_map(|t| t.partitions.iter().map(move |p| (t, p)))
+        .filter(move |(_, p)| p.leader == leader && p.replicas.contains(&node_id))
+}
+
+/// Resolves once metadata has this broker follow a partition on `leader` that `parts` lacks,
+/// or follow one of them at a new leader epoch.
+async fn newly_followed(
+    shared: &BrokerShared,
+    leader: i32,
+    parts: &[Followed],
+    metadata: &mut tokio::sync::watch::Receiver<Arc<ClusterMetadata>>,
+) {
+    loop {
+        if metadata.changed().await.is_err() {
+            // The controller is gone (the cluster is stopping): nothing new will come.
+            std::future::pending::<()>().await;
+        }
+        let md = metadata.borrow_and_update().clone();
+        let known = |t: &TopicMeta, p: &PartitionMeta| {
+            parts.iter().any(|f| {
+                f.topic_id == t.topic_id
+                    && f.replica.partition == p.partition
+                    && f.leader_epoch == p.leader_epoch
+            })
+        };
+        if to_follow(&md, shared.node_id, leader).any(|(t, p)| !known(t, p)) {
+            return;
+        }
+    }
+}
+
 fn followed(shared: &BrokerShared, leader: i32) -> Vec<Followed> {
     let md = shared.metadata();
-    if !md.brokers.get(&leader).is_some_and(|b| b.alive) {
-        return Vec::new();
-    }
     let mut out = Vec::new();
-    for t in md.topics.values() {
-        for p in &t.partitions {
-            if p.leader != leader || !p.replicas.contains(&shared.node_id) {
-                continue;
-            }
-            match shared.replicas.ensure_role(t, p) {
-                Ok(replica) => out.push(Followed {
-                    replica,
-                    topic: t.name.clone(),
-                    topic_id: t.topic_id,
-                    leader_epoch: p.leader_epoch,
-                }),
-                Err(e) => {
-                    warn!(broker = shared.node_id, topic = %t.name, partition = p.partition, error = %e, "cannot open follower replica")
-                }
+    for (t, p) in to_follow(&md, shared.node_id, leader) {
+        match shared.replicas.ensure_role(t, p) {
+            Ok(replica) => out.push(Followed {
+                replica,
+                topic: t.name.clone(),
+                topic_id: t.topic_id,
+                leader_epoch: p.leader_epoch,
+            }),
+            Err(e) => {
+                warn!(broker = shared.node_id, topic = %t.name, partition = p.partition, error = %e, "cannot open follower replica")
             }
         }
     }
@@ -147,7 +181,17 @@ async fn fetch_loop(shared: Arc<BrokerShared>, leader: i32, stop: CancellationTo
         let round = tokio::select! {
             biased;
             () = stop.cancelled() => return,
-            r = fetch_round(&shared, c, &parts) => r,
+            r = fetch_round(&shared, c, &parts) => Some(r),
+            () = newly_followed(&shared, leader, &parts, &mut metadata) => None,
+        };
+        let Some(round) = round else {
+            // A partition to follow appeared (or a new leader epoch) while the long poll
+            // waits: drop the poll rather than let the new partition's first fetch wait up
+            // to replica.fetch.wait.max.ms (a new group's first commit waits on it). The
+            // answer is lost with the connection, which is harmless: nothing is applied
+            // until an answer is whole, and the next fetch asks from the same offsets.
+            conn = None;
+            continue;
         };
         if let Err(e) = round {
             debug!(broker = shared.node_id, leader, error = %e, "replica fetch failed; reconnecting");
