@@ -9,116 +9,17 @@ use streamctl_protocol::ErrorCode;
 
 use crate::error::ApiError;
 
-/// What a topic config value must look like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigType {
-    /// A 64-bit integer (milliseconds, bytes).
-    Long,
-    /// A 32-bit integer.
-    Int,
-    /// `true` or `false`.
-    Boolean,
-    /// One of a fixed set of words.
-    Choice(&'static [&'static str]),
-    /// A comma-separated list of words from a fixed set.
-    List(&'static [&'static str]),
-}
+mod catalogue;
 
-/// One topic config Kafka defines, with its default.
-#[derive(Debug, Clone, Copy)]
-pub struct ConfigDef {
-    /// Kafka's property name.
-    pub name: &'static str,
-    /// The default as Kafka prints it.
-    pub default: &'static str,
-    /// Its type, for validation and for DescribeConfigs' `config_type`.
-    pub kind: ConfigType,
-    /// One line of documentation.
-    pub doc: &'static str,
-}
-
-/// The topic configs the dev cluster knows (names and defaults as in Apache Kafka).
-pub const TOPIC_CONFIGS: &[ConfigDef] = &[
-    ConfigDef {
-        name: "cleanup.policy",
-        default: "delete",
-        kind: ConfigType::List(&["delete", "compact"]),
-        doc: "whether old segments are deleted or compacted",
-    },
-    ConfigDef {
-        name: "compression.type",
-        default: "producer",
-        kind: ConfigType::Choice(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]),
-        doc: "codec the broker stores batches with; producer keeps the producer's",
-    },
-    ConfigDef {
-        name: "flush.messages",
-        default: "9223372036854775807",
-        kind: ConfigType::Long,
-        doc: "fsync the log after this many messages",
-    },
-    ConfigDef {
-        name: "flush.ms",
-        default: "9223372036854775807",
-        kind: ConfigType::Long,
-        doc: "fsync the log after this many milliseconds",
-    },
-    ConfigDef {
-        name: "max.message.bytes",
-        default: "1048588",
-        kind: ConfigType::Int,
-        doc: "largest record batch the topic accepts",
-    },
-    ConfigDef {
-        name: "message.timestamp.type",
-        default: "CreateTime",
-        kind: ConfigType::Choice(&["CreateTime", "LogAppendTime"]),
-        doc: "whether record timestamps come from the producer or the broker",
-    },
-    ConfigDef {
-        name: "min.insync.replicas",
-        default: "1",
-        kind: ConfigType::Int,
-        doc: "replicas that must have a write before acks=all succeeds",
-    },
-    ConfigDef {
-        name: "retention.bytes",
-        default: "-1",
-        kind: ConfigType::Long,
-        doc: "size a partition may grow to before old segments are deleted; -1 unlimited",
-    },
-    ConfigDef {
-        name: "retention.ms",
-        default: "604800000",
-        kind: ConfigType::Long,
-        doc: "age after which old segments are deleted; -1 forever",
-    },
-    ConfigDef {
-        name: "segment.bytes",
-        default: "1073741824",
-        kind: ConfigType::Int,
-        doc: "size at which a new log segment is started",
-    },
-    ConfigDef {
-        name: "segment.ms",
-        default: "604800000",
-        kind: ConfigType::Long,
-        doc: "age at which a new log segment is started",
-    },
-    ConfigDef {
-        name: "unclean.leader.election.enable",
-        default: "false",
-        kind: ConfigType::Boolean,
-        doc: "whether an out-of-sync replica may become leader, losing data",
-    },
-];
+pub use catalogue::{Bounds, ConfigDef, ConfigType, TOPIC_CONFIGS};
 
 /// Looks up a topic config definition by name.
 pub fn topic_config_def(name: &str) -> Option<&'static ConfigDef> {
     TOPIC_CONFIGS.iter().find(|d| d.name == name)
 }
 
-/// Checks a value against its definition; the error names the property.
+/// Checks a value against its definition; the error names the property and says what a
+/// valid value looks like.
 pub fn validate(name: &str, value: &str) -> Result<(), ApiError> {
     let def = topic_config_def(name).ok_or_else(|| {
         ApiError::new(
@@ -126,19 +27,15 @@ pub fn validate(name: &str, value: &str) -> Result<(), ApiError> {
             format!("unknown topic config {name}"),
         )
     })?;
-    let ok = match def.kind {
-        ConfigType::Long => value.parse::<i64>().is_ok(),
-        ConfigType::Int => value.parse::<i32>().is_ok(),
-        ConfigType::Boolean => matches!(value, "true" | "false"),
-        ConfigType::Choice(words) => words.contains(&value),
-        ConfigType::List(words) => value.split(',').all(|w| words.contains(&w.trim())),
-    };
-    if ok {
+    if catalogue::valid(def.kind, value) {
         Ok(())
     } else {
         Err(ApiError::new(
             ErrorCode::InvalidConfig,
-            format!("invalid value {value:?} for {name}"),
+            format!(
+                "invalid value {value:?} for {name}: expected {}",
+                catalogue::expected(def.kind)
+            ),
         ))
     }
 }
@@ -161,7 +58,7 @@ impl TopicConfig {
 
     fn long(&self, name: &str) -> i64 {
         self.get(name)
-            .and_then(|v| v.parse().ok())
+            .and_then(|v| v.trim().parse().ok())
             .or_else(|| topic_config_def(name).and_then(|d| d.default.parse().ok()))
             .unwrap_or(0)
     }
@@ -198,12 +95,29 @@ impl TopicConfig {
 
     /// `message.timestamp.type` is `LogAppendTime`.
     pub fn log_append_time(&self) -> bool {
-        self.get("message.timestamp.type") == Some("LogAppendTime")
+        self.get("message.timestamp.type").map(str::trim) == Some("LogAppendTime")
+    }
+
+    /// `cleanup.policy` includes `compact`.
+    pub fn compacted(&self) -> bool {
+        self.get("cleanup.policy")
+            .is_some_and(|v| v.split(',').any(|w| w.trim() == "compact"))
+    }
+
+    /// `message.timestamp.before.max.ms`.
+    pub fn timestamp_before_max_ms(&self) -> i64 {
+        self.long("message.timestamp.before.max.ms")
+    }
+
+    /// `message.timestamp.after.max.ms`.
+    pub fn timestamp_after_max_ms(&self) -> i64 {
+        self.long("message.timestamp.after.max.ms")
     }
 
     /// `unclean.leader.election.enable`.
     pub fn unclean_leader_election(&self) -> bool {
-        self.get("unclean.leader.election.enable") == Some("true")
+        self.get("unclean.leader.election.enable")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
     }
 
     /// `flush.messages`, `None` when never.

@@ -50,6 +50,7 @@ const TYPE_STRING: i8 = 2;
 const TYPE_INT: i8 = 3;
 const TYPE_SHORT: i8 = 4;
 const TYPE_LONG: i8 = 5;
+const TYPE_DOUBLE: i8 = 6;
 const TYPE_LIST: i8 = 7;
 
 /// Answers a DescribeConfigs request.
@@ -138,11 +139,9 @@ fn describe_topic(
             if let Some(value) = overridden {
                 synonyms.push(synonym(def.name, value, SOURCE_TOPIC));
             }
-            synonyms.push(synonym(
-                broker_synonym(def.name),
-                def.default,
-                SOURCE_DEFAULT,
-            ));
+            if let Some(broker) = def.synonym {
+                synonyms.push(synonym(broker, def.default, SOURCE_DEFAULT));
+            }
             entry(
                 Entry {
                     name: def.name,
@@ -340,9 +339,9 @@ fn describe_broker(
         })
         .collect();
     // The broker-level defaults behind every topic config.
-    entries.extend(TOPIC_CONFIGS.iter().map(|def| {
-        let name = broker_synonym(def.name);
-        Entry {
+    entries.extend(TOPIC_CONFIGS.iter().filter_map(|def| {
+        let name = def.synonym?;
+        Some(Entry {
             name,
             value: def.default,
             source: SOURCE_DEFAULT,
@@ -350,7 +349,7 @@ fn describe_broker(
             config_type: config_type(def),
             doc: def.doc,
             synonyms: vec![synonym(name, def.default, SOURCE_DEFAULT)],
-        }
+        })
     }));
     entries.sort_by(|a, b| a.name.cmp(b.name));
     Ok(entries
@@ -402,29 +401,12 @@ fn synonym(name: &str, value: &str, source: i8) -> DescribeConfigsSynonym {
 /// The `ConfigType` code of a topic config.
 fn config_type(def: &ConfigDef) -> i8 {
     match def.kind {
-        ConfigType::Long => TYPE_LONG,
-        ConfigType::Int => TYPE_INT,
+        ConfigType::Long(_) => TYPE_LONG,
+        ConfigType::Int(_) => TYPE_INT,
+        ConfigType::Double(..) => TYPE_DOUBLE,
         ConfigType::Boolean => TYPE_BOOLEAN,
         ConfigType::Choice(_) => TYPE_STRING,
-        ConfigType::List(_) => TYPE_LIST,
-    }
-}
-
-/// The broker config that supplies a topic config's default (Kafka's topic config synonyms).
-pub fn broker_synonym(topic_config: &str) -> &str {
-    match topic_config {
-        "cleanup.policy" => "log.cleanup.policy",
-        "flush.messages" => "log.flush.interval.messages",
-        "flush.ms" => "log.flush.interval.ms",
-        "max.message.bytes" => "message.max.bytes",
-        "message.timestamp.type" => "log.message.timestamp.type",
-        "retention.bytes" => "log.retention.bytes",
-        "retention.ms" => "log.retention.ms",
-        "segment.bytes" => "log.segment.bytes",
-        "segment.ms" => "log.roll.ms",
-        // compression.type, min.insync.replicas and unclean.leader.election.enable share
-        // their name with the broker config.
-        same => same,
+        ConfigType::List(_) | ConfigType::ReplicaList => TYPE_LIST,
     }
 }
 

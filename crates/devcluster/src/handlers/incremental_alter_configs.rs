@@ -169,7 +169,7 @@ fn apply(change: &AlterableConfig, current: Option<&str>) -> Result<Option<Strin
     let new = match op {
         OP_SET => value.to_string(),
         OP_APPEND | OP_SUBTRACT => {
-            if !matches!(def.kind, ConfigType::List(_)) {
+            if !matches!(def.kind, ConfigType::List(_) | ConfigType::ReplicaList) {
                 let verb = if op == OP_APPEND {
                     "append"
                 } else {

@@ -100,6 +100,11 @@ async fn confluent_kafka_sends_offsets_to_a_transaction() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_creates_topics_with_kafka_4_configs() {
+    script_on_a_fresh_cluster("confluent_kafka", "confluent_topic_configs.py", "changelog").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_transactions_commit_and_abort() {
     script_on_a_fresh_cluster("kafka", "kafka_python_txn.py", "kptxn").await;
 }

@@ -410,3 +410,162 @@ async fn incremental_alter_configs_refuses_bad_changes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kafka_topic_config_is_accepted_validated_and_described() {
+    bounded(async {
+        let c = cluster(1).await;
+        // What Kafka Streams, Debezium and operators set when they create their topics.
+        let wanted = [
+            ("cleanup.policy", "compact,delete"),
+            ("delete.retention.ms", "3600000"),
+            ("min.cleanable.dirty.ratio", "0.01"),
+            ("min.compaction.lag.ms", "1000"),
+            ("max.compaction.lag.ms", "86400000"),
+            ("message.timestamp.after.max.ms", "86400000"),
+            ("message.timestamp.before.max.ms", "9223372036854775807"),
+            ("segment.jitter.ms", "10"),
+            ("segment.index.bytes", "1048576"),
+            ("index.interval.bytes", "1024"),
+            ("file.delete.delay.ms", "0"),
+            ("preallocate", "false"),
+            ("compression.zstd.level", "6"),
+            ("local.retention.ms", "-2"),
+            ("remote.storage.enable", "false"),
+            ("leader.replication.throttled.replicas", "0:1"),
+        ];
+        create_topic_with_config(&c, "changelog", &wanted).await;
+        let r = describe(&c, 1, vec![resource(2, "changelog", None)], 4).await;
+        for (name, value) in wanted {
+            let e = config(&r[0], name);
+            assert_eq!(e.value.as_deref(), Some(value), "{name}");
+            assert_eq!(e.config_source, 1, "{name}: a topic override");
+        }
+        // Defaults as Kafka 4 prints them, with the broker config behind each.
+        let ratio = config(&r[0], "min.cleanable.dirty.ratio");
+        assert_eq!(ratio.config_type, 6, "DOUBLE");
+        let after = describe(
+            &c,
+            1,
+            vec![resource(2, "changelog", Some(&["segment.bytes"]))],
+            4,
+        )
+        .await;
+        let segment = config(&after[0], "segment.bytes");
+        assert_eq!(
+            (segment.value.as_deref(), segment.config_source),
+            (Some("1073741824"), 5)
+        );
+        assert_eq!(segment.synonyms[0].name, "log.segment.bytes");
+
+        // Out of range or of the wrong shape: refused, naming the config and what it takes.
+        for (name, value) in [
+            ("min.cleanable.dirty.ratio", "1.5"),
+            ("delete.retention.ms", "-1"),
+            ("segment.bytes", "10"),
+            ("compression.gzip.level", "0"),
+            ("follower.replication.throttled.replicas", "all"),
+        ] {
+            let (error_code, message) = alter(
+                &c,
+                2,
+                "changelog",
+                vec![change(name, 0, Some(value))],
+                false,
+                1,
+            )
+            .await;
+            assert_eq!(error_code, code(ErrorCode::InvalidConfig), "{name}={value}");
+            let message = message.unwrap_or_default();
+            assert!(
+                message.contains(name) && message.contains("expected"),
+                "{message}"
+            );
+        }
+        c.shutdown().await;
+    })
+    .await;
+}
+
+/// Produces one batch of `(key, timestamp)` records to partition 0 (the topic's only one);
+/// the partition's error code and message.
+async fn produce_keyed(
+    c: &DevCluster,
+    topic: &str,
+    records: &[(Option<&str>, i64)],
+) -> (i16, Option<String>) {
+    let mut batch = RecordBatchBuilder::new(Compression::None);
+    for (key, ts) in records {
+        batch
+            .push(*ts, key.map(str::as_bytes), Some(b"v".as_slice()), &[])
+            .unwrap();
+    }
+    let req = ProduceRequest {
+        acks: 1,
+        timeout_ms: 5_000,
+        topic_data: vec![ProduceRequestTopicData {
+            name: topic.into(),
+            partition_data: vec![ProduceRequestPartitionData {
+                index: 0,
+                records: Some(batch.build().unwrap()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let resp = call(addr(c, leader(c, topic, 0)), req, 9).await;
+    let p = &resp.responses[0].partition_responses[0];
+    (p.error_code, p.error_message.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_checked_for_keys_and_timestamps_as_kafka_checks_them() {
+    bounded(async {
+        let c = cluster(1).await;
+        let now = crate::support::now_ms();
+        create_topic_with_config(&c, "table", &[("cleanup.policy", "compact")]).await;
+        // A compacted topic refuses a record without a key, even one among keyed records.
+        let (error, message) = produce_keyed(&c, "table", &[(Some("k"), now), (None, now)]).await;
+        assert_eq!(error, code(ErrorCode::InvalidRecord), "{message:?}");
+        assert_eq!(produce_keyed(&c, "table", &[(Some("k"), now)]).await.0, 0);
+
+        // Kafka 4's default: at most an hour into the future, any age into the past.
+        create_topic_with_config(&c, "events", &[]).await;
+        let future = now + 2 * 3_600_000;
+        let (error, message) = produce_keyed(&c, "events", &[(None, now), (None, future)]).await;
+        assert_eq!(error, code(ErrorCode::InvalidTimestamp), "{message:?}");
+        assert!(message.unwrap_or_default().contains(&future.to_string()));
+        assert_eq!(
+            produce_keyed(&c, "events", &[(None, 0), (None, now + 60_000)])
+                .await
+                .0,
+            0
+        );
+
+        // With message.timestamp.before.max.ms every record's age is checked, not only the
+        // first or the newest.
+        create_topic_with_config(
+            &c,
+            "recent",
+            &[("message.timestamp.before.max.ms", "60000")],
+        )
+        .await;
+        let old = now - 3_600_000;
+        let (error, _) =
+            produce_keyed(&c, "recent", &[(None, now), (None, old), (None, now)]).await;
+        assert_eq!(error, code(ErrorCode::InvalidTimestamp));
+        assert_eq!(produce_keyed(&c, "recent", &[(None, now)]).await.0, 0);
+
+        // LogAppendTime topics take any producer timestamp (the broker's replaces it).
+        create_topic_with_config(
+            &c,
+            "stamped",
+            &[("message.timestamp.type", "LogAppendTime")],
+        )
+        .await;
+        assert_eq!(produce_keyed(&c, "stamped", &[(None, future)]).await.0, 0);
+        c.shutdown().await;
+    })
+    .await;
+}
