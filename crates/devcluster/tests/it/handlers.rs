@@ -61,24 +61,39 @@ async fn produce(c: &DevCluster, topic: &str, partition: i32, n: usize) -> i64 {
             )
             .unwrap();
     }
+    let p = produce_request(c, topic, partition, batch.build().unwrap(), 1, None, 9).await;
+    assert_eq!(p.error_code, 0, "produce failed: {:?}", p.error_message);
+    p.base_offset
+}
+
+/// One Produce request (`acks`, an optional transactional id, at `version`) of `batch` to a
+/// partition's leader; the partition's answer.
+async fn produce_request(
+    c: &DevCluster,
+    topic: &str,
+    partition: i32,
+    batch: bytes::Bytes,
+    acks: i16,
+    transactional_id: Option<&str>,
+    version: i16,
+) -> streamctl_protocol::messages::produce::ProduceResponsePartition {
     let req = ProduceRequest {
-        acks: 1,
+        transactional_id: transactional_id.map(String::from),
+        acks,
         timeout_ms: 5_000,
         topic_data: vec![ProduceRequestTopicData {
             name: topic.into(),
             partition_data: vec![ProduceRequestPartitionData {
                 index: partition,
-                records: Some(batch.build().unwrap()),
+                records: Some(batch),
                 ..Default::default()
             }],
             ..Default::default()
         }],
         ..Default::default()
     };
-    let resp = call(addr(c, leader(c, topic, partition)), req, 9).await;
-    let p = &resp.responses[0].partition_responses[0];
-    assert_eq!(p.error_code, 0, "produce failed: {:?}", p.error_message);
-    p.base_offset
+    let mut resp = call(addr(c, leader(c, topic, partition)), req, version).await;
+    resp.responses.remove(0).partition_responses.remove(0)
 }
 
 /// The log start offset, over ListOffsets.

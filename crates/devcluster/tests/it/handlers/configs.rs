@@ -500,23 +500,8 @@ async fn produce_keyed(
             .push(*ts, key.map(str::as_bytes), Some(b"v".as_slice()), &[])
             .unwrap();
     }
-    let req = ProduceRequest {
-        acks: 1,
-        timeout_ms: 5_000,
-        topic_data: vec![ProduceRequestTopicData {
-            name: topic.into(),
-            partition_data: vec![ProduceRequestPartitionData {
-                index: 0,
-                records: Some(batch.build().unwrap()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let resp = call(addr(c, leader(c, topic, 0)), req, 9).await;
-    let p = &resp.responses[0].partition_responses[0];
-    (p.error_code, p.error_message.clone())
+    let p = produce_request(c, topic, 0, batch.build().unwrap(), 1, None, 9).await;
+    (p.error_code, p.error_message)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,23 +168,9 @@ pub(super) async fn produce_txn_at(
     for _ in 0..n {
         batch.push(now, None, Some(b"v".as_slice()), &[]).unwrap();
     }
-    let req = ProduceRequest {
-        transactional_id: txn_id.map(String::from),
-        acks: -1,
-        timeout_ms: 5_000,
-        topic_data: vec![ProduceRequestTopicData {
-            name: topic.into(),
-            partition_data: vec![ProduceRequestPartitionData {
-                index: 0,
-                records: Some(batch.build().unwrap()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let resp = call(addr(c, leader(c, topic, 0)), req, version).await;
-    resp.responses[0].partition_responses[0].error_code
+    produce_request(c, topic, 0, batch.build().unwrap(), -1, txn_id, version)
+        .await
+        .error_code
 }
 
 /// (high watermark, last stable offset, aborted transactions) of a read_committed fetch of
