@@ -49,6 +49,10 @@
 //! the first batch's timestamp, and retention never touching the active segment.
 
 mod batch;
+// The record rules of log compaction; the cleaner that runs them over closed segments is the
+// next step of issue 22, so nothing calls them outside their tests yet.
+#[allow(dead_code)]
+pub(crate) mod compact;
 mod derived;
 mod dir;
 mod index;

@@ -114,4 +114,12 @@ pub enum EncodeError {
         /// What went wrong.
         reason: String,
     },
+    /// A value cannot be written where it was asked for.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// What was being written.
+        what: &'static str,
+        /// Why it cannot be.
+        reason: String,
+    },
 }

@@ -87,6 +87,8 @@ const MIN_HEADER_SIZE: usize = 2;
 const TIMESTAMP_TYPE_BIT: i16 = 1 << 3;
 const TRANSACTIONAL_BIT: i16 = 1 << 4;
 const CONTROL_BIT: i16 = 1 << 5;
+/// The base timestamp is a delete horizon (KIP-534), set by the log cleaner.
+const DELETE_HORIZON_BIT: i16 = 1 << 6;
 
 /// What a batch's timestamps mean (attribute bit 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -36,13 +36,22 @@ pub struct RecordBatchBuilder {
     /// Header space followed by the encoded records; for an uncompressed batch this becomes the
     /// batch itself, without another copy.
     buf: Vec<u8>,
-    /// Records pushed so far, which is also the next record's offset delta.
+    /// Records pushed so far.
     record_count: i32,
+    /// The offset delta of the next record pushed with [`push`](Self::push): one past the
+    /// last record's (equal to the count unless records were pushed with gaps).
+    next_offset_delta: i32,
+    /// Overrides the header's `lastOffsetDelta` (a compacted batch keeps its original one).
+    last_offset_delta: Option<i32>,
     /// The first record's timestamp, which the others are stored relative to (as Kafka's Java
-    /// producer does).
+    /// producer does); the delete horizon instead when one is set.
     base_timestamp: Option<i64>,
+    /// Whether `base_timestamp` is a delete horizon (KIP-534), flagged in the attributes.
+    delete_horizon: bool,
     /// The largest timestamp pushed, for the header's `maxTimestamp`.
     max_timestamp: i64,
+    /// The header's `maxTimestamp` under LogAppendTime, when set explicitly.
+    append_time: Option<i64>,
 }
 
 impl RecordBatchBuilder {
@@ -69,9 +78,68 @@ impl RecordBatchBuilder {
             control: false,
             buf,
             record_count: 0,
+            next_offset_delta: 0,
+            last_offset_delta: None,
             base_timestamp: None,
+            delete_horizon: false,
             max_timestamp: NO_TIMESTAMP,
+            append_time: None,
         }
+    }
+
+    /// A builder for a copy of `batch` that will hold some of its records (the log cleaner's
+    /// rewrite, as Kafka's `buildRetainedRecordsInto`): same base offset, producer fields,
+    /// leader epoch, codec and flags, and the same `lastOffsetDelta` however many records are
+    /// kept, so the producer's last sequence survives compaction. Push the kept records with
+    /// [`push_record`](Self::push_record). Under LogAppendTime the batch keeps its append time.
+    pub fn retaining(batch: &RecordBatch) -> Self {
+        let h = batch.header();
+        let mut builder = Self::new(batch.compression())
+            .base_offset(h.base_offset)
+            .producer(h.producer_id, h.producer_epoch, h.base_sequence)
+            .partition_leader_epoch(h.partition_leader_epoch)
+            .timestamp_type(batch.timestamp_type())
+            .transactional(batch.is_transactional())
+            .control(batch.is_control());
+        builder.last_offset_delta = Some(h.last_offset_delta);
+        if batch.timestamp_type() == TimestampType::LogAppendTime {
+            builder.append_time = Some(h.max_timestamp);
+        }
+        builder
+    }
+
+    /// Stores `horizon_ms` (when the batch's tombstones and markers may be removed, KIP-534)
+    /// as the base timestamp and flags it; record timestamps are unchanged, stored relative to
+    /// it. Call before pushing records.
+    pub fn delete_horizon(mut self, horizon_ms: i64) -> Self {
+        self.base_timestamp = Some(horizon_ms);
+        self.delete_horizon = true;
+        self
+    }
+
+    /// Appends a decoded record at its own offset (which must be past the last one pushed and
+    /// within the batch's offsets) with its own timestamp, key, value and headers.
+    pub fn push_record(&mut self, record: &Record) -> Result<(), EncodeError> {
+        let delta = record
+            .offset
+            .checked_sub(self.base_offset)
+            .and_then(|d| i32::try_from(d).ok())
+            .filter(|d| *d >= self.next_offset_delta)
+            .ok_or(EncodeError::Invalid {
+                what: "record offset",
+                reason: format!(
+                    "offset {} is not after the last record of a batch based at {}",
+                    record.offset, self.base_offset
+                ),
+            })?;
+        let headers: Vec<HeaderRef<'_>> = record.headers.iter().map(HeaderRef::from).collect();
+        self.push_at(
+            delta,
+            record.timestamp,
+            record.key.as_deref(),
+            record.value.as_deref(),
+            &headers,
+        )
     }
 
     /// Sets the offset of the first record (producers leave it 0; the leader assigns it).
@@ -136,7 +204,17 @@ impl RecordBatchBuilder {
         value: Option<&[u8]>,
         headers: &[HeaderRef<'_>],
     ) -> Result<(), EncodeError> {
-        let offset_delta = self.record_count;
+        self.push_at(self.next_offset_delta, timestamp, key, value, headers)
+    }
+
+    fn push_at(
+        &mut self,
+        offset_delta: i32,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[HeaderRef<'_>],
+    ) -> Result<(), EncodeError> {
         if offset_delta == i32::MAX {
             return Err(EncodeError::TooLong {
                 what: "record batch",
@@ -175,6 +253,7 @@ impl RecordBatchBuilder {
         }
 
         self.record_count += 1;
+        self.next_offset_delta = offset_delta + 1;
         self.max_timestamp = if self.record_count == 1 {
             timestamp
         } else {
@@ -209,6 +288,9 @@ impl RecordBatchBuilder {
         if self.control {
             attributes |= CONTROL_BIT;
         }
+        if self.delete_horizon {
+            attributes |= DELETE_HORIZON_BIT;
+        }
         let header = RecordBatchHeader {
             base_offset: self.base_offset,
             batch_length,
@@ -216,9 +298,11 @@ impl RecordBatchBuilder {
             magic: MAGIC,
             crc: 0,
             attributes,
-            last_offset_delta: (self.record_count - 1).max(0),
+            last_offset_delta: self
+                .last_offset_delta
+                .unwrap_or((self.next_offset_delta - 1).max(0)),
             base_timestamp: self.base_timestamp.unwrap_or(NO_TIMESTAMP),
-            max_timestamp: self.max_timestamp,
+            max_timestamp: self.append_time.unwrap_or(self.max_timestamp),
             producer_id: self.producer_id,
             producer_epoch: self.producer_epoch,
             base_sequence: self.base_sequence,

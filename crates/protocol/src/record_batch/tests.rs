@@ -795,6 +795,89 @@ fn exercise(bytes: Bytes) {
     let _ = RecordBatch::parse(&mut buf);
 }
 
+#[test]
+fn a_retaining_rebuild_keeps_offsets_timestamps_producer_and_last_offset() {
+    for codec in [Compression::None, Compression::Zstd] {
+        let mut b = RecordBatchBuilder::new(codec)
+            .base_offset(100)
+            .producer(7, 2, 40)
+            .partition_leader_epoch(3)
+            .transactional(true);
+        for (i, key) in ["a", "b", "a", "c"].iter().enumerate() {
+            let value = format!("v{i}");
+            b.push(
+                1_000 + i as i64,
+                Some(key.as_bytes()),
+                Some(value.as_bytes()),
+                &[HeaderRef::new("h", b"x")],
+            )
+            .unwrap();
+        }
+        let original = RecordBatch::from_bytes(b.build().unwrap()).unwrap();
+        let kept: Vec<Record> = original
+            .records(1 << 20)
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|r| r.offset == 101 || r.offset == 102)
+            .collect();
+        let mut rebuilt = RecordBatchBuilder::retaining(&original).delete_horizon(5_000);
+        for r in &kept {
+            rebuilt.push_record(r).unwrap();
+        }
+        let rebuilt = RecordBatch::from_bytes(rebuilt.build().unwrap()).unwrap();
+        rebuilt.verify_crc().unwrap();
+        assert_eq!(rebuilt.base_offset(), 100);
+        assert_eq!(
+            rebuilt.last_offset(),
+            103,
+            "the last offset (and sequence) survives"
+        );
+        assert_eq!(rebuilt.last_sequence(), original.last_sequence());
+        assert_eq!(rebuilt.record_count(), 2);
+        assert_eq!((rebuilt.producer_id(), rebuilt.producer_epoch()), (7, 2));
+        assert_eq!(rebuilt.partition_leader_epoch(), 3);
+        assert!(rebuilt.is_transactional());
+        assert_eq!(rebuilt.compression(), codec);
+        assert_eq!(rebuilt.base_timestamp(), 5_000, "the delete horizon");
+        assert_ne!(rebuilt.attributes() & (1 << 6), 0);
+        let got: Vec<Record> = rebuilt
+            .records(1 << 20)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            got, kept,
+            "offsets, timestamps, keys, values and headers unchanged"
+        );
+        assert_eq!(rebuilt.max_timestamp(), 1_002);
+        // Offsets must move forward and stay in the batch.
+        let mut again = RecordBatchBuilder::retaining(&original);
+        again.push_record(&kept[1]).unwrap();
+        assert!(again.push_record(&kept[0]).is_err());
+    }
+}
+
+#[test]
+fn a_retaining_rebuild_keeps_the_log_append_time() {
+    let mut b =
+        RecordBatchBuilder::new(Compression::None).timestamp_type(TimestampType::LogAppendTime);
+    b.push(1, Some(b"k"), Some(b"v"), &[]).unwrap();
+    let mut bytes = b.build().unwrap().to_vec();
+    // The broker's stamp: max timestamp 9_999 (the CRC is not checked here).
+    bytes[35..43].copy_from_slice(&9_999i64.to_be_bytes());
+    let original = RecordBatch::from_bytes(Bytes::from(bytes)).unwrap();
+    let records: Vec<Record> = original
+        .records(1 << 20)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut rebuilt = RecordBatchBuilder::retaining(&original);
+    rebuilt.push_record(&records[0]).unwrap();
+    let rebuilt = RecordBatch::from_bytes(rebuilt.build().unwrap()).unwrap();
+    assert_eq!(rebuilt.max_timestamp(), 9_999);
+    assert_eq!(rebuilt.timestamp_type(), TimestampType::LogAppendTime);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
