@@ -368,6 +368,17 @@ impl Log {
     /// recovery cut the log there, dropping every later batch with it. The bytes reach the OS
     /// before this returns; they are fsynced when `flush.messages` or `flush.ms` say so.
     pub fn append(&mut self, batches: &[u8]) -> Result<(), LogError> {
+        self.append_checked(batches, false)
+    }
+
+    /// [`append`](Self::append) for a follower copying its leader's log: a batch may start
+    /// past the log end offset, since log compaction leaves gaps between batches (Kafka's
+    /// `appendAsFollower` requires only increasing offsets).
+    pub fn append_replicated(&mut self, batches: &[u8]) -> Result<(), LogError> {
+        self.append_checked(batches, true)
+    }
+
+    fn append_checked(&mut self, batches: &[u8], gaps: bool) -> Result<(), LogError> {
         let mut headers = Vec::new();
         let mut pos = 0usize;
         let mut expected = self.log_end_offset();
@@ -376,7 +387,7 @@ impl Log {
                 position: pos,
                 reason: fault.to_string(),
             })?;
-            if h.base_offset != expected {
+            if h.base_offset < expected || (h.base_offset > expected && !gaps) {
                 return Err(LogError::UnexpectedBaseOffset {
                     expected,
                     found: h.base_offset,

@@ -279,6 +279,50 @@ fn segment_ms_rolls_on_record_time() {
 }
 
 #[test]
+fn a_follower_copies_batches_with_gaps_and_they_survive_a_reopen() {
+    // What a leader's compacted log looks like: offsets missing between batches, and the
+    // next segment starting past the previous one's last batch.
+    let dir = TempDir::new("gaps");
+    let config = small_segments();
+    let batches = [
+        batch(0, 3, 0),
+        batch(5, 2, 5),
+        batch(9, 3, 9),
+        batch(20, 3, 20),
+        batch(30, 1, 30),
+    ];
+    let expected = [(0, 2), (5, 6), (9, 11), (20, 22), (30, 30)];
+    {
+        let mut log = Log::open(Storage::Disk(partition_dir(&dir)), config.clone()).unwrap();
+        // A leader never writes a gap.
+        assert!(matches!(
+            log.append(&[batches[0].clone(), batches[1].clone()].concat()),
+            Err(LogError::UnexpectedBaseOffset {
+                expected: 3,
+                found: 5
+            })
+        ));
+        log.append_replicated(&batches[..3].concat()).unwrap();
+        log.append_replicated(&batches[3..].concat()).unwrap();
+        // An overlap is still refused.
+        assert!(log.append_replicated(&batch(30, 1, 0)).is_err());
+        assert_eq!(log.log_end_offset(), 31);
+        assert_eq!(ranges(&read_all(&log)), expected);
+        // A read at a missing offset returns the next batch, as Kafka's does.
+        assert_eq!(
+            ranges(&log.read(14, 1, i64::MAX, true).unwrap()),
+            [(20, 22)]
+        );
+        log.flush().unwrap();
+    }
+    assert!(segment_files(&partition_dir(&dir), "log").len() > 1);
+    // Recovery takes the gaps for what they are, not for torn writes.
+    let log = Log::open(Storage::Disk(partition_dir(&dir)), config).unwrap();
+    assert_eq!(log.log_end_offset(), 31);
+    assert_eq!(ranges(&read_all(&log)), expected);
+}
+
+#[test]
 fn reopen_keeps_everything() {
     let dir = TempDir::new("reopen");
     let config = small_segments();

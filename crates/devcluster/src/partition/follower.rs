@@ -147,7 +147,7 @@ impl Partition {
         if len > 0 {
             let batches = records.slice(..len);
             restart_before_straddling_batch(&mut s, &batches)?;
-            s.log.append(&batches).map_err(storage_error)?;
+            s.log.append_replicated(&batches).map_err(storage_error)?;
             s.learn_from_batches(&batches)?;
         }
         let leo = s.log.log_end_offset();
