@@ -351,6 +351,15 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                     if let Err(e) = replica.apply_retention(now) {
                         warn!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "retention failed");
                     }
+                    match replica.clean(now) {
+                        Ok(Some(stats)) => {
+                            info!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, segments = stats.segments, bytes_before = stats.bytes_before, bytes_after = stats.bytes_after, keys = stats.keys, "log cleaned");
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            warn!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "log cleaning failed");
+                        }
+                    }
                 }
             }
         }

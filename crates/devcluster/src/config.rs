@@ -104,6 +104,27 @@ impl TopicConfig {
             .is_some_and(|v| v.split(',').any(|w| w.trim() == "compact"))
     }
 
+    /// `min.cleanable.dirty.ratio`, in millionths.
+    pub fn min_cleanable_dirty_ratio_ppm(&self) -> u32 {
+        let ratio = self
+            .get("min.cleanable.dirty.ratio")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|r| (0.0..=1.0).contains(r))
+            .unwrap_or(0.5);
+        // In [0, 1], so in range of u32 once scaled.
+        (ratio * 1_000_000.0).round() as u32
+    }
+
+    /// `delete.retention.ms`.
+    pub fn delete_retention_ms(&self) -> i64 {
+        self.long("delete.retention.ms")
+    }
+
+    /// `min.compaction.lag.ms`.
+    pub fn min_compaction_lag_ms(&self) -> i64 {
+        self.long("min.compaction.lag.ms")
+    }
+
     /// `message.timestamp.before.max.ms`.
     pub fn timestamp_before_max_ms(&self) -> i64 {
         self.long("message.timestamp.before.max.ms")

@@ -49,9 +49,7 @@
 //! the first batch's timestamp, and retention never touching the active segment.
 
 mod batch;
-// The record rules of log compaction; the cleaner that runs them over closed segments is the
-// next step of issue 22, so nothing calls them outside their tests yet.
-#[allow(dead_code)]
+mod cleaner;
 pub(crate) mod compact;
 mod derived;
 mod dir;
@@ -70,6 +68,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use streamctl_protocol::ErrorCode;
 
+pub use cleaner::{CleanOptions, CleanStats};
 use segment::Segment;
 use snapshots::Snapshots;
 pub use txn_index::AbortedTxn;
@@ -103,6 +102,20 @@ pub struct LogConfig {
     pub flush_messages: Option<u64>,
     /// `flush.ms`: fsync when the last one is this old. `None` leaves it to the OS.
     pub flush_ms: Option<i64>,
+    /// How the cleaner compacts the log; `None` unless `cleanup.policy` includes `compact`.
+    pub compaction: Option<Compaction>,
+}
+
+/// The settings of a compacted topic's cleaning (`cleaner.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// `min.cleanable.dirty.ratio`, in millionths: the share of the cleanable bytes written
+    /// since the last cleaning that starts one.
+    pub min_cleanable_dirty_ratio_ppm: u32,
+    /// `delete.retention.ms`: how long tombstones stay once cleaned.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: segments with a record younger than this are not cleaned.
+    pub min_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -116,6 +129,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             flush_messages: None,
             flush_ms: None,
+            compaction: None,
         }
     }
 }
@@ -273,6 +287,10 @@ pub struct Log {
     snapshots: Snapshots,
     /// A segment rolled since the last snapshot.
     snapshot_due: bool,
+    /// Where the last cleaning stopped: segments from here on are dirty (`cleaner.rs`). Kept
+    /// in memory only, so after a restart every segment is dirty once (cleaning again is
+    /// harmless).
+    first_dirty: i64,
 }
 
 impl Log {
@@ -299,6 +317,7 @@ impl Log {
             dir_dirty: true,
             snapshots,
             snapshot_due: false,
+            first_dirty: log_start_offset,
         })
     }
 
@@ -711,5 +730,7 @@ impl Log {
     }
 }
 
+#[cfg(test)]
+mod cleaner_tests;
 #[cfg(test)]
 mod tests;

@@ -72,9 +72,9 @@ pub fn now_ms() -> i64 {
 
 /// Builds the log settings of a topic config.
 pub fn log_config(config: &TopicConfig) -> LogConfig {
-    // A compacted-only topic (`__consumer_offsets`) keeps every segment: compaction is not
-    // implemented, and deleting old segments by time or size would lose the latest value of
-    // keys written long ago (a group's committed offsets).
+    // A compacted-only topic (`__consumer_offsets`) keeps every segment to the cleaner:
+    // deleting old segments by time or size would lose the latest value of keys written long
+    // ago (a group's committed offsets).
     let deletes = config
         .get("cleanup.policy")
         .is_none_or(|p| p.split(',').any(|w| w.trim() == "delete"));
@@ -85,6 +85,11 @@ pub fn log_config(config: &TopicConfig) -> LogConfig {
         retention_bytes: config.retention_bytes().filter(|_| deletes),
         flush_messages: config.flush_messages(),
         flush_ms: config.flush_ms(),
+        compaction: config.compacted().then(|| crate::log::Compaction {
+            min_cleanable_dirty_ratio_ppm: config.min_cleanable_dirty_ratio_ppm(),
+            delete_retention_ms: config.delete_retention_ms(),
+            min_compaction_lag_ms: config.min_compaction_lag_ms(),
+        }),
         ..LogConfig::default()
     }
 }
@@ -603,6 +608,46 @@ impl Partition {
             self.publish(&s);
         }
         Ok(deleted)
+    }
+
+    /// Compacts the log when its topic is compacted and at least `min.cleanable.dirty.ratio`
+    /// of it was written since the last cleaning (`log/cleaner.rs`). As in Kafka only what is
+    /// committed and stable may be cleaned: closed segments below the high watermark and the
+    /// last stable offset, none with a record younger than `min.compaction.lag.ms`. Every
+    /// replica cleans its own log. `None` when nothing was due.
+    pub fn clean(&self, now: i64) -> Result<Option<crate::log::CleanStats>, ApiError> {
+        let mut s = self.lock();
+        let Some(compaction) = s.log.config().compaction else {
+            return Ok(None);
+        };
+        let upper = s.last_stable_offset().min(s.high_watermark);
+        // Kafka bounds the cleaning by time only when a lag is set.
+        let young_from = if compaction.min_compaction_lag_ms > 0 {
+            now.saturating_sub(compaction.min_compaction_lag_ms)
+        } else {
+            i64::MAX
+        };
+        let (clean, dirty) = s.log.cleanable_bytes(upper, young_from);
+        let due = u128::from(dirty) * 1_000_000
+            >= u128::from(compaction.min_cleanable_dirty_ratio_ppm) * u128::from(clean + dirty);
+        if dirty == 0 || !due {
+            return Ok(None);
+        }
+        let state = &mut *s;
+        let producers = &state.producers;
+        let stats = state
+            .log
+            .clean(crate::log::CleanOptions {
+                upper,
+                young_from,
+                now_ms: now,
+                delete_retention_ms: compaction.delete_retention_ms,
+                last_of_producer: &|producer_id, last_offset| {
+                    producers.is_last_batch(producer_id, last_offset)
+                },
+            })
+            .map_err(storage_error)?;
+        Ok(Some(stats))
     }
 
     /// Forgets idempotent producers idle for `expiration_ms` (`producer.id.expiration.ms`).

@@ -23,6 +23,7 @@ mod support;
 mod admin;
 mod chaos;
 mod client;
+mod compaction;
 mod consumer;
 mod eos_chaos;
 mod kafka_versions;

@@ -45,6 +45,7 @@ pub(super) fn open(
         }
     };
     fs::create_dir_all(dir).map_err(io_err("create"))?;
+    recover_cleaning(dir)?;
     let mut bases = Vec::new();
     let mut indexes = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err("list"))? {
@@ -108,7 +109,8 @@ pub(super) fn open(
                 });
             }
             if previous.next_offset() < segment.base_offset() {
-                tracing::warn!(
+                // Log compaction removes the last batches of a segment as well as others.
+                tracing::debug!(
                     path = %segment.log_path().display(),
                     missing_from = previous.next_offset(),
                     "offsets missing before segment"
@@ -132,6 +134,59 @@ pub(super) fn open(
         log_start_offset = log_end_offset;
     }
     Ok((sealed, active, log_start_offset))
+}
+
+/// Finishes or undoes a cleaning that a crash interrupted (`cleaner.rs`): a segment whose
+/// `.log.swap` exists was cleaned and committed, so its swap files replace its files; any
+/// other swap file, and the cleaner's staging directory, belong to a cleaning that did not
+/// reach its commit point, whose old segment is whole.
+fn recover_cleaning(dir: &Path) -> Result<(), LogError> {
+    use super::cleaner::{finish_swap, swap_path, CLEANER_DIR, SWAP_SUFFIX};
+    let io_err = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LogError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let staging = dir.join(CLEANER_DIR);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io_err("remove", &staging))?;
+    }
+    let mut swaps = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let entry = entry.map_err(io_err("list", dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let Some(rest) = name.strip_suffix(&format!(".{SWAP_SUFFIX}")) else {
+            continue;
+        };
+        if let Some(base) = rest
+            .split_once('.')
+            .and_then(|(stem, _)| parse_base_offset(stem))
+        {
+            swaps.push((base, entry.path()));
+        }
+    }
+    let committed: std::collections::BTreeSet<i64> = swaps
+        .iter()
+        .map(|(base, _)| *base)
+        .filter(|base| swap_path(dir, *base, "log").exists())
+        .collect();
+    for (base, path) in &swaps {
+        if !committed.contains(base) {
+            tracing::warn!(path = %path.display(), "removing a cleaned segment that was not swapped in");
+            remove_file(path)?;
+        }
+    }
+    for base in committed {
+        tracing::warn!(base, "finishing the swap of a cleaned segment");
+        finish_swap(dir, base)?;
+    }
+    Ok(())
 }
 
 /// The checkpointed log start offset, if there is a readable one. An unreadable value is only

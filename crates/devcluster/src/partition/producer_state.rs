@@ -468,6 +468,14 @@ impl ProducerStates {
         });
     }
 
+    /// Whether the batch ending at `last_offset` is the last one of `producer_id` here (the
+    /// cleaner keeps it, so the producer's sequence still checks after a restart).
+    pub(super) fn is_last_batch(&self, producer_id: i64, last_offset: i64) -> bool {
+        self.entries
+            .get(&producer_id)
+            .is_some_and(|e| e.last_offset == last_offset)
+    }
+
     /// How many producers are remembered.
     pub(super) fn len(&self) -> usize {
         self.entries.len()

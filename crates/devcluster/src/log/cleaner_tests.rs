@@ -1,0 +1,242 @@
+//! Tests of [`Log::clean`]: what a consumer reads after cleaning, on both storages, and the
+//! swap's recovery at every crash point.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use streamctl_protocol::compression::Compression;
+use streamctl_protocol::record_batch::{RecordBatchBuilder, RecordBatches};
+
+use super::*;
+use crate::test_support::TempDir;
+
+/// (offset, key, value) of every record the log serves from its start.
+type Contents = Vec<(i64, String, Option<String>)>;
+
+fn config() -> LogConfig {
+    LogConfig {
+        segment_bytes: 600,
+        index_interval_bytes: 100,
+        ..LogConfig::default()
+    }
+}
+
+/// Appends `rounds` rounds of updates to keys k0..k9, two records per batch; key k3 gets a
+/// tombstone in round 3 and is not written again.
+fn write_updates(log: &mut Log, rounds: usize) {
+    let mut n = 0;
+    for round in 0..rounds {
+        for pair in 0..5 {
+            let base = log.log_end_offset();
+            let mut b = RecordBatchBuilder::new(Compression::None).base_offset(base);
+            for key in [pair * 2, pair * 2 + 1] {
+                if key == 3 && round > 3 {
+                    continue;
+                }
+                let value = format!("r{round}");
+                let value = (key != 3 || round < 3).then_some(value);
+                b.push(
+                    1_000 + n,
+                    Some(format!("k{key}").as_bytes()),
+                    value.as_deref().map(str::as_bytes),
+                    &[],
+                )
+                .unwrap();
+                n += 1;
+            }
+            log.append(&b.build().unwrap()).unwrap();
+        }
+    }
+}
+
+fn contents(log: &Log) -> Contents {
+    let bytes = log
+        .read(log.log_start_offset(), usize::MAX, i64::MAX, true)
+        .unwrap();
+    let text = |v: Option<bytes::Bytes>| v.map(|v| String::from_utf8(v.to_vec()).unwrap());
+    let mut out = Vec::new();
+    for b in RecordBatches::new(bytes) {
+        let b = b.unwrap();
+        b.verify_crc().unwrap();
+        for r in b.records(1 << 20).unwrap() {
+            let r = r.unwrap();
+            out.push((r.offset, text(r.key).unwrap(), text(r.value)));
+        }
+    }
+    out
+}
+
+/// The latest value of each key, as a consumer reading everything would end with it.
+fn table(c: &Contents) -> BTreeMap<String, Option<String>> {
+    c.iter().map(|(_, k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn clean(log: &mut Log, now_ms: i64) -> CleanStats {
+    log.clean(CleanOptions {
+        upper: log.log_end_offset(),
+        young_from: i64::MAX,
+        now_ms,
+        delete_retention_ms: 100,
+        last_of_producer: &|_, _| false,
+    })
+    .unwrap()
+}
+
+fn has_tombstone(c: &Contents) -> bool {
+    c.iter().any(|(_, k, v)| k == "k3" && v.is_none())
+}
+
+#[test]
+fn cleaning_keeps_the_latest_value_of_each_key_on_both_storages() {
+    let dir = TempDir::new("cleaner");
+    for storage in [Storage::Memory, Storage::Disk(dir.path().join("t-0"))] {
+        let mut log = Log::open(storage.clone(), config()).unwrap();
+        write_updates(&mut log, 10);
+        let before = contents(&log);
+        assert!(log.segment_count() > 3, "{}", log.segment_count());
+        let stats = clean(&mut log, 10_000);
+        assert!(
+            stats.segments > 0 && stats.bytes_after < stats.bytes_before,
+            "{stats:?}"
+        );
+        let after = contents(&log);
+        // A consumer ends with the same table, offsets are unchanged, and below the active
+        // segment no key appears twice.
+        assert_eq!(table(&after), table(&before));
+        assert!(after.iter().all(|r| before.contains(r)), "a record changed");
+        let active_base = log.active.base_offset();
+        let mut seen = std::collections::BTreeSet::new();
+        for (offset, key, _) in after.iter().filter(|(o, _, _)| *o < active_base) {
+            assert!(
+                seen.insert(key.clone()),
+                "{key} twice below the active segment (at {offset})"
+            );
+        }
+        assert_eq!(log.log_end_offset(), before.last().unwrap().0 + 1);
+        // The tombstone stays until its horizon (10_000 + delete.retention.ms 100)...
+        assert!(has_tombstone(&after));
+        clean(&mut log, 10_050);
+        assert!(has_tombstone(&contents(&log)));
+        // ...then goes, and k3 with it.
+        clean(&mut log, 20_000);
+        let later = contents(&log);
+        assert!(!has_tombstone(&later), "the tombstone outlived its horizon");
+        let mut expected = table(&before);
+        expected.remove("k3");
+        assert_eq!(table(&later), expected);
+        if let Storage::Disk(_) = storage {
+            // What was cleaned is what a restart reads.
+            drop(log);
+            let reopened = Log::open(storage, config()).unwrap();
+            assert_eq!(contents(&reopened), later);
+        }
+    }
+}
+
+/// The files of `dir` by name, with their bytes.
+fn snapshot(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn restore(dir: &std::path::Path, files: &BTreeMap<String, Vec<u8>>) {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).unwrap();
+    for (name, bytes) in files {
+        fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_of_the_swap_leaves_the_old_segment_or_the_new_one() {
+    let dir = TempDir::new("cleaner-crash");
+    let part = dir.path().join("t-0");
+    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+    write_updates(&mut log, 6);
+    log.flush().unwrap();
+    let old_contents = contents(&log);
+    drop(log);
+    let old_files = snapshot(&part);
+    // The outcome: the cleaned files, and what they read as.
+    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+    clean(&mut log, 10_000);
+    log.flush().unwrap();
+    let new_contents = contents(&log);
+    drop(log);
+    let new_files = snapshot(&part);
+    assert_ne!(old_contents, new_contents);
+    let changed: Vec<String> = new_files
+        .iter()
+        .filter(|(name, bytes)| old_files.get(*name) != Some(bytes))
+        .map(|(name, _)| name.clone())
+        .filter(|name| name.ends_with(".log"))
+        .collect();
+    // The rewritten segment that kept the most (indexes and all), not one emptied.
+    let kept = changed
+        .iter()
+        .max_by_key(|n| new_files.get(*n).map_or(0, Vec::len))
+        .unwrap();
+    assert!(!new_files.get(kept).unwrap().is_empty());
+    let base: i64 = kept.trim_end_matches(".log").parse().unwrap();
+
+    let name = |suffix: &str| format!("{base:020}.{suffix}");
+
+    // The log with only this segment swapped (the cleaning swapped several, one by one).
+    let mut committed_files = old_files.clone();
+    for suffix in ["index", "timeindex", "txnindex", "log"] {
+        committed_files.insert(name(suffix), new_files.get(&name(suffix)).unwrap().clone());
+    }
+    restore(&part, &committed_files);
+    let committed_contents = contents(&Log::open(Storage::Disk(part.clone()), config()).unwrap());
+    assert_ne!(committed_contents, old_contents);
+
+    // Crash points: (files moved to `.swap` so far, files renamed into place so far); the
+    // renames into place start once every file is swapped (the `.log` last).
+    let suffixes = ["index", "timeindex", "txnindex", "log"];
+    let points = (0..=4).map(|s| (s, 0)).chain((1..=4).map(|p| (4, p)));
+    for (swapped, placed) in points {
+        {
+            let mut files = old_files.clone();
+            for (i, suffix) in suffixes.iter().enumerate() {
+                let new = new_files.get(&name(suffix)).unwrap().clone();
+                if i < placed {
+                    files.insert(name(suffix), new);
+                } else if i < swapped {
+                    files.insert(format!("{}.swap", name(suffix)), new);
+                }
+            }
+            restore(&part, &files);
+            // Staging leftovers too.
+            fs::create_dir_all(part.join(".cleaner")).unwrap();
+            fs::write(part.join(".cleaner").join(name("log")), b"half").unwrap();
+            let log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+            let committed = swapped == 4;
+            let expected = if committed {
+                &committed_contents
+            } else {
+                &old_contents
+            };
+            assert_eq!(
+                &contents(&log),
+                expected,
+                "swapped {swapped}, placed {placed}"
+            );
+            drop(log);
+            let left: Vec<String> = snapshot(&part)
+                .into_keys()
+                .filter(|n| n.ends_with(".swap"))
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+            assert!(!part.join(".cleaner").exists());
+        }
+    }
+}
