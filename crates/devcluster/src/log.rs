@@ -608,6 +608,13 @@ impl Log {
                 segment.delete()?;
             }
         } else {
+            // A cut in a gap that log compaction left leaves the log ending at `offset`, as
+            // Kafka's does, so that no offset below it is ever given out again. (A cut inside
+            // a batch takes the whole batch, and the log ends at its base.)
+            let in_gap = match self.segments_from(offset).next() {
+                Some(segment) => !segment.holds(offset)?,
+                None => false,
+            };
             // Whole segments after `offset` go, newest first, then the one holding it is cut.
             while self.active.base_offset() > offset {
                 let Some(previous) = self.sealed.pop_back() else {
@@ -617,7 +624,12 @@ impl Log {
             }
             self.active
                 .truncate_to(offset, self.config.index_interval_bytes)?;
+            if in_gap && self.log_end_offset() < offset {
+                self.roll(offset)?;
+            }
         }
+        // What is appended from here on is dirty, whatever was cleaned before.
+        self.first_dirty = self.first_dirty.min(offset);
         self.dir_dirty = true;
         tracing::info!(
             path = %self.active.log_path().display(),
@@ -643,6 +655,7 @@ impl Log {
             segment.delete()?;
         }
         self.dir_dirty = true;
+        self.first_dirty = offset;
         self.set_log_start_offset(offset)
     }
 

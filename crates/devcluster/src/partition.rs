@@ -620,6 +620,11 @@ impl Partition {
         let Some(compaction) = s.log.config().compaction else {
             return Ok(None);
         };
+        // Until the aborted transactions are known again, aborted data cannot be told from
+        // committed data.
+        if s.rebuild_failed {
+            return Ok(None);
+        }
         let upper = s.last_stable_offset().min(s.high_watermark);
         // Kafka bounds the cleaning by time only when a lag is set.
         let young_from = if compaction.min_compaction_lag_ms > 0 {
@@ -642,8 +647,8 @@ impl Partition {
                 young_from,
                 now_ms: now,
                 delete_retention_ms: compaction.delete_retention_ms,
-                last_of_producer: &|producer_id, last_offset| {
-                    producers.is_last_batch(producer_id, last_offset)
+                last_of_producer: &|producer_id, base_offset| {
+                    producers.is_last_batch(producer_id, base_offset)
                 },
             })
             .map_err(storage_error)?;

@@ -45,8 +45,8 @@ pub struct CleanOptions<'a> {
     pub now_ms: i64,
     /// `delete.retention.ms`.
     pub delete_retention_ms: i64,
-    /// Whether the batch ending at this offset is the last one of this producer id that the
-    /// partition remembers (kept, emptied if need be, so its sequence still checks).
+    /// Whether the batch at this base offset is the last data batch of this producer id that
+    /// the partition remembers (kept, emptied if need be, so its sequence still checks).
     pub last_of_producer: &'a dyn Fn(i64, i64) -> bool,
 }
 
@@ -139,7 +139,7 @@ impl Log {
                 let cx = BatchContext {
                     aborted: is_aborted(&b),
                     last_of_producer: b.producer_id() >= 0
-                        && (options.last_of_producer)(b.producer_id(), b.last_offset()),
+                        && (options.last_of_producer)(b.producer_id(), b.base_offset()),
                     now_ms: options.now_ms,
                     delete_retention_ms: options.delete_retention_ms,
                 };
@@ -209,8 +209,12 @@ impl Log {
                     new.flush()?;
                     new.flush_aborted()?;
                 }
-                // Step 2: next to the old segment, the `.log` last (the commit point).
+                // Step 2: next to the old segment, the `.log` last (the commit point), made
+                // durable only after the others are.
                 for suffix in SEGMENT_FILES {
+                    if suffix == "log" {
+                        dir::sync(&dir)?;
+                    }
                     let from = staging.join(file_name(base, suffix));
                     let to = swap_path(&dir, base, suffix);
                     fs::rename(&from, &to).map_err(io("rename", &from))?;
@@ -238,6 +242,10 @@ pub(super) fn swap_path(dir: &Path, base: i64, suffix: &str) -> std::path::PathB
 /// still there over the segment's file, the `.log` last, then fsyncs the directory.
 pub(super) fn finish_swap(dir: &Path, base: i64) -> Result<(), LogError> {
     for suffix in SEGMENT_FILES {
+        if suffix == "log" {
+            // The new indexes are in place before the new `.log` is.
+            dir::sync(dir)?;
+        }
         let from = swap_path(dir, base, suffix);
         if from.exists() {
             let to = dir.join(file_name(base, suffix));

@@ -240,3 +240,28 @@ fn a_crash_at_any_step_of_the_swap_leaves_the_old_segment_or_the_new_one() {
         }
     }
 }
+
+#[test]
+fn a_truncation_into_a_gap_leaves_the_log_ending_at_the_cut() {
+    // After cleaning, a batch may end well before the next one starts; a follower told to
+    // truncate to an offset in between must not give those offsets out again.
+    let dir = TempDir::new("cleaner-gap-cut");
+    for storage in [Storage::Memory, Storage::Disk(dir.path().join("t-0"))] {
+        let mut log = Log::open(storage, LogConfig::default()).unwrap();
+        let batch = |base: i64| {
+            let mut b = RecordBatchBuilder::new(Compression::None).base_offset(base);
+            b.push(0, Some(b"k".as_slice()), Some(b"v".as_slice()), &[])
+                .unwrap();
+            b.build().unwrap().to_vec()
+        };
+        log.append_replicated(&[batch(0), batch(10)].concat())
+            .unwrap();
+        assert_eq!(log.log_end_offset(), 11);
+        log.truncate_to(5).unwrap();
+        assert_eq!(log.log_end_offset(), 5);
+        log.append(&batch(5)).unwrap();
+        assert_eq!(log.log_end_offset(), 6);
+        let offsets: Vec<i64> = contents(&log).iter().map(|(o, _, _)| *o).collect();
+        assert_eq!(offsets, [0, 5]);
+    }
+}

@@ -45,7 +45,12 @@ impl OffsetMap {
         if batch.is_control() || aborted {
             return Ok(());
         }
-        for record in records(batch)? {
+        // A batch the cleaner cannot decode is kept whole (see `clean_batch`); leaving its
+        // keys out only means older values of them are kept too.
+        let Ok(records) = records(batch) else {
+            return Ok(());
+        };
+        for record in records {
             if let Some(key) = record.key {
                 self.latest.insert(key, record.offset);
             }
@@ -101,7 +106,10 @@ pub(crate) fn clean_batch(
     let all = if cx.aborted {
         Vec::new()
     } else {
-        records(batch)?.collect::<Vec<Record>>()
+        match records(batch) {
+            Ok(records) => records.collect::<Vec<Record>>(),
+            Err(_) => return Ok(Cleaned::Unchanged),
+        }
     };
     let total = usize::try_from(batch.record_count()).unwrap_or(0);
     let kept: Vec<&Record> = all
@@ -278,6 +286,22 @@ mod tests {
             clean_batch(&marker, &map, cx(0)).unwrap(),
             Cleaned::Unchanged
         );
+    }
+
+    #[test]
+    fn a_batch_that_cannot_be_decoded_is_kept_whole() {
+        // A valid header and CRC over a records section that does not decompress.
+        let good = batch(0, &[(Some("a"), Some("1"))], None);
+        let mut raw = good.as_bytes().to_vec();
+        raw[21..23].copy_from_slice(&4i16.to_be_bytes()); // attributes: zstd
+        let crc = crc32c::crc32c(&raw[21..]);
+        raw[17..21].copy_from_slice(&crc.to_be_bytes());
+        let odd = RecordBatch::from_bytes(Bytes::from(raw)).unwrap();
+        odd.verify_crc().unwrap();
+        let mut map = OffsetMap::default();
+        map.add(&odd, false).unwrap();
+        assert_eq!(map.len(), 0);
+        assert_eq!(clean_batch(&odd, &map, cx(0)).unwrap(), Cleaned::Unchanged);
     }
 
     #[test]

@@ -185,6 +185,13 @@ fn recover_cleaning(dir: &Path) -> Result<(), LogError> {
     for base in committed {
         tracing::warn!(base, "finishing the swap of a cleaned segment");
         finish_swap(dir, base)?;
+        // Rebuilt from the `.log` at open, in case the renames reached the disk out of order.
+        for suffix in ["index", "timeindex"] {
+            let path = dir.join(file_name(base, suffix));
+            if path.exists() {
+                remove_file(&path)?;
+            }
+        }
     }
     Ok(())
 }

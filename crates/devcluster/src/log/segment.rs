@@ -384,6 +384,14 @@ impl Segment {
         Ok(None)
     }
 
+    /// Whether a batch of this segment holds `offset` (false in a gap compaction left).
+    pub(super) fn holds(&self, offset: i64) -> Result<bool, LogError> {
+        match self.position_of(offset)? {
+            Some(pos) => Ok(self.header_at(pos)?.base_offset <= offset),
+            None => Ok(false),
+        }
+    }
+
     /// A position no visible batch ends after: batches from there on start at or after
     /// `upper_bound`.
     fn position_limit(&self, upper_bound: i64) -> u64 {
@@ -596,6 +604,14 @@ impl Segment {
             time_index_path,
         } = files;
         drop((log, index, time_index));
+        // A swap that a failed cleaning committed but did not finish must not bring this
+        // segment back at the next open: its `.log.swap` goes first.
+        for suffix in ["log", "index", "timeindex", "txnindex"] {
+            let swap = self.log_path.with_extension(format!("{suffix}.swap"));
+            if swap.exists() {
+                remove_file(&swap)?;
+            }
+        }
         remove_file(&self.log_path)?;
         for path in [index_path, time_index_path] {
             if let Err(error) = remove_file(&path) {

@@ -468,12 +468,16 @@ impl ProducerStates {
         });
     }
 
-    /// Whether the batch ending at `last_offset` is the last one of `producer_id` here (the
+    /// Whether the batch at `base_offset` is the last one of `producer_id` here (the
     /// cleaner keeps it, so the producer's sequence still checks after a restart).
-    pub(super) fn is_last_batch(&self, producer_id: i64, last_offset: i64) -> bool {
+    ///
+    /// Markers do not count (Kafka's `lastDataOffset`): the newest data batch is the last
+    /// one in `recent`, which holds its base offset.
+    pub(super) fn is_last_batch(&self, producer_id: i64, base_offset: i64) -> bool {
         self.entries
             .get(&producer_id)
-            .is_some_and(|e| e.last_offset == last_offset)
+            .and_then(|e| e.recent.back())
+            .is_some_and(|(_, _, base)| *base == base_offset)
     }
 
     /// How many producers are remembered.
@@ -606,6 +610,31 @@ mod tests {
         assert_eq!(zombie.code, ErrorCode::InvalidProducerEpoch);
         states.forget_below(11);
         assert_eq!(states.len(), 0);
+    }
+
+    #[test]
+    fn the_last_batch_for_the_cleaner_is_the_last_data_batch_not_a_marker() {
+        let mut states = ProducerStates::default();
+        let mut data = RecordBatchBuilder::new(Compression::None)
+            .base_offset(4)
+            .producer(7, 0, 0)
+            .transactional(true);
+        data.push(1, Some(b"k".as_slice()), Some(b"v".as_slice()), &[])
+            .unwrap();
+        states.learn(&data.build().unwrap());
+        let marker = EndTxnMarker {
+            commit: true,
+            coordinator_epoch: 0,
+        };
+        let mut raw = bytes::BytesMut::from(&marker.batch(7, 0, 2).unwrap()[..]);
+        streamctl_protocol::record_batch::rewrite_base_offset(&mut raw, 10).unwrap();
+        states.learn(&raw.freeze());
+        assert!(
+            states.is_last_batch(7, 4),
+            "the data batch, though a marker came after it"
+        );
+        assert!(!states.is_last_batch(7, 10));
+        assert!(!states.is_last_batch(8, 4));
     }
 
     #[test]
