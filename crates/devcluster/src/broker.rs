@@ -83,6 +83,9 @@ pub struct BrokerShared {
     served: Vec<(ApiKey, i16, i16)>,
     /// The same on a SASL listener (with the SASL APIs).
     served_sasl: Vec<(ApiKey, i16, i16)>,
+    /// Everything the handlers serve, whatever release the cluster poses as: what
+    /// broker-to-broker requests may use.
+    served_between_brokers: Vec<(ApiKey, i16, i16)>,
 }
 
 impl BrokerShared {
@@ -111,6 +114,7 @@ impl BrokerShared {
             connections: ConnectionGate::default(),
             served: handlers::served_on(false, config.kafka_version),
             served_sasl: handlers::served_on(true, config.kafka_version),
+            served_between_brokers: handlers::served_on(true, None),
             config,
         }
     }
@@ -578,7 +582,7 @@ async fn handle_frame(
     // poses as to clients (see kafka_version.rs).
     let served = in_range(shared.served(sasl))
         || (faults::is_inter_broker(&body, header.api_version)
-            && in_range(&handlers::served_on(sasl, None)));
+            && in_range(&shared.served_between_brokers));
     if !served {
         return unanswerable(
             shared,

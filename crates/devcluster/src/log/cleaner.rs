@@ -22,6 +22,7 @@ use super::batch;
 use super::compact::{clean_batch, BatchContext, Cleaned, OffsetMap};
 use super::dir::{self, file_name};
 use super::segment::Segment;
+use super::store::io_error;
 use super::{AbortedTxn, Log, LogError};
 
 /// The directory cleaned segments are written in before they are swapped in.
@@ -198,7 +199,7 @@ impl Log {
             }
             Some(dir) => {
                 let staging = dir.join(CLEANER_DIR);
-                fs::create_dir_all(&staging).map_err(io("create", &staging))?;
+                fs::create_dir_all(&staging).map_err(io_error("create", &staging))?;
                 {
                     let mut new = Segment::create(Some(&staging), base)?;
                     new.append(batches, &headers, interval, now)?;
@@ -217,7 +218,7 @@ impl Log {
                     }
                     let from = staging.join(file_name(base, suffix));
                     let to = swap_path(&dir, base, suffix);
-                    fs::rename(&from, &to).map_err(io("rename", &from))?;
+                    fs::rename(&from, &to).map_err(io_error("rename", &from))?;
                 }
                 dir::sync(&dir)?;
                 // Step 3: over the old files, the `.log` last.
@@ -249,7 +250,7 @@ pub(super) fn finish_swap(dir: &Path, base: i64) -> Result<(), LogError> {
         let from = swap_path(dir, base, suffix);
         if from.exists() {
             let to = dir.join(file_name(base, suffix));
-            fs::rename(&from, &to).map_err(io("rename", &from))?;
+            fs::rename(&from, &to).map_err(io_error("rename", &from))?;
         }
     }
     dir::sync(dir)
@@ -278,14 +279,5 @@ fn corrupt(segment: &Segment, reason: String) -> LogError {
         path: segment.log_path().to_path_buf(),
         position: 0,
         reason,
-    }
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LogError {
-    let path = path.to_path_buf();
-    move |source| LogError::Io {
-        action,
-        path,
-        source,
     }
 }

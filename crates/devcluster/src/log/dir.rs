@@ -142,14 +142,7 @@ pub(super) fn open(
 /// reach its commit point, whose old segment is whole.
 fn recover_cleaning(dir: &Path) -> Result<(), LogError> {
     use super::cleaner::{finish_swap, swap_path, CLEANER_DIR, SWAP_SUFFIX};
-    let io_err = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| LogError::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    use super::store::io_error as io_err;
     let staging = dir.join(CLEANER_DIR);
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io_err("remove", &staging))?;

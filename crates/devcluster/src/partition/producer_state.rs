@@ -585,6 +585,17 @@ mod tests {
         assert_eq!(fenced.code, ErrorCode::InvalidProducerEpoch);
     }
 
+    /// A COMMIT or ABORT marker of `producer_id` at `epoch`, at `offset`.
+    fn marker_at(producer_id: i64, epoch: i16, commit: bool, offset: i64) -> Bytes {
+        let marker = EndTxnMarker {
+            commit,
+            coordinator_epoch: 0,
+        };
+        let mut raw = bytes::BytesMut::from(&marker.batch(producer_id, epoch, 2).unwrap()[..]);
+        streamctl_protocol::record_batch::rewrite_base_offset(&mut raw, offset).unwrap();
+        raw.freeze()
+    }
+
     #[test]
     fn a_producer_fenced_by_a_marker_is_remembered_while_the_marker_is_in_the_log() {
         let mut states = ProducerStates::default();
@@ -594,13 +605,7 @@ mod tests {
             .transactional(true);
         data.push(1, None, Some(b"v".as_slice()), &[]).unwrap();
         states.learn(&data.build().unwrap());
-        let marker = EndTxnMarker {
-            commit: false,
-            coordinator_epoch: 0,
-        };
-        let mut raw = bytes::BytesMut::from(&marker.batch(7, 1, 2).unwrap()[..]);
-        streamctl_protocol::record_batch::rewrite_base_offset(&mut raw, 10).unwrap();
-        let aborted = states.learn(&raw.freeze());
+        let aborted = states.learn(&marker_at(7, 1, false, 10));
         assert_eq!(aborted.len(), 1);
         // Its data (offset 0) is gone, its marker (offset 10) is not: epoch 0 stays fenced.
         states.forget_below(5);
@@ -622,13 +627,7 @@ mod tests {
         data.push(1, Some(b"k".as_slice()), Some(b"v".as_slice()), &[])
             .unwrap();
         states.learn(&data.build().unwrap());
-        let marker = EndTxnMarker {
-            commit: true,
-            coordinator_epoch: 0,
-        };
-        let mut raw = bytes::BytesMut::from(&marker.batch(7, 0, 2).unwrap()[..]);
-        streamctl_protocol::record_batch::rewrite_base_offset(&mut raw, 10).unwrap();
-        states.learn(&raw.freeze());
+        states.learn(&marker_at(7, 0, true, 10));
         assert!(
             states.is_last_batch(7, 4),
             "the data batch, though a marker came after it"
