@@ -44,6 +44,7 @@ use crate::security::ListenerSecurity;
 use crate::txn_coordinator::TransactionCoordinator;
 
 mod gate;
+pub mod log_cleaner;
 mod partition_marker;
 mod replicas;
 use gate::{gate, raw_sasl_token, ConnectionState};
@@ -78,6 +79,8 @@ pub struct BrokerShared {
     pub security: ListenerSecurity,
     /// Open connections, counted against `max.connections`.
     pub connections: ConnectionGate,
+    /// The log cleaner's controls (`broker/log_cleaner.rs`).
+    pub cleaner: Arc<log_cleaner::LogCleaner>,
     /// The (API, min, max) ranges clients may use, without and with SASL: everything the
     /// handlers serve, narrowed to `kafka.version` when the cluster poses as an older Kafka.
     served: Vec<(ApiKey, i16, i16)>,
@@ -112,6 +115,7 @@ impl BrokerShared {
             metrics: Arc::new(BrokerMetrics::new()),
             security: ListenerSecurity::default(),
             connections: ConnectionGate::default(),
+            cleaner: Arc::default(),
             served: handlers::served_on(false, config.kafka_version),
             served_sasl: handlers::served_on(true, config.kafka_version),
             served_between_brokers: handlers::served_on(true, None),
@@ -200,6 +204,7 @@ impl RunningBroker {
             shared.clone(),
             stop.clone(),
         )));
+        tasks.push(tokio::spawn(log_cleaner::run(shared.clone(), stop.clone())));
         Ok(Self {
             shared,
             addrs,
@@ -239,6 +244,8 @@ impl RunningBroker {
             t.abort();
             let _ = t.await;
         }
+        // A cleaner pass runs on a blocking thread, which aborting its task does not stop.
+        self.shared.cleaner.idle().await;
     }
 
     /// Stops the listeners and connections and waits for their tasks.
@@ -354,15 +361,6 @@ async fn maintenance_loop(shared: Arc<BrokerShared>, stop: CancellationToken) {
                 for replica in shared.replicas.local_replicas() {
                     if let Err(e) = replica.apply_retention(now) {
                         warn!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "retention failed");
-                    }
-                    match replica.clean(now) {
-                        Ok(Some(stats)) => {
-                            info!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, segments = stats.segments, bytes_before = stats.bytes_before, bytes_after = stats.bytes_after, keys = stats.keys, "log cleaned");
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            warn!(broker = shared.node_id, topic = %replica.topic, partition = replica.partition, error = %e, "log cleaning failed");
-                        }
                     }
                 }
             }

@@ -151,6 +151,18 @@ impl ClusterInner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    pub(crate) async fn run_log_cleaner(&self) {
+        let cleaners: Vec<_> = self
+            .slots()
+            .values()
+            .filter_map(|s| s.running.as_ref())
+            .map(|r| (r.shared.cleaner.clone(), r.stop.clone()))
+            .collect();
+        for (cleaner, stop) in cleaners {
+            cleaner.run_now(&stop).await;
+        }
+    }
+
     pub(crate) fn controller(&self) -> &Arc<Controller> {
         &self.controller
     }
@@ -358,10 +370,13 @@ impl ClusterInner {
                     .map(|p| {
                         // Watermarks come from the leader's own replica: it alone knows the
                         // high watermark. Only a replica already open is read.
-                        let offsets = (p.leader >= 0)
+                        let leader = (p.leader >= 0)
                             .then(|| self.replica(p.leader, &t.name, p.partition))
-                            .flatten()
-                            .map(|r| r.offsets());
+                            .flatten();
+                        let offsets = leader.as_ref().map(|r| r.offsets());
+                        let cleaner = leader
+                            .and_then(|r| r.cleaner_state(crate::partition::now_ms()))
+                            .map(crate::state::CleanerView::from);
                         PartitionState {
                             partition: p.partition,
                             leader: p.leader,
@@ -371,6 +386,7 @@ impl ClusterInner {
                             high_watermark: offsets.map(|(_, hw, _)| hw),
                             log_end_offset: offsets.map(|(_, _, leo)| leo),
                             log_start_offset: offsets.map(|(start, _, _)| start),
+                            cleaner,
                         }
                     })
                     .collect(),
@@ -563,6 +579,13 @@ impl DevCluster {
     /// Every broker's metrics in the Prometheus text format (what `GET /metrics` serves).
     pub fn metrics_text(&self) -> String {
         self.inner.metrics_text()
+    }
+
+    /// Runs a log cleaner pass on every running broker now and waits for them, instead of
+    /// waiting out `log.cleaner.backoff.ms`: every compacted replica that is due is cleaned
+    /// (what `POST /v1/cleaner/run` does).
+    pub async fn run_log_cleaner(&self) {
+        self.inner.run_log_cleaner().await;
     }
 
     /// Brokers, controller, topics and partitions with their watermarks (what

@@ -125,6 +125,11 @@ impl TopicConfig {
         self.long("min.compaction.lag.ms")
     }
 
+    /// `max.compaction.lag.ms`; `None` at Kafka's default (`Long.MAX_VALUE`: no bound).
+    pub fn max_compaction_lag_ms(&self) -> Option<i64> {
+        Some(self.long("max.compaction.lag.ms")).filter(|ms| *ms < i64::MAX)
+    }
+
     /// `message.timestamp.before.max.ms`.
     pub fn timestamp_before_max_ms(&self) -> i64 {
         self.long("message.timestamp.before.max.ms")
@@ -217,6 +222,9 @@ pub struct BrokerConfig {
     /// versions it had are advertised and served. `None`: every version the dev cluster
     /// implements (a Kafka 4 broker's, by and large).
     pub kafka_version: Option<crate::kafka_version::KafkaVersion>,
+    /// `log.cleaner.backoff.ms`: how long the log cleaner sleeps when no compacted
+    /// partition is due (Kafka's 15 s).
+    pub log_cleaner_backoff: std::time::Duration,
     /// `max.connections`, `connections.max.idle.ms` and the per-connection in-flight limit.
     pub limits: crate::limits::ConnectionLimits,
 }
@@ -246,6 +254,7 @@ impl Default for BrokerConfig {
             transaction_abort_interval: std::time::Duration::from_secs(1),
             transaction_version: 2,
             kafka_version: None,
+            log_cleaner_backoff: crate::broker::log_cleaner::DEFAULT_BACKOFF,
             limits: crate::limits::ConnectionLimits::default(),
         }
     }

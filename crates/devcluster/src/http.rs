@@ -11,6 +11,8 @@
 //!  POST   /v1/brokers/{id}/faults      {"latency_ms":250} | {"drop_connections":true} |
 //!                                      {"errors":{"api_key":0,"error_code":6,"count":3}}
 //!  DELETE /v1/brokers/{id}/faults      clear latency and armed errors
+//!  POST   /v1/cleaner/run              a log cleaner pass on every broker now; answers the
+//!                                      cluster state after it (with each partition's cleaner)
 //!  POST   /v1/shutdown                 ask the owner to shut the whole cluster down (202)
 //!  GET    /metrics                     Prometheus text format 0.0.4
 //! ```
@@ -198,6 +200,7 @@ fn router(cluster: Arc<ClusterInner>) -> Router {
             "/v1/brokers/{id}/faults",
             get(get_faults).post(post_faults).delete(delete_faults),
         )
+        .route("/v1/cleaner/run", post(post_cleaner_run))
         .route("/v1/shutdown", post(post_shutdown))
         .route("/metrics", get(get_metrics))
         .fallback(not_found)
@@ -294,6 +297,12 @@ async fn kill_broker(
     let id = broker_id(&cluster, &id)?;
     cluster.kill_broker(id).await?;
     broker_state(&cluster, id)
+}
+
+/// Runs a log cleaner pass on every running broker and answers the cluster state after it.
+async fn post_cleaner_run(State(cluster): Shared) -> Json<ClusterState> {
+    cluster.run_log_cleaner().await;
+    Json(cluster.state())
 }
 
 async fn start_broker(

@@ -68,7 +68,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use streamctl_protocol::ErrorCode;
 
-pub use cleaner::{CleanOptions, CleanStats};
+pub use cleaner::{CleanOptions, CleanPlan, CleanRun, CleanStats, CleanedLog};
 use segment::Segment;
 use snapshots::Snapshots;
 pub use txn_index::AbortedTxn;
@@ -116,6 +116,9 @@ pub struct Compaction {
     pub delete_retention_ms: i64,
     /// `min.compaction.lag.ms`: segments with a record younger than this are not cleaned.
     pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a dirty record older than this makes a cleaning due whatever
+    /// the dirty ratio; `None` for no bound.
+    pub max_compaction_lag_ms: Option<i64>,
 }
 
 impl Default for LogConfig {
@@ -291,6 +294,9 @@ pub struct Log {
     /// in memory only, so after a restart every segment is dirty once (cleaning again is
     /// harmless).
     first_dirty: i64,
+    /// Bumped when the log is cut or restarted, so that a cleaning planned before is not
+    /// swapped in after (`cleaner.rs`).
+    generation: u64,
 }
 
 impl Log {
@@ -318,6 +324,7 @@ impl Log {
             snapshots,
             snapshot_due: false,
             first_dirty: log_start_offset,
+            generation: 0,
         })
     }
 
@@ -630,6 +637,7 @@ impl Log {
         }
         // What is appended from here on is dirty, whatever was cleaned before.
         self.first_dirty = self.first_dirty.min(offset);
+        self.generation += 1;
         self.dir_dirty = true;
         tracing::info!(
             path = %self.active.log_path().display(),
@@ -656,6 +664,7 @@ impl Log {
         }
         self.dir_dirty = true;
         self.first_dirty = offset;
+        self.generation += 1;
         self.set_log_start_offset(offset)
     }
 

@@ -139,6 +139,17 @@ pub struct BrokerMetrics {
     pub isr_shrinks: AtomicU64,
     /// ISR expansions (a follower caught up).
     pub isr_expands: AtomicU64,
+    /// Log cleanings of compacted replicas (`broker/log_cleaner.rs`).
+    pub cleaner_runs: AtomicU64,
+    /// Bytes the cleanings read, and how many fewer they left.
+    pub cleaner_bytes_read: AtomicU64,
+    pub cleaner_bytes_reclaimed: AtomicU64,
+    /// Time spent cleaning, in milliseconds.
+    pub cleaner_time_ms: AtomicU64,
+    /// As of the last cleaner pass: dirty bytes over every compacted replica, and the
+    /// largest dirty ratio (millionths).
+    pub cleaner_dirty_bytes: AtomicU64,
+    pub cleaner_max_dirty_ppm: AtomicU64,
     /// Connections open now.
     pub connections: AtomicI64,
     /// Produce handling time (from the request's arrival to its answer, injected latency
@@ -207,6 +218,12 @@ impl BrokerMetrics {
             replication_bytes_out: AtomicU64::new(0),
             isr_shrinks: AtomicU64::new(0),
             isr_expands: AtomicU64::new(0),
+            cleaner_runs: AtomicU64::new(0),
+            cleaner_bytes_read: AtomicU64::new(0),
+            cleaner_bytes_reclaimed: AtomicU64::new(0),
+            cleaner_time_ms: AtomicU64::new(0),
+            cleaner_dirty_bytes: AtomicU64::new(0),
+            cleaner_max_dirty_ppm: AtomicU64::new(0),
             connections: AtomicI64::new(0),
             produce_latency: Histogram::default(),
             fetch_latency: Histogram::default(),
@@ -410,7 +427,7 @@ type CounterOf = fn(&BrokerMetrics) -> &AtomicU64;
 type HistogramOf = fn(&BrokerMetrics) -> &Histogram;
 
 /// Counter families, one sample per broker; the encoder appends `_total` to the names.
-const COUNTERS: [(&str, &str, CounterOf); 8] = [
+const COUNTERS: [(&str, &str, CounterOf); 12] = [
     (
         "streamctl_broker_bytes_in",
         "Record bytes appended by produce requests.",
@@ -450,6 +467,26 @@ const COUNTERS: [(&str, &str, CounterOf); 8] = [
         "streamctl_broker_isr_expands",
         "Followers added back to an ISR by this leader.",
         |m| &m.isr_expands,
+    ),
+    (
+        "streamctl_broker_log_cleaner_runs",
+        "Cleanings of compacted partitions (leaders and followers).",
+        |m| &m.cleaner_runs,
+    ),
+    (
+        "streamctl_broker_log_cleaner_bytes_read",
+        "Bytes the log cleaner read.",
+        |m| &m.cleaner_bytes_read,
+    ),
+    (
+        "streamctl_broker_log_cleaner_bytes_reclaimed",
+        "Bytes the log cleaner removed from compacted partitions.",
+        |m| &m.cleaner_bytes_reclaimed,
+    ),
+    (
+        "streamctl_broker_log_cleaner_time_ms",
+        "Milliseconds spent cleaning.",
+        |m| &m.cleaner_time_ms,
     ),
 ];
 
@@ -549,6 +586,26 @@ impl Collector for Scrape {
             }
         }
 
+        self.per_broker(
+            &mut encoder,
+            "streamctl_broker_log_cleaner_dirty_bytes",
+            "Bytes of compacted partitions written since they were last cleaned and cleanable now (as of the cleaner's last pass).",
+            gauge,
+            |b, _, e| {
+                let n = b.metrics.cleaner_dirty_bytes.load(Ordering::Relaxed);
+                ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX)).encode(e)
+            },
+        )?;
+        self.per_broker(
+            &mut encoder,
+            "streamctl_broker_log_cleaner_max_dirty_ratio",
+            "The largest dirty ratio of a compacted partition (Kafka's max-dirty-percent / 100, as of the cleaner's last pass).",
+            gauge,
+            |b, _, e| {
+                let ppm = b.metrics.cleaner_max_dirty_ppm.load(Ordering::Relaxed);
+                ConstGauge::new(ppm as f64 / 1_000_000.0).encode(e)
+            },
+        )?;
         self.per_broker(
             &mut encoder,
             "streamctl_broker_under_replicated_partitions",
@@ -663,7 +720,7 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(types.len(), unique.len(), "{out}");
-        assert_eq!(types.len(), 18, "{out}");
+        assert_eq!(types.len(), 24, "{out}");
         for line in [
             "# HELP streamctl_broker_bytes_in_total Record bytes appended by produce requests.",
             "# TYPE streamctl_broker_bytes_in_total counter",
@@ -676,6 +733,9 @@ mod tests {
             "streamctl_broker_leader_partitions{broker=\"1\"} 0",
             "streamctl_cluster_offline_partitions 0",
             "# TYPE streamctl_broker_fetch_latency_ms histogram",
+            "streamctl_broker_log_cleaner_runs_total{broker=\"1\"} 0",
+            "streamctl_broker_log_cleaner_bytes_reclaimed_total{broker=\"1\"} 0",
+            "streamctl_broker_log_cleaner_max_dirty_ratio{broker=\"1\"} 0.0",
         ] {
             assert!(out.lines().any(|l| l == line), "{line} missing:\n{out}");
         }

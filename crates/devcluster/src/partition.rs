@@ -52,12 +52,14 @@ use crate::error::ApiError;
 use crate::log::{Log, LogConfig, LogError, Storage};
 
 mod batches;
+mod cleaning;
 mod follower;
 mod leader;
 mod producer_state;
 mod recovery;
 mod snapshot;
 
+pub use cleaning::CleanerState;
 pub use follower::Truncation;
 pub use leader::{FollowerFetch, FollowerFetchRequest};
 use producer_state::ProducerStates;
@@ -78,18 +80,27 @@ pub fn log_config(config: &TopicConfig) -> LogConfig {
     let deletes = config
         .get("cleanup.policy")
         .is_none_or(|p| p.split(',').any(|w| w.trim() == "delete"));
+    let compaction = config.compacted().then(|| crate::log::Compaction {
+        min_cleanable_dirty_ratio_ppm: config.min_cleanable_dirty_ratio_ppm(),
+        delete_retention_ms: config.delete_retention_ms(),
+        min_compaction_lag_ms: config.min_compaction_lag_ms(),
+        max_compaction_lag_ms: config.max_compaction_lag_ms(),
+    });
+    // A record can be compacted only once its segment is closed, so a compacted topic's
+    // segments roll by `max.compaction.lag.ms` too (Kafka's `LogConfig.maxSegmentMs`).
+    let lag = compaction.and_then(|c| c.max_compaction_lag_ms);
+    let segment_ms = match (config.segment_ms(), lag) {
+        (Some(ms), Some(lag)) => Some(ms.min(lag)),
+        (ms, lag) => ms.or(lag),
+    };
     LogConfig {
         segment_bytes: config.segment_bytes(),
-        segment_ms: config.segment_ms(),
+        segment_ms,
         retention_ms: config.retention_ms().filter(|_| deletes),
         retention_bytes: config.retention_bytes().filter(|_| deletes),
         flush_messages: config.flush_messages(),
         flush_ms: config.flush_ms(),
-        compaction: config.compacted().then(|| crate::log::Compaction {
-            min_cleanable_dirty_ratio_ppm: config.min_cleanable_dirty_ratio_ppm(),
-            delete_retention_ms: config.delete_retention_ms(),
-            min_compaction_lag_ms: config.min_compaction_lag_ms(),
-        }),
+        compaction,
         ..LogConfig::default()
     }
 }
@@ -245,6 +256,8 @@ struct State {
     replayed_from: i64,
     /// The last rebuild of the derived state failed part way: no snapshot may be taken of it.
     rebuild_failed: bool,
+    /// What the cleaner did to this replica (`cleaning.rs`).
+    cleaner: cleaning::CleanerTotals,
 }
 
 impl State {
@@ -340,6 +353,8 @@ pub struct Partition {
     node_id: i32,
     state: Mutex<State>,
     progress: watch::Sender<Progress>,
+    /// Held by the one cleaning of this replica that may run (`cleaning.rs`).
+    cleaning: Mutex<()>,
 }
 
 /// Upper bound on a batch's decompressed size when the broker must look inside it.
@@ -388,6 +403,7 @@ impl Partition {
             producers: ProducerStates::default(),
             replayed_from: 0,
             rebuild_failed: false,
+            cleaner: cleaning::CleanerTotals::default(),
         };
         state.rebuild(true)?;
         let (progress, _) = watch::channel(state.progress(node_id));
@@ -398,6 +414,7 @@ impl Partition {
             node_id,
             state: Mutex::new(state),
             progress,
+            cleaning: Mutex::new(()),
         })
     }
 
@@ -535,6 +552,11 @@ impl Partition {
         )
     }
 
+    /// Bytes of record batches this replica holds, over all its segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.lock().log.size_bytes()
+    }
+
     /// ListOffsets "latest": the high watermark (the last stable offset under
     /// read_committed), or OFFSET_NOT_AVAILABLE while a new leader's high watermark is below
     /// its epoch start (KIP-207), since it could be lower than what the previous leader
@@ -608,51 +630,6 @@ impl Partition {
             self.publish(&s);
         }
         Ok(deleted)
-    }
-
-    /// Compacts the log when its topic is compacted and at least `min.cleanable.dirty.ratio`
-    /// of it was written since the last cleaning (`log/cleaner.rs`). As in Kafka only what is
-    /// committed and stable may be cleaned: closed segments below the high watermark and the
-    /// last stable offset, none with a record younger than `min.compaction.lag.ms`. Every
-    /// replica cleans its own log. `None` when nothing was due.
-    pub fn clean(&self, now: i64) -> Result<Option<crate::log::CleanStats>, ApiError> {
-        let mut s = self.lock();
-        let Some(compaction) = s.log.config().compaction else {
-            return Ok(None);
-        };
-        // Until the aborted transactions are known again, aborted data cannot be told from
-        // committed data.
-        if s.rebuild_failed {
-            return Ok(None);
-        }
-        let upper = s.last_stable_offset().min(s.high_watermark);
-        // Kafka bounds the cleaning by time only when a lag is set.
-        let young_from = if compaction.min_compaction_lag_ms > 0 {
-            now.saturating_sub(compaction.min_compaction_lag_ms)
-        } else {
-            i64::MAX
-        };
-        let (clean, dirty) = s.log.cleanable_bytes(upper, young_from);
-        let due = u128::from(dirty) * 1_000_000
-            >= u128::from(compaction.min_cleanable_dirty_ratio_ppm) * u128::from(clean + dirty);
-        if dirty == 0 || !due {
-            return Ok(None);
-        }
-        let state = &mut *s;
-        let producers = &state.producers;
-        let stats = state
-            .log
-            .clean(crate::log::CleanOptions {
-                upper,
-                young_from,
-                now_ms: now,
-                delete_retention_ms: compaction.delete_retention_ms,
-                last_of_producer: &|producer_id, base_offset| {
-                    producers.is_last_batch(producer_id, base_offset)
-                },
-            })
-            .map_err(storage_error)?;
-        Ok(Some(stats))
     }
 
     /// Forgets idempotent producers idle for `expiration_ms` (`producer.id.expiration.ms`).

@@ -63,4 +63,52 @@ pub struct PartitionState {
     pub log_end_offset: Option<i64>,
     /// The leader's log start offset.
     pub log_start_offset: Option<i64>,
+    /// The log cleaner's view of the leader's replica; `null` unless the topic is compacted.
+    #[serde(default)]
+    pub cleaner: Option<CleanerView>,
+}
+
+/// What the log cleaner has done to a compacted partition's replica, and how dirty it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanerView {
+    /// Where the last cleaning stopped: offsets from here on are dirty.
+    pub cleaned_to: i64,
+    /// Bytes of closed, committed segments cleaned before and written since.
+    pub clean_bytes: u64,
+    pub dirty_bytes: u64,
+    /// Cleanings since the replica opened.
+    pub runs: u64,
+    /// Bytes those cleanings read, and how many fewer they left.
+    pub bytes_read: u64,
+    pub bytes_reclaimed: u64,
+    /// When the last cleaning ended (ms since the epoch), and how long it took.
+    pub last_run_ms: Option<i64>,
+    pub last_duration_ms: u64,
+}
+
+impl CleanerView {
+    /// Dirty bytes over cleanable bytes (Kafka's cleanable ratio), 0 when there are none.
+    pub fn dirty_ratio(&self) -> f64 {
+        let total = self.clean_bytes + self.dirty_bytes;
+        if total == 0 {
+            0.0
+        } else {
+            self.dirty_bytes as f64 / total as f64
+        }
+    }
+}
+
+impl From<crate::partition::CleanerState> for CleanerView {
+    fn from(s: crate::partition::CleanerState) -> Self {
+        CleanerView {
+            cleaned_to: s.cleaned_to,
+            clean_bytes: s.clean_bytes,
+            dirty_bytes: s.dirty_bytes,
+            runs: s.runs,
+            bytes_read: s.bytes_read,
+            bytes_reclaimed: s.bytes_read.saturating_sub(s.bytes_left),
+            last_run_ms: s.last_run_ms,
+            last_duration_ms: s.last_duration_ms,
+        }
+    }
 }

@@ -48,6 +48,25 @@ async fn read_table(dc: &DevCluster, topic: &str) -> (usize, BTreeMap<String, Op
     (records, table)
 }
 
+/// Creates a one-partition topic with `configs`.
+fn create_topic(dc: &DevCluster, name: &str, replication_factor: i16, configs: &[(&str, &str)]) {
+    dc.controller()
+        .create_topic(
+            &NewTopic {
+                name: name.into(),
+                num_partitions: 1,
+                replication_factor,
+                configs: configs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compacted_topic_reads_as_its_latest_values_on_every_replica() {
     bounded(async {
@@ -57,21 +76,7 @@ async fn a_compacted_topic_reads_as_its_latest_values_on_every_replica() {
             ("segment.bytes", "8192"),
             ("min.cleanable.dirty.ratio", "0.01"),
         ];
-        dc.controller()
-            .create_topic(
-                &NewTopic {
-                    name: "table".into(),
-                    num_partitions: 1,
-                    replication_factor: 3,
-                    configs: configs
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                    ..NewTopic::default()
-                },
-                false,
-            )
-            .unwrap();
+        create_topic(&dc, "table", 3, &configs);
         // Small batches, so the log spans several segments.
         let producer = Producer::builder(&dc.bootstrap_servers())
             .acks(Acks::All)
@@ -102,17 +107,17 @@ async fn a_compacted_topic_reads_as_its_latest_values_on_every_replica() {
         assert_eq!(before, UPDATES);
         assert_eq!(table, expected);
 
-        // Every replica cleans its own log (the broker's tick would, within seconds).
+        // Every replica cleans its own log: one cleaner pass on each broker, as the
+        // cleaner would run after its backoff.
+        dc.run_log_cleaner().await;
         let now = streamctl_devcluster::partition::now_ms();
         for node in 1..=3 {
             let replica = dc.replica(node, "table", 0).unwrap();
-            let stats = replica
-                .clean(now)
-                .unwrap()
-                .expect("enough of the log is dirty");
+            let state = replica.cleaner_state(now).expect("a compacted topic");
+            assert_eq!(state.runs, 1, "node {node}: {state:?}");
             assert!(
-                stats.bytes_after < stats.bytes_before / 4,
-                "node {node}: {stats:?}"
+                state.bytes_left < state.bytes_read / 4,
+                "node {node}: {state:?}"
             );
         }
         let (after, table) = read_table(&dc, "table").await;
@@ -131,6 +136,90 @@ async fn a_compacted_topic_reads_as_its_latest_values_on_every_replica() {
         assert_eq!(
             table, expected,
             "the new leader cleaned its own log to the same values"
+        );
+        dc.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_compaction_lag_cleans_what_the_dirty_ratio_would_leave() {
+    // Two compacted topics whose dirty ratio stays far below `min.cleanable.dirty.ratio`
+    // 0.99 after a first cleaning; only the one with `max.compaction.lag.ms` is cleaned
+    // again, because its dirty segment's first record is older than the lag. Record
+    // timestamps in the past make the segments old without waiting.
+    bounded(async {
+        let dc = streamctl_testkit::cluster(1).await;
+        let topics = [
+            ("lagged", ("max.compaction.lag.ms", "60000")),
+            ("unbounded", ("segment.ms", "60000")),
+        ];
+        for (name, extra) in topics {
+            let configs = [
+                ("cleanup.policy", "compact"),
+                ("min.cleanable.dirty.ratio", "0.99"),
+                extra,
+            ];
+            create_topic(&dc, name, 1, &configs);
+        }
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .acks(Acks::All)
+            .build()
+            .await
+            .unwrap();
+        let now = streamctl_devcluster::partition::now_ms();
+        let hour = 3_600_000;
+        let mut deliveries = Vec::new();
+        let record = |topic: &'static str, key: &'static str, ts: i64| {
+            Record::new(topic)
+                .partition(0)
+                .key(key.as_bytes())
+                .value(b"v")
+                .timestamp(ts)
+        };
+        let runs = |topic: &str| {
+            dc.replica(1, topic, 0)
+                .unwrap()
+                .cleaner_state(streamctl_devcluster::partition::now_ms())
+                .unwrap()
+                .runs
+        };
+        for (topic, _) in topics {
+            // Segment 0: 1,000 keys three hours old. The next record, an hour younger,
+            // rolls it (both configs roll segments after 60 s of record time).
+            for k in 0..1_000 {
+                let key = format!("k{k}");
+                let r = Record::new(topic)
+                    .partition(0)
+                    .key(key.as_bytes())
+                    .value(b"v")
+                    .timestamp(now - 3 * hour);
+                deliveries.push(producer.send(r).await.unwrap());
+            }
+            let r = record(topic, "k0", now - 2 * hour);
+            deliveries.push(producer.send(r).await.unwrap());
+        }
+        producer.flush().await;
+        for d in deliveries.drain(..) {
+            d.await.unwrap();
+        }
+        dc.run_log_cleaner().await;
+        assert_eq!((runs("lagged"), runs("unbounded")), (1, 1));
+        for (topic, _) in topics {
+            // Rolls the segment holding the one update: a dirty segment of one record
+            // beside 1,000 clean ones.
+            let r = record(topic, "k1", now);
+            deliveries.push(producer.send(r).await.unwrap());
+        }
+        producer.flush().await;
+        for d in deliveries.drain(..) {
+            d.await.unwrap();
+        }
+        dc.run_log_cleaner().await;
+        assert_eq!(
+            (runs("lagged"), runs("unbounded")),
+            (2, 1),
+            "only max.compaction.lag.ms makes the small dirty segment due"
         );
         dc.shutdown().await;
     })

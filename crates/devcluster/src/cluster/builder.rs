@@ -152,6 +152,14 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `log.cleaner.backoff.ms`: how long each broker's log cleaner sleeps when no
+    /// compacted partition is due (default 15 s, as Kafka). Tests that want a cleaning at a
+    /// given point call [`crate::DevCluster::run_log_cleaner`] instead.
+    pub fn log_cleaner_backoff(mut self, backoff: Duration) -> Self {
+        self.config.log_cleaner_backoff = backoff;
+        self
+    }
+
     /// `producer.id.expiration.ms`: how long a partition remembers an idempotent producer
     /// that wrote nothing to it (default 1 day, as Kafka); its state is dropped after that.
     pub fn producer_id_expiration(mut self, expiration: Duration) -> Self {

@@ -6,9 +6,8 @@
 //! `inert` marks the configs the dev cluster stores and describes but does not act on:
 //! broker-side recompression (`compression.type` and levels: batches are stored as the
 //! producer compressed them), remote (tiered) storage, replication throttles, index sizes,
-//! preallocation, the delay before deleting files, segment jitter, and (until the cleaner
-//! has it) `max.compaction.lag.ms`. Changing them changes nothing observable in a
-//! dev cluster except what DescribeConfigs reports.
+//! preallocation, the delay before deleting files and segment jitter. Changing them changes
+//! nothing observable in a dev cluster except what DescribeConfigs reports.
 
 /// What a topic config value must look like.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -226,13 +225,13 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
         "log.local.retention.ms",
         "time kept locally with tiered storage (-2: retention.ms)",
     )),
-    inert(def(
+    def(
         "max.compaction.lag.ms",
         LONG_MAX,
         long(1),
         "log.cleaner.max.compaction.lag.ms",
         "longest a record may stay uncompacted",
-    )),
+    ),
     def(
         "max.message.bytes",
         "1048588",

@@ -75,9 +75,11 @@ fn clean(log: &mut Log, now_ms: i64) -> CleanStats {
     log.clean(CleanOptions {
         upper: log.log_end_offset(),
         young_from: i64::MAX,
-        now_ms,
-        delete_retention_ms: 100,
-        last_of_producer: &|_, _| false,
+        run: CleanRun {
+            now_ms,
+            delete_retention_ms: 100,
+            last_of_producer: &|_, _| false,
+        },
     })
     .unwrap()
 }
@@ -264,4 +266,99 @@ fn a_truncation_into_a_gap_leaves_the_log_ending_at_the_cut() {
         let offsets: Vec<i64> = contents(&log).iter().map(|(o, _, _)| *o).collect();
         assert_eq!(offsets, [0, 5]);
     }
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_group_swap_leaves_a_log_with_every_latest_value() {
+    // A second cleaning merges the small segments the first one left into groups: one
+    // cleaned segment replaces several old ones, which step 3 deletes oldest first.
+    let dir = TempDir::new("cleaner-group-crash");
+    let part = dir.path().join("t-0");
+    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+    write_updates(&mut log, 6);
+    clean(&mut log, 10_000);
+    write_updates(&mut log, 3);
+    log.flush().unwrap();
+    let old_contents = contents(&log);
+    drop(log);
+    let old_files = snapshot(&part);
+    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+    clean(&mut log, 10_000);
+    log.flush().unwrap();
+    let new_contents = contents(&log);
+    drop(log);
+    let new_files = snapshot(&part);
+    assert_eq!(table(&new_contents), table(&old_contents));
+    let bases = |files: &BTreeMap<String, Vec<u8>>| -> Vec<i64> {
+        files
+            .keys()
+            .filter_map(|n| n.strip_suffix(".log"))
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    let (old_bases, new_bases) = (bases(&old_files), bases(&new_files));
+    // The group with the most members.
+    let (head, members) = new_bases
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            let end = new_bases.get(i + 1).copied().unwrap_or(i64::MAX);
+            let members: Vec<i64> = old_bases
+                .iter()
+                .copied()
+                .filter(|o| *o >= b && *o < end)
+                .collect();
+            (b, members)
+        })
+        .max_by_key(|(_, m)| m.len())
+        .unwrap();
+    assert!(members.len() > 1, "no segments were merged: {new_bases:?}");
+    let name = |base: i64, suffix: &str| format!("{base:020}.{suffix}");
+    let suffixes = ["index", "timeindex", "txnindex", "log"];
+    let new_of = |suffix: &str| new_files.get(&name(head, suffix)).unwrap().clone();
+
+    // Crash points: (files moved to `.swap`, old members deleted, files renamed into place).
+    let k = members.len();
+    let points = (0..=4)
+        .map(|s| (s, 0, 0))
+        .chain((1..k).map(|d| (4, d, 0)))
+        .chain((1..=4).map(|p| (4, k - 1, p)));
+    for (swapped, deleted, placed) in points {
+        let mut files = old_files.clone();
+        for member in members.iter().skip(1).take(deleted) {
+            for suffix in suffixes {
+                files.remove(&name(*member, suffix));
+            }
+        }
+        for (i, suffix) in suffixes.iter().enumerate() {
+            if i < placed {
+                files.insert(name(head, suffix), new_of(suffix));
+            } else if i < swapped {
+                files.insert(format!("{}.swap", name(head, suffix)), new_of(suffix));
+            }
+        }
+        restore(&part, &files);
+        let log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+        let got = contents(&log);
+        let at = format!("swapped {swapped}, deleted {deleted}, placed {placed}");
+        if swapped < 4 {
+            assert_eq!(got, old_contents, "{at}");
+        } else {
+            // The group's cleaned segment, then any old members past its end: every record
+            // is one the log had, offsets increase, and a consumer ends with the same table.
+            assert_eq!(table(&got), table(&old_contents), "{at}");
+            assert!(got.iter().all(|r| old_contents.contains(r)), "{at}");
+            assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "{at}");
+        }
+        drop(log);
+        let left: Vec<String> = snapshot(&part)
+            .into_keys()
+            .filter(|n| n.ends_with(".swap"))
+            .collect();
+        assert!(left.is_empty(), "{at}: {left:?}");
+    }
+    // And the finished swap reads as the cleaning left it.
+    restore(&part, &new_files);
+    let log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+    assert_eq!(contents(&log), new_contents);
 }

@@ -141,19 +141,23 @@ pub(super) fn open(
 /// other swap file, and the cleaner's staging directory, belong to a cleaning that did not
 /// reach its commit point, whose old segment is whole.
 fn recover_cleaning(dir: &Path) -> Result<(), LogError> {
-    use super::cleaner::{finish_swap, swap_path, CLEANER_DIR, SWAP_SUFFIX};
+    use super::cleaner::{recover_swap, swap_path, CLEANER_DIR, SWAP_SUFFIX};
     use super::store::io_error as io_err;
     let staging = dir.join(CLEANER_DIR);
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io_err("remove", &staging))?;
     }
     let mut swaps = Vec::new();
+    let mut bases = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
         let entry = entry.map_err(io_err("list", dir))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
             continue;
         };
+        if let Some(base) = name.strip_suffix(".log").and_then(parse_base_offset) {
+            bases.push(base);
+        }
         let Some(rest) = name.strip_suffix(&format!(".{SWAP_SUFFIX}")) else {
             continue;
         };
@@ -177,7 +181,7 @@ fn recover_cleaning(dir: &Path) -> Result<(), LogError> {
     }
     for base in committed {
         tracing::warn!(base, "finishing the swap of a cleaned segment");
-        finish_swap(dir, base)?;
+        recover_swap(dir, base, &bases)?;
         // Rebuilt from the `.log` at open, in case the renames reached the disk out of order.
         for suffix in ["index", "timeindex"] {
             let path = dir.join(file_name(base, suffix));

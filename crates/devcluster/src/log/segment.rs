@@ -17,7 +17,7 @@ use super::dir::file_name;
 use super::index::{
     OffsetEntry, OffsetIndex, TimeEntry, TimeIndex, OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE,
 };
-use super::store::{io_error, remove_file, Files, Store, Window};
+use super::store::{io_error, remove_file, Files, Source, Store, Window};
 use super::txn_index::{AbortedTxn, TxnIndex};
 use super::{now_ms, LogConfig, LogError};
 
@@ -257,6 +257,23 @@ impl Segment {
     /// Largest batch max timestamp and the base offset of the batch that has it.
     pub(super) fn max_timestamp(&self) -> Option<(i64, i64)> {
         self.max_timestamp
+    }
+
+    /// The first batch's largest timestamp (Kafka's `getFirstBatchTimestampForSegments`),
+    /// for `max.compaction.lag.ms`; `None` for an empty segment.
+    pub(super) fn first_batch_timestamp(&self) -> Option<i64> {
+        if self.size == 0 {
+            return None;
+        }
+        self.rolling_timestamp
+            .or_else(|| self.header_at(0).ok().map(|h| h.max_timestamp))
+    }
+
+    /// A copy of the segment's bytes that can be read without the log: the bytes themselves
+    /// in memory, a second handle on the same file on disk (sealed segments never change, and
+    /// the handle keeps the old file readable even after a swap renames over it).
+    pub(super) fn source(&self) -> Result<Source, LogError> {
+        self.store.source(&self.log_path)
     }
 
     /// The time retention compares with: the largest timestamp, or the last write time when

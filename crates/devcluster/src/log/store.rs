@@ -95,6 +95,42 @@ impl Store {
     }
 }
 
+impl Store {
+    pub(super) fn source(&self, path: &Path) -> Result<Source, LogError> {
+        match self {
+            Store::Memory(data) => Ok(Source::Memory(bytes::Bytes::copy_from_slice(data))),
+            Store::Disk(files) => Ok(Source::Disk(
+                files.log.try_clone().map_err(io_error("open", path))?,
+            )),
+        }
+    }
+}
+
+/// A segment's bytes, read apart from the log (the cleaner reads them without the partition
+/// lock).
+#[derive(Debug)]
+pub(super) enum Source {
+    Memory(bytes::Bytes),
+    Disk(File),
+}
+
+impl Source {
+    /// The first `size` bytes.
+    pub(super) fn read(&self, size: u64, path: &Path) -> Result<bytes::Bytes, LogError> {
+        match self {
+            Source::Memory(data) => {
+                Ok(data.slice(..usize::try_from(size).unwrap_or(0).min(data.len())))
+            }
+            Source::Disk(file) => {
+                let mut buf = vec![0; usize::try_from(size).unwrap_or(0)];
+                file.read_exact_at(&mut buf, 0)
+                    .map_err(io_error("read", path))?;
+                Ok(bytes::Bytes::from(buf))
+            }
+        }
+    }
+}
+
 /// A read-ahead buffer for recovery scans, so that checking a segment of small batches costs
 /// one system call per [`SCAN_CHUNK`], not two per batch.
 #[derive(Debug, Default)]

@@ -468,16 +468,16 @@ impl ProducerStates {
         });
     }
 
-    /// Whether the batch at `base_offset` is the last one of `producer_id` here (the
-    /// cleaner keeps it, so the producer's sequence still checks after a restart).
+    /// Each producer's last data batch, by its base offset: the cleaner keeps it, so the
+    /// producer's sequence still checks after a restart.
     ///
     /// Markers do not count (Kafka's `lastDataOffset`): the newest data batch is the last
     /// one in `recent`, which holds its base offset.
-    pub(super) fn is_last_batch(&self, producer_id: i64, base_offset: i64) -> bool {
+    pub(super) fn last_batches(&self) -> HashMap<i64, i64> {
         self.entries
-            .get(&producer_id)
-            .and_then(|e| e.recent.back())
-            .is_some_and(|(_, _, base)| *base == base_offset)
+            .iter()
+            .filter_map(|(id, e)| e.recent.back().map(|(_, _, base)| (*id, *base)))
+            .collect()
     }
 
     /// How many producers are remembered.
@@ -628,12 +628,8 @@ mod tests {
             .unwrap();
         states.learn(&data.build().unwrap());
         states.learn(&marker_at(7, 0, true, 10));
-        assert!(
-            states.is_last_batch(7, 4),
-            "the data batch, though a marker came after it"
-        );
-        assert!(!states.is_last_batch(7, 10));
-        assert!(!states.is_last_batch(8, 4));
+        // The data batch, though a marker came after it.
+        assert_eq!(states.last_batches(), HashMap::from([(7, 4)]));
     }
 
     #[test]

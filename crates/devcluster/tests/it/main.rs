@@ -20,6 +20,7 @@ mod support;
 
 mod admin_plane;
 mod bad_input;
+mod compaction;
 mod durability;
 mod groups;
 mod handlers;
