@@ -145,6 +145,9 @@ pub enum DevCommand {
     Kill(DevBroker),
     /// Start a stopped or killed broker again.
     Start(DevBroker),
+    /// Run the log cleaner on every broker now (compacted partitions that are due get
+    /// cleaned, as after `log.cleaner.backoff.ms`) and show each one's cleaner state.
+    Clean(DevTarget),
 }
 
 /// Which dev cluster: its admin plane URL.

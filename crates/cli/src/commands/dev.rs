@@ -1,4 +1,4 @@
-//! `streamctl dev up|down|status|stop|kill|start`: a Kafka-compatible cluster on this machine.
+//! `streamctl dev up|down|status|stop|kill|start|clean`: a Kafka-compatible cluster on this machine.
 //!
 //! `up` prints `BROKERS=host:port,…` and `ADMIN=http://…` on stdout (scripts read them), writes
 //! a `dev` profile so later commands find the cluster without `-b`, and runs until Ctrl-C,
@@ -48,7 +48,43 @@ pub async fn run(global: &Global, args: DevArgs) -> anyhow::Result<ExitCode> {
         DevCommand::Stop(b) => broker_action(global, &b, "stop", "stopped").await,
         DevCommand::Kill(b) => broker_action(global, &b, "kill", "killed").await,
         DevCommand::Start(b) => broker_action(global, &b, "start", "started").await,
+        DevCommand::Clean(target) => clean(global, &target).await,
     }
+}
+
+/// `dev clean`: a log cleaner pass on every broker, then the cleaner state of every
+/// compacted partition (its leader's replica).
+async fn clean(global: &Global, target: &DevTarget) -> anyhow::Result<ExitCode> {
+    let admin = admin(global, target)?;
+    let state: streamctl_devcluster::ClusterState =
+        serde_json::from_value(admin.post("/v1/cleaner/run").await?)
+            .context("unexpected answer from the admin plane")?;
+    let partitions: Vec<(String, streamctl_devcluster::state::CleanerView)> = state
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().filter_map(|p| {
+                let c = p.cleaner.clone()?;
+                Some((format!("{}-{}", t.name, p.partition), c))
+            })
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match global.format {
+        format @ (Format::Json | Format::Yaml) => {
+            let doc: serde_json::Map<String, serde_json::Value> = partitions
+                .iter()
+                .map(|(name, c)| Ok((name.clone(), serde_json::to_value(c)?)))
+                .collect::<serde_json::Result<_>>()?;
+            output::document(&mut out, format, &serde_json::Value::Object(doc))?;
+        }
+        Format::Text if partitions.is_empty() => writeln!(out, "no compacted partitions")?,
+        Format::Text => {
+            let rows: Vec<_> = partitions.iter().map(|(n, c)| (n.clone(), c)).collect();
+            crate::commands::topic::cleaner_table(&mut out, "PARTITION", &rows)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn default_data_dir() -> PathBuf {

@@ -134,6 +134,7 @@ async fn describe(global: &Global, topic: &str) -> anyhow::Result<ExitCode> {
             Err(streamctl_client::Error::UnsupportedVersion { .. }) => None,
             Err(e) => return Err(explain(e, topic, "describe the configs of")),
         };
+    let cleaner = dev_cleaner(global, &d.name, &d.topic_id.to_string()).await;
     let mut out = std::io::stdout().lock();
     match global.format {
         format @ (Format::Json | Format::Yaml) => output::document(
@@ -152,6 +153,7 @@ async fn describe(global: &Global, topic: &str) -> anyhow::Result<ExitCode> {
                     "offline_replicas": p.offline_replicas,
                     "low_watermark": p.low_watermark,
                     "high_watermark": p.high_watermark,
+                    "cleaner": cleaner.get(&p.partition),
                 })).collect::<Vec<_>>(),
                 "configs": overrides,
             }),
@@ -213,9 +215,80 @@ async fn describe(global: &Global, topic: &str) -> anyhow::Result<ExitCode> {
                 ],
                 &rows,
             )?;
+            if !cleaner.is_empty() {
+                writeln!(out)?;
+                let rows: Vec<_> = cleaner.iter().map(|(p, c)| (p.to_string(), c)).collect();
+                cleaner_table(&mut out, "CLEANER", &rows)?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The log cleaner's state of each partition of a compacted topic, from the dev cluster's
+/// admin plane when the profile names one (Kafka itself shows this only in JMX metrics).
+/// Empty when there is none, it does not answer, or it serves another cluster (the topic
+/// id differs): the rest of `describe` does not depend on it.
+async fn dev_cleaner(
+    global: &Global,
+    topic: &str,
+    topic_id: &str,
+) -> BTreeMap<i32, streamctl_devcluster::state::CleanerView> {
+    let Some(url) = &global.admin_url else {
+        return BTreeMap::new();
+    };
+    let Ok(dev) = crate::devadmin::DevAdmin::with_timeout(url, std::time::Duration::from_secs(2))
+    else {
+        return BTreeMap::new();
+    };
+    let Ok(state) = dev.cluster().await else {
+        return BTreeMap::new();
+    };
+    state
+        .topics
+        .into_iter()
+        .filter(|t| t.name == topic && t.topic_id == topic_id)
+        .flat_map(|t| t.partitions)
+        .filter_map(|p| Some((p.partition, p.cleaner?)))
+        .collect()
+}
+
+/// A table of cleaner states, one row per partition: `label` heads the first column and
+/// each row's first cell names its partition.
+pub(crate) fn cleaner_table(
+    out: &mut impl Write,
+    label: &str,
+    rows: &[(String, &streamctl_devcluster::state::CleanerView)],
+) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(name, c)| {
+            vec![
+                name.clone(),
+                format!("{:.2}", c.dirty_ratio()),
+                c.cleaned_to.to_string(),
+                output::bytes(c.dirty_bytes),
+                c.runs.to_string(),
+                output::bytes(c.bytes_reclaimed),
+                c.last_run_ms.map_or("never".to_string(), |_| {
+                    format!("{} ms", c.last_duration_ms)
+                }),
+            ]
+        })
+        .collect();
+    output::table(
+        out,
+        &[
+            label,
+            "DIRTY RATIO",
+            "CLEANED TO",
+            "DIRTY",
+            "RUNS",
+            "RECLAIMED",
+            "LAST RUN TOOK",
+        ],
+        &rows,
+    )
 }
 
 /// Parses repeated `-c key=value` flags.

@@ -187,6 +187,7 @@ impl Poller {
                         low_watermark: None,
                         high_watermark: None,
                         last_stable_offset: None,
+                        dirty_ppm: None,
                     })
                     .collect(),
                 watermarks_at: None,
@@ -214,6 +215,17 @@ impl Poller {
             match tokio::time::timeout(STEP_TIMEOUT, dev.cluster()).await {
                 Ok(Ok(state)) => {
                     snapshot.admin_plane = Some(true);
+                    for t in &state.topics {
+                        let Some(view) = topics.iter_mut().find(|v| v.name == t.name) else {
+                            continue;
+                        };
+                        for (p, view) in t.partitions.iter().zip(view.partitions.iter_mut()) {
+                            view.dirty_ppm = p
+                                .cleaner
+                                .as_ref()
+                                .map(|c| (c.dirty_ratio() * 1_000_000.0) as u32);
+                        }
+                    }
                     for b in state.brokers {
                         let view = self.known.entry(b.id).or_insert_with(|| BrokerView {
                             id: b.id,

@@ -80,6 +80,9 @@ pub struct PartitionView {
     /// The last stable offset (what read_committed consumers read up to), when fetched:
     /// below the high watermark while a transaction is open on the partition.
     pub last_stable_offset: Option<i64>,
+    /// A compacted partition's dirty ratio in millionths, from a dev cluster's admin plane
+    /// (Kafka itself reports it only as a metric).
+    pub dirty_ppm: Option<u32>,
 }
 
 impl PartitionView {

@@ -46,6 +46,7 @@ pub(super) fn partition(
         low_watermark: Some(marks.0),
         high_watermark: Some(marks.1),
         last_stable_offset: Some(marks.1),
+        dirty_ppm: None,
     }
 }
 

@@ -347,6 +347,9 @@ pub(super) fn topic_detail(frame: &mut Frame, area: Rect, app: &App, name: &str)
                 Line::from(opt(p.last_stable_offset))
             },
             Line::from(opt(p.messages().map(count))),
+            Line::from(p.dirty_ppm.map_or("-".to_string(), |ppm| {
+                format!("{:.2}", f64::from(ppm) / 1_000_000.0)
+            })),
         ])
     };
     table(
@@ -363,6 +366,7 @@ pub(super) fn topic_detail(frame: &mut Frame, area: Rect, app: &App, name: &str)
             "HIGH",
             "STABLE",
             "MESSAGES",
+            "DIRTY",
         ],
         &[
             Constraint::Length(9),
@@ -373,7 +377,8 @@ pub(super) fn topic_detail(frame: &mut Frame, area: Rect, app: &App, name: &str)
             Constraint::Length(10),
             Constraint::Length(10),
             Constraint::Length(10),
-            Constraint::Min(10),
+            Constraint::Length(10),
+            Constraint::Min(6),
         ],
         &topic.partitions,
         Some(app.partitions),

@@ -86,6 +86,15 @@ async fn a_poll_maps_brokers_topics_watermarks_groups_and_a_killed_broker() {
         assert_eq!(p.isr.len(), 3);
     }
     assert!(orders.watermarks_at.is_some());
+    // A compacted topic's partitions carry the cleaner's dirty ratio (from the admin plane);
+    // others none.
+    assert!(orders.partitions.iter().all(|p| p.dirty_ppm.is_none()));
+    let offsets = s
+        .topics
+        .iter()
+        .find(|t| t.name == "__consumer_offsets")
+        .unwrap();
+    assert!(offsets.partitions.iter().all(|p| p.dirty_ppm.is_some()));
     let billing = s
         .groups
         .as_ref()
