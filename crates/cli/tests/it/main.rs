@@ -26,6 +26,7 @@ mod support;
 
 mod bad_input;
 mod chaos;
+mod chaos_compaction;
 mod cli;
 mod foreign;
 mod groups_and_dev;
