@@ -222,6 +222,10 @@ pub struct BrokerConfig {
     /// versions it had are advertised and served. `None`: every version the dev cluster
     /// implements (a Kafka 4 broker's, by and large).
     pub kafka_version: Option<crate::kafka_version::KafkaVersion>,
+    /// `offsets.topic.segment.bytes`: the segment size of `__consumer_offsets` (Kafka's
+    /// 100 MiB, smaller than other topics' so the cleaner can reach more of it), applied
+    /// when the topic is created.
+    pub offsets_topic_segment_bytes: u64,
     /// `log.cleaner.backoff.ms`: how long the log cleaner sleeps when no compacted
     /// partition is due (Kafka's 15 s).
     pub log_cleaner_backoff: std::time::Duration,
@@ -254,6 +258,7 @@ impl Default for BrokerConfig {
             transaction_abort_interval: std::time::Duration::from_secs(1),
             transaction_version: 2,
             kafka_version: None,
+            offsets_topic_segment_bytes: 100 * 1024 * 1024,
             log_cleaner_backoff: crate::broker::log_cleaner::DEFAULT_BACKOFF,
             limits: crate::limits::ConnectionLimits::default(),
         }

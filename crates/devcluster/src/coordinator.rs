@@ -63,6 +63,8 @@ pub struct CoordinatorConfig {
     pub commit_timeout: Duration,
     /// `offset.metadata.max.bytes`.
     pub max_metadata: usize,
+    /// `offsets.topic.segment.bytes`.
+    pub offsets_topic_segment_bytes: u64,
 }
 
 impl From<&BrokerConfig> for CoordinatorConfig {
@@ -77,6 +79,7 @@ impl From<&BrokerConfig> for CoordinatorConfig {
             offsets_topic_replication_factor: c.offsets_topic_replication_factor.max(1),
             commit_timeout: c.offsets_commit_timeout,
             max_metadata: c.offset_metadata_max_bytes,
+            offsets_topic_segment_bytes: c.offsets_topic_segment_bytes,
         }
     }
 }
@@ -153,8 +156,10 @@ impl GroupCoordinator {
             configs: BTreeMap::from([
                 ("cleanup.policy".to_string(), "compact".to_string()),
                 ("compression.type".to_string(), "producer".to_string()),
-                // Kafka's offsets.topic.segment.bytes.
-                ("segment.bytes".to_string(), "104857600".to_string()),
+                (
+                    "segment.bytes".to_string(),
+                    self.config.offsets_topic_segment_bytes.to_string(),
+                ),
             ]),
         }
     }

@@ -297,6 +297,10 @@ pub struct Log {
     /// Bumped when the log is cut or restarted, so that a cleaning planned before is not
     /// swapped in after (`cleaner.rs`).
     generation: u64,
+    /// A cleaned segment's swap passed its commit point and then failed: the files are
+    /// between states that only recovery (the next open) finishes, so nothing may truncate
+    /// the log or clean it again until then.
+    swap_unfinished: bool,
 }
 
 impl Log {
@@ -325,6 +329,7 @@ impl Log {
             snapshot_due: false,
             first_dirty: log_start_offset,
             generation: 0,
+            swap_unfinished: false,
         })
     }
 
@@ -357,6 +362,19 @@ impl Log {
     /// retention pass.
     pub fn set_config(&mut self, config: LogConfig) {
         self.config = config;
+    }
+
+    /// Refuses a change that a failed swap's recovery could undo (see `swap_unfinished`).
+    fn refuse_if_swap_unfinished(&self) -> Result<(), LogError> {
+        if self.swap_unfinished {
+            return Err(LogError::Corrupt {
+                path: self.dir.clone().unwrap_or_default(),
+                position: 0,
+                reason: "a cleaned segment's swap failed half way; restart the broker to finish it"
+                    .to_string(),
+            });
+        }
+        Ok(())
     }
 
     fn segments(&self) -> impl Iterator<Item = &Segment> {
@@ -597,6 +615,7 @@ impl Log {
     /// fall between batches, so in practice it is `offset`. Truncating below the first segment
     /// empties the log and restarts it at `offset`.
     pub fn truncate_to(&mut self, offset: i64) -> Result<(), LogError> {
+        self.refuse_if_swap_unfinished()?;
         if offset < 0 {
             return Err(self.out_of_range(offset));
         }
@@ -652,6 +671,7 @@ impl Log {
     /// Empties the log and restarts it at `offset` (a follower whose log ends before the
     /// leader's log start: none of what it has is still on the leader).
     pub fn restart_at(&mut self, offset: i64) -> Result<(), LogError> {
+        self.refuse_if_swap_unfinished()?;
         if offset < 0 {
             return Err(self.out_of_range(offset));
         }

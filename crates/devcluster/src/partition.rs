@@ -258,6 +258,8 @@ struct State {
     rebuild_failed: bool,
     /// What the cleaner did to this replica (`cleaning.rs`).
     cleaner: cleaning::CleanerTotals,
+    /// Removed from this broker (`Partition::close`): nothing more is swapped into its log.
+    closed: bool,
 }
 
 impl State {
@@ -404,6 +406,7 @@ impl Partition {
             replayed_from: 0,
             rebuild_failed: false,
             cleaner: cleaning::CleanerTotals::default(),
+            closed: false,
         };
         state.rebuild(true)?;
         let (progress, _) = watch::channel(state.progress(node_id));

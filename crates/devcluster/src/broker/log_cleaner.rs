@@ -112,7 +112,7 @@ fn pass(shared: &BrokerShared, stop: &CancellationToken) -> bool {
             return cleaned;
         }
         let started = Instant::now();
-        match replica.clean(now) {
+        match replica.clean(now, &|| stop.is_cancelled()) {
             Ok(Some(stats)) => {
                 cleaned = true;
                 let add = |c: &AtomicU64, n: u64| c.fetch_add(n, Ordering::Relaxed);

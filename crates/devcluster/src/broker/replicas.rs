@@ -287,6 +287,8 @@ impl ReplicaManager {
             gone.iter().filter_map(|k| replicas.remove(k)).collect()
         };
         for replica in removed {
+            // A cleaning still running on it (it holds a reference) swaps nothing in now.
+            replica.close();
             let name = format!("{}-{}", replica.topic, replica.partition);
             match Arc::try_unwrap(replica) {
                 Ok(p) => {

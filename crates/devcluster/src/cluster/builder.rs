@@ -152,6 +152,14 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `offsets.topic.segment.bytes`: the segment size `__consumer_offsets` is created with
+    /// (default 100 MiB, as Kafka). The cleaner never touches the active segment, so a
+    /// coordinator's load reads at least that segment whole.
+    pub fn offsets_topic_segment_bytes(mut self, bytes: u64) -> Self {
+        self.config.offsets_topic_segment_bytes = bytes;
+        self
+    }
+
     /// `log.cleaner.backoff.ms`: how long each broker's log cleaner sleeps when no
     /// compacted partition is due (default 15 s, as Kafka). Tests that want a cleaning at a
     /// given point call [`crate::DevCluster::run_log_cleaner`] instead.

@@ -38,7 +38,7 @@ use super::batch;
 use super::compact::{clean_batch, BatchContext, Cleaned, OffsetMap};
 use super::dir::{self, file_name};
 use super::segment::Segment;
-use super::store::{io_error, Source};
+use super::store::{io_error, remove_file, Source};
 use super::{AbortedTxn, Log, LogError};
 
 /// The directory cleaned segments are written in before they are swapped in.
@@ -72,6 +72,21 @@ pub struct CleanRun<'a> {
     /// Whether the batch at this base offset is the last data batch of this producer id that
     /// the partition remembers (kept, emptied if need be, so its sequence still checks).
     pub last_of_producer: &'a dyn Fn(i64, i64) -> bool,
+    /// Asked between segments: true stops the cleaning (its broker is going away).
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+impl CleanRun<'_> {
+    fn check_stop(&self) -> Result<(), LogError> {
+        if (self.stop)() {
+            return Err(LogError::Io {
+                action: "clean",
+                path: PathBuf::new(),
+                source: std::io::Error::new(std::io::ErrorKind::Interrupted, "broker stopping"),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for CleanRun<'_> {
@@ -135,6 +150,9 @@ pub struct CleanPlan {
     index_interval_bytes: usize,
     max_group_bytes: u64,
     segments: Vec<Copy>,
+    /// Every aborted transaction the log knows, whichever segment holds its marker (often
+    /// the active one, past what is cleaned): Kafka's `collectAbortedTransactions`.
+    aborted: Vec<AbortedTxn>,
 }
 
 /// A cleaned group, waiting for [`Log::finish_clean`].
@@ -205,7 +223,7 @@ impl Log {
     /// be trusted yet (the partition is rebuilding them): aborted data could not be told
     /// apart.
     pub fn plan_clean(&self, upper: i64, young_from: i64) -> Result<Option<CleanPlan>, LogError> {
-        if self.aborted_untrusted_from().is_some() {
+        if self.aborted_untrusted_from().is_some() || self.swap_unfinished {
             return Ok(None);
         }
         let mut segments = Vec::new();
@@ -228,6 +246,10 @@ impl Log {
             index_interval_bytes: self.config.index_interval_bytes,
             max_group_bytes: self.config.segment_bytes,
             segments,
+            aborted: self
+                .segments()
+                .flat_map(|s| s.aborted().iter().copied())
+                .collect(),
         }))
     }
 
@@ -279,6 +301,11 @@ impl Log {
         Ok(stats)
     }
 
+    /// Drops a cleaning without swapping anything in (its staged files are removed).
+    pub fn discard_clean(&self, cleaned: CleanedLog) {
+        discard(cleaned.groups);
+    }
+
     /// The closed segments that may be cleaned: from the first, while they end at or below
     /// `upper` and are older than `young_from`.
     fn cleanable_segments(&self, upper: i64, young_from: i64) -> impl Iterator<Item = &Segment> {
@@ -287,7 +314,11 @@ impl Log {
             .take_while(move |s| s.next_offset() <= upper && s.retention_timestamp() < young_from)
     }
 
-    /// Replaces the `count` sealed segments from `at` by `new` (steps 2 to 4 on disk).
+    /// Replaces the `count` sealed segments from `at` by `new` (steps 2 to 4 on disk). The
+    /// in-memory segments change only once the files have: if a step after the commit point
+    /// fails, the old segments (whose open files still hold the old bytes) keep being served,
+    /// recovery finishes the swap at the next open, and until then the log refuses what could
+    /// undo it (`swap_unfinished`).
     fn swap_in(&mut self, at: usize, count: usize, new: Segment) -> Result<(), LogError> {
         let new = match self.dir.clone() {
             None => new,
@@ -306,25 +337,40 @@ impl Log {
                     fs::rename(&from, &to).map_err(io_error("rename", &from))?;
                 }
                 dir::sync(&dir)?;
-                // Step 3: the rest of the group, oldest first.
-                for _ in 1..count {
-                    if let Some(old) = self.sealed.remove(at + 1) {
-                        old.delete()?;
+                let members: Vec<i64> = self
+                    .sealed
+                    .iter()
+                    .skip(at + 1)
+                    .take(count.saturating_sub(1))
+                    .map(Segment::base_offset)
+                    .collect();
+                let finished = (|| {
+                    // Step 3: the rest of the group, oldest first, each unlink durable
+                    // before the next, so what a crash leaves is a suffix of the group.
+                    for member in members {
+                        for suffix in SEGMENT_FILES.iter().rev() {
+                            remove_file(&dir.join(file_name(member, suffix)))?;
+                        }
+                        dir::sync(&dir)?;
+                    }
+                    // Step 4: over the first one's files, the `.log` last.
+                    finish_swap(&dir, base)?;
+                    Segment::open(&dir, base, false, self.config.index_interval_bytes)
+                })();
+                match finished {
+                    Ok(segment) => segment,
+                    Err(e) => {
+                        self.swap_unfinished = true;
+                        return Err(e);
                     }
                 }
-                dir::sync(&dir)?;
-                // Step 4: over the first one's files, the `.log` last.
-                finish_swap(&dir, base)?;
-                Segment::open(&dir, base, false, self.config.index_interval_bytes)?
             }
         };
-        if self.dir.is_none() {
-            for _ in 1..count {
-                self.sealed.remove(at + 1);
-            }
+        // The old segments' files are gone or replaced: dropping them only closes them.
+        for _ in 1..count {
+            self.sealed.remove(at + 1);
         }
         if let Some(slot) = self.sealed.get_mut(at) {
-            // On disk the old files were replaced by rename: dropping it only closes them.
             *slot = new;
         }
         Ok(())
@@ -347,13 +393,10 @@ impl CleanPlan {
             if staging.exists() {
                 fs::remove_dir_all(staging).map_err(io_error("remove", staging))?;
             }
-            fs::create_dir_all(staging).map_err(io_error("create", staging))?;
+            // Not `create_dir_all`: a partition directory deleted meanwhile stays deleted.
+            fs::create_dir(staging).map_err(io_error("create", staging))?;
         }
-        let aborted: Vec<AbortedTxn> = self
-            .segments
-            .iter()
-            .flat_map(|s| s.aborted.iter().copied())
-            .collect();
+        let aborted = &self.aborted;
         let is_aborted = |b: &RecordBatch| {
             b.is_transactional()
                 && aborted.iter().any(|t| {
@@ -362,11 +405,14 @@ impl CleanPlan {
                 })
         };
         let mut map = OffsetMap::default();
+        // A segment holding the first dirty offset (a log start DeleteRecords moved, a
+        // truncation) is read whole: a larger map only removes more superseded records.
         for segment in self
             .segments
             .iter()
-            .filter(|s| s.id.base >= self.first_dirty)
+            .filter(|s| s.id.next > self.first_dirty)
         {
+            run.check_stop()?;
             for b in RecordBatches::new(segment.read()?) {
                 let b = b.map_err(|e| corrupt(&segment.path, e.to_string()))?;
                 map.add(&b, is_aborted(&b))
@@ -382,6 +428,7 @@ impl CleanPlan {
             let mut new: Option<Segment> = None;
             let mut changed = members.len() > 1;
             for segment in members {
+                run.check_stop()?;
                 let bytes = segment.read()?;
                 let mut out = Vec::with_capacity(bytes.len());
                 for b in RecordBatches::new(bytes.clone()) {
@@ -542,7 +589,7 @@ pub(super) fn recover_swap(dir: &Path, base: i64, bases: &[i64]) -> Result<(), L
             "removing a segment that a committed cleaning replaced"
         );
         for suffix in SEGMENT_FILES.iter().rev() {
-            super::store::remove_file(&dir.join(file_name(covered, suffix)))?;
+            remove_file(&dir.join(file_name(covered, suffix)))?;
         }
     }
     dir::sync(dir)?;

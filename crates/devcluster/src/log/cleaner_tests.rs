@@ -79,6 +79,7 @@ fn clean(log: &mut Log, now_ms: i64) -> CleanStats {
             now_ms,
             delete_retention_ms: 100,
             last_of_producer: &|_, _| false,
+            stop: &|| false,
         },
     })
     .unwrap()
@@ -361,4 +362,95 @@ fn a_crash_at_any_step_of_a_group_swap_leaves_a_log_with_every_latest_value() {
     restore(&part, &new_files);
     let log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
     assert_eq!(contents(&log), new_contents);
+}
+
+#[test]
+fn aborted_data_is_known_as_aborted_when_its_marker_is_past_the_cleaned_segments() {
+    // The ABORT marker lands in the active segment, which is never cleaned; the aborted
+    // batch is in a closed one. The cleaner must still know it as aborted (Kafka collects
+    // aborted transactions over the whole log), or it would keep the aborted record as the
+    // key's latest and remove the committed value before it.
+    use streamctl_protocol::record_batch::{rewrite_base_offset, EndTxnMarker};
+    let dir = TempDir::new("cleaner-aborted-marker");
+    for storage in [Storage::Memory, Storage::Disk(dir.path().join("t-0"))] {
+        let mut log = Log::open(storage, config()).unwrap();
+        write_updates(&mut log, 4);
+        let committed = table(&contents(&log));
+        let first = log.log_end_offset();
+        let mut b = RecordBatchBuilder::new(Compression::None)
+            .base_offset(first)
+            .producer(7, 0, 0)
+            .transactional(true);
+        b.push(
+            9_000,
+            Some(b"k1".as_slice()),
+            Some(b"aborted".as_slice()),
+            &[],
+        )
+        .unwrap();
+        log.append(&b.build().unwrap()).unwrap();
+        log.roll(log.log_end_offset()).unwrap();
+        let marker_at = log.log_end_offset();
+        let marker = EndTxnMarker {
+            commit: false,
+            coordinator_epoch: 0,
+        };
+        let mut raw = bytes::BytesMut::from(&marker.batch(7, 0, 9_001).unwrap()[..]);
+        rewrite_base_offset(&mut raw, marker_at).unwrap();
+        log.append(&raw).unwrap();
+        log.record_aborted(AbortedTxn {
+            producer_id: 7,
+            first_offset: first,
+            last_offset: marker_at,
+            last_stable_offset: marker_at + 1,
+        })
+        .unwrap();
+        clean(&mut log, 10_000);
+        let after = contents(&log);
+        assert!(
+            after
+                .iter()
+                .all(|(_, _, v)| v.as_deref() != Some("aborted")),
+            "the aborted record was kept"
+        );
+        assert_eq!(table(&after).get("k1"), committed.get("k1"));
+    }
+}
+
+#[test]
+fn a_first_dirty_offset_inside_a_segment_still_maps_that_segment() {
+    // After DeleteRecords moved the log start into a segment and a restart, cleaning starts
+    // from that offset, inside the segment. The segment's records must still be mapped, or
+    // a value its own later tombstone deleted would outlive the tombstone.
+    let dir = TempDir::new("cleaner-first-dirty");
+    let part = dir.path().join("t-0");
+    let mut log = Log::open(Storage::Disk(part.clone()), LogConfig::default()).unwrap();
+    for offset in 0..40i64 {
+        let (key, value) = match offset {
+            20 => ("k".to_string(), Some("v")),
+            30 => ("k".to_string(), None),
+            n => (format!("a{n}"), Some("x")),
+        };
+        let mut b = RecordBatchBuilder::new(Compression::None).base_offset(offset);
+        b.push(1_000, Some(key.as_bytes()), value.map(str::as_bytes), &[])
+            .unwrap();
+        log.append(&b.build().unwrap()).unwrap();
+    }
+    log.roll(40).unwrap();
+    let mut b = RecordBatchBuilder::new(Compression::None).base_offset(40);
+    b.push(1_000, Some(b"last".as_slice()), Some(b"x".as_slice()), &[])
+        .unwrap();
+    log.append(&b.build().unwrap()).unwrap();
+    log.delete_records_before(10).unwrap();
+    log.flush().unwrap();
+    drop(log);
+    let mut log = Log::open(Storage::Disk(part), LogConfig::default()).unwrap();
+    assert_eq!(log.first_dirty_offset(), 10);
+    clean(&mut log, 10_000);
+    clean(&mut log, 20_000);
+    let after = contents(&log);
+    assert!(
+        after.iter().all(|(_, k, _)| k != "k"),
+        "a deleted key came back: {after:?}"
+    );
 }

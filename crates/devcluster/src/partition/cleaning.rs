@@ -82,8 +82,9 @@ impl State {
 
 impl Partition {
     /// Compacts the log when its topic is compacted and a cleaning is due (see the module
-    /// docs). `None` when nothing was due.
-    pub fn clean(&self, now: i64) -> Result<Option<CleanStats>, ApiError> {
+    /// docs). `None` when nothing was due. `stop` is asked between segments: a broker going
+    /// away ends its cleaning early, before anything is swapped in.
+    pub fn clean(&self, now: i64, stop: &dyn Fn() -> bool) -> Result<Option<CleanStats>, ApiError> {
         // One cleaning of a replica at a time: the staging directory is the cleaning's.
         let _only = self.cleaning.lock().unwrap_or_else(PoisonError::into_inner);
         let started = Instant::now();
@@ -94,7 +95,7 @@ impl Partition {
             };
             // Until the aborted transactions are known again, aborted data cannot be told
             // from committed data.
-            if s.rebuild_failed {
+            if s.rebuild_failed || s.closed {
                 return Ok(None);
             }
             let (upper, young_from) = s.cleanable_bounds(now, &compaction);
@@ -116,9 +117,15 @@ impl Partition {
                 last_of_producer: &|producer_id, base_offset| {
                     last_batches.get(&producer_id) == Some(&base_offset)
                 },
+                stop,
             })
             .map_err(storage_error)?;
         let mut s = self.lock();
+        if s.closed {
+            // The replica was removed meanwhile; its directory may be another's now.
+            s.log.discard_clean(cleaned);
+            return Ok(None);
+        }
         let stats = s.log.finish_clean(cleaned).map_err(storage_error)?;
         let totals = &mut s.cleaner;
         totals.runs += 1;
@@ -127,6 +134,11 @@ impl Partition {
         totals.last_run_ms = Some(super::now_ms());
         totals.last_duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(Some(stats))
+    }
+
+    /// Marks the replica removed from this broker: a cleaning running on it swaps nothing in.
+    pub fn close(&self) {
+        self.lock().closed = true;
     }
 
     /// The cleaner's state of this replica; `None` unless its topic is compacted.
