@@ -28,6 +28,7 @@
 //! leaves are a suffix of the group, which start where the cleaned segment's offsets end
 //! and still hold every record that later ones in the group superseded.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -424,6 +425,10 @@ impl CleanPlan {
             ..CleanStats::default()
         };
         let mut groups = Vec::new();
+        // Producers whose open transaction (up to its marker) has a batch in the log: the
+        // segments are read in offset order, from the first, so a marker found with none is
+        // the marker of a transaction whose data an earlier cleaning removed.
+        let mut txn_has_data: HashMap<i64, bool> = HashMap::new();
         for members in group_by_size(&self.segments, self.max_group_bytes) {
             let mut new: Option<Segment> = None;
             let mut changed = members.len() > 1;
@@ -431,10 +436,20 @@ impl CleanPlan {
                 run.check_stop()?;
                 let bytes = segment.read()?;
                 let mut out = Vec::with_capacity(bytes.len());
+                let mut removed_markers = Vec::new();
                 for b in RecordBatches::new(bytes.clone()) {
                     let b = b.map_err(|e| corrupt(&segment.path, e.to_string()))?;
+                    let marker_of_empty_txn = if b.is_control() {
+                        !txn_has_data.remove(&b.producer_id()).unwrap_or(false)
+                    } else {
+                        if b.is_transactional() {
+                            txn_has_data.insert(b.producer_id(), true);
+                        }
+                        false
+                    };
                     let cx = BatchContext {
                         aborted: is_aborted(&b),
+                        marker_of_empty_txn,
                         last_of_producer: b.producer_id() >= 0
                             && (run.last_of_producer)(b.producer_id(), b.base_offset()),
                         now_ms: run.now_ms,
@@ -448,7 +463,12 @@ impl CleanPlan {
                             changed = true;
                             out.extend_from_slice(&rewritten);
                         }
-                        Cleaned::Removed => changed = true,
+                        Cleaned::Removed => {
+                            changed = true;
+                            if b.is_control() {
+                                removed_markers.push(b.base_offset());
+                            }
+                        }
                     }
                 }
                 stats.bytes_before += bytes.len() as u64;
@@ -469,9 +489,11 @@ impl CleanPlan {
                     self.index_interval_bytes,
                     segment.retention_timestamp,
                 )?;
-                // Markers are kept, so their aborted-transaction entries stay true.
+                // An entry stays with its marker.
                 for t in &segment.aborted {
-                    target.push_aborted(*t)?;
+                    if !removed_markers.contains(&t.last_offset) {
+                        target.push_aborted(*t)?;
+                    }
                 }
             }
             let old = members.iter().map(|s| s.id).collect::<Vec<_>>();

@@ -454,3 +454,68 @@ fn a_first_dirty_offset_inside_a_segment_still_maps_that_segment() {
         "a deleted key came back: {after:?}"
     );
 }
+
+#[test]
+fn a_marker_goes_once_its_transaction_has_no_data_and_its_horizon_passed() {
+    use streamctl_protocol::record_batch::{rewrite_base_offset, EndTxnMarker};
+    let dir = TempDir::new("cleaner-markers");
+    for storage in [Storage::Memory, Storage::Disk(dir.path().join("t-0"))] {
+        let mut log = Log::open(storage, config()).unwrap();
+        // Producer 7 commits k1=committed; producer 8 writes k2=aborted and aborts. Later
+        // plain updates supersede k1.
+        let mut markers = Vec::new();
+        for (pid, key, value, commit) in [(7, "k1", "committed", true), (8, "k2", "aborted", false)]
+        {
+            let first = log.log_end_offset();
+            let mut b = RecordBatchBuilder::new(Compression::None)
+                .base_offset(first)
+                .producer(pid, 0, 0)
+                .transactional(true);
+            b.push(900, Some(key.as_bytes()), Some(value.as_bytes()), &[])
+                .unwrap();
+            log.append(&b.build().unwrap()).unwrap();
+            let at = log.log_end_offset();
+            let marker = EndTxnMarker {
+                commit,
+                coordinator_epoch: 0,
+            };
+            let mut raw = bytes::BytesMut::from(&marker.batch(pid, 0, 901).unwrap()[..]);
+            rewrite_base_offset(&mut raw, at).unwrap();
+            log.append(&raw).unwrap();
+            if !commit {
+                log.record_aborted(AbortedTxn {
+                    producer_id: pid,
+                    first_offset: first,
+                    last_offset: at,
+                    last_stable_offset: at + 1,
+                })
+                .unwrap();
+            }
+            markers.push(at);
+        }
+        write_updates(&mut log, 4);
+        let has_marker = |log: &Log, at: i64| {
+            let bytes = log.read(at, usize::MAX, at + 1, true).unwrap();
+            RecordBatches::new(bytes)
+                .map(Result::unwrap)
+                .any(|b| b.is_control() && b.base_offset() == at)
+        };
+        // 1: the transactions' data goes (superseded, aborted); the markers stay, since
+        // their data was in the log when the cleaning began.
+        clean(&mut log, 10_000);
+        assert!(markers.iter().all(|m| has_marker(&log, *m)));
+        assert!(contents(&log)
+            .iter()
+            .all(|(_, _, v)| !matches!(v.as_deref(), Some("committed" | "aborted"))));
+        // 2: no data left: the markers get a horizon (10_050 + delete.retention.ms 100).
+        clean(&mut log, 10_050);
+        assert!(markers.iter().all(|m| has_marker(&log, *m)));
+        // 3: past it, they go, and so does the aborted transaction's index entry.
+        clean(&mut log, 20_000);
+        assert!(
+            markers.iter().all(|m| !has_marker(&log, *m)),
+            "a marker outlived its horizon"
+        );
+        assert!(log.aborted_between(0, i64::MAX).is_empty());
+    }
+}

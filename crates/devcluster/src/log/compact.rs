@@ -13,9 +13,12 @@
 //!   horizon of `now + delete.retention.ms` (KIP-534): a later cleaning after that time drops
 //!   it. Consumers that read the topic from the start within `delete.retention.ms` of the
 //!   cleaning therefore still see the delete.
-//! - **Aborted transactional batches** are dropped whole. **Control batches** (transaction
-//!   markers) are kept; Kafka removes a marker once its transaction has no data left and its
-//!   own horizon passed, which is not done yet.
+//! - **Aborted transactional batches** are dropped whole. A **transaction marker** is kept
+//!   while any batch of its transaction is in the log. Once a cleaning finds none (an
+//!   earlier one removed them), the marker is given a delete horizon of `now +
+//!   delete.retention.ms`, and a cleaning after that removes it (Kafka's
+//!   `containsMarkerForEmptyTxn`): a read_committed consumer that was part way through the
+//!   transaction has that long to see how it ended.
 //! - The **last batch of an active producer** is kept even when none of its records is, as an
 //!   empty batch with the same offsets, producer fields and sequence range, so the producer's
 //!   next sequence is still checked after a restart (Kafka's `RETAIN_EMPTY`).
@@ -87,6 +90,9 @@ pub(crate) struct BatchContext {
     pub aborted: bool,
     /// It is the last batch of a producer the partition still remembers.
     pub last_of_producer: bool,
+    /// It is a transaction marker, and no batch of its transaction was in the log when the
+    /// cleaning began.
+    pub marker_of_empty_txn: bool,
     /// The cleaning's wall-clock time.
     pub now_ms: i64,
     /// `delete.retention.ms`.
@@ -99,10 +105,27 @@ pub(crate) fn clean_batch(
     map: &OffsetMap,
     cx: BatchContext,
 ) -> Result<Cleaned, String> {
-    if batch.is_control() {
-        return Ok(Cleaned::Unchanged);
-    }
     let horizon = delete_horizon(batch);
+    if batch.is_control() {
+        if !cx.marker_of_empty_txn {
+            return Ok(Cleaned::Unchanged);
+        }
+        return match horizon {
+            Some(h) if cx.now_ms >= h => Ok(Cleaned::Removed),
+            Some(_) => Ok(Cleaned::Unchanged),
+            None => {
+                let mut builder = RecordBatchBuilder::retaining(batch)
+                    .delete_horizon(cx.now_ms.saturating_add(cx.delete_retention_ms));
+                for record in records(batch)? {
+                    builder.push_record(&record).map_err(|e| e.to_string())?;
+                }
+                builder
+                    .build()
+                    .map(Cleaned::Rewritten)
+                    .map_err(|e| e.to_string())
+            }
+        };
+    }
     let all = if cx.aborted {
         Vec::new()
     } else {
@@ -190,6 +213,7 @@ mod tests {
         BatchContext {
             aborted: false,
             last_of_producer: false,
+            marker_of_empty_txn: false,
             now_ms,
             delete_retention_ms: 100,
         }
