@@ -692,6 +692,7 @@ impl Log {
     /// deletes the sealed segments wholly below it. Returns the new log start offset; an
     /// offset at or below the current one changes nothing.
     pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, LogError> {
+        self.refuse_if_swap_unfinished()?;
         if offset < 0 || offset > self.log_end_offset() {
             return Err(self.out_of_range(offset));
         }

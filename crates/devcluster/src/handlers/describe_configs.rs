@@ -190,7 +190,7 @@ fn describe_broker(
     let id = node_id.to_string();
     // (name, value, Kafka's default if it has one, type, documentation)
     let ms = |d: std::time::Duration| d.as_millis().to_string();
-    let own: [(&str, String, Option<&str>, i8, &str); 19] = [
+    let own: [(&str, String, Option<&str>, i8, &str); 21] = [
         ("broker.id", id.clone(), None, TYPE_INT, "this broker's id"),
         (
             "node.id",
@@ -317,6 +317,20 @@ fn describe_broker(
             Some("1800000"),
             TYPE_INT,
             "longest session timeout a group member may ask for",
+        ),
+        (
+            "offsets.topic.segment.bytes",
+            config.offsets_topic_segment_bytes.to_string(),
+            Some("104857600"),
+            TYPE_INT,
+            "segment size of __consumer_offsets",
+        ),
+        (
+            "log.cleaner.backoff.ms",
+            ms(config.log_cleaner_backoff),
+            Some("15000"),
+            TYPE_LONG,
+            "how long the log cleaner sleeps when no compacted partition is due",
         ),
     ];
     let mut entries: Vec<Entry<'_>> = own

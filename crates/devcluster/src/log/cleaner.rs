@@ -33,7 +33,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use streamctl_protocol::record_batch::{RecordBatch, RecordBatches};
+use streamctl_protocol::record_batch::{EndTxnMarker, RecordBatch, RecordBatches};
 
 use super::batch;
 use super::compact::{clean_batch, BatchContext, Cleaned, OffsetMap};
@@ -75,6 +75,10 @@ pub struct CleanRun<'a> {
     pub last_of_producer: &'a dyn Fn(i64, i64) -> bool,
     /// Asked between segments: true stops the cleaning (its broker is going away).
     pub stop: &'a dyn Fn() -> bool,
+    /// Markers at or past this offset stay, whatever their transaction: replicas whose log
+    /// ends below it may still need them to close the transaction (the leader passes the
+    /// smallest log end offset of its replicas).
+    pub marker_floor: i64,
 }
 
 impl CleanRun<'_> {
@@ -154,6 +158,10 @@ pub struct CleanPlan {
     /// Every aborted transaction the log knows, whichever segment holds its marker (often
     /// the active one, past what is cleaned): Kafka's `collectAbortedTransactions`.
     aborted: Vec<AbortedTxn>,
+    /// The oldest producer-state snapshot: a rebuild from it replays the log after it, and
+    /// must find there the marker of every transaction the snapshot has open. Markers at or
+    /// past it therefore stay.
+    oldest_snapshot: i64,
 }
 
 /// A cleaned group, waiting for [`Log::finish_clean`].
@@ -251,6 +259,11 @@ impl Log {
                 .segments()
                 .flat_map(|s| s.aborted().iter().copied())
                 .collect(),
+            oldest_snapshot: self
+                .snapshot_offsets()
+                .into_iter()
+                .min()
+                .unwrap_or(i64::MAX),
         }))
     }
 
@@ -337,7 +350,6 @@ impl Log {
                     let to = swap_path(&dir, base, suffix);
                     fs::rename(&from, &to).map_err(io_error("rename", &from))?;
                 }
-                dir::sync(&dir)?;
                 let members: Vec<i64> = self
                     .sealed
                     .iter()
@@ -345,7 +357,9 @@ impl Log {
                     .take(count.saturating_sub(1))
                     .map(Segment::base_offset)
                     .collect();
+                // From here on the swap is committed: any failure leaves it to recovery.
                 let finished = (|| {
+                    dir::sync(&dir)?;
                     // Step 3: the rest of the group, oldest first, each unlink durable
                     // before the next, so what a crash leaves is a suffix of the group.
                     for member in members {
@@ -439,8 +453,13 @@ impl CleanPlan {
                 let mut removed_markers = Vec::new();
                 for b in RecordBatches::new(bytes.clone()) {
                     let b = b.map_err(|e| corrupt(&segment.path, e.to_string()))?;
+                    let marker_floor = run.marker_floor.min(self.oldest_snapshot);
                     let marker_of_empty_txn = if b.is_control() {
-                        !txn_has_data.remove(&b.producer_id()).unwrap_or(false)
+                        // Other control records, and markers that cannot be read, stay.
+                        let marker = EndTxnMarker::parse(&b).ok().flatten().is_some();
+                        let had_data =
+                            marker && txn_has_data.remove(&b.producer_id()).unwrap_or(false);
+                        marker && !had_data && b.base_offset() < marker_floor
                     } else {
                         if b.is_transactional() {
                             txn_has_data.insert(b.producer_id(), true);

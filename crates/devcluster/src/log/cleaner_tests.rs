@@ -80,6 +80,7 @@ fn clean(log: &mut Log, now_ms: i64) -> CleanStats {
             delete_retention_ms: 100,
             last_of_producer: &|_, _| false,
             stop: &|| false,
+            marker_floor: i64::MAX,
         },
     })
     .unwrap()
@@ -455,51 +456,78 @@ fn a_first_dirty_offset_inside_a_segment_still_maps_that_segment() {
     );
 }
 
+/// A log where producer 7 commits k1=committed and producer 8 writes k2=aborted and
+/// aborts, then plain updates supersede k1; `snapshot_between` writes a producer-state
+/// snapshot after producer 7's data and before its marker. Returns the markers' offsets.
+fn two_transactions(log: &mut Log, snapshot_between: bool) -> Vec<i64> {
+    use streamctl_protocol::record_batch::{rewrite_base_offset, EndTxnMarker};
+    let mut markers = Vec::new();
+    for (pid, key, value, commit) in [(7, "k1", "committed", true), (8, "k2", "aborted", false)] {
+        let first = log.log_end_offset();
+        let mut b = RecordBatchBuilder::new(Compression::None)
+            .base_offset(first)
+            .producer(pid, 0, 0)
+            .transactional(true);
+        b.push(900, Some(key.as_bytes()), Some(value.as_bytes()), &[])
+            .unwrap();
+        log.append(&b.build().unwrap()).unwrap();
+        if snapshot_between && pid == 7 {
+            log.write_snapshot(b"producers");
+        }
+        let at = log.log_end_offset();
+        let marker = EndTxnMarker {
+            commit,
+            coordinator_epoch: 0,
+        };
+        let mut raw = bytes::BytesMut::from(&marker.batch(pid, 0, 901).unwrap()[..]);
+        rewrite_base_offset(&mut raw, at).unwrap();
+        log.append(&raw).unwrap();
+        if !commit {
+            log.record_aborted(AbortedTxn {
+                producer_id: pid,
+                first_offset: first,
+                last_offset: at,
+                last_stable_offset: at + 1,
+            })
+            .unwrap();
+        }
+        markers.push(at);
+    }
+    write_updates(log, 4);
+    markers
+}
+
+fn has_marker(log: &Log, at: i64) -> bool {
+    let bytes = log.read(at, usize::MAX, at + 1, true).unwrap();
+    RecordBatches::new(bytes)
+        .map(Result::unwrap)
+        .any(|b| b.is_control() && b.base_offset() == at)
+}
+
+/// Three cleanings: at 10_000, 10_050 and 20_000 (delete.retention.ms 100).
+fn clean_three_times(log: &mut Log, marker_floor: i64, last: &dyn Fn(i64, i64) -> bool) {
+    for now_ms in [10_000, 10_050, 20_000] {
+        log.clean(CleanOptions {
+            upper: log.log_end_offset(),
+            young_from: i64::MAX,
+            run: CleanRun {
+                now_ms,
+                delete_retention_ms: 100,
+                last_of_producer: last,
+                stop: &|| false,
+                marker_floor,
+            },
+        })
+        .unwrap();
+    }
+}
+
 #[test]
 fn a_marker_goes_once_its_transaction_has_no_data_and_its_horizon_passed() {
-    use streamctl_protocol::record_batch::{rewrite_base_offset, EndTxnMarker};
     let dir = TempDir::new("cleaner-markers");
     for storage in [Storage::Memory, Storage::Disk(dir.path().join("t-0"))] {
         let mut log = Log::open(storage, config()).unwrap();
-        // Producer 7 commits k1=committed; producer 8 writes k2=aborted and aborts. Later
-        // plain updates supersede k1.
-        let mut markers = Vec::new();
-        for (pid, key, value, commit) in [(7, "k1", "committed", true), (8, "k2", "aborted", false)]
-        {
-            let first = log.log_end_offset();
-            let mut b = RecordBatchBuilder::new(Compression::None)
-                .base_offset(first)
-                .producer(pid, 0, 0)
-                .transactional(true);
-            b.push(900, Some(key.as_bytes()), Some(value.as_bytes()), &[])
-                .unwrap();
-            log.append(&b.build().unwrap()).unwrap();
-            let at = log.log_end_offset();
-            let marker = EndTxnMarker {
-                commit,
-                coordinator_epoch: 0,
-            };
-            let mut raw = bytes::BytesMut::from(&marker.batch(pid, 0, 901).unwrap()[..]);
-            rewrite_base_offset(&mut raw, at).unwrap();
-            log.append(&raw).unwrap();
-            if !commit {
-                log.record_aborted(AbortedTxn {
-                    producer_id: pid,
-                    first_offset: first,
-                    last_offset: at,
-                    last_stable_offset: at + 1,
-                })
-                .unwrap();
-            }
-            markers.push(at);
-        }
-        write_updates(&mut log, 4);
-        let has_marker = |log: &Log, at: i64| {
-            let bytes = log.read(at, usize::MAX, at + 1, true).unwrap();
-            RecordBatches::new(bytes)
-                .map(Result::unwrap)
-                .any(|b| b.is_control() && b.base_offset() == at)
-        };
+        let markers = two_transactions(&mut log, false);
         // 1: the transactions' data goes (superseded, aborted); the markers stay, since
         // their data was in the log when the cleaning began.
         clean(&mut log, 10_000);
@@ -518,4 +546,27 @@ fn a_marker_goes_once_its_transaction_has_no_data_and_its_horizon_passed() {
         );
         assert!(log.aborted_between(0, i64::MAX).is_empty());
     }
+}
+
+#[test]
+fn markers_stay_while_a_replica_a_snapshot_or_their_producer_may_need_them() {
+    let dir = TempDir::new("cleaner-markers-kept");
+    // A replica whose log ends at the first marker has not read it yet: both stay.
+    let mut log = Log::open(Storage::Memory, config()).unwrap();
+    let markers = two_transactions(&mut log, false);
+    clean_three_times(&mut log, markers[0], &|_, _| false);
+    assert!(markers.iter().all(|m| has_marker(&log, *m)));
+    // A producer whose last batch is its marker (its epoch was raised by it) keeps it.
+    let mut log = Log::open(Storage::Memory, config()).unwrap();
+    let markers = two_transactions(&mut log, false);
+    let first = markers[0];
+    clean_three_times(&mut log, i64::MAX, &|pid, base| pid == 7 && base == first);
+    assert!(has_marker(&log, markers[0]));
+    assert!(!has_marker(&log, markers[1]));
+    // A snapshot taken while producer 7's transaction was open: a rebuild from it must read
+    // both markers after it.
+    let mut log = Log::open(Storage::Disk(dir.path().join("t-0")), config()).unwrap();
+    let markers = two_transactions(&mut log, true);
+    clean_three_times(&mut log, i64::MAX, &|_, _| false);
+    assert!(markers.iter().all(|m| has_marker(&log, *m)));
 }

@@ -18,7 +18,11 @@
 //!   earlier one removed them), the marker is given a delete horizon of `now +
 //!   delete.retention.ms`, and a cleaning after that removes it (Kafka's
 //!   `containsMarkerForEmptyTxn`): a read_committed consumer that was part way through the
-//!   transaction has that long to see how it ended.
+//!   transaction has that long to see how it ended. Some markers stay whatever their
+//!   transaction: a producer's last one (it holds the epoch a transactions-v2 end raised, as
+//!   Kafka keeps it), and those at or past the cleaning's marker floor, below which every
+//!   replica's log and every producer-state snapshot already is (`cleaner.rs`). A control
+//!   batch that is not a readable marker stays.
 //! - The **last batch of an active producer** is kept even when none of its records is, as an
 //!   empty batch with the same offsets, producer fields and sequence range, so the producer's
 //!   next sequence is still checked after a restart (Kafka's `RETAIN_EMPTY`).
@@ -90,8 +94,8 @@ pub(crate) struct BatchContext {
     pub aborted: bool,
     /// It is the last batch of a producer the partition still remembers.
     pub last_of_producer: bool,
-    /// It is a transaction marker, and no batch of its transaction was in the log when the
-    /// cleaning began.
+    /// It is a transaction marker, no batch of its transaction was in the log when the
+    /// cleaning began, and it may go (below the cleaning's marker floor).
     pub marker_of_empty_txn: bool,
     /// The cleaning's wall-clock time.
     pub now_ms: i64,
@@ -107,7 +111,8 @@ pub(crate) fn clean_batch(
 ) -> Result<Cleaned, String> {
     let horizon = delete_horizon(batch);
     if batch.is_control() {
-        if !cx.marker_of_empty_txn {
+        // A producer's last marker stays: it holds the epoch it raised.
+        if !cx.marker_of_empty_txn || cx.last_of_producer {
             return Ok(Cleaned::Unchanged);
         }
         return match horizon {

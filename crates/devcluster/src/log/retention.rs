@@ -10,6 +10,10 @@ impl Log {
     /// on every ISR member must not vanish before they are acknowledged). Returns how many
     /// went.
     pub fn apply_retention(&mut self, now_ms: i64, upto: i64) -> Result<usize, LogError> {
+        // Deleting a segment whose cleaned copy waits for recovery would take the copy too.
+        if self.swap_unfinished {
+            return Ok(0);
+        }
         let mut deleted = self.delete_segments_below_start()?;
         if let Some(retention_ms) = self.config.retention_ms.filter(|ms| *ms >= 0) {
             while self.oldest_wholly_below(upto)

@@ -63,6 +63,23 @@ impl State {
         (upper, young_from)
     }
 
+    /// Markers at or past this offset stay (`CleanRun::marker_floor`): on a leader, the
+    /// smallest log end offset of its replicas (nothing while one has not fetched yet), so
+    /// a replica catching up still reads how each transaction it holds data of ended. A
+    /// follower knows no other replica's log: its own high watermark (Kafka guards neither;
+    /// `delete.retention.ms` is its only margin).
+    fn marker_floor(&self) -> i64 {
+        if !self.is_leader() {
+            return self.high_watermark;
+        }
+        // Every other assigned replica is in `followers`, at -1 until it has fetched.
+        self.followers
+            .values()
+            .map(|f| f.log_end_offset)
+            .fold(self.log.log_end_offset(), i64::min)
+            .max(0)
+    }
+
     /// Whether a cleaning is due (see the module docs).
     fn cleaning_due(&self, now: i64, compaction: &Compaction, clean: u64, dirty: u64) -> bool {
         if dirty == 0 {
@@ -88,7 +105,7 @@ impl Partition {
         // One cleaning of a replica at a time: the staging directory is the cleaning's.
         let _only = self.cleaning.lock().unwrap_or_else(PoisonError::into_inner);
         let started = Instant::now();
-        let (plan, compaction, last_batches) = {
+        let (plan, compaction, last_batches, marker_floor) = {
             let s = self.lock();
             let Some(compaction) = s.log.config().compaction else {
                 return Ok(None);
@@ -106,7 +123,12 @@ impl Partition {
             let Some(plan) = s.log.plan_clean(upper, young_from).map_err(storage_error)? else {
                 return Ok(None);
             };
-            (plan, compaction, s.producers.last_batches())
+            (
+                plan,
+                compaction,
+                s.producers.last_batches(),
+                s.marker_floor(),
+            )
         };
         let cleaned = plan
             .run(&CleanRun {
@@ -117,7 +139,8 @@ impl Partition {
                 last_of_producer: &|producer_id, base_offset| {
                     last_batches.get(&producer_id) == Some(&base_offset)
                 },
-                stop,
+                stop: &|| stop() || self.lock().closed,
+                marker_floor,
             })
             .map_err(storage_error)?;
         let mut s = self.lock();

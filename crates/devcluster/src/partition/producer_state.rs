@@ -473,10 +473,16 @@ impl ProducerStates {
     ///
     /// Markers do not count (Kafka's `lastDataOffset`): the newest data batch is the last
     /// one in `recent`, which holds its base offset.
+    /// A producer whose epoch a marker raised (transactions v2) and that wrote nothing since
+    /// has that marker as its last batch instead (Kafka keeps such a marker too): it is what
+    /// still fences the older epoch after a rebuild.
     pub(super) fn last_batches(&self) -> HashMap<i64, i64> {
         self.entries
             .iter()
-            .filter_map(|(id, e)| e.recent.back().map(|(_, _, base)| (*id, *base)))
+            .filter_map(|(id, e)| match e.recent.back() {
+                Some((_, _, base)) => Some((*id, *base)),
+                None => (e.epoch_from_marker && e.last_offset >= 0).then_some((*id, e.last_offset)),
+            })
             .collect()
     }
 
@@ -630,6 +636,10 @@ mod tests {
         states.learn(&marker_at(7, 0, true, 10));
         // The data batch, though a marker came after it.
         assert_eq!(states.last_batches(), HashMap::from([(7, 4)]));
+        // A marker that raised the epoch (transactions v2) is the last batch until data of
+        // the new epoch comes: it holds that epoch.
+        states.learn(&marker_at(7, 1, true, 12));
+        assert_eq!(states.last_batches(), HashMap::from([(7, 12)]));
     }
 
     #[test]

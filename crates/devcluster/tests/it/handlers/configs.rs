@@ -204,6 +204,15 @@ async fn describe_configs_of_a_broker() {
             Some("604800000")
         );
         assert_eq!(config(&r[0], "log.cleanup.policy").config_type, 7);
+        let backoff = config(&r[0], "log.cleaner.backoff.ms");
+        assert_eq!(
+            (
+                backoff.value.as_deref(),
+                backoff.config_source,
+                backoff.config_type
+            ),
+            (Some("15000"), 5, 5)
+        );
         // The cluster-wide dynamic defaults: none.
         assert_eq!((r[1].error_code, r[1].configs.len()), (0, 0));
 
