@@ -72,15 +72,25 @@ fn table(c: &Contents) -> BTreeMap<String, Option<String>> {
 }
 
 fn clean(log: &mut Log, now_ms: i64) -> CleanStats {
+    clean_with(log, now_ms, i64::MAX, &|_, _| false)
+}
+
+/// One cleaning of everything closed, `delete.retention.ms` 100.
+fn clean_with(
+    log: &mut Log,
+    now_ms: i64,
+    marker_floor: i64,
+    last_of_producer: &dyn Fn(i64, i64) -> bool,
+) -> CleanStats {
     log.clean(CleanOptions {
         upper: log.log_end_offset(),
         young_from: i64::MAX,
         run: CleanRun {
             now_ms,
             delete_retention_ms: 100,
-            last_of_producer: &|_, _| false,
+            last_of_producer,
             stop: &|| false,
-            marker_floor: i64::MAX,
+            marker_floor,
         },
     })
     .unwrap()
@@ -507,18 +517,7 @@ fn has_marker(log: &Log, at: i64) -> bool {
 /// Three cleanings: at 10_000, 10_050 and 20_000 (delete.retention.ms 100).
 fn clean_three_times(log: &mut Log, marker_floor: i64, last: &dyn Fn(i64, i64) -> bool) {
     for now_ms in [10_000, 10_050, 20_000] {
-        log.clean(CleanOptions {
-            upper: log.log_end_offset(),
-            young_from: i64::MAX,
-            run: CleanRun {
-                now_ms,
-                delete_retention_ms: 100,
-                last_of_producer: last,
-                stop: &|| false,
-                marker_floor,
-            },
-        })
-        .unwrap();
+        clean_with(log, now_ms, marker_floor, last);
     }
 }
 
