@@ -85,8 +85,12 @@ pub struct ProducerConfig {
     pub acks: Acks,
     /// `linger.ms` (default 5 ms): how long a batch waits for more records.
     pub linger: Duration,
-    /// `batch.size` (default 16384 bytes).
+    /// `batch.size` (default 16384 bytes): where a batch that could be sent next closes.
+    /// Unless set, a batch that has to wait anyway (its partition has one in flight, or full
+    /// ones queued ahead) grows to [`BACKLOG_BATCH_SIZE`]; set, it is the limit for every
+    /// batch, as in Java.
     pub batch_size: usize,
+    batch_size_explicit: bool,
     /// `max.in.flight.requests.per.connection` (default 5).
     pub max_in_flight: usize,
     /// `retries` (default unlimited, bounded by the delivery timeout).
@@ -112,6 +116,26 @@ pub struct ProducerConfig {
     pub transaction_timeout: Duration,
 }
 
+/// How large a batch that waits behind another may grow when `batch.size` is not set: as
+/// librdkafka's default `batch.size`, under Kafka's default `max.message.bytes` (1 MiB + 12)
+/// with room for the batch header. A topic with a smaller `max.message.bytes` answers such
+/// a batch MESSAGE_TOO_LARGE, and the producer splits it and sends the parts.
+pub const BACKLOG_BATCH_SIZE: usize = 1_000_000;
+
+impl ProducerConfig {
+    /// The size a waiting batch may grow to (see [`ProducerConfig::batch_size`]), never
+    /// more than `max.request.size`.
+    pub fn backlog_batch_size(&self) -> usize {
+        if self.batch_size_explicit {
+            self.batch_size
+        } else {
+            BACKLOG_BATCH_SIZE
+                .min(self.max_request_size)
+                .max(self.batch_size)
+        }
+    }
+}
+
 impl Default for ProducerConfig {
     fn default() -> Self {
         Self {
@@ -119,6 +143,7 @@ impl Default for ProducerConfig {
             acks: Acks::All,
             linger: Duration::from_millis(5),
             batch_size: 16_384,
+            batch_size_explicit: false,
             max_in_flight: 5,
             retries: u32::MAX,
             delivery_timeout: Duration::from_secs(120),
@@ -166,7 +191,10 @@ impl ProducerConfig {
                 }
             }
             "linger.ms" => self.linger = parse_ms(property, v, 0)?,
-            "batch.size" => self.batch_size = parse_usize(property, v, 1)?,
+            "batch.size" => {
+                self.batch_size = parse_usize(property, v, 1)?;
+                self.batch_size_explicit = true;
+            }
             "max.in.flight.requests.per.connection" => {
                 self.max_in_flight = parse_usize(property, v, 1)?
             }
@@ -292,6 +320,7 @@ impl ProducerBuilder {
     /// `batch.size` in bytes.
     pub fn batch_size(mut self, bytes: usize) -> Self {
         self.config.batch_size = bytes.max(1);
+        self.config.batch_size_explicit = true;
         self
     }
 
@@ -569,7 +598,7 @@ impl Producer {
                 headers: record.headers,
             },
             size,
-            inner.config.batch_size,
+            (inner.config.batch_size, inner.config.backlog_batch_size()),
             inner.config.compression,
             permits,
         )?;

@@ -16,7 +16,9 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use streamctl_protocol::compression::Compression;
-use streamctl_protocol::record_batch::{rewrite_producer_state, HeaderRef, RecordBatchBuilder};
+use streamctl_protocol::record_batch::{
+    rewrite_producer_state, HeaderRef, Record, RecordBatch, RecordBatchBuilder,
+};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
@@ -31,6 +33,9 @@ const MAX_PREALLOCATED_BATCH: usize = 1 << 20;
 #[derive(Debug, Default)]
 pub struct BatchCompletion {
     result: OnceLock<Result<BatchAck, Error>>,
+    /// Set instead of `result` when the broker refused the batch as too large and it was
+    /// split: `(index of its first record here, the part)`, in order.
+    parts: OnceLock<Vec<(usize, Arc<BatchCompletion>)>>,
     done: Notify,
 }
 
@@ -46,9 +51,24 @@ pub struct BatchAck {
 impl BatchCompletion {
     /// Completes the batch once; later calls are ignored.
     pub fn complete(&self, result: Result<BatchAck, Error>) {
-        if self.result.set(result).is_ok() {
+        if self.parts.get().is_none() && self.result.set(result).is_ok() {
             self.done.notify_waiters();
         }
+    }
+
+    /// Hands the batch's records over to the batches it was split into.
+    fn split_into(&self, parts: Vec<(usize, Arc<BatchCompletion>)>) {
+        if self.result.get().is_none() && self.parts.set(parts).is_ok() {
+            self.done.notify_waiters();
+        }
+    }
+
+    /// The part now holding the record at `index`, and its index there, once the batch was
+    /// split.
+    pub fn part_of(&self, index: usize) -> Option<(Arc<BatchCompletion>, usize)> {
+        let parts = self.parts.get()?;
+        let (first, part) = parts.iter().rev().find(|(first, _)| *first <= index)?;
+        Some((part.clone(), index - first))
     }
 
     /// The outcome, if the batch is done.
@@ -56,14 +76,14 @@ impl BatchCompletion {
         self.result.get()
     }
 
-    /// Waits for the outcome.
-    pub async fn wait(&self) -> &Result<BatchAck, Error> {
+    /// Waits for the outcome, or for the batch to be split.
+    pub async fn wait(&self) {
         loop {
             let notified = self.done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(r) = self.result.get() {
-                return r;
+            if self.result.get().is_some() || self.parts.get().is_some() {
+                return;
             }
             notified.await;
         }
@@ -190,6 +210,107 @@ impl ProducerBatch {
         self.permits.take();
         self.completion.complete(result);
     }
+
+    /// Splits a sent batch the broker refused as too large (`MESSAGE_TOO_LARGE`,
+    /// `RECORD_LIST_TOO_LARGE`, written nowhere) into batches of at most `max_bytes` of
+    /// records, and at most half of it, so that splitting again always makes progress (Java's
+    /// `splitAndReenqueue`). An idempotent batch's sequences are shared out in order, so the
+    /// parts cover exactly the range it had: nothing after it was stamped, since a partition
+    /// has one batch in flight. Each record's delivery future follows its part. The batch
+    /// comes back when it cannot be split (one record, or undecodable).
+    pub fn split(mut self, max_bytes: usize) -> Result<Vec<ProducerBatch>, Box<ProducerBatch>> {
+        let decoded = self
+            .built
+            .clone()
+            .ok_or_else(|| "the batch was never encoded".to_string())
+            .and_then(|bytes| {
+                let batch = RecordBatch::from_bytes(bytes).map_err(|e| e.to_string())?;
+                let compression = batch.compression();
+                let records = batch
+                    .records(usize::MAX)
+                    .map_err(|e| e.to_string())?
+                    .collect::<Result<Vec<Record>, _>>()
+                    .map_err(|e| e.to_string())?;
+                Ok((compression, records))
+            });
+        let (compression, records) = match decoded {
+            Ok(d) if d.1.len() > 1 => d,
+            Ok(_) => return Err(Box::new(self)),
+            Err(error) => {
+                tracing::warn!(topic = %self.topic, partition = self.partition, %error, "cannot split a batch the broker refused as too large");
+                return Err(Box::new(self));
+            }
+        };
+        let target = max_bytes.min(self.size / 2).max(1);
+        let mut parts: Vec<ProducerBatch> = Vec::new();
+        let mut links = Vec::new();
+        let mut sequence = self.stamp.map(|s| s.base_sequence);
+        for (index, record) in records.iter().enumerate() {
+            let headers: Vec<HeaderRef<'_>> = record.headers.iter().map(HeaderRef::from).collect();
+            let size = record_size(record);
+            let room = parts
+                .last()
+                .is_some_and(|p| p.record_count == 0 || p.size + size <= target);
+            if !room {
+                let mut part = ProducerBatch::new(
+                    self.topic.clone(),
+                    self.partition,
+                    compression,
+                    target,
+                    self.created,
+                );
+                part.attempts = self.attempts;
+                links.push((index, part.completion.clone()));
+                parts.push(part);
+            }
+            let Some(part) = parts.last_mut() else {
+                continue;
+            };
+            let pushed = part.builder.as_mut().map(|b| {
+                b.push(
+                    record.timestamp,
+                    record.key.as_deref(),
+                    record.value.as_deref(),
+                    &headers,
+                )
+            });
+            if let Some(Err(error)) = pushed {
+                tracing::warn!(topic = %self.topic, partition = self.partition, %error, "cannot split a batch the broker refused as too large");
+                return Err(Box::new(self));
+            }
+            part.record_count += 1;
+            part.size += size;
+        }
+        // Sequences in record order: each part starts where the one before ended.
+        for part in &mut parts {
+            if let (Some(stamp), Some(base)) = (self.stamp, sequence) {
+                part.stamp = Some(Stamp {
+                    identity: stamp.identity,
+                    base_sequence: base,
+                });
+                sequence = Some(super::idempotence::increment_sequence(
+                    base,
+                    i32::try_from(part.record_count).unwrap_or(i32::MAX),
+                ));
+            }
+        }
+        if let Some(first) = parts.first_mut() {
+            first.permits = self.permits.take();
+        }
+        self.completion.split_into(links);
+        Ok(parts)
+    }
+}
+
+/// A record's size estimate, as `send` counts it against `batch.size` (`Record::size`).
+fn record_size(record: &Record) -> usize {
+    let field = |b: &Option<Bytes>| b.as_ref().map_or(0, Bytes::len);
+    let headers: usize = record
+        .headers
+        .iter()
+        .map(|h| 10 + h.key.len() + field(&h.value))
+        .sum();
+    21 + field(&record.key) + field(&record.value) + headers
 }
 
 /// One partition's queue.
@@ -244,13 +365,18 @@ pub struct RecordRef<'a> {
 impl Accumulator {
     /// Appends a record to the partition's open batch, or a new one when it is full.
     #[allow(clippy::too_many_arguments)]
+    ///
+    /// `batch_size` is where a batch that could be sent next closes; a batch that cannot (its
+    /// partition has a batch in flight, or full ones ahead of it) keeps growing up to
+    /// `backlog_batch_size`, so a partition with a backlog sends fewer, larger batches while
+    /// a quiet one keeps small batches and low latency.
     pub fn append(
         &mut self,
         topic: &str,
         partition: i32,
         record: RecordRef<'_>,
         size: usize,
-        batch_size: usize,
+        (batch_size, backlog_batch_size): (usize, usize),
         compression: Compression,
         permits: OwnedSemaphorePermit,
     ) -> Result<Appended, Error> {
@@ -267,8 +393,14 @@ impl Accumulator {
             return Err(Error::Internal("no queue for the topic".into()));
         };
         let queue = queues.entry(partition).or_default();
+        let waiting = queue.muted || queue.batches.len() > 1;
+        let limit = if waiting {
+            backlog_batch_size.max(batch_size)
+        } else {
+            batch_size
+        };
         let open_has_room = queue.batches.back().is_some_and(|b| {
-            b.builder.is_some() && (b.record_count == 0 || b.size + size <= batch_size)
+            b.builder.is_some() && (b.record_count == 0 || b.size + size <= limit)
         });
         let mut new_batch_after_full = false;
         let started_batch = !open_has_room;
@@ -293,6 +425,7 @@ impl Accumulator {
         builder
             .push(record.timestamp, record.key, record.value, record.headers)
             .map_err(|e| Error::RecordTooLarge(e.to_string()))?;
+        let was_full = batch.size >= batch_size;
         batch.record_count += 1;
         batch.size += size;
         match &mut batch.permits {
@@ -303,7 +436,9 @@ impl Accumulator {
             completion: batch.completion.clone(),
             index: batch.record_count - 1,
             topic: batch.topic.clone(),
-            batch_ready: started_batch || batch.size >= batch_size || queue.batches.len() > 1,
+            // The sender learns of a batch once: when it starts (a new linger deadline) and
+            // when it fills. Appends to a growing batch behind a full one do not wake it.
+            batch_ready: started_batch || (!was_full && batch.size >= batch_size),
             new_batch_after_full,
         })
     }

@@ -112,7 +112,11 @@ impl DeliveryFuture {
 
     /// Whether the broker answered (or the producer gave up), so awaiting returns at once.
     pub fn is_done(&self) -> bool {
-        self.completion.result().is_some()
+        let (mut completion, mut index) = (self.completion.clone(), self.index);
+        while let Some((part, i)) = completion.part_of(index) {
+            (completion, index) = (part, i);
+        }
+        completion.result().is_some()
     }
 
     fn outcome(&self, result: &Result<accumulator::BatchAck>) -> Result<RecordMetadata> {
@@ -142,6 +146,13 @@ impl Future for DeliveryFuture {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             let this = &mut *self;
+            // A batch the broker refused as too large was split: follow the record's part.
+            if let Some((part, index)) = this.completion.part_of(this.index) {
+                this.completion = part;
+                this.index = index;
+                this.wait = None;
+                continue;
+            }
             if let Some(result) = this.completion.result() {
                 let outcome = this.outcome(result);
                 this.wait = None;
@@ -149,9 +160,7 @@ impl Future for DeliveryFuture {
             }
             let wait = this.wait.get_or_insert_with(|| {
                 let completion = this.completion.clone();
-                Box::pin(async move {
-                    let _ = completion.wait().await;
-                })
+                Box::pin(async move { completion.wait().await })
             });
             if wait.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;

@@ -499,6 +499,20 @@ fn handle_response(
             finish(inner, batch, Ok(ack));
             continue;
         }
+        let e = Error::Broker {
+            code,
+            message: p.error_message.clone(),
+            topic: Some(batch.topic.to_string()),
+            partition: Some(batch.partition),
+        };
+        if matches!(
+            code,
+            ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge
+        ) && batch.record_count > 1
+        {
+            split_and_requeue(inner, batch, e);
+            continue;
+        }
         if p.current_leader.leader_id >= 0 {
             inner.cluster.update_leader(
                 &batch.topic,
@@ -513,15 +527,42 @@ fn handle_response(
                 .cluster
                 .on_partition_error(&batch.topic, batch.partition, code);
         }
-        let e = Error::Broker {
-            code,
-            message: p.error_message.clone(),
-            topic: Some(batch.topic.to_string()),
-            partition: Some(batch.partition),
-        };
         debug!(broker = node, topic = %batch.topic, partition = batch.partition, error = %e, "produce failed");
         retry_or_fail(inner, batch, e, AttemptOutcome::of_code(code));
     }
+}
+
+/// A batch the broker refused as too large (which wrote none of it) is split, and its parts
+/// go first in its queue, in order; a batch that cannot be split fails with `error`.
+fn split_and_requeue(inner: &ProducerInner, batch: ProducerBatch, error: Error) {
+    let (topic, partition, records) = (batch.topic.clone(), batch.partition, batch.record_count);
+    let parts = match batch.split(inner.config.batch_size) {
+        Ok(parts) => parts,
+        Err(batch) => {
+            retry_or_fail(inner, *batch, error, AttemptOutcome::NotWritten);
+            return;
+        }
+    };
+    debug!(topic = %topic, partition, records, parts = parts.len(), "batch too large for the broker: split");
+    let mut acc = inner.accumulator();
+    acc.outstanding += parts.len().saturating_sub(1);
+    let Some(q) = acc
+        .topics
+        .get_mut(&*topic)
+        .and_then(|q| q.get_mut(&partition))
+    else {
+        drop(acc);
+        for part in parts {
+            finish(inner, part, Err(error.clone()));
+        }
+        return;
+    };
+    for part in parts.into_iter().rev() {
+        q.batches.push_front(part);
+    }
+    q.muted = false;
+    drop(acc);
+    inner.wake.notify_one();
 }
 
 /// Puts a batch back at the front of its queue for another attempt, or fails it.

@@ -16,6 +16,7 @@ use crate::support::interop_script;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+mod batching;
 mod sequences;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,112 @@
+//! Batching at defaults: a batch that has to wait (its partition has one in flight) grows
+//! past `batch.size`, an explicit `batch.size` is a hard limit as in Java, and a grown batch
+//! a topic refuses as too large is split and delivered, in order, with every record's
+//! offset right.
+
+use std::time::Duration;
+
+use streamctl_client::producer::{Producer, Record};
+use streamctl_client::Cluster;
+use streamctl_devcluster::controller::NewTopic;
+use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster, read_batches, read_partition};
+
+use super::LIMIT;
+
+const RECORDS: usize = 5_000;
+
+fn create(dc: &DevCluster, name: &str, configs: &[(&str, &str)]) {
+    dc.controller()
+        .create_topic(
+            &NewTopic {
+                name: name.into(),
+                num_partitions: 1,
+                replication_factor: 1,
+                configs: configs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .unwrap();
+}
+
+/// Sends `RECORDS` 200-byte records to `topic`-0 while the broker answers each request 50 ms
+/// late (so batches wait behind the one in flight), checks every delivery, and returns the
+/// largest batch the partition holds.
+async fn send_behind_a_slow_broker(dc: &DevCluster, producer: &Producer, topic: &str) -> usize {
+    dc.inject_latency(1, Duration::from_millis(50)).unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..RECORDS {
+        let value = format!("{i:0>200}");
+        let record = Record::new(topic).partition(0).value(value.as_bytes());
+        deliveries.push(producer.send(record).await.unwrap());
+    }
+    producer.flush().await;
+    dc.clear_faults(1).unwrap();
+    let mut offsets = Vec::new();
+    for d in deliveries {
+        offsets.push(d.await.unwrap().offset);
+    }
+    // Every record acknowledged at the offset it was written to, in send order.
+    let cluster = Cluster::connect(streamctl_client::ClientConfig::new(&dc.bootstrap_servers()))
+        .await
+        .unwrap();
+    let stored = read_partition(&cluster, topic, 0).await;
+    assert_eq!(stored.len(), RECORDS);
+    for (i, (offset, record)) in offsets.iter().zip(&stored).enumerate() {
+        assert_eq!(*offset, record.offset, "record {i}: acknowledged offset");
+        assert_eq!(record.value, format!("{i:0>200}"), "record {i}: order");
+    }
+    read_batches(&cluster, topic, 0)
+        .await
+        .iter()
+        .map(|b| b.as_bytes().len())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_batch_grows_past_the_default_batch_size_but_not_past_an_explicit_one() {
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster(1).await;
+        create(&dc, "grown", &[]);
+        create(&dc, "capped", &[]);
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .build()
+            .await
+            .unwrap();
+        let grown = send_behind_a_slow_broker(&dc, &producer, "grown").await;
+        assert!(grown > 64 * 1024, "largest batch {grown} bytes");
+        let explicit = Producer::builder(&dc.bootstrap_servers())
+            .batch_size(16_384)
+            .build()
+            .await
+            .unwrap();
+        let capped = send_behind_a_slow_broker(&dc, &explicit, "capped").await;
+        assert!(capped <= 16_384 + 512, "largest batch {capped} bytes");
+        dc.shutdown().await;
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_the_topic_refuses_as_too_large_is_split_and_delivered_in_order() {
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster(1).await;
+        create(&dc, "small-messages", &[("max.message.bytes", "40000")]);
+        // Idempotent (the default): the parts share the refused batch's sequences.
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .build()
+            .await
+            .unwrap();
+        let largest = send_behind_a_slow_broker(&dc, &producer, "small-messages").await;
+        assert!(largest <= 40_000, "largest batch {largest} bytes");
+        dc.shutdown().await;
+    })
+    .await
+    .expect("timed out");
+}
