@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 
 use streamctl_client::consumer::{Consumer, TopicPartition};
 use streamctl_client::producer::{Acks, Producer, Record};
-use streamctl_devcluster::controller::NewTopic;
 use streamctl_devcluster::DevCluster;
 use streamctl_examples::{Flags, Result};
 
@@ -47,23 +46,6 @@ fn next(state: &mut u64) -> u64 {
         .wrapping_mul(6_364_136_223_846_793_005)
         .wrapping_add(1_442_695_040_888_963_407);
     *state >> 33
-}
-
-fn create(cluster: &DevCluster, name: &str, rf: i16, configs: &[(&str, &str)]) -> Result<()> {
-    cluster.controller().create_topic(
-        &NewTopic {
-            name: name.into(),
-            num_partitions: 1,
-            replication_factor: rf,
-            configs: configs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..NewTopic::default()
-        },
-        false,
-    )?;
-    Ok(())
 }
 
 /// Writes the changelog workload; returns the offset of the last record.
@@ -119,9 +101,9 @@ async fn wait_replicated(cluster: &DevCluster, topic: &str, partition: i32, last
 
 async fn changelog(cluster: &DevCluster, brokers: &str, updates: u64, keys: u64) -> Result<()> {
     for (topic, rf) in [("changelog", 3i16), ("changelog-rf1", 1)] {
-        create(
-            cluster,
+        cluster.create_topic_with(
             topic,
+            1,
             rf,
             &[("cleanup.policy", "compact"), ("segment.bytes", "1048576")],
         )?;

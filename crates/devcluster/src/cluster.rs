@@ -487,11 +487,27 @@ impl DevCluster {
         partitions: i32,
         replication_factor: i16,
     ) -> Result<(), ClusterError> {
+        self.create_topic_with(name, partitions, replication_factor, &[])
+    }
+
+    /// Creates a topic directly with topic configs (`("cleanup.policy", "compact")`, …),
+    /// checked as CreateTopics checks them.
+    pub fn create_topic_with(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[(&str, &str)],
+    ) -> Result<(), ClusterError> {
         self.inner.controller.create_topic(
             &NewTopic {
                 name: name.to_string(),
                 num_partitions: partitions,
                 replication_factor,
+                configs: configs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 ..NewTopic::default()
             },
             false,

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use streamctl_client::consumer::{Consumer, OffsetReset, TopicPartition};
 use streamctl_client::producer::{Acks, Producer, Record};
-use streamctl_devcluster::controller::NewTopic;
 use streamctl_devcluster::DevCluster;
 
 use crate::support::bounded;
@@ -48,25 +47,6 @@ async fn read_table(dc: &DevCluster, topic: &str) -> (usize, BTreeMap<String, Op
     (records, table)
 }
 
-/// Creates a one-partition topic with `configs`.
-fn create_topic(dc: &DevCluster, name: &str, replication_factor: i16, configs: &[(&str, &str)]) {
-    dc.controller()
-        .create_topic(
-            &NewTopic {
-                name: name.into(),
-                num_partitions: 1,
-                replication_factor,
-                configs: configs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                ..NewTopic::default()
-            },
-            false,
-        )
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compacted_topic_reads_as_its_latest_values_on_every_replica() {
     bounded(async {
@@ -76,7 +56,7 @@ async fn a_compacted_topic_reads_as_its_latest_values_on_every_replica() {
             ("segment.bytes", "8192"),
             ("min.cleanable.dirty.ratio", "0.01"),
         ];
-        create_topic(&dc, "table", 3, &configs);
+        dc.create_topic_with("table", 1, 3, &configs).unwrap();
         // Small batches, so the log spans several segments.
         let producer = Producer::builder(&dc.bootstrap_servers())
             .acks(Acks::All)
@@ -160,7 +140,7 @@ async fn max_compaction_lag_cleans_what_the_dirty_ratio_would_leave() {
                 ("min.cleanable.dirty.ratio", "0.99"),
                 extra,
             ];
-            create_topic(&dc, name, 1, &configs);
+            dc.create_topic_with(name, 1, 1, &configs).unwrap();
         }
         let producer = Producer::builder(&dc.bootstrap_servers())
             .acks(Acks::All)

@@ -7,31 +7,12 @@ use std::time::Duration;
 
 use streamctl_client::producer::{Producer, Record};
 use streamctl_client::Cluster;
-use streamctl_devcluster::controller::NewTopic;
 use streamctl_devcluster::DevCluster;
 use streamctl_testkit::{cluster, read_batches, read_partition};
 
 use super::LIMIT;
 
 const RECORDS: usize = 5_000;
-
-fn create(dc: &DevCluster, name: &str, configs: &[(&str, &str)]) {
-    dc.controller()
-        .create_topic(
-            &NewTopic {
-                name: name.into(),
-                num_partitions: 1,
-                replication_factor: 1,
-                configs: configs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                ..NewTopic::default()
-            },
-            false,
-        )
-        .unwrap();
-}
 
 /// Sends `RECORDS` 200-byte records to `topic`-0 while the broker answers each request 50 ms
 /// late (so batches wait behind the one in flight), checks every delivery, and returns the
@@ -72,8 +53,8 @@ async fn send_behind_a_slow_broker(dc: &DevCluster, producer: &Producer, topic: 
 async fn a_waiting_batch_grows_past_the_default_batch_size_but_not_past_an_explicit_one() {
     tokio::time::timeout(LIMIT, async {
         let dc = cluster(1).await;
-        create(&dc, "grown", &[]);
-        create(&dc, "capped", &[]);
+        dc.create_topic_with("grown", 1, 1, &[]).unwrap();
+        dc.create_topic_with("capped", 1, 1, &[]).unwrap();
         let producer = Producer::builder(&dc.bootstrap_servers())
             .build()
             .await
@@ -97,7 +78,8 @@ async fn a_waiting_batch_grows_past_the_default_batch_size_but_not_past_an_expli
 async fn a_batch_the_topic_refuses_as_too_large_is_split_and_delivered_in_order() {
     tokio::time::timeout(LIMIT, async {
         let dc = cluster(1).await;
-        create(&dc, "small-messages", &[("max.message.bytes", "40000")]);
+        dc.create_topic_with("small-messages", 1, 1, &[("max.message.bytes", "40000")])
+            .unwrap();
         // Idempotent (the default): the parts share the refused batch's sequences.
         let producer = Producer::builder(&dc.bootstrap_servers())
             .build()
