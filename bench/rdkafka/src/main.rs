@@ -7,6 +7,11 @@
 //! cd bench/rdkafka && cargo run --release -- --records 1000000 --record-size 100 --runs 3
 //! ```
 //!
+//! `--footprint ours|librdkafka --brokers B [--acks 1|all]` instead runs one client alone, at
+//! its defaults, against a cluster in another process (`streamctl dev up --in-memory`), and
+//! prints its throughput and this process's peak RSS: `scripts/bench-footprint` alternates
+//! the two clients.
+//!
 //! Every workload gets a fresh topic (6 partitions, RF 3 by default), deleted afterwards so
 //! memory does not grow across runs. librdkafka's loops run on blocking threads; ours run
 //! on the same tokio runtime as the brokers, as they do in `streamctl perf`.
@@ -85,8 +90,8 @@ fn payload(size: usize) -> Vec<u8> {
 
 // ---- ours ---------------------------------------------------------------------------------
 
-/// Our producer's settings for throughput: bigger batches (its default batch.size is Java's
-/// 16384; librdkafka's default batches are up to 1 MB).
+/// Our producer's settings for throughput: an explicit batch.size, which is then a hard limit
+/// (unset, batches start at Java's 16384 and grow to 1,000,000 bytes behind one in flight).
 const OURS_TUNED_BATCH_SIZE: usize = 131_072;
 
 async fn ours_produce(
@@ -289,9 +294,71 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await?
 }
 
+/// This process's peak and current resident memory in KiB (Linux `VmHWM`, `VmRSS`).
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// `--footprint ours|librdkafka --brokers B [--acks 1|all]`: one client alone in this
+/// process, at its defaults, producing to a cluster elsewhere (`streamctl dev up`); prints
+/// its throughput and the process's peak resident memory, so each client's footprint is its
+/// own. Run it for each client in turn.
+async fn footprint(o: &Opts, client: &str, brokers: &str, acks: &str) -> Result<(), BoxError> {
+    let admin = Admin::connect(ClientConfig::default().bootstrap_servers(brokers)).await?;
+    let topic = format!("footprint-{client}-{}", std::process::id());
+    admin.create_topic(&topic, o.partitions, o.rf, &[]).await?;
+    let before = memory_kib();
+    let rate = match client {
+        "ours" => {
+            let acks = if acks == "1" { Acks::Leader } else { Acks::All };
+            ours_produce(brokers, &topic, o, acks, false).await?
+        }
+        "librdkafka" => {
+            let (b, t, records, size, a) = (
+                brokers.to_string(),
+                topic.clone(),
+                o.records,
+                o.size,
+                acks.to_string(),
+            );
+            blocking(move || rd_produce(&b, &t, records, size, &a, false)).await?
+        }
+        other => return Err(format!("--footprint {other}: expected ours or librdkafka").into()),
+    };
+    let after = memory_kib();
+    admin.delete_topic(&topic).await?;
+    println!(
+        "{client} produce acks={acks}, defaults: {rate:.0} records/s; peak RSS {:.1} MiB (RSS {:.1} MiB before producing)",
+        after.0 as f64 / 1024.0,
+        before.1 as f64 / 1024.0
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let o = parse()?;
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(client) = flag("--footprint") {
+        let brokers = flag("--brokers").ok_or("--footprint needs --brokers")?;
+        let acks = flag("--acks").unwrap_or_else(|| "all".into());
+        return footprint(&o, &client, &brokers, &acks).await;
+    }
     let cluster = DevCluster::builder()
         .brokers(3)
         .base_port(0)
@@ -312,8 +379,8 @@ async fn main() -> Result<(), BoxError> {
         rdkafka::util::get_rdkafka_version().1
     );
     println!(
-        "ours: client defaults (batch.size=16384, linger.ms=5, idempotence with acks=all), tuned: \
-         batch.size={OURS_TUNED_BATCH_SIZE}; librdkafka: defaults (+ enable.idempotence with \
+        "ours: client defaults (batch.size=16384, growing to 1000000 behind a batch in flight, \
+         linger.ms=5, idempotence with acks=all), tuned: batch.size={OURS_TUNED_BATCH_SIZE}; librdkafka: defaults (+ enable.idempotence with \
          acks=all), tuned: {:?} / consumer {:?}",
         RD_PRODUCE_TUNED, RD_CONSUME_TUNED
     );
