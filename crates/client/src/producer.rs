@@ -125,8 +125,10 @@ pub const BACKLOG_BATCH_SIZE: usize = 1_000_000;
 impl ProducerConfig {
     /// The size a waiting batch may grow to (see [`ProducerConfig::batch_size`]), never
     /// more than `max.request.size`.
+    /// With acks=0 nothing tells the producer that a batch was refused, so batches keep
+    /// `batch.size` there.
     pub fn backlog_batch_size(&self) -> usize {
-        if self.batch_size_explicit {
+        if self.batch_size_explicit || self.acks == Acks::None {
             self.batch_size
         } else {
             BACKLOG_BATCH_SIZE
@@ -402,6 +404,7 @@ impl ProducerBuilder {
             wake: Notify::new(),
             idle: Notify::new(),
             flushing: AtomicUsize::new(0),
+            drain_index: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             identity: Mutex::new(IdentityState::default()),
             stop: CancellationToken::new(),
@@ -431,6 +434,8 @@ pub(crate) struct ProducerInner {
     /// Signalled when nothing is queued or in flight (flush waits on it).
     idle: Notify,
     flushing: AtomicUsize,
+    /// Where the sender's next drain starts (`sender::collect_ready`).
+    drain_index: AtomicUsize,
     closing: AtomicBool,
     /// The identity new idempotent batches are stamped with, and whether a partition gave
     /// it up (see `idempotence`).

@@ -214,10 +214,10 @@ impl ProducerBatch {
     /// Splits a sent batch the broker refused as too large (`MESSAGE_TOO_LARGE`,
     /// `RECORD_LIST_TOO_LARGE`, written nowhere) into batches of at most `max_bytes` of
     /// records, and at most half of it, so that splitting again always makes progress (Java's
-    /// `splitAndReenqueue`). An idempotent batch's sequences are shared out in order, so the
-    /// parts cover exactly the range it had: nothing after it was stamped, since a partition
-    /// has one batch in flight. Each record's delivery future follows its part. The batch
-    /// comes back when it cannot be split (one record, or undecodable).
+    /// `splitAndReenqueue`). The parts are unstamped: the caller settles the refused batch's
+    /// sequences, and each part gets its own when it is drained, as any new batch does. Its
+    /// buffer memory is shared out by size. Each record's delivery future follows its part.
+    /// The batch comes back when it cannot be split (one record, or undecodable).
     pub fn split(mut self, max_bytes: usize) -> Result<Vec<ProducerBatch>, Box<ProducerBatch>> {
         let decoded = self
             .built
@@ -244,7 +244,6 @@ impl ProducerBatch {
         let target = max_bytes.min(self.size / 2).max(1);
         let mut parts: Vec<ProducerBatch> = Vec::new();
         let mut links = Vec::new();
-        let mut sequence = self.stamp.map(|s| s.base_sequence);
         for (index, record) in records.iter().enumerate() {
             let headers: Vec<HeaderRef<'_>> = record.headers.iter().map(HeaderRef::from).collect();
             let size = record_size(record);
@@ -281,21 +280,14 @@ impl ProducerBatch {
             part.record_count += 1;
             part.size += size;
         }
-        // Sequences in record order: each part starts where the one before ended.
-        for part in &mut parts {
-            if let (Some(stamp), Some(base)) = (self.stamp, sequence) {
-                part.stamp = Some(Stamp {
-                    identity: stamp.identity,
-                    base_sequence: base,
-                });
-                sequence = Some(super::idempotence::increment_sequence(
-                    base,
-                    i32::try_from(part.record_count).unwrap_or(i32::MAX),
-                ));
-            }
-        }
-        if let Some(first) = parts.first_mut() {
-            first.permits = self.permits.take();
+        // Each part holds the memory of its records; the last takes what is left.
+        let mut permits = self.permits.take();
+        let count = parts.len();
+        for (i, part) in parts.iter_mut().enumerate() {
+            part.permits = match permits.as_mut() {
+                Some(p) if i + 1 < count => p.split(part.size.min(p.num_permits())),
+                _ => permits.take(),
+            };
         }
         self.completion.split_into(links);
         Ok(parts)
@@ -322,6 +314,10 @@ pub struct PartitionQueue {
     pub muted: bool,
     /// Idempotent sequences of the partition.
     pub sequences: PartitionSequences,
+    /// The smallest batch size the broker refused as too large here: waiting batches grow
+    /// to half of it at most, so a topic with a small `max.message.bytes` is not sent an
+    /// oversized batch again and again.
+    pub refused_size: Option<usize>,
 }
 
 /// Where an appended record went, for its delivery future.
@@ -395,7 +391,8 @@ impl Accumulator {
         let queue = queues.entry(partition).or_default();
         let waiting = queue.muted || queue.batches.len() > 1;
         let limit = if waiting {
-            backlog_batch_size.max(batch_size)
+            let refused = queue.refused_size.map_or(usize::MAX, |r| r / 2);
+            backlog_batch_size.min(refused).max(batch_size)
         } else {
             batch_size
         };

@@ -261,9 +261,28 @@ fn collect_ready(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut acc = inner.accumulator();
-    for (topic, queues) in acc.topics.iter_mut() {
+    // Partitions in a rotating order (Java's `drainIndex`): when the in-flight slots or the
+    // request size run out, the same partitions must not win every time while the others
+    // wait until their delivery timeout.
+    let mut order: Vec<(Arc<str>, i32)> = acc
+        .topics
+        .iter()
+        .flat_map(|(t, queues)| queues.keys().map(move |p| (t.clone(), *p)))
+        .collect();
+    if !order.is_empty() {
+        let start = inner.drain_index.fetch_add(1, Ordering::Relaxed) % order.len();
+        order.rotate_left(start);
+    }
+    for (topic, partition) in &order {
         let topic_md = snapshot.topic(topic);
-        for (partition, q) in queues.iter_mut() {
+        {
+            let Some(q) = acc
+                .topics
+                .get_mut(topic)
+                .and_then(|queues| queues.get_mut(partition))
+            else {
+                continue;
+            };
             if q.muted {
                 continue;
             }
@@ -534,8 +553,26 @@ fn handle_response(
 
 /// A batch the broker refused as too large (which wrote none of it) is split, and its parts
 /// go first in its queue, in order; a batch that cannot be split fails with `error`.
+///
+/// The refused batch's sequences are settled as a batch that failed for good settles them
+/// (given back, or a new identity if an attempt may have been written), and the parts are
+/// drained as new batches and stamped then: a refused range is never shared out ahead of
+/// time, so a part that fails later cannot strand the others on a dead stamp. The partition
+/// remembers the refused size, so the batches that wait behind it stop growing past half
+/// of it.
 fn split_and_requeue(inner: &ProducerInner, batch: ProducerBatch, error: Error) {
-    let (topic, partition, records) = (batch.topic.clone(), batch.partition, batch.record_count);
+    let (topic, partition, records, size) = (
+        batch.topic.clone(),
+        batch.partition,
+        batch.record_count,
+        batch.size,
+    );
+    let (stamp, maybe_written) = (batch.stamp, batch.maybe_written || batch.resequence);
+    // A producer being closed reads its queues no more: fail instead of queueing parts.
+    if inner.stop.is_cancelled() {
+        finish(inner, batch, Err(error));
+        return;
+    }
     let parts = match batch.split(inner.config.batch_size) {
         Ok(parts) => parts,
         Err(batch) => {
@@ -557,11 +594,26 @@ fn split_and_requeue(inner: &ProducerInner, batch: ProducerBatch, error: Error) 
         }
         return;
     };
+    let mut bump_from = None;
+    if let (Some(stamp), true) = (stamp, inner.config.enable_idempotence) {
+        let needs_bump = if maybe_written {
+            q.sequences.on_unknown(stamp)
+        } else {
+            q.sequences.on_refused(stamp, records)
+        };
+        if needs_bump {
+            bump_from = Some(stamp.identity);
+        }
+    }
+    q.refused_size = Some(q.refused_size.map_or(size, |r| r.min(size)));
     for part in parts.into_iter().rev() {
         q.batches.push_front(part);
     }
     q.muted = false;
     drop(acc);
+    if let Some(from) = bump_from {
+        inner.identities().request_bump(from);
+    }
     inner.wake.notify_one();
 }
 

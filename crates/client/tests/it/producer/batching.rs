@@ -92,3 +92,55 @@ async fn a_batch_the_topic_refuses_as_too_large_is_split_and_delivered_in_order(
     .await
     .expect("timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_too_large_for_the_topic_fails_alone_after_a_split() {
+    // One 50 KB record among 200-byte ones, to a topic taking batches of 40,000 bytes: the
+    // grown batch holding it is split, its part fails for good, and every other record is
+    // delivered, in order, at the offset it was acknowledged (the refused range's sequences
+    // are given back, not handed to the parts ahead of time).
+    tokio::time::timeout(LIMIT, async {
+        let dc = cluster(1).await;
+        dc.create_topic_with("mixed", 1, 1, &[("max.message.bytes", "40000")])
+            .unwrap();
+        let producer = Producer::builder(&dc.bootstrap_servers())
+            .build()
+            .await
+            .unwrap();
+        dc.inject_latency(1, Duration::from_millis(50)).unwrap();
+        let big = 2_500;
+        let mut deliveries = Vec::new();
+        for i in 0..RECORDS {
+            let value = if i == big {
+                "x".repeat(50_000)
+            } else {
+                format!("{i:0>200}")
+            };
+            let record = Record::new("mixed").partition(0).value(value.as_bytes());
+            deliveries.push(producer.send(record).await.unwrap());
+        }
+        producer.flush().await;
+        dc.clear_faults(1).unwrap();
+        let mut acked = Vec::new();
+        for (i, d) in deliveries.into_iter().enumerate() {
+            match d.await {
+                Ok(m) => acked.push((i, m.offset)),
+                Err(e) => assert_eq!(i, big, "record {i} failed: {e}"),
+            }
+        }
+        assert_eq!(acked.len(), RECORDS - 1, "only the 50 KB record fails");
+        let cluster =
+            Cluster::connect(streamctl_client::ClientConfig::new(&dc.bootstrap_servers()))
+                .await
+                .unwrap();
+        let stored = read_partition(&cluster, "mixed", 0).await;
+        assert_eq!(stored.len(), RECORDS - 1);
+        for ((i, offset), record) in acked.iter().zip(&stored) {
+            assert_eq!(*offset, record.offset, "record {i}: acknowledged offset");
+            assert_eq!(record.value, format!("{i:0>200}"), "record {i}: order");
+        }
+        dc.shutdown().await;
+    })
+    .await
+    .expect("timed out");
+}
