@@ -246,7 +246,11 @@ impl ProducerBatch {
         let mut links = Vec::new();
         for (index, record) in records.iter().enumerate() {
             let headers: Vec<HeaderRef<'_>> = record.headers.iter().map(HeaderRef::from).collect();
-            let size = record_size(record);
+            let size = super::record::estimated_size(
+                record.key.as_deref(),
+                record.value.as_deref(),
+                &headers,
+            );
             let room = parts
                 .last()
                 .is_some_and(|p| p.record_count == 0 || p.size + size <= target);
@@ -292,17 +296,6 @@ impl ProducerBatch {
         self.completion.split_into(links);
         Ok(parts)
     }
-}
-
-/// A record's size estimate, as `send` counts it against `batch.size` (`Record::size`).
-fn record_size(record: &Record) -> usize {
-    let field = |b: &Option<Bytes>| b.as_ref().map_or(0, Bytes::len);
-    let headers: usize = record
-        .headers
-        .iter()
-        .map(|h| 10 + h.key.len() + field(&h.value))
-        .sum();
-    21 + field(&record.key) + field(&record.value) + headers
 }
 
 /// One partition's queue.

@@ -66,15 +66,23 @@ impl<'a> Record<'a> {
     }
 
     pub(super) fn size(&self) -> usize {
-        // Close to the record's encoded size: varint overhead plus payloads.
-        21 + self.key.map_or(0, <[u8]>::len)
-            + self.value.map_or(0, <[u8]>::len)
-            + self
-                .headers
-                .iter()
-                .map(|h| 10 + h.key.len() + h.value.map_or(0, <[u8]>::len))
-                .sum::<usize>()
+        estimated_size(self.key, self.value, self.headers)
     }
+}
+
+/// A record's size as counted against `batch.size` and `buffer.memory`: close to its encoded
+/// size, varint overhead plus payloads.
+pub(super) fn estimated_size(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[HeaderRef<'_>],
+) -> usize {
+    21 + key.map_or(0, <[u8]>::len)
+        + value.map_or(0, <[u8]>::len)
+        + headers
+            .iter()
+            .map(|h| 10 + h.key.len() + h.value.map_or(0, <[u8]>::len))
+            .sum::<usize>()
 }
 
 /// Where a record was written.

@@ -594,17 +594,9 @@ fn split_and_requeue(inner: &ProducerInner, batch: ProducerBatch, error: Error) 
         }
         return;
     };
-    let mut bump_from = None;
-    if let (Some(stamp), true) = (stamp, inner.config.enable_idempotence) {
-        let needs_bump = if maybe_written {
-            q.sequences.on_unknown(stamp)
-        } else {
-            q.sequences.on_refused(stamp, records)
-        };
-        if needs_bump {
-            bump_from = Some(stamp.identity);
-        }
-    }
+    let bump_from = stamp
+        .filter(|_| inner.config.enable_idempotence)
+        .and_then(|stamp| settle_failed(q, stamp, records, maybe_written));
     q.refused_size = Some(q.refused_size.map_or(size, |r| r.min(size)));
     for part in parts.into_iter().rev() {
         q.batches.push_front(part);
@@ -693,6 +685,23 @@ fn retry_or_fail(
     }
 }
 
+/// Settles the sequences of a stamped batch that will not be sent again under its stamp:
+/// given back if no attempt can have been written, else the partition needs a new identity.
+/// Returns the identity to bump from, if any.
+fn settle_failed(
+    q: &mut super::accumulator::PartitionQueue,
+    stamp: super::idempotence::Stamp,
+    record_count: usize,
+    maybe_written: bool,
+) -> Option<ProducerIdentity> {
+    let needs_bump = if maybe_written {
+        q.sequences.on_unknown(stamp)
+    } else {
+        q.sequences.on_refused(stamp, record_count)
+    };
+    needs_bump.then_some(stamp.identity)
+}
+
 /// Completes a batch, unmutes its partition and settles its sequences.
 fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>) {
     let mut bump_from = None;
@@ -712,14 +721,8 @@ fn finish(inner: &ProducerInner, batch: ProducerBatch, result: Result<BatchAck>)
             if let (Some(stamp), Err(_), true) =
                 (batch.stamp, &result, inner.config.enable_idempotence)
             {
-                let needs_bump = if batch.maybe_written || batch.resequence {
-                    q.sequences.on_unknown(stamp)
-                } else {
-                    q.sequences.on_refused(stamp, batch.record_count)
-                };
-                if needs_bump {
-                    bump_from = Some(stamp.identity);
-                }
+                let maybe_written = batch.maybe_written || batch.resequence;
+                bump_from = settle_failed(q, stamp, batch.record_count, maybe_written);
             }
         }
         acc.outstanding = acc.outstanding.saturating_sub(1);

@@ -13,6 +13,9 @@ use crate::test_support::TempDir;
 /// (offset, key, value) of every record the log serves from its start.
 type Contents = Vec<(i64, String, Option<String>)>;
 
+/// A partition directory's files by name, with their bytes.
+type Files = BTreeMap<String, Vec<u8>>;
+
 fn config() -> LogConfig {
     LogConfig {
         segment_bytes: 600,
@@ -148,7 +151,7 @@ fn cleaning_keeps_the_latest_value_of_each_key_on_both_storages() {
 }
 
 /// The files of `dir` by name, with their bytes.
-fn snapshot(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+fn snapshot(dir: &std::path::Path) -> Files {
     fs::read_dir(dir)
         .unwrap()
         .map(Result::unwrap)
@@ -162,7 +165,7 @@ fn snapshot(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-fn restore(dir: &std::path::Path, files: &BTreeMap<String, Vec<u8>>) {
+fn restore(dir: &std::path::Path, files: &Files) {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).unwrap();
     for (name, bytes) in files {
@@ -170,23 +173,32 @@ fn restore(dir: &std::path::Path, files: &BTreeMap<String, Vec<u8>>) {
     }
 }
 
-#[test]
-fn a_crash_at_any_step_of_the_swap_leaves_the_old_segment_or_the_new_one() {
-    let dir = TempDir::new("cleaner-crash");
-    let part = dir.path().join("t-0");
-    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
-    write_updates(&mut log, 6);
+/// A disk log in `part` written by `prepare`, then cleaned once: what it read as and the
+/// files it had, before the cleaning and after.
+fn before_and_after_cleaning(
+    part: &std::path::Path,
+    prepare: impl FnOnce(&mut Log),
+) -> (Contents, Files, Contents, Files) {
+    let mut log = Log::open(Storage::Disk(part.to_path_buf()), config()).unwrap();
+    prepare(&mut log);
     log.flush().unwrap();
     let old_contents = contents(&log);
     drop(log);
-    let old_files = snapshot(&part);
-    // The outcome: the cleaned files, and what they read as.
-    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
+    let old_files = snapshot(part);
+    let mut log = Log::open(Storage::Disk(part.to_path_buf()), config()).unwrap();
     clean(&mut log, 10_000);
     log.flush().unwrap();
     let new_contents = contents(&log);
     drop(log);
-    let new_files = snapshot(&part);
+    (old_contents, old_files, new_contents, snapshot(part))
+}
+
+#[test]
+fn a_crash_at_any_step_of_the_swap_leaves_the_old_segment_or_the_new_one() {
+    let dir = TempDir::new("cleaner-crash");
+    let part = dir.path().join("t-0");
+    let (old_contents, old_files, new_contents, new_files) =
+        before_and_after_cleaning(&part, |log| write_updates(log, 6));
     assert_ne!(old_contents, new_contents);
     let changed: Vec<String> = new_files
         .iter()
@@ -286,22 +298,14 @@ fn a_crash_at_any_step_of_a_group_swap_leaves_a_log_with_every_latest_value() {
     // cleaned segment replaces several old ones, which step 3 deletes oldest first.
     let dir = TempDir::new("cleaner-group-crash");
     let part = dir.path().join("t-0");
-    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
-    write_updates(&mut log, 6);
-    clean(&mut log, 10_000);
-    write_updates(&mut log, 3);
-    log.flush().unwrap();
-    let old_contents = contents(&log);
-    drop(log);
-    let old_files = snapshot(&part);
-    let mut log = Log::open(Storage::Disk(part.clone()), config()).unwrap();
-    clean(&mut log, 10_000);
-    log.flush().unwrap();
-    let new_contents = contents(&log);
-    drop(log);
-    let new_files = snapshot(&part);
+    let (old_contents, old_files, new_contents, new_files) =
+        before_and_after_cleaning(&part, |log| {
+            write_updates(log, 6);
+            clean(log, 10_000);
+            write_updates(log, 3);
+        });
     assert_eq!(table(&new_contents), table(&old_contents));
-    let bases = |files: &BTreeMap<String, Vec<u8>>| -> Vec<i64> {
+    let bases = |files: &Files| -> Vec<i64> {
         files
             .keys()
             .filter_map(|n| n.strip_suffix(".log"))
