@@ -44,7 +44,7 @@ pub use streamctl_protocol::record_batch::HeaderRef;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use self::accumulator::{Accumulator, RecordRef};
+use self::accumulator::{Accumulator, Append, RecordRef};
 use self::idempotence::IdentityState;
 use self::partitioner::{DefaultPartitioner, Partitioner};
 pub use self::record::{DeliveryFuture, Record, RecordMetadata};
@@ -545,7 +545,7 @@ impl Producer {
                 partition: None,
             });
         }
-        let partition = match record.partition {
+        let mut partition = match record.partition {
             Some(p) if p >= 0 && (p as usize) < count => p,
             Some(p) => {
                 return Err(Error::Broker {
@@ -555,17 +555,7 @@ impl Producer {
                     partition: Some(p),
                 })
             }
-            None => {
-                let p = inner
-                    .partitioner
-                    .partition(record.topic, record.key, record.value, count);
-                if p >= count {
-                    return Err(Error::InvalidRequest(format!(
-                        "the partitioner chose partition {p} of {count}"
-                    )));
-                }
-                p as i32
-            }
+            None => Self::place(inner, &record, count)?,
         };
         // A transactional record holds the send permit until it is queued, so a commit or
         // abort that starts meanwhile flushes it (see `transactions.rs`).
@@ -578,7 +568,7 @@ impl Producer {
             None => None,
         };
         let needed = u32::try_from(size).unwrap_or(u32::MAX);
-        let permits = match inner.memory.clone().try_acquire_many_owned(needed) {
+        let mut permits = match inner.memory.clone().try_acquire_many_owned(needed) {
             Ok(p) => p,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(Error::Closed("the producer")),
             Err(tokio::sync::TryAcquireError::NoPermits) => tokio::time::timeout_at(
@@ -593,25 +583,41 @@ impl Producer {
             .map_err(|_| Error::Closed("the producer"))?,
         };
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
-        let appended = inner.accumulator().append(
-            record.topic,
-            partition,
-            RecordRef {
-                timestamp,
-                key: record.key,
-                value: record.value,
-                headers: record.headers,
-            },
-            size,
-            (inner.config.batch_size, inner.config.backlog_batch_size()),
-            inner.config.compression,
-            permits,
-        )?;
-        if appended.new_batch_after_full {
-            inner
-                .partitioner
-                .on_new_batch(record.topic, partition as usize, count);
-        }
+        // A record the partitioner placed moves at most once: when it does not fit the open
+        // batch there, that batch is sent as it is and the partitioner, told of the full
+        // batch, places the record again (a sticky partitioner moves on).
+        let mut may_move = record.partition.is_none();
+        let appended = loop {
+            let outcome = inner.accumulator().append(
+                record.topic,
+                partition,
+                RecordRef {
+                    timestamp,
+                    key: record.key,
+                    value: record.value,
+                    headers: record.headers,
+                },
+                size,
+                (inner.config.batch_size, inner.config.backlog_batch_size()),
+                inner.config.compression,
+                (permits, may_move),
+            )?;
+            match outcome {
+                Append::Done(appended) => break appended,
+                Append::BatchFull(returned) => {
+                    permits = returned;
+                    may_move = false;
+                    inner.wake.notify_one();
+                    inner
+                        .partitioner
+                        .on_new_batch(record.topic, partition as usize, count);
+                    partition = Self::place(inner, &record, count)?;
+                    if let Some(txn) = &inner.transactions {
+                        txn.ensure_partition(inner, record.topic, partition).await?;
+                    }
+                }
+            }
+        };
         if appended.batch_ready || inner.config.linger.is_zero() {
             inner.wake.notify_one();
         }
@@ -623,6 +629,19 @@ impl Producer {
             timestamp,
             wait: None,
         })
+    }
+
+    /// The partition the partitioner chooses for a record, checked against the count.
+    fn place(inner: &ProducerInner, record: &Record<'_>, count: usize) -> Result<i32> {
+        let p = inner
+            .partitioner
+            .partition(record.topic, record.key, record.value, count);
+        if p >= count {
+            return Err(Error::InvalidRequest(format!(
+                "the partitioner chose partition {p} of {count}"
+            )));
+        }
+        Ok(p as i32)
     }
 
     /// Sends everything queued now, without waiting for `linger.ms`, and waits until every

@@ -39,6 +39,7 @@ use tokio::sync::mpsc;
 use crate::cli::{Global, PerfArgs, PerfCommand, PerfOptions, StartupOptions};
 
 mod consume;
+mod hiccup;
 mod produce;
 mod report;
 mod startup;
@@ -233,6 +234,12 @@ struct Report {
     latency: Histogram<u64>,
     errors: u64,
     first_error: Option<String>,
+    /// When the slowest record was consumed (e2e), in µs since the epoch.
+    worst_at_us: Option<u64>,
+    /// When the measurement began, in µs since the epoch.
+    started_us: u64,
+    /// Latency runs only (e2e, or with --rate).
+    hiccups: Option<hiccup::Hiccups>,
 }
 
 fn new_histogram() -> anyhow::Result<Histogram<u64>> {
@@ -242,11 +249,24 @@ fn new_histogram() -> anyhow::Result<Histogram<u64>> {
 
 async fn measure(setup: &Setup) -> anyhow::Result<Report> {
     ensure_topic(setup).await?;
-    match setup.mode {
+    let started_us = micros_since_epoch();
+    // Latency runs only: the meters' wake-ups cost a little CPU a throughput run would miss.
+    let meters =
+        (setup.mode == Mode::EndToEnd || setup.opts.rate.is_some()).then(hiccup::Meters::start);
+    let report = match setup.mode {
         Mode::Produce => produce(setup).await,
         Mode::Consume => consume(setup).await,
         Mode::EndToEnd => end_to_end(setup).await,
-    }
+    };
+    let hiccups = match meters {
+        Some(m) => Some(m.stop().await),
+        None => None,
+    };
+    report.map(|r| Report {
+        started_us,
+        hiccups,
+        ..r
+    })
 }
 
 /// Creates the topic unless it exists. A broker without CreateTopics (librdkafka's mock

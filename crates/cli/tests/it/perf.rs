@@ -110,7 +110,7 @@ async fn consume_fills_the_topic_then_reads_it_with_several_consumers() {
     assert!(number(&v, "records_per_sec") > 0.0);
     assert!(number(&v, "mb_per_sec") > 0.0);
     // Consume alone has no latency to report (e2e has); the fields are there, as null.
-    for f in ["p50_ms", "p99_ms", "p999_ms"] {
+    for f in ["p50_ms", "p99_ms", "p999_ms", "hiccups"] {
         assert!(v[f].is_null(), "{f} in {v}");
     }
 }
@@ -142,6 +142,16 @@ async fn e2e_times_every_record_from_send_to_consume() {
         "p999_ms",
     ] {
         assert!(number(&v, f) > 0.0, "{f} in {v}");
+    }
+    // When the slowest record arrived, and the worst scheduling hiccups, to tell whose a
+    // tail is: within the run (a few seconds at most here).
+    assert!(
+        (0.0..60.0).contains(&number(&v, "slowest_record_at_s")),
+        "{v}"
+    );
+    let hiccups = &v["hiccups"];
+    for f in ["thread_max_ms", "runtime_max_ms"] {
+        assert!(number(hiccups, f) >= 0.0, "{f} in {v}");
     }
 }
 

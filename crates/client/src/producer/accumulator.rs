@@ -122,6 +122,9 @@ pub struct ProducerBatch {
     pub retry_after: Option<Instant>,
     /// Sends so far.
     pub attempts: u32,
+    /// Closed to appends before reaching `batch.size`: a record the partitioner placed here
+    /// did not fit and went elsewhere, so the batch is as full as it gets and is sent now.
+    pub full: bool,
     /// Buffer memory held until the batch completes.
     permits: Option<OwnedSemaphorePermit>,
 }
@@ -152,6 +155,7 @@ impl ProducerBatch {
             created: now,
             retry_after: None,
             attempts: 0,
+            full: false,
             permits: None,
         }
     }
@@ -325,8 +329,17 @@ pub struct Appended {
     /// Whether this append filled a batch or started a new one (wake the sender: a new
     /// batch brings a new linger deadline it does not know yet).
     pub batch_ready: bool,
-    /// A new batch was started after a full one (sticky partitioners may switch).
-    pub new_batch_after_full: bool,
+}
+
+/// What [`Accumulator::append`] did.
+#[derive(Debug)]
+pub enum Append {
+    /// The record is in a batch.
+    Done(Appended),
+    /// The record was not appended: it did not fit the partition's open batch, which is now
+    /// closed and ready to send. The record's buffer memory comes back with it, to be
+    /// appended again wherever the partitioner places it now.
+    BatchFull(OwnedSemaphorePermit),
 }
 
 /// All partitions' queues. Lives behind a mutex held only for bookkeeping.
@@ -359,6 +372,12 @@ impl Accumulator {
     /// partition has a batch in flight, or full ones ahead of it) keeps growing up to
     /// `backlog_batch_size`, so a partition with a backlog sends fewer, larger batches while
     /// a quiet one keeps small batches and low latency.
+    ///
+    /// With `may_move` (the partitioner chose the partition), a record that does not fit the
+    /// open batch is handed back ([`Append::BatchFull`]) instead of starting a new batch
+    /// behind it, Java's `abortOnNewBatch`: a sticky partitioner then moves on at the batch
+    /// boundary rather than leaving this one record alone in a batch that waits out
+    /// `linger.ms`.
     pub fn append(
         &mut self,
         topic: &str,
@@ -367,8 +386,8 @@ impl Accumulator {
         size: usize,
         (batch_size, backlog_batch_size): (usize, usize),
         compression: Compression,
-        permits: OwnedSemaphorePermit,
-    ) -> Result<Appended, Error> {
+        (permits, may_move): (OwnedSemaphorePermit, bool),
+    ) -> Result<Append, Error> {
         // The map's key is the topic's one shared name: batches and delivery futures clone it.
         let topic_arc = match self.topics.get_key_value(topic) {
             Some((name, _)) => name.clone(),
@@ -390,12 +409,20 @@ impl Accumulator {
             batch_size
         };
         let open_has_room = queue.batches.back().is_some_and(|b| {
-            b.builder.is_some() && (b.record_count == 0 || b.size + size <= limit)
+            b.builder.is_some() && !b.full && (b.record_count == 0 || b.size + size <= limit)
         });
-        let mut new_batch_after_full = false;
         let started_batch = !open_has_room;
         if !open_has_room {
-            new_batch_after_full = queue.batches.back().is_some_and(|b| b.builder.is_some());
+            if may_move {
+                if let Some(open) = queue
+                    .batches
+                    .back_mut()
+                    .filter(|b| b.builder.is_some() && !b.full)
+                {
+                    open.full = true;
+                    return Ok(Append::BatchFull(permits));
+                }
+            }
             queue.batches.push_back(ProducerBatch::new(
                 topic_arc,
                 partition,
@@ -422,15 +449,14 @@ impl Accumulator {
             Some(p) => p.merge(permits),
             slot @ None => *slot = Some(permits),
         }
-        Ok(Appended {
+        Ok(Append::Done(Appended {
             completion: batch.completion.clone(),
             index: batch.record_count - 1,
             topic: batch.topic.clone(),
             // The sender learns of a batch once: when it starts (a new linger deadline) and
             // when it fills. Appends to a growing batch behind a full one do not wake it.
             batch_ready: started_batch || (!was_full && batch.size >= batch_size),
-            new_batch_after_full,
-        })
+        }))
     }
 
     /// Whether nothing is queued or in flight.

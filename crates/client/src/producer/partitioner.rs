@@ -63,11 +63,12 @@ pub trait Partitioner: Send + Sync {
         partition_count: usize,
     ) -> usize;
 
-    /// Called by the producer when the batch it was filling for `previous_partition` of
-    /// `topic` is complete (full, or closed by `linger.ms`) and a new batch starts.
+    /// Called by the producer when a record this partitioner placed in `previous_partition`
+    /// of `topic` did not fit the batch being filled there. That batch is sent as it is,
+    /// and the producer then asks [`Partitioner::partition`] again for the same record.
     ///
     /// Sticky partitioners use it as the moment they may switch partitions without leaving a
-    /// half-filled batch behind. The default does nothing.
+    /// half-filled batch behind (Java's `onNewBatch`). The default does nothing.
     fn on_new_batch(&self, topic: &str, previous_partition: usize, partition_count: usize) {
         let _ = (topic, previous_partition, partition_count);
     }

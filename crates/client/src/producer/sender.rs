@@ -26,9 +26,9 @@ use streamctl_protocol::messages::produce::{ProduceRequestPartitionData, Produce
 use streamctl_protocol::messages::{InitProducerIdRequest, ProduceRequest, ProduceResponse};
 use streamctl_protocol::ErrorCode;
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::{debug, trace, warn};
 
-use super::accumulator::{BatchAck, ProducerBatch};
+use super::accumulator::{BatchAck, PartitionQueue, ProducerBatch};
 use super::idempotence::AttemptOutcome;
 pub use super::idempotence::ProducerIdentity;
 use super::{Acks, ProducerInner};
@@ -273,8 +273,35 @@ fn collect_ready(
         let start = inner.drain_index.fetch_add(1, Ordering::Relaxed) % order.len();
         order.rotate_left(start);
     }
+    let leader_of = |topic: &str, partition: i32| {
+        snapshot
+            .topic(topic)
+            .and_then(|t| t.partition(partition))
+            .and_then(|p| p.leader_id)
+    };
+    // As Java's `ready`/`drain`: a broker is sent to once one of its partitions has a batch
+    // that is due (full, lingered, retried or flushed), and then every partition it leads
+    // sends its front batch, due or not, in the same request.
+    let mut due_nodes: Vec<i32> = Vec::new();
     for (topic, partition) in &order {
-        let topic_md = snapshot.topic(topic);
+        let Some(q) = acc.topics.get(topic).and_then(|qs| qs.get(partition)) else {
+            continue;
+        };
+        let Some(front) = q.batches.front().filter(|_| !q.muted) else {
+            continue;
+        };
+        if front.retry_after.is_some_and(|at| at > now) {
+            continue;
+        }
+        if flushing || due_at(q, front, inner.config.batch_size, linger) <= now {
+            if let Some(node) = leader_of(topic, *partition) {
+                if !due_nodes.contains(&node) {
+                    due_nodes.push(node);
+                }
+            }
+        }
+    }
+    for (topic, partition) in &order {
         {
             let Some(q) = acc
                 .topics
@@ -293,15 +320,15 @@ fn collect_ready(
                 next = Some(next.map_or(at, |n| n.min(at)));
                 continue;
             }
-            let full = q.batches.len() > 1 || front.size >= inner.config.batch_size;
-            let linger_done = front.created + linger;
-            if !(full || flushing || front.attempts > 0 || linger_done <= now) {
-                next = Some(next.map_or(linger_done, |n| n.min(linger_done)));
-                continue;
+            let leader = leader_of(topic, *partition);
+            if !leader.is_some_and(|node| due_nodes.contains(&node)) {
+                // Not due, or due with no leader known (asked for below).
+                let at = due_at(q, front, inner.config.batch_size, linger);
+                if leader.is_some() || !(flushing || at <= now) {
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                    continue;
+                }
             }
-            let leader = topic_md
-                .and_then(|t| t.partition(*partition))
-                .and_then(|p| p.leader_id);
             let Some(node) = leader else {
                 if !need_metadata
                     .iter()
@@ -353,6 +380,7 @@ fn collect_ready(
             *used += front_size;
             if let Some(batch) = q.batches.pop_front() {
                 q.muted = true;
+                trace!(topic = %topic, partition = *partition, node, records = batch.record_count, bytes = batch.size, full = batch.full, behind = q.batches.len(), waited_us = now.saturating_duration_since(batch.created).as_micros() as u64, "drained");
                 ready.entry(node).or_default().push(batch);
             }
         }
@@ -362,6 +390,21 @@ fn collect_ready(
         next,
         need_metadata,
         failed,
+    }
+}
+
+/// When the front batch of a partition's queue is due to be sent: at once when it is full
+/// (or has batches behind it) or is being retried, else once it has lingered.
+fn due_at(
+    q: &PartitionQueue,
+    front: &ProducerBatch,
+    batch_size: usize,
+    linger: Duration,
+) -> Instant {
+    if q.batches.len() > 1 || front.full || front.size >= batch_size || front.attempts > 0 {
+        front.created
+    } else {
+        front.created + linger
     }
 }
 
@@ -689,7 +732,7 @@ fn retry_or_fail(
 /// given back if no attempt can have been written, else the partition needs a new identity.
 /// Returns the identity to bump from, if any.
 fn settle_failed(
-    q: &mut super::accumulator::PartitionQueue,
+    q: &mut PartitionQueue,
     stamp: super::idempotence::Stamp,
     record_count: usize,
     maybe_written: bool,

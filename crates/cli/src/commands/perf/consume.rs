@@ -89,13 +89,12 @@ pub(super) async fn consume(setup: &Setup) -> anyhow::Result<Report> {
                 .iter()
                 .map(|tp| (tp.clone(), end.get(tp).copied().unwrap_or(0)))
                 .collect();
-            tokio::spawn(async move { read_until(config, targets, None).await })
+            tokio::spawn(read_until(config, targets))
         })
         .collect();
     let mut records = 0;
     for t in tasks {
-        let r = t.await.context("a consumer task failed")??;
-        records += r.records;
+        records += t.await.context("a consumer task failed")??;
     }
     Ok(Report {
         records,
@@ -105,22 +104,25 @@ pub(super) async fn consume(setup: &Setup) -> anyhow::Result<Report> {
         latency: new_histogram()?,
         errors,
         first_error,
+        worst_at_us: None,
+        started_us: 0,
+        hiccups: None,
     })
 }
 
 pub(super) struct Read {
     records: u64,
     latency: Histogram<u64>,
+    /// The slowest record's latency and when it was consumed, both in µs.
+    worst: (u64, u64),
 }
 
 /// Reads the assigned partitions from their current positions until each reaches its
-/// target offset. With `stamped`, times every record from the send time in its value; the
-/// consumer gives up after that long without any record.
+/// target offset, and returns how many records it read; gives up after 30 s without any.
 pub(super) async fn read_until(
     config: ConsumerConfig,
     targets: Vec<(TopicPartition, i64)>,
-    stamped: Option<Duration>,
-) -> anyhow::Result<Read> {
+) -> anyhow::Result<u64> {
     let consumer = Consumer::with_config(config)
         .build()
         .await
@@ -131,9 +133,8 @@ pub(super) async fn read_until(
         .filter(|(_, end)| *end > 0)
         .map(|(tp, end)| (tp.topic.clone(), tp.partition, *end))
         .collect();
-    let mut latency = new_histogram()?;
     let mut records = 0u64;
-    let idle_limit = stamped.unwrap_or(Duration::from_secs(30));
+    let idle_limit = Duration::from_secs(30);
     let mut last_record = Instant::now();
     while !left.is_empty() {
         let batch = consumer.poll(Duration::from_millis(200)).await?;
@@ -148,15 +149,8 @@ pub(super) async fn read_until(
             continue;
         }
         last_record = Instant::now();
-        let now = stamped.map(|_| micros_since_epoch());
         for r in &batch {
             records += 1;
-            if let (Some(now), Some(v)) = (now, r.value.as_ref()) {
-                if let Some(head) = v.get(..8).and_then(|h| <[u8; 8]>::try_from(h).ok()) {
-                    let sent = u64::from_be_bytes(head);
-                    latency.saturating_record(now.saturating_sub(sent).max(1));
-                }
-            }
             if let Some(i) = left.iter().position(|(t, p, end)| {
                 *p == r.partition && **t == *r.topic && r.offset + 1 >= *end
             }) {
@@ -165,7 +159,7 @@ pub(super) async fn read_until(
         }
     }
     consumer.close(Duration::from_secs(5)).await?;
-    Ok(Read { records, latency })
+    Ok(records)
 }
 
 /// (partition, end offset) of every partition once the producers are done.
@@ -217,10 +211,14 @@ pub(super) async fn end_to_end(setup: &Setup) -> anyhow::Result<Report> {
     )));
     let mut latency = new_histogram()?;
     let mut records = 0;
+    let mut worst = (0, None);
     for h in handles {
         let r = h.await.context("a consumer task failed")??;
         records += r.records;
         latency.add(&r.latency).context("merging histograms")?;
+        if r.worst.0 >= worst.0 {
+            worst = (r.worst.0, Some(r.worst.1));
+        }
     }
     Ok(Report {
         records,
@@ -230,6 +228,9 @@ pub(super) async fn end_to_end(setup: &Setup) -> anyhow::Result<Report> {
         latency,
         errors: sent.errors,
         first_error: sent.first_error,
+        worst_at_us: worst.1,
+        started_us: 0,
+        hiccups: None,
     })
 }
 
@@ -277,6 +278,8 @@ pub(super) async fn read_stamped(
         positions.iter().map(|(tp, o)| (tp.partition, *o)).collect();
     let mut latency = new_histogram()?;
     let mut records = 0u64;
+    // The slowest record's latency and when it was consumed (µs).
+    let mut worst = (0u64, 0u64);
     let mut idle_since = Instant::now();
     loop {
         let done = targets.borrow().as_ref().map(|t| {
@@ -307,7 +310,11 @@ pub(super) async fn read_stamped(
                 .and_then(|v| v.get(..8))
                 .and_then(|h| <[u8; 8]>::try_from(h).ok())
             {
-                latency.saturating_record(now.saturating_sub(u64::from_be_bytes(head)).max(1));
+                let took = now.saturating_sub(u64::from_be_bytes(head)).max(1);
+                latency.saturating_record(took);
+                if took > worst.0 {
+                    worst = (took, now);
+                }
             }
             if let Some(slot) = position.iter_mut().find(|(p, _)| *p == r.partition) {
                 slot.1 = slot.1.max(r.offset + 1);
@@ -315,5 +322,9 @@ pub(super) async fn read_stamped(
         }
     }
     consumer.close(Duration::from_secs(5)).await?;
-    Ok(Read { records, latency })
+    Ok(Read {
+        records,
+        latency,
+        worst,
+    })
 }

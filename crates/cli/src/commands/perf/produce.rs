@@ -254,5 +254,8 @@ pub(super) async fn produce(setup: &Setup) -> anyhow::Result<Report> {
         latency: sent.latency,
         errors: sent.errors,
         first_error: sent.first_error,
+        worst_at_us: None,
+        started_us: 0,
+        hiccups: None,
     })
 }

@@ -63,6 +63,22 @@ impl Report {
             ),
             _ => println!("{what}: not measured (perf e2e measures consume latency)"),
         }
+        if let Some(at) = self.worst_at_us {
+            println!(
+                "slowest record: consumed at +{:.3} s",
+                self.since_start_s(at)
+            );
+        }
+        if let Some(h) = &self.hiccups {
+            println!(
+                "hiccups (1 ms sleeps, worst lateness): own thread {:.2} ms at +{:.3} s, \
+                 runtime task {:.2} ms at +{:.3} s",
+                h.thread.late_us as f64 / 1000.0,
+                self.since_start_s(h.thread.at_us),
+                h.runtime.late_us as f64 / 1000.0,
+                self.since_start_s(h.runtime.at_us),
+            );
+        }
         if self.errors > 0 {
             println!(
                 "errors: {} ({})",
@@ -106,7 +122,19 @@ impl Report {
             "max_ms": (!self.latency.is_empty()).then(|| self.latency.max() as f64 / 1000.0),
             "errors": self.errors,
             "first_error": self.first_error,
+            "slowest_record_at_s": self.worst_at_us.map(|at| self.since_start_s(at)),
+            "hiccups": self.hiccups.map(|h| serde_json::json!({
+                "thread_max_ms": h.thread.late_us as f64 / 1000.0,
+                "thread_max_at_s": self.since_start_s(h.thread.at_us),
+                "runtime_max_ms": h.runtime.late_us as f64 / 1000.0,
+                "runtime_max_at_s": self.since_start_s(h.runtime.at_us),
+            })),
         })
+    }
+
+    /// Seconds from the start of the measurement to `at_us` (µs since the epoch).
+    fn since_start_s(&self, at_us: u64) -> f64 {
+        at_us.saturating_sub(self.started_us) as f64 / 1e6
     }
 }
 

@@ -1,7 +1,8 @@
 //! Batching at defaults: a batch that has to wait (its partition has one in flight) grows
 //! past `batch.size`, an explicit `batch.size` is a hard limit as in Java, and a grown batch
 //! a topic refuses as too large is split and delivered, in order, with every record's
-//! offset right.
+//! offset right. When batches go: a full one at once, without leaving a keyless record
+//! behind to wait out `linger.ms`, and with it whatever its broker's other partitions hold.
 
 use std::time::Duration;
 
@@ -139,6 +140,88 @@ async fn a_record_too_large_for_the_topic_fails_alone_after_a_split() {
             assert_eq!(*offset, record.offset, "record {i}: acknowledged offset");
             assert_eq!(record.value, format!("{i:0>200}"), "record {i}: order");
         }
+        dc.shutdown().await;
+    })
+    .await
+    .expect("timed out");
+}
+
+/// A linger no test waits out: a record acknowledged within [`PROMPT`] did not wait for it.
+const NEVER: Duration = Duration::from_secs(600);
+const PROMPT: Duration = Duration::from_secs(20);
+
+/// One broker with `topic` (`partitions`, all led by it) and a producer whose batches hold
+/// 1,024 bytes and never linger out.
+async fn lingering_producer(topic: &str, partitions: i32) -> (DevCluster, Producer) {
+    let dc = cluster(1).await;
+    dc.create_topic_with(topic, partitions, 1, &[]).unwrap();
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .linger(NEVER)
+        .batch_size(1_024)
+        .build()
+        .await
+        .unwrap();
+    (dc, producer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_batch_goes_at_once_and_leaves_no_keyless_record_waiting_for_linger() {
+    // Keyless records move between partitions at batch boundaries: the record that does
+    // not fit a full batch goes to the batch the partitioner picks next, instead of being
+    // left alone in a new batch that only linger.ms would send.
+    tokio::time::timeout(LIMIT, async {
+        let (dc, producer) = lingering_producer("sticky", 4).await;
+        let value = [b'v'; 100];
+        let mut deliveries = Vec::new();
+        for _ in 0..200 {
+            deliveries.push(
+                producer
+                    .send(Record::new("sticky").value(&value))
+                    .await
+                    .unwrap(),
+            );
+        }
+        // Only the batch still open (at most 1,024 bytes: 8 of these records) may wait.
+        let open = deliveries.split_off(deliveries.len() - 8);
+        for (i, d) in deliveries.into_iter().enumerate() {
+            tokio::time::timeout(PROMPT, d)
+                .await
+                .unwrap_or_else(|_| panic!("record {i} waited for linger.ms"))
+                .unwrap();
+        }
+        producer.flush().await;
+        for d in open {
+            d.await.unwrap();
+        }
+        dc.shutdown().await;
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_batch_takes_the_other_partitions_of_its_broker_along() {
+    // As Java's drain: once a broker has a batch due, every partition it leads sends what
+    // it holds in the same request, lingered or not.
+    tokio::time::timeout(LIMIT, async {
+        let (dc, producer) = lingering_producer("along", 2).await;
+        let value = [b'v'; 100];
+        let lone = producer
+            .send(Record::new("along").partition(1).value(&value))
+            .await
+            .unwrap();
+        for _ in 0..20 {
+            producer
+                .send(Record::new("along").partition(0).value(&value))
+                .await
+                .unwrap();
+        }
+        let acked = tokio::time::timeout(PROMPT, lone)
+            .await
+            .expect("partition 1's record waited for linger.ms")
+            .unwrap();
+        assert_eq!((acked.partition, acked.offset), (1, 0));
+        producer.flush().await;
         dc.shutdown().await;
     })
     .await
