@@ -180,6 +180,12 @@ pub struct DevUpArgs {
     /// Port of the HTTP admin plane on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 9644)]
     pub admin_port: u16,
+    /// Port of the schema registry (Confluent's REST API) on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8081)]
+    pub schema_registry_port: u16,
+    /// Do not serve a schema registry.
+    #[arg(long)]
+    pub no_schema_registry: bool,
     /// Where logs and metadata live (kept across restarts).
     #[arg(long, conflicts_with = "in_memory")]
     pub data_dir: Option<PathBuf>,

@@ -62,6 +62,9 @@ pub enum ClusterError {
     /// No broker with that id.
     #[error("no broker with id {0}")]
     UnknownBroker(i32),
+    /// The schema registry could not start.
+    #[error("schema registry: {0}")]
+    SchemaRegistry(String),
     /// The admin plane could not bind.
     #[error("admin plane cannot listen on {addr}: {source}")]
     AdminBind {
@@ -117,6 +120,8 @@ pub struct DevCluster {
     inner: Arc<ClusterInner>,
     /// The HTTP admin plane, when asked for; it shares `inner`.
     admin: Option<crate::http::AdminServer>,
+    /// The schema registry, when asked for: a Kafka client of the brokers.
+    schema_registry: Option<streamctl_schema_registry::SchemaRegistry>,
 }
 
 /// A snapshot of one broker of the cluster.
@@ -620,6 +625,13 @@ impl DevCluster {
         self.admin.as_ref().map(crate::http::AdminServer::url)
     }
 
+    /// `http://127.0.0.1:port` of the schema registry, when the builder asked for one.
+    pub fn schema_registry_url(&self) -> Option<String> {
+        self.schema_registry
+            .as_ref()
+            .map(streamctl_schema_registry::SchemaRegistry::url)
+    }
+
     /// Resolves once someone asked the admin plane to shut the cluster down
     /// (`POST /v1/shutdown`, as `streamctl dev down` does). Nothing stops by itself: the
     /// owner calls [`DevCluster::shutdown`].
@@ -629,6 +641,10 @@ impl DevCluster {
 
     /// Stops every broker and the admin plane, waits for their tasks and flushes logs.
     pub async fn shutdown(mut self) {
+        // The registry first: it is a client of the brokers.
+        if let Some(registry) = self.schema_registry.take() {
+            registry.shutdown().await;
+        }
         self.inner.stop.cancel();
         if let Some(admin) = self.admin.take() {
             admin.wait().await;

@@ -1,6 +1,8 @@
 //! `streamctl dev up|down|status|stop|kill|start|clean`: a Kafka-compatible cluster on this machine.
 //!
-//! `up` prints `BROKERS=host:port,…` and `ADMIN=http://…` on stdout (scripts read them), writes
+//! `up` prints `BROKERS=host:port,…`, `SCHEMA_REGISTRY=http://…` (Confluent's REST API, on
+//! 127.0.0.1:8081 unless `--schema-registry-port` or `--no-schema-registry`) and
+//! `ADMIN=http://…` on stdout (scripts read them), writes
 //! a `dev` profile so later commands find the cluster without `-b`, and runs until Ctrl-C,
 //! SIGTERM or `dev down`. With `-d` it starts itself again in the background (its own process
 //! group, logs in `<data dir>/dev.log`), waits for those two lines, prints them and returns.
@@ -121,6 +123,13 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
     if let Some(version) = args.kafka_version {
         builder = builder.kafka_version(version);
     }
+    if !args.no_schema_registry {
+        if args.tls || !users.is_empty() {
+            eprintln!("no schema registry: it does not yet connect to TLS or SASL listeners");
+        } else {
+            builder = builder.schema_registry_port(args.schema_registry_port);
+        }
+    }
     let started = std::time::Instant::now();
     let cluster = builder.start().await.with_context(|| {
         format!(
@@ -156,6 +165,9 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
             if let Some((_, password)) = users.first() {
                 printed = printed.and_then(|()| writeln!(out, "SASL_PASSWORD={password}"));
             }
+        }
+        if let Some(url) = cluster.schema_registry_url() {
+            printed = printed.and_then(|()| writeln!(out, "SCHEMA_REGISTRY={url}"));
         }
         if let Some(url) = &admin {
             printed = printed.and_then(|()| writeln!(out, "ADMIN={url}"));
@@ -330,7 +342,14 @@ fn up_detached(args: &DevUpArgs) -> anyhow::Result<ExitCode> {
         .args(["dev", "up", "--count", &args.count.to_string()])
         .args(["--port", &args.port.to_string()])
         .args(["--admin-port", &args.admin_port.to_string()])
+        .args([
+            "--schema-registry-port",
+            &args.schema_registry_port.to_string(),
+        ])
         .args(["--host", &args.host]);
+    if args.no_schema_registry {
+        command.arg("--no-schema-registry");
+    }
     if args.in_memory {
         command.arg("--in-memory");
     }

@@ -100,6 +100,7 @@ async fn dev_up(data_dir: &Path, base_port: u16) -> Child {
             .arg(base_port.to_string())
             .arg("--admin-port")
             .arg((base_port + 3).to_string())
+            .arg("--no-schema-registry")
             .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::piped())

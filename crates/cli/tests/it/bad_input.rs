@@ -68,6 +68,7 @@ async fn dev_up_on(data_dir: &Path) -> Output {
         "0",
         "--admin-port",
         "0",
+        "--no-schema-registry",
     ];
     streamctl(&args, b"").await
 }
@@ -89,6 +90,7 @@ async fn dev_up_on_a_busy_port_or_a_corrupt_data_dir_says_why() {
             "1",
             "--admin-port",
             "0",
+            "--no-schema-registry",
         ],
         b"",
     )

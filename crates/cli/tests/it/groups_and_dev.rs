@@ -232,6 +232,8 @@ async fn dev_up_detached_writes_a_dev_profile_that_later_commands_use() {
             "0",
             "--admin-port",
             "0",
+            "--schema-registry-port",
+            "0",
             "--data-dir",
             data.to_str().unwrap(),
         ],

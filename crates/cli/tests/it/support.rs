@@ -57,7 +57,16 @@ pub async fn dev_up_printing(
     wait: Duration,
 ) -> (Child, BTreeMap<String, String>) {
     let mut child = command(config)
-        .args(["dev", "up", "--port", "0", "--admin-port", "0"])
+        .args([
+            "dev",
+            "up",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--schema-registry-port",
+            "0",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -31,6 +31,8 @@ pub struct DevClusterBuilder {
     admin_port: Option<u16>,
     /// TLS and SASL of the client listeners.
     security: SecurityConfig,
+    /// The schema registry's port on 127.0.0.1 (0: ephemeral); `None` serves none.
+    schema_registry_port: Option<u16>,
 }
 
 impl Default for DevClusterBuilder {
@@ -44,6 +46,7 @@ impl Default for DevClusterBuilder {
             cluster_id: None,
             admin_port: None,
             security: SecurityConfig::default(),
+            schema_registry_port: None,
         }
     }
 }
@@ -234,6 +237,21 @@ impl DevClusterBuilder {
         self
     }
 
+    /// Serves a schema registry with Confluent's REST API on an ephemeral port of 127.0.0.1,
+    /// keeping its schemas in the replicated, compacted `_schemas` topic; see
+    /// [`DevCluster::schema_registry_url`]. Off by default for in-process tests;
+    /// `streamctl dev up` turns it on. Not yet with TLS or SASL listeners.
+    pub fn schema_registry(mut self, enabled: bool) -> Self {
+        self.schema_registry_port = enabled.then_some(self.schema_registry_port.unwrap_or(0));
+        self
+    }
+
+    /// Serves the schema registry on this port of 127.0.0.1 (0 picks a free one).
+    pub fn schema_registry_port(mut self, port: u16) -> Self {
+        self.schema_registry_port = Some(port);
+        self
+    }
+
     /// Serves TLS on the client listeners (`SSL`, or `SASL_SSL` with SASL users), with a CA
     /// and a broker certificate (for localhost, 127.0.0.1, ::1 and the host) generated at
     /// start, and a client certificate for mutual TLS. The files are written to
@@ -398,7 +416,11 @@ impl DevClusterBuilder {
             shutdown_requested: CancellationToken::new(),
         });
         // From here on, dropping `cluster` stops everything started so far.
-        let mut cluster = DevCluster { inner, admin: None };
+        let mut cluster = DevCluster {
+            inner,
+            admin: None,
+            schema_registry: None,
+        };
         if let Some(port) = self.admin_port {
             let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
             let admin = crate::http::AdminServer::start(cluster.inner.clone(), addr, stop)
@@ -406,6 +428,23 @@ impl DevClusterBuilder {
                 .map_err(|source| ClusterError::AdminBind { addr, source })?;
             info!(url = %admin.url(), "admin plane listening");
             cluster.admin = Some(admin);
+        }
+        if let Some(port) = self.schema_registry_port {
+            if self.security.tls || !self.security.sasl_users.is_empty() {
+                return Err(ClusterError::SchemaRegistry(
+                    "the schema registry does not yet connect to TLS or SASL listeners".into(),
+                ));
+            }
+            let config = streamctl_schema_registry::RegistryConfig {
+                client: streamctl_client::ClientConfig::new(&cluster.bootstrap_servers()),
+                replication_factor: self.brokers.min(3) as i16,
+                listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            };
+            let registry = streamctl_schema_registry::SchemaRegistry::start(config)
+                .await
+                .map_err(|e| ClusterError::SchemaRegistry(e.to_string()))?;
+            info!(url = %registry.url(), "schema registry listening");
+            cluster.schema_registry = Some(registry);
         }
         Ok(cluster)
     }

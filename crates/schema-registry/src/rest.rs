@@ -1,0 +1,772 @@
+//! Confluent's REST API over the registry's state.
+//!
+//! ```text
+//!  GET    /  /schemas/types  /contexts  /associations/resources/{ns}/{name}
+//!  POST   /subjects/{s}/versions              register ─▶ {"id","version","schemaType","schema"}
+//!  POST   /subjects/{s}                       look up   ─▶ the version holding the schema
+//!  GET    /schemas/ids/{id}[/schema|/versions|/subjects]
+//!  GET    /subjects  /subjects/{s}/versions  /subjects/{s}/versions/{v}[/schema]
+//!  DELETE /subjects/{s}  /subjects/{s}/versions/{v}        ?permanent=true after a soft delete
+//!  POST   /compatibility/subjects/{s}/versions[/{v}]       ?verbose=true
+//!  GET|PUT|DELETE /config[/{s}]   GET|PUT|DELETE /mode[/{s}]
+//! ```
+//!
+//! Bodies are JSON whatever their content type; query flags are read as Java reads them
+//! (`true` in any case is true, anything else false), because Python clients send `True`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::compat::{self, Parsed};
+use crate::error::RegistryError;
+use crate::kafka::KafkaStore;
+use crate::records::{ConfigValue, Key, ModeValue, Reference, SchemaValue};
+use crate::store::{to_json, Store, Stored, Which};
+use crate::{Level, Mode};
+
+/// The registry behind the routes.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    kafka: KafkaStore,
+}
+
+impl Registry {
+    pub(crate) fn new(kafka: KafkaStore) -> Self {
+        Self { kafka }
+    }
+
+    pub(crate) async fn close(self) {
+        self.kafka.close().await;
+    }
+}
+
+type Shared = State<Arc<Registry>>;
+type Flags = Query<HashMap<String, String>>;
+type Answer = Result<Response, RegistryError>;
+
+const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+
+pub(crate) fn router(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { ok(json!({})) }).post(|| async { ok(json!({})) }),
+        )
+        .route("/schemas/types", get(|| async { ok(json!(compat::TYPES)) }))
+        .route("/contexts", get(|| async { ok(json!(["."])) }))
+        .route(
+            "/associations/resources/{ns}/{name}",
+            get(|| async { ok(json!([])) }),
+        )
+        .route("/subjects", get(subjects))
+        .route("/subjects/{s}", post(lookup).delete(delete_subject))
+        .route("/subjects/{s}/versions", get(versions).post(register))
+        .route(
+            "/subjects/{s}/versions/{v}",
+            get(version).delete(delete_version),
+        )
+        .route("/subjects/{s}/versions/{v}/schema", get(version_schema))
+        .route("/schemas/ids/{id}", get(by_id))
+        .route("/schemas/ids/{id}/schema", get(by_id_schema))
+        .route("/schemas/ids/{id}/versions", get(by_id_versions))
+        .route("/schemas/ids/{id}/subjects", get(by_id_subjects))
+        .route(
+            "/compatibility/subjects/{s}/versions",
+            post(compatibility_all),
+        )
+        .route(
+            "/compatibility/subjects/{s}/versions/{v}",
+            post(compatibility_one),
+        )
+        .route(
+            "/config",
+            get(global_config)
+                .put(put_global_config)
+                .delete(delete_global_config),
+        )
+        .route(
+            "/config/{s}",
+            get(subject_config)
+                .put(put_subject_config)
+                .delete(delete_subject_config),
+        )
+        .route("/mode", get(global_mode).put(put_global_mode))
+        .route(
+            "/mode/{s}",
+            get(subject_mode)
+                .put(put_subject_mode)
+                .delete(delete_subject_mode),
+        )
+        .fallback(|| async { error(&RegistryError::new(404, 404, "HTTP 404 Not Found")) })
+        .method_not_allowed_fallback(|| async {
+            error(&RegistryError::new(405, 405, "HTTP 405 Method Not Allowed"))
+        })
+        .with_state(registry)
+}
+
+impl IntoResponse for RegistryError {
+    fn into_response(self) -> Response {
+        error(&self)
+    }
+}
+
+fn ok(body: Value) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body.to_string()).into_response()
+}
+
+fn error(e: &RegistryError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json!({"error_code": e.code, "message": e.message});
+    (
+        status,
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Adds a member to a JSON object.
+fn set(object: &mut Value, key: &str, value: Value) {
+    if let Some(members) = object.as_object_mut() {
+        members.insert(key.to_string(), value);
+    }
+}
+
+fn flag(flags: &HashMap<String, String>, name: &str) -> bool {
+    flags
+        .get(name)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+fn which(v: &str) -> Result<Which, RegistryError> {
+    if v.eq_ignore_ascii_case("latest") || v == "-1" {
+        return Ok(Which::Latest);
+    }
+    match v.parse::<i32>() {
+        Ok(n) if n >= 1 => Ok(Which::Number(n)),
+        _ => Err(RegistryError::invalid_version(v)),
+    }
+}
+
+fn check_subject(subject: &str) -> Result<(), RegistryError> {
+    if subject.chars().any(char::is_control) || subject == "__GLOBAL" || subject == "__EMPTY" {
+        return Err(RegistryError::invalid_subject(subject));
+    }
+    Ok(())
+}
+
+fn id_param(id: &str) -> Result<u32, RegistryError> {
+    id.parse().map_err(|_| RegistryError::schema_not_found(id))
+}
+
+/// A register, look-up or compatibility body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemaRequest {
+    schema: String,
+    #[serde(default)]
+    schema_type: Option<String>,
+    #[serde(default)]
+    references: Vec<Reference>,
+    #[serde(default)]
+    id: Option<i64>,
+    #[serde(default)]
+    version: Option<i32>,
+}
+
+fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, RegistryError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| RegistryError::new(422, 422, format!("Unrecognized request body: {e}")))
+}
+
+/// The texts of the schemas `references` name (each a subject's version, deleted or not).
+fn referenced_texts(store: &Store, references: &[Reference]) -> Result<Vec<String>, RegistryError> {
+    references
+        .iter()
+        .map(|r| {
+            let (_, v) = store
+                .version(&r.subject, Which::Number(r.version), true)
+                .map_err(|_| {
+                    RegistryError::invalid_schema(format!(
+                        "reference {} ({} version {}) not found",
+                        r.name, r.subject, r.version
+                    ))
+                })?;
+            store
+                .schema(v.id)
+                .map(|s| s.schema.clone())
+                .ok_or_else(|| RegistryError::schema_not_found(v.id))
+        })
+        .collect()
+}
+
+/// Parses a request's schema into what would be stored.
+fn parse_request(
+    store: &Store,
+    request: &SchemaRequest,
+) -> Result<(Parsed, Stored), RegistryError> {
+    let schema_type = request
+        .schema_type
+        .as_deref()
+        .unwrap_or("AVRO")
+        .to_ascii_uppercase();
+    let texts = referenced_texts(store, &request.references)?;
+    let (parsed, canonical) = compat::parse(&schema_type, &request.schema, &texts)?;
+    Ok((
+        parsed,
+        Stored {
+            schema_type,
+            schema: canonical,
+            references: request.references.clone(),
+        },
+    ))
+}
+
+/// The live versions of a subject, newest first, parsed; a version of another type is a
+/// violation of its own.
+fn previous(
+    store: &Store,
+    subject: &str,
+    schema_type: &str,
+) -> Result<Vec<(i32, Parsed)>, Vec<String>> {
+    let mut parsed = Vec::new();
+    for (n, v) in store
+        .versions(subject, false)
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+    {
+        let Some(stored) = store.schema(v.id) else {
+            continue;
+        };
+        if stored.schema_type != schema_type {
+            return Err(vec![format!(
+                "Incompatible because of different schema type (version {n} is {})",
+                stored.schema_type
+            )]);
+        }
+        let texts = referenced_texts(store, &stored.references).map_err(|e| vec![e.message])?;
+        let (p, _) = compat::parse(&stored.schema_type, &stored.schema, &texts)
+            .map_err(|e| vec![e.message])?;
+        parsed.push((n, p));
+    }
+    Ok(parsed)
+}
+
+fn entity(store: &Store, subject: &str, version: i32, id: u32) -> Result<Value, RegistryError> {
+    let stored = store
+        .schema(id)
+        .ok_or_else(|| RegistryError::schema_not_found(id))?;
+    let mut v = json!({
+        "subject": subject,
+        "version": version,
+        "id": id,
+        "schemaType": stored.schema_type,
+        "schema": stored.schema,
+    });
+    if !stored.references.is_empty() {
+        set(&mut v, "references", json!(stored.references));
+    }
+    Ok(v)
+}
+
+async fn register(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -> Answer {
+    check_subject(&subject)?;
+    let request: SchemaRequest = body(&bytes)?;
+    let _writer = r.kafka.lock().await;
+    let (record, answer) = {
+        let store = r.kafka.read();
+        let mode = store.mode(&subject);
+        match (mode, request.id) {
+            (Mode::ReadOnly | Mode::ReadOnlyOverride, _) => {
+                return Err(RegistryError::not_permitted(format!(
+                    "Subject {subject} is in read-only mode"
+                )))
+            }
+            (Mode::ReadWrite, Some(id)) if id >= 0 => {
+                return Err(RegistryError::not_permitted(
+                    "A schema id can only be given in IMPORT mode",
+                ))
+            }
+            _ => {}
+        }
+        let (parsed, stored) = parse_request(&store, &request)?;
+        if let Some((version, id)) = store.find(&subject, &stored, false) {
+            return Ok(ok(entity(&store, &subject, version, id)?));
+        }
+        let import = mode == Mode::Import;
+        if !import {
+            let level = store.level(&subject);
+            let violations = match previous(&store, &subject, &stored.schema_type) {
+                Ok(previous) => compat::violations(level, &parsed, &previous),
+                Err(messages) if level != Level::None => messages,
+                Err(_) => Vec::new(),
+            };
+            if !violations.is_empty() {
+                return Err(RegistryError::incompatible(&subject, &violations));
+            }
+        }
+        let id = match (import, request.id) {
+            (true, Some(id)) => u32::try_from(id)
+                .map_err(|_| RegistryError::new(422, 42207, format!("invalid id {id}")))?,
+            _ => store.id_of(&stored).unwrap_or_else(|| store.next_id()),
+        };
+        let version = match (import, request.version) {
+            (true, Some(v)) => v,
+            _ => store.next_version(&subject),
+        };
+        let value = SchemaValue {
+            subject: subject.clone(),
+            version,
+            id,
+            schema_type: stored.schema_type.clone(),
+            schema: stored.schema.clone(),
+            references: stored.references.clone(),
+            deleted: false,
+        };
+        let answer = json!({
+            "id": id,
+            "version": version,
+            "schemaType": stored.schema_type,
+            "schema": stored.schema,
+        });
+        (
+            (Key::schema(&subject, version), Some(to_json(&value))),
+            answer,
+        )
+    };
+    r.kafka.write(vec![record]).await?;
+    Ok(ok(answer))
+}
+
+async fn lookup(
+    State(r): Shared,
+    Path(subject): Path<String>,
+    Query(flags): Flags,
+    bytes: Bytes,
+) -> Answer {
+    let request: SchemaRequest = body(&bytes)?;
+    let store = r.kafka.read();
+    let deleted = flag(&flags, "deleted");
+    store.versions(&subject, deleted)?;
+    let (_, stored) = parse_request(&store, &request)?;
+    let (version, id) = store
+        .find(&subject, &stored, deleted)
+        .ok_or_else(|| RegistryError::schema_not_found("in this subject"))?;
+    Ok(ok(entity(&store, &subject, version, id)?))
+}
+
+async fn subjects(State(r): Shared, Query(flags): Flags) -> Answer {
+    let store = r.kafka.read();
+    let deleted_only = flag(&flags, "deletedOnly") || flag(&flags, "deleted_only");
+    let deleted = flag(&flags, "deleted") || deleted_only;
+    let live: BTreeSet<String> = store.subjects(false).into_iter().collect();
+    let prefix = flags
+        .get("subjectPrefix")
+        .or_else(|| flags.get("subject"))
+        .cloned()
+        .unwrap_or_default();
+    let list: Vec<String> = store
+        .subjects(deleted)
+        .into_iter()
+        .filter(|s| s.starts_with(&prefix))
+        .filter(|s| !deleted_only || !live.contains(s))
+        .collect();
+    Ok(ok(json!(list)))
+}
+
+async fn versions(State(r): Shared, Path(subject): Path<String>, Query(flags): Flags) -> Answer {
+    let store = r.kafka.read();
+    let list: Vec<i32> = store
+        .versions(&subject, flag(&flags, "deleted"))?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    Ok(ok(json!(list)))
+}
+
+async fn version(
+    State(r): Shared,
+    Path((subject, v)): Path<(String, String)>,
+    Query(flags): Flags,
+) -> Answer {
+    let store = r.kafka.read();
+    let (n, version) = store.version(&subject, which(&v)?, flag(&flags, "deleted"))?;
+    Ok(ok(entity(&store, &subject, n, version.id)?))
+}
+
+async fn version_schema(
+    State(r): Shared,
+    Path((subject, v)): Path<(String, String)>,
+    Query(flags): Flags,
+) -> Answer {
+    let store = r.kafka.read();
+    let (_, version) = store.version(&subject, which(&v)?, flag(&flags, "deleted"))?;
+    let stored = store
+        .schema(version.id)
+        .ok_or_else(|| RegistryError::schema_not_found(version.id))?;
+    Ok((
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        stored.schema.clone(),
+    )
+        .into_response())
+}
+
+async fn by_id(State(r): Shared, Path(id): Path<String>) -> Answer {
+    let id = id_param(&id)?;
+    let store = r.kafka.read();
+    let stored = store
+        .schema(id)
+        .ok_or_else(|| RegistryError::schema_not_found(id))?;
+    let mut v = json!({"schema": stored.schema, "schemaType": stored.schema_type});
+    if !stored.references.is_empty() {
+        set(&mut v, "references", json!(stored.references));
+    }
+    Ok(ok(v))
+}
+
+async fn by_id_schema(State(r): Shared, Path(id): Path<String>) -> Answer {
+    let id = id_param(&id)?;
+    let store = r.kafka.read();
+    let stored = store
+        .schema(id)
+        .ok_or_else(|| RegistryError::schema_not_found(id))?;
+    Ok((
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        stored.schema.clone(),
+    )
+        .into_response())
+}
+
+fn uses(
+    store: &Store,
+    id: u32,
+    flags: &HashMap<String, String>,
+) -> Result<Vec<(String, i32)>, RegistryError> {
+    let uses = store.uses_of(id, flag(flags, "deleted"));
+    if uses.is_empty() {
+        return Err(RegistryError::schema_not_found(id));
+    }
+    Ok(uses)
+}
+
+async fn by_id_versions(State(r): Shared, Path(id): Path<String>, Query(flags): Flags) -> Answer {
+    let id = id_param(&id)?;
+    let store = r.kafka.read();
+    let list: Vec<Value> = uses(&store, id, &flags)?
+        .into_iter()
+        .map(|(subject, version)| json!({"subject": subject, "version": version}))
+        .collect();
+    Ok(ok(json!(list)))
+}
+
+async fn by_id_subjects(State(r): Shared, Path(id): Path<String>, Query(flags): Flags) -> Answer {
+    let id = id_param(&id)?;
+    let store = r.kafka.read();
+    let list: BTreeSet<String> = uses(&store, id, &flags)?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    Ok(ok(json!(list)))
+}
+
+fn writable(store: &Store, subject: &str) -> Result<(), RegistryError> {
+    match store.mode(subject) {
+        Mode::ReadOnly | Mode::ReadOnlyOverride => Err(RegistryError::not_permitted(format!(
+            "Subject {subject} is in read-only mode"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn delete_subject(
+    State(r): Shared,
+    Path(subject): Path<String>,
+    Query(flags): Flags,
+) -> Answer {
+    let _writer = r.kafka.lock().await;
+    let (versions, records) = {
+        let store = r.kafka.read();
+        writable(&store, &subject)?;
+        store.subject_deletion(&subject, flag(&flags, "permanent"))?
+    };
+    r.kafka.write(records).await?;
+    Ok(ok(json!(versions)))
+}
+
+async fn delete_version(
+    State(r): Shared,
+    Path((subject, v)): Path<(String, String)>,
+    Query(flags): Flags,
+) -> Answer {
+    let permanent = flag(&flags, "permanent");
+    let _writer = r.kafka.lock().await;
+    let (n, record) = {
+        let store = r.kafka.read();
+        writable(&store, &subject)?;
+        let which = which(&v)?;
+        let (n, version) = if permanent {
+            store.version(&subject, which, true)?
+        } else {
+            match store.version(&subject, which, false) {
+                Ok(found) => found,
+                Err(e) => match (which, store.version(&subject, which, true)) {
+                    (Which::Number(n), Ok(_)) => {
+                        return Err(RegistryError::version_soft_deleted(&subject, n))
+                    }
+                    _ => return Err(e),
+                },
+            }
+        };
+        if permanent && !version.deleted {
+            return Err(RegistryError::version_not_soft_deleted(&subject, n));
+        }
+        if !permanent && store.referenced(&subject, n) {
+            return Err(RegistryError::referenced(&subject, n));
+        }
+        let record = if permanent {
+            (Key::schema(&subject, n), None)
+        } else {
+            let stored = store
+                .schema(version.id)
+                .ok_or_else(|| RegistryError::schema_not_found(version.id))?;
+            let value = SchemaValue {
+                subject: subject.clone(),
+                version: n,
+                id: version.id,
+                schema_type: stored.schema_type.clone(),
+                schema: stored.schema.clone(),
+                references: stored.references.clone(),
+                deleted: true,
+            };
+            (Key::schema(&subject, n), Some(to_json(&value)))
+        };
+        (n, record)
+    };
+    r.kafka.write(vec![record]).await?;
+    Ok(ok(json!(n)))
+}
+
+/// Checks a schema against one version (`Some`) or all live ones, at the subject's level.
+fn compatibility(
+    store: &Store,
+    subject: &str,
+    which: Option<Which>,
+    request: &SchemaRequest,
+    verbose: bool,
+) -> Answer {
+    let (parsed, stored) = parse_request(store, request)?;
+    let level = store.level(subject);
+    let previous = match which {
+        Some(which) => {
+            let (n, _) = store.version(subject, which, false)?;
+            previous(store, subject, &stored.schema_type)
+                .map(|all| all.into_iter().filter(|(v, _)| *v == n).collect::<Vec<_>>())
+        }
+        None => previous(store, subject, &stored.schema_type),
+    };
+    let (level, previous) = match which {
+        // Against every version: the level's transitive form.
+        None => (transitive(level), previous),
+        Some(_) => (level, previous),
+    };
+    let messages = match previous {
+        Ok(previous) => compat::violations(level, &parsed, &previous),
+        Err(messages) if level != Level::None => messages,
+        Err(_) => Vec::new(),
+    };
+    let mut v = json!({"is_compatible": messages.is_empty()});
+    if verbose {
+        set(&mut v, "messages", json!(messages));
+    }
+    Ok(ok(v))
+}
+
+fn transitive(level: Level) -> Level {
+    match level {
+        Level::Backward => Level::BackwardTransitive,
+        Level::Forward => Level::ForwardTransitive,
+        Level::Full => Level::FullTransitive,
+        other => other,
+    }
+}
+
+async fn compatibility_all(
+    State(r): Shared,
+    Path(subject): Path<String>,
+    Query(flags): Flags,
+    bytes: Bytes,
+) -> Answer {
+    let request: SchemaRequest = body(&bytes)?;
+    let store = r.kafka.read();
+    compatibility(&store, &subject, None, &request, flag(&flags, "verbose"))
+}
+
+async fn compatibility_one(
+    State(r): Shared,
+    Path((subject, v)): Path<(String, String)>,
+    Query(flags): Flags,
+    bytes: Bytes,
+) -> Answer {
+    let request: SchemaRequest = body(&bytes)?;
+    let which = which(&v)?;
+    let store = r.kafka.read();
+    compatibility(
+        &store,
+        &subject,
+        Some(which),
+        &request,
+        flag(&flags, "verbose"),
+    )
+}
+
+/// A PUT /config body: Confluent's clients send `compatibility`, some `compatibilityLevel`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigRequest {
+    #[serde(default)]
+    compatibility: Option<String>,
+    #[serde(default)]
+    compatibility_level: Option<String>,
+}
+
+fn level_of(bytes: &Bytes) -> Result<Level, RegistryError> {
+    let request: ConfigRequest = body(bytes)?;
+    let given = request
+        .compatibility
+        .or(request.compatibility_level)
+        .unwrap_or_default();
+    given
+        .parse()
+        .map_err(|_| RegistryError::invalid_level(&given))
+}
+
+async fn set_level(r: &Registry, subject: Option<&str>, level: Level) -> Answer {
+    let _writer = r.kafka.lock().await;
+    let value = ConfigValue {
+        compatibility_level: level.as_str().to_string(),
+    };
+    r.kafka
+        .write(vec![(Key::config(subject), Some(to_json(&value)))])
+        .await?;
+    Ok(ok(json!({"compatibility": level.as_str()})))
+}
+
+async fn global_config(State(r): Shared) -> Answer {
+    Ok(ok(
+        json!({"compatibilityLevel": r.kafka.read().global_level().as_str()}),
+    ))
+}
+
+async fn put_global_config(State(r): Shared, bytes: Bytes) -> Answer {
+    set_level(&r, None, level_of(&bytes)?).await
+}
+
+async fn delete_global_config(State(r): Shared) -> Answer {
+    let _writer = r.kafka.lock().await;
+    let previous = r.kafka.read().global_level();
+    r.kafka.write(vec![(Key::config(None), None)]).await?;
+    Ok(ok(json!({"compatibilityLevel": previous.as_str()})))
+}
+
+async fn subject_config(
+    State(r): Shared,
+    Path(subject): Path<String>,
+    Query(flags): Flags,
+) -> Answer {
+    let store = r.kafka.read();
+    let level = match store.subject_level(&subject) {
+        Some(level) => level,
+        None if flag(&flags, "defaultToGlobal") => store.global_level(),
+        None => return Err(RegistryError::no_subject_level(&subject)),
+    };
+    Ok(ok(json!({"compatibilityLevel": level.as_str()})))
+}
+
+async fn put_subject_config(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -> Answer {
+    check_subject(&subject)?;
+    set_level(&r, Some(&subject), level_of(&bytes)?).await
+}
+
+async fn delete_subject_config(State(r): Shared, Path(subject): Path<String>) -> Answer {
+    let _writer = r.kafka.lock().await;
+    let previous = r
+        .kafka
+        .read()
+        .subject_level(&subject)
+        .ok_or_else(|| RegistryError::subject_not_found(&subject))?;
+    r.kafka
+        .write(vec![(Key::config(Some(&subject)), None)])
+        .await?;
+    Ok(ok(json!({"compatibilityLevel": previous.as_str()})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ModeRequest {
+    mode: String,
+}
+
+async fn set_mode(r: &Registry, subject: Option<&str>, bytes: &Bytes) -> Answer {
+    let request: ModeRequest = body(bytes)?;
+    let mode: Mode = request
+        .mode
+        .parse()
+        .map_err(|_| RegistryError::invalid_mode(&request.mode))?;
+    let _writer = r.kafka.lock().await;
+    let value = ModeValue {
+        mode: mode.as_str().to_string(),
+    };
+    r.kafka
+        .write(vec![(Key::mode(subject), Some(to_json(&value)))])
+        .await?;
+    Ok(ok(json!({"mode": mode.as_str()})))
+}
+
+async fn global_mode(State(r): Shared) -> Answer {
+    Ok(ok(json!({"mode": r.kafka.read().global_mode().as_str()})))
+}
+
+async fn put_global_mode(State(r): Shared, bytes: Bytes) -> Answer {
+    set_mode(&r, None, &bytes).await
+}
+
+async fn subject_mode(
+    State(r): Shared,
+    Path(subject): Path<String>,
+    Query(flags): Flags,
+) -> Answer {
+    let store = r.kafka.read();
+    let mode = match store.subject_mode(&subject) {
+        Some(mode) => mode,
+        None if flag(&flags, "defaultToGlobal") => store.global_mode(),
+        None => return Err(RegistryError::no_subject_mode(&subject)),
+    };
+    Ok(ok(json!({"mode": mode.as_str()})))
+}
+
+async fn put_subject_mode(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -> Answer {
+    check_subject(&subject)?;
+    set_mode(&r, Some(&subject), &bytes).await
+}
+
+async fn delete_subject_mode(State(r): Shared, Path(subject): Path<String>) -> Answer {
+    let _writer = r.kafka.lock().await;
+    let previous = r
+        .kafka
+        .read()
+        .subject_mode(&subject)
+        .ok_or_else(|| RegistryError::no_subject_mode(&subject))?;
+    r.kafka
+        .write(vec![(Key::mode(Some(&subject)), None)])
+        .await?;
+    Ok(ok(json!({"mode": previous.as_str()})))
+}

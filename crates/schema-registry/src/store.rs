@@ -1,0 +1,396 @@
+//! The registry's state, rebuilt from the `_schemas` topic: every record is applied in offset
+//! order, the last write of a key wins, and nothing else changes the state. A write becomes
+//! visible only once it has come back through the topic (see `kafka.rs`), so what the REST
+//! API answers is always what a restarted registry would read back.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::error::RegistryError;
+use crate::records::{
+    ConfigValue, DeleteSubjectValue, Key, KeyType, ModeValue, Reference, SchemaValue, Write,
+};
+use crate::{Level, Mode};
+
+/// A schema as stored under its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Stored {
+    /// AVRO, JSON or PROTOBUF.
+    pub schema_type: String,
+    /// The canonical text (what registering it again must match).
+    pub schema: String,
+    pub references: Vec<Reference>,
+}
+
+/// One version of a subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Version {
+    pub id: u32,
+    pub deleted: bool,
+}
+
+/// Which version a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Which {
+    Latest,
+    Number(i32),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    schemas: BTreeMap<u32, Stored>,
+    ids: HashMap<Stored, u32>,
+    subjects: BTreeMap<String, BTreeMap<i32, Version>>,
+    global_level: Option<Level>,
+    levels: HashMap<String, Level>,
+    global_mode: Option<Mode>,
+    modes: HashMap<String, Mode>,
+    max_id: u32,
+}
+
+impl Store {
+    /// Applies one record of `_schemas`. Records it cannot read are skipped (and logged by
+    /// the caller): a registry must come up on a topic holding records of newer versions.
+    pub(crate) fn apply(&mut self, key: &Key, value: Option<&[u8]>) -> Result<(), String> {
+        let subject = key.subject.as_deref();
+        match key.keytype {
+            KeyType::Schema => {
+                let (Some(subject), Some(version)) = (subject, key.version) else {
+                    return Err("a SCHEMA key without subject or version".into());
+                };
+                match value {
+                    None => {
+                        if let Some(versions) = self.subjects.get_mut(subject) {
+                            versions.remove(&version);
+                            if versions.is_empty() {
+                                self.subjects.remove(subject);
+                            }
+                        }
+                    }
+                    Some(bytes) => {
+                        let v: SchemaValue =
+                            serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                        let stored = Stored {
+                            schema_type: v.schema_type,
+                            schema: v.schema,
+                            references: v.references,
+                        };
+                        self.ids.entry(stored.clone()).or_insert(v.id);
+                        self.schemas.entry(v.id).or_insert(stored);
+                        self.max_id = self.max_id.max(v.id);
+                        self.subjects.entry(v.subject).or_default().insert(
+                            v.version,
+                            Version {
+                                id: v.id,
+                                deleted: v.deleted,
+                            },
+                        );
+                    }
+                }
+            }
+            KeyType::Config => match value {
+                None => match subject {
+                    Some(s) => drop(self.levels.remove(s)),
+                    None => self.global_level = None,
+                },
+                Some(bytes) => {
+                    let v: ConfigValue =
+                        serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                    let level: Level = v.compatibility_level.parse()?;
+                    match subject {
+                        Some(s) => drop(self.levels.insert(s.to_string(), level)),
+                        None => self.global_level = Some(level),
+                    }
+                }
+            },
+            KeyType::Mode => match value {
+                None => match subject {
+                    Some(s) => drop(self.modes.remove(s)),
+                    None => self.global_mode = None,
+                },
+                Some(bytes) => {
+                    let v: ModeValue = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                    let mode: Mode = v.mode.parse()?;
+                    match subject {
+                        Some(s) => drop(self.modes.insert(s.to_string(), mode)),
+                        None => self.global_mode = Some(mode),
+                    }
+                }
+            },
+            KeyType::DeleteSubject => {
+                if let Some(bytes) = value {
+                    let v: DeleteSubjectValue =
+                        serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                    if let Some(versions) = self.subjects.get_mut(&v.subject) {
+                        for (_, version) in versions.range_mut(..=v.version) {
+                            version.deleted = true;
+                        }
+                    }
+                }
+            }
+            KeyType::ClearSubject => {
+                if let Some(versions) = subject.and_then(|s| self.subjects.get_mut(s)) {
+                    versions.retain(|_, v| !v.deleted);
+                }
+            }
+            KeyType::Noop | KeyType::Other => {}
+        }
+        Ok(())
+    }
+
+    pub(crate) fn schema(&self, id: u32) -> Option<&Stored> {
+        self.schemas.get(&id)
+    }
+
+    /// The id a schema already has, in any subject.
+    pub(crate) fn id_of(&self, stored: &Stored) -> Option<u32> {
+        self.ids.get(stored).copied()
+    }
+
+    /// The next id to give: one past the largest ever seen.
+    pub(crate) fn next_id(&self) -> u32 {
+        self.max_id + 1
+    }
+
+    /// Subjects with a live version (or any version, with `deleted`), sorted.
+    pub(crate) fn subjects(&self, deleted: bool) -> Vec<String> {
+        self.subjects
+            .iter()
+            .filter(|(_, versions)| deleted || versions.values().any(|v| !v.deleted))
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
+    /// A subject's versions, or 40401 if it has none to show.
+    pub(crate) fn versions(
+        &self,
+        subject: &str,
+        deleted: bool,
+    ) -> Result<Vec<(i32, Version)>, RegistryError> {
+        let shown: Vec<(i32, Version)> = self
+            .subjects
+            .get(subject)
+            .into_iter()
+            .flat_map(|versions| versions.iter())
+            .filter(|(_, v)| deleted || !v.deleted)
+            .map(|(n, v)| (*n, *v))
+            .collect();
+        if shown.is_empty() {
+            return Err(RegistryError::subject_not_found(subject));
+        }
+        Ok(shown)
+    }
+
+    /// One version: 40401 when the subject has none to show, 40402 when that one is missing.
+    pub(crate) fn version(
+        &self,
+        subject: &str,
+        which: Which,
+        deleted: bool,
+    ) -> Result<(i32, Version), RegistryError> {
+        let versions = self.versions(subject, deleted)?;
+        let found = match which {
+            Which::Latest => versions.last().copied(),
+            Which::Number(n) => versions.iter().find(|(v, _)| *v == n).copied(),
+        };
+        found.ok_or_else(|| RegistryError::version_not_found(which))
+    }
+
+    /// The version of `subject` holding this schema (live ones, or any with `deleted`).
+    pub(crate) fn find(&self, subject: &str, stored: &Stored, deleted: bool) -> Option<(i32, u32)> {
+        let id = self.id_of(stored)?;
+        self.subjects
+            .get(subject)?
+            .iter()
+            .rev()
+            .find(|(_, v)| v.id == id && (deleted || !v.deleted))
+            .map(|(n, v)| (*n, v.id))
+    }
+
+    /// The number a new version of `subject` gets: one past every version it ever had that
+    /// is still in the topic (soft-deleted ones count).
+    pub(crate) fn next_version(&self, subject: &str) -> i32 {
+        self.subjects
+            .get(subject)
+            .and_then(|versions| versions.keys().next_back())
+            .map_or(1, |v| v + 1)
+    }
+
+    /// Every (subject, version) holding `id`, live ones only unless `deleted`.
+    pub(crate) fn uses_of(&self, id: u32, deleted: bool) -> Vec<(String, i32)> {
+        let mut uses = Vec::new();
+        for (subject, versions) in &self.subjects {
+            for (n, v) in versions {
+                if v.id == id && (deleted || !v.deleted) {
+                    uses.push((subject.clone(), *n));
+                }
+            }
+        }
+        uses
+    }
+
+    /// Whether some live version refers to `subject` version `version`.
+    pub(crate) fn referenced(&self, subject: &str, version: i32) -> bool {
+        let mut live_ids = BTreeSet::new();
+        for versions in self.subjects.values() {
+            live_ids.extend(versions.values().filter(|v| !v.deleted).map(|v| v.id));
+        }
+        live_ids
+            .iter()
+            .filter_map(|id| self.schemas.get(id))
+            .any(|s| {
+                s.references
+                    .iter()
+                    .any(|r| r.subject == subject && r.version == version)
+            })
+    }
+
+    /// The level set on the subject itself.
+    pub(crate) fn subject_level(&self, subject: &str) -> Option<Level> {
+        self.levels.get(subject).copied()
+    }
+
+    pub(crate) fn global_level(&self) -> Level {
+        self.global_level.unwrap_or(Level::Backward)
+    }
+
+    /// The level that applies to a subject: its own, else the global one.
+    pub(crate) fn level(&self, subject: &str) -> Level {
+        self.subject_level(subject)
+            .unwrap_or_else(|| self.global_level())
+    }
+
+    pub(crate) fn subject_mode(&self, subject: &str) -> Option<Mode> {
+        self.modes.get(subject).copied()
+    }
+
+    pub(crate) fn global_mode(&self) -> Mode {
+        self.global_mode.unwrap_or(Mode::ReadWrite)
+    }
+
+    pub(crate) fn mode(&self, subject: &str) -> Mode {
+        self.subject_mode(subject)
+            .unwrap_or_else(|| self.global_mode())
+    }
+
+    /// The records that soft-delete a whole subject (one DELETE_SUBJECT record, as Confluent
+    /// writes) or hard-delete its soft-deleted versions (a tombstone each, then its config
+    /// and mode).
+    pub(crate) fn subject_deletion(
+        &self,
+        subject: &str,
+        permanent: bool,
+    ) -> Result<(Vec<i32>, Vec<Write>), RegistryError> {
+        let all = self.versions(subject, true)?;
+        let live: Vec<i32> = all
+            .iter()
+            .filter(|(_, v)| !v.deleted)
+            .map(|(n, _)| *n)
+            .collect();
+        if !permanent {
+            let Some(last) = live.last().copied() else {
+                return Err(RegistryError::subject_soft_deleted(subject));
+            };
+            let value = DeleteSubjectValue {
+                subject: subject.to_string(),
+                version: last,
+            };
+            let record = (Key::delete_subject(subject), Some(to_json(&value)));
+            return Ok((live, vec![record]));
+        }
+        if !live.is_empty() {
+            return Err(RegistryError::subject_not_soft_deleted(subject));
+        }
+        let numbers: Vec<i32> = all.iter().map(|(n, _)| *n).collect();
+        let mut records: Vec<Write> = numbers
+            .iter()
+            .map(|n| (Key::schema(subject, *n), None))
+            .collect();
+        if self.levels.contains_key(subject) {
+            records.push((Key::config(Some(subject)), None));
+        }
+        if self.modes.contains_key(subject) {
+            records.push((Key::mode(Some(subject)), None));
+        }
+        Ok((numbers, records))
+    }
+}
+
+/// A record value as JSON bytes.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_record(subject: &str, version: i32, id: u32, schema: &str) -> (Key, Vec<u8>) {
+        let value = SchemaValue {
+            subject: subject.into(),
+            version,
+            id,
+            schema_type: "AVRO".into(),
+            schema: schema.into(),
+            references: Vec::new(),
+            deleted: false,
+        };
+        (Key::schema(subject, version), to_json(&value))
+    }
+
+    #[test]
+    fn replaying_builds_subjects_ids_and_deletions() {
+        let mut store = Store::default();
+        for (key, value) in [
+            schema_record("a-value", 1, 1, "\"string\""),
+            schema_record("a-value", 2, 2, "\"long\""),
+            schema_record("b-value", 1, 1, "\"string\""),
+        ] {
+            store.apply(&key, Some(&value)).unwrap();
+        }
+        assert_eq!(store.subjects(false), vec!["a-value", "b-value"]);
+        assert_eq!(
+            store.version("a-value", Which::Latest, false).unwrap().1.id,
+            2
+        );
+        assert_eq!(store.next_id(), 3);
+        assert_eq!(store.uses_of(1, false).len(), 2);
+
+        let (versions, records) = store.subject_deletion("a-value", false).unwrap();
+        assert_eq!(versions, vec![1, 2]);
+        for (key, value) in &records {
+            store.apply(key, value.as_deref()).unwrap();
+        }
+        assert_eq!(store.subjects(false), vec!["b-value"]);
+        assert_eq!(store.subjects(true), vec!["a-value", "b-value"]);
+        assert_eq!(
+            store.next_version("a-value"),
+            3,
+            "soft-deleted versions keep their numbers"
+        );
+        // Deleted schemas stay readable by id.
+        assert!(store.schema(2).is_some());
+
+        let (_, records) = store.subject_deletion("a-value", true).unwrap();
+        for (key, value) in &records {
+            store.apply(key, value.as_deref()).unwrap();
+        }
+        assert_eq!(store.subjects(true), vec!["b-value"]);
+        assert_eq!(
+            store.next_version("a-value"),
+            1,
+            "a hard-deleted subject starts again"
+        );
+        assert_eq!(store.next_id(), 3, "ids are never given twice");
+    }
+
+    #[test]
+    fn hard_deletion_needs_a_soft_deletion_first() {
+        let mut store = Store::default();
+        let (key, value) = schema_record("a-value", 1, 1, "\"string\"");
+        store.apply(&key, Some(&value)).unwrap();
+        let err = store.subject_deletion("a-value", true).unwrap_err();
+        assert_eq!(err.code, 40405);
+        let err = store.subject_deletion("nope", false).unwrap_err();
+        assert_eq!(err.code, 40401);
+    }
+}

@@ -1,0 +1,245 @@
+//! The registry served by a dev cluster, driven through its REST API as Confluent's clients
+//! drive it: ids, versions, compatibility, deletion, and what survives the failover of the
+//! broker leading `_schemas` and a new registry reading the topic back.
+
+// Test code: a failed step fails the test, saying why.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+
+use serde_json::{json, Value};
+use streamctl_devcluster::DevCluster;
+use streamctl_testkit::{cluster_with, http};
+
+const USER_V1: &str =
+    r#"{"type":"record","name":"User","namespace":"demo","fields":[{"name":"id","type":"long"}]}"#;
+const USER_V2: &str = r#"{"type":"record","name":"User","namespace":"demo","fields":[{"name":"id","type":"long"},{"name":"name","type":"string","default":""}]}"#;
+/// A field without a default: data written with v1/v2 cannot be read with it.
+const USER_BAD: &str = r#"{"type":"record","name":"User","namespace":"demo","fields":[{"name":"id","type":"long"},{"name":"email","type":"string"}]}"#;
+
+fn addr(dc: &DevCluster) -> SocketAddr {
+    let url = dc.schema_registry_url().expect("a registry");
+    url.trim_start_matches("http://")
+        .parse()
+        .expect("host:port")
+}
+
+async fn call(dc: &DevCluster, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body.map(|b| b.to_string());
+    let (status, text) = http(addr(dc), method, path, body.as_deref()).await;
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+fn schema(text: &str) -> Option<Value> {
+    Some(json!({"schema": text, "schemaType": "AVRO", "references": []}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_versions_compatibility_and_deletion_follow_confluents_rules() {
+    let dc = cluster_with(3, |b| b.schema_registry(true)).await;
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions?normalize=False",
+        schema(USER_V1),
+    )
+    .await;
+    assert_eq!(
+        (status, &v["id"], &v["version"]),
+        (200, &json!(1), &json!(1)),
+        "{v}"
+    );
+    // The same schema written differently is the same schema: same id, no new version.
+    let spaced = USER_V1.replace(',', ", ");
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema(&spaced),
+    )
+    .await;
+    assert_eq!((&v["id"], &v["version"]), (&json!(1), &json!(1)), "{v}");
+    // Under another subject it keeps its id and starts that subject at version 1.
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/subjects/other-value/versions",
+        schema(USER_V1),
+    )
+    .await;
+    assert_eq!((&v["id"], &v["version"]), (&json!(1), &json!(1)), "{v}");
+    // A compatible evolution (a field with a default) is version 2 with a new id.
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema(USER_V2),
+    )
+    .await;
+    assert_eq!(
+        (status, &v["id"], &v["version"]),
+        (200, &json!(2), &json!(2)),
+        "{v}"
+    );
+    // An incompatible one is refused with 409 / 40901 and says which field broke it.
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema(USER_BAD),
+    )
+    .await;
+    assert_eq!((status, &v["error_code"]), (409, &json!(40901)), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("email"), "{v}");
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/compatibility/subjects/users-value/versions/latest?verbose=True",
+        schema(USER_BAD),
+    )
+    .await;
+    assert_eq!(v["is_compatible"], json!(false), "{v}");
+    assert!(
+        v["messages"]
+            .to_string()
+            .contains("READER_FIELD_MISSING_DEFAULT_VALUE"),
+        "{v}"
+    );
+    // With NONE on the subject it goes in.
+    let (status, _) = call(
+        &dc,
+        "PUT",
+        "/config/users-value",
+        Some(json!({"compatibility": "NONE"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, v) = call(&dc, "GET", "/config/users-value", None).await;
+    assert_eq!(v, json!({"compatibilityLevel": "NONE"}));
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema(USER_BAD),
+    )
+    .await;
+    assert_eq!((status, &v["version"]), (200, &json!(3)), "{v}");
+
+    // Reads: by id, by version, the lists, and a lookup.
+    let (_, v) = call(&dc, "GET", "/schemas/ids/2?subject=users-value", None).await;
+    assert_eq!(v["schemaType"], json!("AVRO"));
+    assert!(v["schema"].as_str().unwrap().contains("\"name\""), "{v}");
+    let (_, v) = call(&dc, "GET", "/subjects", None).await;
+    assert_eq!(v, json!(["other-value", "users-value"]));
+    let (_, v) = call(&dc, "GET", "/subjects/users-value/versions", None).await;
+    assert_eq!(v, json!([1, 2, 3]));
+    let (_, v) = call(&dc, "GET", "/schemas/ids/1/versions", None).await;
+    assert_eq!(
+        v,
+        json!([{"subject": "other-value", "version": 1}, {"subject": "users-value", "version": 1}])
+    );
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value?deleted=False",
+        schema(USER_V2),
+    )
+    .await;
+    assert_eq!((&v["id"], &v["version"]), (&json!(2), &json!(2)), "{v}");
+    let (status, v) = call(&dc, "GET", "/subjects/nope/versions/latest", None).await;
+    assert_eq!((status, &v["error_code"]), (404, &json!(40401)));
+    let (status, v) = call(&dc, "GET", "/subjects/users-value/versions/9", None).await;
+    assert_eq!((status, &v["error_code"]), (404, &json!(40402)));
+    let (status, v) = call(&dc, "GET", "/schemas/ids/99", None).await;
+    assert_eq!((status, &v["error_code"]), (404, &json!(40403)));
+    let (status, v) = call(&dc, "GET", "/subjects/users-value/versions/zero", None).await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42202)));
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema("{\"type\":\"nope\"}"),
+    )
+    .await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42201)), "{v}");
+
+    // Deletion: soft first, then hard; a deleted schema stays readable by id.
+    let (status, v) = call(&dc, "DELETE", "/subjects/other-value?permanent=true", None).await;
+    assert_eq!((status, &v["error_code"]), (404, &json!(40405)));
+    let (_, v) = call(&dc, "DELETE", "/subjects/other-value", None).await;
+    assert_eq!(v, json!([1]));
+    let (_, v) = call(&dc, "GET", "/subjects", None).await;
+    assert_eq!(v, json!(["users-value"]));
+    let (_, v) = call(&dc, "GET", "/subjects?deleted=true", None).await;
+    assert_eq!(v, json!(["other-value", "users-value"]));
+    let (_, v) = call(&dc, "DELETE", "/subjects/other-value?permanent=true", None).await;
+    assert_eq!(v, json!([1]));
+    let (_, v) = call(&dc, "DELETE", "/subjects/users-value/versions/3", None).await;
+    assert_eq!(v, json!(3));
+    let (_, v) = call(&dc, "GET", "/subjects/users-value/versions/latest", None).await;
+    assert_eq!(v["version"], json!(2));
+    let (status, _) = call(&dc, "GET", "/schemas/ids/3", None).await;
+    assert_eq!(status, 200);
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_schemas_survive_the_failover_of_schemas_leader_and_a_new_registry() {
+    let dir = streamctl_testkit::TempDir::new("registry");
+    let dc = cluster_with(3, |b| b.schema_registry(true).data_dir(dir.path())).await;
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema(USER_V1),
+    )
+    .await;
+    assert_eq!(v["id"], json!(1));
+    let leader = dc
+        .state()
+        .topics
+        .iter()
+        .find(|t| t.name == "_schemas")
+        .and_then(|t| t.partitions.first())
+        .map(|p| p.leader)
+        .expect("_schemas has a leader");
+    dc.kill_broker(leader).await.unwrap();
+    // Written while its old leader is down: the new leader takes it.
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema(USER_V2),
+    )
+    .await;
+    assert_eq!((status, &v["id"]), (200, &json!(2)), "{v}");
+    dc.shutdown().await;
+    // The whole cluster again on its data: a new registry reads the same state back.
+    let dc = cluster_with(3, |b| b.schema_registry(true).data_dir(dir.path())).await;
+    let (_, v) = call(&dc, "GET", "/subjects/users-value/versions", None).await;
+    assert_eq!(v, json!([1, 2]));
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value?deleted=False",
+        schema(USER_V2),
+    )
+    .await;
+    assert_eq!((&v["id"], &v["version"]), (&json!(2), &json!(2)), "{v}");
+    // Ids carry on from the largest one read back.
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/subjects/orders-value/versions",
+        schema(r#""string""#),
+    )
+    .await;
+    assert_eq!(v["id"], json!(3), "{v}");
+    dc.shutdown().await;
+}
