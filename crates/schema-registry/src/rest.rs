@@ -26,10 +26,12 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+mod settings;
+
 use crate::compat::{self, Parsed};
 use crate::error::RegistryError;
 use crate::kafka::KafkaStore;
-use crate::records::{ConfigValue, Key, ModeValue, Reference, SchemaValue};
+use crate::records::{Key, Reference, SchemaValue};
 use crate::store::{to_json, Store, Stored, Which};
 use crate::{Level, Mode};
 
@@ -89,22 +91,27 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
         )
         .route(
             "/config",
-            get(global_config)
-                .put(put_global_config)
-                .delete(delete_global_config),
+            get(settings::global::<Level>)
+                .put(settings::put_global::<Level>)
+                .delete(settings::delete_global::<Level>),
         )
         .route(
             "/config/{s}",
-            get(subject_config)
-                .put(put_subject_config)
-                .delete(delete_subject_config),
+            get(settings::subject::<Level>)
+                .put(settings::put_subject::<Level>)
+                .delete(settings::delete_subject::<Level>),
         )
-        .route("/mode", get(global_mode).put(put_global_mode))
+        .route(
+            "/mode",
+            get(settings::global::<Mode>)
+                .put(settings::put_global::<Mode>)
+                .delete(settings::delete_global::<Mode>),
+        )
         .route(
             "/mode/{s}",
-            get(subject_mode)
-                .put(put_subject_mode)
-                .delete(delete_subject_mode),
+            get(settings::subject::<Mode>)
+                .put(settings::put_subject::<Mode>)
+                .delete(settings::delete_subject::<Mode>),
         )
         .fallback(|| async { error(&RegistryError::new(404, 404, "HTTP 404 Not Found")) })
         .method_not_allowed_fallback(|| async {
@@ -627,146 +634,4 @@ async fn compatibility_one(
         &request,
         flag(&flags, "verbose"),
     )
-}
-
-/// A PUT /config body: Confluent's clients send `compatibility`, some `compatibilityLevel`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfigRequest {
-    #[serde(default)]
-    compatibility: Option<String>,
-    #[serde(default)]
-    compatibility_level: Option<String>,
-}
-
-fn level_of(bytes: &Bytes) -> Result<Level, RegistryError> {
-    let request: ConfigRequest = body(bytes)?;
-    let given = request
-        .compatibility
-        .or(request.compatibility_level)
-        .unwrap_or_default();
-    given
-        .parse()
-        .map_err(|_| RegistryError::invalid_level(&given))
-}
-
-async fn set_level(r: &Registry, subject: Option<&str>, level: Level) -> Answer {
-    let _writer = r.kafka.lock().await;
-    let value = ConfigValue {
-        compatibility_level: level.as_str().to_string(),
-    };
-    r.kafka
-        .write(vec![(Key::config(subject), Some(to_json(&value)))])
-        .await?;
-    Ok(ok(json!({"compatibility": level.as_str()})))
-}
-
-async fn global_config(State(r): Shared) -> Answer {
-    Ok(ok(
-        json!({"compatibilityLevel": r.kafka.read().global_level().as_str()}),
-    ))
-}
-
-async fn put_global_config(State(r): Shared, bytes: Bytes) -> Answer {
-    set_level(&r, None, level_of(&bytes)?).await
-}
-
-async fn delete_global_config(State(r): Shared) -> Answer {
-    let _writer = r.kafka.lock().await;
-    let previous = r.kafka.read().global_level();
-    r.kafka.write(vec![(Key::config(None), None)]).await?;
-    Ok(ok(json!({"compatibilityLevel": previous.as_str()})))
-}
-
-async fn subject_config(
-    State(r): Shared,
-    Path(subject): Path<String>,
-    Query(flags): Flags,
-) -> Answer {
-    let store = r.kafka.read();
-    let level = match store.subject_level(&subject) {
-        Some(level) => level,
-        None if flag(&flags, "defaultToGlobal") => store.global_level(),
-        None => return Err(RegistryError::no_subject_level(&subject)),
-    };
-    Ok(ok(json!({"compatibilityLevel": level.as_str()})))
-}
-
-async fn put_subject_config(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -> Answer {
-    check_subject(&subject)?;
-    set_level(&r, Some(&subject), level_of(&bytes)?).await
-}
-
-async fn delete_subject_config(State(r): Shared, Path(subject): Path<String>) -> Answer {
-    let _writer = r.kafka.lock().await;
-    let previous = r
-        .kafka
-        .read()
-        .subject_level(&subject)
-        .ok_or_else(|| RegistryError::subject_not_found(&subject))?;
-    r.kafka
-        .write(vec![(Key::config(Some(&subject)), None)])
-        .await?;
-    Ok(ok(json!({"compatibilityLevel": previous.as_str()})))
-}
-
-#[derive(Debug, Deserialize)]
-struct ModeRequest {
-    mode: String,
-}
-
-async fn set_mode(r: &Registry, subject: Option<&str>, bytes: &Bytes) -> Answer {
-    let request: ModeRequest = body(bytes)?;
-    let mode: Mode = request
-        .mode
-        .parse()
-        .map_err(|_| RegistryError::invalid_mode(&request.mode))?;
-    let _writer = r.kafka.lock().await;
-    let value = ModeValue {
-        mode: mode.as_str().to_string(),
-    };
-    r.kafka
-        .write(vec![(Key::mode(subject), Some(to_json(&value)))])
-        .await?;
-    Ok(ok(json!({"mode": mode.as_str()})))
-}
-
-async fn global_mode(State(r): Shared) -> Answer {
-    Ok(ok(json!({"mode": r.kafka.read().global_mode().as_str()})))
-}
-
-async fn put_global_mode(State(r): Shared, bytes: Bytes) -> Answer {
-    set_mode(&r, None, &bytes).await
-}
-
-async fn subject_mode(
-    State(r): Shared,
-    Path(subject): Path<String>,
-    Query(flags): Flags,
-) -> Answer {
-    let store = r.kafka.read();
-    let mode = match store.subject_mode(&subject) {
-        Some(mode) => mode,
-        None if flag(&flags, "defaultToGlobal") => store.global_mode(),
-        None => return Err(RegistryError::no_subject_mode(&subject)),
-    };
-    Ok(ok(json!({"mode": mode.as_str()})))
-}
-
-async fn put_subject_mode(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -> Answer {
-    check_subject(&subject)?;
-    set_mode(&r, Some(&subject), &bytes).await
-}
-
-async fn delete_subject_mode(State(r): Shared, Path(subject): Path<String>) -> Answer {
-    let _writer = r.kafka.lock().await;
-    let previous = r
-        .kafka
-        .read()
-        .subject_mode(&subject)
-        .ok_or_else(|| RegistryError::no_subject_mode(&subject))?;
-    r.kafka
-        .write(vec![(Key::mode(Some(&subject)), None)])
-        .await?;
-    Ok(ok(json!({"mode": previous.as_str()})))
 }

@@ -31,9 +31,9 @@ fn addr(dc: &DevCluster) -> SocketAddr {
 
 async fn call(dc: &DevCluster, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let body = body.map(|b| b.to_string());
-    let (status, text) = http(addr(dc), method, path, body.as_deref()).await;
-    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, value)
+    let answer = http(addr(dc), method, path, body.as_deref()).await;
+    let value = serde_json::from_str(&answer.body).unwrap_or(Value::String(answer.body));
+    (answer.status, value)
 }
 
 fn schema(text: &str) -> Option<Value> {
@@ -241,5 +241,71 @@ async fn registered_schemas_survive_the_failover_of_schemas_leader_and_a_new_reg
     )
     .await;
     assert_eq!(v["id"], json!(3), "{v}");
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_and_mode_are_global_and_per_subject() {
+    let dc = cluster_with(1, |b| b.schema_registry(true)).await;
+    let (_, v) = call(&dc, "GET", "/config", None).await;
+    assert_eq!(v, json!({"compatibilityLevel": "BACKWARD"}));
+    let (status, v) = call(&dc, "GET", "/config/s", None).await;
+    assert_eq!((status, &v["error_code"]), (404, &json!(40408)));
+    let (_, v) = call(&dc, "GET", "/config/s?defaultToGlobal=True", None).await;
+    assert_eq!(v, json!({"compatibilityLevel": "BACKWARD"}));
+    let (status, v) = call(
+        &dc,
+        "PUT",
+        "/config",
+        Some(json!({"compatibility": "full_transitive"})),
+    )
+    .await;
+    assert_eq!(
+        (status, v),
+        (200, json!({"compatibility": "FULL_TRANSITIVE"}))
+    );
+    let (status, v) = call(
+        &dc,
+        "PUT",
+        "/config",
+        Some(json!({"compatibility": "SIDEWAYS"})),
+    )
+    .await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42203)));
+    let (_, v) = call(&dc, "DELETE", "/config", None).await;
+    assert_eq!(v, json!({"compatibilityLevel": "FULL_TRANSITIVE"}));
+    let (_, v) = call(&dc, "GET", "/config", None).await;
+    assert_eq!(v, json!({"compatibilityLevel": "BACKWARD"}));
+
+    // A read-only subject refuses registration; the others do not.
+    let (status, _) = call(
+        &dc,
+        "PUT",
+        "/mode/frozen",
+        Some(json!({"mode": "READONLY"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, v) = call(&dc, "POST", "/subjects/frozen/versions", schema(USER_V1)).await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42205)), "{v}");
+    let (status, _) = call(&dc, "POST", "/subjects/open/versions", schema(USER_V1)).await;
+    assert_eq!(status, 200);
+    let (_, v) = call(&dc, "DELETE", "/mode/frozen", None).await;
+    assert_eq!(v, json!({"mode": "READONLY"}));
+    let (status, _) = call(&dc, "POST", "/subjects/frozen/versions", schema(USER_V1)).await;
+    assert_eq!(status, 200);
+    // What Confluent's clients ask besides.
+    let (_, v) = call(&dc, "GET", "/schemas/types", None).await;
+    assert_eq!(v, json!(["AVRO"]));
+    let (status, v) = call(
+        &dc,
+        "GET",
+        "/associations/resources/-/users?resourceType=topic&associationType=value",
+        None,
+    )
+    .await;
+    assert_eq!((status, v), (200, json!([])));
+    let (status, v) = call(&dc, "GET", "/no/such/route", None).await;
+    assert_eq!((status, &v["error_code"]), (404, &json!(404)));
     dc.shutdown().await;
 }

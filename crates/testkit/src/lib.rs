@@ -24,6 +24,6 @@ mod tools;
 
 pub use cluster::{cluster, cluster_with, init_tracing};
 pub use fetch::{read_batches, read_partition, FetchedRecord};
-pub use http::http;
+pub use http::{http, HttpResponse};
 pub use scratch::{seed, TempDir};
 pub use tools::{kcat, kcat_consume, python, require, run, workspace_root, TOOL_TIMEOUT};

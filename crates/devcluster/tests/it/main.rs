@@ -29,4 +29,5 @@ mod interop;
 mod interop_security;
 mod limits;
 mod replication;
+mod schema_registry;
 mod security;
