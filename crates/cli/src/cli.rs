@@ -526,6 +526,17 @@ pub struct ConsumeArgs {
         value_parser = ["read_uncommitted", "read_committed"]
     )]
     pub isolation: Option<String>,
+    /// Decode schema-encoded records (Confluent's framing), printed as JSON: `value=avro`,
+    /// `key=avro`, or `avro` for both (kcat's -s).
+    #[arg(short = 's', value_name = "[key=|value=]avro")]
+    pub schema: Vec<String>,
+    /// The schema registry for -s (default: the `schema.registry.url` property).
+    #[arg(short = 'r', value_name = "URL")]
+    pub registry: Option<String>,
+    /// With -s: skip a record that does not decode (saying which on stderr) instead of
+    /// stopping.
+    #[arg(long, requires = "schema")]
+    pub skip_undecodable: bool,
 }
 
 /// `streamctl perf …`.

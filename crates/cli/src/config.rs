@@ -168,6 +168,10 @@ where
         let (k, v) = kv
             .split_once('=')
             .with_context(|| format!("-X {}: expected key=value", redacted(kv)))?;
+        // The schema registry's settings (see `schemas.rs`), not the Kafka client's.
+        if k.trim().starts_with(crate::schemas::PROPERTY_PREFIX) {
+            continue;
+        }
         set(k.trim(), v).with_context(|| format!("-X {}", redacted(kv)))?;
     }
     if let Some(username) = password_needed(&global.properties) {

@@ -10,6 +10,7 @@ mod config;
 mod devadmin;
 mod jsonl;
 mod output;
+mod schemas;
 mod ui;
 
 use std::process::ExitCode;

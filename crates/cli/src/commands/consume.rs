@@ -16,6 +16,7 @@ use anyhow::{bail, Context};
 use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
 
 use crate::cli::{ConsumeArgs, Global};
+use crate::schemas::{Decoded, Decoders};
 
 /// Where to start reading, from `-o`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,9 @@ pub async fn run(global: &Global, args: ConsumeArgs) -> anyhow::Result<ExitCode>
     } else {
         assign(&consumer, &args, &spec).await?
     };
-    let mut printer = Printer::new(&args, bounds);
+    let decoders =
+        crate::schemas::Decoders::from_args(global, &args.schema, args.registry.as_deref())?;
+    let mut printer = Printer::new(&args, bounds, decoders);
     let result = printer.run(&consumer).await;
     if args.group.is_some() && result.is_ok() && !printer.done.is_empty() {
         commit_owned(&consumer, &mut printer.done)
@@ -252,13 +255,15 @@ struct Printer<'a> {
     args: &'a ConsumeArgs,
     bounds: Bounds,
     format: RecordFormat,
+    /// With -s: decodes schema-encoded keys and values.
+    decoders: Option<Decoders>,
     printed: u64,
     /// Next offset per partition of what was printed: what a group commits.
     done: BTreeMap<TopicPartition, i64>,
 }
 
 impl<'a> Printer<'a> {
-    fn new(args: &'a ConsumeArgs, bounds: Bounds) -> Self {
+    fn new(args: &'a ConsumeArgs, bounds: Bounds, decoders: Option<Decoders>) -> Self {
         let format = RecordFormat::parse(
             &args
                 .record_format
@@ -269,6 +274,7 @@ impl<'a> Printer<'a> {
             args,
             bounds,
             format,
+            decoders,
             printed: 0,
             done: BTreeMap::new(),
         }
@@ -319,11 +325,23 @@ impl<'a> Printer<'a> {
                         continue;
                     }
                 }
-                if args.json {
-                    serde_json::to_writer(&mut *out, &crate::jsonl::to_json(r))?;
-                    out.write_all(b"\n")?;
-                } else {
-                    self.format.write(&mut *out, r)?;
+                match self.decoded(r).await? {
+                    Shown::Skipped => {}
+                    Shown::Decoded(decoded) => {
+                        if args.json {
+                            let mut json = crate::jsonl::to_json(&decoded.record);
+                            decoded.annotate(&mut json);
+                            serde_json::to_writer(&mut *out, &json)?;
+                            out.write_all(b"\n")?;
+                        } else {
+                            self.format.write(&mut *out, &decoded.record)?;
+                        }
+                    }
+                    Shown::Stored if args.json => {
+                        serde_json::to_writer(&mut *out, &crate::jsonl::to_json(r))?;
+                        out.write_all(b"\n")?;
+                    }
+                    Shown::Stored => self.format.write(&mut *out, r)?,
                 }
                 self.printed += 1;
                 self.done.insert(
@@ -332,6 +350,28 @@ impl<'a> Printer<'a> {
                 );
             }
             out.flush()?;
+        }
+    }
+
+    /// How a record is shown: as stored without -s, else with its schema-encoded key and
+    /// value as JSON. A record that does not decode stops the command, naming it, or with
+    /// --skip-undecodable is reported on stderr and not printed.
+    async fn decoded(&self, r: &ConsumerRecord) -> anyhow::Result<Shown> {
+        let Some(decoders) = &self.decoders else {
+            return Ok(Shown::Stored);
+        };
+        match decoders.decode(r.key.as_deref(), r.value.as_deref()).await {
+            Ok((key, value)) => Ok(Shown::Decoded(DecodedRecord::new(r, key, value))),
+            Err(e) => {
+                let at = format!("{}/{}/{}", r.topic, r.partition, r.offset);
+                if !self.args.skip_undecodable {
+                    return Err(e.context(format!(
+                        "record {at} does not decode (--skip-undecodable goes on without it)"
+                    )));
+                }
+                eprintln!("skipping record {at}: {e:#}");
+                Ok(Shown::Skipped)
+            }
         }
     }
 
@@ -393,6 +433,63 @@ enum Piece {
     Value,
     ValueLength,
     Headers,
+}
+
+/// How one record is shown.
+enum Shown {
+    Stored,
+    Decoded(DecodedRecord),
+    Skipped,
+}
+
+/// A record whose schema-encoded key and value were decoded: the record to print (key and
+/// value replaced by their JSON text) and the schema ids for -J.
+struct DecodedRecord {
+    record: ConsumerRecord,
+    key_schema: Option<u32>,
+    value_schema: Option<u32>,
+}
+
+impl DecodedRecord {
+    fn new(r: &ConsumerRecord, key: Option<Decoded>, value: Option<Decoded>) -> Self {
+        let mut record = r.clone();
+        let text = |d: &Decoded| bytes::Bytes::from(d.json.to_string());
+        if let Some(k) = &key {
+            record.key = Some(text(k));
+        }
+        if let Some(v) = &value {
+            record.value = Some(text(v));
+        }
+        DecodedRecord {
+            record,
+            key_schema: key.map(|k| k.schema_id),
+            value_schema: value.map(|v| v.schema_id),
+        }
+    }
+
+    /// In -J output: a decoded key or value is JSON itself, with its schema id beside it.
+    fn annotate(&self, json: &mut serde_json::Value) {
+        let Some(fields) = json.as_object_mut() else {
+            return;
+        };
+        for (part, schema) in [("key", self.key_schema), ("value", self.value_schema)] {
+            let Some(id) = schema else { continue };
+            let decoded = self
+                .record_part(part)
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or(serde_json::Value::Null);
+            fields.insert(part.to_string(), decoded);
+            fields.insert(format!("{part}_encoding"), "avro".into());
+            fields.insert(format!("{part}_schema_id"), id.into());
+        }
+    }
+
+    fn record_part(&self, part: &str) -> Option<&[u8]> {
+        match part {
+            "key" => self.record.key.as_deref(),
+            _ => self.record.value.as_deref(),
+        }
+    }
 }
 
 /// The record format of `-f` (kcat's tokens).

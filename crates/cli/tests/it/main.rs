@@ -32,5 +32,6 @@ mod foreign;
 mod groups_and_dev;
 mod perf;
 mod records;
+mod schemas;
 mod security;
 mod ui_tmux;

@@ -1,0 +1,175 @@
+//! `streamctl consume -s value=avro`: records in Confluent's framing, written under two
+//! schema versions, printed as JSON (text and -J), against the registry `dev up` serves;
+//! a record that does not decode stops the read naming it, or is skipped on request.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use streamctl_client::producer::{Producer, Record};
+use streamctl_serdes::{AvroCodec, RegistryClient};
+
+use crate::support::{dev_up_printing, stdout_of, streamctl_with, test_config};
+
+const V1: &str = r#"{"type":"record","name":"Reading","fields":[{"name":"sensor","type":"string"},{"name":"celsius","type":"double"}]}"#;
+const V2: &str = r#"{"type":"record","name":"Reading","fields":[{"name":"sensor","type":"string"},{"name":"celsius","type":"double"},{"name":"unit","type":{"type":"enum","name":"Unit","symbols":["C","F"]},"default":"C"}]}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consume_decodes_avro_values_and_names_a_record_that_does_not_decode() {
+    let config = test_config();
+    let (_dev, printed) = dev_up_printing(
+        &config,
+        &["--in-memory", "--no-profile"],
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    let brokers = printed["BROKERS"].clone();
+    let url = printed["SCHEMA_REGISTRY"].clone();
+    let registry = Arc::new(RegistryClient::new(&url).unwrap());
+    let v1 = registry
+        .register("readings-value", "AVRO", V1, &[])
+        .await
+        .unwrap();
+    let v2 = registry
+        .register("readings-value", "AVRO", V2, &[])
+        .await
+        .unwrap();
+    let codec = AvroCodec::new(registry);
+    let producer = Producer::builder(&brokers).build().await.unwrap();
+    let values = [
+        (v1, json!({"sensor": "attic", "celsius": 21.5})),
+        (
+            v2,
+            json!({"sensor": "cellar", "celsius": 12.0, "unit": "F"}),
+        ),
+    ];
+    for (id, value) in &values {
+        let bytes = codec.encode(*id, value).await.unwrap();
+        let record = Record::new("readings").partition(0).key(b"k").value(&bytes);
+        producer.send(record).await.unwrap().await.unwrap();
+    }
+    let text = stdout_of(
+        &streamctl_with(
+            &config,
+            &[
+                "-b",
+                &brokers,
+                "consume",
+                "readings",
+                "-e",
+                "-s",
+                "value=avro",
+                "-r",
+                &url,
+                "-f",
+                "%k %s\n",
+            ],
+            b"",
+        )
+        .await,
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for ((_, expected), line) in values.iter().zip(&lines) {
+        let (key, json) = line.split_once(' ').unwrap();
+        assert_eq!(key, "k");
+        assert_eq!(
+            serde_json::from_str::<Value>(json).unwrap(),
+            *expected,
+            "{line}"
+        );
+    }
+    // -J: the value is JSON itself, with its schema id; the registry URL from a property.
+    let property = format!("schema.registry.url={url}");
+    let text = stdout_of(
+        &streamctl_with(
+            &config,
+            &[
+                "-b",
+                &brokers,
+                "-X",
+                &property,
+                "consume",
+                "readings",
+                "-e",
+                "-s",
+                "value=avro",
+                "-J",
+            ],
+            b"",
+        )
+        .await,
+    );
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["value"], values[0].1);
+    assert_eq!(first["value_schema_id"], json!(v1));
+    assert_eq!(first["key"], json!("k"), "the key was not asked for");
+
+    // A plain record among them: named, then skipped on request.
+    producer
+        .send(Record::new("readings").partition(0).value(b"plain text"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let bytes = codec.encode(v1, &values[0].1).await.unwrap();
+    producer
+        .send(Record::new("readings").partition(0).value(&bytes))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let failed = streamctl_with(
+        &config,
+        &[
+            "-b",
+            &brokers,
+            "consume",
+            "readings",
+            "-e",
+            "-s",
+            "value=avro",
+            "-r",
+            &url,
+        ],
+        b"",
+    )
+    .await;
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("readings/0/2") && stderr.contains("magic byte"),
+        "{stderr}"
+    );
+    let skipped = streamctl_with(
+        &config,
+        &[
+            "-b",
+            &brokers,
+            "consume",
+            "readings",
+            "-e",
+            "-s",
+            "value=avro",
+            "-r",
+            &url,
+            "--skip-undecodable",
+        ],
+        b"",
+    )
+    .await;
+    assert!(skipped.status.success());
+    assert_eq!(stdout_of(&skipped).lines().count(), 3);
+    assert!(String::from_utf8_lossy(&skipped.stderr).contains("skipping record readings/0/2"));
+
+    // Asking to decode without a registry says how to name one.
+    let out = streamctl_with(
+        &config,
+        &["-b", &brokers, "consume", "readings", "-e", "-s", "avro"],
+        b"",
+    )
+    .await;
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-r URL"),
+        "{out:?}"
+    );
+}

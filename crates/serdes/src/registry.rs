@@ -1,0 +1,267 @@
+//! A client of a schema registry's REST API (Confluent's), with the caches serializers
+//! need: a schema id never changes its schema, so every id is fetched once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::SerdesError;
+
+/// How requests authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// HTTP basic (`basic.auth.user.info=user:password`).
+    Basic {
+        /// The user.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// A bearer token.
+    Bearer(String),
+}
+
+/// A reference from a schema to a subject's version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    /// The name the schema uses for it.
+    pub name: String,
+    /// The subject holding it.
+    pub subject: String,
+    /// Its version there.
+    pub version: i32,
+}
+
+/// A schema as the registry gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredSchema {
+    /// Its global id.
+    pub id: u32,
+    /// `AVRO`, `JSON` or `PROTOBUF`.
+    pub schema_type: String,
+    /// The schema text.
+    pub schema: String,
+    /// The schemas it refers to.
+    pub references: Vec<Reference>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemaAnswer {
+    #[serde(default)]
+    id: Option<u32>,
+    #[serde(default)]
+    version: Option<i32>,
+    #[serde(default)]
+    schema_type: Option<String>,
+    #[serde(default)]
+    schema: Option<String>,
+    #[serde(default)]
+    references: Vec<Reference>,
+}
+
+/// A schema registry client.
+#[derive(Debug)]
+pub struct RegistryClient {
+    http: reqwest::Client,
+    urls: Vec<String>,
+    auth: Option<Auth>,
+    by_id: Mutex<HashMap<u32, Arc<RegisteredSchema>>>,
+    registered: Mutex<HashMap<(String, String), u32>>,
+}
+
+impl RegistryClient {
+    /// A client of the registry at `urls` (comma-separated: the next is tried when one
+    /// cannot be reached).
+    pub fn new(urls: &str) -> Result<RegistryClient, SerdesError> {
+        let urls: Vec<String> = urls
+            .split(',')
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Err(SerdesError::Config("no schema registry URL".into()));
+        }
+        if let Some(bad) = urls.iter().find(|u| !u.starts_with("http://")) {
+            return Err(SerdesError::Config(format!(
+                "{bad}: only http:// registry URLs are supported so far"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SerdesError::Config(e.to_string()))?;
+        Ok(RegistryClient {
+            http,
+            urls,
+            auth: None,
+            by_id: Mutex::new(HashMap::new()),
+            registered: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Authenticates every request.
+    pub fn with_auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The schema with this id (fetched once, then cached).
+    pub async fn schema(&self, id: u32) -> Result<Arc<RegisteredSchema>, SerdesError> {
+        if let Some(found) = self.cached(id) {
+            return Ok(found);
+        }
+        let answer: SchemaAnswer = self
+            .call("GET", &format!("/schemas/ids/{id}"), None)
+            .await?;
+        let schema = Arc::new(RegisteredSchema {
+            id,
+            schema_type: answer.schema_type.unwrap_or_else(|| "AVRO".into()),
+            schema: answer.schema.unwrap_or_default(),
+            references: answer.references,
+        });
+        self.by_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, schema.clone());
+        Ok(schema)
+    }
+
+    fn cached(&self, id: u32) -> Option<Arc<RegisteredSchema>> {
+        self.by_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    }
+
+    /// The latest version of `subject`: its number and schema.
+    pub async fn latest(&self, subject: &str) -> Result<(i32, Arc<RegisteredSchema>), SerdesError> {
+        self.version(subject, "latest").await
+    }
+
+    /// A version of `subject` (`"latest"` or a number).
+    pub async fn version(
+        &self,
+        subject: &str,
+        version: &str,
+    ) -> Result<(i32, Arc<RegisteredSchema>), SerdesError> {
+        let path = format!("/subjects/{}/versions/{version}", encode_segment(subject));
+        let answer: SchemaAnswer = self.call("GET", &path, None).await?;
+        let id = answer
+            .id
+            .ok_or_else(|| SerdesError::Registry("an answer without an id".into()))?;
+        let schema = Arc::new(RegisteredSchema {
+            id,
+            schema_type: answer.schema_type.unwrap_or_else(|| "AVRO".into()),
+            schema: answer.schema.unwrap_or_default(),
+            references: answer.references,
+        });
+        Ok((answer.version.unwrap_or_default(), schema))
+    }
+
+    /// Registers `schema` under `subject` (or finds it registered) and returns its id.
+    pub async fn register(
+        &self,
+        subject: &str,
+        schema_type: &str,
+        schema: &str,
+        references: &[Reference],
+    ) -> Result<u32, SerdesError> {
+        let key = (subject.to_string(), schema.to_string());
+        if let Some(id) = self
+            .registered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(*id);
+        }
+        let body = json!({"schema": schema, "schemaType": schema_type, "references": references});
+        let path = format!("/subjects/{}/versions", encode_segment(subject));
+        let answer: SchemaAnswer = self.call("POST", &path, Some(body)).await?;
+        let id = answer
+            .id
+            .ok_or_else(|| SerdesError::Registry("an answer without an id".into()))?;
+        self.registered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, id);
+        Ok(id)
+    }
+
+    /// One request, to each URL in turn until one answers; an error answer is the
+    /// registry's own (`error_code` and message).
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, SerdesError> {
+        let mut unreachable = Vec::new();
+        for base in &self.urls {
+            let url = format!("{base}{path}");
+            let mut request = match method {
+                "POST" => self.http.post(&url),
+                _ => self.http.get(&url),
+            }
+            .header("Accept", "application/vnd.schemaregistry.v1+json");
+            if let Some(body) = &body {
+                request = request
+                    .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                    .body(body.to_string());
+            }
+            request = match &self.auth {
+                Some(Auth::Basic { user, password }) => request.basic_auth(user, Some(password)),
+                Some(Auth::Bearer(token)) => request.bearer_auth(token),
+                None => request,
+            };
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) if e.is_connect() || e.is_timeout() => {
+                    unreachable.push(format!("{base}: {e}"));
+                    continue;
+                }
+                Err(e) => return Err(SerdesError::Unreachable(format!("{url}: {e}"))),
+            };
+            let status = response.status();
+            let text = response
+                .text()
+                .await
+                .map_err(|e| SerdesError::Unreachable(format!("{url}: {e}")))?;
+            if !status.is_success() {
+                let detail: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                return Err(SerdesError::Rejected {
+                    status: status.as_u16(),
+                    code: detail
+                        .get("error_code")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(-1),
+                    message: detail
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| text.clone(), str::to_string),
+                });
+            }
+            return serde_json::from_str(&text)
+                .map_err(|e| SerdesError::Registry(format!("{url}: unexpected answer: {e}")));
+        }
+        Err(SerdesError::Unreachable(unreachable.join("; ")))
+    }
+}
+
+/// A path segment with `/`, `%`, `?`, `#` and spaces escaped (subjects may hold them).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
