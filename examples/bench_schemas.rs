@@ -78,7 +78,11 @@ async fn main() -> Result<()> {
                            "ok": i % 2 == 0, "note": if i % 10 == 0 { json!("checked") } else { json!(null) }});
         let bytes = codec.encode(id, &value).await?;
         encoded_bytes += bytes.len();
-        last = Some(producer.send(Record::new(TOPIC).partition(0).value(&bytes)).await?);
+        last = Some(
+            producer
+                .send(Record::new(TOPIC).partition(0).value(&bytes))
+                .await?,
+        );
     }
     if let Some(last) = last {
         last.await?;

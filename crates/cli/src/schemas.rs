@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use serde_json::Value;
 use streamctl_serdes::{Auth, AvroCodec, RegistryClient};
 
 use crate::cli::Global;
@@ -25,11 +24,11 @@ pub struct Decoders {
     value: bool,
 }
 
-/// A decoded key or value: its schema id and JSON.
+/// A decoded key or value: its schema id and JSON text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
     pub schema_id: u32,
-    pub json: Value,
+    pub json: String,
 }
 
 impl Decoders {
@@ -115,7 +114,7 @@ impl Decoders {
     }
 
     async fn one(&self, bytes: &[u8]) -> anyhow::Result<Decoded> {
-        let (schema_id, json) = self.codec.decode(bytes).await?;
+        let (schema_id, json) = self.codec.decode_to_json_text(bytes).await?;
         Ok(Decoded { schema_id, json })
     }
 }

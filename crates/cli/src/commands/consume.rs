@@ -453,7 +453,7 @@ struct DecodedRecord {
 impl DecodedRecord {
     fn new(r: &ConsumerRecord, key: Option<Decoded>, value: Option<Decoded>) -> Self {
         let mut record = r.clone();
-        let text = |d: &Decoded| bytes::Bytes::from(d.json.to_string());
+        let text = |d: &Decoded| bytes::Bytes::from(d.json.clone());
         if let Some(k) = &key {
             record.key = Some(text(k));
         }

@@ -1,8 +1,14 @@
 //! The dev cluster's schema registry with a registry client and serdes we did not write:
-//! confluent-kafka's `SchemaRegistryClient`, `AvroSerializer` and `AvroDeserializer`, and the
-//! Confluent wire format of what they write, checked byte by byte.
+//! confluent-kafka's `SchemaRegistryClient`, `AvroSerializer` and `AvroDeserializer`; the
+//! Confluent wire format of what they write, checked byte by byte; our codec reading what
+//! they wrote, and their deserializer reading what ours wrote.
 
+use std::sync::Arc;
+
+use serde_json::json;
+use streamctl_client::producer::{Producer, Record};
 use streamctl_devcluster::DevCluster;
+use streamctl_serdes::{AvroCodec, RegistryClient};
 use streamctl_testkit::{cluster_with, python, read_batches};
 
 use crate::support::run_python;
@@ -10,15 +16,24 @@ use crate::support::run_python;
 const TOPIC: &str = "users";
 const COUNT: usize = 50;
 
-async fn avro_script(cluster: &DevCluster, mode: &str) {
+async fn avro_script(cluster: &DevCluster, topic: &str, mode: &str) {
     let url = cluster.schema_registry_url().unwrap();
     let count = COUNT.to_string();
     run_python(
         "fastavro",
         "confluent_avro.py",
-        &[&cluster.bootstrap_servers(), &url, TOPIC, &count, mode],
+        &[&cluster.bootstrap_servers(), &url, topic, &count, mode],
     )
     .await;
+}
+
+/// The i-th user the script writes (the second half with the v2 field).
+fn user(i: usize) -> serde_json::Value {
+    if i < COUNT {
+        json!({"id": i, "name": format!("user-{i}")})
+    } else {
+        json!({"id": i, "name": format!("user-{i}"), "email": format!("u{i}@example.com")})
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +43,7 @@ async fn confluent_avro_serdes_register_evolve_and_read_back_through_the_registr
     }
     let cluster = cluster_with(3, |b| b.schema_registry(true)).await;
     cluster.create_topic_with(TOPIC, 1, 3, &[]).unwrap();
-    avro_script(&cluster, "produce").await;
+    avro_script(&cluster, TOPIC, "produce").await;
     // Confluent's wire format: magic byte 0, the schema id (big-endian), then the Avro datum.
     let client = streamctl_client::Cluster::connect(streamctl_client::ClientConfig::new(
         &cluster.bootstrap_servers(),
@@ -60,6 +75,34 @@ async fn confluent_avro_serdes_register_evolve_and_read_back_through_the_registr
             zigzag & 0x7f | if zigzag > 0x7f { 0x80 } else { 0 }
         );
     }
-    avro_script(&cluster, "consume").await;
+    avro_script(&cluster, TOPIC, "consume").await;
+
+    // Ours reads theirs, and theirs reads ours: the same users, under the same schema ids.
+    let registry = Arc::new(RegistryClient::new(&cluster.schema_registry_url().unwrap()).unwrap());
+    let codec = AvroCodec::new(registry);
+    for (i, value) in values.iter().enumerate() {
+        let (id, decoded) = codec.decode(value).await.unwrap();
+        assert_eq!(
+            (id, decoded),
+            (if i < COUNT { 1 } else { 2 }, user(i)),
+            "record {i}"
+        );
+    }
+    cluster.create_topic_with("ours", 1, 3, &[]).unwrap();
+    let producer = Producer::builder(&cluster.bootstrap_servers())
+        .build()
+        .await
+        .unwrap();
+    for i in 0..2 * COUNT {
+        let id = if i < COUNT { 1 } else { 2 };
+        let bytes = codec.encode(id, &user(i)).await.unwrap();
+        assert_eq!(
+            bytes, values[i],
+            "record {i}: not byte-identical to confluent-kafka's"
+        );
+        let record = Record::new("ours").partition(0).value(&bytes);
+        producer.send(record).await.unwrap().await.unwrap();
+    }
+    avro_script(&cluster, "ours", "consume").await;
     cluster.shutdown().await;
 }
