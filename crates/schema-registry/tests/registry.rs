@@ -11,6 +11,7 @@
 )]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use streamctl_devcluster::DevCluster;
@@ -308,4 +309,37 @@ async fn config_and_mode_are_global_and_per_subject() {
     let (status, v) = call(&dc, "GET", "/no/such/route", None).await;
     assert_eq!((status, &v["error_code"]), (404, &json!(404)));
     dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_registrations_get_distinct_versions_and_ids() {
+    let dc = Arc::new(cluster_with(3, |b| b.schema_registry(true)).await);
+    call(
+        &dc,
+        "PUT",
+        "/config",
+        Some(json!({"compatibility": "NONE"})),
+    )
+    .await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let dc = dc.clone();
+            tokio::spawn(async move {
+                let text = format!(r#"{{"type":"fixed","name":"F{i}","size":{}}}"#, i + 1);
+                call(&dc, "POST", "/subjects/many/versions", schema(&text)).await
+            })
+        })
+        .collect();
+    let mut versions = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (status, v) = t.await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        versions.insert(v["version"].as_i64().unwrap());
+        ids.insert(v["id"].as_i64().unwrap());
+    }
+    assert_eq!(versions, (1..=10).collect());
+    assert_eq!(ids.len(), 10);
+    let (_, listed) = call(&dc, "GET", "/subjects/many/versions", None).await;
+    assert_eq!(listed, json!((1..=10).collect::<Vec<_>>()));
 }
