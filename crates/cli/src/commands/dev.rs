@@ -146,7 +146,10 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
     // The profile is written before the addresses are printed: whoever reads them (a script,
     // `dev up -d`) may run the next command at once, and it must find the profile.
     if !args.no_profile {
-        if let Err(e) = write_dev_profile(&brokers, admin.as_deref(), &security) {
+        let registry = cluster.schema_registry_url();
+        if let Err(e) =
+            write_dev_profile(&brokers, admin.as_deref(), registry.as_deref(), &security)
+        {
             tracing::warn!("could not write the dev profile: {e:#}");
         }
     }
@@ -303,6 +306,7 @@ const SECURITY_KEYS: &[&str] = &[
 fn write_dev_profile(
     brokers: &str,
     admin: Option<&str>,
+    registry: Option<&str>,
     security: &[(String, String)],
 ) -> anyhow::Result<()> {
     let path = config_path();
@@ -311,6 +315,12 @@ fn write_dev_profile(
     let mut properties = std::mem::take(&mut profile.properties);
     properties.retain(|k, _| !SECURITY_KEYS.contains(&k.as_str()));
     properties.extend(security.iter().cloned());
+    // `consume -s` finds the registry through the profile, as it finds the brokers.
+    let registry_key = format!("{}url", crate::schemas::PROPERTY_PREFIX);
+    match registry {
+        Some(url) => drop(properties.insert(registry_key, url.to_string())),
+        None => drop(properties.remove(&registry_key)),
+    }
     *profile = Profile {
         brokers: Some(brokers.to_string()),
         admin_url: admin.map(str::to_string),

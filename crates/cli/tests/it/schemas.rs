@@ -8,17 +8,21 @@ use serde_json::{json, Value};
 use streamctl_client::producer::{Producer, Record};
 use streamctl_serdes::{AvroCodec, RegistryClient};
 
-use crate::support::{dev_up_printing, stdout_of, streamctl_with, test_config};
+use streamctl_testkit::TempDir;
+
+use crate::support::{dev_up_printing, stdout_of, streamctl_with};
 
 const V1: &str = r#"{"type":"record","name":"Reading","fields":[{"name":"sensor","type":"string"},{"name":"celsius","type":"double"}]}"#;
 const V2: &str = r#"{"type":"record","name":"Reading","fields":[{"name":"sensor","type":"string"},{"name":"celsius","type":"double"},{"name":"unit","type":{"type":"enum","name":"Unit","symbols":["C","F"]},"default":"C"}]}"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consume_decodes_avro_values_and_names_a_record_that_does_not_decode() {
-    let config = test_config();
+    // A config file of its own: `dev up` writes its profile there.
+    let dir = TempDir::new("schemas-cli");
+    let config = dir.path().join("config.toml");
     let (_dev, printed) = dev_up_printing(
         &config,
-        &["--in-memory", "--no-profile"],
+        &["--in-memory"],
         std::time::Duration::from_secs(30),
     )
     .await;
@@ -161,9 +165,20 @@ async fn consume_decodes_avro_values_and_names_a_record_that_does_not_decode() {
     assert_eq!(stdout_of(&skipped).lines().count(), 3);
     assert!(String::from_utf8_lossy(&skipped.stderr).contains("skipping record readings/0/2"));
 
+    // `dev up` wrote brokers and registry into the dev profile: neither -b nor -r needed.
+    let text = stdout_of(
+        &streamctl_with(
+            &config,
+            &["consume", "readings", "-e", "-c", "2", "-s", "value=avro"],
+            b"",
+        )
+        .await,
+    );
+    assert_eq!(text.lines().count(), 2, "{text}");
+
     // Asking to decode without a registry says how to name one.
     let out = streamctl_with(
-        &config,
+        &dir.path().join("none.toml"),
         &["-b", &brokers, "consume", "readings", "-e", "-s", "avro"],
         b"",
     )
