@@ -87,6 +87,8 @@ pub enum Command {
     Group(GroupArgs),
     /// List and describe transactions; show the producers a partition knows.
     Txn(TxnArgs),
+    /// List, get, register, check and delete schemas in a schema registry.
+    Schema(SchemaArgs),
     /// Describe the cluster.
     Cluster(ClusterArgs),
     /// Named connection settings in the config file.
@@ -367,6 +369,76 @@ pub enum TxnCommand {
         /// The partition.
         #[arg(short, long, default_value_t = 0)]
         partition: i32,
+    },
+}
+
+/// `streamctl schema …`: the registry is `-r URL`, else the `schema.registry.url` property.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema registry (default: the `schema.registry.url` property or profile).
+    #[arg(short = 'r', long = "registry", value_name = "URL", global = true)]
+    pub registry: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SchemaCommand,
+}
+
+/// Schema registry subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Every subject.
+    List {
+        /// Soft-deleted subjects too.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// A subject's schema (its latest version, or VERSION), or a schema by --id.
+    Get {
+        /// The subject (not with --id).
+        #[arg(required_unless_present = "id")]
+        subject: Option<String>,
+        /// A version number, or `latest`.
+        #[arg(default_value = "latest")]
+        subject_version: String,
+        /// A schema id instead of a subject.
+        #[arg(long, conflicts_with = "subject")]
+        id: Option<u32>,
+    },
+    /// Registers the schema in FILE (`-` for stdin) under SUBJECT; prints its id.
+    Register {
+        /// The subject.
+        subject: String,
+        /// The schema file.
+        file: PathBuf,
+        /// AVRO, JSON or PROTOBUF.
+        #[arg(long = "type", default_value = "AVRO")]
+        schema_type: String,
+    },
+    /// Whether the schema in FILE may be registered under SUBJECT, and why not.
+    Check {
+        /// The subject.
+        subject: String,
+        /// The schema file (`-` for stdin).
+        file: PathBuf,
+        /// AVRO, JSON or PROTOBUF.
+        #[arg(long = "type", default_value = "AVRO")]
+        schema_type: String,
+        /// The version to check against (`latest` by default).
+        #[arg(long = "against", default_value = "latest")]
+        against: String,
+    },
+    /// Deletes a subject or one version (soft; --permanent after a soft delete).
+    Delete {
+        /// The subject.
+        subject: String,
+        /// Only this version (a number, or `latest`).
+        subject_version: Option<String>,
+        /// Remove for good (the subject or version must be soft-deleted first).
+        #[arg(long)]
+        permanent: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

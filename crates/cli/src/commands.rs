@@ -7,5 +7,6 @@ pub mod group;
 pub mod perf;
 pub mod produce;
 pub mod profile;
+pub mod schema;
 pub mod topic;
 pub mod txn;

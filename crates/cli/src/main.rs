@@ -110,6 +110,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
                 cli::Command::Topic(t) => commands::topic::run(&global, t).await,
                 cli::Command::Group(g) => commands::group::run(&global, g).await,
                 cli::Command::Txn(t) => commands::txn::run(&global, t).await,
+                cli::Command::Schema(s) => commands::schema::run(&global, s).await,
                 cli::Command::Cluster(c) => commands::cluster::run(&global, c).await,
                 cli::Command::Perf(p) => {
                     // perf starts its own dev cluster unless told where the brokers are.

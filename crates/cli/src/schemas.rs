@@ -16,6 +16,34 @@ use crate::cli::Global;
 /// The prefix of the properties that configure the schema registry client.
 pub const PROPERTY_PREFIX: &str = "schema.registry.";
 
+/// The registry client for `-r URL`, else the `schema.registry.url` property, with the
+/// authentication the properties give.
+pub fn registry_client(global: &Global, registry: Option<&str>) -> anyhow::Result<RegistryClient> {
+    let property = |name: &str| {
+        global.properties.iter().rev().find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k.trim() == format!("{PROPERTY_PREFIX}{name}")).then(|| v.to_string())
+        })
+    };
+    let url = registry
+        .map(str::to_string)
+        .or_else(|| property("url"))
+        .context("no schema registry: -r URL, or -X schema.registry.url=URL (or in the profile)")?;
+    let mut client = RegistryClient::new(&url).with_context(|| format!("schema registry {url}"))?;
+    if let Some(info) = property("basic.auth.user.info") {
+        let (user, password) = info
+            .split_once(':')
+            .context("schema.registry.basic.auth.user.info: expected user:password")?;
+        client = client.with_auth(Auth::Basic {
+            user: user.to_string(),
+            password: password.to_string(),
+        });
+    } else if let Some(token) = property("bearer.auth.token") {
+        client = client.with_auth(Auth::Bearer(token));
+    }
+    Ok(client)
+}
+
 /// Which parts of a record are schema-encoded, and the codec that decodes them.
 #[derive(Debug)]
 pub struct Decoders {
@@ -64,31 +92,7 @@ impl Decoders {
                 ),
             }
         }
-        let property = |name: &str| {
-            global.properties.iter().rev().find_map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                (k.trim() == format!("{PROPERTY_PREFIX}{name}")).then(|| v.to_string())
-            })
-        };
-        let url = registry
-            .map(str::to_string)
-            .or_else(|| property("url"))
-            .context(
-            "-s needs a schema registry: -r URL, or -X schema.registry.url=URL (or in the profile)",
-        )?;
-        let mut client =
-            RegistryClient::new(&url).with_context(|| format!("schema registry {url}"))?;
-        if let Some(info) = property("basic.auth.user.info") {
-            let (user, password) = info
-                .split_once(':')
-                .context("schema.registry.basic.auth.user.info: expected user:password")?;
-            client = client.with_auth(Auth::Basic {
-                user: user.to_string(),
-                password: password.to_string(),
-            });
-        } else if let Some(token) = property("bearer.auth.token") {
-            client = client.with_auth(Auth::Bearer(token));
-        }
+        let client = registry_client(global, registry)?;
         Ok(Some(Decoders {
             codec: Arc::new(AvroCodec::new(Arc::new(client))),
             key,

@@ -193,6 +193,69 @@ impl RegistryClient {
         Ok(id)
     }
 
+    /// Every subject (with soft-deleted ones when `deleted`).
+    pub async fn subjects(&self, deleted: bool) -> Result<Vec<String>, SerdesError> {
+        self.call("GET", &format!("/subjects?deleted={deleted}"), None)
+            .await
+    }
+
+    /// A subject's versions.
+    pub async fn versions(&self, subject: &str) -> Result<Vec<i32>, SerdesError> {
+        let path = format!("/subjects/{}/versions", encode_segment(subject));
+        self.call("GET", &path, None).await
+    }
+
+    /// Whether `schema` may follow `version` (`"latest"` or a number) of `subject` at the
+    /// subject's compatibility level, and the registry's reasons when it may not.
+    pub async fn check(
+        &self,
+        subject: &str,
+        version: &str,
+        schema_type: &str,
+        schema: &str,
+    ) -> Result<(bool, Vec<String>), SerdesError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            is_compatible: bool,
+            #[serde(default)]
+            messages: Vec<String>,
+        }
+        let body = json!({"schema": schema, "schemaType": schema_type, "references": []});
+        let path = format!(
+            "/compatibility/subjects/{}/versions/{version}?verbose=true",
+            encode_segment(subject)
+        );
+        let answer: Answer = self.call("POST", &path, Some(body)).await?;
+        Ok((answer.is_compatible, answer.messages))
+    }
+
+    /// Deletes a subject (soft, or `permanent` after a soft delete); the versions it had.
+    pub async fn delete_subject(
+        &self,
+        subject: &str,
+        permanent: bool,
+    ) -> Result<Vec<i32>, SerdesError> {
+        let path = format!(
+            "/subjects/{}?permanent={permanent}",
+            encode_segment(subject)
+        );
+        self.call("DELETE", &path, None).await
+    }
+
+    /// Deletes one version (soft, or `permanent` after a soft delete).
+    pub async fn delete_version(
+        &self,
+        subject: &str,
+        version: &str,
+        permanent: bool,
+    ) -> Result<i32, SerdesError> {
+        let path = format!(
+            "/subjects/{}/versions/{version}?permanent={permanent}",
+            encode_segment(subject)
+        );
+        self.call("DELETE", &path, None).await
+    }
+
     /// One request, to each URL in turn until one answers; an error answer is the
     /// registry's own (`error_code` and message).
     async fn call<T: for<'de> Deserialize<'de>>(
@@ -206,6 +269,7 @@ impl RegistryClient {
             let url = format!("{base}{path}");
             let mut request = match method {
                 "POST" => self.http.post(&url),
+                "DELETE" => self.http.delete(&url),
                 _ => self.http.get(&url),
             }
             .header("Accept", "application/vnd.schemaregistry.v1+json");

@@ -188,3 +188,83 @@ async fn consume_decodes_avro_values_and_names_a_record_that_does_not_decode() {
         "{out:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_subcommands_register_check_list_get_and_delete() {
+    let dir = TempDir::new("schema-cmd");
+    let config = dir.path().join("config.toml");
+    let (_dev, printed) = dev_up_printing(
+        &config,
+        &["--in-memory"],
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    let url = printed["SCHEMA_REGISTRY"].clone();
+    let v1 = dir.path().join("v1.avsc");
+    let bad = dir.path().join("bad.avsc");
+    std::fs::write(&v1, V1).unwrap();
+    std::fs::write(
+        &bad,
+        V1.replace(
+            r#"{"name":"celsius","type":"double"}"#,
+            r#"{"name":"celsius","type":"double"},{"name":"room","type":"string"}"#,
+        ),
+    )
+    .unwrap();
+    let run = |args: Vec<String>| {
+        let config = config.clone();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            streamctl_with(&config, &args, b"").await
+        }
+    };
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let v1_path = v1.to_str().unwrap();
+    let bad_path = bad.to_str().unwrap();
+
+    let out = run(s(&["schema", "register", "readings-value", v1_path])).await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout_of(&out).contains("id 1"), "{out:?}");
+    // The profile names the registry; -r does too.
+    let out = run(s(&[
+        "schema",
+        "-r",
+        &url,
+        "check",
+        "readings-value",
+        bad_path,
+    ]))
+    .await;
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("NOT compatible") && text.contains("room"),
+        "{text}"
+    );
+    let out = run(s(&["--format", "json", "schema", "list"])).await;
+    let listed: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(listed[0]["subject"], json!("readings-value"));
+    assert_eq!(listed[0]["id"], json!("1"));
+    let out = run(s(&["schema", "get", "--id", "1"])).await;
+    assert!(stdout_of(&out).contains("\"celsius\""), "{out:?}");
+    let out = run(s(&[
+        "schema",
+        "delete",
+        "readings-value",
+        "--permanent",
+        "--yes",
+    ]))
+    .await;
+    assert!(
+        !out.status.success(),
+        "a hard delete needs a soft one first"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("40405"),
+        "{out:?}"
+    );
+    let out = run(s(&["schema", "delete", "readings-value", "--yes"])).await;
+    assert!(stdout_of(&out).contains("versions 1"), "{out:?}");
+    let out = run(s(&["schema", "list"])).await;
+    assert!(!stdout_of(&out).contains("readings-value"), "{out:?}");
+}
