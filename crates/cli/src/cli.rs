@@ -259,6 +259,19 @@ pub struct ProduceArgs {
     /// Input format: `lines` (one value per line) or `jsonl` (what `consume -J` prints).
     #[arg(long, value_enum, default_value_t = InputFormat::Lines)]
     pub input: InputFormat,
+    /// Encode JSON input with a registered schema in Confluent's framing: `value=avro`,
+    /// `key=avro` (the key before -K's delimiter), or `avro` for both.
+    #[arg(short = 's', value_name = "[key=|value=]avro")]
+    pub schema: Vec<String>,
+    /// The schema registry for -s (default: the `schema.registry.url` property).
+    #[arg(short = 'r', value_name = "URL")]
+    pub registry: Option<String>,
+    /// The value's schema id (default: the latest schema of `<topic>-value`).
+    #[arg(long, value_name = "ID")]
+    pub value_schema_id: Option<u32>,
+    /// The key's schema id (default: the latest schema of `<topic>-key`).
+    #[arg(long, value_name = "ID")]
+    pub key_schema_id: Option<u32>,
 }
 
 /// `produce --input`.

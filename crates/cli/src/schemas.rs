@@ -44,6 +44,104 @@ pub fn registry_client(global: &Global, registry: Option<&str>) -> anyhow::Resul
     Ok(client)
 }
 
+/// Which parts of a record -s names: (key, value).
+fn parts(specs: &[String]) -> anyhow::Result<(bool, bool)> {
+    let (mut key, mut value) = (false, false);
+    for spec in specs {
+        let (part, format) = match spec.split_once('=') {
+            Some((part, format)) => (Some(part), format),
+            None => (None, spec.as_str()),
+        };
+        if !format.eq_ignore_ascii_case("avro") {
+            bail!("-s {spec}: {format} is not supported yet (avro is)");
+        }
+        match part {
+            Some("key") => key = true,
+            Some("value") => value = true,
+            None => (key, value) = (true, true),
+            Some(other) => {
+                bail!("-s {spec}: expected key=, value= or nothing before the format, not {other}=")
+            }
+        }
+    }
+    Ok((key, value))
+}
+
+/// JSON keys and values encoded for `produce -s`: with a given schema id, else the latest
+/// schema of the topic's subject (`<topic>-key`, `<topic>-value`), looked up once.
+#[derive(Debug)]
+pub struct Encoders {
+    codec: AvroCodec,
+    key: Option<u32>,
+    value: Option<u32>,
+}
+
+impl Encoders {
+    /// From `-s` specs, `-r` and the schema ids given; `None` without -s.
+    pub async fn from_args(
+        global: &Global,
+        specs: &[String],
+        registry: Option<&str>,
+        topic: &str,
+        (key_id, value_id): (Option<u32>, Option<u32>),
+    ) -> anyhow::Result<Option<Encoders>> {
+        if specs.is_empty() {
+            if registry.is_some() || key_id.is_some() || value_id.is_some() {
+                bail!("-r and the schema ids need -s to say what to encode (try -s value=avro)");
+            }
+            return Ok(None);
+        }
+        let (key, value) = parts(specs)?;
+        let client = Arc::new(registry_client(global, registry)?);
+        let key = match (key, key_id) {
+            (false, _) => None,
+            (true, Some(id)) => Some(id),
+            (true, None) => Some(latest_id(&client, &format!("{topic}-key")).await?),
+        };
+        let value = match (value, value_id) {
+            (false, _) => None,
+            (true, Some(id)) => Some(id),
+            (true, None) => Some(latest_id(&client, &format!("{topic}-value")).await?),
+        };
+        Ok(Some(Encoders {
+            codec: AvroCodec::new(client),
+            key,
+            value,
+        }))
+    }
+
+    /// The key's bytes: encoded from its JSON text when -s names keys, else as given.
+    pub async fn key(&self, text: &str) -> anyhow::Result<Vec<u8>> {
+        self.encode(self.key, text, "key").await
+    }
+
+    /// The value's bytes: encoded from its JSON text when -s names values, else as given.
+    pub async fn value(&self, text: &str) -> anyhow::Result<Vec<u8>> {
+        self.encode(self.value, text, "value").await
+    }
+
+    async fn encode(&self, id: Option<u32>, text: &str, part: &str) -> anyhow::Result<Vec<u8>> {
+        let Some(id) = id else {
+            return Ok(text.as_bytes().to_vec());
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(text).with_context(|| format!("the {part} is not JSON"))?;
+        self.codec
+            .encode(id, &json)
+            .await
+            .with_context(|| format!("the {part}"))
+    }
+}
+
+/// The id of the latest schema of `subject`.
+async fn latest_id(client: &RegistryClient, subject: &str) -> anyhow::Result<u32> {
+    let (_, schema) = client
+        .latest(subject)
+        .await
+        .with_context(|| format!("no schema to encode with: subject {subject}"))?;
+    Ok(schema.id)
+}
+
 /// Which parts of a record are schema-encoded, and the codec that decodes them.
 #[derive(Debug)]
 pub struct Decoders {
@@ -74,24 +172,7 @@ impl Decoders {
             }
             return Ok(None);
         }
-        let (mut key, mut value) = (false, false);
-        for spec in specs {
-            let (part, format) = match spec.split_once('=') {
-                Some((part, format)) => (Some(part), format),
-                None => (None, spec.as_str()),
-            };
-            if !format.eq_ignore_ascii_case("avro") {
-                bail!("-s {spec}: {format} is not supported yet (avro is)");
-            }
-            match part {
-                Some("key") => key = true,
-                Some("value") => value = true,
-                None => (key, value) = (true, true),
-                Some(other) => bail!(
-                    "-s {spec}: expected key=, value= or nothing before the format, not {other}="
-                ),
-            }
-        }
+        let (key, value) = parts(specs)?;
         let client = registry_client(global, registry)?;
         Ok(Some(Decoders {
             codec: Arc::new(AvroCodec::new(Arc::new(client))),

@@ -62,6 +62,17 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
     if let Some(id) = &args.transactional_id {
         config.transactional_id = Some(id.clone());
     }
+    if !args.schema.is_empty() && args.input == InputFormat::Jsonl {
+        bail!("-s encodes lines of JSON (with -K for keys); --input jsonl carries encoded bytes");
+    }
+    let encoders = crate::schemas::Encoders::from_args(
+        global,
+        &args.schema,
+        args.registry.as_deref(),
+        &args.topic,
+        (args.key_schema_id, args.value_schema_id),
+    )
+    .await?;
     let producer = Producer::with_config(config)
         .build()
         .await
@@ -111,12 +122,41 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
                         (None, Some(k)) => (Some(k.as_str()), line.as_str()),
                         (None, None) => (None, line.as_str()),
                     };
+                    // With -s, key and value are JSON, encoded with their schemas.
+                    let key = key.filter(|k| !(args.empty_as_null && k.is_empty()));
+                    let value = Some(value).filter(|v| !(args.empty_as_null && v.is_empty()));
+                    let (key, value) = match &encoders {
+                        None => (
+                            key.map(|k| k.as_bytes().to_vec()),
+                            value.map(|v| v.as_bytes().to_vec()),
+                        ),
+                        Some(e) => {
+                            let encoded = async {
+                                let k = match key {
+                                    Some(k) => Some(e.key(k).await?),
+                                    None => None,
+                                };
+                                let v = match value {
+                                    Some(v) => Some(e.value(v).await?),
+                                    None => None,
+                                };
+                                anyhow::Ok((k, v))
+                            };
+                            match encoded.await {
+                                Ok(kv) => kv,
+                                Err(err) => {
+                                    progress.fail(format_args!("line {line_no} skipped: {err:#}"));
+                                    continue;
+                                }
+                            }
+                        }
+                    };
                     let mut record = Record::new(&args.topic).headers(&header_refs);
-                    if let Some(k) = key.filter(|k| !(args.empty_as_null && k.is_empty())) {
-                        record = record.key(k.as_bytes());
+                    if let Some(k) = &key {
+                        record = record.key(k);
                     }
-                    if !(args.empty_as_null && value.is_empty()) {
-                        record = record.value(value.as_bytes());
+                    if let Some(v) = &value {
+                        record = record.value(v);
                     }
                     if let Some(p) = args.partition {
                         record = record.partition(p);

@@ -247,6 +247,26 @@ async fn schema_subcommands_register_check_list_get_and_delete() {
     assert_eq!(listed[0]["id"], json!("1"));
     let out = run(s(&["schema", "get", "--id", "1"])).await;
     assert!(stdout_of(&out).contains("\"celsius\""), "{out:?}");
+    // produce -s: JSON lines encoded with the subject's latest schema, read back decoded;
+    // a line that does not fit the schema is named and left out.
+    let input = b"{\"sensor\":\"hall\",\"celsius\":19.5}\n{\"sensor\":\"bad\"}\n{\"sensor\":\"roof\",\"celsius\":-3.0}\n";
+    let produced =
+        streamctl_with(&config, &["produce", "readings", "-s", "value=avro"], input).await;
+    assert!(!produced.status.success(), "a line was left out");
+    let stderr = String::from_utf8_lossy(&produced.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+    let out = run(s(&["consume", "readings", "-e", "-s", "value=avro"])).await;
+    let lines: Vec<Value> = stdout_of(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"sensor": "hall", "celsius": 19.5}),
+            json!({"sensor": "roof", "celsius": -3.0})
+        ]
+    );
     let out = run(s(&[
         "schema",
         "delete",
