@@ -122,6 +122,10 @@ pub struct UiArgs {
     /// the terminal belongs to the dashboard.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// The schema registry the live tail decodes schema-encoded values with (default: the
+    /// `schema.registry.url` property, which `dev up` writes into its profile).
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
 }
 
 /// `streamctl dev …`.

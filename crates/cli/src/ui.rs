@@ -144,7 +144,18 @@ pub async fn run(global: &Global, args: UiArgs) -> anyhow::Result<ExitCode> {
     let poller = tokio::spawn(
         Poller::new(admin, dev, action_tx.clone(), watch_rx).run(poll_rx, args.refresh),
     );
-    let tail = tokio::spawn(tail::run(consumer_config, tail_rx, action_tx.clone()));
+    // Schema-encoded values are decoded when a registry is named (the profile `dev up` wrote
+    // names its own); without one they show as stored.
+    let decoder = match crate::schemas::registry_client(global, args.schema_registry.as_deref()) {
+        Ok(registry) => Some(tail::TailDecoder::new(registry)),
+        Err(_) => None,
+    };
+    let tail = tokio::spawn(tail::run(
+        consumer_config,
+        decoder,
+        tail_rx,
+        action_tx.clone(),
+    ));
 
     // The guard comes first so a half-done setup (raw mode on, no alternate screen) is undone.
     let _restore = Restore;

@@ -193,6 +193,19 @@ impl RegistryClient {
         Ok(id)
     }
 
+    /// The (subject, version) pairs that hold schema `id`.
+    pub async fn uses(&self, id: u32) -> Result<Vec<(String, i32)>, SerdesError> {
+        #[derive(Deserialize)]
+        struct Use {
+            subject: String,
+            version: i32,
+        }
+        let uses: Vec<Use> = self
+            .call("GET", &format!("/schemas/ids/{id}/versions"), None)
+            .await?;
+        Ok(uses.into_iter().map(|u| (u.subject, u.version)).collect())
+    }
+
     /// Every subject (with soft-deleted ones when `deleted`).
     pub async fn subjects(&self, deleted: bool) -> Result<Vec<String>, SerdesError> {
         self.call("GET", &format!("/subjects?deleted={deleted}"), None)

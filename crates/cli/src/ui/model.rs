@@ -259,6 +259,17 @@ pub struct MessageView {
     pub value: Option<Vec<u8>>,
     /// Headers in order.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The value decoded from Confluent's schema framing, when a registry knew its schema.
+    pub decoded: Option<DecodedValue>,
+}
+
+/// A schema-encoded value as the tail shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedValue {
+    /// The value as JSON text.
+    pub json: String,
+    /// The schema: its id, and the subject and version holding it (when the registry says).
+    pub schema: String,
 }
 
 impl MessageView {
@@ -287,7 +298,8 @@ impl MessageView {
             return true;
         }
         let needle = needle.to_lowercase();
-        [self.key.as_deref(), self.value.as_deref()]
+        let decoded = self.decoded.as_ref().map(|d| d.json.as_bytes());
+        [self.key.as_deref(), self.value.as_deref(), decoded]
             .into_iter()
             .flatten()
             .any(|b| lossy(b).to_lowercase().contains(&needle))

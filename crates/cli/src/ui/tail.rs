@@ -5,9 +5,12 @@
 //!  Request::Tail{topic, partition, from} ──▶ assign ──▶ seek (ListOffsets) ──▶ poll loop
 //!  Request::PauseTail(true/false) ──▶ pause/resume every assigned partition (no fetching)
 //!  Request::StopTail ──▶ unassign
-//!  poll ──Action::Records──▶ event loop
+//!  poll ──(values in Confluent's schema framing decoded, when a registry is known)──
+//!       ──Action::Records──▶ event loop
 //! ```
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,7 +18,9 @@ use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, Topic
 use tokio::sync::mpsc;
 
 use super::app::{Action, Request, Seek, TailRequest};
-use super::model::MessageView;
+use streamctl_serdes::{AvroCodec, RegistryClient};
+
+use super::model::{DecodedValue, MessageView};
 
 /// How long one poll waits for records before the task looks at its requests again.
 const POLL: Duration = Duration::from_millis(200);
@@ -23,6 +28,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// Runs the tail until the request channel closes.
 pub async fn run(
     config: ConsumerConfig,
+    decoder: Option<TailDecoder>,
     mut requests: mpsc::UnboundedReceiver<Request>,
     actions: mpsc::UnboundedSender<Action>,
 ) {
@@ -61,7 +67,12 @@ pub async fn run(
             }
             polled = poll(consumer.as_ref()), if polling => match polled {
                 Ok(records) if !records.is_empty() => {
-                    let views = records.into_iter().map(view).collect();
+                    let mut views: Vec<MessageView> = records.into_iter().map(view).collect();
+                    if let Some(decoder) = &decoder {
+                        for v in &mut views {
+                            decoder.decorate(v).await;
+                        }
+                    }
                     if actions.send(Action::Records(views)).is_err() {
                         break;
                     }
@@ -182,5 +193,68 @@ fn view(r: ConsumerRecord) -> MessageView {
             .into_iter()
             .map(|(k, v)| (k, v.map(|b| b.to_vec())))
             .collect(),
+        decoded: None,
+    }
+}
+
+/// Decodes tailed values that are in Confluent's schema framing (Avro), with the subject
+/// and version of their schema; anything else is shown as it is stored.
+#[derive(Debug)]
+pub struct TailDecoder {
+    registry: Arc<RegistryClient>,
+    codec: AvroCodec,
+    /// "subject vN (id I)" per schema id, asked once.
+    labels: Mutex<HashMap<u32, String>>,
+}
+
+impl TailDecoder {
+    pub fn new(registry: RegistryClient) -> Self {
+        let registry = Arc::new(registry);
+        Self {
+            codec: AvroCodec::new(registry.clone()),
+            registry,
+            labels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Fills in `view.decoded` when the value decodes.
+    pub async fn decorate(&self, view: &mut MessageView) {
+        let Some(value) = view.value.as_deref() else {
+            return;
+        };
+        if streamctl_serdes::wire::unframe(value).is_err() {
+            return;
+        }
+        let Ok((id, json)) = self.codec.decode_to_json_text(value).await else {
+            return;
+        };
+        let schema = self.label(id).await;
+        view.decoded = Some(DecodedValue { json, schema });
+    }
+
+    async fn label(&self, id: u32) -> String {
+        if let Some(l) = self
+            .labels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return l.clone();
+        }
+        let label = match self
+            .registry
+            .uses(id)
+            .await
+            .ok()
+            .and_then(|u| u.into_iter().next())
+        {
+            Some((subject, version)) => format!("{subject} v{version} (id {id})"),
+            None => format!("id {id}"),
+        };
+        self.labels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, label.clone());
+        label
     }
 }

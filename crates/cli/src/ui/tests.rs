@@ -184,6 +184,7 @@ pub(super) fn record(partition: i32, offset: i64, key: &str, value: &str) -> Mes
         key: Some(key.as_bytes().to_vec()),
         value: Some(value.as_bytes().to_vec()),
         headers: vec![("source".into(), Some(b"web".to_vec()))],
+        decoded: None,
     }
 }
 
@@ -453,6 +454,29 @@ fn messages_screen_tails_newest_first_with_detail_pane() {
     let s = render(&app);
     assert!(s.contains("PAUSED, 1 held | orders"), "{s}");
     assert!(!s.contains("held back"));
+}
+
+#[test]
+fn a_decoded_value_is_listed_and_detailed_as_json_with_its_schema() {
+    let mut app = app();
+    press(&mut app, '3');
+    press(&mut app, 'm');
+    app.update(Action::TailStarted {
+        topic: "orders".into(),
+        partitions: vec![0],
+    });
+    let mut encoded = record(0, 1, "k1", "\u{0}\u{0}\u{0}\u{0}\u{7}binary");
+    encoded.decoded = Some(super::model::DecodedValue {
+        json: "{\"amount\":12}".into(),
+        schema: "orders-value v3 (id 7)".into(),
+    });
+    app.update(Action::Records(vec![encoded]));
+    let s = render(&app);
+    assert!(line_with(&s, "k1").contains("{\"amount\":12}"), "{s}");
+    app.update(key(KeyCode::Enter));
+    let s = render(&app);
+    assert!(s.contains("schema orders-value v3 (id 7)"), "{s}");
+    assert!(s.contains("\"amount\": 12"), "{s}");
 }
 
 #[test]

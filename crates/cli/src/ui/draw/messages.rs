@@ -58,7 +58,10 @@ pub(super) fn messages(frame: &mut Frame, area: Rect, app: &App) {
                 m.offset.to_string(),
                 timestamp(m.timestamp),
                 preview(m.key.as_deref()),
-                preview(m.value.as_deref()),
+                match &m.decoded {
+                    Some(d) => preview(Some(d.json.as_bytes())),
+                    None => preview(m.value.as_deref()),
+                },
             ])
         },
     );
@@ -114,8 +117,16 @@ fn detail_lines(m: &MessageView) -> Vec<Line<'static>> {
             v.as_deref().map_or("null".into(), lossy)
         )));
     }
-    lines.push(Line::from("value").bold());
-    let value = m.value.as_deref().map_or("null".into(), lossy);
+    let value = match &m.decoded {
+        Some(d) => {
+            lines.push(Line::from(format!("value      schema {}", d.schema)).bold());
+            d.json.clone()
+        }
+        None => {
+            lines.push(Line::from("value").bold());
+            m.value.as_deref().map_or("null".into(), lossy)
+        }
+    };
     // A JSON value is shown pretty-printed; anything else as it is.
     let pretty = serde_json::from_str::<serde_json::Value>(&value)
         .ok()

@@ -66,7 +66,7 @@ async fn seeks_and_partition_choice_read_the_right_records() {
     config.set("bootstrap.servers", &bootstrap).unwrap();
     let (requests, rx) = mpsc::unbounded_channel();
     let (tx, mut actions) = mpsc::unbounded_channel();
-    let task = tokio::spawn(tail::run(config, rx, tx));
+    let task = tokio::spawn(tail::run(config, None, rx, tx));
     let tail = |partition, from| {
         Request::Tail(TailRequest {
             topic: "orders".into(),
@@ -139,5 +139,55 @@ async fn seeks_and_partition_choice_read_the_right_records() {
     drop(requests);
     task.await.unwrap();
     producer.close(Duration::from_secs(5)).await.unwrap();
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_encoded_values_are_shown_decoded_with_their_subject_and_version() {
+    let cluster = DevCluster::builder()
+        .brokers(1)
+        .in_memory()
+        .schema_registry(true)
+        .start()
+        .await
+        .unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    let url = cluster.schema_registry_url().unwrap();
+    cluster.create_topic("readings", 1, 1).unwrap();
+    let registry = std::sync::Arc::new(streamctl_serdes::RegistryClient::new(&url).unwrap());
+    let schema = r#"{"type":"record","name":"R","fields":[{"name":"c","type":"double"}]}"#;
+    let id = registry
+        .register("readings-value", "AVRO", schema, &[])
+        .await
+        .unwrap();
+    let encoded = streamctl_serdes::AvroCodec::new(registry)
+        .encode(id, &serde_json::json!({"c": 21.5}))
+        .await
+        .unwrap();
+    let producer = Producer::builder(&bootstrap).build().await.unwrap();
+    for value in [&encoded[..], b"plain"] {
+        let record = Record::new("readings").partition(0).value(value);
+        producer.send(record).await.unwrap().await.unwrap();
+    }
+    let mut config = crate::ui::tail_config().unwrap();
+    config.set("bootstrap.servers", &bootstrap).unwrap();
+    let decoder = tail::TailDecoder::new(streamctl_serdes::RegistryClient::new(&url).unwrap());
+    let (requests, rx) = mpsc::unbounded_channel();
+    let (tx, mut actions) = mpsc::unbounded_channel();
+    let task = tokio::spawn(tail::run(config, Some(decoder), rx, tx));
+    requests
+        .send(Request::Tail(TailRequest {
+            topic: "readings".into(),
+            partition: None,
+            from: Seek::Beginning,
+        }))
+        .unwrap();
+    let got = records(&mut actions, 2).await;
+    let decoded = got[0].decoded.as_ref().expect("the Avro value decoded");
+    assert_eq!(decoded.json, r#"{"c":21.5}"#);
+    assert_eq!(decoded.schema, format!("readings-value v1 (id {id})"));
+    assert!(got[1].decoded.is_none(), "a plain value is shown as stored");
+    drop(requests);
+    task.await.unwrap();
     cluster.shutdown().await;
 }
