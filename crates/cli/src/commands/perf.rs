@@ -201,6 +201,10 @@ fn configure(
             .split_once('=')
             .with_context(|| format!("-X {kv}: expected key=value"))?;
         let (k, v) = (k.trim(), v.trim());
+        // The schema registry's settings (a profile `dev up` wrote has its URL).
+        if k.starts_with(crate::schemas::PROPERTY_PREFIX) {
+            continue;
+        }
         let p = producer.set(k, v).map(|_| ());
         let c = consumer.set(k, v).map(|_| ());
         if let (Err(pe), Err(ce)) = (p, c) {

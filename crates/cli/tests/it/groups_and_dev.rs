@@ -269,7 +269,8 @@ async fn dev_up_detached_writes_a_dev_profile_that_later_commands_use() {
     ok(&streamctl_with(&config, &["topic", "create", "kept", "-p", "1"], b"").await);
     ok(&streamctl_with(&config, &["produce", "kept"], b"one\ntwo\n").await);
     let status = stdout_of(&streamctl_with(&config, &["dev", "status"], b"").await);
-    assert!(status.contains("topics:      1"), "{status}");
+    // `kept`, and the schema registry's `_schemas`.
+    assert!(status.contains("topics:      2"), "{status}");
     ok(&streamctl_with(&config, &["dev", "down"], b"").await);
 
     // Restarted on the same data dir (in the foreground this time), the records are back.
