@@ -623,7 +623,7 @@ pub struct ConsumeArgs {
     #[arg(short = 'r', value_name = "URL")]
     pub registry: Option<String>,
     /// With -s: skip a record that does not decode (saying which on stderr) instead of
-    /// stopping.
+    /// stopping; a registry that is down or failing still stops the read.
     #[arg(long, requires = "schema")]
     pub skip_undecodable: bool,
 }

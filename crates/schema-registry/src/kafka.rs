@@ -9,7 +9,10 @@
 //! The state changes only by reading the topic back, so an answer reflects exactly what a
 //! restarted registry (or one started on the same data after a broker failover) reads. An
 //! acknowledged write is on the in-sync replicas (acks=all, `min.insync.replicas` one below
-//! the replication factor), so losing one broker loses no registered schema.
+//! the replication factor), so with three brokers or more, losing one loses no registered
+//! schema. Before a check, the state catches up with the end of the topic, and the writer
+//! lock is held until the write's records are acknowledged (or failed, within the
+//! producer's delivery timeout) and applied: no check runs against a state missing a write.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
@@ -17,7 +20,7 @@ use std::time::Duration;
 use streamctl_client::consumer::ConsumerConfig;
 use streamctl_client::producer::{Acks, Producer, ProducerConfig, Record};
 use streamctl_client::{Admin, ClientConfig, Consumer, OffsetReset, TopicPartition};
-use tokio::sync::{watch, Mutex, MutexGuard};
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
@@ -35,13 +38,26 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub(crate) struct KafkaStore {
     store: Arc<RwLock<Store>>,
-    /// The offset up to which the topic has been applied.
-    applied: watch::Receiver<i64>,
-    writer: Mutex<()>,
-    producer: Producer,
+    writes: Arc<Writes>,
     reader: tokio::task::JoinHandle<()>,
     stop: CancellationToken,
 }
+
+/// What a write needs, shared with the task that carries it out.
+#[derive(Debug)]
+struct Writes {
+    /// The offset up to which the topic has been applied.
+    applied: watch::Receiver<i64>,
+    /// Held from before a check until its records are acknowledged (or have failed) and
+    /// applied, so no write is checked against a state that misses one still in flight.
+    writer: Arc<Mutex<()>>,
+    producer: Producer,
+    /// Looks up the end of `_schemas` (a consumer of its own, outside the reader task).
+    probe: Consumer,
+}
+
+/// The writer lock, held by a request while it checks and writes.
+pub(crate) type WriterGuard = OwnedMutexGuard<()>;
 
 impl KafkaStore {
     /// Creates `_schemas` if needed, then reads it to its end before returning.
@@ -65,7 +81,10 @@ impl KafkaStore {
         {
             Ok(()) => {}
             Err(e)
-                if e.code() == Some(streamctl_client::protocol::ErrorCode::TopicAlreadyExists) => {}
+                if e.code() == Some(streamctl_client::protocol::ErrorCode::TopicAlreadyExists) =>
+            {
+                check_existing(&admin).await?;
+            }
             Err(e) => return Err(RegistryError::store(format!("cannot create {TOPIC}: {e}"))),
         }
         let consumer_config = ConsumerConfig {
@@ -92,6 +111,10 @@ impl KafkaStore {
         let mut producer_config = ProducerConfig::default();
         producer_config.client = client.clone();
         producer_config.acks = Acks::All;
+        // A record's fate is known within WRITE_TIMEOUT: the writer lock is not released
+        // while the producer may still be retrying it.
+        producer_config.delivery_timeout = WRITE_TIMEOUT;
+        producer_config.client.request_timeout = WRITE_TIMEOUT / 3;
         let producer = Producer::with_config(producer_config)
             .build()
             .await
@@ -100,16 +123,27 @@ impl KafkaStore {
         let (applied_tx, applied) = watch::channel(0i64);
         let stop = stop.child_token();
         let reader = tokio::spawn(read(consumer, store.clone(), applied_tx, stop.clone()));
-        let kafka = KafkaStore {
-            store,
+        let probe = Consumer::with_config(ConsumerConfig {
+            client: client.clone(),
+            ..ConsumerConfig::default()
+        })
+        .build()
+        .await
+        .map_err(RegistryError::store)?;
+        let writes = Arc::new(Writes {
             applied,
-            writer: Mutex::new(()),
+            writer: Arc::new(Mutex::new(())),
             producer,
+            probe,
+        });
+        // Start-up reads a long history: more time than one write.
+        writes.caught_up_to(end, WRITE_TIMEOUT * 10).await?;
+        Ok(KafkaStore {
+            store,
+            writes,
             reader,
             stop,
-        };
-        kafka.caught_up_to(end).await?;
-        Ok(kafka)
+        })
     }
 
     /// The state as read so far.
@@ -119,53 +153,126 @@ impl KafkaStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Taken around a check and the write it leads to, so two registrations cannot both
-    /// pass their checks against the same state.
-    pub(crate) async fn lock(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().await
+    /// The writer lock, taken around a check and the write it leads to, once the state has
+    /// caught up with the end of `_schemas`: whatever any earlier write left there (even one
+    /// whose request gave up) is applied before anything is checked.
+    pub(crate) async fn lock(&self) -> Result<WriterGuard, RegistryError> {
+        let guard = self.writes.writer.clone().lock_owned().await;
+        let partition = TopicPartition::new(TOPIC.to_string(), 0);
+        let end = self
+            .writes
+            .probe
+            .end_offsets(std::slice::from_ref(&partition))
+            .await
+            .map_err(RegistryError::store)?
+            .get(&partition)
+            .copied()
+            .unwrap_or(0);
+        self.writes.caught_up_to(end, WRITE_TIMEOUT).await?;
+        Ok(guard)
     }
 
     /// Writes the records (in order) and returns once they are acknowledged and applied.
-    pub(crate) async fn write(&self, records: Vec<Write>) -> Result<(), RegistryError> {
+    /// The work runs in a task of its own that holds `guard` to the end, so a request that
+    /// goes away (its client disconnected) cannot free the lock while its records are still
+    /// in flight.
+    pub(crate) async fn write(
+        &self,
+        guard: WriterGuard,
+        records: Vec<Write>,
+    ) -> Result<(), RegistryError> {
+        let writes = self.writes.clone();
+        tokio::spawn(async move {
+            let result = writes.write(records).await;
+            drop(guard);
+            result
+        })
+        .await
+        .map_err(|e| RegistryError::store(format!("the write task failed: {e}")))?
+    }
+
+    pub(crate) async fn close(self) {
+        self.stop.cancel();
+        let _ = self.reader.await;
+        let _ = self.writes.producer.close(Duration::from_secs(5)).await;
+        let _ = self.writes.probe.close(Duration::from_secs(1)).await;
+    }
+}
+
+impl Writes {
+    async fn write(&self, records: Vec<Write>) -> Result<(), RegistryError> {
         let mut deliveries = Vec::with_capacity(records.len());
+        let mut refused = None;
         for (key, value) in &records {
             let key = serde_json::to_vec(key).map_err(RegistryError::store)?;
             let mut record = Record::new(TOPIC).partition(0).key(&key);
             if let Some(value) = value {
                 record = record.value(value);
             }
-            let delivery = self
-                .producer
-                .send(record)
-                .await
-                .map_err(RegistryError::store)?;
-            deliveries.push(delivery);
+            match self.producer.send(record).await {
+                Ok(delivery) => deliveries.push(delivery),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
         }
+        // Every record queued is waited for, even after one was refused: the lock must
+        // outlive them all.
         let mut last = -1;
+        let mut failed = refused.map(RegistryError::store);
         for delivery in deliveries {
-            let metadata = tokio::time::timeout(WRITE_TIMEOUT, delivery)
-                .await
-                .map_err(|_| RegistryError::timeout(format!("no acknowledgement from {TOPIC}")))?
-                .map_err(RegistryError::store)?;
-            last = last.max(metadata.offset);
+            match delivery.await {
+                Ok(metadata) => last = last.max(metadata.offset),
+                Err(e) => failed = failed.or(Some(RegistryError::store(e))),
+            }
         }
-        self.caught_up_to(last + 1).await
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.caught_up_to(last + 1, WRITE_TIMEOUT).await
     }
 
-    async fn caught_up_to(&self, offset: i64) -> Result<(), RegistryError> {
+    async fn caught_up_to(&self, offset: i64, wait: Duration) -> Result<(), RegistryError> {
         let mut applied = self.applied.clone();
-        tokio::time::timeout(WRITE_TIMEOUT, applied.wait_for(|at| *at >= offset))
+        tokio::time::timeout(wait, applied.wait_for(|at| *at >= offset))
             .await
             .map_err(|_| RegistryError::timeout(format!("{TOPIC} not read up to offset {offset}")))?
             .map_err(|_| RegistryError::store(format!("the {TOPIC} reader stopped")))?;
         Ok(())
     }
+}
 
-    pub(crate) async fn close(self) {
-        self.stop.cancel();
-        let _ = self.reader.await;
-        let _ = self.producer.close(Duration::from_secs(5)).await;
+/// An existing `_schemas` must be what the registry relies on: one partition (the order of
+/// its records is the order of the registry's changes) and compacted (never deleted by
+/// retention). Anything else is refused rather than served.
+async fn check_existing(admin: &Admin) -> Result<(), RegistryError> {
+    let topic = admin
+        .cluster()
+        .partitions_for(TOPIC)
+        .await
+        .map_err(RegistryError::store)?;
+    if topic.partition_count() != 1 {
+        return Err(RegistryError::store(format!(
+            "{TOPIC} has {} partitions; the registry needs exactly 1",
+            topic.partition_count()
+        )));
     }
+    let configs = admin
+        .describe_topic_configs(TOPIC)
+        .await
+        .map_err(RegistryError::store)?;
+    let policy = configs
+        .iter()
+        .find(|c| c.name == "cleanup.policy")
+        .and_then(|c| c.value.clone())
+        .unwrap_or_default();
+    if policy != "compact" {
+        return Err(RegistryError::store(format!(
+            "{TOPIC} has cleanup.policy={policy}; the registry needs compact (its schemas must never expire)"
+        )));
+    }
+    Ok(())
 }
 
 /// The reader task: applies every record of the topic, in order, for as long as it runs.

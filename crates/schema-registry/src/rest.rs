@@ -32,7 +32,7 @@ use crate::compat::{self, Parsed};
 use crate::error::RegistryError;
 use crate::kafka::KafkaStore;
 use crate::records::{Key, Reference, SchemaValue};
-use crate::store::{to_json, Store, Stored, Which};
+use crate::store::{to_json, Store, Stored, Which, MAX_NUMBER};
 use crate::{Level, Mode};
 
 /// The registry behind the routes.
@@ -195,25 +195,42 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, RegistryError>
         .map_err(|e| RegistryError::new(422, 422, format!("Unrecognized request body: {e}")))
 }
 
-/// The texts of the schemas `references` name (each a subject's version, deleted or not).
+/// The texts of the schemas `references` name (each a subject's version, deleted or not),
+/// and of the schemas those name in turn: dependencies first, each once.
 fn referenced_texts(store: &Store, references: &[Reference]) -> Result<Vec<String>, RegistryError> {
-    references
-        .iter()
-        .map(|r| {
-            let (_, v) = store
-                .version(&r.subject, Which::Number(r.version), true)
-                .map_err(|_| {
-                    RegistryError::invalid_schema(format!(
-                        "reference {} ({} version {}) not found",
-                        r.name, r.subject, r.version
-                    ))
-                })?;
-            store
-                .schema(v.id)
-                .map(|s| s.schema.clone())
-                .ok_or_else(|| RegistryError::schema_not_found(v.id))
-        })
-        .collect()
+    fn visit(
+        store: &Store,
+        r: &Reference,
+        seen: &mut Vec<(String, i32)>,
+        out: &mut Vec<String>,
+    ) -> Result<(), RegistryError> {
+        let key = (r.subject.clone(), r.version);
+        if seen.contains(&key) {
+            return Ok(());
+        }
+        seen.push(key);
+        let (_, v) = store
+            .version(&r.subject, Which::Number(r.version), true)
+            .map_err(|_| {
+                RegistryError::invalid_schema(format!(
+                    "reference {} ({} version {}) not found",
+                    r.name, r.subject, r.version
+                ))
+            })?;
+        let schema = store
+            .schema(v.id)
+            .ok_or_else(|| RegistryError::schema_not_found(v.id))?;
+        for nested in &schema.references {
+            visit(store, nested, seen, out)?;
+        }
+        out.push(schema.schema.clone());
+        Ok(())
+    }
+    let (mut seen, mut out) = (Vec::new(), Vec::new());
+    for r in references {
+        visit(store, r, &mut seen, &mut out)?;
+    }
+    Ok(out)
 }
 
 /// Parses a request's schema into what would be stored.
@@ -289,7 +306,7 @@ fn entity(store: &Store, subject: &str, version: i32, id: u32) -> Result<Value, 
 async fn register(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -> Answer {
     check_subject(&subject)?;
     let request: SchemaRequest = body(&bytes)?;
-    let _writer = r.kafka.lock().await;
+    let writer = r.kafka.lock().await?;
     let (record, answer) = {
         let store = r.kafka.read();
         let mode = store.mode(&subject);
@@ -322,14 +339,14 @@ async fn register(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -
                 return Err(RegistryError::incompatible(&subject, &violations));
             }
         }
-        let id = match (import, request.id) {
-            (true, Some(id)) => u32::try_from(id)
-                .map_err(|_| RegistryError::new(422, 42207, format!("invalid id {id}")))?,
-            _ => store.id_of(&stored).unwrap_or_else(|| store.next_id()),
-        };
-        let version = match (import, request.version) {
-            (true, Some(v)) => v,
-            _ => store.next_version(&subject),
+        let (id, version) = if import {
+            imported(&store, &subject, &stored, &request)?
+        } else {
+            let id = match store.id_of(&stored) {
+                Some(id) => id,
+                None => store.next_id()?,
+            };
+            (id, store.next_version(&subject)?)
         };
         let value = SchemaValue {
             subject: subject.clone(),
@@ -351,8 +368,46 @@ async fn register(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -
             answer,
         )
     };
-    r.kafka.write(vec![record]).await?;
+    r.kafka.write(writer, vec![record]).await?;
     Ok(ok(answer))
+}
+
+/// The id and version an IMPORT-mode registration gives, checked as Confluent checks them:
+/// an id is required, and neither an id nor a version may be given a second meaning.
+fn imported(
+    store: &Store,
+    subject: &str,
+    stored: &Stored,
+    request: &SchemaRequest,
+) -> Result<(u32, i32), RegistryError> {
+    let id = request
+        .id
+        .and_then(|id| u32::try_from(id).ok())
+        .filter(|id| (1..=MAX_NUMBER).contains(id))
+        .ok_or_else(|| {
+            RegistryError::not_permitted(format!(
+                "Subject {subject} is in IMPORT mode: a registration gives its id (1 to 2^31-1)"
+            ))
+        })?;
+    if store.schema(id).is_some_and(|s| s != stored) {
+        return Err(RegistryError::not_permitted(format!(
+            "Overwrite new schema with id {id} is not permitted."
+        )));
+    }
+    let version = match request.version {
+        Some(v) if v >= 1 => v,
+        Some(v) => return Err(RegistryError::invalid_version(&v.to_string())),
+        None => store.next_version(subject)?,
+    };
+    if store
+        .version(subject, Which::Number(version), true)
+        .is_ok_and(|(_, v)| v.id != id)
+    {
+        return Err(RegistryError::not_permitted(format!(
+            "Overwrite of {subject} version {version} with another schema is not permitted."
+        )));
+    }
+    Ok((id, version))
 }
 
 async fn lookup(
@@ -500,13 +555,13 @@ async fn delete_subject(
     Path(subject): Path<String>,
     Query(flags): Flags,
 ) -> Answer {
-    let _writer = r.kafka.lock().await;
+    let writer = r.kafka.lock().await?;
     let (versions, records) = {
         let store = r.kafka.read();
         writable(&store, &subject)?;
         store.subject_deletion(&subject, flag(&flags, "permanent"))?
     };
-    r.kafka.write(records).await?;
+    r.kafka.write(writer, records).await?;
     Ok(ok(json!(versions)))
 }
 
@@ -516,7 +571,7 @@ async fn delete_version(
     Query(flags): Flags,
 ) -> Answer {
     let permanent = flag(&flags, "permanent");
-    let _writer = r.kafka.lock().await;
+    let writer = r.kafka.lock().await?;
     let (n, record) = {
         let store = r.kafka.read();
         writable(&store, &subject)?;
@@ -559,7 +614,7 @@ async fn delete_version(
         };
         (n, record)
     };
-    r.kafka.write(vec![record]).await?;
+    r.kafka.write(writer, vec![record]).await?;
     Ok(ok(json!(n)))
 }
 
@@ -574,17 +629,15 @@ fn compatibility(
     let (parsed, stored) = parse_request(store, request)?;
     let level = store.level(subject);
     let previous = match which {
+        // Nothing to be incompatible with yet (Confluent's answer for `latest`).
+        Some(Which::Latest) if store.versions(subject, false).is_err() => Ok(Vec::new()),
         Some(which) => {
             let (n, _) = store.version(subject, which, false)?;
             previous(store, subject, &stored.schema_type)
                 .map(|all| all.into_iter().filter(|(v, _)| *v == n).collect::<Vec<_>>())
         }
+        // Every version, as the level reads them (a plain level: the latest only).
         None => previous(store, subject, &stored.schema_type),
-    };
-    let (level, previous) = match which {
-        // Against every version: the level's transitive form.
-        None => (transitive(level), previous),
-        Some(_) => (level, previous),
     };
     let messages = match previous {
         Ok(previous) => compat::violations(level, &parsed, &previous),
@@ -596,15 +649,6 @@ fn compatibility(
         set(&mut v, "messages", json!(messages));
     }
     Ok(ok(v))
-}
-
-fn transitive(level: Level) -> Level {
-    match level {
-        Level::Backward => Level::BackwardTransitive,
-        Level::Forward => Level::ForwardTransitive,
-        Level::Full => Level::FullTransitive,
-        other => other,
-    }
 }
 
 async fn compatibility_all(

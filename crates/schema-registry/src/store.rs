@@ -35,6 +35,9 @@ pub(crate) enum Which {
     Number(i32),
 }
 
+/// The largest id or version number: Java clients read them as signed 32-bit numbers.
+pub(crate) const MAX_NUMBER: u32 = i32::MAX as u32;
+
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     schemas: BTreeMap<u32, Stored>,
@@ -74,6 +77,14 @@ impl Store {
                             schema: v.schema,
                             references: v.references,
                         };
+                        // An id names one schema for good: a record giving it another is
+                        // refused (and logged by the caller), never allowed to redefine it.
+                        if self.schemas.get(&v.id).is_some_and(|s| *s != stored) {
+                            return Err(format!(
+                                "id {} already holds another schema; {} version {} ignored",
+                                v.id, v.subject, v.version
+                            ));
+                        }
                         self.ids.entry(stored.clone()).or_insert(v.id);
                         self.schemas.entry(v.id).or_insert(stored);
                         self.max_id = self.max_id.max(v.id);
@@ -147,8 +158,11 @@ impl Store {
     }
 
     /// The next id to give: one past the largest ever seen.
-    pub(crate) fn next_id(&self) -> u32 {
-        self.max_id + 1
+    pub(crate) fn next_id(&self) -> Result<u32, RegistryError> {
+        self.max_id
+            .checked_add(1)
+            .filter(|id| *id <= MAX_NUMBER)
+            .ok_or_else(|| RegistryError::store("no schema id is left"))
     }
 
     /// Subjects with a live version (or any version, with `deleted`), sorted.
@@ -208,11 +222,17 @@ impl Store {
 
     /// The number a new version of `subject` gets: one past every version it ever had that
     /// is still in the topic (soft-deleted ones count).
-    pub(crate) fn next_version(&self, subject: &str) -> i32 {
-        self.subjects
+    pub(crate) fn next_version(&self, subject: &str) -> Result<i32, RegistryError> {
+        match self
+            .subjects
             .get(subject)
-            .and_then(|versions| versions.keys().next_back())
-            .map_or(1, |v| v + 1)
+            .and_then(|v| v.keys().next_back())
+        {
+            None => Ok(1),
+            Some(v) => v
+                .checked_add(1)
+                .ok_or_else(|| RegistryError::store(format!("{subject} has no version left"))),
+        }
     }
 
     /// Every (subject, version) holding `id`, live ones only unless `deleted`.
@@ -352,7 +372,7 @@ mod tests {
             store.version("a-value", Which::Latest, false).unwrap().1.id,
             2
         );
-        assert_eq!(store.next_id(), 3);
+        assert_eq!(store.next_id().unwrap(), 3);
         assert_eq!(store.uses_of(1, false).len(), 2);
 
         let (versions, records) = store.subject_deletion("a-value", false).unwrap();
@@ -363,7 +383,7 @@ mod tests {
         assert_eq!(store.subjects(false), vec!["b-value"]);
         assert_eq!(store.subjects(true), vec!["a-value", "b-value"]);
         assert_eq!(
-            store.next_version("a-value"),
+            store.next_version("a-value").unwrap(),
             3,
             "soft-deleted versions keep their numbers"
         );
@@ -376,11 +396,26 @@ mod tests {
         }
         assert_eq!(store.subjects(true), vec!["b-value"]);
         assert_eq!(
-            store.next_version("a-value"),
+            store.next_version("a-value").unwrap(),
             1,
             "a hard-deleted subject starts again"
         );
-        assert_eq!(store.next_id(), 3, "ids are never given twice");
+        assert_eq!(
+            store.next_id().unwrap(),
+            3,
+            "a deleted id is not given again"
+        );
+    }
+
+    #[test]
+    fn an_id_is_never_redefined_by_a_later_record() {
+        let mut store = Store::default();
+        let (key, value) = schema_record("a-value", 1, 1, "\"string\"");
+        store.apply(&key, Some(&value)).unwrap();
+        let (key, value) = schema_record("b-value", 1, 1, "\"long\"");
+        assert!(store.apply(&key, Some(&value)).is_err());
+        assert_eq!(store.schema(1).unwrap().schema, "\"string\"");
+        assert!(store.versions("b-value", true).is_err());
     }
 
     #[test]

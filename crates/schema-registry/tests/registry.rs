@@ -343,3 +343,80 @@ async fn concurrent_registrations_get_distinct_versions_and_ids() {
     let (_, listed) = call(&dc, "GET", "/subjects/many/versions", None).await;
     assert_eq!(listed, json!((1..=10).collect::<Vec<_>>()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_mode_takes_given_ids_but_never_redefines_one() {
+    let dc = cluster_with(1, |b| b.schema_registry(true)).await;
+    let (_, v) = call(&dc, "POST", "/subjects/a/versions", schema(USER_V1)).await;
+    assert_eq!(v["id"], json!(1));
+    call(&dc, "PUT", "/mode", Some(json!({"mode": "IMPORT"}))).await;
+    // Without an id, or giving id 1 (taken by another schema) another meaning: refused.
+    let (status, v) = call(&dc, "POST", "/subjects/b/versions", schema(USER_V2)).await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42205)), "{v}");
+    let mut with_id = schema(USER_V2).unwrap();
+    with_id["id"] = json!(1);
+    let (status, v) = call(&dc, "POST", "/subjects/b/versions", Some(with_id.clone())).await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42205)), "{v}");
+    with_id["id"] = json!(100);
+    with_id["version"] = json!(5);
+    let (status, v) = call(&dc, "POST", "/subjects/b/versions", Some(with_id)).await;
+    assert_eq!(
+        (status, &v["id"], &v["version"]),
+        (200, &json!(100), &json!(5)),
+        "{v}"
+    );
+    // Back in READWRITE, ids carry on past the imported one.
+    call(&dc, "PUT", "/mode", Some(json!({"mode": "READWRITE"}))).await;
+    let (_, v) = call(&dc, "POST", "/subjects/c/versions", schema(r#""int""#)).await;
+    assert_eq!(v["id"], json!(101), "{v}");
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_resolve_through_every_level_and_new_subjects_are_compatible() {
+    let dc = cluster_with(1, |b| b.schema_registry(true)).await;
+    let c = r#"{"type":"record","name":"C","fields":[{"name":"x","type":"int"}]}"#;
+    let b = r#"{"type":"record","name":"B","fields":[{"name":"c","type":"C"}]}"#;
+    let a = r#"{"type":"record","name":"A","fields":[{"name":"b","type":"B"}]}"#;
+    let (_, v) = call(&dc, "POST", "/subjects/c/versions", schema(c)).await;
+    assert_eq!(v["version"], json!(1), "{v}");
+    let with = |text: &str, name: &str, subject: &str| {
+        Some(
+            json!({"schema": text, "references": [{"name": name, "subject": subject, "version": 1}]}),
+        )
+    };
+    let (status, v) = call(&dc, "POST", "/subjects/b/versions", with(b, "C", "c")).await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = call(&dc, "POST", "/subjects/a/versions", with(a, "B", "b")).await;
+    assert_eq!(status, 200, "A -> B -> C: {v}");
+    // A subject with no version yet: anything is compatible with its `latest`.
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/compatibility/subjects/fresh/versions/latest",
+        schema(c),
+    )
+    .await;
+    assert_eq!((status, &v["is_compatible"]), (200, &json!(true)), "{v}");
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schemas_topic_that_could_lose_schemas_is_refused() {
+    let dir = streamctl_testkit::TempDir::new("registry-policy");
+    let dc = cluster_with(1, |b| b.data_dir(dir.path())).await;
+    dc.create_topic_with("_schemas", 1, 1, &[("cleanup.policy", "delete")])
+        .unwrap();
+    dc.shutdown().await;
+    let refused = DevCluster::builder()
+        .brokers(1)
+        .data_dir(dir.path())
+        .schema_registry(true)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("cleanup.policy=delete"),
+        "{refused}"
+    );
+}

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::SerdesError;
 
-/// How requests authenticate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How requests authenticate. Its `Debug` hides the secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Auth {
     /// HTTP basic (`basic.auth.user.info=user:password`).
     Basic {
@@ -22,6 +22,15 @@ pub enum Auth {
     },
     /// A bearer token.
     Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Basic { user, .. } => write!(f, "Basic {{ user: {user:?}, password: <hidden> }}"),
+            Auth::Bearer(_) => write!(f, "Bearer(<hidden>)"),
+        }
+    }
 }
 
 /// A reference from a schema to a subject's version.
@@ -70,6 +79,7 @@ pub struct RegistryClient {
     urls: Vec<String>,
     auth: Option<Auth>,
     by_id: Mutex<HashMap<u32, Arc<RegisteredSchema>>>,
+    /// (subject, type and text) → id.
     registered: Mutex<HashMap<(String, String), u32>>,
 }
 
@@ -149,7 +159,12 @@ impl RegistryClient {
         subject: &str,
         version: &str,
     ) -> Result<(i32, Arc<RegisteredSchema>), SerdesError> {
-        let path = format!("/subjects/{}/versions/{version}", encode_segment(subject));
+        // Soft-deleted versions too: a schema may refer to one.
+        let path = format!(
+            "/subjects/{}/versions/{}?deleted=true",
+            encode_segment(subject),
+            encode_segment(version)
+        );
         let answer: SchemaAnswer = self.call("GET", &path, None).await?;
         let id = answer
             .id
@@ -171,7 +186,7 @@ impl RegistryClient {
         schema: &str,
         references: &[Reference],
     ) -> Result<u32, SerdesError> {
-        let key = (subject.to_string(), schema.to_string());
+        let key = (subject.to_string(), format!("{schema_type}\n{schema}"));
         if let Some(id) = self
             .registered
             .lock()

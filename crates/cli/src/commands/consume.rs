@@ -364,7 +364,7 @@ impl<'a> Printer<'a> {
             Ok((key, value)) => Ok(Shown::Decoded(DecodedRecord::new(r, key, value))),
             Err(e) => {
                 let at = format!("{}/{}/{}", r.topic, r.partition, r.offset);
-                if !self.args.skip_undecodable {
+                if !self.args.skip_undecodable || !undecodable(&e) {
                     return Err(e.context(format!(
                         "record {at} does not decode (--skip-undecodable goes on without it)"
                     )));
@@ -433,6 +433,19 @@ enum Piece {
     Value,
     ValueLength,
     Headers,
+}
+
+/// Whether an error is the record's own (its bytes, or a schema id the registry does not
+/// have) rather than the registry's (down, or failing): only the former may be skipped.
+fn undecodable(e: &anyhow::Error) -> bool {
+    use streamctl_serdes::SerdesError;
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<SerdesError>(),
+            Some(SerdesError::NotFramed(_) | SerdesError::Decode(_))
+                | Some(SerdesError::Rejected { status: 404, .. })
+        )
+    })
 }
 
 /// How one record is shown.
@@ -572,6 +585,32 @@ impl RecordFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_records_own_failures_may_be_skipped() {
+        use streamctl_serdes::SerdesError;
+        let wrap = |e: SerdesError| anyhow::Error::new(e).context("the value");
+        assert!(undecodable(&wrap(SerdesError::NotFramed(
+            "magic byte 1".into()
+        ))));
+        assert!(undecodable(&wrap(SerdesError::Decode("short".into()))));
+        let unknown_id = SerdesError::Rejected {
+            status: 404,
+            code: 40403,
+            message: "Schema 9 not found".into(),
+        };
+        assert!(undecodable(&wrap(unknown_id)));
+        // The registry's own trouble stops the read, skip or not.
+        assert!(!undecodable(&wrap(SerdesError::Unreachable(
+            "refused".into()
+        ))));
+        let failing = SerdesError::Rejected {
+            status: 500,
+            code: 50001,
+            message: "store".into(),
+        };
+        assert!(!undecodable(&wrap(failing)));
+    }
 
     #[test]
     fn formats_parse_once_into_literals_and_fields() {

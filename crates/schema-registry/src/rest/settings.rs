@@ -132,16 +132,16 @@ fn answer<S: Setting>(field: &str, setting: S) -> Response {
 
 async fn put<S: Setting>(r: &Registry, subject: Option<&str>, bytes: &Bytes) -> Answer {
     let setting = S::from_body(bytes)?;
-    let _writer = r.kafka.lock().await;
+    let writer = r.kafka.lock().await?;
     r.kafka
-        .write(vec![(S::key(subject), Some(setting.value()))])
+        .write(writer, vec![(S::key(subject), Some(setting.value()))])
         .await?;
     Ok(answer(S::PUT_FIELD, setting))
 }
 
 /// Removes a setting, answering the one it removed (`None`: the subject had none).
 async fn delete<S: Setting>(r: &Registry, subject: Option<&str>) -> Answer {
-    let _writer = r.kafka.lock().await;
+    let writer = r.kafka.lock().await?;
     let previous = {
         let store = r.kafka.read();
         match subject {
@@ -149,7 +149,7 @@ async fn delete<S: Setting>(r: &Registry, subject: Option<&str>) -> Answer {
             None => S::global(&store),
         }
     };
-    r.kafka.write(vec![(S::key(subject), None)]).await?;
+    r.kafka.write(writer, vec![(S::key(subject), None)]).await?;
     Ok(answer(S::FIELD, previous))
 }
 
