@@ -84,6 +84,7 @@ impl Encoders {
         registry: Option<&str>,
         topic: &str,
         (key_id, value_id): (Option<u32>, Option<u32>),
+        keys_given: bool,
     ) -> anyhow::Result<Option<Encoders>> {
         if specs.is_empty() {
             if registry.is_some() || key_id.is_some() || value_id.is_some() {
@@ -92,6 +93,8 @@ impl Encoders {
             return Ok(None);
         }
         let (key, value) = parts(specs)?;
+        // Keys are encoded only when the input has keys (-K or -k).
+        let key = key && keys_given;
         let client = Arc::new(registry_client(global, registry)?);
         let key = match (key, key_id) {
             (false, _) => None,
@@ -108,6 +111,11 @@ impl Encoders {
             key,
             value,
         }))
+    }
+
+    /// Whether keys are JSON to encode.
+    pub fn encodes_keys(&self) -> bool {
+        self.key.is_some()
     }
 
     /// The key's bytes: encoded from its JSON text when -s names keys, else as given.
@@ -131,6 +139,19 @@ impl Encoders {
             .await
             .with_context(|| format!("the {part}"))
     }
+}
+
+/// A line split into a JSON key and the rest after `delimiter`: the key ends where its JSON
+/// value does (so `{"a":1}:{"b":2}` splits after the object, whatever `:` it holds).
+/// `None` when the line does not start with a JSON value followed by the delimiter.
+pub fn split_json_key<'a>(line: &'a str, delimiter: &str) -> Option<(&'a str, &'a str)> {
+    let mut values = serde_json::Deserializer::from_str(line).into_iter::<serde::de::IgnoredAny>();
+    values.next()?.ok()?;
+    let end = values.byte_offset();
+    let (key, rest) = line.split_at(end);
+    let rest = rest.trim_start();
+    let value = rest.strip_prefix(delimiter)?;
+    Some((key.trim(), value))
 }
 
 /// The id of the latest schema of `subject`.
@@ -201,5 +222,21 @@ impl Decoders {
     async fn one(&self, bytes: &[u8]) -> anyhow::Result<Decoded> {
         let (schema_id, json) = self.codec.decode_to_json_text(bytes).await?;
         Ok(Decoded { schema_id, json })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_key_ends_where_its_value_does() {
+        assert_eq!(
+            split_json_key(r#"{"a":"x:y"}:{"v":1}"#, ":"),
+            Some((r#"{"a":"x:y"}"#, r#"{"v":1}"#))
+        );
+        assert_eq!(split_json_key(r#""k" | 5"#, "|"), Some((r#""k""#, " 5")));
+        assert_eq!(split_json_key("not json:1", ":"), None);
+        assert_eq!(split_json_key(r#"{"a":1} no delimiter"#, ":"), None);
     }
 }

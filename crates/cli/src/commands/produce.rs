@@ -71,6 +71,7 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
         args.registry.as_deref(),
         &args.topic,
         (args.key_schema_id, args.value_schema_id),
+        args.key_delimiter.is_some() || args.key.is_some(),
     )
     .await?;
     let producer = Producer::with_config(config)
@@ -114,7 +115,15 @@ pub async fn run(global: &Global, args: ProduceArgs) -> anyhow::Result<ExitCode>
             line_no += 1;
             let result = match args.input {
                 InputFormat::Lines => {
+                    let json_keys = encoders.as_ref().is_some_and(|e| e.encodes_keys());
                     let (key, value) = match (&args.key_delimiter, &args.key) {
+                        // A JSON key may hold the delimiter itself: it ends where its JSON
+                        // value does.
+                        (Some(d), _) if json_keys => match crate::schemas::split_json_key(&line, d)
+                        {
+                            Some((k, v)) => (Some(k), v),
+                            None => (None, line.as_str()),
+                        },
                         (Some(d), _) => match line.split_once(d.as_str()) {
                             Some((k, v)) => (Some(k), v),
                             None => (None, line.as_str()),

@@ -18,7 +18,7 @@ use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, Topic
 use tokio::sync::mpsc;
 
 use super::app::{Action, Request, Seek, TailRequest};
-use streamctl_serdes::{AvroCodec, RegistryClient};
+use streamctl_serdes::{AvroCodec, RegistryClient, SerdesError};
 
 use super::model::{DecodedValue, MessageView};
 
@@ -205,7 +205,14 @@ pub struct TailDecoder {
     codec: AvroCodec,
     /// "subject vN (id I)" per schema id, asked once.
     labels: Mutex<HashMap<u32, String>>,
+    /// Ids that did not decode, and when: not asked again for a while, so a value the
+    /// registry cannot help with (or a registry that is down) costs one request, not one
+    /// per record, and the tail keeps answering its keys.
+    failed: Mutex<HashMap<u32, std::time::Instant>>,
 }
+
+/// How long an id that did not decode is left alone.
+const RETRY_FAILED: Duration = Duration::from_secs(30);
 
 impl TailDecoder {
     pub fn new(registry: RegistryClient) -> Self {
@@ -214,6 +221,7 @@ impl TailDecoder {
             codec: AvroCodec::new(registry.clone()),
             registry,
             labels: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -222,11 +230,32 @@ impl TailDecoder {
         let Some(value) = view.value.as_deref() else {
             return;
         };
-        if streamctl_serdes::wire::unframe(value).is_err() {
+        let Ok((id, _)) = streamctl_serdes::wire::unframe(value) else {
+            return;
+        };
+        let recently_failed = self
+            .failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .is_some_and(|at| at.elapsed() < RETRY_FAILED);
+        if recently_failed {
             return;
         }
-        let Ok((id, json)) = self.codec.decode_to_json_text(value).await else {
-            return;
+        let decoded =
+            tokio::time::timeout(RETRY_FAILED / 6, self.codec.decode_to_json_text(value)).await;
+        let json = match decoded {
+            Ok(Ok((_, json))) => json,
+            // This record's bytes: the next record of the schema may well decode.
+            Ok(Err(SerdesError::Decode(_) | SerdesError::NotFramed(_))) => return,
+            // The schema id or the registry: leave the id alone for a while.
+            _ => {
+                self.failed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(id, std::time::Instant::now());
+                return;
+            }
         };
         let schema = self.label(id).await;
         view.decoded = Some(DecodedValue { json, schema });

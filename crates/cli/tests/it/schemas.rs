@@ -267,6 +267,40 @@ async fn schema_subcommands_register_check_list_get_and_delete() {
             json!({"sensor": "roof", "celsius": -3.0})
         ]
     );
+    // Keys too: a JSON object key holds the delimiter, and still ends where its JSON does.
+    let key_schema = dir.path().join("key.avsc");
+    std::fs::write(
+        &key_schema,
+        r#"{"type":"record","name":"Key","fields":[{"name":"room","type":"string"}]}"#,
+    )
+    .unwrap();
+    let out = run(s(&[
+        "schema",
+        "register",
+        "keyed-key",
+        key_schema.to_str().unwrap(),
+    ]))
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let out = run(s(&["schema", "register", "keyed-value", v1_path])).await;
+    assert!(out.status.success(), "{out:?}");
+    let line = b"{\"room\":\"a:1\"}:{\"sensor\":\"s\",\"celsius\":1.0}\n";
+    let produced = streamctl_with(
+        &config,
+        &["produce", "keyed", "-s", "avro", "-K", ":"],
+        line,
+    )
+    .await;
+    assert!(produced.status.success(), "{produced:?}");
+    let out = run(s(&[
+        "consume", "keyed", "-e", "-s", "avro", "-f", "%k|%s\n",
+    ]))
+    .await;
+    assert_eq!(
+        stdout_of(&out).trim(),
+        r#"{"room":"a:1"}|{"sensor":"s","celsius":1.0}"#
+    );
+
     let out = run(s(&[
         "schema",
         "delete",
