@@ -97,17 +97,10 @@ impl KafkaStore {
             .build()
             .await
             .map_err(RegistryError::store)?;
-        let partition = TopicPartition::new(TOPIC.to_string(), 0);
         consumer
-            .assign([partition.clone()])
+            .assign([TopicPartition::new(TOPIC.to_string(), 0)])
             .map_err(RegistryError::store)?;
-        let end = consumer
-            .end_offsets(std::slice::from_ref(&partition))
-            .await
-            .map_err(RegistryError::store)?
-            .get(&partition)
-            .copied()
-            .unwrap_or(0);
+        let end = end_of(&consumer).await?;
         let mut producer_config = ProducerConfig::default();
         producer_config.client = client.clone();
         producer_config.acks = Acks::All;
@@ -158,16 +151,7 @@ impl KafkaStore {
     /// whose request gave up) is applied before anything is checked.
     pub(crate) async fn lock(&self) -> Result<WriterGuard, RegistryError> {
         let guard = self.writes.writer.clone().lock_owned().await;
-        let partition = TopicPartition::new(TOPIC.to_string(), 0);
-        let end = self
-            .writes
-            .probe
-            .end_offsets(std::slice::from_ref(&partition))
-            .await
-            .map_err(RegistryError::store)?
-            .get(&partition)
-            .copied()
-            .unwrap_or(0);
+        let end = end_of(&self.writes.probe).await?;
         self.writes.caught_up_to(end, WRITE_TIMEOUT).await?;
         Ok(guard)
     }
@@ -241,6 +225,18 @@ impl Writes {
             .map_err(|_| RegistryError::store(format!("the {TOPIC} reader stopped")))?;
         Ok(())
     }
+}
+
+/// The end offset of `_schemas` (its high watermark).
+async fn end_of(consumer: &Consumer) -> Result<i64, RegistryError> {
+    let partition = TopicPartition::new(TOPIC.to_string(), 0);
+    Ok(consumer
+        .end_offsets(std::slice::from_ref(&partition))
+        .await
+        .map_err(RegistryError::store)?
+        .get(&partition)
+        .copied()
+        .unwrap_or(0))
 }
 
 /// An existing `_schemas` must be what the registry relies on: one partition (the order of
