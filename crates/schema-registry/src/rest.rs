@@ -58,7 +58,8 @@ type Answer = Result<Response, RegistryError>;
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
 pub(crate) fn router(registry: Arc<Registry>) -> Router {
-    Router::new()
+    let router = settings::routes::<Level>(Router::new(), "/config");
+    settings::routes::<Mode>(router, "/mode")
         .route(
             "/",
             get(|| async { ok(json!({})) }).post(|| async { ok(json!({})) }),
@@ -88,30 +89,6 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
         .route(
             "/compatibility/subjects/{s}/versions/{v}",
             post(compatibility_one),
-        )
-        .route(
-            "/config",
-            get(settings::global::<Level>)
-                .put(settings::put_global::<Level>)
-                .delete(settings::delete_global::<Level>),
-        )
-        .route(
-            "/config/{s}",
-            get(settings::subject::<Level>)
-                .put(settings::put_subject::<Level>)
-                .delete(settings::delete_subject::<Level>),
-        )
-        .route(
-            "/mode",
-            get(settings::global::<Mode>)
-                .put(settings::put_global::<Mode>)
-                .delete(settings::delete_global::<Mode>),
-        )
-        .route(
-            "/mode/{s}",
-            get(settings::subject::<Mode>)
-                .put(settings::put_subject::<Mode>)
-                .delete(settings::delete_subject::<Mode>),
         )
         .fallback(|| async { error(&RegistryError::new(404, 404, "HTTP 404 Not Found")) })
         .method_not_allowed_fallback(|| async {

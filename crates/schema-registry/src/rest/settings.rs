@@ -28,6 +28,26 @@ pub(super) trait Setting: Copy + Send + Sync + 'static {
     fn missing(subject: &str) -> RegistryError;
 }
 
+/// The routes of one setting: `{path}` for the whole registry, `{path}/{s}` per subject.
+pub(super) fn routes<S: Setting>(
+    router: Router<Arc<Registry>>,
+    path: &str,
+) -> Router<Arc<Registry>> {
+    router
+        .route(
+            path,
+            get(global::<S>)
+                .put(put_global::<S>)
+                .delete(delete_global::<S>),
+        )
+        .route(
+            &format!("{path}/{{s}}"),
+            get(subject::<S>)
+                .put(put_subject::<S>)
+                .delete(delete_subject::<S>),
+        )
+}
+
 /// A PUT /config body: Confluent's clients send `compatibility`, some `compatibilityLevel`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
