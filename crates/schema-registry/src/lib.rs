@@ -3,7 +3,7 @@
 //! ```text
 //!  HTTP (Confluent's REST API, rest.rs) ──▶ Registry
 //!     reads:  the state (store.rs), rebuilt from _schemas
-//!     writes: checks (compat.rs) ─▶ _schemas records (records.rs) ─▶ produce, read back (kafka.rs)
+//!     writes: checks (formats/) ─▶ _schemas records (records.rs) ─▶ produce, read back (kafka.rs)
 //! ```
 //!
 //! It is a Kafka client of the cluster it stores into, as Confluent's registry is: it works
@@ -12,11 +12,12 @@
 //! data) serves the same subjects, versions and ids. Schema ids are global and given once;
 //! the same schema registered under several subjects keeps one id.
 //!
-//! Avro schemas are served with every compatibility level; JSON Schema and Protobuf are
-//! refused with a clear error until their rules are in.
+//! Avro, JSON Schema and Protobuf schemas are served with every compatibility level
+//! (`formats/`); a Protobuf schema registered as a base64 descriptor, as Confluent's
+//! serializers send it, is stored as `.proto` text, and served either way.
 
-mod compat;
 mod error;
+mod formats;
 mod kafka;
 mod records;
 mod rest;

@@ -28,8 +28,8 @@ use serde_json::{json, Value};
 
 mod settings;
 
-use crate::compat::{self, Parsed};
 use crate::error::RegistryError;
+use crate::formats::{self, Parsed, Referenced};
 use crate::kafka::KafkaStore;
 use crate::records::{Key, Reference, SchemaValue};
 use crate::store::{to_json, Store, Stored, Which, MAX_NUMBER};
@@ -64,7 +64,10 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
             "/",
             get(|| async { ok(json!({})) }).post(|| async { ok(json!({})) }),
         )
-        .route("/schemas/types", get(|| async { ok(json!(compat::TYPES)) }))
+        .route(
+            "/schemas/types",
+            get(|| async { ok(json!(formats::TYPES)) }),
+        )
         .route("/contexts", get(|| async { ok(json!(["."])) }))
         .route(
             "/associations/resources/{ns}/{name}",
@@ -172,14 +175,14 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, RegistryError>
         .map_err(|e| RegistryError::new(422, 422, format!("Unrecognized request body: {e}")))
 }
 
-/// The texts of the schemas `references` name (each a subject's version, deleted or not),
-/// and of the schemas those name in turn: dependencies first, each once.
-fn referenced_texts(store: &Store, references: &[Reference]) -> Result<Vec<String>, RegistryError> {
+/// The schemas `references` name (each a subject's version, deleted or not), and those they
+/// name in turn: dependencies first, each once.
+fn referenced(store: &Store, references: &[Reference]) -> Result<Vec<Referenced>, RegistryError> {
     fn visit(
         store: &Store,
         r: &Reference,
         seen: &mut Vec<(String, i32)>,
-        out: &mut Vec<String>,
+        out: &mut Vec<Referenced>,
     ) -> Result<(), RegistryError> {
         let key = (r.subject.clone(), r.version);
         if seen.contains(&key) {
@@ -200,7 +203,11 @@ fn referenced_texts(store: &Store, references: &[Reference]) -> Result<Vec<Strin
         for nested in &schema.references {
             visit(store, nested, seen, out)?;
         }
-        out.push(schema.schema.clone());
+        out.push(Referenced {
+            name: r.name.clone(),
+            schema_type: schema.schema_type.clone(),
+            text: schema.schema.clone(),
+        });
         Ok(())
     }
     let (mut seen, mut out) = (Vec::new(), Vec::new());
@@ -220,8 +227,8 @@ fn parse_request(
         .as_deref()
         .unwrap_or("AVRO")
         .to_ascii_uppercase();
-    let texts = referenced_texts(store, &request.references)?;
-    let (parsed, canonical) = compat::parse(&schema_type, &request.schema, &texts)?;
+    let texts = referenced(store, &request.references)?;
+    let (parsed, canonical) = formats::parse(&schema_type, &request.schema, &texts)?;
     Ok((
         parsed,
         Stored {
@@ -255,15 +262,30 @@ fn previous(
                 stored.schema_type
             )]);
         }
-        let texts = referenced_texts(store, &stored.references).map_err(|e| vec![e.message])?;
-        let (p, _) = compat::parse(&stored.schema_type, &stored.schema, &texts)
+        let texts = referenced(store, &stored.references).map_err(|e| vec![e.message])?;
+        let (p, _) = formats::parse(&stored.schema_type, &stored.schema, &texts)
             .map_err(|e| vec![e.message])?;
         parsed.push((n, p));
     }
     Ok(parsed)
 }
 
-fn entity(store: &Store, subject: &str, version: i32, id: u32) -> Result<Value, RegistryError> {
+/// A stored schema's text in the `format` a request asks for (`?format=serialized`).
+fn text_in(store: &Store, stored: &Stored, format: Option<&str>) -> Result<String, RegistryError> {
+    if format.is_none() {
+        return Ok(stored.schema.clone());
+    }
+    let references = referenced(store, &stored.references)?;
+    formats::render(&stored.schema_type, &stored.schema, &references, format)
+}
+
+fn entity(
+    store: &Store,
+    subject: &str,
+    version: i32,
+    id: u32,
+    format: Option<&str>,
+) -> Result<Value, RegistryError> {
     let stored = store
         .schema(id)
         .ok_or_else(|| RegistryError::schema_not_found(id))?;
@@ -272,7 +294,7 @@ fn entity(store: &Store, subject: &str, version: i32, id: u32) -> Result<Value, 
         "version": version,
         "id": id,
         "schemaType": stored.schema_type,
-        "schema": stored.schema,
+        "schema": text_in(store, stored, format)?,
     });
     if !stored.references.is_empty() {
         set(&mut v, "references", json!(stored.references));
@@ -302,13 +324,13 @@ async fn register(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -
         }
         let (parsed, stored) = parse_request(&store, &request)?;
         if let Some((version, id)) = store.find(&subject, &stored, false) {
-            return Ok(ok(entity(&store, &subject, version, id)?));
+            return Ok(ok(entity(&store, &subject, version, id, None)?));
         }
         let import = mode == Mode::Import;
         if !import {
             let level = store.level(&subject);
             let violations = match previous(&store, &subject, &stored.schema_type) {
-                Ok(previous) => compat::violations(level, &parsed, &previous),
+                Ok(previous) => formats::violations(level, &parsed, &previous),
                 Err(messages) if level != Level::None => messages,
                 Err(_) => Vec::new(),
             };
@@ -401,7 +423,7 @@ async fn lookup(
     let (version, id) = store
         .find(&subject, &stored, deleted)
         .ok_or_else(|| RegistryError::schema_not_found("in this subject"))?;
-    Ok(ok(entity(&store, &subject, version, id)?))
+    Ok(ok(entity(&store, &subject, version, id, None)?))
 }
 
 async fn subjects(State(r): Shared, Query(flags): Flags) -> Answer {
@@ -440,7 +462,8 @@ async fn version(
 ) -> Answer {
     let store = r.kafka.read();
     let (n, version) = store.version(&subject, which(&v)?, flag(&flags, "deleted"))?;
-    Ok(ok(entity(&store, &subject, n, version.id)?))
+    let format = flags.get("format").map(String::as_str);
+    Ok(ok(entity(&store, &subject, n, version.id, format)?))
 }
 
 async fn version_schema(
@@ -453,37 +476,32 @@ async fn version_schema(
     let stored = store
         .schema(version.id)
         .ok_or_else(|| RegistryError::schema_not_found(version.id))?;
-    Ok((
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        stored.schema.clone(),
-    )
-        .into_response())
+    let text = text_in(&store, stored, flags.get("format").map(String::as_str))?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
 }
 
-async fn by_id(State(r): Shared, Path(id): Path<String>) -> Answer {
+async fn by_id(State(r): Shared, Path(id): Path<String>, Query(flags): Flags) -> Answer {
     let id = id_param(&id)?;
     let store = r.kafka.read();
     let stored = store
         .schema(id)
         .ok_or_else(|| RegistryError::schema_not_found(id))?;
-    let mut v = json!({"schema": stored.schema, "schemaType": stored.schema_type});
+    let text = text_in(&store, stored, flags.get("format").map(String::as_str))?;
+    let mut v = json!({"schema": text, "schemaType": stored.schema_type});
     if !stored.references.is_empty() {
         set(&mut v, "references", json!(stored.references));
     }
     Ok(ok(v))
 }
 
-async fn by_id_schema(State(r): Shared, Path(id): Path<String>) -> Answer {
+async fn by_id_schema(State(r): Shared, Path(id): Path<String>, Query(flags): Flags) -> Answer {
     let id = id_param(&id)?;
     let store = r.kafka.read();
     let stored = store
         .schema(id)
         .ok_or_else(|| RegistryError::schema_not_found(id))?;
-    Ok((
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        stored.schema.clone(),
-    )
-        .into_response())
+    let text = text_in(&store, stored, flags.get("format").map(String::as_str))?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
 }
 
 fn uses(
@@ -617,7 +635,7 @@ fn compatibility(
         None => previous(store, subject, &stored.schema_type),
     };
     let messages = match previous {
-        Ok(previous) => compat::violations(level, &parsed, &previous),
+        Ok(previous) => formats::violations(level, &parsed, &previous),
         Err(messages) if level != Level::None => messages,
         Err(_) => Vec::new(),
     };

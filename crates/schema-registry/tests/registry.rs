@@ -297,7 +297,7 @@ async fn config_and_mode_are_global_and_per_subject() {
     assert_eq!(status, 200);
     // What Confluent's clients ask besides.
     let (_, v) = call(&dc, "GET", "/schemas/types", None).await;
-    assert_eq!(v, json!(["AVRO"]));
+    assert_eq!(v, json!(["JSON", "PROTOBUF", "AVRO"]));
     let (status, v) = call(
         &dc,
         "GET",
@@ -419,4 +419,124 @@ async fn a_schemas_topic_that_could_lose_schemas_is_refused() {
         refused.to_string().contains("cleanup.policy=delete"),
         "{refused}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_and_json_schemas_are_one_schema_however_written_and_checked() {
+    let dc = cluster_with(1, |b| b.schema_registry(true)).await;
+    let typed = |text: &str, schema_type: &str| {
+        Some(json!({"schema": text, "schemaType": schema_type, "references": []}))
+    };
+    let proto =
+        "syntax = \"proto3\";\npackage shop;\nmessage Order { string id = 1; int32 count = 2; }\n";
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/orders-value/versions",
+        typed(proto, "PROTOBUF"),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    // Stored as printed from the descriptor; served as a base64 descriptor on request, as
+    // Confluent's Protobuf deserializers ask, and that descriptor is the same schema.
+    let (_, v) = call(&dc, "GET", &format!("/schemas/ids/{id}"), None).await;
+    let stored = v["schema"].as_str().unwrap().to_string();
+    assert!(stored.contains("int32 count = 2;"), "{stored}");
+    let (_, v) = call(
+        &dc,
+        "GET",
+        &format!("/schemas/ids/{id}?format=serialized"),
+        None,
+    )
+    .await;
+    let serialized = v["schema"].as_str().unwrap().to_string();
+    assert!(!serialized.contains("syntax"), "{serialized}");
+    let (_, v) = call(
+        &dc,
+        "POST",
+        "/subjects/orders-value/versions",
+        typed(&serialized, "PROTOBUF"),
+    )
+    .await;
+    assert_eq!((&v["id"], &v["version"]), (&json!(id), &json!(1)), "{v}");
+    let (_, v) = call(
+        &dc,
+        "GET",
+        "/subjects/orders-value/versions/1?format=serialized",
+        None,
+    )
+    .await;
+    assert_eq!(v["schema"], json!(serialized));
+    // int32 → sint32 changes the wire encoding: refused, and the reason names the field.
+    let bad = proto.replace("int32 count", "sint32 count");
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/compatibility/subjects/orders-value/versions/latest?verbose=true",
+        typed(&bad, "PROTOBUF"),
+    )
+    .await;
+    assert_eq!((status, &v["is_compatible"]), (200, &json!(false)), "{v}");
+    assert!(
+        v["messages"]
+            .to_string()
+            .contains("FIELD_SCALAR_KIND_CHANGED"),
+        "{v}"
+    );
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/orders-value/versions",
+        typed(&bad, "PROTOBUF"),
+    )
+    .await;
+    assert_eq!((status, &v["error_code"]), (409, &json!(40901)), "{v}");
+    // An import nobody registered, and a type that does not parse, are invalid schemas.
+    let importing = "syntax = \"proto3\"; import \"missing.proto\"; message A { Missing m = 1; }";
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/a-value/versions",
+        typed(importing, "PROTOBUF"),
+    )
+    .await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42201)), "{v}");
+    // JSON Schema: stored without insignificant whitespace; another type in the same subject
+    // is incompatible whatever the level.
+    let user = r#"{"type": "object", "properties": {"id": {"type": "integer"}}}"#;
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        typed(user, "JSON"),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, v) = call(&dc, "GET", "/subjects/users-value/versions/latest", None).await;
+    assert_eq!(
+        (&v["schema"], &v["schemaType"]),
+        (
+            &json!(r#"{"type":"object","properties":{"id":{"type":"integer"}}}"#),
+            &json!("JSON")
+        ),
+        "{v}"
+    );
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/users-value/versions",
+        schema(USER_V1),
+    )
+    .await;
+    assert_eq!((status, &v["error_code"]), (409, &json!(40901)), "{v}");
+    let (status, v) = call(
+        &dc,
+        "POST",
+        "/subjects/bad-value/versions",
+        typed(r#"{"type": 5}"#, "JSON"),
+    )
+    .await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42201)), "{v}");
+    dc.shutdown().await;
 }

@@ -4,8 +4,7 @@
 //! The JSON is the natural one: records are objects, a union holds its branch's value (no
 //! `{"string": …}` wrapper), bytes and fixed are arrays of numbers, enums their symbol.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value as AvroValue;
@@ -13,14 +12,14 @@ use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use serde_json::Value;
 
-use crate::registry::{RegisteredSchema, RegistryClient};
+use crate::registry::{Compiled, RegistryClient};
 use crate::{wire, SerdesError};
 
 /// Avro encoding and decoding through a registry.
 #[derive(Debug)]
 pub struct AvroCodec {
     registry: Arc<RegistryClient>,
-    parsed: Mutex<HashMap<u32, Arc<Schema>>>,
+    parsed: Compiled<Arc<Schema>>,
 }
 
 impl AvroCodec {
@@ -28,7 +27,7 @@ impl AvroCodec {
     pub fn new(registry: Arc<RegistryClient>) -> Self {
         Self {
             registry,
-            parsed: Mutex::new(HashMap::new()),
+            parsed: Compiled::new(),
         }
     }
 
@@ -86,53 +85,17 @@ impl AvroCodec {
 
     /// The parsed schema of `id`, with the schemas it references.
     async fn parsed(&self, id: u32) -> Result<Arc<Schema>, SerdesError> {
-        if let Some(found) = self
-            .parsed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-        {
-            return Ok(found.clone());
-        }
-        let registered = self.registry.schema(id).await?;
-        if registered.schema_type != "AVRO" {
-            return Err(SerdesError::Decode(format!(
-                "schema {id} is {}, not AVRO",
-                registered.schema_type
-            )));
-        }
-        let referenced = self.referenced(&registered).await?;
-        let schema = if referenced.is_empty() {
-            Schema::parse_str(&registered.schema)
-        } else {
-            Schema::parse_str_with_list(&registered.schema, &referenced).map(|(s, _)| s)
-        }
-        .map_err(|e| SerdesError::Decode(format!("schema {id} does not parse: {e}")))?;
-        let schema = Arc::new(schema);
-        self.parsed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, schema.clone());
-        Ok(schema)
-    }
-
-    /// The texts of every schema `schema` refers to, directly or not, dependencies first.
-    async fn referenced(&self, schema: &RegisteredSchema) -> Result<Vec<String>, SerdesError> {
-        let mut texts = Vec::new();
-        let mut pending: Vec<_> = schema.references.clone();
-        let mut seen = std::collections::HashSet::new();
-        while let Some(r) = pending.pop() {
-            if !seen.insert((r.subject.clone(), r.version)) {
-                continue;
+        let parse = |text: &str, references: &[(String, String)]| {
+            let texts: Vec<&str> = references.iter().map(|(_, t)| t.as_str()).collect();
+            if texts.is_empty() {
+                Schema::parse_str(text)
+            } else {
+                Schema::parse_str_with_list(text, &texts).map(|(s, _)| s)
             }
-            let (_, found) = self
-                .registry
-                .version(&r.subject, &r.version.to_string())
-                .await?;
-            pending.extend(found.references.iter().cloned());
-            texts.insert(0, found.schema.clone());
-        }
-        Ok(texts)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+        };
+        self.parsed.get(&self.registry, id, "AVRO", parse).await
     }
 }
 

@@ -6,17 +6,23 @@
 //!  RegistryClient (registry.rs)  GET /schemas/ids/{id}, …/versions/latest, POST …/versions
 //!        ▲                        every id fetched once
 //!  AvroCodec (avro.rs)           framed bytes ⇄ (schema id, JSON)
+//!  ProtobufCodec (protobuf.rs)   framed bytes ⇄ (schema id, message, JSON)
+//!  JsonCodec (json.rs)           framed bytes ⇄ (schema id, JSON), checked against the schema
 //!  wire.rs                       the framing, Protobuf's message indexes
 //! ```
 //!
-//! So far: Avro, over http:// registries with basic or bearer authentication. Protobuf and
-//! JSON Schema, and TLS to the registry, are still to come.
+//! Registries are reached over http:// with basic or bearer authentication; TLS to the
+//! registry is still to come.
 
 mod avro;
+pub mod json;
+pub mod protobuf;
 mod registry;
 pub mod wire;
 
 pub use avro::AvroCodec;
+pub use json::JsonCodec;
+pub use protobuf::ProtobufCodec;
 pub use registry::{Auth, Reference, RegisteredSchema, RegistryClient};
 
 /// The subject a record's schema is registered under.

@@ -178,6 +178,26 @@ impl RegistryClient {
         Ok((answer.version.unwrap_or_default(), schema))
     }
 
+    /// Every schema `schema` refers to, directly or not, as `(name, text)`, dependencies
+    /// first.
+    pub async fn referenced(
+        &self,
+        schema: &RegisteredSchema,
+    ) -> Result<Vec<(String, String)>, SerdesError> {
+        let mut out = Vec::new();
+        let mut pending = schema.references.clone();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(r) = pending.pop() {
+            if !seen.insert((r.subject.clone(), r.version)) {
+                continue;
+            }
+            let (_, found) = self.version(&r.subject, &r.version.to_string()).await?;
+            pending.extend(found.references.iter().cloned());
+            out.insert(0, (r.name.clone(), found.schema.clone()));
+        }
+        Ok(out)
+    }
+
     /// Registers `schema` under `subject` (or finds it registered) and returns its id.
     pub async fn register(
         &self,
@@ -356,4 +376,48 @@ fn encode_segment(s: &str) -> String {
         }
     }
     out
+}
+
+/// What a codec compiles from each schema it meets, by id: fetched and compiled once.
+#[derive(Debug)]
+pub(crate) struct Compiled<T>(Mutex<HashMap<u32, T>>);
+
+impl<T: Clone> Compiled<T> {
+    pub(crate) fn new() -> Self {
+        Compiled(Mutex::new(HashMap::new()))
+    }
+
+    /// Schema `id`, which must be of `schema_type`, compiled by `compile` from its text and
+    /// the `(name, text)` of every schema it references.
+    pub(crate) async fn get(
+        &self,
+        registry: &RegistryClient,
+        id: u32,
+        schema_type: &str,
+        compile: impl FnOnce(&str, &[(String, String)]) -> Result<T, String>,
+    ) -> Result<T, SerdesError> {
+        if let Some(found) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(found.clone());
+        }
+        let registered = registry.schema(id).await?;
+        if registered.schema_type != schema_type {
+            return Err(SerdesError::Decode(format!(
+                "schema {id} is {}, not {schema_type}",
+                registered.schema_type
+            )));
+        }
+        let references = registry.referenced(&registered).await?;
+        let compiled = compile(&registered.schema, &references)
+            .map_err(|e| SerdesError::Decode(format!("schema {id} does not compile: {e}")))?;
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, compiled.clone());
+        Ok(compiled)
+    }
 }

@@ -6,18 +6,11 @@ AvroDeserializer, which fetches each writer schema by id.
 usage: confluent_avro.py BOOTSTRAP REGISTRY_URL TOPIC COUNT produce|consume
 Prints one line "ok: ..." and exits 0, or raises.
 """
-import sys
-
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.serialization import MessageField, SerializationContext
-
-bootstrap, url, topic, count, mode = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-subject = f"{topic}-value"
-registry = SchemaRegistryClient({"url": url})
-context = SerializationContext(topic, MessageField.VALUE)
+from registry_common import bootstrap, context, count, mode, read_back, registry, subject, topic
 
 V1 = """{"type": "record", "name": "User", "namespace": "demo.people",
   "fields": [{"name": "id", "type": "long"}, {"name": "name", "type": "string"}]}"""
@@ -63,22 +56,10 @@ if mode == "produce":
     first = registry.lookup_schema(subject, Schema(V1, "AVRO"))
     print(f"ok: produced {2 * count} records, schema ids {first.schema_id} and {latest.schema_id}, incompatible refused with {refused}")
 elif mode == "consume":
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "avro-check", "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, 0, 0)])
     deserialize = AvroDeserializer(registry)
-    seen = []
-    while len(seen) < 2 * count:
-        msg = consumer.poll(15)
-        assert msg is not None, f"only {len(seen)} records"
-        assert msg.error() is None, msg.error()
-        seen.append(deserialize(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)))
-    consumer.close()
+    seen = read_back(2 * count, lambda value, ctx, i: deserialize(value, ctx))
     for i, value in enumerate(seen):
-        expected = user(i)
-        if i >= count:
-            assert value == expected, (i, value)
-        else:
-            assert value == expected, (i, value)
+        assert value == user(i), (i, value)
     print(f"ok: consumed {len(seen)} records written with 2 schema versions")
 else:
     raise SystemExit(f"unknown mode {mode}")

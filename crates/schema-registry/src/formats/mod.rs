@@ -9,15 +9,14 @@
 //!  NONE        nothing
 //! ```
 //!
-//! Avro uses the specification's reader/writer resolution (apache-avro's checker): a reader
-//! field missing from the writer needs a default, types may only be promoted (int → long →
-//! float → double, string ↔ bytes), a writer's enum symbols and union branches must all be
-//! readable. JSON Schema and Protobuf are not served yet: registering one is refused with a
-//! clear error rather than stored unchecked.
+//! Each type says what "reads" means:
+//! - Avro (`avro.rs`): the specification's reader/writer resolution.
+//! - JSON Schema (`json.rs`): every document the writer's schema accepts, the reader's accepts.
+//! - Protobuf (`protobuf.rs`): fields matched by number keep a wire-compatible type.
 
-use apache_avro::error::CompatibilityError;
-use apache_avro::schema_compatibility::{Compatibility, SchemaCompatibility};
-use apache_avro::Schema;
+mod avro;
+mod json;
+mod protobuf;
 
 use crate::error::RegistryError;
 use crate::Level;
@@ -25,38 +24,55 @@ use crate::Level;
 /// A parsed schema.
 #[derive(Debug, Clone)]
 pub(crate) enum Parsed {
-    Avro(Schema),
+    Avro(apache_avro::Schema),
+    Json(json::JsonSchema),
+    Protobuf(protobuf::ProtoFile),
 }
 
 /// The schema types this registry serves (`GET /schemas/types`).
-pub(crate) const TYPES: &[&str] = &["AVRO"];
+pub(crate) const TYPES: &[&str] = &["JSON", "PROTOBUF", "AVRO"];
 
-/// Parses `text` as `schema_type` (with the texts of the schemas it references), and
+/// A schema another one references, by the name it is referenced with (an Avro schema's
+/// texts only; a JSON Schema's `$ref`; a Protobuf file's import path).
+#[derive(Debug, Clone)]
+pub(crate) struct Referenced {
+    pub name: String,
+    pub schema_type: String,
+    pub text: String,
+}
+
+/// Parses `text` as `schema_type` (with the schemas it references, dependencies first), and
 /// returns it with its canonical text: what is stored, and what a registration of the same
 /// schema, however written, matches.
 pub(crate) fn parse(
     schema_type: &str,
     text: &str,
-    references: &[String],
+    references: &[Referenced],
 ) -> Result<(Parsed, String), RegistryError> {
     match schema_type {
-        "AVRO" => {
-            let schema = if references.is_empty() {
-                Schema::parse_str(text)
-            } else {
-                Schema::parse_str_with_list(text, references).map(|(schema, _)| schema)
-            }
-            .map_err(|e| RegistryError::invalid_schema(format!("{e}")))?;
-            let canonical = serde_json::to_string(&schema)
-                .map_err(|e| RegistryError::invalid_schema(format!("{e}")))?;
-            Ok((Parsed::Avro(schema), canonical))
-        }
-        "JSON" | "PROTOBUF" => Err(RegistryError::invalid_schema(format!(
-            "schemaType {schema_type} is not served by this registry yet (AVRO is)"
-        ))),
+        "AVRO" => avro::parse(text, references).map(|(s, c)| (Parsed::Avro(s), c)),
+        "JSON" => json::parse(text, references).map(|(s, c)| (Parsed::Json(s), c)),
+        "PROTOBUF" => protobuf::parse(text, references).map(|(s, c)| (Parsed::Protobuf(s), c)),
         other => Err(RegistryError::invalid_schema(format!(
             "unknown schemaType {other} (AVRO, JSON or PROTOBUF)"
         ))),
+    }
+}
+
+/// The schema's text in a requested `format`: `serialized` gives a Protobuf schema as the
+/// base64 of its file descriptor (what Confluent's Protobuf deserializers ask for); any
+/// other format, or type, is the stored text.
+pub(crate) fn render(
+    schema_type: &str,
+    text: &str,
+    references: &[Referenced],
+    format: Option<&str>,
+) -> Result<String, RegistryError> {
+    match (schema_type, format) {
+        ("PROTOBUF", Some(f)) if f.eq_ignore_ascii_case("serialized") => {
+            protobuf::parse(text, references).map(|(file, _)| file.serialized())
+        }
+        _ => Ok(text.to_string()),
     }
 }
 
@@ -93,32 +109,13 @@ pub(crate) fn violations(level: Level, new: &Parsed, previous: &[(i32, Parsed)])
 
 /// Whether `reader` reads what `writer` wrote; the messages say why not.
 fn can_read(reader: &Parsed, writer: &Parsed, reader_is: &str, writer_is: &str) -> Vec<String> {
-    let (Parsed::Avro(reader), Parsed::Avro(writer)) = (reader, writer);
-    match SchemaCompatibility::can_read(writer, reader) {
-        Ok(Compatibility::Full) => Vec::new(),
-        // Resolution may fail for some data (a symbol or branch the reader lacks): Confluent
-        // counts that as incompatible.
-        Ok(Compatibility::Partial) => vec![format!(
-            "{{errorType:'MISSING_UNION_BRANCH_OR_ENUM_SYMBOLS', description:'The {reader_is} schema cannot read every value of the {writer_is} schema: an enum symbol or union branch of the {writer_is} schema is missing'}}"
-        )],
-        Err(e) => vec![format!(
-            "{{errorType:'{}', description:'The {reader_is} schema cannot read data written with the {writer_is} schema', additionalInfo:'{e}'}}",
-            error_type(&e)
-        )],
-    }
-}
-
-/// Confluent's name for the kind of incompatibility.
-fn error_type(e: &CompatibilityError) -> &'static str {
-    match e {
-        CompatibilityError::FieldTypeMismatch(_, inner) => error_type(inner),
-        CompatibilityError::MissingDefaultValue(_) => "READER_FIELD_MISSING_DEFAULT_VALUE",
-        CompatibilityError::MissingSymbols => "MISSING_ENUM_SYMBOLS",
-        CompatibilityError::MissingUnionElements
-        | CompatibilityError::SchemaMismatchAllUnionElements => "MISSING_UNION_BRANCH",
-        CompatibilityError::FixedMismatch => "FIXED_SIZE_MISMATCH",
-        CompatibilityError::NameMismatch { .. } => "NAME_MISMATCH",
-        _ => "TYPE_MISMATCH",
+    match (reader, writer) {
+        (Parsed::Avro(r), Parsed::Avro(w)) => avro::can_read(r, w, reader_is, writer_is),
+        (Parsed::Json(r), Parsed::Json(w)) => json::can_read(r, w, reader_is, writer_is),
+        (Parsed::Protobuf(r), Parsed::Protobuf(w)) => {
+            protobuf::can_read(r, w, reader_is, writer_is)
+        }
+        _ => vec!["Incompatible because of different schema type".to_string()],
     }
 }
 
@@ -231,11 +228,8 @@ mod tests {
         let (_, b) = parse("AVRO", r#""string""#, &[]).unwrap();
         assert_eq!(a, b);
         assert_eq!(parse("AVRO", "{not json", &[]).unwrap_err().code, 42201);
-        assert_eq!(
-            parse("PROTOBUF", "syntax = \"proto3\";", &[])
-                .unwrap_err()
-                .code,
-            42201
-        );
+        assert_eq!(parse("PROTOBUF", "message {", &[]).unwrap_err().code, 42201);
+        assert_eq!(parse("JSON", "{\"type\": 5}", &[]).unwrap_err().code, 42201);
+        assert_eq!(parse("XML", "<a/>", &[]).unwrap_err().code, 42201);
     }
 }

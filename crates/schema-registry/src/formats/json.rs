@@ -1,0 +1,544 @@
+//! JSON Schema: parsing, the stored form, and when one schema's documents satisfy another.
+//!
+//! "The reader reads what the writer wrote" means: every document the writer's schema
+//! accepts, the reader's accepts too. Checked keyword by keyword, as Confluent's rules do:
+//! - a reader may widen (a type added, `integer` → `number`, a bound relaxed or dropped, an
+//!   enum extended, a branch added to `anyOf`/`oneOf`, a requirement dropped), never narrow;
+//! - a property the writer's schema does not name could hold anything when the writer's
+//!   object is open (`additionalProperties` absent or true), so the reader may add a
+//!   property only to a closed writer, or one that accepts anything;
+//! - a property the reader drops is fine while the reader stays open, not when it is closed;
+//! - a new requirement needs a default.
+//!
+//! `$ref` is followed within the document and into referenced schemas (by the reference's
+//! name); a keyword this check does not model must be unchanged.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::Referenced;
+use crate::error::RegistryError;
+
+/// A parsed JSON Schema with the documents it references.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonSchema {
+    root: Value,
+    /// Referenced documents by the name they are referenced with.
+    documents: HashMap<String, Value>,
+}
+
+fn invalid(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::invalid_schema(format!("{e}"))
+}
+
+/// Parses and validates `text` (against its draft's meta-schema, with every `$ref`
+/// resolvable); the canonical text is the document without insignificant whitespace, its
+/// key order kept.
+pub(super) fn parse(
+    text: &str,
+    references: &[Referenced],
+) -> Result<(JsonSchema, String), RegistryError> {
+    let mut documents = HashMap::new();
+    let mut texts = Vec::with_capacity(references.len());
+    for r in references {
+        if r.schema_type != "JSON" {
+            return Err(invalid(format!(
+                "reference {} is a {} schema, not JSON",
+                r.name, r.schema_type
+            )));
+        }
+        let document: Value = serde_json::from_str(&r.text).map_err(invalid)?;
+        documents.insert(r.name.clone(), document);
+        texts.push((r.name.clone(), r.text.clone()));
+    }
+    let (root, _) = streamctl_serdes::json::compile(text, &texts).map_err(invalid)?;
+    let canonical = streamctl_serdes::json::minify(text);
+    Ok((JsonSchema { root, documents }, canonical))
+}
+
+/// Why `reader` does not accept every document `writer` accepts (empty when it does).
+pub(super) fn can_read(
+    reader: &JsonSchema,
+    writer: &JsonSchema,
+    reader_is: &str,
+    writer_is: &str,
+) -> Vec<String> {
+    let mut check = Check {
+        reader,
+        writer,
+        reader_is,
+        writer_is,
+        seen: BTreeSet::new(),
+        messages: Vec::new(),
+    };
+    check.compare(
+        Side::root(&writer.root),
+        Side::root(&reader.root),
+        "#".into(),
+    );
+    check.messages
+}
+
+/// A subschema and the document it is in (`None`: the root schema's).
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    value: &'a Value,
+    document: Option<&'a str>,
+}
+
+impl<'a> Side<'a> {
+    fn root(value: &'a Value) -> Self {
+        Side {
+            value,
+            document: None,
+        }
+    }
+
+    fn at(self, value: &'a Value) -> Self {
+        Side { value, ..self }
+    }
+
+    fn get(self, key: &str) -> Option<Side<'a>> {
+        self.value.get(key).map(|v| self.at(v))
+    }
+
+    fn object(&self) -> Option<&'a Map<String, Value>> {
+        self.value.as_object()
+    }
+
+    /// Accepts anything: `true`, `{}` or only annotations.
+    fn is_open(&self) -> bool {
+        match self.value {
+            Value::Bool(b) => *b,
+            Value::Object(o) => o.keys().all(|k| ANNOTATIONS.contains(&k.as_str())),
+            _ => false,
+        }
+    }
+}
+
+/// Keywords that do not constrain documents.
+const ANNOTATIONS: &[&str] = &[
+    "$schema",
+    "$id",
+    "id",
+    "$comment",
+    "$anchor",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "definitions",
+    "$defs",
+    "$vocabulary",
+    "$dynamicAnchor",
+];
+
+/// Keywords this check models.
+const MODELLED: &[&str] = &[
+    "$ref",
+    "type",
+    "maximum",
+    "exclusiveMaximum",
+    "maxLength",
+    "maxItems",
+    "maxProperties",
+    "minimum",
+    "exclusiveMinimum",
+    "minLength",
+    "minItems",
+    "minProperties",
+    "multipleOf",
+    "pattern",
+    "format",
+    "enum",
+    "const",
+    "required",
+    "properties",
+    "additionalProperties",
+    "items",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "uniqueItems",
+];
+
+/// A schema that accepts anything, for keywords left out.
+static OPEN: Value = Value::Bool(true);
+
+/// Upper bounds (a reader may raise or drop them) and lower bounds (lower or drop).
+const UPPER: &[&str] = &[
+    "maximum",
+    "exclusiveMaximum",
+    "maxLength",
+    "maxItems",
+    "maxProperties",
+];
+const LOWER: &[&str] = &[
+    "minimum",
+    "exclusiveMinimum",
+    "minLength",
+    "minItems",
+    "minProperties",
+];
+
+struct Check<'a> {
+    reader: &'a JsonSchema,
+    writer: &'a JsonSchema,
+    reader_is: &'a str,
+    writer_is: &'a str,
+    /// (writer, reader) subschema pairs under comparison, by address: a recursive schema
+    /// compares each pair once.
+    seen: BTreeSet<(usize, usize)>,
+    messages: Vec<String>,
+}
+
+impl<'a> Check<'a> {
+    fn report(&mut self, error_type: &str, path: &str, what: &str) {
+        self.messages.push(format!(
+            "{{errorType:'{error_type}', description:'{what} at path '{path}' in the {} schema (reading what the {} schema allows)'}}",
+            self.reader_is, self.writer_is
+        ));
+    }
+
+    /// Whether `writer`'s documents all satisfy `reader`, without reporting.
+    fn accepts(&mut self, writer: Side<'a>, reader: Side<'a>) -> bool {
+        let before = self.messages.len();
+        self.compare(writer, reader, String::new());
+        let ok = self.messages.len() == before;
+        self.messages.truncate(before);
+        ok
+    }
+
+    /// Follows `$ref`s to the subschema they name.
+    fn resolve(&self, mut side: Side<'a>, of_reader: bool) -> Side<'a> {
+        let schema = if of_reader { self.reader } else { self.writer };
+        for _ in 0..32 {
+            let Some(target) = side.value.get("$ref").and_then(Value::as_str) else {
+                return side;
+            };
+            let (document, pointer) = target.split_once('#').unwrap_or((target, ""));
+            let (doc_name, base) = if document.is_empty() {
+                let base = match side.document {
+                    None => &schema.root,
+                    Some(name) => match schema.documents.get(name) {
+                        Some(document) => document,
+                        None => return side,
+                    },
+                };
+                (side.document, base)
+            } else {
+                match schema.documents.get_key_value(document) {
+                    Some((name, doc)) => (Some(name.as_str()), doc),
+                    None => return side,
+                }
+            };
+            let Some(value) = base.pointer(pointer) else {
+                return side;
+            };
+            side = Side {
+                value,
+                document: doc_name,
+            };
+        }
+        side
+    }
+
+    fn compare(&mut self, writer: Side<'a>, reader: Side<'a>, path: String) {
+        let writer = self.resolve(writer, false);
+        let reader = self.resolve(reader, true);
+        let pair = (
+            writer.value as *const Value as usize,
+            reader.value as *const Value as usize,
+        );
+        if !self.seen.insert(pair) {
+            return;
+        }
+        self.compare_resolved(writer, reader, &path);
+        self.seen.remove(&pair);
+    }
+
+    fn compare_resolved(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
+        if reader.is_open() || writer.value == &Value::Bool(false) {
+            return;
+        }
+        let empty = Map::new();
+        let (w, r) = (
+            writer.object().unwrap_or(&empty),
+            reader.object().unwrap_or(&empty),
+        );
+        if reader.value == &Value::Bool(false) {
+            return self.report("SCHEMA_NARROWED", path, "Nothing is accepted");
+        }
+        self.types(w, r, path);
+        self.bounds(w, r, path);
+        self.values(w, r, path);
+        self.objects(writer, reader, path);
+        self.arrays(writer, reader, path);
+        self.combinators(writer, reader, path);
+        for (key, value) in r {
+            let modelled = MODELLED.contains(&key.as_str()) || ANNOTATIONS.contains(&key.as_str());
+            if !modelled && w.get(key) != Some(value) {
+                self.report(
+                    "KEYWORD_CHANGED",
+                    path,
+                    &format!("The keyword '{key}' was added or changed"),
+                );
+            }
+        }
+    }
+
+    fn types(&mut self, w: &Map<String, Value>, r: &Map<String, Value>, path: &str) {
+        let Some(reader_types) = types(r) else {
+            return;
+        };
+        let narrowed = match types(w) {
+            None => true,
+            // `number` includes `integer`.
+            Some(writer_types) => writer_types.iter().any(|t| {
+                !(reader_types.contains(t) || t == "integer" && reader_types.contains("number"))
+            }),
+        };
+        if narrowed {
+            self.report("TYPE_NARROWED", path, "The type was narrowed or changed");
+        }
+    }
+
+    fn bounds(&mut self, w: &Map<String, Value>, r: &Map<String, Value>, path: &str) {
+        for (keys, upper) in [(UPPER, true), (LOWER, false)] {
+            for key in keys {
+                let Some(bound) = r.get(*key) else { continue };
+                let ok = match (w.get(*key), bound.as_f64()) {
+                    (Some(given), Some(bound)) => {
+                        given
+                            .as_f64()
+                            .is_some_and(|g| if upper { g <= bound } else { g >= bound })
+                    }
+                    // Draft 4's boolean exclusiveMaximum: unchanged only.
+                    (Some(given), None) => given == bound,
+                    (None, _) => false,
+                };
+                if !ok {
+                    self.report(
+                        "BOUND_NARROWED",
+                        path,
+                        &format!("'{key}' was added or made stricter"),
+                    );
+                }
+            }
+        }
+        if let Some(m) = r.get("multipleOf").and_then(Value::as_f64) {
+            let divides = w
+                .get("multipleOf")
+                .and_then(Value::as_f64)
+                .is_some_and(|g| ((g / m) - (g / m).round()).abs() < 1e-9);
+            if !divides {
+                self.report(
+                    "MULTIPLE_OF_CHANGED",
+                    path,
+                    "'multipleOf' was added or changed",
+                );
+            }
+        }
+        for key in ["pattern", "format"] {
+            if let Some(v) = r.get(key) {
+                if w.get(key) != Some(v) {
+                    self.report(
+                        "PATTERN_CHANGED",
+                        path,
+                        &format!("'{key}' was added or changed"),
+                    );
+                }
+            }
+        }
+        if r.get("uniqueItems") == Some(&Value::Bool(true))
+            && w.get("uniqueItems") != Some(&Value::Bool(true))
+        {
+            self.report("UNIQUE_ITEMS_ADDED", path, "'uniqueItems' was added");
+        }
+    }
+
+    fn values(&mut self, w: &Map<String, Value>, r: &Map<String, Value>, path: &str) {
+        let allowed = |m: &Map<String, Value>| -> Option<Vec<Value>> {
+            match (m.get("const"), m.get("enum")) {
+                (Some(c), _) => Some(vec![c.clone()]),
+                (None, Some(Value::Array(values))) => Some(values.clone()),
+                _ => None,
+            }
+        };
+        let Some(reader_values) = allowed(r) else {
+            return;
+        };
+        let narrowed = match allowed(w) {
+            None => true,
+            Some(values) => values.iter().any(|v| !reader_values.contains(v)),
+        };
+        if narrowed {
+            self.report(
+                "ENUM_ARRAY_NARROWED",
+                path,
+                "The allowed values ('enum' or 'const') were narrowed or added",
+            );
+        }
+    }
+
+    fn objects(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
+        let props = |s: Side<'a>| s.get("properties").and_then(|p| p.object());
+        let (wp, rp) = (props(writer), props(reader));
+        // What an object may hold beyond its named properties: absent is anything.
+        let writer_more = writer
+            .get("additionalProperties")
+            .unwrap_or(writer.at(&OPEN));
+        let reader_more = reader
+            .get("additionalProperties")
+            .unwrap_or(reader.at(&OPEN));
+        for (name, r_schema) in rp.into_iter().flatten() {
+            let r_side = reader.at(r_schema);
+            let p = format!("{path}/properties/{name}");
+            match wp.and_then(|wp| wp.get(name)) {
+                Some(w_schema) => self.compare(writer.at(w_schema), r_side, p),
+                None if writer_more.value == &Value::Bool(false) => {}
+                None if writer_more.is_open() => {
+                    if !r_side.is_open() {
+                        self.report(
+                            "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+                            &p,
+                            &format!("The property '{name}' was added to an open object"),
+                        );
+                    }
+                }
+                None => self.compare(writer_more, r_side, p),
+            }
+        }
+        for (name, w_schema) in wp.into_iter().flatten() {
+            if rp.is_some_and(|rp| rp.contains_key(name)) {
+                continue;
+            }
+            let p = format!("{path}/properties/{name}");
+            if reader_more.value == &Value::Bool(false) {
+                self.report(
+                    "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+                    &p,
+                    &format!("The property '{name}' was removed from a closed object"),
+                );
+            } else {
+                self.compare(writer.at(w_schema), reader_more, p);
+            }
+        }
+        if reader_more.value == &Value::Bool(false) && writer_more.value != &Value::Bool(false) {
+            self.report(
+                "ADDITIONAL_PROPERTIES_REMOVED",
+                path,
+                "The object was closed ('additionalProperties' false)",
+            );
+        } else if !reader_more.is_open() && reader_more.value != &Value::Bool(false) {
+            self.compare(
+                writer_more,
+                reader_more,
+                format!("{path}/additionalProperties"),
+            );
+        }
+        let required = |s: Side<'a>| -> Vec<&'a str> {
+            s.get("required")
+                .and_then(|r| r.value.as_array())
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default()
+        };
+        let writer_required = required(writer);
+        for name in required(reader) {
+            let has_default = rp
+                .and_then(|rp| rp.get(name))
+                .is_some_and(|p| p.get("default").is_some());
+            if !writer_required.contains(&name) && !has_default {
+                self.report(
+                    "REQUIRED_PROPERTY_ADDED",
+                    &format!("{path}/properties/{name}"),
+                    &format!("The property '{name}' became required without a default"),
+                );
+            }
+        }
+    }
+
+    fn arrays(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
+        let Some(r_items) = reader.get("items") else {
+            return;
+        };
+        let w_items = writer.get("items").unwrap_or(writer.at(&OPEN));
+        match (w_items.value, r_items.value) {
+            (Value::Array(ws), Value::Array(rs)) if ws.len() == rs.len() => {
+                for (i, (w, r)) in ws.iter().zip(rs).enumerate() {
+                    self.compare(writer.at(w), reader.at(r), format!("{path}/items/{i}"));
+                }
+            }
+            (Value::Array(_), _) | (_, Value::Array(_)) => {
+                if w_items.value != r_items.value {
+                    self.report("ITEMS_CHANGED", path, "The tuple 'items' changed");
+                }
+            }
+            _ => self.compare(w_items, r_items, format!("{path}/items")),
+        }
+    }
+
+    fn combinators(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
+        let branches = |s: Side<'a>, key: &str| -> Option<Vec<Side<'a>>> {
+            s.get(key).and_then(|v| {
+                v.value
+                    .as_array()
+                    .map(|a| a.iter().map(|b| s.at(b)).collect())
+            })
+        };
+        for key in ["anyOf", "oneOf"] {
+            let Some(reader_branches) = branches(reader, key) else {
+                continue;
+            };
+            // Each writer branch (or the writer itself) must fit some reader branch.
+            let writer_branches = branches(writer, "anyOf")
+                .or_else(|| branches(writer, "oneOf"))
+                .unwrap_or_else(|| vec![writer]);
+            for (i, w) in writer_branches.into_iter().enumerate() {
+                if !reader_branches.iter().any(|r| self.accepts(w, *r)) {
+                    self.report(
+                        "COMBINED_TYPE_SUBSCHEMAS_CHANGED",
+                        &format!("{path}/{key}"),
+                        &format!(
+                            "No branch accepts the {} schema's branch {i}",
+                            self.writer_is
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(reader_all) = branches(reader, "allOf") {
+            let writer_all = branches(writer, "allOf").unwrap_or_default();
+            for (i, r) in reader_all.into_iter().enumerate() {
+                let ok = self.accepts(writer, r) || writer_all.iter().any(|w| self.accepts(*w, r));
+                if !ok {
+                    self.report(
+                        "COMBINED_TYPE_SUBSCHEMAS_CHANGED",
+                        &format!("{path}/allOf/{i}"),
+                        "A subschema of 'allOf' was added or narrowed",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The types a schema allows (`None`: any).
+fn types(schema: &Map<String, Value>) -> Option<BTreeSet<String>> {
+    match schema.get("type")? {
+        Value::String(t) => Some(BTreeSet::from([t.clone()])),
+        Value::Array(ts) => Some(
+            ts.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

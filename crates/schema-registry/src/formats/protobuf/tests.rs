@@ -1,0 +1,265 @@
+use super::*;
+use crate::formats::{violations, Parsed};
+use crate::Level;
+
+const FULL: &str = r#"
+syntax = "proto3";
+package shop.v1;
+
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/descriptor.proto";
+
+option java_package = "com.example.shop";
+option java_multiple_files = true;
+
+extend google.protobuf.FieldOptions {
+  string unit = 50001;
+}
+
+// An order.
+message Order {
+  string id = 1;
+  repeated Line lines = 2;
+  map<string, int64> counts = 3;
+  optional string note = 4 [json_name = "remark"];
+  oneof payment {
+    string card = 5;
+    Voucher voucher = 6;
+  }
+  google.protobuf.Timestamp at = 7;
+  Status status = 8;
+  double weight = 9 [(unit) = "kg", deprecated = true];
+  reserved 20 to 25, 100 to max;
+  reserved "legacy";
+
+  message Line {
+    string sku = 1;
+    uint32 quantity = 2;
+  }
+  message Voucher { bytes code = 1; }
+  enum Status {
+    option allow_alias = true;
+    UNKNOWN = 0;
+    OPEN = 1;
+    STARTED = 1;
+    CLOSED = 2 [deprecated = true];
+    reserved 10 to 12;
+  }
+}
+
+service Orders {
+  rpc Place(Order) returns (stream Order);
+}
+"#;
+
+fn proto(text: &str) -> (ProtoFile, String) {
+    parse(text, &[]).unwrap_or_else(|e| panic!("{}: {text}", e.message))
+}
+
+#[test]
+fn printing_what_was_parsed_is_a_fixed_point_that_keeps_the_meaning() {
+    let (file, printed) = proto(FULL);
+    let (again, reprinted) = proto(&printed);
+    assert_eq!(printed, reprinted, "{printed}");
+    for needle in [
+        "map<string, int64> counts = 3;",
+        "optional string note = 4 [json_name = \"remark\"];",
+        "oneof payment {",
+        "double weight = 9 [deprecated = true, (shop.v1.unit) = \"kg\"];",
+        "reserved 20 to 25, 100 to max;",
+        "option allow_alias = true;",
+        "rpc Place(.shop.v1.Order) returns (stream .shop.v1.Order);",
+        "option java_package = \"com.example.shop\";",
+    ] {
+        assert!(printed.contains(needle), "{needle} missing from\n{printed}");
+    }
+    let messages = |f: &ProtoFile| {
+        f.file
+            .parent_pool()
+            .all_messages()
+            .filter(|m| m.parent_file().name() == streamctl_serdes::protobuf::FILE_NAME)
+            .map(|m| {
+                let fields: Vec<_> = m
+                    .fields()
+                    .map(|f| (f.number(), f.name().to_string(), format!("{:?}", f.kind())))
+                    .collect();
+                (m.full_name().to_string(), fields)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(messages(&file), messages(&again));
+}
+
+#[test]
+fn nested_messages_keep_their_indexes_among_map_entries() {
+    // Line is nested message 0 and the map's entry type 1 here; printing maps before
+    // messages would swap them, and records written with index [0, 0] would change type.
+    let text = "syntax = \"proto3\"; message Order { message Line { string sku = 1; } map<string, Line> lines = 1; message Note {} map<int32, string> names = 2; }";
+    let nested = |f: &ProtoFile| -> Vec<String> {
+        f.file
+            .messages()
+            .flat_map(|m| m.child_messages().collect::<Vec<_>>())
+            .map(|m| m.name().to_string())
+            .collect()
+    };
+    let (file, printed) = proto(text);
+    let (again, _) = proto(&printed);
+    assert_eq!(
+        nested(&file),
+        ["Line", "LinesEntry", "Note", "NamesEntry"],
+        "{printed}"
+    );
+    assert_eq!(nested(&file), nested(&again), "{printed}");
+}
+
+#[test]
+fn a_base64_descriptor_is_the_same_schema_as_its_text() {
+    let (file, printed) = proto(FULL);
+    let (_, from_descriptor) = proto(&file.serialized());
+    assert_eq!(printed, from_descriptor);
+    assert!(parse("message {", &[]).is_err());
+    assert!(parse("bm90IGEgZGVzY3JpcHRvcg==", &[]).is_err());
+}
+
+#[test]
+fn imports_resolve_through_references() {
+    let common = "syntax = \"proto3\"; package common; message Money { int64 cents = 1; }";
+    let (_, common_text) = proto(common);
+    let references = [Referenced {
+        name: "common/money.proto".into(),
+        schema_type: "PROTOBUF".into(),
+        text: common_text,
+    }];
+    let main = "syntax = \"proto3\"; import \"common/money.proto\"; message Price { common.Money amount = 1; }";
+    let (_, printed) = parse(main, &references).unwrap();
+    assert!(printed.contains(".common.Money amount = 1;"), "{printed}");
+    assert!(parse(main, &[]).is_err(), "an unresolved import is refused");
+}
+
+const V1: &str = "syntax = \"proto3\"; package p; message M { int32 a = 1; string b = 2; repeated int64 c = 3; }";
+
+/// (level, new schema, compatible with V1?, the error type when not)
+const CASES: &[(Level, &str, bool, &str)] = &[
+    // A field added or removed is skipped or defaulted either way.
+    (
+        Level::Full,
+        "syntax = \"proto3\"; package p; message M { int32 a = 1; string b = 2; repeated int64 c = 3; bool d = 4; }",
+        true,
+        "",
+    ),
+    (
+        Level::Full,
+        "syntax = \"proto3\"; package p; message M { int32 a = 1; }",
+        true,
+        "",
+    ),
+    // A rename keeps the number: the wire does not carry names.
+    (
+        Level::Full,
+        "syntax = \"proto3\"; package p; message M { int32 x = 1; string b = 2; repeated int64 c = 3; }",
+        true,
+        "",
+    ),
+    // int32 → int64 share the varint encoding; int32 → sint32 do not.
+    (
+        Level::Full,
+        "syntax = \"proto3\"; package p; message M { int64 a = 1; string b = 2; repeated int64 c = 3; }",
+        true,
+        "",
+    ),
+    (
+        Level::Backward,
+        "syntax = \"proto3\"; package p; message M { sint32 a = 1; string b = 2; repeated int64 c = 3; }",
+        false,
+        "FIELD_SCALAR_KIND_CHANGED",
+    ),
+    // string ↔ bytes share length-delimited encoding.
+    (
+        Level::Full,
+        "syntax = \"proto3\"; package p; message M { int32 a = 1; bytes b = 2; repeated int64 c = 3; }",
+        true,
+        "",
+    ),
+    (
+        Level::Backward,
+        "syntax = \"proto3\"; package p; message N { int32 a = 1; } message M { int32 a = 1; N b = 2; repeated int64 c = 3; }",
+        false,
+        "FIELD_KIND_CHANGED",
+    ),
+    (
+        Level::Backward,
+        "syntax = \"proto3\"; package p; message M { int32 a = 1; string b = 2; int64 c = 3; }",
+        false,
+        "FIELD_NUMERIC_LABEL_CHANGED",
+    ),
+    (
+        Level::Backward,
+        "syntax = \"proto3\"; package q; message M { int32 a = 1; string b = 2; repeated int64 c = 3; }",
+        false,
+        "PACKAGE_CHANGED",
+    ),
+    // A message added: old readers lack it (so FORWARD and FULL refuse, as Confluent does).
+    (
+        Level::Backward,
+        "syntax = \"proto3\"; package p; message M { int32 a = 1; string b = 2; repeated int64 c = 3; } message X {}",
+        true,
+        "",
+    ),
+    (
+        Level::Forward,
+        "syntax = \"proto3\"; package p; message M { int32 a = 1; string b = 2; repeated int64 c = 3; } message X {}",
+        false,
+        "MESSAGE_REMOVED",
+    ),
+    (
+        Level::Backward,
+        "syntax = \"proto3\"; package p; message M { int32 a = 1; oneof o { string b = 2; int32 z = 9; } repeated int64 c = 3; }",
+        true,
+        "",
+    ),
+    (
+        Level::Backward,
+        "syntax = \"proto3\"; package p; message M { oneof o { int32 a = 1; string b = 2; } repeated int64 c = 3; }",
+        false,
+        "FIELD_MOVED_TO_ONEOF",
+    ),
+    (
+        Level::None,
+        "syntax = \"proto3\"; package q; message Z {}",
+        true,
+        "",
+    ),
+];
+
+#[test]
+fn evolutions_are_judged_by_confluents_rules() {
+    let old = Parsed::Protobuf(proto(V1).0);
+    for (level, new, ok, error_type) in CASES {
+        let new = Parsed::Protobuf(proto(new).0);
+        let messages = violations(*level, &new, &[(1, old.clone())]);
+        assert_eq!(messages.is_empty(), *ok, "{level:?} {new:?}: {messages:?}");
+        if !ok {
+            assert!(
+                messages.iter().any(|m| m.contains(error_type)),
+                "{level:?}: {messages:?} lacks {error_type}"
+            );
+        }
+    }
+}
+
+#[test]
+fn proto2_required_fields_may_be_neither_added_nor_removed() {
+    let v1 = "syntax = \"proto2\"; message M { required int32 a = 1; }";
+    let v2 = "syntax = \"proto2\"; message M { required int32 a = 1; required int32 b = 2; }";
+    let (v1, v2) = (Parsed::Protobuf(proto(v1).0), Parsed::Protobuf(proto(v2).0));
+    let backward = violations(Level::Backward, &v2, &[(1, v1.clone())]);
+    assert!(
+        backward.iter().any(|m| m.contains("REQUIRED_FIELD_ADDED")),
+        "{backward:?}"
+    );
+    let forward = violations(Level::Forward, &v2, &[(1, v1)]);
+    assert!(
+        forward.iter().any(|m| m.contains("REQUIRED_FIELD_REMOVED")),
+        "{forward:?}"
+    );
+}
