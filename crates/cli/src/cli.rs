@@ -263,9 +263,10 @@ pub struct ProduceArgs {
     /// Input format: `lines` (one value per line) or `jsonl` (what `consume -J` prints).
     #[arg(long, value_enum, default_value_t = InputFormat::Lines)]
     pub input: InputFormat,
-    /// Encode JSON input with a registered schema in Confluent's framing: `value=avro`,
-    /// `key=avro` (the key before -K's delimiter), or `avro` for both.
-    #[arg(short = 's', value_name = "[key=|value=]avro")]
+    /// Encode JSON input with a registered schema in Confluent's framing: `value=FORMAT`,
+    /// `key=FORMAT` (the key before -K's delimiter), or `FORMAT` for both; FORMAT is `avro`,
+    /// `json` or `protobuf` (`protobuf:pkg.Message` for another than the schema's first).
+    #[arg(short = 's', value_name = "[key=|value=]avro|json|protobuf[:MESSAGE]")]
     pub schema: Vec<String>,
     /// The schema registry for -s (default: the `schema.registry.url` property).
     #[arg(short = 'r', value_name = "URL")]
@@ -427,9 +428,8 @@ pub enum SchemaCommand {
         subject: String,
         /// The schema file.
         file: PathBuf,
-        /// AVRO, JSON or PROTOBUF.
-        #[arg(long = "type", default_value = "AVRO")]
-        schema_type: String,
+        #[command(flatten)]
+        schema: SchemaFileArgs,
     },
     /// Whether the schema in FILE may be registered under SUBJECT, and why not.
     Check {
@@ -437,9 +437,8 @@ pub enum SchemaCommand {
         subject: String,
         /// The schema file (`-` for stdin).
         file: PathBuf,
-        /// AVRO, JSON or PROTOBUF.
-        #[arg(long = "type", default_value = "AVRO")]
-        schema_type: String,
+        #[command(flatten)]
+        schema: SchemaFileArgs,
         /// The version to check against (`latest` by default).
         #[arg(long = "against", default_value = "latest")]
         against: String,
@@ -457,6 +456,18 @@ pub enum SchemaCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+/// What a schema file is, for `schema register` and `schema check`.
+#[derive(Debug, Args)]
+pub struct SchemaFileArgs {
+    /// AVRO, JSON or PROTOBUF (default: PROTOBUF for a `.proto` file, else AVRO).
+    #[arg(long = "type")]
+    pub schema_type: Option<String>,
+    /// A schema it refers to: `NAME=SUBJECT:VERSION` (for Protobuf, NAME is the import
+    /// path; for JSON Schema, the `$ref`). Repeatable.
+    #[arg(long = "reference", value_name = "NAME=SUBJECT:VERSION")]
+    pub references: Vec<String>,
 }
 
 /// `streamctl profile …`.
@@ -615,9 +626,10 @@ pub struct ConsumeArgs {
         value_parser = ["read_uncommitted", "read_committed"]
     )]
     pub isolation: Option<String>,
-    /// Decode schema-encoded records (Confluent's framing), printed as JSON: `value=avro`,
-    /// `key=avro`, or `avro` for both (kcat's -s).
-    #[arg(short = 's', value_name = "[key=|value=]avro")]
+    /// Decode schema-encoded records (Confluent's framing), printed as JSON: `value=FORMAT`,
+    /// `key=FORMAT`, or `FORMAT` for both, FORMAT being `avro`, `json` or `protobuf`
+    /// (kcat's -s).
+    #[arg(short = 's', value_name = "[key=|value=]avro|json|protobuf")]
     pub schema: Vec<String>,
     /// The schema registry for -s (default: the `schema.registry.url` property).
     #[arg(short = 'r', value_name = "URL")]

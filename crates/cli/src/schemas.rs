@@ -1,7 +1,9 @@
 //! Schema-encoded keys and values on the command line, kcat's way: `-s value=avro` (also
-//! `key=avro`, or `avro` for both) with the registry from `-r URL`, else the
-//! `schema.registry.url` property (`-X` or the profile); `schema.registry.basic.auth.user.info`
-//! (`user:password`) or `schema.registry.bearer.auth.token` authenticate.
+//! `protobuf` and `json`; `key=…`, or the format alone for both) with the registry from
+//! `-r URL`, else the `schema.registry.url` property (`-X` or the profile);
+//! `schema.registry.basic.auth.user.info` (`user:password`) or
+//! `schema.registry.bearer.auth.token` authenticate. `protobuf:pkg.Message` names the
+//! message `produce` encodes (the schema's first message otherwise).
 //!
 //! Those `schema.registry.*` properties are the registry's: they are not passed to the Kafka
 //! client.
@@ -9,7 +11,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use streamctl_serdes::{Auth, AvroCodec, RegistryClient};
+use streamctl_serdes::{Auth, Codecs, Format, RegistryClient};
 
 use crate::cli::Global;
 
@@ -44,21 +46,34 @@ pub fn registry_client(global: &Global, registry: Option<&str>) -> anyhow::Resul
     Ok(client)
 }
 
-/// Which parts of a record -s names: (key, value).
-fn parts(specs: &[String]) -> anyhow::Result<(bool, bool)> {
-    let (mut key, mut value) = (false, false);
+/// What -s says of one part of a record: its format, and for Protobuf which message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Spec {
+    format: Format,
+    message: Option<String>,
+}
+
+/// What -s says of a record's (key, value): `[key=|value=]FORMAT[:MESSAGE]`, each part once.
+fn parts(specs: &[String]) -> anyhow::Result<(Option<Spec>, Option<Spec>)> {
+    let (mut key, mut value) = (None, None);
     for spec in specs {
         let (part, format) = match spec.split_once('=') {
             Some((part, format)) => (Some(part), format),
             None => (None, spec.as_str()),
         };
-        if !format.eq_ignore_ascii_case("avro") {
-            bail!("-s {spec}: {format} is not supported yet (avro is)");
+        let (format, message) = match format.split_once(':') {
+            Some((format, message)) => (format, Some(message.to_string())),
+            None => (format, None),
+        };
+        let format: Format = format.parse().with_context(|| format!("-s {spec}"))?;
+        if message.is_some() && format != Format::Protobuf {
+            bail!("-s {spec}: only protobuf takes a message name");
         }
+        let parsed = Some(Spec { format, message });
         match part {
-            Some("key") => key = true,
-            Some("value") => value = true,
-            None => (key, value) = (true, true),
+            Some("key") => key = parsed,
+            Some("value") => value = parsed,
+            None => (key, value) = (parsed.clone(), parsed),
             Some(other) => {
                 bail!("-s {spec}: expected key=, value= or nothing before the format, not {other}=")
             }
@@ -71,9 +86,9 @@ fn parts(specs: &[String]) -> anyhow::Result<(bool, bool)> {
 /// schema of the topic's subject (`<topic>-key`, `<topic>-value`), looked up once.
 #[derive(Debug)]
 pub struct Encoders {
-    codec: AvroCodec,
-    key: Option<u32>,
-    value: Option<u32>,
+    codecs: Codecs,
+    key: Option<(Spec, u32)>,
+    value: Option<(Spec, u32)>,
 }
 
 impl Encoders {
@@ -94,20 +109,26 @@ impl Encoders {
         }
         let (key, value) = parts(specs)?;
         // Keys are encoded only when the input has keys (-K or -k).
-        let key = key && keys_given;
+        let key = key.filter(|_| keys_given);
         let client = Arc::new(registry_client(global, registry)?);
         let key = match (key, key_id) {
-            (false, _) => None,
-            (true, Some(id)) => Some(id),
-            (true, None) => Some(latest_id(&client, &format!("{topic}-key")).await?),
+            (None, _) => None,
+            (Some(spec), Some(id)) => Some((spec, id)),
+            (Some(spec), None) => {
+                let id = latest_id(&client, &format!("{topic}-key"), spec.format).await?;
+                Some((spec, id))
+            }
         };
         let value = match (value, value_id) {
-            (false, _) => None,
-            (true, Some(id)) => Some(id),
-            (true, None) => Some(latest_id(&client, &format!("{topic}-value")).await?),
+            (None, _) => None,
+            (Some(spec), Some(id)) => Some((spec, id)),
+            (Some(spec), None) => {
+                let id = latest_id(&client, &format!("{topic}-value"), spec.format).await?;
+                Some((spec, id))
+            }
         };
         Ok(Some(Encoders {
-            codec: AvroCodec::new(client),
+            codecs: Codecs::new(client),
             key,
             value,
         }))
@@ -120,22 +141,25 @@ impl Encoders {
 
     /// The key's bytes: encoded from its JSON text when -s names keys, else as given.
     pub async fn key(&self, text: &str) -> anyhow::Result<Vec<u8>> {
-        self.encode(self.key, text, "key").await
+        self.encode(self.key.as_ref(), text, "key").await
     }
 
     /// The value's bytes: encoded from its JSON text when -s names values, else as given.
     pub async fn value(&self, text: &str) -> anyhow::Result<Vec<u8>> {
-        self.encode(self.value, text, "value").await
+        self.encode(self.value.as_ref(), text, "value").await
     }
 
-    async fn encode(&self, id: Option<u32>, text: &str, part: &str) -> anyhow::Result<Vec<u8>> {
-        let Some(id) = id else {
+    async fn encode(
+        &self,
+        with: Option<&(Spec, u32)>,
+        text: &str,
+        part: &str,
+    ) -> anyhow::Result<Vec<u8>> {
+        let Some((spec, id)) = with else {
             return Ok(text.as_bytes().to_vec());
         };
-        let json: serde_json::Value =
-            serde_json::from_str(text).with_context(|| format!("the {part} is not JSON"))?;
-        self.codec
-            .encode(id, &json)
+        self.codecs
+            .encode(spec.format, *id, spec.message.as_deref(), text)
             .await
             .with_context(|| format!("the {part}"))
     }
@@ -154,27 +178,35 @@ pub fn split_json_key<'a>(line: &'a str, delimiter: &str) -> Option<(&'a str, &'
     Some((key.trim(), value))
 }
 
-/// The id of the latest schema of `subject`.
-async fn latest_id(client: &RegistryClient, subject: &str) -> anyhow::Result<u32> {
-    let (_, schema) = client
+/// The id of the latest schema of `subject`, which must be in `format`.
+async fn latest_id(client: &RegistryClient, subject: &str, format: Format) -> anyhow::Result<u32> {
+    let (version, schema) = client
         .latest(subject)
         .await
         .with_context(|| format!("no schema to encode with: subject {subject}"))?;
+    if schema.schema_type != format.schema_type() {
+        bail!(
+            "subject {subject} version {version} is a {} schema, not {}",
+            schema.schema_type,
+            format.schema_type()
+        );
+    }
     Ok(schema.id)
 }
 
-/// Which parts of a record are schema-encoded, and the codec that decodes them.
+/// Which parts of a record are schema-encoded, in which format, and the codecs.
 #[derive(Debug)]
 pub struct Decoders {
-    codec: Arc<AvroCodec>,
-    key: bool,
-    value: bool,
+    codecs: Arc<Codecs>,
+    key: Option<Format>,
+    value: Option<Format>,
 }
 
-/// A decoded key or value: its schema id and JSON text.
+/// A decoded key or value: its schema id, format and JSON text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
     pub schema_id: u32,
+    pub format: Format,
     pub json: String,
 }
 
@@ -196,9 +228,9 @@ impl Decoders {
         let (key, value) = parts(specs)?;
         let client = registry_client(global, registry)?;
         Ok(Some(Decoders {
-            codec: Arc::new(AvroCodec::new(Arc::new(client))),
-            key,
-            value,
+            codecs: Arc::new(Codecs::new(Arc::new(client))),
+            key: key.map(|s| s.format),
+            value: value.map(|s| s.format),
         }))
     }
 
@@ -208,20 +240,26 @@ impl Decoders {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
     ) -> anyhow::Result<(Option<Decoded>, Option<Decoded>)> {
-        let key = match key.filter(|_| self.key) {
-            Some(bytes) => Some(self.one(bytes).await.context("the key")?),
-            None => None,
+        let key = match (key, self.key) {
+            (Some(bytes), Some(format)) => Some(self.one(format, bytes).await.context("the key")?),
+            _ => None,
         };
-        let value = match value.filter(|_| self.value) {
-            Some(bytes) => Some(self.one(bytes).await.context("the value")?),
-            None => None,
+        let value = match (value, self.value) {
+            (Some(bytes), Some(format)) => {
+                Some(self.one(format, bytes).await.context("the value")?)
+            }
+            _ => None,
         };
         Ok((key, value))
     }
 
-    async fn one(&self, bytes: &[u8]) -> anyhow::Result<Decoded> {
-        let (schema_id, json) = self.codec.decode_to_json_text(bytes).await?;
-        Ok(Decoded { schema_id, json })
+    async fn one(&self, format: Format, bytes: &[u8]) -> anyhow::Result<Decoded> {
+        let (schema_id, json) = self.codecs.decode_to_json_text(format, bytes).await?;
+        Ok(Decoded {
+            schema_id,
+            format,
+            json,
+        })
     }
 }
 
@@ -238,5 +276,35 @@ mod tests {
         assert_eq!(split_json_key(r#""k" | 5"#, "|"), Some((r#""k""#, " 5")));
         assert_eq!(split_json_key("not json:1", ":"), None);
         assert_eq!(split_json_key(r#"{"a":1} no delimiter"#, ":"), None);
+    }
+
+    #[test]
+    fn specs_name_a_format_per_part_and_a_protobuf_message() {
+        let spec = |format, message: Option<&str>| {
+            Some(Spec {
+                format,
+                message: message.map(str::to_string),
+            })
+        };
+        let given =
+            |specs: &[&str]| parts(&specs.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            given(&["avro"]).unwrap(),
+            (spec(Format::Avro, None), spec(Format::Avro, None))
+        );
+        assert_eq!(
+            given(&["key=json", "value=protobuf:shop.Order"]).unwrap(),
+            (
+                spec(Format::Json, None),
+                spec(Format::Protobuf, Some("shop.Order"))
+            )
+        );
+        assert_eq!(
+            given(&["value=PROTO"]).unwrap().1,
+            spec(Format::Protobuf, None)
+        );
+        for bad in ["value=xml", "value=avro:x", "header=avro"] {
+            assert!(given(&[bad]).is_err(), "{bad}");
+        }
     }
 }

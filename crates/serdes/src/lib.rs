@@ -9,18 +9,21 @@
 //!  ProtobufCodec (protobuf.rs)   framed bytes ⇄ (schema id, message, JSON)
 //!  JsonCodec (json.rs)           framed bytes ⇄ (schema id, JSON), checked against the schema
 //!  wire.rs                       the framing, Protobuf's message indexes
+//!  Codecs (codecs.rs)            the three by format, named or found from the schema's type
 //! ```
 //!
 //! Registries are reached over http:// with basic or bearer authentication; TLS to the
 //! registry is still to come.
 
 mod avro;
+mod codecs;
 pub mod json;
 pub mod protobuf;
 mod registry;
 pub mod wire;
 
 pub use avro::AvroCodec;
+pub use codecs::{Codecs, Format};
 pub use json::JsonCodec;
 pub use protobuf::ProtobufCodec;
 pub use registry::{Auth, Reference, RegisteredSchema, RegistryClient};

@@ -261,6 +261,7 @@ impl RegistryClient {
         version: &str,
         schema_type: &str,
         schema: &str,
+        references: &[Reference],
     ) -> Result<(bool, Vec<String>), SerdesError> {
         #[derive(Deserialize)]
         struct Answer {
@@ -268,7 +269,7 @@ impl RegistryClient {
             #[serde(default)]
             messages: Vec<String>,
         }
-        let body = json!({"schema": schema, "schemaType": schema_type, "references": []});
+        let body = json!({"schema": schema, "schemaType": schema_type, "references": references});
         let path = format!(
             "/compatibility/subjects/{}/versions/{version}?verbose=true",
             encode_segment(subject)

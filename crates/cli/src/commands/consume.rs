@@ -16,6 +16,8 @@ use anyhow::{bail, Context};
 use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
 
 use crate::cli::{ConsumeArgs, Global};
+use streamctl_serdes::Format;
+
 use crate::schemas::{Decoded, Decoders};
 
 /// Where to start reading, from `-o`.
@@ -459,8 +461,9 @@ enum Shown {
 /// value replaced by their JSON text) and the schema ids for -J.
 struct DecodedRecord {
     record: ConsumerRecord,
-    key_schema: Option<u32>,
-    value_schema: Option<u32>,
+    /// The schema id and format of a decoded key and value.
+    key_schema: Option<(u32, Format)>,
+    value_schema: Option<(u32, Format)>,
 }
 
 impl DecodedRecord {
@@ -475,8 +478,8 @@ impl DecodedRecord {
         }
         DecodedRecord {
             record,
-            key_schema: key.map(|k| k.schema_id),
-            value_schema: value.map(|v| v.schema_id),
+            key_schema: key.map(|k| (k.schema_id, k.format)),
+            value_schema: value.map(|v| (v.schema_id, v.format)),
         }
     }
 
@@ -486,13 +489,16 @@ impl DecodedRecord {
             return;
         };
         for (part, schema) in [("key", self.key_schema), ("value", self.value_schema)] {
-            let Some(id) = schema else { continue };
+            let Some((id, format)) = schema else {
+                continue;
+            };
             let decoded = self
                 .record_part(part)
                 .and_then(|b| serde_json::from_slice(b).ok())
                 .unwrap_or(serde_json::Value::Null);
             fields.insert(part.to_string(), decoded);
-            fields.insert(format!("{part}_encoding"), "avro".into());
+            let encoding = format.schema_type().to_ascii_lowercase();
+            fields.insert(format!("{part}_encoding"), encoding.into());
             fields.insert(format!("{part}_schema_id"), id.into());
         }
     }

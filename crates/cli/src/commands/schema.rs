@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::json;
-use streamctl_serdes::RegistryClient;
+use streamctl_serdes::{Reference, RegistryClient};
 
-use crate::cli::{Format, Global, SchemaArgs, SchemaCommand};
+use crate::cli::{Format, Global, SchemaArgs, SchemaCommand, SchemaFileArgs};
 use crate::output;
 use crate::schemas::registry_client;
 
@@ -25,11 +25,12 @@ pub async fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<ExitCode> 
         SchemaCommand::Register {
             subject,
             file,
-            schema_type,
+            schema: what,
         } => {
             let schema = read_schema(&file)?;
+            let (schema_type, references) = describe(&file, &what)?;
             let id = registry
-                .register(&subject, &schema_type.to_ascii_uppercase(), &schema, &[])
+                .register(&subject, &schema_type, &schema, &references)
                 .await
                 .with_context(|| format!("cannot register the schema under {subject}"))?;
             print(
@@ -42,17 +43,13 @@ pub async fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<ExitCode> 
         SchemaCommand::Check {
             subject,
             file,
-            schema_type,
+            schema: what,
             against: version,
         } => {
             let schema = read_schema(&file)?;
+            let (schema_type, references) = describe(&file, &what)?;
             let (compatible, messages) = registry
-                .check(
-                    &subject,
-                    &version,
-                    &schema_type.to_ascii_uppercase(),
-                    &schema,
-                )
+                .check(&subject, &version, &schema_type, &schema, &references)
                 .await
                 .with_context(|| format!("cannot check against {subject} version {version}"))?;
             let text = if compatible {
@@ -215,4 +212,35 @@ fn read_schema(file: &Path) -> anyhow::Result<String> {
         return Ok(text);
     }
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// The schema type of `file` (as given, else by its extension) and its references.
+fn describe(file: &Path, args: &SchemaFileArgs) -> anyhow::Result<(String, Vec<Reference>)> {
+    let schema_type = match &args.schema_type {
+        Some(given) => given.to_ascii_uppercase(),
+        None if file.extension().is_some_and(|e| e == "proto") => "PROTOBUF".into(),
+        None => "AVRO".into(),
+    };
+    if !["AVRO", "JSON", "PROTOBUF"].contains(&schema_type.as_str()) {
+        anyhow::bail!("--type {schema_type}: expected AVRO, JSON or PROTOBUF");
+    }
+    let references = args
+        .references
+        .iter()
+        .map(|r| parse_reference(r))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((schema_type, references))
+}
+
+/// `NAME=SUBJECT:VERSION`.
+fn parse_reference(text: &str) -> anyhow::Result<Reference> {
+    let bad = || format!("--reference {text}: expected NAME=SUBJECT:VERSION");
+    let (name, rest) = text.split_once('=').with_context(bad)?;
+    let (subject, version) = rest.rsplit_once(':').with_context(bad)?;
+    let version: i32 = version.parse().ok().with_context(bad)?;
+    Ok(Reference {
+        name: name.to_string(),
+        subject: subject.to_string(),
+        version,
+    })
 }

@@ -18,7 +18,7 @@ use streamctl_client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, Topic
 use tokio::sync::mpsc;
 
 use super::app::{Action, Request, Seek, TailRequest};
-use streamctl_serdes::{AvroCodec, RegistryClient, SerdesError};
+use streamctl_serdes::{Codecs, RegistryClient, SerdesError};
 
 use super::model::{DecodedValue, MessageView};
 
@@ -197,12 +197,12 @@ fn view(r: ConsumerRecord) -> MessageView {
     }
 }
 
-/// Decodes tailed values that are in Confluent's schema framing (Avro), with the subject
-/// and version of their schema; anything else is shown as it is stored.
+/// Decodes tailed values that are in Confluent's schema framing (Avro, Protobuf or JSON
+/// Schema, as their schema says), with the subject and version of their schema; anything
+/// else is shown as it is stored.
 #[derive(Debug)]
 pub struct TailDecoder {
-    registry: Arc<RegistryClient>,
-    codec: AvroCodec,
+    codecs: Codecs,
     /// "subject vN (id I)" per schema id, asked once.
     labels: Mutex<HashMap<u32, String>>,
     /// Ids that did not decode, and when: not asked again for a while, so a value the
@@ -216,10 +216,8 @@ const RETRY_FAILED: Duration = Duration::from_secs(30);
 
 impl TailDecoder {
     pub fn new(registry: RegistryClient) -> Self {
-        let registry = Arc::new(registry);
         Self {
-            codec: AvroCodec::new(registry.clone()),
-            registry,
+            codecs: Codecs::new(Arc::new(registry)),
             labels: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashMap::new()),
         }
@@ -242,8 +240,7 @@ impl TailDecoder {
         if recently_failed {
             return;
         }
-        let decoded =
-            tokio::time::timeout(RETRY_FAILED / 6, self.codec.decode_to_json_text(value)).await;
+        let decoded = tokio::time::timeout(RETRY_FAILED / 6, self.codecs.decode_any(value)).await;
         let json = match decoded {
             Ok(Ok((_, json))) => json,
             // This record's bytes: the next record of the schema may well decode.
@@ -271,7 +268,8 @@ impl TailDecoder {
             return l.clone();
         }
         let label = match self
-            .registry
+            .codecs
+            .registry()
             .uses(id)
             .await
             .ok()

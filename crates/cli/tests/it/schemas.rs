@@ -322,3 +322,131 @@ async fn schema_subcommands_register_check_list_get_and_delete() {
     let out = run(s(&["schema", "list"])).await;
     assert!(!stdout_of(&out).contains("readings-value"), "{out:?}");
 }
+
+const MONEY_PROTO: &str =
+    "syntax = \"proto3\";\npackage common;\nmessage Money { int64 cents = 1; }\n";
+const ORDER_PROTO: &str = r#"syntax = "proto3";
+package shop;
+import "common/money.proto";
+message Order { string id = 1; common.Money price = 2; repeated string tags = 3; }
+message Refund { string order_id = 1; }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_and_json_schema_records_are_produced_and_consumed_as_json() {
+    let dir = TempDir::new("schemas-formats");
+    let config = dir.path().join("config.toml");
+    let (_dev, _) = dev_up_printing(
+        &config,
+        &["--in-memory"],
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let money = file("money.proto", MONEY_PROTO);
+    let order = file("order.proto", ORDER_PROTO);
+    let run = |args: &[&str], input: &'static [u8]| {
+        let config = config.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            streamctl_with(&config, &args, input).await
+        }
+    };
+
+    // A .proto file is registered as Protobuf, its import as a reference.
+    let out = run(&["schema", "register", "common/money.proto", &money], b"").await;
+    assert!(out.status.success(), "{out:?}");
+    let out = run(
+        &[
+            "schema",
+            "register",
+            "orders-value",
+            &order,
+            "--reference",
+            "common/money.proto=common/money.proto:1",
+        ],
+        b"",
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["schema", "get", "orders-value"], b"").await;
+    assert!(
+        stdout_of(&out).contains("message Refund"),
+        "stored as .proto text: {out:?}"
+    );
+
+    // The schema's first message by default, another by name.
+    let out = run(
+        &["produce", "orders", "-s", "value=protobuf"],
+        b"{\"id\":\"o-1\",\"price\":{\"cents\":250},\"tags\":[\"a\"]}\n",
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let out = run(
+        &["produce", "orders", "-s", "value=protobuf:shop.Refund"],
+        b"{\"orderId\":\"o-1\"}\n{\"nope\":1}\n",
+    )
+    .await;
+    assert!(!out.status.success(), "a line that does not fit is named");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2"),
+        "{out:?}"
+    );
+    let out = run(
+        &["consume", "orders", "-e", "-s", "value=protobuf", "-J"],
+        b"",
+    )
+    .await;
+    let lines: Vec<Value> = stdout_of(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert_eq!(
+        lines[0]["value"],
+        json!({"id": "o-1", "price": {"cents": "250"}, "tags": ["a"]})
+    );
+    assert_eq!(lines[0]["value_encoding"], json!("protobuf"));
+    assert_eq!(lines[1]["value"], json!({"orderId": "o-1"}));
+    // Asked for as another format, a record names its schema's type.
+    let out = run(&["consume", "orders", "-e", "-s", "value=avro"], b"").await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("orders/0/0") && stderr.contains("PROTOBUF, not AVRO"),
+        "{stderr}"
+    );
+
+    // JSON Schema: documents checked against it on the way in and out.
+    let user = file(
+        "user.json",
+        r#"{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer","minimum":0}},"required":["name"]}"#,
+    );
+    let out = run(
+        &["schema", "register", "users-value", &user, "--type", "json"],
+        b"",
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let out = run(
+        &["produce", "users", "-s", "value=json"],
+        b"{\"name\": \"ada\", \"age\": 36}\n{\"age\": -1}\n",
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("line 2") && stderr.contains("does not match"),
+        "{stderr}"
+    );
+    let out = run(
+        &["consume", "users", "-e", "-s", "value=json", "-f", "%s\n"],
+        b"",
+    )
+    .await;
+    assert_eq!(stdout_of(&out).trim(), r#"{"name":"ada","age":36}"#);
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use streamctl_client::producer::{Producer, Record};
 use streamctl_devcluster::DevCluster;
+use streamctl_serdes::Format;
 use tokio::sync::mpsc;
 
 use crate::ui::app::{Action, Request, Seek, TailRequest};
@@ -160,12 +161,23 @@ async fn schema_encoded_values_are_shown_decoded_with_their_subject_and_version(
         .register("readings-value", "AVRO", schema, &[])
         .await
         .unwrap();
-    let encoded = streamctl_serdes::AvroCodec::new(registry)
-        .encode(id, &serde_json::json!({"c": 21.5}))
+    let proto = "syntax = \"proto3\"; message Alarm { string room = 1; }";
+    let proto_id = registry
+        .register("alarms-value", "PROTOBUF", proto, &[])
+        .await
+        .unwrap();
+    let codecs = streamctl_serdes::Codecs::new(registry);
+    let encoded = codecs
+        .encode(Format::Avro, id, None, r#"{"c": 21.5}"#)
+        .await
+        .unwrap();
+    // Each value decodes in the type its schema has: the tail is not told which.
+    let alarm = codecs
+        .encode(Format::Protobuf, proto_id, None, r#"{"room": "attic"}"#)
         .await
         .unwrap();
     let producer = Producer::builder(&bootstrap).build().await.unwrap();
-    for value in [&encoded[..], b"plain"] {
+    for value in [&encoded[..], b"plain", &alarm[..]] {
         let record = Record::new("readings").partition(0).value(value);
         producer.send(record).await.unwrap().await.unwrap();
     }
@@ -182,11 +194,14 @@ async fn schema_encoded_values_are_shown_decoded_with_their_subject_and_version(
             from: Seek::Beginning,
         }))
         .unwrap();
-    let got = records(&mut actions, 2).await;
+    let got = records(&mut actions, 3).await;
     let decoded = got[0].decoded.as_ref().expect("the Avro value decoded");
     assert_eq!(decoded.json, r#"{"c":21.5}"#);
     assert_eq!(decoded.schema, format!("readings-value v1 (id {id})"));
     assert!(got[1].decoded.is_none(), "a plain value is shown as stored");
+    let decoded = got[2].decoded.as_ref().expect("the Protobuf value decoded");
+    assert_eq!(decoded.json, r#"{"room":"attic"}"#);
+    assert_eq!(decoded.schema, format!("alarms-value v1 (id {proto_id})"));
     drop(requests);
     task.await.unwrap();
     cluster.shutdown().await;
