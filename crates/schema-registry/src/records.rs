@@ -101,6 +101,8 @@ pub struct Reference {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SchemaValue {
+    /// Null in some registries' records: the key's subject is the one that counts.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub subject: String,
     pub version: i32,
     pub id: u32,
@@ -122,7 +124,18 @@ fn avro() -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ConfigValue {
-    pub compatibility_level: String,
+    /// Absent from records that set other settings only (the level is then the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_level: Option<String>,
+}
+
+/// A field that may be null or absent, read as its default.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// The value of a MODE key.
@@ -163,5 +176,16 @@ mod tests {
         let k: Key = serde_json::from_str(r#"{"keytype":"CONTEXT","tenant":"t","magic":0}"#)
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(k.keytype, KeyType::Other);
+    }
+
+    #[test]
+    fn other_registries_records_with_a_null_subject_or_no_level_are_read() {
+        let v: SchemaValue =
+            serde_json::from_str(r#"{"subject":null,"version":1,"id":7,"schema":"\"string\""}"#)
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!((v.subject.as_str(), v.id), ("", 7));
+        let c: ConfigValue =
+            serde_json::from_str(r#"{"normalize":true}"#).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(c.compatibility_level, None);
     }
 }

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 mod settings;
 
 use crate::error::RegistryError;
-use crate::formats::{self, Parsed, Referenced};
+use crate::formats::{self, Parsed};
 use crate::kafka::KafkaStore;
 use crate::records::{Key, Reference, SchemaValue};
 use crate::store::{to_json, Store, Stored, Which, MAX_NUMBER};
@@ -175,48 +175,6 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, RegistryError>
         .map_err(|e| RegistryError::new(422, 422, format!("Unrecognized request body: {e}")))
 }
 
-/// The schemas `references` name (each a subject's version, deleted or not), and those they
-/// name in turn: dependencies first, each once.
-fn referenced(store: &Store, references: &[Reference]) -> Result<Vec<Referenced>, RegistryError> {
-    fn visit(
-        store: &Store,
-        r: &Reference,
-        seen: &mut Vec<(String, i32)>,
-        out: &mut Vec<Referenced>,
-    ) -> Result<(), RegistryError> {
-        let key = (r.subject.clone(), r.version);
-        if seen.contains(&key) {
-            return Ok(());
-        }
-        seen.push(key);
-        let (_, v) = store
-            .version(&r.subject, Which::Number(r.version), true)
-            .map_err(|_| {
-                RegistryError::invalid_schema(format!(
-                    "reference {} ({} version {}) not found",
-                    r.name, r.subject, r.version
-                ))
-            })?;
-        let schema = store
-            .schema(v.id)
-            .ok_or_else(|| RegistryError::schema_not_found(v.id))?;
-        for nested in &schema.references {
-            visit(store, nested, seen, out)?;
-        }
-        out.push(Referenced {
-            name: r.name.clone(),
-            schema_type: schema.schema_type.clone(),
-            text: schema.schema.clone(),
-        });
-        Ok(())
-    }
-    let (mut seen, mut out) = (Vec::new(), Vec::new());
-    for r in references {
-        visit(store, r, &mut seen, &mut out)?;
-    }
-    Ok(out)
-}
-
 /// Parses a request's schema into what would be stored.
 fn parse_request(
     store: &Store,
@@ -227,7 +185,7 @@ fn parse_request(
         .as_deref()
         .unwrap_or("AVRO")
         .to_ascii_uppercase();
-    let texts = referenced(store, &request.references)?;
+    let texts = store.resolve(&request.references)?;
     let (parsed, canonical) = formats::parse(&schema_type, &request.schema, &texts)?;
     Ok((
         parsed,
@@ -262,7 +220,9 @@ fn previous(
                 stored.schema_type
             )]);
         }
-        let texts = referenced(store, &stored.references).map_err(|e| vec![e.message])?;
+        let texts = store
+            .resolve(&stored.references)
+            .map_err(|e| vec![e.message])?;
         let (p, _) = formats::parse(&stored.schema_type, &stored.schema, &texts)
             .map_err(|e| vec![e.message])?;
         parsed.push((n, p));
@@ -275,7 +235,7 @@ fn text_in(store: &Store, stored: &Stored, format: Option<&str>) -> Result<Strin
     if format.is_none() {
         return Ok(stored.schema.clone());
     }
-    let references = referenced(store, &stored.references)?;
+    let references = store.resolve(&stored.references)?;
     formats::render(&stored.schema_type, &stored.schema, &references, format)
 }
 
@@ -388,7 +348,7 @@ fn imported(
                 "Subject {subject} is in IMPORT mode: a registration gives its id (1 to 2^31-1)"
             ))
         })?;
-    if store.schema(id).is_some_and(|s| s != stored) {
+    if store.identity_of(id).is_some_and(|s| s != stored) {
         return Err(RegistryError::not_permitted(format!(
             "Overwrite new schema with id {id} is not permitted."
         )));

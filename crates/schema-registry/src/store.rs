@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::error::RegistryError;
+use crate::formats::{self, Referenced};
 use crate::records::{
     ConfigValue, DeleteSubjectValue, Key, KeyType, ModeValue, Reference, SchemaValue, Write,
 };
@@ -40,7 +41,12 @@ pub(crate) const MAX_NUMBER: u32 = i32::MAX as u32;
 
 #[derive(Debug, Default)]
 pub(crate) struct Store {
+    /// Each id's schema as its record wrote it (and as it is served).
     schemas: BTreeMap<u32, Stored>,
+    /// Each id's schema in canonical form: what a registration of it matches, and what
+    /// another record for the id must agree with. Records another registry wrote render
+    /// schemas its own way; parsed again, they match what this one registers.
+    identities: BTreeMap<u32, Stored>,
     ids: HashMap<Stored, u32>,
     subjects: BTreeMap<String, BTreeMap<i32, Version>>,
     global_level: Option<Level>,
@@ -79,22 +85,27 @@ impl Store {
                         };
                         // An id names one schema for good: a record giving it another is
                         // refused (and logged by the caller), never allowed to redefine it.
-                        if self.schemas.get(&v.id).is_some_and(|s| *s != stored) {
+                        let identity = self.identity(&stored);
+                        if self.identities.get(&v.id).is_some_and(|s| *s != identity) {
                             return Err(format!(
                                 "id {} already holds another schema; {} version {} ignored",
-                                v.id, v.subject, v.version
+                                v.id, subject, version
                             ));
                         }
-                        self.ids.entry(stored.clone()).or_insert(v.id);
+                        self.ids.entry(identity.clone()).or_insert(v.id);
+                        self.identities.entry(v.id).or_insert(identity);
                         self.schemas.entry(v.id).or_insert(stored);
                         self.max_id = self.max_id.max(v.id);
-                        self.subjects.entry(v.subject).or_default().insert(
-                            v.version,
-                            Version {
-                                id: v.id,
-                                deleted: v.deleted,
-                            },
-                        );
+                        self.subjects
+                            .entry(subject.to_string())
+                            .or_default()
+                            .insert(
+                                version,
+                                Version {
+                                    id: v.id,
+                                    deleted: v.deleted,
+                                },
+                            );
                     }
                 }
             }
@@ -106,10 +117,12 @@ impl Store {
                 Some(bytes) => {
                     let v: ConfigValue =
                         serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-                    let level: Level = v.compatibility_level.parse()?;
-                    match subject {
-                        Some(s) => drop(self.levels.insert(s.to_string(), level)),
-                        None => self.global_level = Some(level),
+                    let level: Option<Level> =
+                        v.compatibility_level.map(|l| l.parse()).transpose()?;
+                    match (subject, level) {
+                        (Some(s), Some(level)) => drop(self.levels.insert(s.to_string(), level)),
+                        (Some(s), None) => drop(self.levels.remove(s)),
+                        (None, level) => self.global_level = level,
                     }
                 }
             },
@@ -152,7 +165,72 @@ impl Store {
         self.schemas.get(&id)
     }
 
-    /// The id a schema already has, in any subject.
+    /// The schemas `references` name (each a subject's version, deleted or not), and those they
+    /// name in turn: dependencies first, each once.
+    pub(crate) fn resolve(
+        &self,
+        references: &[Reference],
+    ) -> Result<Vec<Referenced>, RegistryError> {
+        fn visit(
+            store: &Store,
+            r: &Reference,
+            seen: &mut Vec<(String, i32)>,
+            out: &mut Vec<Referenced>,
+        ) -> Result<(), RegistryError> {
+            let key = (r.subject.clone(), r.version);
+            if seen.contains(&key) {
+                return Ok(());
+            }
+            seen.push(key);
+            let (_, v) = store
+                .version(&r.subject, Which::Number(r.version), true)
+                .map_err(|_| {
+                    RegistryError::invalid_schema(format!(
+                        "reference {} ({} version {}) not found",
+                        r.name, r.subject, r.version
+                    ))
+                })?;
+            let schema = store
+                .schema(v.id)
+                .ok_or_else(|| RegistryError::schema_not_found(v.id))?;
+            for nested in &schema.references {
+                visit(store, nested, seen, out)?;
+            }
+            out.push(Referenced {
+                name: r.name.clone(),
+                schema_type: schema.schema_type.clone(),
+                text: schema.schema.clone(),
+            });
+            Ok(())
+        }
+        let (mut seen, mut out) = (Vec::new(), Vec::new());
+        for r in references {
+            visit(self, r, &mut seen, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// `stored` with its text in canonical form; as it is when it does not parse (a type this
+    /// registry does not serve, a reference it lacks).
+    fn identity(&self, stored: &Stored) -> Stored {
+        let canonical = self.resolve(&stored.references).and_then(|references| {
+            formats::parse(&stored.schema_type, &stored.schema, &references)
+        });
+        match canonical {
+            Ok((_, schema)) => Stored {
+                schema,
+                ..stored.clone()
+            },
+            Err(_) => stored.clone(),
+        }
+    }
+
+    /// The schema `id` holds, in canonical form.
+    pub(crate) fn identity_of(&self, id: u32) -> Option<&Stored> {
+        self.identities.get(&id)
+    }
+
+    /// The id a schema (in canonical form) already has, in any subject.
     pub(crate) fn id_of(&self, stored: &Stored) -> Option<u32> {
         self.ids.get(stored).copied()
     }
@@ -355,6 +433,29 @@ mod tests {
             deleted: false,
         };
         (Key::schema(subject, version), to_json(&value))
+    }
+
+    #[test]
+    fn a_schema_another_registry_rendered_is_found_by_its_canonical_form() {
+        // Java's rendering: spaces, and the namespace after the fields.
+        let theirs = r#"{"type": "record", "name": "User", "fields": [{"name": "id", "type": "long"}], "namespace": "demo"}"#;
+        let mut store = Store::default();
+        let (key, value) = schema_record("users-value", 1, 7, theirs);
+        store.apply(&key, Some(&value)).unwrap();
+        let (_, ours) = formats::parse("AVRO", theirs, &[]).unwrap();
+        assert_ne!(ours, theirs);
+        let registering = Stored {
+            schema_type: "AVRO".into(),
+            schema: ours,
+            references: Vec::new(),
+        };
+        assert_eq!(store.id_of(&registering), Some(7));
+        assert_eq!(store.find("users-value", &registering, false), Some((1, 7)));
+        // Served as written.
+        assert_eq!(store.schema(7).unwrap().schema, theirs);
+        // The same schema under its id in another rendering is no redefinition.
+        let (key, value) = schema_record("other-value", 1, 7, &registering.schema);
+        store.apply(&key, Some(&value)).unwrap();
     }
 
     #[test]

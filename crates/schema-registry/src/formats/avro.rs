@@ -1,61 +1,80 @@
-//! Avro: parsing, the stored form, and the specification's reader/writer resolution.
+//! Avro: parsing, the stored form, and reader/writer resolution (`compat.rs`).
 
-use apache_avro::error::CompatibilityError;
-use apache_avro::schema_compatibility::{Compatibility, SchemaCompatibility};
+mod compat;
+
 use apache_avro::Schema;
 
 use super::Referenced;
 use crate::error::RegistryError;
+
+/// A parsed Avro schema with the schemas its references brought in (their named types are
+/// what `Schema::Ref`s in it name).
+#[derive(Debug, Clone)]
+pub(crate) struct AvroSchema {
+    schema: Schema,
+    referenced: Vec<Schema>,
+}
 
 /// Parses `text` with the schemas it references; the canonical text is apache-avro's
 /// compact rendering, so the same schema written differently is stored once.
 pub(super) fn parse(
     text: &str,
     references: &[Referenced],
-) -> Result<(Schema, String), RegistryError> {
-    let schema = if references.is_empty() {
-        Schema::parse_str(text)
+) -> Result<(AvroSchema, String), RegistryError> {
+    let invalid = |e: &dyn std::fmt::Display| RegistryError::invalid_schema(format!("{e}"));
+    let (schema, referenced) = if references.is_empty() {
+        (
+            Schema::parse_str(text).map_err(|e| invalid(&e))?,
+            Vec::new(),
+        )
     } else {
         let texts: Vec<&str> = references.iter().map(|r| r.text.as_str()).collect();
-        Schema::parse_str_with_list(text, &texts).map(|(schema, _)| schema)
-    }
-    .map_err(|e| RegistryError::invalid_schema(format!("{e}")))?;
-    let canonical = serde_json::to_string(&schema)
-        .map_err(|e| RegistryError::invalid_schema(format!("{e}")))?;
-    Ok((schema, canonical))
+        Schema::parse_str_with_list(text, &texts).map_err(|e| invalid(&e))?
+    };
+    let canonical = serde_json::to_string(&schema).map_err(|e| invalid(&e))?;
+    Ok((AvroSchema { schema, referenced }, canonical))
 }
 
-/// Whether `reader` reads what `writer` wrote; the messages say why not.
+/// Why `reader` cannot read what `writer` wrote, in Confluent's words (empty: it can).
 pub(super) fn can_read(
-    reader: &Schema,
-    writer: &Schema,
+    reader: &AvroSchema,
+    writer: &AvroSchema,
     reader_is: &str,
     writer_is: &str,
 ) -> Vec<String> {
-    match SchemaCompatibility::can_read(writer, reader) {
-        Ok(Compatibility::Full) => Vec::new(),
-        // Resolution may fail for some data (a symbol or branch the reader lacks): Confluent
-        // counts that as incompatible.
-        Ok(Compatibility::Partial) => vec![format!(
-            "{{errorType:'MISSING_UNION_BRANCH_OR_ENUM_SYMBOLS', description:'The {reader_is} schema cannot read every value of the {writer_is} schema: an enum symbol or union branch of the {writer_is} schema is missing'}}"
-        )],
-        Err(e) => vec![format!(
-            "{{errorType:'{}', description:'The {reader_is} schema cannot read data written with the {writer_is} schema', additionalInfo:'{e}'}}",
-            error_type(&e)
-        )],
-    }
+    compat::incompatibilities(reader, writer)
+        .into_iter()
+        .map(|i| {
+            let at = &i.location;
+            let description = match i.kind {
+                "READER_FIELD_MISSING_DEFAULT_VALUE" => format!(
+                    "The field '{}' at path '{at}' in the {reader_is} schema has no default value and is missing in the {writer_is} schema",
+                    i.message
+                ),
+                "MISSING_ENUM_SYMBOLS" => format!(
+                    "The {reader_is} schema is missing enum symbols '{}' at path '{at}' in the {writer_is} schema",
+                    i.message
+                ),
+                "MISSING_UNION_BRANCH" => format!(
+                    "The {reader_is} schema is missing a type inside a union field at path '{at}' in the {writer_is} schema"
+                ),
+                "NAME_MISMATCH" => {
+                    format!("The name of the schema has changed (path '{at}')")
+                }
+                "FIXED_SIZE_MISMATCH" => format!(
+                    "The size of FIXED type field at path '{at}' in the {reader_is} schema does not match with the {writer_is} schema"
+                ),
+                _ => format!(
+                    "The type (path '{at}') of a field in the {reader_is} schema does not match with the {writer_is} schema"
+                ),
+            };
+            format!(
+                "{{errorType:'{}', description:'{description}', additionalInfo:'{}'}}",
+                i.kind, i.message
+            )
+        })
+        .collect()
 }
 
-/// Confluent's name for the kind of incompatibility.
-fn error_type(e: &CompatibilityError) -> &'static str {
-    match e {
-        CompatibilityError::FieldTypeMismatch(_, inner) => error_type(inner),
-        CompatibilityError::MissingDefaultValue(_) => "READER_FIELD_MISSING_DEFAULT_VALUE",
-        CompatibilityError::MissingSymbols => "MISSING_ENUM_SYMBOLS",
-        CompatibilityError::MissingUnionElements
-        | CompatibilityError::SchemaMismatchAllUnionElements => "MISSING_UNION_BRANCH",
-        CompatibilityError::FixedMismatch => "FIXED_SIZE_MISMATCH",
-        CompatibilityError::NameMismatch { .. } => "NAME_MISMATCH",
-        _ => "TYPE_MISMATCH",
-    }
-}
+#[cfg(test)]
+mod tests;

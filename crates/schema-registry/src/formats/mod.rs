@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Each type says what "reads" means:
-//! - Avro (`avro.rs`): the specification's reader/writer resolution.
+//! - Avro (`avro/compat.rs`): the specification's reader/writer resolution, as Avro's Java
+//!   `SchemaCompatibility` checks it.
 //! - JSON Schema (`json.rs`): every document the writer's schema accepts, the reader's accepts.
 //! - Protobuf (`protobuf.rs`): fields matched by number keep a wire-compatible type.
 
@@ -24,7 +25,7 @@ use crate::Level;
 /// A parsed schema.
 #[derive(Debug, Clone)]
 pub(crate) enum Parsed {
-    Avro(apache_avro::Schema),
+    Avro(avro::AvroSchema),
     Json(json::JsonSchema),
     Protobuf(protobuf::ProtoFile),
 }

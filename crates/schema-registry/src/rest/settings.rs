@@ -68,7 +68,7 @@ impl Setting for Level {
 
     fn value(self) -> Vec<u8> {
         to_json(&ConfigValue {
-            compatibility_level: self.as_str().to_string(),
+            compatibility_level: Some(self.as_str().to_string()),
         })
     }
 
