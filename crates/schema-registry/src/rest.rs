@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 mod settings;
 
 use crate::error::RegistryError;
-use crate::formats::{self, Parsed};
+use crate::formats::{self, Parsed, ParsedCache};
 use crate::kafka::KafkaStore;
 use crate::records::{Key, Reference, SchemaValue};
 use crate::store::{to_json, Store, Stored, Which, MAX_NUMBER};
@@ -39,11 +39,15 @@ use crate::{Level, Mode};
 #[derive(Debug)]
 pub(crate) struct Registry {
     kafka: KafkaStore,
+    parsed: ParsedCache,
 }
 
 impl Registry {
     pub(crate) fn new(kafka: KafkaStore) -> Self {
-        Self { kafka }
+        Self {
+            kafka,
+            parsed: ParsedCache::default(),
+        }
     }
 
     pub(crate) async fn close(self) {
@@ -197,20 +201,21 @@ fn parse_request(
     ))
 }
 
-/// The live versions of a subject, newest first, parsed; a version of another type is a
-/// violation of its own.
+/// The live versions of a subject a check compares against, newest first, parsed: version
+/// `only`, else those the subject's level reads. A version of another type is a violation
+/// of its own.
 fn previous(
     store: &Store,
+    cache: &ParsedCache,
     subject: &str,
     schema_type: &str,
-) -> Result<Vec<(i32, Parsed)>, Vec<String>> {
+    only: Option<i32>,
+) -> Result<Vec<(i32, Arc<Parsed>)>, Vec<String>> {
     let mut parsed = Vec::new();
-    for (n, v) in store
-        .versions(subject, false)
-        .unwrap_or_default()
-        .into_iter()
-        .rev()
-    {
+    let mut live = store.versions(subject, false).unwrap_or_default();
+    live.retain(|(n, _)| only.is_none_or(|only| *n == only));
+    let wanted = formats::versions_checked(store.level(subject)).unwrap_or(live.len());
+    for (n, v) in live.into_iter().rev().take(wanted) {
         let Some(stored) = store.schema(v.id) else {
             continue;
         };
@@ -220,10 +225,11 @@ fn previous(
                 stored.schema_type
             )]);
         }
-        let texts = store
-            .resolve(&stored.references)
-            .map_err(|e| vec![e.message])?;
-        let (p, _) = formats::parse(&stored.schema_type, &stored.schema, &texts)
+        let p = cache
+            .get_or_parse(v.id, || {
+                let texts = store.resolve(&stored.references)?;
+                formats::parse(&stored.schema_type, &stored.schema, &texts).map(|(p, _)| p)
+            })
             .map_err(|e| vec![e.message])?;
         parsed.push((n, p));
     }
@@ -289,7 +295,8 @@ async fn register(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -
         let import = mode == Mode::Import;
         if !import {
             let level = store.level(&subject);
-            let violations = match previous(&store, &subject, &stored.schema_type) {
+            let violations = match previous(&store, &r.parsed, &subject, &stored.schema_type, None)
+            {
                 Ok(previous) => formats::violations(level, &parsed, &previous),
                 Err(messages) if level != Level::None => messages,
                 Err(_) => Vec::new(),
@@ -527,7 +534,7 @@ async fn delete_version(
 ) -> Answer {
     let permanent = flag(&flags, "permanent");
     let writer = r.kafka.lock().await?;
-    let (n, record) = {
+    let (n, records) = {
         let store = r.kafka.read();
         writable(&store, &subject)?;
         let which = which(&v)?;
@@ -550,8 +557,16 @@ async fn delete_version(
         if !permanent && store.referenced(&subject, n) {
             return Err(RegistryError::referenced(&subject, n));
         }
-        let record = if permanent {
-            (Key::schema(&subject, n), None)
+        let records = if permanent {
+            let mut records = vec![(Key::schema(&subject, n), None)];
+            // The subject's last version: its own level and mode go with it.
+            if store
+                .versions(&subject, true)
+                .is_ok_and(|all| all.len() == 1)
+            {
+                records.extend(store.settings_removal(&subject));
+            }
+            records
         } else {
             let stored = store
                 .schema(version.id)
@@ -565,17 +580,18 @@ async fn delete_version(
                 references: stored.references.clone(),
                 deleted: true,
             };
-            (Key::schema(&subject, n), Some(to_json(&value)))
+            vec![(Key::schema(&subject, n), Some(to_json(&value)))]
         };
-        (n, record)
+        (n, records)
     };
-    r.kafka.write(writer, vec![record]).await?;
+    r.kafka.write(writer, records).await?;
     Ok(ok(json!(n)))
 }
 
 /// Checks a schema against one version (`Some`) or all live ones, at the subject's level.
 fn compatibility(
     store: &Store,
+    cache: &ParsedCache,
     subject: &str,
     which: Option<Which>,
     request: &SchemaRequest,
@@ -588,11 +604,10 @@ fn compatibility(
         Some(Which::Latest) if store.versions(subject, false).is_err() => Ok(Vec::new()),
         Some(which) => {
             let (n, _) = store.version(subject, which, false)?;
-            previous(store, subject, &stored.schema_type)
-                .map(|all| all.into_iter().filter(|(v, _)| *v == n).collect::<Vec<_>>())
+            previous(store, cache, subject, &stored.schema_type, Some(n))
         }
         // Every version, as the level reads them (a plain level: the latest only).
-        None => previous(store, subject, &stored.schema_type),
+        None => previous(store, cache, subject, &stored.schema_type, None),
     };
     let messages = match previous {
         Ok(previous) => formats::violations(level, &parsed, &previous),
@@ -614,7 +629,14 @@ async fn compatibility_all(
 ) -> Answer {
     let request: SchemaRequest = body(&bytes)?;
     let store = r.kafka.read();
-    compatibility(&store, &subject, None, &request, flag(&flags, "verbose"))
+    compatibility(
+        &store,
+        &r.parsed,
+        &subject,
+        None,
+        &request,
+        flag(&flags, "verbose"),
+    )
 }
 
 async fn compatibility_one(
@@ -628,6 +650,7 @@ async fn compatibility_one(
     let store = r.kafka.read();
     compatibility(
         &store,
+        &r.parsed,
         &subject,
         Some(which),
         &request,

@@ -388,6 +388,10 @@ impl Store {
             let Some(last) = live.last().copied() else {
                 return Err(RegistryError::subject_soft_deleted(subject));
             };
+            // A live schema elsewhere still needs these versions to be read.
+            if let Some(n) = live.iter().find(|n| self.referenced(subject, **n)) {
+                return Err(RegistryError::referenced(subject, *n));
+            }
             let value = DeleteSubjectValue {
                 subject: subject.to_string(),
                 version: last,
@@ -403,13 +407,21 @@ impl Store {
             .iter()
             .map(|n| (Key::schema(subject, *n), None))
             .collect();
+        records.extend(self.settings_removal(subject));
+        Ok((numbers, records))
+    }
+
+    /// The tombstones for a subject's own level and mode, once its last version is gone
+    /// for good (as Confluent's registry writes them).
+    pub(crate) fn settings_removal(&self, subject: &str) -> Vec<Write> {
+        let mut records = Vec::new();
         if self.levels.contains_key(subject) {
             records.push((Key::config(Some(subject)), None));
         }
         if self.modes.contains_key(subject) {
             records.push((Key::mode(Some(subject)), None));
         }
-        Ok((numbers, records))
+        records
     }
 }
 

@@ -398,6 +398,29 @@ async fn references_resolve_through_every_level_and_new_subjects_are_compatible(
     )
     .await;
     assert_eq!((status, &v["is_compatible"]), (200, &json!(true)), "{v}");
+    // A referenced subject or version is not deleted while a live schema needs it.
+    let (status, v) = call(&dc, "DELETE", "/subjects/c", None).await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42206)), "{v}");
+    let (status, v) = call(&dc, "DELETE", "/subjects/b/versions/1", None).await;
+    assert_eq!((status, &v["error_code"]), (422, &json!(42206)), "{v}");
+    // Once A goes, B may; and the last version of a subject deleted for good takes the
+    // subject's own level with it.
+    let (status, _) = call(
+        &dc,
+        "PUT",
+        "/config/a",
+        Some(json!({"compatibility": "FULL"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&dc, "DELETE", "/subjects/a/versions/1", None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&dc, "DELETE", "/subjects/a/versions/1?permanent=true", None).await;
+    assert_eq!(status, 200);
+    let (status, v) = call(&dc, "GET", "/config/a", None).await;
+    assert_eq!((status, &v["error_code"]), (404, &json!(40408)), "{v}");
+    let (status, v) = call(&dc, "DELETE", "/subjects/b", None).await;
+    assert_eq!((status, &v), (200, &json!([1])), "{v}");
     dc.shutdown().await;
 }
 

@@ -19,6 +19,10 @@ mod avro;
 mod json;
 mod protobuf;
 
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::error::RegistryError;
 use crate::Level;
 
@@ -60,6 +64,44 @@ pub(crate) fn parse(
     }
 }
 
+/// Which live versions a check at `level` compares against, newest first: none, the
+/// latest, or all.
+pub(crate) fn versions_checked(level: Level) -> Option<usize> {
+    match level {
+        Level::None => Some(0),
+        Level::Backward | Level::Forward | Level::Full => Some(1),
+        _ => None,
+    }
+}
+
+/// Parsed schemas by id. An id names one schema for good, so each is parsed once, not
+/// once per check.
+#[derive(Debug, Default)]
+pub(crate) struct ParsedCache(Mutex<HashMap<u32, Arc<Parsed>>>);
+
+impl ParsedCache {
+    pub(crate) fn get_or_parse(
+        &self,
+        id: u32,
+        parse: impl FnOnce() -> Result<Parsed, RegistryError>,
+    ) -> Result<Arc<Parsed>, RegistryError> {
+        if let Some(found) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(found.clone());
+        }
+        let parsed = Arc::new(parse()?);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, parsed.clone());
+        Ok(parsed)
+    }
+}
+
 /// The schema's text in a requested `format`: `serialized` gives a Protobuf schema as the
 /// base64 of its file descriptor (what Confluent's Protobuf deserializers ask for); any
 /// other format, or type, is the stored text.
@@ -79,8 +121,12 @@ pub(crate) fn render(
 
 /// Why `new` may not follow `previous` (newest first, with their version numbers) under
 /// `level`: Confluent's message list, empty when it may.
-pub(crate) fn violations(level: Level, new: &Parsed, previous: &[(i32, Parsed)]) -> Vec<String> {
-    let against: &[(i32, Parsed)] = match level {
+pub(crate) fn violations<P: Borrow<Parsed>>(
+    level: Level,
+    new: &Parsed,
+    previous: &[(i32, P)],
+) -> Vec<String> {
+    let against: &[(i32, P)] = match level {
         Level::None => &[],
         Level::Backward | Level::Forward | Level::Full => previous.get(..1).unwrap_or(&[]),
         _ => previous,
@@ -92,6 +138,7 @@ pub(crate) fn violations(level: Level, new: &Parsed, previous: &[(i32, Parsed)])
         Level::None => (false, false),
     };
     for (version, old) in against {
+        let old: &Parsed = old.borrow();
         let mut messages = Vec::new();
         if backward {
             messages.extend(can_read(new, old, "new", "old"));
