@@ -2,7 +2,9 @@
 //! `protobuf` and `json`; `key=…`, or the format alone for both) with the registry from
 //! `-r URL`, else the `schema.registry.url` property (`-X` or the profile);
 //! `schema.registry.basic.auth.user.info` (`user:password`) or
-//! `schema.registry.bearer.auth.token` authenticate. `protobuf:pkg.Message` names the
+//! `schema.registry.bearer.auth.token` authenticate; `schema.registry.ssl.ca.location` (and
+//! the other `ssl.*` settings, prefixed) say whom an https:// registry is trusted by and
+//! which client certificate to show. `protobuf:pkg.Message` names the
 //! message `produce` encodes (the schema's first message otherwise).
 //!
 //! Those `schema.registry.*` properties are the registry's: they are not passed to the Kafka
@@ -11,6 +13,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use streamctl_client::ClientConfig;
 use streamctl_serdes::{Auth, Codecs, Format, RegistryClient};
 
 use crate::cli::Global;
@@ -42,6 +45,25 @@ pub fn registry_client(global: &Global, registry: Option<&str>) -> anyhow::Resul
         });
     } else if let Some(token) = property("bearer.auth.token") {
         client = client.with_auth(Auth::Bearer(token));
+    }
+    // `schema.registry.ssl.*` are the Kafka client's `ssl.*` settings, for the registry.
+    let ssl_prefix = format!("{PROPERTY_PREFIX}ssl.");
+    let mut tls_settings = ClientConfig::new("");
+    let mut any = false;
+    for kv in &global.properties {
+        let Some((key, value)) = kv.split_once('=') else {
+            continue;
+        };
+        if let Some(setting) = key.trim().strip_prefix(&ssl_prefix) {
+            let setting = format!("ssl.{setting}");
+            tls_settings
+                .set(&setting, value)
+                .with_context(|| format!("{PROPERTY_PREFIX}{setting}"))?;
+            any = true;
+        }
+    }
+    if any {
+        client = client.with_tls(&tls_settings.tls)?;
     }
     Ok(client)
 }

@@ -161,6 +161,15 @@ pub struct TlsConfig {
     pub insecure_skip_verify: bool,
 }
 
+impl TlsConfig {
+    /// The rustls client configuration these settings make (ring provider, the system's
+    /// roots unless CAs are given): for other TLS clients that share the `ssl.*` settings,
+    /// such as a schema registry client.
+    pub fn rustls_client_config(&self) -> Result<rustls::ClientConfig> {
+        tls::client_config(self)
+    }
+}
+
 impl Default for TlsConfig {
     fn default() -> Self {
         Self {

@@ -22,6 +22,7 @@ mod kafka;
 mod records;
 mod rest;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -137,12 +138,15 @@ pub struct RegistryConfig {
     pub replication_factor: i16,
     /// Where the REST API listens; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate, instead of HTTP.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// A running registry; dropping it stops it.
 #[derive(Debug)]
 pub struct SchemaRegistry {
     addr: SocketAddr,
+    https: bool,
     stop: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
     registry: Option<std::sync::Arc<rest::Registry>>,
@@ -161,25 +165,39 @@ impl SchemaRegistry {
         let registry = std::sync::Arc::new(rest::Registry::new(kafka));
         let app = rest::router(registry.clone());
         let stopping = stop.clone();
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                stopping.cancelled().await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!(error = %e, "the schema registry's HTTP server stopped");
+        let stopped = async move { stopping.cancelled().await };
+        let https = config.tls.is_some();
+        let server = match config.tls {
+            None => tokio::spawn(async move {
+                let serve = axum::serve(listener, app).with_graceful_shutdown(stopped);
+                if let Err(e) = serve.await {
+                    tracing::warn!(error = %e, "the schema registry's HTTP server stopped");
+                }
+            }),
+            Some(tls) => {
+                let listener =
+                    tls::TlsListener::new(listener, tls).map_err(RegistryError::store)?;
+                tokio::spawn(async move {
+                    let serve = axum::serve(listener, app).with_graceful_shutdown(stopped);
+                    if let Err(e) = serve.await {
+                        tracing::warn!(error = %e, "the schema registry's HTTPS server stopped");
+                    }
+                })
             }
-        });
+        };
         Ok(SchemaRegistry {
             addr,
+            https,
             stop,
             server: Some(server),
             registry: Some(registry),
         })
     }
 
-    /// `http://host:port` of the REST API.
+    /// `http://host:port` (or `https://`) of the REST API.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stops serving and closes the registry's clients.

@@ -124,11 +124,9 @@ async fn up_foreground(args: DevUpArgs) -> anyhow::Result<ExitCode> {
         builder = builder.kafka_version(version);
     }
     if !args.no_schema_registry {
-        if args.tls || !users.is_empty() {
-            eprintln!("no schema registry: it does not yet connect to TLS or SASL listeners");
-        } else {
-            builder = builder.schema_registry_port(args.schema_registry_port);
-        }
+        // With TLS it serves HTTPS with the brokers' certificate; with SASL it signs in as
+        // the first user.
+        builder = builder.schema_registry_port(args.schema_registry_port);
     }
     let started = std::time::Instant::now();
     let cluster = builder.start().await.with_context(|| {
@@ -320,6 +318,18 @@ fn write_dev_profile(
     match registry {
         Some(url) => drop(properties.insert(registry_key, url.to_string())),
         None => drop(properties.remove(&registry_key)),
+    }
+    // An https:// registry is trusted through the cluster's CA, as the brokers are.
+    let registry_ca_key = format!("{}ssl.ca.location", crate::schemas::PROPERTY_PREFIX);
+    let ca = security
+        .iter()
+        .find(|(k, _)| k == "ssl.ca.location")
+        .map(|(_, v)| v.clone());
+    match (registry, ca) {
+        (Some(url), Some(ca)) if url.starts_with("https://") => {
+            properties.insert(registry_ca_key, ca);
+        }
+        _ => drop(properties.remove(&registry_ca_key)),
     }
     *profile = Profile {
         brokers: Some(brokers.to_string()),

@@ -54,6 +54,50 @@ async fn dev_up_tls_sasl_prints_settings_that_connect_and_refuses_wrong_password
     let password = [("STREAMCTL_SASL_PASSWORD", "alice-secret")];
     let out = streamctl_env(&config, &password, &["produce", "secured"], b"one\ntwo\n").await;
     ok(&out);
+    // The schema registry serves HTTPS with the cluster's certificate, and the profile
+    // trusts it through the same CA.
+    let registry = printed["SCHEMA_REGISTRY"].clone();
+    assert!(registry.starts_with("https://"), "{registry}");
+    assert!(
+        profile.contains(&format!("\"schema.registry.ssl.ca.location\" = \"{ca}\""))
+            || profile.contains(&format!("schema.registry.ssl.ca.location = \"{ca}\"")),
+        "{profile}"
+    );
+    let schema = dir.join("reading.avsc");
+    std::fs::write(
+        &schema,
+        r#"{"type":"record","name":"R","fields":[{"name":"c","type":"double"}]}"#,
+    )
+    .unwrap();
+    let out = streamctl_env(
+        &config,
+        &[],
+        &[
+            "schema",
+            "register",
+            "readings-value",
+            schema.to_str().unwrap(),
+        ],
+        b"",
+    )
+    .await;
+    ok(&out);
+    let out = streamctl_env(
+        &config,
+        &password,
+        &["produce", "readings", "-s", "value=avro"],
+        b"{\"c\": 21.5}\n",
+    )
+    .await;
+    ok(&out);
+    let out = streamctl_env(
+        &config,
+        &password,
+        &["consume", "readings", "-e", "-s", "value=avro"],
+        b"",
+    )
+    .await;
+    assert_eq!(stdout_of(&out), "{\"c\":21.5}\n");
     // Explicit -X flags, as printed, with a literal password and another mechanism.
     let brokers = printed["BROKERS"].clone();
     let ca_flag = format!("ssl.ca.location={ca}");

@@ -323,6 +323,61 @@ impl DevClusterBuilder {
         self
     }
 
+    /// How the schema registry reaches the cluster, as any client would: the listener's
+    /// protocol, trusting the cluster's CA, presenting the client certificate when there is
+    /// one, signing in as the first SASL user. And the certificate it serves HTTPS with when
+    /// the cluster has TLS: the brokers', which names every loopback address.
+    fn registry_security(
+        sasl_users: &[(String, String)],
+        cluster: &DevCluster,
+    ) -> Result<
+        (
+            streamctl_client::ClientConfig,
+            Option<Arc<rustls::ServerConfig>>,
+        ),
+        ClusterError,
+    > {
+        let refuse = |why: String| ClusterError::SchemaRegistry(why);
+        let mut client = streamctl_client::ClientConfig::new(&cluster.bootstrap_servers());
+        let security = &cluster.inner.security;
+        let mut set = |key: &str, value: &str| {
+            client
+                .set(key, value)
+                .map(|_| ())
+                .map_err(|e| refuse(format!("{key}: {e}")))
+        };
+        set("security.protocol", security.listener.protocol())?;
+        let mut tls = None;
+        if let Some(material) = &security.tls_material {
+            set("ssl.ca.pem", &material.ca_pem)?;
+            if let (Some(cert), Some(key)) = (&material.client_pem, &material.client_key_pem) {
+                set("ssl.certificate.pem", cert)?;
+                set("ssl.key.pem", key)?;
+            }
+            tls = Some(
+                material
+                    .server_config(false)
+                    .map_err(|e| refuse(e.to_string()))?,
+            );
+        }
+        if security.listener.sasl.is_some() {
+            let (user, password) = sasl_users.first().ok_or_else(|| {
+                refuse("the schema registry signs in with a SASL user; none is configured".into())
+            })?;
+            let mechanism = cluster
+                .sasl_mechanisms()
+                .into_iter()
+                .find(|m| *m != "OAUTHBEARER")
+                .ok_or_else(|| {
+                    refuse("the schema registry signs in with PLAIN or SCRAM, which are off".into())
+                })?;
+            set("sasl.mechanism", mechanism)?;
+            set("sasl.username", user)?;
+            set("sasl.password", password)?;
+        }
+        Ok((client, tls))
+    }
+
     /// Starts the controller and every broker; returns once all are listening.
     pub async fn start(self) -> Result<DevCluster, ClusterError> {
         let started = std::time::Instant::now();
@@ -430,15 +485,12 @@ impl DevClusterBuilder {
             cluster.admin = Some(admin);
         }
         if let Some(port) = self.schema_registry_port {
-            if self.security.tls || !self.security.sasl_users.is_empty() {
-                return Err(ClusterError::SchemaRegistry(
-                    "the schema registry does not yet connect to TLS or SASL listeners".into(),
-                ));
-            }
+            let (client, tls) = Self::registry_security(&self.security.sasl_users, &cluster)?;
             let config = streamctl_schema_registry::RegistryConfig {
-                client: streamctl_client::ClientConfig::new(&cluster.bootstrap_servers()),
+                client,
                 replication_factor: self.brokers.min(3) as i16,
                 listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+                tls,
             };
             let registry = streamctl_schema_registry::SchemaRegistry::start(config)
                 .await

@@ -239,3 +239,60 @@ async fn confluent_protobuf_serdes_and_ours_write_the_same_bytes() {
     .await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_tls_and_sasl_cluster_the_registry_serves_https_and_stores_over_sasl_ssl() {
+    if python("fastavro").is_none() {
+        return;
+    }
+    let dir = streamctl_testkit::TempDir::new("registry-tls");
+    let cluster = cluster_with(3, |b| {
+        b.host("localhost")
+            .tls(true)
+            .tls_dir(dir.path())
+            .sasl_user("alice", "alice-secret")
+            .schema_registry(true)
+    })
+    .await;
+    let url = cluster.schema_registry_url().unwrap();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let ca = cluster.tls_files().unwrap().ca.display().to_string();
+    let settings = json!({
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": "SCRAM-SHA-256",
+        "sasl.username": "alice",
+        "sasl.password": "alice-secret",
+        "ssl.ca.location": ca,
+    });
+    run_python(
+        "fastavro",
+        "confluent_registry_tls.py",
+        &[
+            &cluster.bootstrap_servers(),
+            &url,
+            &ca,
+            "readings",
+            &settings.to_string(),
+        ],
+    )
+    .await;
+
+    // Ours, trusting the cluster's CA, reads what theirs registered.
+    let mut tls = streamctl_client::ClientConfig::new("");
+    tls.set("ssl.ca.location", &ca).unwrap();
+    let registry = RegistryClient::new(&url)
+        .unwrap()
+        .with_tls(&tls.tls)
+        .unwrap();
+    let (version, schema) = registry.latest("readings-value").await.unwrap();
+    assert_eq!((version, schema.schema_type.as_str()), (1, "AVRO"));
+    // Without the CA, the certificate is not trusted, and the error says so.
+    let untrusting = RegistryClient::new(&url).unwrap();
+    let err = untrusting.latest("readings-value").await.unwrap_err();
+    assert!(
+        matches!(err, streamctl_serdes::SerdesError::Unreachable(_))
+            && err.to_string().contains("certificate"),
+        "{err}"
+    );
+    cluster.shutdown().await;
+}
