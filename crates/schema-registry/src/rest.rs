@@ -85,6 +85,10 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
             get(version).delete(delete_version),
         )
         .route("/subjects/{s}/versions/{v}/schema", get(version_schema))
+        .route(
+            "/subjects/{s}/versions/{v}/referencedby",
+            get(referenced_by),
+        )
         .route("/schemas/ids/{id}", get(by_id))
         .route("/schemas/ids/{id}/schema", get(by_id_schema))
         .route("/schemas/ids/{id}/versions", get(by_id_versions))
@@ -431,6 +435,13 @@ async fn version(
     let (n, version) = store.version(&subject, which(&v)?, flag(&flags, "deleted"))?;
     let format = flags.get("format").map(String::as_str);
     Ok(ok(entity(&store, &subject, n, version.id, format)?))
+}
+
+/// The ids of the live schemas that refer to a version.
+async fn referenced_by(State(r): Shared, Path((subject, v)): Path<(String, String)>) -> Answer {
+    let store = r.kafka.read();
+    let (n, _) = store.version(&subject, which(&v)?, true)?;
+    Ok(ok(json!(store.referenced_by(&subject, n))))
 }
 
 async fn version_schema(

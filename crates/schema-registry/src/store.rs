@@ -328,18 +328,25 @@ impl Store {
 
     /// Whether some live version refers to `subject` version `version`.
     pub(crate) fn referenced(&self, subject: &str, version: i32) -> bool {
+        !self.referenced_by(subject, version).is_empty()
+    }
+
+    /// The ids of the live schemas that refer to `subject` version `version`, ascending.
+    pub(crate) fn referenced_by(&self, subject: &str, version: i32) -> Vec<u32> {
         let mut live_ids = BTreeSet::new();
         for versions in self.subjects.values() {
             live_ids.extend(versions.values().filter(|v| !v.deleted).map(|v| v.id));
         }
         live_ids
-            .iter()
-            .filter_map(|id| self.schemas.get(id))
-            .any(|s| {
-                s.references
-                    .iter()
-                    .any(|r| r.subject == subject && r.version == version)
+            .into_iter()
+            .filter(|id| {
+                self.schemas.get(id).is_some_and(|s| {
+                    s.references
+                        .iter()
+                        .any(|r| r.subject == subject && r.version == version)
+                })
             })
+            .collect()
     }
 
     /// The level set on the subject itself.

@@ -398,6 +398,9 @@ async fn references_resolve_through_every_level_and_new_subjects_are_compatible(
     )
     .await;
     assert_eq!((status, &v["is_compatible"]), (200, &json!(true)), "{v}");
+    let (_, b_id) = call(&dc, "GET", "/subjects/b/versions/1", None).await;
+    let (status, v) = call(&dc, "GET", "/subjects/c/versions/1/referencedby", None).await;
+    assert_eq!((status, v), (200, json!([b_id["id"]])));
     // A referenced subject or version is not deleted while a live schema needs it.
     let (status, v) = call(&dc, "DELETE", "/subjects/c", None).await;
     assert_eq!((status, &v["error_code"]), (422, &json!(42206)), "{v}");

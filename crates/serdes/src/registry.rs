@@ -25,23 +25,16 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 }
 
 /// The HTTP client: rustls with the ring provider, trusting what `tls` says; without it
-/// (plain http:// registries), nothing, so no certificate store is read.
+/// (plain http:// registries), no root at all, so no certificate store is read.
 fn http_client(tls: Option<&TlsConfig>) -> Result<reqwest::Client, SerdesError> {
-    let rustls = match tls {
-        Some(tls) => tls
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    if let Some(tls) = tls {
+        let rustls = tls
             .rustls_client_config()
-            .map_err(|e| SerdesError::Config(format!("schema registry TLS: {e}")))?,
-        None => rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SerdesError::Config(e.to_string()))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth(),
-    };
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .use_preconfigured_tls(rustls)
+            .map_err(|e| SerdesError::Config(format!("schema registry TLS: {e}")))?;
+        builder = builder.use_preconfigured_tls(rustls);
+    }
+    builder
         .build()
         .map_err(|e| SerdesError::Config(e.to_string()))
 }
