@@ -41,7 +41,11 @@ fn schema(format: Format) -> &'static str {
 
 /// The i-th reading as JSON text, in the shape `format`'s JSON takes.
 fn reading(format: Format, i: u64) -> String {
-    let note = if i.is_multiple_of(10) { "\"checked\"" } else { "null" };
+    let note = if i.is_multiple_of(10) {
+        "\"checked\""
+    } else {
+        "null"
+    };
     let (id, note) = match format {
         // Protobuf's JSON: 64-bit integers as strings, an unset optional left out.
         Format::Protobuf => (format!("\"{i}\""), i.is_multiple_of(10).then_some(note)),

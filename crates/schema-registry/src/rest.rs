@@ -441,7 +441,7 @@ async fn version(
 async fn referenced_by(State(r): Shared, Path((subject, v)): Path<(String, String)>) -> Answer {
     let store = r.kafka.read();
     let (n, _) = store.version(&subject, which(&v)?, true)?;
-    Ok(ok(json!(store.referenced_by(&subject, n))))
+    Ok(ok(json!(store.referenced_by(&subject, n, false))))
 }
 
 async fn version_schema(
@@ -565,7 +565,8 @@ async fn delete_version(
         if permanent && !version.deleted {
             return Err(RegistryError::version_not_soft_deleted(&subject, n));
         }
-        if !permanent && store.referenced(&subject, n) {
+        // A live schema needs it to stay; to go for good, no schema may name it.
+        if store.referenced(&subject, n, permanent) {
             return Err(RegistryError::referenced(&subject, n));
         }
         let records = if permanent {

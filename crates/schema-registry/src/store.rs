@@ -47,7 +47,10 @@ pub(crate) struct Store {
     /// another record for the id must agree with. Records another registry wrote render
     /// schemas its own way; parsed again, they match what this one registers.
     identities: BTreeMap<u32, Stored>,
-    ids: HashMap<Stored, u32>,
+    /// Canonical schemas, with the ids their references resolved to when they were
+    /// written, to their id: the same text whose references now name other schemas is
+    /// another schema.
+    ids: HashMap<(Stored, Vec<u32>), u32>,
     subjects: BTreeMap<String, BTreeMap<i32, Version>>,
     global_level: Option<Level>,
     levels: HashMap<String, Level>,
@@ -92,7 +95,8 @@ impl Store {
                                 v.id, subject, version
                             ));
                         }
-                        self.ids.entry(identity.clone()).or_insert(v.id);
+                        let key = (identity.clone(), self.reference_ids(&identity));
+                        self.ids.entry(key).or_insert(v.id);
                         self.identities.entry(v.id).or_insert(identity);
                         self.schemas.entry(v.id).or_insert(stored);
                         self.max_id = self.max_id.max(v.id);
@@ -232,7 +236,20 @@ impl Store {
 
     /// The id a schema (in canonical form) already has, in any subject.
     pub(crate) fn id_of(&self, stored: &Stored) -> Option<u32> {
-        self.ids.get(stored).copied()
+        let key = (stored.clone(), self.reference_ids(stored));
+        self.ids.get(&key).copied()
+    }
+
+    /// The ids `stored`'s references name now (0 for one that names nothing).
+    fn reference_ids(&self, stored: &Stored) -> Vec<u32> {
+        stored
+            .references
+            .iter()
+            .map(|r| {
+                self.version(&r.subject, Which::Number(r.version), true)
+                    .map_or(0, |(_, v)| v.id)
+            })
+            .collect()
     }
 
     /// The next id to give: one past the largest ever seen.
@@ -326,16 +343,23 @@ impl Store {
         uses
     }
 
-    /// Whether some live version refers to `subject` version `version`.
-    pub(crate) fn referenced(&self, subject: &str, version: i32) -> bool {
-        !self.referenced_by(subject, version).is_empty()
+    /// Whether some version refers to `subject` version `version`: a live one, or with
+    /// `deleted` a soft-deleted one too.
+    pub(crate) fn referenced(&self, subject: &str, version: i32, deleted: bool) -> bool {
+        !self.referenced_by(subject, version, deleted).is_empty()
     }
 
-    /// The ids of the live schemas that refer to `subject` version `version`, ascending.
-    pub(crate) fn referenced_by(&self, subject: &str, version: i32) -> Vec<u32> {
+    /// The ids of the schemas that live versions (with `deleted`, soft-deleted ones too)
+    /// hold and that refer to `subject` version `version`, ascending.
+    pub(crate) fn referenced_by(&self, subject: &str, version: i32, deleted: bool) -> Vec<u32> {
         let mut live_ids = BTreeSet::new();
         for versions in self.subjects.values() {
-            live_ids.extend(versions.values().filter(|v| !v.deleted).map(|v| v.id));
+            live_ids.extend(
+                versions
+                    .values()
+                    .filter(|v| deleted || !v.deleted)
+                    .map(|v| v.id),
+            );
         }
         live_ids
             .into_iter()
@@ -396,7 +420,7 @@ impl Store {
                 return Err(RegistryError::subject_soft_deleted(subject));
             };
             // A live schema elsewhere still needs these versions to be read.
-            if let Some(n) = live.iter().find(|n| self.referenced(subject, **n)) {
+            if let Some(n) = live.iter().find(|n| self.referenced(subject, **n, false)) {
                 return Err(RegistryError::referenced(subject, *n));
             }
             let value = DeleteSubjectValue {
@@ -408,6 +432,11 @@ impl Store {
         }
         if !live.is_empty() {
             return Err(RegistryError::subject_not_soft_deleted(subject));
+        }
+        // Gone for good while a schema, even a soft-deleted one, still names it: that schema
+        // could no longer be read, and a new version under the number would change it.
+        if let Some((n, _)) = all.iter().find(|(n, _)| self.referenced(subject, *n, true)) {
+            return Err(RegistryError::referenced(subject, *n));
         }
         let numbers: Vec<i32> = all.iter().map(|(n, _)| *n).collect();
         let mut records: Vec<Write> = numbers

@@ -33,9 +33,19 @@ pub fn compile(text: &str, references: &[(String, String)]) -> Result<FileDescri
         .include_imports(true)
         .open_file(FILE_NAME)
         .map_err(|e| e.to_string())?;
-    compiler
-        .descriptor_pool()
-        .get_file_by_name(FILE_NAME)
+    let pool = compiler.descriptor_pool();
+    // A map's entry type needs its key and value fields: decoding a map without them would
+    // fail deep inside the codec, so such a schema is refused here.
+    if let Some(entry) = pool
+        .all_messages()
+        .find(|m| m.is_map_entry() && (m.get_field(1).is_none() || m.get_field(2).is_none()))
+    {
+        return Err(format!(
+            "{} is a map entry type without its key (1) and value (2) fields",
+            entry.full_name()
+        ));
+    }
+    pool.get_file_by_name(FILE_NAME)
         .ok_or_else(|| "the schema's file is missing after compiling".to_string())
 }
 

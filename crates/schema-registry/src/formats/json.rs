@@ -214,42 +214,68 @@ impl<'a> Check<'a> {
     }
 
     /// Follows `$ref`s to the subschema they name.
-    fn resolve(&self, mut side: Side<'a>, of_reader: bool) -> Side<'a> {
+    /// Follows `$ref`s to the subschema they name; `Err` with the reference this check
+    /// cannot follow (an anchor, a URI it does not know), which is then reported rather
+    /// than taken to accept anything.
+    fn resolve(&self, mut side: Side<'a>, of_reader: bool) -> Result<Side<'a>, String> {
         let schema = if of_reader { self.reader } else { self.writer };
         for _ in 0..32 {
             let Some(target) = side.value.get("$ref").and_then(Value::as_str) else {
-                return side;
+                return Ok(side);
             };
+            let unresolved = || target.to_string();
             let (document, pointer) = target.split_once('#').unwrap_or((target, ""));
+            let document = document.trim_start_matches("./");
             let (doc_name, base) = if document.is_empty() {
                 let base = match side.document {
                     None => &schema.root,
-                    Some(name) => match schema.documents.get(name) {
-                        Some(document) => document,
-                        None => return side,
-                    },
+                    Some(name) => schema.documents.get(name).ok_or_else(unresolved)?,
                 };
                 (side.document, base)
             } else {
-                match schema.documents.get_key_value(document) {
-                    Some((name, doc)) => (Some(name.as_str()), doc),
-                    None => return side,
-                }
+                let (name, doc) = schema
+                    .documents
+                    .get_key_value(document)
+                    .ok_or_else(unresolved)?;
+                (Some(name.as_str()), doc)
             };
-            let Some(value) = base.pointer(pointer) else {
-                return side;
-            };
+            // JSON pointers only (`#/$defs/x`, percent-encoding undone); anchors are not
+            // followed.
+            let pointer = percent_decoded(pointer).ok_or_else(unresolved)?;
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                return Err(unresolved());
+            }
+            let value = base.pointer(&pointer).ok_or_else(unresolved)?;
             side = Side {
                 value,
                 document: doc_name,
             };
         }
-        side
+        Err(side
+            .value
+            .get("$ref")
+            .map(Value::to_string)
+            .unwrap_or_default())
     }
 
     fn compare(&mut self, writer: Side<'a>, reader: Side<'a>, path: String) {
-        let writer = self.resolve(writer, false);
-        let reader = self.resolve(reader, true);
+        let (writer, reader) = match (self.resolve(writer, false), self.resolve(reader, true)) {
+            (Ok(writer), Ok(resolved)) => {
+                // Keywords beside a `$ref` apply too (from draft 2019-09): the reader's
+                // are checked as well as its target.
+                if reader.value.get("$ref").is_some() && constrains_besides_ref(&reader) {
+                    self.compare_resolved(writer, reader, &path);
+                }
+                (writer, resolved)
+            }
+            (Err(target), _) | (_, Err(target)) => {
+                return self.report(
+                    "UNRESOLVED_REFERENCE",
+                    &path,
+                    &format!("The '$ref' {target} cannot be followed by the check"),
+                );
+            }
+        };
         let pair = (
             writer.value as *const Value as usize,
             reader.value as *const Value as usize,
@@ -398,8 +424,19 @@ impl<'a> Check<'a> {
         for (name, r_schema) in rp.into_iter().flatten() {
             let r_side = reader.at(r_schema);
             let p = format!("{path}/properties/{name}");
+            let writer_patterns = writer
+                .get("patternProperties")
+                .and_then(|p| p.object())
+                .is_some_and(|p| !p.is_empty());
             match wp.and_then(|wp| wp.get(name)) {
                 Some(w_schema) => self.compare(writer.at(w_schema), r_side, p),
+                // The writer may have written it under a pattern: unless the reader takes
+                // anything there, count it as narrowed (patterns are not matched here).
+                None if writer_patterns && !r_side.is_open() => self.report(
+                    "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                    &p,
+                    &format!("The property '{name}' was added where the old object has patternProperties"),
+                ),
                 None if writer_more.value == &Value::Bool(false) => {}
                 None if writer_more.is_open() => {
                     if !r_side.is_open() {
@@ -525,6 +562,32 @@ impl<'a> Check<'a> {
             }
         }
     }
+}
+
+/// Whether a schema with a `$ref` also has keywords of its own that constrain.
+fn constrains_besides_ref(side: &Side<'_>) -> bool {
+    side.object().is_some_and(|o| {
+        o.keys()
+            .any(|k| k != "$ref" && !ANNOTATIONS.contains(&k.as_str()))
+    })
+}
+
+/// A JSON pointer from a URI fragment, percent-encoding undone; `None` when malformed.
+fn percent_decoded(fragment: &str) -> Option<String> {
+    let bytes = fragment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = fragment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The types a schema allows (`None`: any).

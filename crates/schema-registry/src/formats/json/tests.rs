@@ -173,6 +173,30 @@ const CASES: &[(Level, &str, &str, bool, &str)] = &[
         "BOUND_NARROWED",
     ),
     (Level::None, OPEN, r#"{"type":"string"}"#, true, ""),
+    // A reference the check cannot follow (an anchor) is not taken to accept anything.
+    (
+        Level::Backward,
+        r#"{"properties":{"n":{"type":"string"}}}"#,
+        r##"{"$defs":{"N":{"$anchor":"N","type":"integer"}},"properties":{"n":{"$ref":"#N"}}}"##,
+        false,
+        "UNRESOLVED_REFERENCE",
+    ),
+    // Keywords beside a $ref apply too.
+    (
+        Level::Backward,
+        r##"{"$defs":{"S":{"type":"string"}},"$ref":"#/$defs/S"}"##,
+        r##"{"$defs":{"S":{"type":"string"}},"$ref":"#/$defs/S","maxLength":3}"##,
+        false,
+        "BOUND_NARROWED",
+    ),
+    // A property added where the old object's patterns let anything be written.
+    (
+        Level::Backward,
+        r#"{"type":"object","patternProperties":{"^x":{"type":"string"}},"additionalProperties":false}"#,
+        r#"{"type":"object","properties":{"xa":{"type":"integer"}},"patternProperties":{"^x":{"type":"string"}},"additionalProperties":false}"#,
+        false,
+        "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+    ),
 ];
 
 #[test]

@@ -109,27 +109,12 @@ impl Printer {
         self.line(&format!("message {} {{", message.name()));
         self.depth += 1;
         self.options(&message.options());
-        // Fields in declaration order; a oneof where its first field is. Nested messages keep
-        // their order among the map fields' entry types, which the text declares where the
-        // field is: a message's place is its wire-format index (`wire.rs` message indexes).
-        let children: Vec<MessageDescriptor> = message.child_messages().collect();
-        let mut next_child = 0;
+        // Fields other than maps in declaration order, a oneof where its first field is.
+        // Then the nested messages in their order, each map field where its entry type is:
+        // the text declares an entry type where its field is, and a message's place among
+        // its siblings is its index in every record's Confluent framing.
         let mut printed_oneofs = Vec::new();
-        for field in message.fields() {
-            if field.is_map() {
-                let entry = field.kind();
-                let at = children
-                    .iter()
-                    .position(|c| Some(c) == entry.as_message())
-                    .unwrap_or(0);
-                while next_child < at {
-                    if let Some(child) = children.get(next_child).filter(|c| !c.is_map_entry()) {
-                        self.message(child)?;
-                    }
-                    next_child += 1;
-                }
-                next_child = next_child.max(at + 1);
-            }
+        for field in message.fields().filter(|f| !f.is_map()) {
             match field.containing_oneof() {
                 Some(oneof) if !is_synthetic(&field, oneof.fields().len()) => {
                     if printed_oneofs.contains(&oneof.name().to_string()) {
@@ -148,27 +133,36 @@ impl Printer {
                 _ => self.field(&field, true)?,
             }
         }
-        for child in children.iter().skip(next_child) {
+        for child in message.child_messages() {
             if !child.is_map_entry() {
-                self.message(child)?;
+                self.message(&child)?;
+                continue;
+            }
+            // Exactly one map field per entry type, or the text cannot say it.
+            let mut users = message
+                .fields()
+                .filter(|f| f.is_map() && f.kind().as_message() == Some(&child));
+            match (users.next(), users.next()) {
+                (Some(field), None) => self.field(&field, true)?,
+                _ => return None,
             }
         }
         for e in message.child_enums() {
             self.enumeration(&e);
         }
         self.extensions(message.child_extensions())?;
-        let ranges: Vec<String> = message
+        let ranges = message
             .extension_ranges()
-            .map(|r| range(r.start, r.end - 1))
-            .collect();
+            .map(|r| range(r.start, r.end))
+            .collect::<Option<Vec<String>>>()?;
         if !ranges.is_empty() {
             self.line(&format!("extensions {};", ranges.join(", ")));
         }
         self.reserved(
             message
                 .reserved_ranges()
-                .map(|r| range(r.start, r.end - 1))
-                .collect(),
+                .map(|r| range(r.start, r.end))
+                .collect::<Option<Vec<String>>>()?,
             message.reserved_names().collect(),
         );
         self.depth -= 1;
@@ -222,7 +216,7 @@ impl Printer {
         if field.is_map() {
             let entry = field.kind();
             let entry = entry.as_message()?;
-            let (key, value) = (entry.map_entry_key_field(), entry.map_entry_value_field());
+            let (key, value) = (entry.get_field(1)?, entry.get_field(2)?);
             self.line(&format!(
                 "map<{}, {}> {} = {}{options};",
                 type_name(&key.kind(), false)?,
@@ -309,12 +303,15 @@ fn label(cardinality: Cardinality, proto3: bool, proto3_optional: bool) -> &'sta
     }
 }
 
-fn range(start: u32, end: u32) -> String {
-    match end {
-        _ if start == end => start.to_string(),
-        MAX_FIELD => format!("{start} to max"),
-        _ => format!("{start} to {end}"),
-    }
+/// A field-number range, its `end` exclusive as descriptors hold it; `None` when empty.
+/// Ends past the largest field number (message sets go to 2^31-1) are written `max`.
+fn range(start: u32, end: u32) -> Option<String> {
+    let last = end.checked_sub(1).filter(|last| *last >= start)?;
+    Some(match last {
+        _ if last >= MAX_FIELD => format!("{start} to max"),
+        _ if start == last => start.to_string(),
+        _ => format!("{start} to {last}"),
+    })
 }
 
 fn type_name(kind: &Kind, group: bool) -> Option<String> {
@@ -394,7 +391,7 @@ fn derived_json_name(name: &str) -> String {
     out
 }
 
-/// Each option set in `options` (standard ones by name, custom ones as `(full.name)`) with
+/// Each option set in `options` (standard ones by name, custom ones as `(.full.name)`) with
 /// its value as written in `.proto` text; a repeated option once per value.
 fn option_values(options: &DynamicMessage) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -404,7 +401,7 @@ fn option_values(options: &DynamicMessage) -> Vec<(String, String)> {
     for (extension, value) in options.extensions() {
         push_option(
             &mut out,
-            format!("({})", extension.full_name()),
+            format!("(.{})", extension.full_name()),
             &extension.kind(),
             value,
         );

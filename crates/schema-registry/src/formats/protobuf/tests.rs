@@ -65,7 +65,7 @@ fn printing_what_was_parsed_is_a_fixed_point_that_keeps_the_meaning() {
         "map<string, int64> counts = 3;",
         "optional string note = 4 [json_name = \"remark\"];",
         "oneof payment {",
-        "double weight = 9 [deprecated = true, (shop.v1.unit) = \"kg\"];",
+        "double weight = 9 [deprecated = true, (.shop.v1.unit) = \"kg\"];",
         "reserved 20 to 25, 100 to max;",
         "option allow_alias = true;",
         "rpc Place(.shop.v1.Order) returns (stream .shop.v1.Order);",
@@ -261,5 +261,189 @@ fn proto2_required_fields_may_be_neither_added_nor_removed() {
     assert!(
         forward.iter().any(|m| m.contains("REQUIRED_FIELD_REMOVED")),
         "{forward:?}"
+    );
+}
+
+/// The base64 descriptor of a file built by hand, as a Python producer registers it.
+fn registered_as(file: prost_reflect::prost_types::FileDescriptorProto) -> String {
+    use base64::Engine;
+    use prost_reflect::prost::Message;
+    base64::engine::general_purpose::STANDARD.encode(file.encode_to_vec())
+}
+
+fn map_entry(name: &str) -> prost_reflect::prost_types::DescriptorProto {
+    use prost_reflect::prost_types::{field_descriptor_proto as f, *};
+    DescriptorProto {
+        name: Some(name.into()),
+        field: vec![
+            FieldDescriptorProto {
+                name: Some("key".into()),
+                number: Some(1),
+                label: Some(f::Label::Optional as i32),
+                r#type: Some(f::Type::String as i32),
+                ..Default::default()
+            },
+            FieldDescriptorProto {
+                name: Some("value".into()),
+                number: Some(2),
+                label: Some(f::Label::Optional as i32),
+                r#type: Some(f::Type::Int32 as i32),
+                ..Default::default()
+            },
+        ],
+        options: Some(MessageOptions {
+            map_entry: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn field(
+    name: &str,
+    number: i32,
+    type_name: &str,
+    repeated: bool,
+) -> prost_reflect::prost_types::FieldDescriptorProto {
+    use prost_reflect::prost_types::field_descriptor_proto as f;
+    prost_reflect::prost_types::FieldDescriptorProto {
+        name: Some(name.into()),
+        number: Some(number),
+        label: Some(if repeated {
+            f::Label::Repeated
+        } else {
+            f::Label::Optional
+        } as i32),
+        r#type: Some(f::Type::Message as i32),
+        type_name: Some(type_name.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn nested_messages_keep_their_places_whatever_order_a_descriptor_gives() {
+    use prost_reflect::prost_types::*;
+    // Entry types before and after a plain nested message, maps declared in another order.
+    let message = DescriptorProto {
+        name: Some("M".into()),
+        field: vec![
+            field("a", 1, ".p.M.AEntry", true),
+            field("b", 2, ".p.M.BEntry", true),
+            field("c", 3, ".p.M.C", false),
+        ],
+        nested_type: vec![
+            map_entry("BEntry"),
+            DescriptorProto {
+                name: Some("C".into()),
+                ..Default::default()
+            },
+            map_entry("AEntry"),
+        ],
+        ..Default::default()
+    };
+    let file = FileDescriptorProto {
+        name: Some("m.proto".into()),
+        package: Some("p".into()),
+        syntax: Some("proto3".into()),
+        message_type: vec![message.clone()],
+        ..Default::default()
+    };
+    let (parsed, printed) = proto(&registered_as(file.clone()));
+    let names: Vec<String> = parsed
+        .file
+        .messages()
+        .flat_map(|m| m.child_messages().collect::<Vec<_>>())
+        .map(|m| m.name().to_string())
+        .collect();
+    assert_eq!(names, ["BEntry", "C", "AEntry"], "{printed}");
+    assert_eq!(proto(&printed).1, printed);
+
+    // One entry type used by two maps cannot be written as text: refused, not changed.
+    let mut shared = message;
+    shared.field[1].type_name = Some(".p.M.AEntry".into());
+    let file = FileDescriptorProto {
+        message_type: vec![shared],
+        ..file
+    };
+    let err = parse(&registered_as(file), &[]).unwrap_err();
+    assert_eq!(err.code, 42201, "{}", err.message);
+}
+
+#[test]
+fn what_does_not_print_back_is_refused_and_what_does_is_kept() {
+    // A custom option whose package shares its name with a message.
+    let shadowed = r#"syntax = "proto3"; package shop;
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.FieldOptions { string tag = 50000; }
+message shop { string a = 1 [(tag) = "x"]; }"#;
+    let (_, printed) = proto(shadowed);
+    assert!(printed.contains("(.shop.tag) = \"x\""), "{printed}");
+    // Message-set extension ranges reach 2^31-1.
+    let message_set = "syntax = \"proto2\"; message M { option message_set_wire_format = true; extensions 4 to max; }";
+    let (_, printed) = proto(message_set);
+    assert!(printed.contains("extensions 4 to max;"), "{printed}");
+    // A map entry type without its value field.
+    use prost_reflect::prost_types::*;
+    let mut entry = map_entry("AEntry");
+    entry.field.pop();
+    let file = FileDescriptorProto {
+        name: Some("m.proto".into()),
+        package: Some("p".into()),
+        syntax: Some("proto3".into()),
+        message_type: vec![DescriptorProto {
+            name: Some("M".into()),
+            field: vec![field("a", 1, ".p.M.AEntry", true)],
+            nested_type: vec![entry],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let err = parse(&registered_as(file), &[]).unwrap_err();
+    assert_eq!(err.code, 42201, "{}", err.message);
+}
+
+#[test]
+fn messages_of_imported_schemas_are_compared_too() {
+    let money = |units: &str| {
+        let (_, text) = proto(&format!(
+            "syntax = \"proto3\"; package common; message Money {{ {units} units = 1; }}"
+        ));
+        [Referenced {
+            name: "common/money.proto".into(),
+            schema_type: "PROTOBUF".into(),
+            text,
+        }]
+    };
+    let order = "syntax = \"proto3\"; package shop; import \"common/money.proto\"; message Order { common.Money total = 1; }";
+    let (old, _) = parse(order, &money("int64")).unwrap();
+    let (new, _) = parse(order, &money("string")).unwrap();
+    let messages = violations(
+        Level::Backward,
+        &Parsed::Protobuf(new),
+        &[(1, Parsed::Protobuf(old))],
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("FIELD_SCALAR_KIND_CHANGED") && m.contains("common.Money")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn oneofs_merged_into_one_are_refused() {
+    let old =
+        "syntax = \"proto3\"; message M { oneof a { int32 x = 1; } oneof b { int32 y = 2; } }";
+    let new = "syntax = \"proto3\"; message M { oneof a { int32 x = 1; int32 y = 2; } }";
+    let messages = violations(
+        Level::Backward,
+        &Parsed::Protobuf(proto(new).0),
+        &[(1, Parsed::Protobuf(proto(old).0))],
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("FIELD_MOVED_TO_EXISTING_ONEOF")),
+        "{messages:?}"
     );
 }
