@@ -21,7 +21,8 @@ fn uri_of(name: &str) -> String {
 }
 
 /// Compiles a JSON Schema with the schemas it references (`(name, text)`, a `$ref` naming
-/// one by its name): checked against its draft's meta-schema, every `$ref` resolved.
+/// one by its name): checked against its draft's meta-schema (draft 7 when it names
+/// none), every `$ref` resolved.
 pub fn compile(text: &str, references: &[(String, String)]) -> Result<(Value, Validator), String> {
     let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if !root.is_object() && !root.is_boolean() {
@@ -37,10 +38,12 @@ pub fn compile(text: &str, references: &[(String, String)]) -> Result<(Value, Va
         .extend(resources)
         .and_then(|b| b.prepare())
         .map_err(|e| e.to_string())?;
-    let validator = jsonschema::options()
-        .with_registry(&registry)
-        .build(&root)
-        .map_err(|e| e.to_string())?;
+    let mut options = jsonschema::options().with_registry(&registry);
+    // Without `$schema`, draft 7, as Confluent's registry and serializers read it.
+    if root.get("$schema").is_none() {
+        options = options.with_draft(jsonschema::Draft::Draft7);
+    }
+    let validator = options.build(&root).map_err(|e| e.to_string())?;
     Ok((root, validator))
 }
 

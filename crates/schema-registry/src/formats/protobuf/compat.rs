@@ -1,7 +1,21 @@
-//! Which Protobuf changes a reader survives, by Confluent's rules: fields are matched by
-//! number in every message, the schema's own and those of the files it imports.
+//! Which Protobuf changes a reader survives, by Confluent's rules.
+//!
+//! - Messages are named within their package (`Order.Line`): a package renamed, or a type
+//!   name written fully qualified or not, changes nothing on the wire.
+//! - The schema's own messages are matched by that name; one the reader lacks is
+//!   MESSAGE_REMOVED (so adding a message passes BACKWARD and fails FORWARD).
+//! - Fields are matched by number. A field typed with a message is followed into that
+//!   message, wherever it is defined (an imported schema too): a change there breaks the
+//!   field (FIELD_NAMED_TYPE_CHANGED), as does a differently named type.
+//! - Scalars may change within a wire-compatible group (int32/int64/uint32/uint64/bool/enum;
+//!   sint32/sint64; string/bytes; fixed32/sfixed32; fixed64/sfixed64); numbers may not
+//!   become or stop being repeated; proto2 `required` fields may be neither added nor
+//!   removed; several fields may not move into a oneof, nor into an existing one, nor leave
+//!   one; oneofs may not merge.
 
-use prost_reflect::{Cardinality, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
+use std::collections::HashMap;
+
+use prost_reflect::{Cardinality, FieldDescriptor, Kind, MessageDescriptor};
 
 use super::ProtoFile;
 
@@ -12,119 +26,210 @@ pub(crate) fn can_read(
     reader_is: &str,
     writer_is: &str,
 ) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut report = |error_type: &str, path: &str, what: String| {
-        out.push(format!(
-            "{{errorType:'{error_type}', description:'{what} at '{path}' in the {reader_is} schema (reading what the {writer_is} schema wrote)'}}"
-        ));
+    let mut diff = Diff {
+        found: Vec::new(),
+        compared: HashMap::new(),
     };
-    let (r, w) = (&reader.file, &writer.file);
-    if r.package_name() != w.package_name() {
-        report(
-            "PACKAGE_CHANGED",
-            "#/",
-            format!(
-                "The package changed from '{}' to '{}'",
-                w.package_name(),
-                r.package_name()
-            ),
-        );
-        return out;
-    }
-    let pool = r.parent_pool();
-    let in_file = |m: &MessageDescriptor, f: &FileDescriptor| m.parent_file().name() == f.name();
-    // The schema's own messages, and those of the files it imports: a message that changed
-    // in a referenced schema changes what this one reads.
-    for written in w.parent_pool().all_messages() {
-        if written.is_map_entry() {
-            continue;
-        }
-        let own = in_file(&written, w);
-        let path = format!("#/{}", written.full_name());
-        let read = pool
-            .get_message_by_name(written.full_name())
-            .filter(|m| !own || in_file(m, r));
-        let Some(read) = read else {
-            if own {
-                report(
-                    "MESSAGE_REMOVED",
-                    &path,
-                    format!("The message '{}' is missing", written.full_name()),
-                );
+    let own = |file: &ProtoFile| -> HashMap<String, MessageDescriptor> {
+        file.file
+            .parent_pool()
+            .all_messages()
+            .filter(|m| m.parent_file().name() == file.file.name() && !m.is_map_entry())
+            .map(|m| (local_name(&m), m))
+            .collect()
+    };
+    let read = own(reader);
+    let mut written: Vec<(String, MessageDescriptor)> = own(writer).into_iter().collect();
+    written.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, w) in written {
+        match read.get(&name) {
+            Some(r) => {
+                diff.message(&w, r);
             }
-            continue;
-        };
+            None => diff.report(
+                "MESSAGE_REMOVED",
+                format!("#/{name}"),
+                format!("The message '{name}' is missing"),
+            ),
+        }
+    }
+    diff.found
+        .into_iter()
+        .map(|(error_type, path, what)| {
+            format!(
+                "{{errorType:'{error_type}', description:'{what} at '{path}' in the {reader_is} schema (reading what the {writer_is} schema wrote)'}}"
+            )
+        })
+        .collect()
+}
+
+/// A message's name within its package.
+fn local_name(m: &MessageDescriptor) -> String {
+    let package = m.package_name();
+    match m.full_name().strip_prefix(package) {
+        Some(rest) if !package.is_empty() => rest.trim_start_matches('.').to_string(),
+        _ => m.full_name().to_string(),
+    }
+}
+
+struct Diff {
+    /// (error type, path, what).
+    found: Vec<(&'static str, String, String)>,
+    /// (writer, reader) message pairs compared, and whether they were compatible; a pair
+    /// being compared counts as compatible (recursive types).
+    compared: HashMap<(String, String), bool>,
+}
+
+impl Diff {
+    fn report(&mut self, error_type: &'static str, path: String, what: String) {
+        self.found.push((error_type, path, what));
+    }
+
+    /// Compares a message as written and as read; whether nothing broke.
+    fn message(&mut self, written: &MessageDescriptor, read: &MessageDescriptor) -> bool {
+        let key = (
+            written.full_name().to_string(),
+            read.full_name().to_string(),
+        );
+        if let Some(ok) = self.compared.get(&key) {
+            return *ok;
+        }
+        self.compared.insert(key.clone(), true);
+        let before = self.found.len();
+        let path = format!("#/{}", local_name(written));
         for wf in written.fields() {
             let field_path = format!("{path}/{}", wf.number());
             match read.get_field(wf.number()) {
-                None if wf.cardinality() == Cardinality::Required => report(
+                None if wf.cardinality() == Cardinality::Required => self.report(
                     "REQUIRED_FIELD_REMOVED",
-                    &field_path,
+                    field_path,
                     format!("The required field '{}' was removed", wf.name()),
                 ),
                 None => {}
-                Some(rf) => {
-                    for (error_type, what) in field_change(&wf, &rf) {
-                        report(error_type, &field_path, what);
-                    }
-                }
+                Some(rf) => self.field(&wf, &rf, &field_path),
             }
         }
         for rf in read.fields() {
             if written.get_field(rf.number()).is_none() && rf.cardinality() == Cardinality::Required
             {
-                report(
+                self.report(
                     "REQUIRED_FIELD_ADDED",
-                    &format!("{path}/{}", rf.number()),
+                    format!("{path}/{}", rf.number()),
                     format!("The required field '{}' was added", rf.name()),
                 );
             }
         }
+        self.oneofs(written, read, &path);
+        let ok = self.found.len() == before;
+        self.compared.insert(key, ok);
+        ok
+    }
+
+    fn field(&mut self, written: &FieldDescriptor, read: &FieldDescriptor, path: &str) {
+        let (wk, rk) = (kind_of(written), kind_of(read));
+        if wk != rk {
+            return self.report(
+                "FIELD_KIND_CHANGED",
+                path.to_string(),
+                format!("The field '{}' changed from a {wk} to a {rk}", read.name()),
+            );
+        }
+        match (written.kind(), read.kind()) {
+            // Entry types have fields 1 and 2 (`compile` checks it).
+            (Kind::Message(w), Kind::Message(r)) if written.is_map() => {
+                for number in [1, 2] {
+                    if let (Some(wf), Some(rf)) = (w.get_field(number), r.get_field(number)) {
+                        self.field(&wf, &rf, path);
+                    }
+                }
+            }
+            (Kind::Message(w), Kind::Message(r)) => {
+                let (w_name, r_name) = (local_name(&w), local_name(&r));
+                if w_name != r_name {
+                    self.report(
+                        "FIELD_NAMED_TYPE_CHANGED",
+                        path.to_string(),
+                        format!(
+                            "The field '{}' changed type from '{w_name}' to '{r_name}'",
+                            read.name()
+                        ),
+                    );
+                } else if !self.message(&w, &r) {
+                    self.report(
+                        "FIELD_NAMED_TYPE_CHANGED",
+                        path.to_string(),
+                        format!(
+                            "The type '{r_name}' of the field '{}' changed incompatibly",
+                            read.name()
+                        ),
+                    );
+                }
+            }
+            (w, r) => {
+                if scalar_group(&w) != scalar_group(&r) {
+                    self.report(
+                        "FIELD_SCALAR_KIND_CHANGED",
+                        path.to_string(),
+                        format!(
+                            "The field '{}' changed from {} to {}, which are not wire-compatible",
+                            read.name(),
+                            scalar_name(&w),
+                            scalar_name(&r)
+                        ),
+                    );
+                }
+                let numeric = !matches!(w, Kind::String | Kind::Bytes);
+                if numeric && written.is_list() != read.is_list() {
+                    self.report(
+                        "FIELD_NUMERIC_LABEL_CHANGED",
+                        path.to_string(),
+                        format!(
+                            "The numeric field '{}' became or stopped being repeated",
+                            read.name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn oneofs(&mut self, written: &MessageDescriptor, read: &MessageDescriptor, path: &str) {
+        let real = |f: &FieldDescriptor| f.containing_oneof().filter(|o| !o.is_synthetic());
         for oneof in read.oneofs().filter(|o| !o.is_synthetic()) {
-            let moved: Vec<FieldDescriptor> = oneof
+            let oneof_path = format!("{path}/{}", oneof.name());
+            let counterparts: Vec<FieldDescriptor> = oneof
                 .fields()
-                .filter(|f| {
-                    written
-                        .get_field(f.number())
-                        .is_some_and(|wf| wf.containing_oneof().is_none_or(|o| o.is_synthetic()))
-                })
+                .filter_map(|f| written.get_field(f.number()))
                 .collect();
-            let existed = oneof.fields().any(|f| {
-                written
-                    .get_field(f.number())
-                    .and_then(|wf| wf.containing_oneof())
-                    .is_some_and(|o| !o.is_synthetic())
-            });
-            if moved.len() > 1 || (existed && !moved.is_empty()) {
-                report(
+            // Fields that were in no oneof: one may move in (a new oneof), several may not,
+            // and none may join a oneof that already held some of its fields.
+            let moved: Vec<String> = counterparts
+                .iter()
+                .filter(|f| real(f).is_none())
+                .map(|f| f.number().to_string())
+                .collect();
+            let mut sources: Vec<String> = counterparts
+                .iter()
+                .filter_map(|f| real(f).map(|o| o.name().to_string()))
+                .collect();
+            sources.sort();
+            sources.dedup();
+            if moved.len() > 1 || (!sources.is_empty() && !moved.is_empty()) {
+                self.report(
                     "FIELD_MOVED_TO_ONEOF",
-                    &format!("{path}/{}", oneof.name()),
+                    oneof_path.clone(),
                     format!(
                         "The fields {} were moved into the oneof '{}'",
-                        moved
-                            .iter()
-                            .map(|f| f.number().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        moved.join(", "),
                         oneof.name()
                     ),
                 );
             }
-        }
-        for oneof in read.oneofs().filter(|o| !o.is_synthetic()) {
-            // Fields of several oneofs merged into one: a record holding both loses one.
-            let mut sources: Vec<String> = oneof
-                .fields()
-                .filter_map(|f| written.get_field(f.number())?.containing_oneof())
-                .filter(|o| !o.is_synthetic())
-                .map(|o| o.name().to_string())
-                .collect();
-            sources.sort();
-            sources.dedup();
+            // Several oneofs merged into one: a record holding both loses one.
             if sources.len() > 1 {
-                report(
+                self.report(
                     "FIELD_MOVED_TO_EXISTING_ONEOF",
-                    &format!("{path}/{}", oneof.name()),
+                    oneof_path,
                     format!(
                         "The oneofs {} were merged into '{}'",
                         sources.join(", "),
@@ -134,18 +239,17 @@ pub(crate) fn can_read(
             }
         }
         for oneof in written.oneofs().filter(|o| !o.is_synthetic()) {
+            if oneof.fields().len() < 2 {
+                continue;
+            }
             for wf in oneof.fields() {
-                let still = read
-                    .get_field(wf.number())
-                    .and_then(|f| f.containing_oneof())
-                    .is_some_and(|o| o.name() == oneof.name());
-                let kept_outside = read
-                    .get_field(wf.number())
-                    .is_some_and(|f| f.containing_oneof().is_none());
-                if !still && !kept_outside && oneof.fields().len() > 1 {
-                    report(
+                let now = read.get_field(wf.number());
+                let still = now.as_ref().and_then(real).is_some();
+                let kept_outside = now.as_ref().is_some_and(|f| real(f).is_none());
+                if !still && !kept_outside {
+                    self.report(
                         "ONEOF_FIELD_REMOVED",
-                        &format!("{path}/{}", oneof.name()),
+                        format!("{path}/{}/{}", oneof.name(), wf.number()),
                         format!(
                             "The field '{}' left the oneof '{}'",
                             wf.name(),
@@ -156,79 +260,6 @@ pub(crate) fn can_read(
             }
         }
     }
-    out
-}
-
-/// What is incompatible between a field as written and as read.
-fn field_change(written: &FieldDescriptor, read: &FieldDescriptor) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    let (wk, rk) = (kind_of(written), kind_of(read));
-    if wk != rk {
-        out.push((
-            "FIELD_KIND_CHANGED",
-            format!("The field '{}' changed from a {wk} to a {rk}", read.name()),
-        ));
-        return out;
-    }
-    match (written.kind(), read.kind()) {
-        (Kind::Message(w), Kind::Message(r)) if !written.is_map() => {
-            if w.full_name() != r.full_name() {
-                out.push((
-                    "FIELD_NAMED_TYPE_CHANGED",
-                    format!(
-                        "The field '{}' changed type from '{}' to '{}'",
-                        read.name(),
-                        w.full_name(),
-                        r.full_name()
-                    ),
-                ));
-            }
-        }
-        (Kind::Message(w), Kind::Message(r)) => {
-            // Entry types have fields 1 and 2 (`compile` checks it).
-            for number in [1, 2] {
-                if let (Some(w), Some(r)) = (w.get_field(number), r.get_field(number)) {
-                    out.extend(field_change(&w, &r));
-                }
-            }
-        }
-        (w, r) => {
-            if scalar_group(&w) != scalar_group(&r) {
-                out.push((
-                    "FIELD_SCALAR_KIND_CHANGED",
-                    format!(
-                        "The field '{}' changed from {} to {}, which are not wire-compatible",
-                        read.name(),
-                        scalar_name(&w),
-                        scalar_name(&r)
-                    ),
-                ));
-            } else if let (Kind::Enum(we), Kind::Enum(re)) = (&w, &r) {
-                if we.full_name() != re.full_name() {
-                    out.push((
-                        "FIELD_NAMED_TYPE_CHANGED",
-                        format!(
-                            "The field '{}' changed enum from '{}' to '{}'",
-                            read.name(),
-                            we.full_name(),
-                            re.full_name()
-                        ),
-                    ));
-                }
-            }
-            let numeric = !matches!(w, Kind::String | Kind::Bytes);
-            if numeric && written.is_list() != read.is_list() {
-                out.push((
-                    "FIELD_NUMERIC_LABEL_CHANGED",
-                    format!(
-                        "The numeric field '{}' became or stopped being repeated",
-                        read.name()
-                    ),
-                ));
-            }
-        }
-    }
-    out
 }
 
 fn kind_of(field: &FieldDescriptor) -> &'static str {
