@@ -16,7 +16,7 @@
 //!
 //! Locations are JSON pointers into the reader schema (`/fields/1/type/symbols`).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use apache_avro::schema::{
     EnumSchema, FixedSchema, InnerDecimalSchema, NamesRef, RecordSchema, ResolvedSchema, UuidSchema,
@@ -90,6 +90,9 @@ fn shape<'a>(schema: &'a Schema, names: &NamesRef<'a>) -> Shape<'a> {
     }
 }
 
+/// How many type pairs one check may compare: a bound on the work a registration causes.
+const WORK_LIMIT: usize = 200_000;
+
 /// One incompatibility: Java's type, where in the reader, and its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Incompatibility {
@@ -110,7 +113,9 @@ pub(super) fn incompatibilities(reader: &AvroSchema, writer: &AvroSchema) -> Vec
     let mut checker = Checker {
         reader_names: names(reader),
         writer_names: names(writer),
-        in_progress: HashSet::new(),
+        verdicts: HashMap::new(),
+        journal: Vec::new(),
+        work: 0,
         found: Vec::new(),
         location: Vec::new(),
     };
@@ -118,11 +123,26 @@ pub(super) fn incompatibilities(reader: &AvroSchema, writer: &AvroSchema) -> Vec
     checker.found
 }
 
+/// What a finished (or, while compared, assumed) pair came to: readable, or not, with the
+/// first incompatibility found in it.
+enum Verdict {
+    Readable,
+    Unreadable(&'static str, String),
+}
+
 struct Checker<'a> {
     reader_names: NamesRef<'a>,
     writer_names: NamesRef<'a>,
-    /// (reader, writer) pairs being compared, by address.
-    in_progress: HashSet<(usize, usize)>,
+    /// (reader, writer) pairs of schemas (named ones by their definition) by address, and
+    /// whether the reader reads the writer. A pair being compared counts as readable
+    /// (recursive types, as Java's checker); a finished one is not compared again (a named
+    /// type used many times).
+    verdicts: HashMap<(usize, usize), Verdict>,
+    /// The pairs given a verdict, in order: a trial that fails takes back the verdicts it
+    /// gave, which may rest on an assumption it disproved.
+    journal: Vec<(usize, usize)>,
+    /// Pairs compared so far, against [`WORK_LIMIT`].
+    work: usize,
     found: Vec<Incompatibility>,
     location: Vec<String>,
 }
@@ -146,22 +166,57 @@ impl<'a> Checker<'a> {
 
     /// Whether `reader` reads `writer`, without reporting why not.
     fn reads(&mut self, reader: &'a Schema, writer: &'a Schema) -> bool {
-        let before = self.found.len();
+        let (before, judged) = (self.found.len(), self.journal.len());
         let ok = self.check(reader, writer);
         self.found.truncate(before);
+        if !ok {
+            for pair in self.journal.drain(judged..) {
+                self.verdicts.remove(&pair);
+            }
+        }
         ok
     }
 
     fn check(&mut self, reader: &'a Schema, writer: &'a Schema) -> bool {
+        let address = |s: &Schema, names: &NamesRef<'a>| match s {
+            Schema::Ref { name } => names.get(name).map_or(s as *const Schema as usize, |d| {
+                *d as *const Schema as usize
+            }),
+            _ => s as *const Schema as usize,
+        };
         let pair = (
-            reader as *const Schema as usize,
-            writer as *const Schema as usize,
+            address(reader, &self.reader_names),
+            address(writer, &self.writer_names),
         );
-        if !self.in_progress.insert(pair) {
-            return true;
+        match self.verdicts.get(&pair) {
+            Some(Verdict::Readable) => return true,
+            Some(Verdict::Unreadable(kind, at)) => {
+                let (kind, message) = (*kind, format!("as at {at}"));
+                self.report(kind, message);
+                return false;
+            }
+            None => {}
         }
+        self.work += 1;
+        if self.work >= WORK_LIMIT {
+            if self.work == WORK_LIMIT {
+                self.report(
+                    "TOO_COMPLEX",
+                    "the schemas ask for more comparisons than the check makes".into(),
+                );
+            }
+            return false;
+        }
+        self.verdicts.insert(pair, Verdict::Readable);
+        self.journal.push(pair);
+        let before = self.found.len();
         let ok = self.compare(reader, writer);
-        self.in_progress.remove(&pair);
+        let verdict = match self.found.get(before) {
+            Some(first) if !ok => Verdict::Unreadable(first.kind, first.location.clone()),
+            _ if !ok => Verdict::Unreadable("TYPE_MISMATCH", self.location.join("/")),
+            _ => Verdict::Readable,
+        };
+        self.verdicts.insert(pair, verdict);
         ok
     }
 

@@ -161,7 +161,7 @@ fn a_named_type_used_again_is_followed_through_its_name() {
     );
     assert_eq!(verdict(&reader, &writer), []);
     let breaking = reader.replace(r#","default":"""#, "");
-    // The missing default shows at both places the type is used.
+    // The missing default shows where the type is defined, and again where it is used.
     assert_eq!(
         verdict(&breaking, &writer),
         [
@@ -171,7 +171,7 @@ fn a_named_type_used_again_is_followed_through_its_name() {
             ),
             (
                 "READER_FIELD_MISSING_DEFAULT_VALUE",
-                "/fields/1/type/fields/1".to_string()
+                "/fields/1/type".to_string()
             ),
         ]
     );
@@ -230,5 +230,28 @@ fn messages_name_the_field_and_the_side() {
     assert_eq!(
         messages,
         ["{errorType:'READER_FIELD_MISSING_DEFAULT_VALUE', description:'The field 'email' at path '/fields/1' in the new schema has no default value and is missing in the old schema', additionalInfo:'email'}"]
+    );
+}
+
+#[test]
+fn a_named_type_used_many_times_is_compared_once() {
+    // R0 … R29, each with two fields of the next: 2^30 paths through the types.
+    let chain = |leaf: &str| {
+        let mut schema = format!(
+            r#"{{"type":"record","name":"R30","fields":[{{"name":"v","type":"{leaf}"}}]}}"#
+        );
+        for i in (0..30).rev() {
+            let next = i + 1;
+            schema = format!(
+                r#"{{"type":"record","name":"R{i}","fields":[{{"name":"a","type":{schema}}},{{"name":"b","type":"R{next}"}}]}}"#
+            );
+        }
+        schema
+    };
+    assert_eq!(verdict(&chain("long"), &chain("int")), []);
+    let found = verdict(&chain("int"), &chain("long"));
+    assert!(
+        found.iter().any(|(kind, _)| *kind == "TYPE_MISMATCH"),
+        "{found:?}"
     );
 }

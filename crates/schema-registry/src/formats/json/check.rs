@@ -1,10 +1,12 @@
 //! The keyword-by-keyword check behind [`can_read`](super::can_read).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
 use super::JsonSchema;
+
+mod containers;
 
 /// Why `reader` does not accept every document `writer` accepts (empty when it does).
 pub(crate) fn can_read(
@@ -18,15 +20,61 @@ pub(crate) fn can_read(
         writer,
         reader_is,
         writer_is,
-        seen: BTreeSet::new(),
+        flipped: false,
+        verdicts: HashMap::new(),
+        journal: Vec::new(),
+        work: 0,
         messages: Vec::new(),
     };
+    if nested_ids_with_refs(reader) || nested_ids_with_refs(writer) {
+        check.report(
+            "UNSUPPORTED_NESTED_ID",
+            "#",
+            "A '$ref' under a nested '$id' cannot be followed by the check",
+        );
+        return check.messages;
+    }
     check.compare(
         Side::root(&writer.root),
         Side::root(&reader.root),
         "#".into(),
     );
     check.messages
+}
+
+/// How many subschema pairs one check may compare: schemas that share definitions can ask
+/// for exponentially many, and a registration must be answered.
+const WORK_LIMIT: usize = 200_000;
+
+/// Whether a schema has a `$id` (or draft 4 `id`) below its root and `$ref`s at all: refs
+/// would then resolve against a base this check does not track.
+fn nested_ids_with_refs(schema: &JsonSchema) -> bool {
+    fn walk(v: &Value, root: bool, ids: &mut bool, refs: &mut bool) {
+        match v {
+            Value::Object(o) => {
+                if !root
+                    && (o.get("$id").is_some_and(Value::is_string)
+                        || o.get("id").is_some_and(Value::is_string))
+                {
+                    *ids = true;
+                }
+                if o.contains_key("$ref") {
+                    *refs = true;
+                }
+                for child in o.values() {
+                    walk(child, false, ids, refs);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, false, ids, refs)),
+            _ => {}
+        }
+    }
+    let (mut ids, mut refs) = (false, false);
+    walk(&schema.root, true, &mut ids, &mut refs);
+    for document in schema.documents.values() {
+        walk(document, true, &mut ids, &mut refs);
+    }
+    ids && refs
 }
 
 /// A subschema and the document it is in (`None`: the root schema's).
@@ -85,6 +133,24 @@ const ANNOTATIONS: &[&str] = &[
     "$vocabulary",
     "$dynamicAnchor",
 ];
+
+/// Keywords that change what the modelled ones mean; not modelled.
+const STRUCTURAL: &[&str] = &[
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "prefixItems",
+    "$dynamicRef",
+    "$recursiveRef",
+];
+
+/// Whether a value holds a `$ref` anywhere.
+fn contains_ref(value: &Value) -> bool {
+    match value {
+        Value::Object(o) => o.contains_key("$ref") || o.values().any(contains_ref),
+        Value::Array(a) => a.iter().any(contains_ref),
+        _ => false,
+    }
+}
 
 /// Keywords this check models.
 const MODELLED: &[&str] = &[
@@ -145,9 +211,17 @@ struct Check<'a> {
     writer: &'a JsonSchema,
     reader_is: &'a str,
     writer_is: &'a str,
-    /// (writer, reader) subschema pairs under comparison, by address: a recursive schema
-    /// compares each pair once.
-    seen: BTreeSet<(usize, usize)>,
+    /// Comparing inside a `not`: the roles of the two schemas are swapped.
+    flipped: bool,
+    /// (writer, reader, flipped) subschema pairs by address, and whether the writer's
+    /// documents pass the reader. A pair being compared counts as passing (recursive
+    /// schemas); a finished one is not compared again (shared definitions).
+    verdicts: HashMap<(usize, usize, bool), bool>,
+    /// The pairs given a verdict, in order: a trial that fails takes back the verdicts it
+    /// gave, which may rest on an assumption it disproved.
+    journal: Vec<(usize, usize, bool)>,
+    /// Pairs compared so far, against [`WORK_LIMIT`].
+    work: usize,
     messages: Vec<String>,
 }
 
@@ -159,12 +233,24 @@ impl<'a> Check<'a> {
         ));
     }
 
+    /// Swaps the roles of the two schemas (for `not`).
+    fn flip(&mut self) {
+        std::mem::swap(&mut self.reader, &mut self.writer);
+        std::mem::swap(&mut self.reader_is, &mut self.writer_is);
+        self.flipped = !self.flipped;
+    }
+
     /// Whether `writer`'s documents all satisfy `reader`, without reporting.
     fn accepts(&mut self, writer: Side<'a>, reader: Side<'a>) -> bool {
-        let before = self.messages.len();
+        let (before, judged) = (self.messages.len(), self.journal.len());
         self.compare(writer, reader, String::new());
-        let ok = self.messages.len() == before;
+        let ok = self.messages.len() == before && self.work < WORK_LIMIT;
         self.messages.truncate(before);
+        if !ok {
+            for pair in self.journal.drain(judged..) {
+                self.verdicts.remove(&pair);
+            }
+        }
         ok
     }
 
@@ -172,12 +258,26 @@ impl<'a> Check<'a> {
     /// Follows `$ref`s to the subschema they name; `Err` with the reference this check
     /// cannot follow (an anchor, a URI it does not know), which is then reported rather
     /// than taken to accept anything.
-    fn resolve(&self, mut side: Side<'a>, of_reader: bool) -> Result<Side<'a>, String> {
+    fn resolve(&self, side: Side<'a>, of_reader: bool) -> Result<Side<'a>, String> {
+        self.resolve_hops(side, of_reader, &mut Vec::new())
+    }
+
+    /// As [`resolve`](Self::resolve), collecting each schema on the way that has keywords
+    /// of its own beside its `$ref` (they apply too, from draft 2019-09).
+    fn resolve_hops(
+        &self,
+        mut side: Side<'a>,
+        of_reader: bool,
+        hops: &mut Vec<Side<'a>>,
+    ) -> Result<Side<'a>, String> {
         let schema = if of_reader { self.reader } else { self.writer };
         for _ in 0..32 {
             let Some(target) = side.value.get("$ref").and_then(Value::as_str) else {
                 return Ok(side);
             };
+            if constrains_besides_ref(&side) {
+                hops.push(side);
+            }
             let unresolved = || target.to_string();
             let (document, pointer) = target.split_once('#').unwrap_or((target, ""));
             let document = document.trim_start_matches("./");
@@ -214,12 +314,17 @@ impl<'a> Check<'a> {
     }
 
     fn compare(&mut self, writer: Side<'a>, reader: Side<'a>, path: String) {
-        let (writer, reader) = match (self.resolve(writer, false), self.resolve(reader, true)) {
+        let mut hops = Vec::new();
+        let resolved = (
+            self.resolve(writer, false),
+            self.resolve_hops(reader, true, &mut hops),
+        );
+        let (writer, reader) = match resolved {
             (Ok(writer), Ok(resolved)) => {
-                // Keywords beside a `$ref` apply too (from draft 2019-09): the reader's
-                // are checked as well as its target.
-                if reader.value.get("$ref").is_some() && constrains_besides_ref(&reader) {
-                    self.compare_resolved(writer, reader, &path);
+                // Keywords beside a `$ref` apply too (from draft 2019-09): the reader's,
+                // at every hop, are checked as well as its target.
+                for hop in hops {
+                    self.compare_resolved(writer, hop, &path);
                 }
                 (writer, resolved)
             }
@@ -234,12 +339,35 @@ impl<'a> Check<'a> {
         let pair = (
             writer.value as *const Value as usize,
             reader.value as *const Value as usize,
+            self.flipped,
         );
-        if !self.seen.insert(pair) {
+        if let Some(passed) = self.verdicts.get(&pair) {
+            if !passed {
+                self.report(
+                    "INCOMPATIBLE_SUBSCHEMA",
+                    &path,
+                    "A subschema found incompatible elsewhere is used",
+                );
+            }
             return;
         }
+        self.work += 1;
+        if self.work == WORK_LIMIT {
+            self.report(
+                "TOO_COMPLEX",
+                &path,
+                "The schemas ask for more comparisons than the check makes",
+            );
+        }
+        if self.work >= WORK_LIMIT {
+            return;
+        }
+        self.verdicts.insert(pair, true);
+        self.journal.push(pair);
+        let before = self.messages.len();
         self.compare_resolved(writer, reader, &path);
-        self.seen.remove(&pair);
+        let passed = self.messages.len() == before;
+        self.verdicts.insert(pair, passed);
     }
 
     fn compare_resolved(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
@@ -261,15 +389,27 @@ impl<'a> Check<'a> {
         self.arrays(writer, reader, path);
         self.combinators(writer, reader, path);
         self.negation_and_dependencies(writer, reader, path);
+        // Keywords this check does not model must be unchanged, and hold no `$ref` (whose
+        // target may have changed behind an unchanged text).
         for (key, value) in r {
             let modelled = MODELLED.contains(&key.as_str()) || ANNOTATIONS.contains(&key.as_str());
-            if !modelled && w.get(key) != Some(value) {
+            if !modelled && (w.get(key) != Some(value) || contains_ref(value)) {
                 self.report(
                     "KEYWORD_CHANGED",
                     path,
-                    &format!("The keyword '{key}' was added or changed"),
+                    &format!("The keyword '{key}' was added or changed, or refers elsewhere"),
                 );
             }
+        }
+        // These change what the modelled keywords mean (what counts as evaluated, which
+        // items a tuple holds): wherever either side has one, both must be the same.
+        let structural = |m: &Map<String, Value>| STRUCTURAL.iter().any(|k| m.contains_key(*k));
+        if (structural(w) || structural(r)) && (w != r || r.values().any(contains_ref)) {
+            self.report(
+                "UNEVALUATED_OR_PREFIX_ITEMS_CHANGED",
+                path,
+                "A schema with 'unevaluated*', 'prefixItems' or a dynamic reference changed",
+            );
         }
     }
 
@@ -364,232 +504,6 @@ impl<'a> Check<'a> {
                 path,
                 "The allowed values ('enum' or 'const') were narrowed or added",
             );
-        }
-    }
-
-    fn objects(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
-        let props = |s: Side<'a>| s.get("properties").and_then(|p| p.object());
-        let (wp, rp) = (props(writer), props(reader));
-        // What an object may hold beyond its named properties: absent is anything.
-        let writer_more = writer
-            .get("additionalProperties")
-            .unwrap_or(writer.at(&OPEN));
-        let reader_more = reader
-            .get("additionalProperties")
-            .unwrap_or(reader.at(&OPEN));
-        for (name, r_schema) in rp.into_iter().flatten() {
-            let r_side = reader.at(r_schema);
-            let p = format!("{path}/properties/{name}");
-            if let Some(w_schema) = wp.and_then(|wp| wp.get(name)) {
-                self.compare(writer.at(w_schema), r_side, p);
-                continue;
-            }
-            // Added: the writer may have written it under a pattern or as an additional
-            // property, and the reader must take what it could be.
-            let Some(written_as) = self.beyond(writer, name, &p) else {
-                continue;
-            };
-            if written_as.value == &Value::Bool(false) || r_side.is_open() {
-                continue;
-            }
-            if written_as.is_open() {
-                self.report(
-                    "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
-                    &p,
-                    &format!("The property '{name}' was added to an open object"),
-                );
-            } else {
-                self.compare(written_as, r_side, p);
-            }
-        }
-        for (name, w_schema) in wp.into_iter().flatten() {
-            if rp.is_some_and(|rp| rp.contains_key(name)) {
-                continue;
-            }
-            // Removed: the reader now takes it under a pattern or as an additional property.
-            let p = format!("{path}/properties/{name}");
-            let Some(read_as) = self.beyond(reader, name, &p) else {
-                continue;
-            };
-            let written = writer.at(w_schema);
-            if read_as.value == &Value::Bool(false) && written.value != &Value::Bool(false) {
-                self.report(
-                    "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL",
-                    &p,
-                    &format!("The property '{name}' was removed from a closed object"),
-                );
-            } else {
-                self.compare(written, read_as, p);
-            }
-        }
-        if reader_more.value == &Value::Bool(false) && writer_more.value != &Value::Bool(false) {
-            self.report(
-                "ADDITIONAL_PROPERTIES_REMOVED",
-                path,
-                "The object was closed ('additionalProperties' false)",
-            );
-        } else if !reader_more.is_open() && reader_more.value != &Value::Bool(false) {
-            self.compare(
-                writer_more,
-                reader_more,
-                format!("{path}/additionalProperties"),
-            );
-        }
-        // Each pattern of the reader: the writer's same pattern, else what the writer let
-        // through beyond its properties.
-        let patterns = |s: Side<'a>| s.get("patternProperties").and_then(|p| p.object());
-        for (pattern, r_schema) in patterns(reader).into_iter().flatten() {
-            let written = patterns(writer)
-                .and_then(|w| w.get(pattern))
-                .map_or(writer_more, |w| writer.at(w));
-            self.compare(
-                written,
-                reader.at(r_schema),
-                format!("{path}/patternProperties/{pattern}"),
-            );
-        }
-        let required = |s: Side<'a>| -> Vec<&'a str> {
-            s.get("required")
-                .and_then(|r| r.value.as_array())
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default()
-        };
-        let writer_required = required(writer);
-        // As Confluent: a requirement counts for the properties the reader declares.
-        for name in required(reader) {
-            let Some(declared) = rp.and_then(|rp| rp.get(name)) else {
-                continue;
-            };
-            if !writer_required.contains(&name) && declared.get("default").is_none() {
-                self.report(
-                    "REQUIRED_PROPERTY_ADDED",
-                    &format!("{path}/properties/{name}"),
-                    &format!("The property '{name}' became required without a default"),
-                );
-            }
-        }
-    }
-
-    /// The schema an object gives a property it does not name: the first of its patterns
-    /// that matches, else `additionalProperties` (absent: anything). `None` (reported) when
-    /// a pattern is beyond this check's regular expressions.
-    fn beyond(&mut self, side: Side<'a>, name: &str, path: &str) -> Option<Side<'a>> {
-        let patterns = side.get("patternProperties").and_then(|p| p.object());
-        for (pattern, schema) in patterns.into_iter().flatten() {
-            match regex::Regex::new(pattern) {
-                Ok(re) if re.is_match(name) => return Some(side.at(schema)),
-                Ok(_) => {}
-                Err(_) => {
-                    self.report(
-                        "UNSUPPORTED_PATTERN",
-                        path,
-                        &format!("The pattern '{pattern}' cannot be matched by the check"),
-                    );
-                    return None;
-                }
-            }
-        }
-        Some(side.get("additionalProperties").unwrap_or(side.at(&OPEN)))
-    }
-
-    fn arrays(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
-        // Item i's schema: the tuple's, else `additionalItems` past its end; a single
-        // `items` schema for every item; absent, anything.
-        let tuple = |s: Side<'a>| s.get("items").and_then(|i| i.value.as_array());
-        let rest = |s: Side<'a>| match (tuple(s), s.get("items")) {
-            (Some(_), _) => s.get("additionalItems").unwrap_or(s.at(&OPEN)),
-            (None, Some(items)) => items,
-            (None, None) => s.at(&OPEN),
-        };
-        let item = |s: Side<'a>, i: usize| match tuple(s) {
-            Some(list) => list.get(i).map_or_else(|| rest(s), |v| s.at(v)),
-            None => rest(s),
-        };
-        let (w_tuple, r_tuple) = (tuple(writer), tuple(reader));
-        if w_tuple.is_none() && r_tuple.is_none() {
-            if let Some(r_items) = reader.get("items") {
-                self.compare(rest(writer), r_items, format!("{path}/items"));
-            }
-            // Confluent compares `additionalItems` even where no tuple makes it apply.
-            if let Some(r_more) = reader.get("additionalItems") {
-                let w_more = writer.get("additionalItems").unwrap_or(writer.at(&OPEN));
-                self.compare(w_more, r_more, format!("{path}/additionalItems"));
-            }
-            return;
-        }
-        let n = w_tuple.map_or(0, Vec::len).max(r_tuple.map_or(0, Vec::len));
-        for i in 0..n {
-            self.compare(
-                item(writer, i),
-                item(reader, i),
-                format!("{path}/items/{i}"),
-            );
-        }
-        self.compare(
-            rest(writer),
-            rest(reader),
-            format!("{path}/additionalItems"),
-        );
-    }
-
-    /// `not`: what the reader refuses, the writer must have refused too; `dependencies`
-    /// (and `dependentRequired`/`dependentSchemas`): each the reader has, the writer had, at
-    /// least as strict.
-    fn negation_and_dependencies(&mut self, writer: Side<'a>, reader: Side<'a>, path: &str) {
-        if let Some(r_not) = reader.get("not") {
-            let refused = match writer.get("not") {
-                None => false,
-                Some(w_not) => {
-                    // Every document the reader's `not` matches, the writer's must: the
-                    // same check with the sides (and their documents) swapped.
-                    let mut swapped = Check {
-                        reader: self.writer,
-                        writer: self.reader,
-                        reader_is: self.writer_is,
-                        writer_is: self.reader_is,
-                        seen: BTreeSet::new(),
-                        messages: Vec::new(),
-                    };
-                    swapped.compare(r_not, w_not, format!("{path}/not"));
-                    swapped.messages.is_empty()
-                }
-            };
-            if !refused {
-                self.report(
-                    "NOT_TYPE_EXTENDED",
-                    &format!("{path}/not"),
-                    "'not' refuses documents the other schema allowed",
-                );
-            }
-        }
-        for key in ["dependencies", "dependentRequired", "dependentSchemas"] {
-            let Some(r_deps) = reader.get(key).and_then(|d| d.object()) else {
-                continue;
-            };
-            let w_deps = writer.get(key).and_then(|d| d.object());
-            for (name, r_dep) in r_deps {
-                let at = format!("{path}/{key}/{name}");
-                let w_dep = w_deps.and_then(|w| w.get(name));
-                match (w_dep, r_dep) {
-                    (Some(Value::Array(w)), Value::Array(r)) => {
-                        if r.iter().any(|n| !w.contains(n)) {
-                            self.report(
-                                "DEPENDENCY_ARRAY_EXTENDED",
-                                &at,
-                                "A dependency array grew",
-                            );
-                        }
-                    }
-                    (Some(w), r) if !w.is_array() && !r.is_array() => {
-                        self.compare(writer.at(w), reader.at(r), at);
-                    }
-                    _ => self.report(
-                        "DEPENDENCY_ADDED",
-                        &at,
-                        &format!("A dependency on '{name}' was added or changed form"),
-                    ),
-                }
-            }
         }
     }
 

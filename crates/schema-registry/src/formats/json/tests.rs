@@ -189,6 +189,46 @@ const CASES: &[(Level, &str, &str, bool, &str)] = &[
         false,
         "BOUND_NARROWED",
     ),
+    // What counts as evaluated is not modelled: any change where it is used is refused.
+    (
+        Level::Backward,
+        r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"a":{},"b":{}},"unevaluatedProperties":false}"#,
+        r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"a":{}},"unevaluatedProperties":false}"#,
+        false,
+        "UNEVALUATED_OR_PREFIX_ITEMS_CHANGED",
+    ),
+    // An unmodelled keyword unchanged in text, whose $ref target changed.
+    (
+        Level::Backward,
+        r##"{"definitions":{"n":{}},"propertyNames":{"$ref":"#/definitions/n"}}"##,
+        r##"{"definitions":{"n":{"maxLength":2}},"propertyNames":{"$ref":"#/definitions/n"}}"##,
+        false,
+        "KEYWORD_CHANGED",
+    ),
+    // Keywords beside a $ref at a later hop.
+    (
+        Level::Backward,
+        r##"{"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"type":"string"}},"$ref":"#/definitions/a"}"##,
+        r##"{"definitions":{"a":{"$ref":"#/definitions/b","maxLength":3},"b":{"type":"string"}},"$ref":"#/definitions/a"}"##,
+        false,
+        "BOUND_NARROWED",
+    ),
+    // Names the old object's pattern allowed, closed out.
+    (
+        Level::Backward,
+        r#"{"patternProperties":{"^x":{"type":"string"}},"additionalProperties":false}"#,
+        r#"{"additionalProperties":false}"#,
+        false,
+        "PATTERN_PROPERTIES_REMOVED",
+    ),
+    // A new pattern that also applies to a declared property.
+    (
+        Level::Backward,
+        r#"{"properties":{"x_a":{"type":"string"}},"additionalProperties":false}"#,
+        r#"{"properties":{"x_a":{"type":"string"}},"patternProperties":{"^x_":{"maxLength":3}},"additionalProperties":false}"#,
+        false,
+        "BOUND_NARROWED",
+    ),
     // A property added where the old object's patterns let anything be written.
     (
         Level::Backward,
@@ -854,4 +894,42 @@ fn confluents_diff_examples() {
         let messages = violations(Level::Backward, &schema(update), &[(1, schema(original))]);
         assert_eq!(messages.is_empty(), *compatible, "{what}: {messages:?}");
     }
+}
+
+#[test]
+fn recursion_through_not_and_shared_definitions_terminate() {
+    let old = r##"{"type":"object","properties":{"next":{"not":{"$ref":"#"}}}}"##;
+    let new = r##"{"title":"t","type":"object","properties":{"next":{"not":{"$ref":"#"}}}}"##;
+    assert!(violations(Level::Full, &schema(new), &[(1, schema(old))]).is_empty());
+    // Thirty definitions, each using the next twice: 2^30 paths, compared once each.
+    let chain = |leaf: &str| {
+        let mut defs: Vec<String> = (0..30)
+            .map(|i| {
+                format!(
+                    r##""d{i}":{{"properties":{{"a":{{"$ref":"#/definitions/d{n}"}},"b":{{"$ref":"#/definitions/d{n}"}}}}}}"##,
+                    n = i + 1
+                )
+            })
+            .collect();
+        defs.push(format!(r#""d30":{{"type":"{leaf}"}}"#));
+        format!(
+            r##"{{"definitions":{{{}}},"$ref":"#/definitions/d0"}}"##,
+            defs.join(",")
+        )
+    };
+    assert!(violations(
+        Level::Backward,
+        &schema(&chain("string")),
+        &[(1, schema(&chain("string")))]
+    )
+    .is_empty());
+    let messages = violations(
+        Level::Backward,
+        &schema(&chain("integer")),
+        &[(1, schema(&chain("string")))],
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("TYPE_NARROWED")),
+        "{messages:?}"
+    );
 }

@@ -126,6 +126,15 @@ impl Diff {
     }
 
     fn field(&mut self, written: &FieldDescriptor, read: &FieldDescriptor, path: &str) {
+        if read.cardinality() == Cardinality::Required
+            && written.cardinality() != Cardinality::Required
+        {
+            self.report(
+                "REQUIRED_FIELD_ADDED",
+                path.to_string(),
+                format!("The field '{}' became required", read.name()),
+            );
+        }
         let (wk, rk) = (kind_of(written), kind_of(read));
         if wk != rk {
             return self.report(
@@ -179,12 +188,12 @@ impl Diff {
                     );
                 }
                 let numeric = !matches!(w, Kind::String | Kind::Bytes);
-                if numeric && written.is_list() != read.is_list() {
+                if numeric && label(written) != label(read) {
                     self.report(
                         "FIELD_NUMERIC_LABEL_CHANGED",
                         path.to_string(),
                         format!(
-                            "The numeric field '{}' became or stopped being repeated",
+                            "The numeric field '{}' changed its label (repeated, optional, required)",
                             read.name()
                         ),
                     );
@@ -238,15 +247,14 @@ impl Diff {
                 );
             }
         }
+        // A field leaves a oneof only as its last one, moved out (the oneof is gone).
         for oneof in written.oneofs().filter(|o| !o.is_synthetic()) {
-            if oneof.fields().len() < 2 {
-                continue;
-            }
+            let alone = oneof.fields().len() == 1;
             for wf in oneof.fields() {
                 let now = read.get_field(wf.number());
-                let still = now.as_ref().and_then(real).is_some();
-                let kept_outside = now.as_ref().is_some_and(|f| real(f).is_none());
-                if !still && !kept_outside {
+                let in_a_oneof = now.as_ref().and_then(real).is_some();
+                let moved_out = now.is_some() && !in_a_oneof;
+                if !(in_a_oneof || alone && moved_out) {
                     self.report(
                         "ONEOF_FIELD_REMOVED",
                         format!("{path}/{}/{}", oneof.name(), wf.number()),
@@ -260,6 +268,12 @@ impl Diff {
             }
         }
     }
+}
+
+/// A field's label as written: (optional, required or repeated; proto3 `optional`).
+fn label(field: &FieldDescriptor) -> (i32, bool) {
+    let proto = field.field_descriptor_proto();
+    (proto.label.unwrap_or_default(), proto.proto3_optional())
 }
 
 fn kind_of(field: &FieldDescriptor) -> &'static str {

@@ -716,3 +716,49 @@ fn confluents_diff_examples() {
         assert_eq!(messages.is_empty(), *compatible, "{what}: {messages:?}");
     }
 }
+
+#[test]
+fn labels_and_oneof_departures_follow_confluent() {
+    let check = |old: &str, new: &str| {
+        violations(
+            Level::Backward,
+            &Parsed::Protobuf(proto(new).0),
+            &[(1, Parsed::Protobuf(proto(old).0))],
+        )
+    };
+    // A field that becomes required: data without it no longer reads.
+    let m = check(
+        "syntax = \"proto2\"; message M { optional int32 a = 1; optional string s = 2; }",
+        "syntax = \"proto2\"; message M { optional int32 a = 1; required string s = 2; }",
+    );
+    assert!(
+        m.iter().any(|m| m.contains("REQUIRED_FIELD_ADDED")),
+        "{m:?}"
+    );
+    // proto3 `optional` added to a number changes its presence: refused, as Confluent does.
+    let m = check(
+        "syntax = \"proto3\"; message M { int32 a = 1; }",
+        "syntax = \"proto3\"; message M { optional int32 a = 1; }",
+    );
+    assert!(
+        m.iter().any(|m| m.contains("FIELD_NUMERIC_LABEL_CHANGED")),
+        "{m:?}"
+    );
+    // A field leaving a oneof of several, or the only one removed.
+    let m = check(
+        "syntax = \"proto3\"; message M { oneof o { int32 a = 1; int32 b = 2; } }",
+        "syntax = \"proto3\"; message M { oneof o { int32 a = 1; } int32 b = 2; }",
+    );
+    assert!(m.iter().any(|m| m.contains("ONEOF_FIELD_REMOVED")), "{m:?}");
+    let m = check(
+        "syntax = \"proto3\"; message M { oneof o { int32 a = 1; } }",
+        "syntax = \"proto3\"; message M { oneof o { int32 b = 2; } }",
+    );
+    assert!(m.iter().any(|m| m.contains("ONEOF_FIELD_REMOVED")), "{m:?}");
+    // The only field moved out of its oneof is fine.
+    let m = check(
+        "syntax = \"proto3\"; message M { oneof o { int32 a = 1; } }",
+        "syntax = \"proto3\"; message M { int32 a = 1; }",
+    );
+    assert!(m.is_empty(), "{m:?}");
+}
