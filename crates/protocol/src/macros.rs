@@ -95,6 +95,8 @@ macro_rules! kafka_struct {
             }
         }
 
+        impl $crate::primitives::NullableStruct for $name {}
+
         impl $crate::primitives::Field for $name {
             #[allow(unused_variables, unused_mut, clippy::nonminimal_bool)]
             fn encode(

@@ -395,6 +395,41 @@ impl<T: Field> Field for Vec<T> {
     }
 }
 
+/// A struct that may be null where its schema says so (`kafka_struct!` marks them all).
+pub trait NullableStruct: Field + Default {}
+
+/// A nullable struct: a signed byte, -1 for null and 1 for a struct that follows, as Kafka
+/// writes it. `None` at a non-nullable version is written as the default struct.
+impl<T: NullableStruct> Field for Option<T> {
+    fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
+        match self {
+            Some(value) => {
+                buf.put_i8(1);
+                value.encode(buf, ctx)
+            }
+            None if ctx.nullable => {
+                buf.put_i8(-1);
+                Ok(())
+            }
+            None => T::default().encode(buf, ctx),
+        }
+    }
+    fn decode(buf: &mut Bytes, ctx: Ctx) -> Result<Self, DecodeError> {
+        if !ctx.nullable {
+            return T::decode(buf, ctx).map(Some);
+        }
+        need(buf, 1, "nullable struct")?;
+        match buf.get_i8() {
+            -1 => Ok(None),
+            1 => T::decode(buf, ctx).map(Some),
+            marker => Err(DecodeError::Invalid {
+                what: "nullable struct",
+                reason: format!("marker {marker}, not -1 or 1"),
+            }),
+        }
+    }
+}
+
 /// A nullable array; `None` at a non-nullable version is written as an empty array.
 impl<T: Field> Field for Option<Vec<T>> {
     fn encode(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<(), EncodeError> {
