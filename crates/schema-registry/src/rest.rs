@@ -229,28 +229,45 @@ fn previous(
                 stored.schema_type
             )]);
         }
-        let p = cache
-            .get_or_parse(v.id, || {
-                let texts = store.resolve(&stored.references)?;
-                formats::parse(&stored.schema_type, &stored.schema, &texts).map(|(p, _)| p)
-            })
-            .map_err(|e| vec![e.message])?;
+        let p = parsed_schema(store, cache, v.id, stored).map_err(|e| vec![e.message])?;
         parsed.push((n, p));
     }
     Ok(parsed)
 }
 
-/// A stored schema's text in the `format` a request asks for (`?format=serialized`).
-fn text_in(store: &Store, stored: &Stored, format: Option<&str>) -> Result<String, RegistryError> {
-    if format.is_none() {
-        return Ok(stored.schema.clone());
+/// Schema `id` (stored as `stored`) parsed, once per id.
+fn parsed_schema(
+    store: &Store,
+    cache: &ParsedCache,
+    id: u32,
+    stored: &Stored,
+) -> Result<Arc<Parsed>, RegistryError> {
+    cache.get_or_parse(id, || {
+        let texts = store.resolve(&stored.references)?;
+        formats::parse(&stored.schema_type, &stored.schema, &texts).map(|(p, _)| p)
+    })
+}
+
+/// Schema `id`'s text in the `format` a request asks for (`?format=serialized`).
+fn text_in(
+    store: &Store,
+    cache: &ParsedCache,
+    id: u32,
+    stored: &Stored,
+    format: Option<&str>,
+) -> Result<String, RegistryError> {
+    match format {
+        None => Ok(stored.schema.clone()),
+        Some(format) => {
+            let parsed = parsed_schema(store, cache, id, stored)?;
+            Ok(formats::render(&parsed, &stored.schema, format))
+        }
     }
-    let references = store.resolve(&stored.references)?;
-    formats::render(&stored.schema_type, &stored.schema, &references, format)
 }
 
 fn entity(
     store: &Store,
+    cache: &ParsedCache,
     subject: &str,
     version: i32,
     id: u32,
@@ -264,7 +281,7 @@ fn entity(
         "version": version,
         "id": id,
         "schemaType": stored.schema_type,
-        "schema": text_in(store, stored, format)?,
+        "schema": text_in(store, cache, id, stored, format)?,
     });
     if !stored.references.is_empty() {
         set(&mut v, "references", json!(stored.references));
@@ -294,7 +311,7 @@ async fn register(State(r): Shared, Path(subject): Path<String>, bytes: Bytes) -
         }
         let (parsed, stored) = parse_request(&store, &request)?;
         if let Some((version, id)) = store.find(&subject, &stored, false) {
-            return Ok(ok(entity(&store, &subject, version, id, None)?));
+            return Ok(ok(entity(&store, &r.parsed, &subject, version, id, None)?));
         }
         let import = mode == Mode::Import;
         if !import {
@@ -394,7 +411,7 @@ async fn lookup(
     let (version, id) = store
         .find(&subject, &stored, deleted)
         .ok_or_else(|| RegistryError::schema_not_found("in this subject"))?;
-    Ok(ok(entity(&store, &subject, version, id, None)?))
+    Ok(ok(entity(&store, &r.parsed, &subject, version, id, None)?))
 }
 
 async fn subjects(State(r): Shared, Query(flags): Flags) -> Answer {
@@ -434,7 +451,9 @@ async fn version(
     let store = r.kafka.read();
     let (n, version) = store.version(&subject, which(&v)?, flag(&flags, "deleted"))?;
     let format = flags.get("format").map(String::as_str);
-    Ok(ok(entity(&store, &subject, n, version.id, format)?))
+    Ok(ok(entity(
+        &store, &r.parsed, &subject, n, version.id, format,
+    )?))
 }
 
 /// The ids of the live schemas that refer to a version.
@@ -454,7 +473,13 @@ async fn version_schema(
     let stored = store
         .schema(version.id)
         .ok_or_else(|| RegistryError::schema_not_found(version.id))?;
-    let text = text_in(&store, stored, flags.get("format").map(String::as_str))?;
+    let text = text_in(
+        &store,
+        &r.parsed,
+        version.id,
+        stored,
+        flags.get("format").map(String::as_str),
+    )?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
 }
 
@@ -464,7 +489,13 @@ async fn by_id(State(r): Shared, Path(id): Path<String>, Query(flags): Flags) ->
     let stored = store
         .schema(id)
         .ok_or_else(|| RegistryError::schema_not_found(id))?;
-    let text = text_in(&store, stored, flags.get("format").map(String::as_str))?;
+    let text = text_in(
+        &store,
+        &r.parsed,
+        id,
+        stored,
+        flags.get("format").map(String::as_str),
+    )?;
     let mut v = json!({"schema": text, "schemaType": stored.schema_type});
     if !stored.references.is_empty() {
         set(&mut v, "references", json!(stored.references));
@@ -478,7 +509,13 @@ async fn by_id_schema(State(r): Shared, Path(id): Path<String>, Query(flags): Fl
     let stored = store
         .schema(id)
         .ok_or_else(|| RegistryError::schema_not_found(id))?;
-    let text = text_in(&store, stored, flags.get("format").map(String::as_str))?;
+    let text = text_in(
+        &store,
+        &r.parsed,
+        id,
+        stored,
+        flags.get("format").map(String::as_str),
+    )?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
 }
 

@@ -21,17 +21,16 @@ pub(super) fn parse(
     text: &str,
     references: &[Referenced],
 ) -> Result<(AvroSchema, String), RegistryError> {
-    let invalid = |e: &dyn std::fmt::Display| RegistryError::invalid_schema(format!("{e}"));
     let (schema, referenced) = if references.is_empty() {
         (
-            Schema::parse_str(text).map_err(|e| invalid(&e))?,
+            Schema::parse_str(text).map_err(RegistryError::invalid_schema)?,
             Vec::new(),
         )
     } else {
         let texts: Vec<&str> = references.iter().map(|r| r.text.as_str()).collect();
-        Schema::parse_str_with_list(text, &texts).map_err(|e| invalid(&e))?
+        Schema::parse_str_with_list(text, &texts).map_err(RegistryError::invalid_schema)?
     };
-    let canonical = serde_json::to_string(&schema).map_err(|e| invalid(&e))?;
+    let canonical = serde_json::to_string(&schema).map_err(RegistryError::invalid_schema)?;
     Ok((AvroSchema { schema, referenced }, canonical))
 }
 

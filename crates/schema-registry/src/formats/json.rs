@@ -28,10 +28,6 @@ pub(crate) struct JsonSchema {
     documents: HashMap<String, Value>,
 }
 
-fn invalid(e: impl std::fmt::Display) -> RegistryError {
-    RegistryError::invalid_schema(format!("{e}"))
-}
-
 /// Parses and validates `text` (against its draft's meta-schema, with every `$ref`
 /// resolvable); the canonical text is the document without insignificant whitespace, its
 /// key order kept.
@@ -43,16 +39,18 @@ pub(super) fn parse(
     let mut texts = Vec::with_capacity(references.len());
     for r in references {
         if r.schema_type != "JSON" {
-            return Err(invalid(format!(
+            return Err(RegistryError::invalid_schema(format!(
                 "reference {} is a {} schema, not JSON",
                 r.name, r.schema_type
             )));
         }
-        let document: Value = serde_json::from_str(&r.text).map_err(invalid)?;
+        let document: Value =
+            serde_json::from_str(&r.text).map_err(RegistryError::invalid_schema)?;
         documents.insert(r.name.clone(), document);
         texts.push((r.name.clone(), r.text.clone()));
     }
-    let (root, _) = streamctl_serdes::json::compile(text, &texts).map_err(invalid)?;
+    let (root, _) =
+        streamctl_serdes::json::compile(text, &texts).map_err(RegistryError::invalid_schema)?;
     let canonical = streamctl_serdes::json::minify(text);
     Ok((JsonSchema { root, documents }, canonical))
 }

@@ -105,17 +105,10 @@ impl ParsedCache {
 /// The schema's text in a requested `format`: `serialized` gives a Protobuf schema as the
 /// base64 of its file descriptor (what Confluent's Protobuf deserializers ask for); any
 /// other format, or type, is the stored text.
-pub(crate) fn render(
-    schema_type: &str,
-    text: &str,
-    references: &[Referenced],
-    format: Option<&str>,
-) -> Result<String, RegistryError> {
-    match (schema_type, format) {
-        ("PROTOBUF", Some(f)) if f.eq_ignore_ascii_case("serialized") => {
-            protobuf::parse(text, references).map(|(file, _)| file.serialized())
-        }
-        _ => Ok(text.to_string()),
+pub(crate) fn render(parsed: &Parsed, text: &str, format: &str) -> String {
+    match parsed {
+        Parsed::Protobuf(file) if format.eq_ignore_ascii_case("serialized") => file.serialized(),
+        _ => text.to_string(),
     }
 }
 

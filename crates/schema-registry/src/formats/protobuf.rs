@@ -36,10 +36,6 @@ impl ProtoFile {
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> RegistryError {
-    RegistryError::invalid_schema(format!("{e}"))
-}
-
 pub(super) fn parse(
     text: &str,
     references: &[Referenced],
@@ -47,16 +43,17 @@ pub(super) fn parse(
     let mut sources = Vec::with_capacity(references.len());
     for r in references {
         if r.schema_type != "PROTOBUF" {
-            return Err(invalid(format!(
+            return Err(RegistryError::invalid_schema(format!(
                 "reference {} is a {} schema, not PROTOBUF",
                 r.name, r.schema_type
             )));
         }
         sources.push((r.name.clone(), r.text.clone()));
     }
-    let file = streamctl_serdes::protobuf::compile(text, &sources).map_err(invalid)?;
+    let file = streamctl_serdes::protobuf::compile(text, &sources)
+        .map_err(RegistryError::invalid_schema)?;
     let unprintable = || {
-        invalid(
+        RegistryError::invalid_schema(
             "the schema cannot be stored as .proto text that means the same (proto2 groups, \
              a map entry type shared or declared by hand, an empty range)",
         )
@@ -64,8 +61,9 @@ pub(super) fn parse(
     let canonical = print::print(&file).ok_or_else(unprintable)?;
     // What is stored must compile back to the same messages, fields and enums in the same
     // places: records' message indexes point into it.
-    let again = streamctl_serdes::protobuf::compile(&canonical, &sources)
-        .map_err(|e| invalid(format!("the schema as stored does not compile: {e}")))?;
+    let again = streamctl_serdes::protobuf::compile(&canonical, &sources).map_err(|e| {
+        RegistryError::invalid_schema(format!("the schema as stored does not compile: {e}"))
+    })?;
     if structure(&file) != structure(&again) {
         return Err(unprintable());
     }
