@@ -188,6 +188,13 @@ pub struct BrokerConfig {
     pub group_min_session_timeout: std::time::Duration,
     /// `group.max.session.timeout.ms` (Kafka's 30 min).
     pub group_max_session_timeout: std::time::Duration,
+    /// `group.consumer.session.timeout.ms`: a consumer-protocol member that does not
+    /// heartbeat for this long is fenced (Kafka's 45 s).
+    pub group_consumer_session_timeout: std::time::Duration,
+    /// `group.consumer.heartbeat.interval.ms`: how often consumer-protocol members
+    /// heartbeat. 1 s in a dev cluster (Kafka's 5 s): members learn a new assignment, and
+    /// hand over revoked partitions, within a second.
+    pub group_consumer_heartbeat_interval: std::time::Duration,
     /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
     pub replica_lag_time_max: std::time::Duration,
     /// `replica.fetch.wait.max.ms`: how long a follower's fetch long-polls the leader.
@@ -247,6 +254,8 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay: std::time::Duration::from_millis(100),
             group_min_session_timeout: std::time::Duration::from_secs(6),
             group_max_session_timeout: std::time::Duration::from_secs(1800),
+            group_consumer_session_timeout: std::time::Duration::from_secs(45),
+            group_consumer_heartbeat_interval: std::time::Duration::from_secs(1),
             replica_lag_time_max: std::time::Duration::from_secs(30),
             replica_fetch_wait_max: std::time::Duration::from_millis(500),
             producer_id_expiration: std::time::Duration::from_secs(24 * 60 * 60),

@@ -9,19 +9,23 @@
 //!                     last write wins) ─▶ one actor per group; partitions it stopped leading
 //!                     ─▶ actors stopped (clients get NOT_COORDINATOR and rediscover)
 //!
-//!  JoinGroup/SyncGroup/Heartbeat/LeaveGroup/OffsetCommit/... ─▶ lookup(G) ─▶ actor (mpsc)
-//!        ─▶ Group state machine ─▶ records appended to the partition, answered once the
-//!           in-sync replicas have them (a new leader rebuilds the same state from its log)
+//!  JoinGroup/SyncGroup/Heartbeat/LeaveGroup/ConsumerGroupHeartbeat/OffsetCommit/...
+//!        ─▶ lookup(G) ─▶ actor (mpsc) ─▶ the group's state machine (classic or consumer)
+//!        ─▶ records appended to the partition, answered once the in-sync replicas have
+//!           them (a new leader rebuilds the same state from its log)
 //! ```
 //!
-//! Kafka's classic protocol: `group` is the state machine, `actor` the task owning one
-//! group, `store` the partition I/O (writes and loading), [`records`] the record formats.
-//! Not implemented: offset retention and expiry (`commit_timestamp` is kept), transactional
-//! offset commits, the new consumer protocol (KIP-848), `group.max.size`, compaction of the
-//! offsets topic (a load replays the whole partition).
+//! `group` is Kafka's classic protocol, `consumer` the consumer protocol (KIP-848), `offsets`
+//! the committed offsets either kind of group keeps, `actor` the task owning one group,
+//! `store` the partition I/O (writes and loading), [`records`] the record formats. Not
+//! implemented: offset retention and expiry (`commit_timestamp` is kept), `group.max.size`,
+//! classic members inside a consumer-protocol group (and so online upgrades of groups with
+//! members).
 
 pub(crate) mod actor;
+pub(crate) mod consumer;
 pub(crate) mod group;
+pub(crate) mod offsets;
 pub mod records;
 pub(crate) mod store;
 
@@ -42,11 +46,15 @@ use crate::error::ApiError;
 use crate::internal_topic::{
     coordinator_of, led_partitions, partition_of, reconcile_loaded, InternalLog, InternalTopic,
 };
-use actor::{Command, CommitArgs, FetchedOffsets, GroupHandle, OffsetCommit, Summary};
+use actor::{Command, CommitArgs, FetchedOffsets, GroupHandle, Membership, OffsetCommit, Summary};
+use consumer::{
+    validate_heartbeat, ConsumerConfig, ConsumerGroup, HeartbeatAnswer, HeartbeatArgs, Refusal,
+};
 use group::{
     Group, GroupConfig, GroupDescription, GroupState, JoinArgs, JoinResult, MemberIdentity,
     SyncArgs, SyncResult,
 };
+use offsets::Offsets;
 use records::OFFSETS_TOPIC;
 use store::LoadedGroup;
 
@@ -65,6 +73,8 @@ pub struct CoordinatorConfig {
     pub max_metadata: usize,
     /// `offsets.topic.segment.bytes`.
     pub offsets_topic_segment_bytes: u64,
+    /// Consumer-protocol group settings.
+    pub consumer: ConsumerConfig,
 }
 
 impl From<&BrokerConfig> for CoordinatorConfig {
@@ -80,6 +90,11 @@ impl From<&BrokerConfig> for CoordinatorConfig {
             commit_timeout: c.offsets_commit_timeout,
             max_metadata: c.offset_metadata_max_bytes,
             offsets_topic_segment_bytes: c.offsets_topic_segment_bytes,
+            consumer: ConsumerConfig {
+                session_timeout: c.group_consumer_session_timeout,
+                heartbeat_interval: c.group_consumer_heartbeat_interval,
+                ..ConsumerConfig::default()
+            },
         }
     }
 }
@@ -292,16 +307,28 @@ impl GroupCoordinator {
         let groups = loaded
             .into_iter()
             .map(|(id, l)| {
-                let mut group =
-                    Group::loaded(id.clone(), self.config.group.clone(), l.metadata, now);
+                let group = match l.consumer_group() {
+                    Some(c) => {
+                        let mut c = c.clone();
+                        c.arm_timers(&self.config.consumer, now);
+                        Membership::Consumer(c)
+                    }
+                    None => Membership::Classic(Group::loaded(
+                        id.clone(),
+                        self.config.group.clone(),
+                        l.metadata,
+                        now,
+                    )),
+                };
+                let mut offsets = Offsets::default();
                 for ((topic, p), (value, at)) in l.offsets {
-                    group.apply_offset(&topic, p, value, at);
+                    offsets.apply(&topic, p, value, at);
                 }
-                group.restore_pending_txn(l.pending_txn);
+                offsets.restore_pending_txn(l.pending_txn);
                 for &(producer_id, commit, marker_offset) in &owned.ended_while_loading {
-                    group.complete_txn(producer_id, commit, marker_offset);
+                    offsets.complete_txn(producer_id, commit, marker_offset);
                 }
-                let handle = self.spawn_actor(partition, leader_epoch, stop, group);
+                let handle = self.spawn_actor(partition, leader_epoch, stop, group, offsets);
                 (id, handle)
             })
             .collect();
@@ -314,7 +341,8 @@ impl GroupCoordinator {
         partition: i32,
         leader_epoch: i32,
         stop: &CancellationToken,
-        group: Group,
+        group: Membership,
+        offsets: Offsets,
     ) -> GroupHandle {
         let log = InternalLog::new(
             Arc::downgrade(&self.replicas),
@@ -323,7 +351,14 @@ impl GroupCoordinator {
             leader_epoch,
             self.config.commit_timeout,
         );
-        actor::spawn(group, log, stop.clone(), self.config.max_metadata)
+        actor::spawn(
+            group,
+            offsets,
+            log,
+            stop.clone(),
+            self.config.max_metadata,
+            (self.config.group.clone(), self.config.consumer.clone()),
+        )
     }
 
     /// The actor of a group this broker coordinates: `Ok(None)` when the group does not
@@ -360,9 +395,12 @@ impl GroupCoordinator {
                 if !create {
                     return Ok(None);
                 }
-                let group = Group::new(group_id.to_string(), self.config.group.clone());
+                let group = Membership::Classic(Group::new(
+                    group_id.to_string(),
+                    self.config.group.clone(),
+                ));
                 let stop = owned.stop.clone();
-                let handle = self.spawn_actor(p, leader_epoch, &stop, group);
+                let handle = self.spawn_actor(p, leader_epoch, &stop, group, Offsets::default());
                 if let Some(groups) = owned.groups.as_mut() {
                     groups.insert(group_id.to_string(), handle.clone());
                 }
@@ -571,14 +609,59 @@ impl GroupCoordinator {
     }
 
     /// DescribeGroups of one group; an unknown group is described as Dead, as in Kafka.
-    pub async fn describe(self: &Arc<Self>, group_id: &str) -> Result<GroupDescription, ErrorCode> {
+    /// `Ok(None)`: the group is a consumer-protocol group.
+    pub async fn describe(
+        self: &Arc<Self>,
+        group_id: &str,
+    ) -> Result<Option<GroupDescription>, ErrorCode> {
         let found = self.request(group_id, false, Command::Describe).await?;
-        Ok(found.unwrap_or(GroupDescription {
+        Ok(found.unwrap_or(Some(GroupDescription {
             state: GroupState::Dead,
             protocol_type: String::new(),
             protocol: String::new(),
             members: Vec::new(),
-        }))
+        })))
+    }
+
+    /// ConsumerGroupHeartbeat. A join (epoch 0) may create the group.
+    pub async fn consumer_heartbeat(
+        self: &Arc<Self>,
+        group_id: &str,
+        args: HeartbeatArgs,
+    ) -> Result<HeartbeatAnswer, Refusal> {
+        validate_heartbeat(&args, group_id, &self.config.consumer)?;
+        let create = args.member_epoch == 0;
+        let md = self.replicas.metadata();
+        match self
+            .request(group_id, create, |tx| {
+                Command::ConsumerHeartbeat(args, md, tx)
+            })
+            .await
+        {
+            Ok(Some(result)) => result,
+            Ok(None) => Err((
+                ErrorCode::GroupIdNotFound,
+                format!("Group {group_id} not found."),
+            )),
+            Err(code) => Err((code, String::new())),
+        }
+    }
+
+    /// ConsumerGroupDescribe of one group: `Ok(None)` when there is no such
+    /// consumer-protocol group.
+    pub async fn consumer_describe(
+        self: &Arc<Self>,
+        group_id: &str,
+    ) -> Result<Option<Box<ConsumerGroup>>, ErrorCode> {
+        Ok(self
+            .request(group_id, false, Command::ConsumerDescribe)
+            .await?
+            .flatten())
+    }
+
+    /// The consumer-protocol settings (the heartbeat interval answers refer to).
+    pub fn consumer_config(&self) -> &ConsumerConfig {
+        &self.config.consumer
     }
 
     /// DeleteGroups of one group.
@@ -618,7 +701,7 @@ impl GroupCoordinator {
             };
             for (id, h) in groups {
                 let summary = h.summary();
-                if !h.is_closed() && summary.state != GroupState::Dead {
+                if !h.is_closed() && summary.state != GroupState::Dead.name() {
                     out.push((id.clone(), summary));
                 }
             }

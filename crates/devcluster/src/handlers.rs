@@ -118,6 +118,8 @@ handlers! {
     ListGroups => list_groups;
     DeleteGroups => delete_groups;
     OffsetDelete => offset_delete;
+    ConsumerGroupHeartbeat => consumer_group_heartbeat;
+    ConsumerGroupDescribe => consumer_group_describe;
     // Transaction APIs: served by the transaction coordinator (crate::txn_coordinator) and,
     // for markers, by partition leaders.
     AddPartitionsToTxn => add_partitions_to_txn;

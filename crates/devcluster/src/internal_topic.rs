@@ -242,6 +242,11 @@ impl InternalLog {
         }
     }
 
+    /// The cluster's metadata, unless the broker is shutting down.
+    pub fn metadata(&self) -> Option<Arc<crate::controller::ClusterMetadata>> {
+        self.replicas.upgrade().map(|r| r.metadata())
+    }
+
     /// Appends one batch of (key, value) records; a `None` value is a tombstone.
     pub fn append(&self, records: &[(Bytes, Option<Bytes>)]) -> Result<Appended, ApiError> {
         self.append_batch(records, None)

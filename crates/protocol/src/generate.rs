@@ -3,6 +3,7 @@
 //! macros, driven by `arbitrary::Unstructured` so proptest can shrink the input bytes.
 //! [`crate::RequestBody::generate`] picks the request type by API key.
 
+pub use arbitrary;
 use arbitrary::{Result, Unstructured};
 use bytes::Bytes;
 use uuid::Uuid;

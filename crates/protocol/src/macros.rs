@@ -62,6 +62,25 @@ macro_rules! __kafka_nullable {
     };
 }
 
+/// Keeps its input when this crate is built for tests or with feature `testing`, else drops
+/// it. The choice is made here, where the feature is known, rather than where the message
+/// macros expand: a crate declaring its own messages (the dev cluster's internal records)
+/// gets the test generators exactly when this crate has them.
+#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
+#[macro_export]
+macro_rules! __kafka_if_testing {
+    ($($t:tt)*) => { $($t)* };
+}
+
+/// See the other definition.
+#[doc(hidden)]
+#[cfg(not(any(test, feature = "testing")))]
+#[macro_export]
+macro_rules! __kafka_if_testing {
+    ($($t:tt)*) => {};
+}
+
 /// Defines a (nested) struct of a Kafka message: fields with version ranges, nullable ranges,
 /// tags and defaults (see the crate's `macros` module for the syntax).
 #[macro_export]
@@ -178,16 +197,19 @@ macro_rules! kafka_struct {
             }
         }
 
-        #[cfg(any(test, feature = "testing"))]
+        $crate::__kafka_if_testing! {
         impl $crate::generate::Gen for $name {
             #[allow(unused_mut)]
-            fn gen(u: &mut ::arbitrary::Unstructured<'_>) -> ::arbitrary::Result<Self> {
+            fn gen(
+                u: &mut $crate::generate::arbitrary::Unstructured<'_>,
+            ) -> $crate::generate::arbitrary::Result<Self> {
                 let known_tags: &[u32] = &[$($($tag,)?)*];
                 Ok(Self {
                     $( $field: $crate::generate::Gen::gen(u)?, )*
                     unknown_tagged_fields: $crate::generate::gen_unknown_tags(u, known_tags)?,
                 })
             }
+        }
         }
     };
 }

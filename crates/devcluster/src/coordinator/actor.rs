@@ -16,6 +16,7 @@
 //! deleted, when its partition is unloaded (the stop token) or when every handle is gone.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use streamctl_protocol::ErrorCode;
@@ -24,12 +25,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use super::consumer::{ConsumerConfig, ConsumerGroup, HeartbeatAnswer, HeartbeatArgs, Refusal};
 use super::group::{
-    CommittedOffset, Effect, Group, GroupDescription, GroupState, JoinArgs, JoinResult,
-    MemberIdentity, SyncArgs, SyncResult,
+    Effect, Group, GroupConfig, GroupDescription, GroupState, JoinArgs, JoinResult, MemberIdentity,
+    SyncArgs, SyncResult,
 };
+use super::offsets::{CommittedOffset, Offsets};
 use super::records::{OffsetCommitValue, RecordKey};
 use super::store::{group_write_error, offset_write_error};
+use crate::controller::ClusterMetadata;
 use crate::internal_topic::{Appended, InternalLog};
 use crate::partition::now_ms;
 
@@ -59,6 +63,8 @@ pub struct CommitArgs {
     pub group_instance_id: Option<String>,
     /// TxnOffsetCommit: the producer (id, epoch) whose transaction the offsets belong to.
     pub transaction: Option<(i64, i16)>,
+    /// The request's version (a consumer-protocol member must commit with v9+).
+    pub api_version: i16,
 }
 
 /// Committed offsets per topic, partitions in request order; a partition whose offset a
@@ -97,8 +103,16 @@ pub enum Command {
     ),
     /// A producer's transaction ended on the group's partition (its marker is durable).
     TxnEnded(i64, bool, i64),
-    /// DescribeGroups.
-    Describe(oneshot::Sender<GroupDescription>),
+    /// DescribeGroups: `None` for a consumer-protocol group.
+    Describe(oneshot::Sender<Option<GroupDescription>>),
+    /// ConsumerGroupHeartbeat, with the metadata the subscriptions resolve against.
+    ConsumerHeartbeat(
+        HeartbeatArgs,
+        Arc<ClusterMetadata>,
+        oneshot::Sender<Result<HeartbeatAnswer, Refusal>>,
+    ),
+    /// ConsumerGroupDescribe: `None` for a classic group.
+    ConsumerDescribe(oneshot::Sender<Option<Box<ConsumerGroup>>>),
     /// DeleteGroups.
     Delete(oneshot::Sender<ErrorCode>),
     /// OffsetDelete: a group error, or one error per partition.
@@ -108,13 +122,60 @@ pub enum Command {
     ),
 }
 
+/// A group's type (ListGroups v5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupType {
+    /// Kafka's classic protocol (JoinGroup/SyncGroup).
+    Classic,
+    /// The consumer protocol (KIP-848).
+    Consumer,
+}
+
+impl GroupType {
+    /// Kafka's name for the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupType::Classic => "classic",
+            GroupType::Consumer => "consumer",
+        }
+    }
+}
+
 /// What ListGroups needs, published without a round trip to the actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    /// The group's state.
-    pub state: GroupState,
+    /// The group's state, as Kafka names it for its type.
+    pub state: &'static str,
     /// Its protocol type, or empty.
     pub protocol_type: String,
+    /// Its type.
+    pub group_type: GroupType,
+}
+
+/// A group of either type; its committed offsets are kept beside it, in [`Offsets`].
+#[derive(Debug)]
+pub enum Membership {
+    /// A classic group.
+    Classic(Group),
+    /// A consumer-protocol group.
+    Consumer(ConsumerGroup),
+}
+
+impl Membership {
+    fn summary(&self) -> Summary {
+        match self {
+            Membership::Classic(g) => Summary {
+                state: g.state().name(),
+                protocol_type: g.protocol_type().to_string(),
+                group_type: GroupType::Classic,
+            },
+            Membership::Consumer(g) => Summary {
+                state: g.state().name(),
+                protocol_type: "consumer".to_string(),
+                group_type: GroupType::Consumer,
+            },
+        }
+    }
 }
 
 /// A cheap handle on a running group actor.
@@ -162,7 +223,16 @@ enum Done {
 }
 
 struct Actor {
-    group: Group,
+    group_id: String,
+    group: Membership,
+    offsets: Offsets,
+    /// Classic group settings (a consumer-protocol group may become a classic one).
+    classic_config: GroupConfig,
+    /// Consumer-protocol group settings.
+    consumer_config: ConsumerConfig,
+    /// The last write of the consumer-protocol group: an answer computed from state that
+    /// includes it waits until it is durable, even when the answer itself wrote nothing.
+    last_write: Option<Appended>,
     log: InternalLog,
     rx: mpsc::Receiver<Command>,
     done_tx: mpsc::UnboundedSender<Done>,
@@ -175,19 +245,27 @@ struct Actor {
 
 /// Starts the actor of `group`, writing to `log`, until `stop`.
 pub fn spawn(
-    group: Group,
+    group: Membership,
+    offsets: Offsets,
     log: InternalLog,
     stop: CancellationToken,
     max_metadata: usize,
+    (classic_config, consumer_config): (GroupConfig, ConsumerConfig),
 ) -> GroupHandle {
     let (tx, rx) = mpsc::channel(256);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
-    let (summary, summary_rx) = watch::channel(Summary {
-        state: group.state(),
-        protocol_type: group.protocol_type().to_string(),
-    });
+    let (summary, summary_rx) = watch::channel(group.summary());
+    let group_id = match &group {
+        Membership::Classic(g) => g.group_id.clone(),
+        Membership::Consumer(g) => g.group_id.clone(),
+    };
     let actor = Actor {
+        group_id,
         group,
+        offsets,
+        classic_config,
+        consumer_config,
+        last_write: None,
         log,
         rx,
         done_tx,
@@ -212,9 +290,12 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 impl Actor {
     async fn run(mut self) {
-        debug!(group = %self.group.group_id, partition = self.log.partition, "group actor started");
+        debug!(group = %self.group_id, partition = self.log.partition, "group actor started");
         loop {
-            let deadline = self.group.next_deadline();
+            let deadline = match &self.group {
+                Membership::Classic(g) => g.next_deadline(),
+                Membership::Consumer(g) => g.next_deadline(),
+            };
             let effects = tokio::select! {
                 () = self.stop.cancelled() => break,
                 cmd = self.rx.recv() => match cmd {
@@ -222,23 +303,20 @@ impl Actor {
                     None => break,
                 },
                 Some(done) = self.done_rx.recv() => self.on_done(done),
-                () = sleep_until(deadline) => self.group.on_timer(Instant::now()),
+                () = sleep_until(deadline) => self.on_timer(Instant::now()),
             };
             self.run_effects(effects);
-            let summary = Summary {
-                state: self.group.state(),
-                protocol_type: self.group.protocol_type().to_string(),
-            };
+            let summary = self.group.summary();
             self.summary.send_if_modified(|s| {
                 let changed = *s != summary;
                 *s = summary;
                 changed
             });
-            if self.group.state() == GroupState::Dead {
+            if matches!(&self.group, Membership::Classic(g) if g.state() == GroupState::Dead) {
                 break;
             }
         }
-        debug!(group = %self.group.group_id, "group actor stopped");
+        debug!(group = %self.group_id, "group actor stopped");
         // Dropping the group drops parked joins and syncs: their handlers answer
         // NOT_COORDINATOR and the clients find the new coordinator.
     }
@@ -259,22 +337,56 @@ impl Actor {
     fn handle(&mut self, cmd: Command) -> Vec<Effect> {
         let now = Instant::now();
         match cmd {
-            Command::Join(args, reply) => self.group.join(args, reply, now),
-            Command::Sync(args, reply) => self.group.sync(args, reply, now),
+            Command::Join(args, reply) => match self.classic_for_join() {
+                Ok(g) => g.join(args, reply, now),
+                Err(code) => {
+                    let _ = reply.send(JoinResult::error(&args.member_id, code));
+                    Vec::new()
+                }
+            },
+            Command::Sync(args, reply) => match &mut self.group {
+                Membership::Classic(g) => g.sync(args, reply, now),
+                Membership::Consumer(_) => {
+                    let _ = reply.send(SyncResult::error(ErrorCode::UnknownMemberId));
+                    Vec::new()
+                }
+            },
             Command::Heartbeat(who, generation, reply) => {
-                let error = self.group.heartbeat(
-                    &who.member_id,
-                    who.group_instance_id.as_deref(),
-                    generation,
-                    now,
-                );
+                let error = match &mut self.group {
+                    Membership::Classic(g) => g.heartbeat(
+                        &who.member_id,
+                        who.group_instance_id.as_deref(),
+                        generation,
+                        now,
+                    ),
+                    Membership::Consumer(_) => ErrorCode::UnknownMemberId,
+                };
                 let _ = reply.send(error);
                 Vec::new()
             }
-            Command::Leave(members, reply) => {
-                let (error, errors, effects) = self.group.leave(&members, now);
-                let _ = reply.send((error, errors));
-                effects
+            Command::Leave(members, reply) => match &mut self.group {
+                Membership::Classic(g) => {
+                    let (error, errors, effects) = g.leave(&members, now);
+                    let _ = reply.send((error, errors));
+                    effects
+                }
+                Membership::Consumer(_) => {
+                    let n = members.len();
+                    let _ = reply.send((ErrorCode::None, vec![ErrorCode::UnknownMemberId; n]));
+                    Vec::new()
+                }
+            },
+            Command::ConsumerHeartbeat(args, md, reply) => {
+                self.consumer_heartbeat(args, &md, reply, now);
+                Vec::new()
+            }
+            Command::ConsumerDescribe(reply) => {
+                let found = match &self.group {
+                    Membership::Consumer(g) => Some(Box::new(g.clone())),
+                    Membership::Classic(_) => None,
+                };
+                let _ = reply.send(found);
+                Vec::new()
             }
             Command::Commit(args, offsets, reply) => {
                 self.commit(&args, offsets, reply, now);
@@ -285,11 +397,16 @@ impl Actor {
                 Vec::new()
             }
             Command::TxnEnded(producer_id, commit, marker_offset) => {
-                self.group.complete_txn(producer_id, commit, marker_offset);
+                self.offsets
+                    .complete_txn(producer_id, commit, marker_offset);
                 Vec::new()
             }
             Command::Describe(reply) => {
-                let _ = reply.send(self.group.describe());
+                let found = match &self.group {
+                    Membership::Classic(g) => Some(g.describe()),
+                    Membership::Consumer(_) => None,
+                };
+                let _ = reply.send(found);
                 Vec::new()
             }
             Command::Delete(reply) => {
@@ -311,7 +428,7 @@ impl Actor {
                     // Nothing waits for it (Kafka only logs a failure): the group became
                     // empty and a lost record only means an older generation on reload.
                     if let Err(e) = self.append_group(&record) {
-                        warn!(group = %self.group.group_id, error = %e, "storing the group metadata failed");
+                        warn!(group = %self.group_id, error = %e, "storing the group metadata failed");
                     }
                 }
                 Effect::StoreAssignment {
@@ -321,12 +438,14 @@ impl Actor {
                 } => match self.append_group(&record) {
                     Err(e) => {
                         let error = group_write_error(&e);
-                        effects.extend(self.group.assignment_stored(
-                            generation,
-                            assignment,
-                            Err(error),
-                            Instant::now(),
-                        ));
+                        if let Membership::Classic(g) = &mut self.group {
+                            effects.extend(g.assignment_stored(
+                                generation,
+                                assignment,
+                                Err(error),
+                                Instant::now(),
+                            ));
+                        }
                     }
                     Ok(appended) => {
                         let done = self.done_tx.clone();
@@ -353,7 +472,7 @@ impl Actor {
             crate::error::ApiError::new(ErrorCode::UnknownServerError, e.to_string())
         };
         let key = RecordKey::Group {
-            group: self.group.group_id.clone(),
+            group: self.group_id.clone(),
         }
         .encode()
         .map_err(encode)?;
@@ -374,14 +493,11 @@ impl Actor {
                 for (i, topic, partition, value, record) in entries {
                     let at = base_offset + record;
                     match (outcome, transaction) {
-                        (Ok(()), None) => self.group.apply_offset(&topic, partition, value, at),
-                        (Ok(()), Some(producer_id)) => self.group.add_pending_txn_offset(
-                            producer_id,
-                            &topic,
-                            partition,
-                            value,
-                            at,
-                        ),
+                        (Ok(()), None) => self.offsets.apply(&topic, partition, value, at),
+                        (Ok(()), Some(producer_id)) => {
+                            self.offsets
+                                .add_pending_txn(producer_id, &topic, partition, value, at)
+                        }
                         (Err(code), _) => {
                             if let Some(e) = errors.get_mut(i) {
                                 *e = code;
@@ -396,9 +512,12 @@ impl Actor {
                 generation,
                 assignment,
                 outcome,
-            } => self
-                .group
-                .assignment_stored(generation, assignment, outcome, Instant::now()),
+            } => match &mut self.group {
+                Membership::Classic(g) => {
+                    g.assignment_stored(generation, assignment, outcome, Instant::now())
+                }
+                Membership::Consumer(_) => Vec::new(),
+            },
         }
     }
 
@@ -409,17 +528,23 @@ impl Actor {
         reply: oneshot::Sender<Vec<ErrorCode>>,
         now: Instant,
     ) {
-        let valid = match args.transaction {
-            Some(_) => self.group.validate_txn_commit(
+        let valid = match (&mut self.group, args.transaction) {
+            (Membership::Classic(g), Some(_)) => g.validate_txn_commit(
                 args.generation_id,
                 &args.member_id,
                 args.group_instance_id.as_deref(),
             ),
-            None => self.group.validate_commit(
+            (Membership::Classic(g), None) => g.validate_commit(
                 args.generation_id,
                 &args.member_id,
                 args.group_instance_id.as_deref(),
                 now,
+            ),
+            (Membership::Consumer(g), transaction) => g.validate_commit(
+                args.generation_id,
+                &args.member_id,
+                args.api_version,
+                transaction.is_some(),
             ),
         };
         if let Err(error) = valid {
@@ -441,7 +566,7 @@ impl Actor {
                     metadata,
                     commit_timestamp,
                 };
-                match encode_offset(&self.group.group_id, &o.topic, o.partition, &value) {
+                match encode_offset(&self.group_id, &o.topic, o.partition, &value) {
                     Ok(record) => {
                         entries.push((i, o.topic, o.partition, value, records.len() as i64));
                         records.push(record);
@@ -466,7 +591,7 @@ impl Actor {
         match appended {
             Err(e) => {
                 let code = offset_write_error(&e);
-                debug!(group = %self.group.group_id, error = %e, "offset commit failed");
+                debug!(group = %self.group_id, error = %e, "offset commit failed");
                 for (i, ..) in &entries {
                     if let Some(slot) = errors.get_mut(*i) {
                         *slot = code;
@@ -497,10 +622,10 @@ impl Actor {
         require_stable: bool,
     ) -> FetchedOffsets {
         let found = |topic: &str, p: i32| {
-            if require_stable && self.group.is_unstable(topic, p) {
+            if require_stable && self.offsets.is_unstable(topic, p) {
                 Err(ErrorCode::UnstableOffsetCommit)
             } else {
-                Ok(self.group.offset(topic, p).cloned())
+                Ok(self.offsets.get(topic, p).cloned())
             }
         };
         match topics {
@@ -516,7 +641,7 @@ impl Actor {
                 .collect(),
             None => {
                 let mut out: FetchedOffsets = Vec::new();
-                for (topic, partition) in self.group.offsets().keys() {
+                for (topic, partition) in self.offsets.all().keys() {
                     let entry = (*partition, found(topic, *partition));
                     match out.last_mut() {
                         Some((t, partitions)) if t == topic => partitions.push(entry),
@@ -527,123 +652,14 @@ impl Actor {
             }
         }
     }
+}
 
-    fn delete(&mut self, reply: oneshot::Sender<ErrorCode>) {
-        if let Err(error) = self.group.check_deletable() {
-            let _ = reply.send(error);
-            return;
-        }
-        let group = self.group.group_id.clone();
-        let mut keys = vec![RecordKey::Group {
-            group: group.clone(),
-        }];
-        keys.extend(
-            self.group
-                .offsets()
-                .keys()
-                .map(|(topic, partition)| RecordKey::Offset {
-                    group: group.clone(),
-                    topic: topic.clone(),
-                    partition: *partition,
-                }),
-        );
-        let records: Result<Vec<(Bytes, Option<Bytes>)>, _> =
-            keys.iter().map(|k| k.encode().map(|k| (k, None))).collect();
-        let Ok(records) = records else {
-            let _ = reply.send(ErrorCode::UnknownServerError);
-            return;
-        };
-        match self.log.append(&records) {
-            Err(e) => {
-                let _ = reply.send(offset_write_error(&e));
-            }
-            Ok(appended) => {
-                tracing::info!(group = %group, "group deleted");
-                self.group.mark_dead();
-                self.spawn_waiter(async move {
-                    let error = match appended.durable().await {
-                        Ok(()) => ErrorCode::None,
-                        Err(e) => offset_write_error(&e),
-                    };
-                    let _ = reply.send(error);
-                });
-            }
-        }
-    }
-
-    fn delete_offsets(
-        &mut self,
-        partitions: &[(String, i32)],
-        reply: oneshot::Sender<Result<Vec<ErrorCode>, ErrorCode>>,
-    ) {
-        if let Err(error) = self.group.check_offset_delete() {
-            let _ = reply.send(Err(error));
-            return;
-        }
-        let mut errors = Vec::with_capacity(partitions.len());
-        let mut doomed = Vec::new();
-        for (topic, partition) in partitions {
-            if self.group.is_subscribed_to(topic) {
-                errors.push(ErrorCode::GroupSubscribedToTopic);
-            } else {
-                if self.group.offset(topic, *partition).is_some() {
-                    doomed.push((errors.len(), topic.clone(), *partition));
-                }
-                errors.push(ErrorCode::None);
-            }
-        }
-        let records: Result<Vec<(Bytes, Option<Bytes>)>, _> = doomed
-            .iter()
-            .map(|(_, topic, partition)| {
-                RecordKey::Offset {
-                    group: self.group.group_id.clone(),
-                    topic: topic.clone(),
-                    partition: *partition,
-                }
-                .encode()
-                .map(|k| (k, None))
-            })
-            .collect();
-        let records = match records {
-            Ok(r) if !r.is_empty() => r,
-            Ok(_) => {
-                let _ = reply.send(Ok(errors));
-                return;
-            }
-            Err(_) => {
-                let _ = reply.send(Err(ErrorCode::UnknownServerError));
-                return;
-            }
-        };
-        match self.log.append(&records) {
-            Err(e) => {
-                let code = offset_write_error(&e);
-                for (i, ..) in &doomed {
-                    if let Some(slot) = errors.get_mut(*i) {
-                        *slot = code;
-                    }
-                }
-                let _ = reply.send(Ok(errors));
-            }
-            Ok(appended) => {
-                for (n, (_, topic, partition)) in doomed.iter().enumerate() {
-                    self.group
-                        .delete_offset(topic, *partition, appended.base_offset + n as i64);
-                }
-                self.spawn_waiter(async move {
-                    if let Err(e) = appended.durable().await {
-                        let code = offset_write_error(&e);
-                        for (i, ..) in &doomed {
-                            if let Some(slot) = errors.get_mut(*i) {
-                                *slot = code;
-                            }
-                        }
-                    }
-                    let _ = reply.send(Ok(errors));
-                });
-            }
-        }
-    }
+/// The log form of consumer-group records.
+pub(super) fn encode_consumer(
+    group: &str,
+    records: &[super::records::consumer::ConsumerRecord],
+) -> Result<Vec<(Bytes, Option<Bytes>)>, streamctl_protocol::EncodeError> {
+    records.iter().map(|r| r.encode(group)).collect()
 }
 
 fn encode_offset(
@@ -668,3 +684,6 @@ fn encode_offset(
     .encode()?;
     Ok((key, Some(value)))
 }
+
+mod admin;
+mod consumer;

@@ -199,17 +199,6 @@ pub struct Group {
     storing_assignment: bool,
     /// Topics the members subscribe to (consumer groups); `None` when unknown.
     subscribed_topics: Option<BTreeSet<String>>,
-    /// Committed offsets by (topic, partition).
-    offsets: BTreeMap<(String, i32), CommittedOffset>,
-    /// The log offset of the last record applied per (topic, partition), commits and
-    /// deletions alike: a commit that becomes durable after a later write never overrides it.
-    last_write: HashMap<(String, i32), i64>,
-    /// Offsets committed inside open transactions, per producer id, with their log offsets:
-    /// invisible until the producer's COMMIT marker (see `group/txn_offsets.rs`).
-    pending_txn: HashMap<i64, TxnOffsets>,
-    /// The last markers seen per producer (log offset, commit), for offsets whose write
-    /// completes after the marker that ended their transaction.
-    ended_txns: HashMap<i64, std::collections::VecDeque<(i64, bool)>>,
 }
 
 fn ms(d: Duration) -> i32 {
@@ -247,10 +236,6 @@ impl Group {
             new_member_added: false,
             storing_assignment: false,
             subscribed_topics: None,
-            offsets: BTreeMap::new(),
-            last_write: HashMap::new(),
-            pending_txn: HashMap::new(),
-            ended_txns: HashMap::new(),
         }
     }
 
@@ -313,7 +298,6 @@ impl Group {
     }
 
     /// The current generation.
-    #[cfg(test)]
     pub fn generation_id(&self) -> i32 {
         self.generation_id
     }
@@ -500,7 +484,7 @@ impl Group {
         }
     }
 
-    // --- Offsets --------------------------------------------------------------------------
+    // --- Offset commits --------------------------------------------------------------------------
 
     /// Checks an OffsetCommit's generation and member (Kafka's `doCommitOffsets`); a valid
     /// commit from a member counts as its heartbeat.
@@ -540,49 +524,27 @@ impl Group {
         }
     }
 
-    /// Applies a committed offset written at `record_offset` in the log, unless a later
-    /// write for the partition was applied already.
-    pub fn apply_offset(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        value: CommittedOffset,
-        record_offset: i64,
-    ) {
-        let key = (topic.to_string(), partition);
-        if self
-            .last_write
-            .get(&key)
-            .is_some_and(|w| *w > record_offset)
-        {
-            return;
+    /// Checks a TxnOffsetCommit's member fields (Kafka's `doTxnCommitOffsets`): unlike a
+    /// plain commit, an empty member id or a negative generation skips the check.
+    pub fn validate_txn_commit(
+        &self,
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+    ) -> Result<(), ErrorCode> {
+        if self.state == GroupState::Dead {
+            return Err(ErrorCode::CoordinatorNotAvailable);
         }
-        self.last_write.insert(key.clone(), record_offset);
-        self.offsets.insert(key, value);
-    }
-
-    /// Removes a committed offset whose tombstone was written at `record_offset`.
-    pub fn delete_offset(&mut self, topic: &str, partition: i32, record_offset: i64) -> bool {
-        let key = (topic.to_string(), partition);
-        if self
-            .last_write
-            .get(&key)
-            .is_some_and(|w| *w > record_offset)
-        {
-            return false;
+        if self.is_static_member_fenced(member_id, group_instance_id) {
+            return Err(ErrorCode::FencedInstanceId);
         }
-        self.last_write.insert(key.clone(), record_offset);
-        self.offsets.remove(&key).is_some()
-    }
-
-    /// The committed offset of a partition.
-    pub fn offset(&self, topic: &str, partition: i32) -> Option<&CommittedOffset> {
-        self.offsets.get(&(topic.to_string(), partition))
-    }
-
-    /// Every committed offset, by (topic, partition).
-    pub fn offsets(&self) -> &BTreeMap<(String, i32), CommittedOffset> {
-        &self.offsets
+        if !member_id.is_empty() && !self.members.contains_key(member_id) {
+            return Err(ErrorCode::UnknownMemberId);
+        }
+        if generation_id >= 0 && generation_id != self.generation_id {
+            return Err(ErrorCode::IllegalGeneration);
+        }
+        Ok(())
     }
 
     /// Whether OffsetDelete may run on this group (KIP-496): empty groups and consumer
@@ -671,7 +633,6 @@ impl Group {
         }
         self.pending_members.clear();
         self.static_members.clear();
-        self.offsets.clear();
         self.transition(GroupState::Dead);
     }
 }
@@ -679,9 +640,6 @@ impl Group {
 mod join;
 mod messages;
 mod sync;
-mod txn_offsets;
-
-pub use txn_offsets::TxnOffsets;
 
 pub use messages::*;
 

@@ -21,8 +21,10 @@
 //! The schemas are Kafka's `OffsetCommitKey`, `OffsetCommitValue`, `GroupMetadataKey` and
 //! `GroupMetadataValue` (`group-coordinator/src/main/resources/common/message/`). We write
 //! value version 3 of both, what Kafka 2.1–3.x brokers write, so every Kafka-era tool reads
-//! them; we read versions 0–4. Keys of version 3 and up belong to the new consumer group
-//! protocol (KIP-848), which the dev cluster does not speak: they are skipped on load.
+//! them; we read versions 0–4. Keys of types 3–8 and 16 are consumer-protocol groups'
+//! (KIP-848), in [`consumer`]; other types (share and streams groups) are skipped on load.
+
+pub mod consumer;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use streamctl_protocol::primitives::{get_tagged_fields, put_empty_tagged_fields, Ctx, Field};

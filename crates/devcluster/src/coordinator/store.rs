@@ -9,7 +9,9 @@ use bytes::Bytes;
 use streamctl_protocol::ErrorCode;
 use tracing::{debug, warn};
 
-use super::group::{CommittedOffset, TxnOffsets};
+use super::consumer::ConsumerGroup;
+use super::offsets::{CommittedOffset, TxnOffsets};
+use super::records::consumer::ConsumerRecord;
 use super::records::{GroupMetadataValue, OffsetCommitValue, RecordKey};
 use crate::error::ApiError;
 use crate::internal_topic::{read_records, LogEntry};
@@ -55,6 +57,16 @@ pub struct LoadedGroup {
     pub offsets: BTreeMap<(String, i32), (CommittedOffset, i64)>,
     /// Offsets of transactions still open at the log end, per producer id.
     pub pending_txn: BTreeMap<i64, TxnOffsets>,
+    /// The consumer-protocol group its records describe, if any were read.
+    pub consumer: Option<ConsumerGroup>,
+}
+
+impl LoadedGroup {
+    /// The consumer-protocol group, if the log leaves one (its records were not all
+    /// tombstoned, and no classic group record came after them).
+    pub fn consumer_group(&self) -> Option<&ConsumerGroup> {
+        self.consumer.as_ref().filter(|g| g.exists())
+    }
 }
 
 /// Reads a whole `__consumer_offsets` partition into its groups. Offsets written inside a
@@ -89,8 +101,12 @@ pub async fn load(replica: &Partition) -> Result<BTreeMap<String, LoadedGroup>, 
         }
     })
     .await?;
-    groups
-        .retain(|_, g| g.metadata.is_some() || !g.offsets.is_empty() || !g.pending_txn.is_empty());
+    groups.retain(|_, g| {
+        g.metadata.is_some()
+            || !g.offsets.is_empty()
+            || !g.pending_txn.is_empty()
+            || g.consumer_group().is_some()
+    });
     debug!(
         partition = replica.partition,
         records,
@@ -109,8 +125,29 @@ fn apply(
     record_offset: i64,
     transaction: Option<i64>,
 ) {
-    let Some(key) = key else { return };
-    let key = match RecordKey::decode(key) {
+    let Some(mut key) = key else { return };
+    if let Some(&kind) = key.first_chunk::<2>() {
+        let kind = i16::from_be_bytes(kind);
+        if ConsumerRecord::is_consumer_type(kind) {
+            let mut body = key.slice(2..);
+            match ConsumerRecord::decode(kind, &mut body, value) {
+                Ok((group, record)) => {
+                    let g = groups.entry(group.clone()).or_default();
+                    let consumer = g.consumer.get_or_insert_with(|| ConsumerGroup::new(&group));
+                    consumer.replay(&record);
+                    if matches!(record, ConsumerRecord::GroupEpoch(Some(_))) {
+                        // The group is a consumer-protocol group from here on.
+                        g.metadata = None;
+                    }
+                }
+                Err(e) => {
+                    warn!(offset = record_offset, error = %e, "skipping an unreadable consumer group record");
+                }
+            }
+            return;
+        }
+    }
+    let key = match RecordKey::decode(std::mem::take(&mut key)) {
         Ok(Some(k)) => k,
         Ok(None) => return,
         Err(e) => {
@@ -145,7 +182,11 @@ fn apply(
         },
         RecordKey::Group { .. } => match value.map(GroupMetadataValue::decode) {
             None => group.metadata = None,
-            Some(Ok(v)) => group.metadata = Some(v),
+            Some(Ok(v)) => {
+                // A classic group from here on (a downgrade tombstoned the other).
+                group.consumer = None;
+                group.metadata = Some(v);
+            }
             Some(Err(e)) => {
                 warn!(offset = record_offset, error = %e, "skipping an unreadable group metadata value");
             }

@@ -4,7 +4,8 @@
 //! Stable, as Kafka) and the members with client id and host; member metadata and
 //! assignments are filled in for a Stable group only. An unknown group is described as Dead
 //! without error; a group this broker does not coordinate answers NOT_COORDINATOR (with an
-//! empty state), one still loading COORDINATOR_LOAD_IN_PROGRESS. Authorized operations are
+//! empty state), one still loading COORDINATOR_LOAD_IN_PROGRESS. A consumer-protocol group
+//! (KIP-848) is reported Dead, as Kafka answers these versions for it. Authorized operations are
 //! `i32::MIN` unless asked for (v3+); then every group operation (READ, DELETE, DESCRIBE), as
 //! Kafka reports without ACLs.
 
@@ -33,7 +34,15 @@ pub async fn handle(
     for group_id in req.groups {
         let described = ctx.broker.coordinator.describe(&group_id).await;
         groups.push(match described {
-            Ok(d) => DescribedGroup {
+            // A consumer-protocol group is described by ConsumerGroupDescribe; before v6
+            // DescribeGroups has no error for it and reports it Dead, as Kafka.
+            Ok(None) => DescribedGroup {
+                group_id,
+                group_state: "Dead".to_string(),
+                authorized_operations,
+                ..Default::default()
+            },
+            Ok(Some(d)) => DescribedGroup {
                 error_code: 0,
                 group_id,
                 group_state: d.state.name().to_string(),

@@ -1,8 +1,9 @@
-//! ListGroups: v0–v4.
+//! ListGroups: v0–v5.
 //!
 //! The groups this broker coordinates (clients ask every broker and merge), with their
-//! protocol type, and from v4 their state; v4's `states_filter` keeps the groups in one of
-//! the named states (case-insensitive, as Kafka). While one of its `__consumer_offsets`
+//! protocol type, from v4 their state and from v5 their type (`classic` or `consumer`);
+//! v4's `states_filter` and v5's `types_filter` keep the groups in one of the named states
+//! or types (case-insensitive, as Kafka; an unknown name matches nothing). While one of its `__consumer_offsets`
 //! partitions is still loading, the answer is COORDINATOR_LOAD_IN_PROGRESS with the groups
 //! known so far, as in Kafka.
 
@@ -10,28 +11,36 @@ use streamctl_protocol::messages::list_groups::ListedGroup;
 use streamctl_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
 
 use super::RequestContext;
-use crate::coordinator::group::GroupState;
 
 /// Versions served.
-pub const VERSIONS: (i16, i16) = (0, 4);
+pub const VERSIONS: (i16, i16) = (0, 5);
 
 /// Answers a ListGroups request.
 pub async fn handle(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
-    let wanted: Vec<Option<GroupState>> = req
+    let states: Vec<String> = req
         .states_filter
         .iter()
-        .map(|s| GroupState::parse(s))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    let types: Vec<String> = req
+        .types_filter
+        .iter()
+        .map(|t| t.trim().to_ascii_lowercase())
         .collect();
     let (error, groups) = ctx.broker.coordinator.list();
     ListGroupsResponse {
         error_code: error.code(),
         groups: groups
             .into_iter()
-            .filter(|(_, s)| wanted.is_empty() || wanted.contains(&Some(s.state)))
+            .filter(|(_, s)| {
+                (states.is_empty() || states.contains(&s.state.to_ascii_lowercase()))
+                    && (types.is_empty() || types.iter().any(|t| t == s.group_type.name()))
+            })
             .map(|(group_id, s)| ListedGroup {
                 group_id,
                 protocol_type: s.protocol_type,
-                group_state: s.state.name().to_string(),
+                group_state: s.state.to_string(),
+                group_type: s.group_type.name().to_string(),
                 ..Default::default()
             })
             .collect(),

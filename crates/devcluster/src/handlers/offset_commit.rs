@@ -55,6 +55,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> Offse
             member_id: req.member_id.clone(),
             group_instance_id: req.group_instance_id.clone(),
             transaction: None,
+            api_version: ctx.version(),
         };
         let results = ctx
             .broker

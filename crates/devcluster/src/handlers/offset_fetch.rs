@@ -19,7 +19,7 @@ use streamctl_protocol::ErrorCode;
 
 use super::RequestContext;
 use crate::coordinator::actor::FetchedOffsets;
-use crate::coordinator::group::CommittedOffset;
+use crate::coordinator::offsets::CommittedOffset;
 
 /// Versions served.
 pub const VERSIONS: (i16, i16) = (1, 8);

@@ -72,6 +72,7 @@ pub async fn handle(
                 member_id: req.member_id.clone(),
                 group_instance_id: req.group_instance_id.clone(),
                 transaction: Some((req.producer_id, req.producer_epoch)),
+                api_version: ctx.version(),
             };
             ctx.broker
                 .coordinator

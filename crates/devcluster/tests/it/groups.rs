@@ -784,4 +784,5 @@ async fn groups_and_offsets_survive_a_restart_on_the_same_data_dir() {
 }
 
 mod clients;
+mod consumer_protocol;
 mod offsets;

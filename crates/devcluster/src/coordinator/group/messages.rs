@@ -158,19 +158,6 @@ pub struct GroupDescription {
     pub members: Vec<MemberDescription>,
 }
 
-/// A committed offset in the group's cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommittedOffset {
-    /// The offset.
-    pub offset: i64,
-    /// The leader epoch the client reported, or -1.
-    pub leader_epoch: i32,
-    /// The client's metadata string.
-    pub metadata: String,
-    /// When it was committed (ms since the epoch).
-    pub commit_timestamp: i64,
-}
-
 /// A record the actor must write for the group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {

@@ -458,26 +458,6 @@ fn commits_check_generation_and_membership() {
 }
 
 #[test]
-fn offsets_apply_in_log_order() {
-    let mut g = Group::new("g".into(), config());
-    let v = |offset| CommittedOffset {
-        offset,
-        leader_epoch: -1,
-        metadata: String::new(),
-        commit_timestamp: 0,
-    };
-    g.apply_offset("t", 0, v(5), 10);
-    // A commit written earlier but made durable later does not override.
-    g.apply_offset("t", 0, v(3), 8);
-    assert_eq!(g.offset("t", 0).unwrap().offset, 5);
-    assert!(g.delete_offset("t", 0, 11));
-    g.apply_offset("t", 0, v(4), 9);
-    assert_eq!(g.offset("t", 0), None, "the tombstone is newer");
-    g.apply_offset("t", 0, v(6), 12);
-    assert_eq!(g.offset("t", 0).unwrap().offset, 6);
-}
-
-#[test]
 fn loaded_groups_come_back_stable_with_their_members() {
     let t0 = Instant::now();
     let mut g = Group::new("g".into(), config());
@@ -539,40 +519,4 @@ fn state_names_parse_case_insensitively() {
         Some(GroupState::CompletingRebalance)
     );
     assert_eq!(GroupState::parse("Rebalancing"), None);
-}
-
-fn committed(offset: i64) -> CommittedOffset {
-    CommittedOffset {
-        offset,
-        leader_epoch: -1,
-        metadata: String::new(),
-        commit_timestamp: 0,
-    }
-}
-
-/// Offsets written in a transaction wait for its marker, in log order, whichever news comes
-/// first: a marker ends only what was written before it, and an offset whose write completes
-/// after its transaction's marker was seen is settled by that marker at once.
-#[test]
-fn transactional_offsets_are_settled_by_the_marker_after_them() {
-    let mut g = Group::new("g".into(), config());
-    // Written at 10, committed by the marker at 12: applied; an abort at 20 ends a later
-    // transaction whose offset (at 15) is dropped.
-    g.add_pending_txn_offset(7, "t", 0, committed(100), 10);
-    assert!(g.is_unstable("t", 0));
-    g.complete_txn(7, true, 12);
-    assert!(!g.is_unstable("t", 0));
-    assert_eq!(g.offset("t", 0).map(|o| o.offset), Some(100));
-    // The marker at 20 arrives before the news of the write at 15 (both durable at once).
-    g.complete_txn(7, false, 20);
-    g.add_pending_txn_offset(7, "t", 0, committed(150), 15);
-    assert!(!g.is_unstable("t", 0), "an aborted offset never waits");
-    assert_eq!(g.offset("t", 0).map(|o| o.offset), Some(100));
-    // A write after the last marker waits for the next one; a marker before it ends nothing.
-    g.add_pending_txn_offset(7, "t", 1, committed(5), 25);
-    g.complete_txn(7, true, 24);
-    assert!(g.is_unstable("t", 1));
-    g.complete_txn(7, true, 30);
-    assert_eq!(g.offset("t", 1).map(|o| o.offset), Some(5));
-    assert!(!g.is_unstable("t", 1));
 }

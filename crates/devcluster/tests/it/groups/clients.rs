@@ -226,3 +226,18 @@ async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_ki
     );
     c.shutdown().await;
 }
+
+/// KIP-848 end to end with librdkafka: members join, one joins and one leaves mid-stream;
+/// at least once, committed offsets never go back, and the admin API sees a consumer group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_consumers_with_the_consumer_protocol() {
+    let c = cluster(3).await;
+    c.create_topic("kip848", 6, 3).unwrap();
+    run_python(
+        "confluent_kafka",
+        "confluent_kip848.py",
+        &[&c.bootstrap_servers(), "kip848", "kip848-group"],
+    )
+    .await;
+    c.shutdown().await;
+}
