@@ -299,8 +299,13 @@ pub struct GroupArgs {
 /// Group subcommands.
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {
-    /// Every group with its state and protocol.
-    List,
+    /// Every group with its state, type and protocol.
+    List {
+        /// Only groups of these types: `classic`, `consumer` (KIP-848); repeatable or
+        /// comma-separated.
+        #[arg(long = "type", value_delimiter = ',')]
+        types: Vec<String>,
+    },
     /// A group's state, members and their assignments.
     Describe {
         /// The group id.

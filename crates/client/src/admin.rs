@@ -42,6 +42,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::metadata::Cluster;
 
+mod consumer_groups;
 mod groups;
 pub use groups::{
     GroupDescription, GroupListing, MemberDescription, OffsetResetPlan, OffsetResetSpec,

@@ -68,7 +68,9 @@ use crate::metadata::Cluster;
 pub use assignor::{
     Assignor, CooperativeStickyAssignor, MemberSubscription, RangeAssignor, RoundRobinAssignor,
 };
-pub use config::{assignor_by_name, ConsumerBuilder, ConsumerConfig, IsolationLevel, OffsetReset};
+pub use config::{
+    assignor_by_name, ConsumerBuilder, ConsumerConfig, GroupProtocol, IsolationLevel, OffsetReset,
+};
 pub use group::{ListenerFuture, RebalanceListener};
 pub use record::{ConsumerRecord, TopicPartition};
 

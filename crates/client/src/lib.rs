@@ -137,7 +137,8 @@ pub use backoff::Backoff;
 pub use config::ClientConfig;
 pub use connection::{Connection, PendingResponse, Request};
 pub use consumer::{
-    Consumer, ConsumerGroupMetadata, ConsumerRecord, OffsetReset, RebalanceListener, TopicPartition,
+    Consumer, ConsumerGroupMetadata, ConsumerRecord, GroupProtocol, OffsetReset, RebalanceListener,
+    TopicPartition,
 };
 pub use error::{Disconnect, Error, Result, TransactionErrorKind};
 pub use metadata::{

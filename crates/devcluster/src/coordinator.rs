@@ -263,9 +263,9 @@ impl GroupCoordinator {
                 loaded = store::load(&replica) => loaded,
             };
             match loaded {
-                Ok(groups) => {
+                Ok((groups, end)) => {
                     let n = groups.len();
-                    coordinator.install(partition, &stop, groups);
+                    coordinator.install(partition, &stop, groups, end);
                     info!(
                         broker = coordinator.node_id,
                         partition,
@@ -294,6 +294,7 @@ impl GroupCoordinator {
         partition: i32,
         stop: &CancellationToken,
         loaded: BTreeMap<String, LoadedGroup>,
+        loaded_end: i64,
     ) {
         let mut parts = self.lock();
         let Some(owned) = parts.get_mut(&partition) else {
@@ -328,7 +329,13 @@ impl GroupCoordinator {
                 for &(producer_id, commit, marker_offset) in &owned.ended_while_loading {
                     offsets.complete_txn(producer_id, commit, marker_offset);
                 }
-                let handle = self.spawn_actor(partition, leader_epoch, stop, group, offsets);
+                let handle = self.spawn_actor(
+                    partition,
+                    leader_epoch,
+                    stop,
+                    (group, offsets),
+                    Some(loaded_end),
+                );
                 (id, handle)
             })
             .collect();
@@ -341,8 +348,8 @@ impl GroupCoordinator {
         partition: i32,
         leader_epoch: i32,
         stop: &CancellationToken,
-        group: Membership,
-        offsets: Offsets,
+        (group, offsets): (Membership, Offsets),
+        loaded_end: Option<i64>,
     ) -> GroupHandle {
         let log = InternalLog::new(
             Arc::downgrade(&self.replicas),
@@ -358,6 +365,7 @@ impl GroupCoordinator {
             stop.clone(),
             self.config.max_metadata,
             (self.config.group.clone(), self.config.consumer.clone()),
+            loaded_end,
         )
     }
 
@@ -400,7 +408,8 @@ impl GroupCoordinator {
                     self.config.group.clone(),
                 ));
                 let stop = owned.stop.clone();
-                let handle = self.spawn_actor(p, leader_epoch, &stop, group, Offsets::default());
+                let handle =
+                    self.spawn_actor(p, leader_epoch, &stop, (group, Offsets::default()), None);
                 if let Some(groups) = owned.groups.as_mut() {
                     groups.insert(group_id.to_string(), handle.clone());
                 }
@@ -528,12 +537,18 @@ impl GroupCoordinator {
         let n = offsets.len();
         // Only a commit without group management creates a group (Kafka's rule).
         let create = args.generation_id < 0;
+        // A member of a group that is gone: v9+ says so (GROUP_ID_NOT_FOUND).
+        let missing = if args.transaction.is_none() && args.api_version >= 9 {
+            ErrorCode::GroupIdNotFound
+        } else {
+            ErrorCode::IllegalGeneration
+        };
         match self
             .request(group_id, create, |tx| Command::Commit(args, offsets, tx))
             .await
         {
             Ok(Some(errors)) => errors,
-            Ok(None) => vec![ErrorCode::IllegalGeneration; n],
+            Ok(None) => vec![missing; n],
             Err(code) => vec![code; n],
         }
     }
@@ -585,12 +600,14 @@ impl GroupCoordinator {
 
     /// OffsetFetch: committed offsets of the requested partitions (`None`: all of them);
     /// with `require_stable`, partitions an open transaction committed answer
-    /// UNSTABLE_OFFSET_COMMIT.
+    /// UNSTABLE_OFFSET_COMMIT. `member` (OffsetFetch v9: member id, epoch) is checked by a
+    /// consumer-protocol group.
     pub async fn fetch_offsets(
         self: &Arc<Self>,
         group_id: &str,
         topics: Option<Vec<(String, Vec<i32>)>>,
         require_stable: bool,
+        member: Option<(Option<String>, i32)>,
     ) -> Result<FetchedOffsets, ErrorCode> {
         let unknown: FetchedOffsets = topics
             .iter()
@@ -599,11 +616,11 @@ impl GroupCoordinator {
             .collect();
         match self
             .request(group_id, false, |tx| {
-                Command::FetchOffsets(topics, require_stable, tx)
+                Command::FetchOffsets(topics, require_stable, member, tx)
             })
             .await?
         {
-            Some(found) => Ok(found),
+            Some(found) => found,
             None => Ok(unknown),
         }
     }

@@ -247,6 +247,28 @@ impl InternalLog {
         self.replicas.upgrade().map(|r| r.metadata())
     }
 
+    /// A wait for records already in the log, up to `last_offset`, to be committed.
+    pub fn waiter(&self, last_offset: i64) -> Result<Appended, ApiError> {
+        let replicas = self.replicas.upgrade().ok_or_else(|| {
+            ApiError::new(ErrorCode::NotCoordinator, "the broker is shutting down")
+        })?;
+        let leader = replicas.leader_replica(self.topic, self.partition)?;
+        if leader.leader_epoch != self.leader_epoch {
+            return Err(ApiError::new(
+                ErrorCode::NotLeaderOrFollower,
+                "the partition has a new leader epoch",
+            ));
+        }
+        Ok(Appended {
+            min_isr: leader.config.min_insync_replicas(),
+            replica: leader.partition,
+            base_offset: last_offset,
+            last_offset,
+            leader_epoch: self.leader_epoch,
+            deadline: Instant::now() + self.timeout,
+        })
+    }
+
     /// Appends one batch of (key, value) records; a `None` value is a tombstone.
     pub fn append(&self, records: &[(Bytes, Option<Bytes>)]) -> Result<Appended, ApiError> {
         self.append_batch(records, None)

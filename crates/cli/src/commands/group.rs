@@ -1,9 +1,12 @@
-//! `streamctl group list|describe|lag|reset-offsets|delete`.
+//! `streamctl group list [--type classic|consumer]|describe|lag|reset-offsets|delete`;
+//! `describe` shows a consumer-protocol group's (KIP-848) epochs and, per member, what it
+//! owns and what the coordinator wants it to own.
 //!
 //! `reset-offsets` prints the plan (current and new offset per partition) and changes
 //! nothing unless `--execute` is given; both it and `delete` need a group without active
 //! members, and `delete` confirms on a terminal (or needs `--yes`).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -19,7 +22,7 @@ use crate::output;
 /// Runs a `group` subcommand.
 pub async fn run(global: &Global, args: GroupArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        GroupCommand::List => list(global).await,
+        GroupCommand::List { types } => list(global, &types).await,
         GroupCommand::Describe { group } => describe(global, &group).await,
         GroupCommand::Lag { group } => lag(global, &group).await,
         GroupCommand::ResetOffsets {
@@ -72,18 +75,26 @@ pub async fn run(global: &Global, args: GroupArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn list(global: &Global) -> anyhow::Result<ExitCode> {
-    let groups = admin(global)
+async fn list(global: &Global, types: &[String]) -> anyhow::Result<ExitCode> {
+    let mut groups = admin(global)
         .await?
         .list_groups()
         .await
         .context("cannot list groups")?;
+    if !types.is_empty() {
+        // Brokers before ListGroups v5 (Kafka 3.8) report no type: their groups are classic.
+        groups.retain(|g| {
+            let kind = g.group_type.as_deref().unwrap_or("classic");
+            types.iter().any(|t| t.trim().eq_ignore_ascii_case(kind))
+        });
+    }
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|g| {
             vec![
                 g.group_id.clone(),
                 g.state.clone().unwrap_or_else(|| "?".into()),
+                g.group_type.clone().unwrap_or_else(|| "-".into()),
                 dash(&g.protocol_type),
                 g.coordinator.to_string(),
             ]
@@ -94,6 +105,7 @@ async fn list(global: &Global) -> anyhow::Result<ExitCode> {
         .map(|g| json!({
             "group": g.group_id,
             "state": g.state,
+            "type": g.group_type,
             "protocol_type": g.protocol_type,
             "coordinator": g.coordinator,
         }))
@@ -101,7 +113,7 @@ async fn list(global: &Global) -> anyhow::Result<ExitCode> {
     output::listing(
         global.format,
         &document,
-        &["GROUP", "STATE", "TYPE", "COORDINATOR"],
+        &["GROUP", "STATE", "TYPE", "PROTOCOL", "COORDINATOR"],
         &rows,
     )?;
     Ok(ExitCode::SUCCESS)
@@ -122,6 +134,9 @@ async fn describe(global: &Global, group: &str) -> anyhow::Result<ExitCode> {
             &json!({
                 "group": d.group_id,
                 "state": d.state,
+                "type": d.group_type,
+                "group_epoch": d.group_epoch,
+                "assignment_epoch": d.assignment_epoch,
                 "protocol_type": d.protocol_type,
                 "assignor": d.protocol,
                 "members": d.members.iter().map(|m| json!({
@@ -129,40 +144,67 @@ async fn describe(global: &Global, group: &str) -> anyhow::Result<ExitCode> {
                     "group_instance_id": m.group_instance_id,
                     "client_id": m.client_id,
                     "client_host": m.client_host,
+                    "member_epoch": m.member_epoch,
                     "assignment": m.assignment,
+                    "target_assignment": m.target_assignment,
                 })).collect::<Vec<_>>(),
             }),
         )?,
         Format::Text => {
             writeln!(out, "group:     {}", d.group_id)?;
             writeln!(out, "state:     {}", d.state)?;
-            writeln!(out, "type:      {}", dash(&d.protocol_type))?;
+            writeln!(out, "type:      {}", d.group_type)?;
+            if let (Some(group), Some(target)) = (d.group_epoch, d.assignment_epoch) {
+                writeln!(out, "epochs:    group {group}, target assignment {target}")?;
+            } else {
+                writeln!(out, "protocol:  {}", dash(&d.protocol_type))?;
+            }
             writeln!(out, "assignor:  {}", dash(&d.protocol))?;
             writeln!(out, "members:   {}", d.members.len())?;
             if !d.members.is_empty() {
                 writeln!(out)?;
+                let partitions = |a: &BTreeMap<String, Vec<i32>>| {
+                    let parts: Vec<String> = a
+                        .iter()
+                        .filter(|(_, ps)| !ps.is_empty())
+                        .map(|(t, ps)| format!("{t}[{}]", output::ids(ps)))
+                        .collect();
+                    if parts.is_empty() {
+                        "-".to_string()
+                    } else {
+                        parts.join(" ")
+                    }
+                };
+                let consumer_protocol = d.group_epoch.is_some();
                 let rows: Vec<Vec<String>> = d
                     .members
                     .iter()
                     .map(|m| {
-                        let assignment: Vec<String> = m
-                            .assignment
-                            .iter()
-                            .map(|(t, ps)| format!("{t}[{}]", output::ids(ps)))
-                            .collect();
-                        vec![
+                        let mut row = vec![
                             m.member_id.clone(),
                             dash(&m.client_id),
                             dash(&m.client_host),
-                            if assignment.is_empty() {
-                                "-".to_string()
-                            } else {
-                                assignment.join(" ")
-                            },
-                        ]
+                        ];
+                        if consumer_protocol {
+                            row.push(m.member_epoch.map_or("-".into(), |e| e.to_string()));
+                        }
+                        row.push(partitions(&m.assignment));
+                        if consumer_protocol {
+                            row.push(match &m.target_assignment {
+                                Some(t) if *t == m.assignment => "(same)".to_string(),
+                                Some(t) => partitions(t),
+                                None => "-".to_string(),
+                            });
+                        }
+                        row
                     })
                     .collect();
-                output::table(&mut out, &["MEMBER", "CLIENT", "HOST", "ASSIGNMENT"], &rows)?;
+                let headers: &[&str] = if consumer_protocol {
+                    &["MEMBER", "CLIENT", "HOST", "EPOCH", "ASSIGNMENT", "TARGET"]
+                } else {
+                    &["MEMBER", "CLIENT", "HOST", "ASSIGNMENT"]
+                };
+                output::table(&mut out, headers, &rows)?;
             }
         }
     }

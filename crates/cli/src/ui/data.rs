@@ -421,13 +421,33 @@ impl Poller {
                     group_id: d.group_id,
                     state: d.state,
                     protocol: d.protocol,
+                    epochs: d.group_epoch.zip(d.assignment_epoch),
                     members: d
                         .members
                         .into_iter()
-                        .map(|m| MemberView {
-                            member_id: m.member_id,
-                            client_id: m.client_id,
-                            client_host: m.client_host,
+                        .map(|m| {
+                            let next: BTreeMap<String, Vec<i32>> = m
+                                .target_assignment
+                                .iter()
+                                .flatten()
+                                .map(|(t, ps)| {
+                                    let owned = m.assignment.get(t);
+                                    let missing = ps
+                                        .iter()
+                                        .filter(|p| owned.is_none_or(|o| !o.contains(p)))
+                                        .copied()
+                                        .collect();
+                                    (t.clone(), missing)
+                                })
+                                .collect();
+                            MemberView {
+                                member_id: m.member_id,
+                                client_id: m.client_id,
+                                client_host: m.client_host,
+                                epoch: m.member_epoch,
+                                owns: partitions_text(&m.assignment),
+                                next: partitions_text(&next),
+                            }
                         })
                         .collect(),
                 }),
@@ -471,6 +491,7 @@ impl Poller {
                     .or_else(|| previous.and_then(|p| p.members)),
                 lag: lag.or_else(|| previous.and_then(|p| p.lag.clone())),
                 protocol_type: g.protocol_type,
+                group_type: g.group_type,
                 group_id: g.group_id,
             };
             if watch.group.as_deref() == Some(view.group_id.as_str()) {
@@ -557,4 +578,16 @@ impl Poller {
             .collect();
         snapshot.transactions = Some(views);
     }
+}
+
+/// Partitions by topic as `topic[0,1] other[2]`, empty topics left out.
+fn partitions_text(a: &BTreeMap<String, Vec<i32>>) -> String {
+    a.iter()
+        .filter(|(_, ps)| !ps.is_empty())
+        .map(|(t, ps)| {
+            let ids: Vec<String> = ps.iter().map(i32::to_string).collect();
+            format!("{t}[{}]", ids.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -144,6 +144,8 @@ pub struct GroupView {
     pub state: String,
     /// `consumer` for Kafka consumers.
     pub protocol_type: String,
+    /// `classic` or `consumer` (KIP-848), when the broker reports it (ListGroups v5+).
+    pub group_type: Option<String>,
     /// Members, when the group was described this poll.
     pub members: Option<usize>,
     /// Per-partition lag, when it was fetched this poll.
@@ -198,6 +200,8 @@ pub struct GroupDetail {
     pub state: String,
     /// The assignor in use (`range`, `cooperative-sticky`, …).
     pub protocol: String,
+    /// (group epoch, target assignment epoch) of a consumer-protocol group (KIP-848).
+    pub epochs: Option<(i32, i32)>,
     /// The members.
     pub members: Vec<MemberView>,
 }
@@ -211,6 +215,13 @@ pub struct MemberView {
     pub client_id: String,
     /// The host the member connected from.
     pub client_host: String,
+    /// Its epoch (consumer-protocol groups).
+    pub epoch: Option<i32>,
+    /// What it owns, as `topic[0,1]`.
+    pub owns: String,
+    /// What the coordinator will give it once other members release it (consumer-protocol
+    /// groups), as `topic[2]`; empty when nothing.
+    pub next: String,
 }
 
 /// A transactional id on the transactions screen.

@@ -108,6 +108,7 @@ pub(super) fn snapshot(at: Instant, produced: i64) -> Snapshot {
                 group_id: "billing".into(),
                 state: "Stable".into(),
                 protocol_type: "consumer".into(),
+                group_type: Some("consumer".into()),
                 members: Some(2),
                 lag: Some(vec![
                     lag("orders", 0, 900, 1000 + produced, Some("consumer-1-abc")),
@@ -119,6 +120,7 @@ pub(super) fn snapshot(at: Instant, produced: i64) -> Snapshot {
                 group_id: "audit".into(),
                 state: "Empty".into(),
                 protocol_type: "consumer".into(),
+                group_type: Some("classic".into()),
                 members: Some(0),
                 lag: Some(vec![lag("payments", 0, 40, 42, None)]),
             },
@@ -127,16 +129,23 @@ pub(super) fn snapshot(at: Instant, produced: i64) -> Snapshot {
             group_id: "billing".into(),
             state: "Stable".into(),
             protocol: "range".into(),
+            epochs: None,
             members: vec![
                 MemberView {
                     member_id: "consumer-1-abc".into(),
                     client_id: "billing-app".into(),
                     client_host: "/127.0.0.1".into(),
+                    epoch: None,
+                    owns: "orders[0,1]".into(),
+                    next: String::new(),
                 },
                 MemberView {
                     member_id: "consumer-2-def".into(),
                     client_id: "billing-app".into(),
                     client_host: "/127.0.0.1".into(),
+                    epoch: None,
+                    owns: "orders[2]".into(),
+                    next: String::new(),
                 },
             ],
         }),
@@ -358,10 +367,14 @@ fn groups_screen_shows_state_members_lag_and_trend() {
     press(&mut app, '4');
     let s = render(&app);
     let billing: Vec<&str> = line_with(&s, "│billing").split_whitespace().collect();
-    assert_eq!(&billing[..4], ["│billing", "Stable", "2", "1,000"], "{s}");
+    assert_eq!(
+        &billing[..5],
+        ["│billing", "Stable", "consumer", "2", "1,000"],
+        "{s}"
+    );
     // Lag went 100 → 1,000: the trend rises.
     assert!(
-        billing[4].starts_with('▁') && billing[4].ends_with('█'),
+        billing[5].starts_with('▁') && billing[5].ends_with('█'),
         "{s}"
     );
     assert!(line_with(&s, "│audit").contains("Empty"));
@@ -406,6 +419,22 @@ fn group_detail_shows_members_and_partition_lag() {
         "{s}"
     );
     assert!(line_with(&s, "│consumer-2-def").contains("billing-app"));
+    assert!(line_with(&s, "│consumer-2-def").contains("orders[2]"));
+    // A consumer-protocol group (KIP-848) shows its epochs and what a member is about to own.
+    if let Some(d) = app.data.group_detail.as_mut() {
+        d.epochs = Some((7, 7));
+        d.members[1].epoch = Some(6);
+        d.members[1].next = "orders[3]".into();
+    }
+    let s = render(&app);
+    assert!(
+        s.contains("consumer protocol, epoch 7, target epoch 7"),
+        "{s}"
+    );
+    let row: Vec<&str> = line_with(&s, "│consumer-2-def")
+        .split_whitespace()
+        .collect();
+    assert!(row.contains(&"6") && row.contains(&"orders[3]"), "{s}");
     let row: Vec<&str> = line_with(&s, "│orders   ").split_whitespace().collect();
     assert_eq!(
         &row[..6],

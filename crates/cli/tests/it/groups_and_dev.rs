@@ -30,6 +30,64 @@ async fn group_commands_list_describe_lag_reset_and_delete() {
     assert!(describe.contains("state:     Empty"), "{describe}");
     assert!(describe.contains("members:   0"), "{describe}");
 
+    // A group of the consumer protocol (KIP-848) beside it: listed by type, described with
+    // its epochs.
+    let out = streamctl(
+        &[
+            "-b",
+            b,
+            "consume",
+            "g",
+            "-G",
+            "kip-readers",
+            "-X",
+            "group.protocol=consumer",
+            "-e",
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(stdout_of(&out).lines().count(), 6, "{}", stderr_of(&out));
+    let consumers =
+        stdout_of(&streamctl(&["-b", b, "group", "list", "--type", "consumer"], b"").await);
+    let row = consumers
+        .lines()
+        .find(|l| l.starts_with("kip-readers"))
+        .unwrap();
+    assert!(row.contains("Empty") && row.contains("consumer"), "{row}");
+    assert!(
+        !consumers.lines().any(|l| l.starts_with("readers ")),
+        "{consumers}"
+    );
+    let classic =
+        stdout_of(&streamctl(&["-b", b, "group", "list", "--type", "classic"], b"").await);
+    assert!(
+        classic.lines().any(|l| l.starts_with("readers ")),
+        "{classic}"
+    );
+    assert!(!classic.contains("kip-readers"), "{classic}");
+    let describe = stdout_of(&streamctl(&["-b", b, "group", "describe", "kip-readers"], b"").await);
+    assert!(describe.contains("type:      consumer"), "{describe}");
+    assert!(describe.contains("epochs:    group "), "{describe}");
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(
+        &streamctl(
+            &[
+                "-b",
+                b,
+                "--format",
+                "json",
+                "group",
+                "describe",
+                "kip-readers",
+            ],
+            b"",
+        )
+        .await,
+    ))
+    .unwrap();
+    assert_eq!(json["type"], "consumer", "{json}");
+    assert!(json["group_epoch"].as_i64().unwrap() >= 2, "{json}");
+
     let lag: serde_json::Value = serde_json::from_str(&stdout_of(
         &streamctl(
             &["-b", b, "--format", "json", "group", "lag", "readers"],

@@ -54,6 +54,9 @@ pub struct GroupListing {
     pub protocol_type: String,
     /// The state (`Stable`, `Empty`, …) when the broker reports it (ListGroups v4+).
     pub state: Option<String>,
+    /// The group's type (`classic`, `consumer`) when the broker reports it (ListGroups v5+,
+    /// KIP-848).
+    pub group_type: Option<String>,
     /// The node id of the broker coordinating the group.
     pub coordinator: i32,
 }
@@ -64,11 +67,20 @@ pub struct GroupListing {
 pub struct GroupDescription {
     /// The group id.
     pub group_id: String,
-    /// `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty` or `Dead`.
+    /// `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty` or `Dead` for a
+    /// classic group; `Empty`, `Assigning`, `Reconciling` or `Stable` for a consumer-protocol
+    /// group.
     pub state: String,
+    /// `classic` or `consumer` (KIP-848).
+    pub group_type: String,
+    /// The group epoch (consumer-protocol groups).
+    pub group_epoch: Option<i32>,
+    /// The epoch of the coordinator's target assignment (consumer-protocol groups).
+    pub assignment_epoch: Option<i32>,
     /// The protocol type (`consumer` for consumer groups).
     pub protocol_type: String,
-    /// The assignor chosen by the group (`range`, `cooperative-sticky`, …) while it has members.
+    /// The assignor chosen by the group (`range`, `cooperative-sticky`, …) while it has
+    /// members; the coordinator's assignor (`uniform`, `range`) for a consumer-protocol group.
     pub protocol: String,
     /// The members, by member id.
     pub members: Vec<MemberDescription>,
@@ -88,6 +100,11 @@ pub struct MemberDescription {
     pub client_host: String,
     /// The partitions assigned to it, by topic (empty for groups of another protocol type).
     pub assignment: BTreeMap<String, Vec<i32>>,
+    /// Its epoch (consumer-protocol groups).
+    pub member_epoch: Option<i32>,
+    /// What the coordinator wants it to own once it has reconciled (consumer-protocol
+    /// groups): partitions here but not in `assignment` are still owned by someone else.
+    pub target_assignment: Option<BTreeMap<String, Vec<i32>>>,
 }
 
 /// One partition of a group's position, from [`Admin::group_lag`].
@@ -162,6 +179,7 @@ impl Admin {
                 group_id: g.group_id,
                 protocol_type: g.protocol_type,
                 state: Some(g.group_state).filter(|s| !s.is_empty()),
+                group_type: Some(g.group_type).filter(|t| !t.is_empty()),
                 coordinator: node,
             }));
         }
@@ -170,11 +188,16 @@ impl Admin {
         Ok(groups)
     }
 
-    /// A group's state, protocol and members with their assignments.
+    /// A group's state, protocol and members with their assignments: from
+    /// ConsumerGroupDescribe for a consumer-protocol group (KIP-848; with epochs and each
+    /// member's target), else from DescribeGroups.
     ///
     /// A group the cluster does not know is described as `Dead` with no members, as Kafka
     /// does; use [`Admin::list_groups`] to tell whether it exists.
     pub async fn describe_group(&self, group: &str) -> Result<GroupDescription> {
+        if let Some(d) = self.describe_consumer_protocol_group(group).await? {
+            return Ok(d);
+        }
         let described = retry_coordinator(self, "DescribeGroups", || async move {
             let response = self
                 .coordinator(group)
@@ -218,12 +241,17 @@ impl Admin {
                     client_id: m.client_id,
                     client_host: m.client_host,
                     assignment,
+                    member_epoch: None,
+                    target_assignment: None,
                 }
             })
             .collect();
         Ok(GroupDescription {
             group_id: described.group_id,
             state: described.group_state,
+            group_type: "classic".to_string(),
+            group_epoch: None,
+            assignment_epoch: None,
             protocol_type: described.protocol_type,
             protocol: described.protocol_data,
             members,
@@ -614,7 +642,7 @@ impl Admin {
     }
 
     /// A connection to `group`'s coordinator.
-    async fn coordinator(&self, group: &str) -> Result<Connection> {
+    pub(super) async fn coordinator(&self, group: &str) -> Result<Connection> {
         find_coordinator(&self.cluster, group).await
     }
 
@@ -671,7 +699,7 @@ fn is_coordinator_moving(e: &Error) -> bool {
 }
 
 /// `Ok(())` for error code 0, otherwise the broker error naming the group.
-fn check_group(code: i16, message: Option<String>, group: &str) -> Result<()> {
+pub(super) fn check_group(code: i16, message: Option<String>, group: &str) -> Result<()> {
     check_named(code, message, &format!("group {group}"))
 }
 

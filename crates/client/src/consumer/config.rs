@@ -69,6 +69,33 @@ impl fmt::Display for IsolationLevel {
     }
 }
 
+/// Which group protocol a consumer speaks (`group.protocol`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// `classic` (the default for now): JoinGroup/SyncGroup, assignments computed by the
+    /// group's leader with `partition.assignment.strategy`.
+    #[default]
+    Classic,
+    /// `consumer` (KIP-848): ConsumerGroupHeartbeat, assignments computed by the
+    /// coordinator (`group.remote.assignor`) and reconciled partition by partition.
+    Consumer,
+    /// `auto`: `consumer` when the group's coordinator serves ConsumerGroupHeartbeat, else
+    /// `classic`; the same code works against old and new clusters.
+    Auto,
+}
+
+impl GroupProtocol {
+    /// The protocol by its property value (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "classic" => Some(Self::Classic),
+            "consumer" => Some(Self::Consumer),
+            "auto" => Some(Self::Auto),
+            _ => None,
+        }
+    }
+}
+
 /// Consumer settings. Typed setters on [`ConsumerBuilder`], or Kafka property names via
 /// [`ConsumerConfig::set`].
 #[derive(Debug, Clone)]
@@ -105,6 +132,11 @@ pub struct ConsumerConfig {
     pub max_poll_interval: Duration,
     /// `partition.assignment.strategy` (default `range,cooperative-sticky`, as Kafka 3).
     pub assignors: Vec<Arc<dyn Assignor>>,
+    /// `group.protocol` (default `classic`).
+    pub group_protocol: GroupProtocol,
+    /// `group.remote.assignor`: the coordinator's assignor the consumer protocol asks for
+    /// (`uniform` or `range`); `None` lets the coordinator choose.
+    pub group_remote_assignor: Option<String>,
     /// `isolation.level` (default `read_uncommitted`). Under `read_committed` Fetch stops at
     /// the last stable offset, records of aborted transactions are skipped, and ListOffsets
     /// `latest` (`end_offsets`, `seek_to_end`, `auto.offset.reset=latest`) answers the last
@@ -131,6 +163,8 @@ impl Default for ConsumerConfig {
             max_poll_interval: Duration::from_secs(300),
             assignors: vec![Arc::new(RangeAssignor), Arc::new(CooperativeStickyAssignor)],
             isolation_level: IsolationLevel::ReadUncommitted,
+            group_protocol: GroupProtocol::Classic,
+            group_remote_assignor: None,
         }
     }
 }
@@ -171,6 +205,12 @@ impl ConsumerConfig {
         match property {
             "group.id" => self.group_id = non_empty(v),
             "group.instance.id" => self.group_instance_id = non_empty(v),
+            "group.protocol" => {
+                self.group_protocol = GroupProtocol::from_name(v).ok_or_else(|| {
+                    Error::invalid_config(property, value, "expected classic, consumer or auto")
+                })?;
+            }
+            "group.remote.assignor" => self.group_remote_assignor = non_empty(v),
             "enable.auto.commit" => self.enable_auto_commit = parse_bool(property, v)?,
             "auto.commit.interval.ms" => self.auto_commit_interval = parse_ms(property, v, 1)?,
             "auto.offset.reset" => {
@@ -377,6 +417,18 @@ impl ConsumerBuilder {
     /// `max.poll.interval.ms` (the rebalance timeout).
     pub fn max_poll_interval(mut self, interval: Duration) -> Self {
         self.config.max_poll_interval = interval;
+        self
+    }
+
+    /// `group.protocol`: classic, consumer (KIP-848) or auto.
+    pub fn group_protocol(mut self, protocol: GroupProtocol) -> Self {
+        self.config.group_protocol = protocol;
+        self
+    }
+
+    /// `group.remote.assignor`: the coordinator's assignor under the consumer protocol.
+    pub fn group_remote_assignor(mut self, assignor: impl Into<String>) -> Self {
+        self.config.group_remote_assignor = Some(assignor.into());
         self
     }
 

@@ -1,5 +1,6 @@
 //! The group member: one background task per consumer with a `group.id`, speaking Kafka's
-//! classic group protocol with the coordinator.
+//! classic group protocol with the coordinator, or the consumer protocol (KIP-848,
+//! `group.protocol=consumer`, in [`consumer_protocol`]).
 //!
 //! ```text
 //!  FindCoordinator ─▶ JoinGroup(protocols: one per assignor, each with our subscription)
@@ -127,6 +128,9 @@ pub async fn run(inner: Arc<ConsumerInner>, view: Consumer) {
         cooperative,
         in_group: false,
     };
+    if consumer_protocol::chosen(&m).await {
+        return consumer_protocol::run(m).await;
+    }
     let config = &inner.config;
     let mut attempts =
         Backoff::new(config.client.retry_backoff, config.client.retry_backoff_max).attempts();
@@ -666,3 +670,5 @@ impl Member {
 fn ms(d: Duration) -> i32 {
     i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
 }
+
+mod consumer_protocol;

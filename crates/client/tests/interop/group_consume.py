@@ -1,11 +1,12 @@
 """Joins a consumer group with librdkafka (confluent-kafka, range assignor) and consumes.
 
-Prints "assigned P,P,..." on every assignment, "record P OFFSET" per record, and at the end
+Prints "assigned P,P,..." whenever its assignment changes, "record P OFFSET" per record, and at the end
 "final P,P,..." (the assignment it ended with). Stops once it owns 3 partitions and has read
 100 records of each (then lingers 3 s so the group stays stable for the other member), or
 after SECONDS.
 
-usage: group_consume.py BOOTSTRAP TOPIC GROUP SECONDS
+usage: group_consume.py BOOTSTRAP TOPIC GROUP SECONDS [PROTOCOL]
+PROTOCOL: classic (default: the range assignor) or consumer (KIP-848: the coordinator assigns).
 """
 import sys
 import time
@@ -13,36 +14,35 @@ import time
 from confluent_kafka import Consumer
 
 bootstrap, topic, group, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-c = Consumer({
+protocol = sys.argv[5] if len(sys.argv) > 5 else "classic"
+config = {
     "bootstrap.servers": bootstrap,
     "group.id": group,
-    "partition.assignment.strategy": "range",
     "auto.offset.reset": "earliest",
     "enable.auto.commit": False,
-    "session.timeout.ms": 10000,
-    "heartbeat.interval.ms": 300,
-})
+}
+if protocol == "consumer":
+    # The coordinator assigns, and the session and heartbeat interval are its own.
+    config["group.protocol"] = "consumer"
+else:
+    config.update({
+        "partition.assignment.strategy": "range",
+        "session.timeout.ms": 10000,
+        "heartbeat.interval.ms": 300,
+    })
+c = Consumer(config)
 owned = []
-
-
-def on_assign(consumer, partitions):
-    global owned
-    owned = sorted(p.partition for p in partitions)
-    print("assigned " + ",".join(map(str, owned)), flush=True)
-
-
-def on_revoke(consumer, partitions):
-    global owned
-    owned = []
-    print("revoked", flush=True)
-
-
-c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+c.subscribe([topic])
 deadline = time.time() + seconds
 counts = {}
 done_at = None
 while time.time() < deadline:
     m = c.poll(0.2)
+    # What the consumer owns now (the consumer protocol hands partitions over one by one).
+    now = sorted(tp.partition for tp in c.assignment())
+    if now != owned:
+        owned = now
+        print("assigned " + ",".join(map(str, owned)), flush=True)
     if m is not None:
         if m.error():
             print("error " + str(m.error()), flush=True)

@@ -607,15 +607,7 @@ async fn a_mixed_group_with_librdkafka_splits_the_partitions() {
             String::from_utf8_lossy(&out.stderr)
         );
         // "assigned 0,1,2" lines and "record P OFFSET" lines.
-        let theirs: BTreeSet<i32> = stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("final "))
-            .next_back()
-            .unwrap_or_default()
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let (theirs, theirs_records) = crate::support::group_consume_output(&stdout);
         let ours_parts: BTreeSet<i32> = ours_final.iter().map(|tp| tp.partition).collect();
         assert_eq!(
             ours_parts.len(),
@@ -630,29 +622,9 @@ async fn a_mixed_group_with_librdkafka_splits_the_partitions() {
         assert!(ours_parts.is_disjoint(&theirs));
         // The range assignor gives the first member (sorted by id) 0-2, the other 3-5.
         assert!(ours_parts == BTreeSet::from([0, 1, 2]) || ours_parts == BTreeSet::from([3, 4, 5]));
-        let theirs_records: HashSet<(i32, i64)> = stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("record "))
-            .map(|l| {
-                let (p, o) = l.split_once(' ').unwrap();
-                (p.parse().unwrap(), o.parse().unwrap())
-            })
-            .collect();
         // Every record of our final partitions came to us, of theirs to them.
-        for p in &ours_parts {
-            assert_eq!(
-                ours_seen.iter().filter(|(q, _)| q == p).count(),
-                100,
-                "partition {p}"
-            );
-        }
-        for p in &theirs {
-            assert_eq!(
-                theirs_records.iter().filter(|(q, _)| q == p).count(),
-                100,
-                "partition {p}"
-            );
-        }
+        crate::support::assert_read_all("ours", &ours_parts, &ours_seen, 100);
+        crate::support::assert_read_all("theirs", &theirs, &theirs_records, 100);
         ours.close(Duration::from_secs(10)).await.unwrap();
         dc.shutdown().await;
     })

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use streamctl_client::admin::{OffsetResetSpec, TransactionFilter};
-use streamctl_client::consumer::{Consumer, IsolationLevel, OffsetReset, TopicPartition};
+use streamctl_client::consumer::{
+    Consumer, GroupProtocol, IsolationLevel, OffsetReset, TopicPartition,
+};
 use streamctl_client::producer::{Acks, Producer, Record};
 use streamctl_client::protocol::messages::SUPPORTED;
 use streamctl_client::protocol::ApiKey;
@@ -121,9 +123,11 @@ async fn scenarios(release: KafkaVersion) {
         "{release}: {seen:?}"
     );
 
-    // A consumer group reads everything and commits.
+    // A consumer group reads everything and commits. `group.protocol=auto` speaks the
+    // consumer protocol (KIP-848) to releases that serve it and the classic one to others.
     let member = Consumer::builder(&bootstrap)
         .group_id("versions")
+        .group_protocol(GroupProtocol::Auto)
         .enable_auto_commit(false)
         .auto_offset_reset(OffsetReset::Earliest)
         .fetch_max_wait(Duration::from_millis(100))
@@ -142,8 +146,20 @@ async fn scenarios(release: KafkaVersion) {
     assert_eq!(lag.len(), PARTITIONS as usize, "{release}: {lag:?}");
     assert!(lag.iter().all(|p| p.lag == Some(0)), "{release}: {lag:?}");
     let groups = admin.list_groups().await.unwrap();
-    assert!(
-        groups.iter().any(|g| g.group_id == "versions"),
+    let listed = groups.iter().find(|g| g.group_id == "versions");
+    let expected_type = match release.api_versions(ApiKey::ConsumerGroupHeartbeat) {
+        Some(_) => Some("consumer"),
+        None if release
+            .api_versions(ApiKey::ListGroups)
+            .is_some_and(|(_, hi)| hi >= 5) =>
+        {
+            Some("classic")
+        }
+        None => None,
+    };
+    assert_eq!(
+        listed.map(|g| g.group_type.as_deref()),
+        Some(expected_type),
         "{release}: {groups:?}"
     );
 

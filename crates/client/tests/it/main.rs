@@ -25,6 +25,7 @@ mod chaos;
 mod client;
 mod compaction;
 mod consumer;
+mod consumer_protocol;
 mod eos_chaos;
 mod kafka_versions;
 mod producer;

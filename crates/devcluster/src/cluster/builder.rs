@@ -148,6 +148,20 @@ impl DevClusterBuilder {
         self
     }
 
+    /// `group.consumer.heartbeat.interval.ms`: how often consumer-protocol (KIP-848) members
+    /// heartbeat (default 1 s; Kafka's default is 5 s).
+    pub fn group_consumer_heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.config.group_consumer_heartbeat_interval = interval;
+        self
+    }
+
+    /// `group.consumer.session.timeout.ms`: how long a consumer-protocol (KIP-848) member
+    /// may go without a heartbeat before it is fenced (default 45 s, as Kafka).
+    pub fn group_consumer_session_timeout(mut self, timeout: Duration) -> Self {
+        self.config.group_consumer_session_timeout = timeout;
+        self
+    }
+
     /// `group.min.session.timeout.ms`: the shortest session timeout a group member may ask
     /// for (default 6 s, as Kafka); lower it to test session expiry quickly.
     pub fn group_min_session_timeout(mut self, timeout: Duration) -> Self {

@@ -95,11 +95,13 @@ pub enum Command {
         Vec<OffsetCommit>,
         oneshot::Sender<Vec<ErrorCode>>,
     ),
-    /// OffsetFetch: `None` asks for every committed offset; the flag is `require_stable`.
+    /// OffsetFetch: `None` asks for every committed offset; the flag is `require_stable`;
+    /// then the fetching member (v9: id, epoch), which a consumer-protocol group checks.
     FetchOffsets(
         Option<Vec<(String, Vec<i32>)>>,
         bool,
-        oneshot::Sender<FetchedOffsets>,
+        Option<(Option<String>, i32)>,
+        oneshot::Sender<Result<FetchedOffsets, ErrorCode>>,
     ),
     /// A producer's transaction ended on the group's partition (its marker is durable).
     TxnEnded(i64, bool, i64),
@@ -233,6 +235,9 @@ struct Actor {
     /// The last write of the consumer-protocol group: an answer computed from state that
     /// includes it waits until it is durable, even when the answer itself wrote nothing.
     last_write: Option<Appended>,
+    /// Where the load that built the group read up to: until the group writes, answers
+    /// wait for that instead (the loaded records may not be committed yet).
+    loaded_end: Option<i64>,
     log: InternalLog,
     rx: mpsc::Receiver<Command>,
     done_tx: mpsc::UnboundedSender<Done>,
@@ -251,6 +256,7 @@ pub fn spawn(
     stop: CancellationToken,
     max_metadata: usize,
     (classic_config, consumer_config): (GroupConfig, ConsumerConfig),
+    loaded_end: Option<i64>,
 ) -> GroupHandle {
     let (tx, rx) = mpsc::channel(256);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -266,6 +272,7 @@ pub fn spawn(
         classic_config,
         consumer_config,
         last_write: None,
+        loaded_end,
         log,
         rx,
         done_tx,
@@ -337,7 +344,7 @@ impl Actor {
     fn handle(&mut self, cmd: Command) -> Vec<Effect> {
         let now = Instant::now();
         match cmd {
-            Command::Join(args, reply) => match self.classic_for_join() {
+            Command::Join(args, reply) => match self.classic_for_join(&args.member_id) {
                 Ok(g) => g.join(args, reply, now),
                 Err(code) => {
                     let _ = reply.send(JoinResult::error(&args.member_id, code));
@@ -392,8 +399,14 @@ impl Actor {
                 self.commit(&args, offsets, reply, now);
                 Vec::new()
             }
-            Command::FetchOffsets(topics, require_stable, reply) => {
-                let _ = reply.send(self.fetch_offsets(topics, require_stable));
+            Command::FetchOffsets(topics, require_stable, member, reply) => {
+                let checked = match (&self.group, &member) {
+                    (Membership::Consumer(g), Some((id, epoch))) => {
+                        g.validate_fetch(id.as_deref(), *epoch)
+                    }
+                    _ => Ok(()),
+                };
+                let _ = reply.send(checked.map(|()| self.fetch_offsets(topics, require_stable)));
                 Vec::new()
             }
             Command::TxnEnded(producer_id, commit, marker_offset) => {

@@ -330,9 +330,16 @@ impl ConsumerGroup {
                 self.target.remove(id);
             }
             ConsumerRecord::Current(id, v) => {
-                let Some(old) = self.members.get(id).cloned() else {
+                // A compacted log may hold a member's current assignment before its
+                // metadata record: the member is created here, as Kafka does.
+                if v.is_none() && !self.members.contains_key(id) {
                     return;
-                };
+                }
+                let old = self
+                    .members
+                    .entry(id.clone())
+                    .or_insert_with(|| Member::new(id))
+                    .clone();
                 self.release(&old);
                 let Some(m) = self.members.get_mut(id) else {
                     return;
@@ -491,7 +498,9 @@ impl ConsumerGroup {
             return Err(ErrorCode::UnsupportedVersion);
         }
         if member_epoch != m.epoch {
-            return Err(if m.classic.is_some() {
+            // Transactional producers know ILLEGAL_GENERATION (abortable), not the stale
+            // epoch error, which Kafka maps for them too.
+            return Err(if m.classic.is_some() || transactional {
                 ErrorCode::IllegalGeneration
             } else {
                 ErrorCode::StaleMemberEpoch

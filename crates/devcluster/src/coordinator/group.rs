@@ -302,6 +302,15 @@ impl Group {
         self.generation_id
     }
 
+    /// Whether the group has never held anything: no members, no generation, no protocol
+    /// (it was created by a request that then failed).
+    pub fn holds_nothing(&self) -> bool {
+        self.state == GroupState::Empty
+            && self.generation_id == 0
+            && self.protocol_type.is_none()
+            && self.members.is_empty()
+    }
+
     /// The protocol type, or empty.
     pub fn protocol_type(&self) -> &str {
         self.protocol_type.as_deref().unwrap_or_default()

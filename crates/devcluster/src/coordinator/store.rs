@@ -69,11 +69,15 @@ impl LoadedGroup {
     }
 }
 
-/// Reads a whole `__consumer_offsets` partition into its groups. Offsets written inside a
+/// Reads a whole `__consumer_offsets` partition into its groups, and the log end offset it
+/// read up to (records there may not be committed yet). Offsets written inside a
 /// transaction wait for the producer's marker: COMMIT applies them (a later record of the
 /// partition still wins), ABORT drops them; those still open at the end stay pending.
-pub async fn load(replica: &Partition) -> Result<BTreeMap<String, LoadedGroup>, ApiError> {
+pub async fn load(replica: &Partition) -> Result<(BTreeMap<String, LoadedGroup>, i64), ApiError> {
     let mut groups: BTreeMap<String, LoadedGroup> = BTreeMap::new();
+    // Only the coordinator appends (and it waits for this load), so this is where the read
+    // below ends.
+    let end = replica.offsets().2;
     let records = read_records(replica, |entry| match entry {
         LogEntry::Record {
             key,
@@ -113,7 +117,7 @@ pub async fn load(replica: &Partition) -> Result<BTreeMap<String, LoadedGroup>, 
         groups = groups.len(),
         "loaded __consumer_offsets partition"
     );
-    Ok(groups)
+    Ok((groups, end))
 }
 
 /// Applies one record: the last write for a key wins and a null value deletes it. Records
@@ -273,7 +277,8 @@ mod tests {
             ],
         );
         append(&p, &[(offset_record("b", 0, 0).0, None)]);
-        let groups = load(&p).await.unwrap();
+        let (groups, end) = load(&p).await.unwrap();
+        assert_eq!(end, 8);
         assert_eq!(groups.keys().collect::<Vec<_>>(), vec!["a"]);
         let a = &groups["a"];
         assert_eq!(a.metadata.as_ref().unwrap().generation, 3);

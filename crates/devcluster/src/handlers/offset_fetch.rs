@@ -1,11 +1,12 @@
-//! OffsetFetch: v1–v8.
+//! OffsetFetch: v1–v9.
 //!
 //! The committed offsets of a group, from its coordinator's cache (rebuilt from
 //! `__consumer_offsets` on load). A partition without a commit answers offset -1 and empty
 //! metadata without error, as does every partition of an unknown group. v2+ accept null topics
 //! (every committed offset of the group) and carry group errors at the top level (v1 on each
 //! partition); v5+ return the committed leader epoch; v8 batches groups, each with its own
-//! error (KIP-709).
+//! error (KIP-709); v9 names the fetching member, whose epoch a consumer-protocol group
+//! (KIP-848) checks (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; none for an admin's fetch).
 //! `require_stable` (v7+): a partition whose offset an open transaction has committed
 //! (TxnOffsetCommit, not yet ended by a marker) answers UNSTABLE_OFFSET_COMMIT, which clients
 //! retry; without it, the last offset committed outside or by a committed transaction.
@@ -22,7 +23,7 @@ use crate::coordinator::actor::FetchedOffsets;
 use crate::coordinator::offsets::CommittedOffset;
 
 /// Versions served.
-pub const VERSIONS: (i16, i16) = (1, 8);
+pub const VERSIONS: (i16, i16) = (1, 9);
 
 /// Answers an OffsetFetch request.
 pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
@@ -36,7 +37,12 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
                     .collect::<Vec<_>>()
             });
             let fetched = coordinator
-                .fetch_offsets(&g.group_id, topics, req.require_stable)
+                .fetch_offsets(
+                    &g.group_id,
+                    topics,
+                    req.require_stable,
+                    Some((g.member_id, g.member_epoch)),
+                )
                 .await;
             let (error, found) = split(fetched);
             groups.push(OffsetFetchResponseGroup {
@@ -77,7 +83,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> Offset
             .collect()
     });
     let fetched = coordinator
-        .fetch_offsets(&req.group_id, requested.clone(), req.require_stable)
+        .fetch_offsets(&req.group_id, requested.clone(), req.require_stable, None)
         .await;
     let (error, found) = split(fetched);
     if ctx.version() >= 2 {

@@ -1,13 +1,14 @@
-//! OffsetFetch (API key 9): v1–v8, flexible from v6.
+//! OffsetFetch (API key 9): v1–v9, flexible from v6.
 //!
 //! From v2 a null topic list fetches every committed offset of the group, and errors for the
 //! whole group come back in the top-level `error_code`. v7 adds `require_stable` (wait out
 //! pending transactional commits, KIP-447); v8 fetches for many groups at once (KIP-709), so
-//! the single-group fields give way to `groups`.
+//! the single-group fields give way to `groups`; v9 names the member and its epoch, which a
+//! consumer-protocol group (KIP-848) checks.
 
 kafka_message! {
     /// Asks the group coordinator for committed offsets.
-    pub struct OffsetFetchRequest: OffsetFetch, versions 1..=8, flexible 6 {
+    pub struct OffsetFetchRequest: OffsetFetch, versions 1..=9, flexible 6 {
         /// The group id (single-group form).
         group_id: String [0..=7],
         /// The topics to fetch offsets for, or null for all (single-group form).
@@ -35,6 +36,10 @@ kafka_struct! {
     pub struct OffsetFetchRequestGroup {
         /// The group id.
         group_id: String [8..],
+        /// The member fetching, or null for an admin's fetch.
+        member_id: Option<String> [9.., nullable 9.., default None],
+        /// The member's epoch, or -1.
+        member_epoch: i32 [9.., default -1],
         /// The topics to fetch offsets for, or null for all.
         topics: Option<Vec<OffsetFetchRequestTopics>> [8.., nullable 8.., default Some(Vec::new())],
     }
@@ -52,7 +57,7 @@ kafka_struct! {
 
 kafka_message! {
     /// The committed offsets, per topic (single group) or per group.
-    pub struct OffsetFetchResponse: OffsetFetch, versions 1..=8, flexible 6 {
+    pub struct OffsetFetchResponse: OffsetFetch, versions 1..=9, flexible 6 {
         /// How long the client should back off because of a quota, in ms.
         throttle_time_ms: i32 [3..],
         /// The offsets for each topic (single-group form).

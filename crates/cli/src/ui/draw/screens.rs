@@ -414,6 +414,7 @@ pub(super) fn groups(frame: &mut Frame, area: Rect, app: &App) {
         Row::new(vec![
             Line::from(g.group_id.clone()),
             Line::from(g.state.clone()),
+            Line::from(g.group_type.clone().unwrap_or_else(|| "-".into())),
             Line::from(opt(g.members)),
             Line::from(opt(g.total_lag().map(count))),
             Line::from(trend.map_or(String::new(), |h| spark(&h.points, 16))).yellow(),
@@ -423,10 +424,11 @@ pub(super) fn groups(frame: &mut Frame, area: Rect, app: &App) {
         frame,
         area,
         title,
-        &["GROUP", "STATE", "MEMBERS", "LAG", "LAG TREND"],
+        &["GROUP", "STATE", "TYPE", "MEMBERS", "LAG", "LAG TREND"],
         &[
             Constraint::Min(20),
             Constraint::Length(20),
+            Constraint::Length(9),
             Constraint::Length(8),
             Constraint::Length(12),
             Constraint::Length(16),
@@ -449,15 +451,25 @@ pub(super) fn group_detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         .or_else(|| group.map(|g| g.state.clone()))
         .unwrap_or_else(|| "-".into());
     let protocol = detail.map_or("-".to_string(), |d| d.protocol.clone());
+    // A consumer-protocol group (KIP-848) also shows its epochs and, per member, what it is
+    // about to own once other members release it.
+    let epochs = detail
+        .and_then(|d| d.epochs)
+        .map_or(String::new(), |(g, t)| {
+            format!(", consumer protocol, epoch {g}, target epoch {t}")
+        });
     table(
         frame,
         info,
-        format!(" group {id}: {state}, assignor {protocol}, {members} members "),
-        &["MEMBER", "CLIENT ID", "HOST"],
+        format!(" group {id}: {state}, assignor {protocol}, {members} members{epochs} "),
+        &["MEMBER", "CLIENT ID", "HOST", "EPOCH", "OWNS", "NEXT"],
         &[
-            Constraint::Min(30),
-            Constraint::Length(24),
-            Constraint::Length(20),
+            Constraint::Min(24),
+            Constraint::Length(18),
+            Constraint::Length(14),
+            Constraint::Length(6),
+            Constraint::Min(16),
+            Constraint::Min(10),
         ],
         detail.map_or(&[][..], |d| &d.members[..]),
         None,
@@ -466,6 +478,17 @@ pub(super) fn group_detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
                 m.member_id.clone(),
                 m.client_id.clone(),
                 m.client_host.clone(),
+                m.epoch.map_or("-".to_string(), |e| e.to_string()),
+                if m.owns.is_empty() {
+                    "-".to_string()
+                } else {
+                    m.owns.clone()
+                },
+                if m.next.is_empty() {
+                    "-".to_string()
+                } else {
+                    m.next.clone()
+                },
             ])
         },
     );

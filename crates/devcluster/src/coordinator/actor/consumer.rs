@@ -27,12 +27,17 @@ use crate::coordinator::store::group_write_error;
 
 impl Actor {
     /// The classic group a JoinGroup goes to: an empty consumer-protocol group becomes a
-    /// classic one (its records tombstoned), as in Kafka; a consumer-protocol group with
-    /// members answers INCONSISTENT_GROUP_PROTOCOL.
-    pub(super) fn classic_for_join(&mut self) -> Result<&mut Group, ErrorCode> {
+    /// classic one (its records tombstoned) when a new member joins, as in Kafka; a
+    /// consumer-protocol group with members answers INCONSISTENT_GROUP_PROTOCOL.
+    pub(super) fn classic_for_join(&mut self, member_id: &str) -> Result<&mut Group, ErrorCode> {
         if let Membership::Consumer(g) = &self.group {
             if !g.members().is_empty() {
                 return Err(ErrorCode::InconsistentGroupProtocol);
+            }
+            // Only a new member's join converts the group (a stale member id is refused
+            // without touching it).
+            if !member_id.is_empty() {
+                return Err(ErrorCode::UnknownMemberId);
             }
             let tombstones = g.tombstones();
             if let Err(e) = self.append_consumer(&tombstones, &[]) {
@@ -62,11 +67,13 @@ impl Actor {
         if expired.is_empty() {
             return Vec::new();
         }
+        let ids: Vec<String> = expired.iter().map(|(m, _)| m.clone()).collect();
         let Some(md) = self.log.metadata() else {
+            // The broker is stopping; do not spin on the passed deadlines meanwhile.
+            group.postpone(&ids, now + self.consumer_config.heartbeat_interval);
             return Vec::new();
         };
         let mut next = group.clone();
-        let ids: Vec<String> = expired.iter().map(|(m, _)| m.clone()).collect();
         let records = next.remove_members(&ids, &md);
         match self.append_consumer(&records, &[]) {
             Ok(()) => {
@@ -134,6 +141,13 @@ impl Actor {
         let (records, answer) = match next.heartbeat(&args, md, &self.consumer_config, now) {
             Ok(out) => out,
             Err(refusal) => {
+                // A group this join created (it holds nothing) goes again, as Kafka rolls
+                // the creation back.
+                if let Membership::Classic(g) = &mut self.group {
+                    if g.holds_nothing() && self.offsets.all().is_empty() {
+                        g.mark_dead();
+                    }
+                }
                 let _ = reply.send(Err(refusal));
                 return;
             }
@@ -184,9 +198,19 @@ impl Actor {
         reply: oneshot::Sender<Result<HeartbeatAnswer, Refusal>>,
         answer: HeartbeatAnswer,
     ) {
-        let Some(last) = self.last_write.clone() else {
-            let _ = reply.send(Ok(answer));
-            return;
+        let last = match (&self.last_write, self.loaded_end) {
+            (Some(last), _) => last.clone(),
+            (None, Some(end)) if end > 0 => match self.log.waiter(end - 1) {
+                Ok(w) => w,
+                Err(e) => {
+                    let _ = reply.send(Err((group_write_error(&e), e.message.clone())));
+                    return;
+                }
+            },
+            (None, _) => {
+                let _ = reply.send(Ok(answer));
+                return;
+            }
         };
         self.spawn_waiter(async move {
             let outcome = match last.durable().await {

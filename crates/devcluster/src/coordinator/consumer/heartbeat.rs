@@ -320,21 +320,22 @@ impl ConsumerGroup {
                 )
             })?
         };
-        if existing.is_none() || next.current_value() != member.current_value() {
+        let changed_current = existing.is_none() || next.current_value() != member.current_value();
+        if changed_current {
             self.emit(
                 &mut records,
                 ConsumerRecord::Current(member_id.clone(), Some(next.current_value())),
             );
         }
-        if next.state == MemberState::UnrevokedPartitions {
-            if member.state != MemberState::UnrevokedPartitions || member.epoch != next.epoch {
-                self.revocation_deadlines.insert(
-                    member_id.clone(),
-                    (now + ms_duration(next.rebalance_timeout_ms), next.epoch),
-                );
-            }
-        } else {
+        // As Kafka: the revocation clock restarts whenever the member is given something
+        // (else) to revoke, and stops once it has nothing left to revoke.
+        if next.state != MemberState::UnrevokedPartitions {
             self.revocation_deadlines.remove(&member_id);
+        } else if changed_current {
+            self.revocation_deadlines.insert(
+                member_id.clone(),
+                (now + ms_duration(next.rebalance_timeout_ms), next.epoch),
+            );
         }
         self.sessions
             .insert(member_id.clone(), now + config.session_timeout);

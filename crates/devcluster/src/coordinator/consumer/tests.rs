@@ -352,3 +352,49 @@ fn regular_expressions_follow_new_topics() {
     bad.subscribed_topic_regex = Some("(".into());
     assert_eq!(h.hb(bad), Err(ErrorCode::InvalidRegularExpression));
 }
+
+/// Compaction keeps only the last record per key, so a member's current assignment may come
+/// before its (rewritten) metadata record: the load must still see what it owns.
+#[test]
+fn a_compacted_log_replays_to_the_same_owners() {
+    let mut h = Harness::new(4);
+    h.hb(join("a")).unwrap();
+    h.hb(join("b")).unwrap();
+    h.hb(beat("a", 1, None)).unwrap();
+    assert_eq!(
+        h.group.members()["a"].state,
+        MemberState::UnrevokedPartitions
+    );
+    // a's metadata changes (a new client id) after its last current-assignment record.
+    let mut again = beat("a", 1, None);
+    again.client_id = "renamed".into();
+    h.hb(again).unwrap();
+    // Keep the last record per key, in the order of those last records.
+    let mut last: Vec<(Vec<u8>, ConsumerRecord)> = Vec::new();
+    for r in &h.log {
+        let key = r.encode("g").unwrap().0.to_vec();
+        last.retain(|(k, _)| *k != key);
+        last.push((key, r.clone()));
+    }
+    let position = |kind: &str| {
+        last.iter()
+            .position(|(_, r)| match (kind, r) {
+                ("current", ConsumerRecord::Current(m, _))
+                | ("member", ConsumerRecord::Member(m, _)) => m == "a",
+                _ => false,
+            })
+            .unwrap()
+    };
+    assert!(
+        position("current") < position("member"),
+        "the case under test"
+    );
+    let mut g = ConsumerGroup::new("g");
+    for (_, r) in &last {
+        g.replay(r);
+    }
+    assert_eq!(g.members(), h.group.members());
+    for p in 0..4 {
+        assert_eq!(g.owner(FOO, p), h.group.owner(FOO, p), "partition {p}");
+    }
+}

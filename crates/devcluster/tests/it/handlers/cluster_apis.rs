@@ -29,7 +29,7 @@ async fn api_versions_lists_the_new_handlers() {
         assert_eq!(range(ApiKey::Heartbeat), Some((0, 4)));
         assert_eq!(range(ApiKey::LeaveGroup), Some((0, 5)));
         assert_eq!(range(ApiKey::OffsetCommit), Some((2, 9)));
-        assert_eq!(range(ApiKey::OffsetFetch), Some((1, 8)));
+        assert_eq!(range(ApiKey::OffsetFetch), Some((1, 9)));
         assert_eq!(range(ApiKey::DescribeGroups), Some((0, 5)));
         assert_eq!(range(ApiKey::ListGroups), Some((0, 5)));
         assert_eq!(range(ApiKey::ConsumerGroupHeartbeat), Some((0, 1)));
