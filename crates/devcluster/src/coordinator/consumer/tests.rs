@@ -398,3 +398,210 @@ fn a_compacted_log_replays_to_the_same_owners() {
         assert_eq!(g.owner(FOO, p), h.group.owner(FOO, p), "partition {p}");
     }
 }
+
+/// A partition count change (CreatePartitions) moves the group epoch at the next heartbeat,
+/// and the new partitions are assigned.
+#[test]
+fn new_partitions_are_assigned() {
+    let mut h = Harness::new(2);
+    h.hb(join("a")).unwrap();
+    let epoch = h.group.epoch();
+    h.md = metadata(4);
+    let a = h.hb(beat("a", 1, Some(&[0, 1]))).unwrap();
+    assert_eq!(h.group.epoch(), epoch + 1);
+    assert_eq!(a.assignment, Some(parts(&[0, 1, 2, 3])));
+}
+
+/// A small deterministic generator for the randomized schedule below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+/// What a simulated client believes.
+#[derive(Debug, Clone, Default)]
+struct Client {
+    joined: bool,
+    epoch: i32,
+    owned: BTreeSet<i32>,
+    /// An answer was lost: the next heartbeat is a full one, as clients send after a
+    /// timeout (so the answer carries the whole assignment again).
+    full: bool,
+}
+
+/// A full heartbeat: every field set.
+fn full_beat(id: &str, epoch: i32, owned: &[i32]) -> HeartbeatArgs {
+    let mut args = beat(id, epoch, Some(owned));
+    args.rebalance_timeout_ms = 30_000;
+    args.subscribed_topic_names = Some(vec!["foo".into()]);
+    args
+}
+
+/// Seeded random schedules of joins, heartbeats (with and without owned partitions, some
+/// answers lost), leaves, session expiries, partitions added and static leaves, checked
+/// after every step: no partition is owned by two members, no live member owns what the
+/// coordinator does not count as its, and replaying the records gives the same group. At
+/// the end, with faults stopped, the group converges: every partition owned, Stable.
+#[test]
+fn random_schedules_keep_ownership_exclusive_and_replayable() {
+    for seed in 0..40u64 {
+        let mut rng = Lcg(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut h = Harness::new(6);
+        h.config.session_timeout = Duration::from_secs(10);
+        let ids = ["m0", "m1", "m2", "m3", "m4"];
+        let mut clients: Vec<Client> = vec![Client::default(); ids.len()];
+        for step in 0..300 {
+            let i = rng.below(ids.len() as u64) as usize;
+            let id = ids[i];
+            let action = rng.below(100);
+            let ctx = format!("seed {seed} step {step} {id} action {action}");
+            if !clients[i].joined {
+                if action < 40 {
+                    let answer = h
+                        .hb(join(id))
+                        .unwrap_or_else(|e| panic!("{ctx}: join {e:?}"));
+                    let c = &mut clients[i];
+                    c.joined = true;
+                    c.epoch = answer.member_epoch;
+                    c.owned = answer
+                        .assignment
+                        .and_then(|a| a.get(&FOO).cloned())
+                        .unwrap_or_default();
+                }
+            } else if action < 60 {
+                // A heartbeat; sometimes without owned partitions, sometimes its answer lost.
+                let c = clients[i].clone();
+                let owned: Vec<i32> = c.owned.iter().copied().collect();
+                let report = rng.below(4) != 0;
+                let lost = rng.below(8) == 0;
+                let args = if c.full {
+                    full_beat(id, c.epoch, &owned)
+                } else {
+                    beat(id, c.epoch, report.then_some(&owned[..]))
+                };
+                let result = h.hb(args);
+                match result {
+                    Ok(_) if lost => clients[i].full = true,
+                    Ok(answer) => {
+                        let c = &mut clients[i];
+                        c.epoch = answer.member_epoch;
+                        c.full = false;
+                        if let Some(a) = answer.assignment {
+                            c.owned = a.get(&FOO).cloned().unwrap_or_default();
+                        }
+                    }
+                    Err(ErrorCode::FencedMemberEpoch | ErrorCode::UnknownMemberId) => {
+                        clients[i] = Client::default();
+                    }
+                    Err(e) => panic!("{ctx}: {e:?}"),
+                }
+            } else if action < 66 {
+                let _ = h.hb(beat(id, -1, None));
+                clients[i] = Client::default();
+            } else if action < 72 {
+                // Time passes: members that did not heartbeat lately are fenced.
+                h.now += Duration::from_secs(rng.below(12));
+                let expired: Vec<String> =
+                    h.group.expired(h.now).into_iter().map(|(m, _)| m).collect();
+                let md = h.md.clone();
+                let records = h.group.remove_members(&expired, &md);
+                h.log.extend(records);
+            } else if action < 74 && h.md.topics["foo"].partitions.len() < 12 {
+                let n = h.md.topics["foo"].partitions.len() as i32 + 2;
+                h.md = metadata(n);
+                h.md.version = 2 + step as u64;
+            }
+            h.check_exclusive();
+            for (k, c) in clients.iter().enumerate() {
+                let Some(m) = h.group.members().get(ids[k]) else {
+                    continue;
+                };
+                if !c.joined {
+                    continue;
+                }
+                let counted: BTreeSet<i32> = m
+                    .assigned
+                    .get(&FOO)
+                    .into_iter()
+                    .chain(m.pending_revocation.get(&FOO))
+                    .flatten()
+                    .copied()
+                    .collect();
+                assert!(
+                    c.owned.is_subset(&counted),
+                    "{ctx}: {} owns {:?}, the coordinator counts {counted:?}",
+                    ids[k],
+                    c.owned
+                );
+            }
+            let replayed = h.replayed();
+            assert_eq!(replayed.members(), h.group.members(), "{ctx}");
+            assert_eq!(
+                (replayed.epoch(), replayed.target_epoch()),
+                (h.group.epoch(), h.group.target_epoch()),
+                "{ctx}"
+            );
+        }
+        // Faults stop; every client (re)joins and heartbeats until the group is stable.
+        for (k, c) in clients.iter_mut().enumerate() {
+            if !c.joined {
+                let answer = h.hb(join(ids[k])).unwrap();
+                c.joined = true;
+                c.epoch = answer.member_epoch;
+                c.owned = answer
+                    .assignment
+                    .and_then(|a| a.get(&FOO).cloned())
+                    .unwrap_or_default();
+            }
+        }
+        for _ in 0..20 {
+            for (k, c) in clients.iter_mut().enumerate() {
+                if !c.joined {
+                    continue;
+                }
+                let owned: Vec<i32> = c.owned.iter().copied().collect();
+                let args = if c.full {
+                    full_beat(ids[k], c.epoch, &owned)
+                } else {
+                    beat(ids[k], c.epoch, Some(&owned))
+                };
+                match h.hb(args) {
+                    Ok(answer) => {
+                        c.epoch = answer.member_epoch;
+                        c.full = false;
+                        if let Some(a) = answer.assignment {
+                            c.owned = a.get(&FOO).cloned().unwrap_or_default();
+                        }
+                    }
+                    Err(_) => {
+                        // Fenced (an answer was lost): rejoin, as a client does.
+                        let answer = h.hb(join(ids[k])).unwrap();
+                        c.epoch = answer.member_epoch;
+                        c.owned = answer
+                            .assignment
+                            .and_then(|a| a.get(&FOO).cloned())
+                            .unwrap_or_default();
+                    }
+                }
+            }
+        }
+        let n = h.md.topics["foo"].partitions.len();
+        assert_eq!(
+            h.group.state(),
+            ConsumerGroupState::Stable,
+            "seed {seed}: {:#?}\nclients {clients:?}\ntarget epoch {} epoch {}",
+            h.group.members(),
+            h.group.target_epoch(),
+            h.group.epoch()
+        );
+        let owned: usize = clients.iter().map(|c| c.owned.len()).sum();
+        assert_eq!(owned, n, "seed {seed}: every partition owned once");
+    }
+}
