@@ -53,7 +53,12 @@ impl Admin {
                         "the ConsumerGroupDescribe response has no result for group {group}"
                     ))
                 })?;
-            if ErrorCode::from_code(described.error_code) == ErrorCode::GroupIdNotFound {
+            // Not a consumer-protocol group, or a broker that lists the API without the
+            // protocol switched on: DescribeGroups answers instead.
+            if matches!(
+                ErrorCode::from_code(described.error_code),
+                ErrorCode::GroupIdNotFound | ErrorCode::UnsupportedVersion
+            ) {
                 return Ok(None);
             }
             check_group(described.error_code, described.error_message.clone(), group)?;

@@ -129,7 +129,10 @@ pub async fn run(inner: Arc<ConsumerInner>, view: Consumer) {
         in_group: false,
     };
     if consumer_protocol::chosen(&m).await {
-        return consumer_protocol::run(m).await;
+        match consumer_protocol::run(m).await {
+            Some(classic) => m = classic,
+            None => return,
+        }
     }
     let config = &inner.config;
     let mut attempts =

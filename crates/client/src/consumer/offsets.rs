@@ -323,6 +323,9 @@ pub(crate) async fn commit(inner: &ConsumerInner, offsets: &[(TopicPartition, i6
             Ok(conn) => conn.call(request).await,
             Err(e) => Err(e),
         };
+        // A stale member epoch (KIP-848: a heartbeat moved the epoch meanwhile) is retried
+        // with the member's new epoch, on the same coordinator.
+        let mut keep_coordinator = false;
         let retry_error = match result {
             Ok(response) => {
                 let mut retry = None;
@@ -337,6 +340,9 @@ pub(crate) async fn commit(inner: &ConsumerInner, offsets: &[(TopicPartition, i6
                         if is_coordinator_error(code)
                             || code == ErrorCode::CoordinatorLoadInProgress
                         {
+                            retry = Some(error);
+                        } else if code == ErrorCode::StaleMemberEpoch {
+                            keep_coordinator = true;
                             retry = Some(error);
                         } else {
                             return Err(error);
@@ -362,7 +368,9 @@ pub(crate) async fn commit(inner: &ConsumerInner, offsets: &[(TopicPartition, i6
             Err(e) if e.is_retriable() => e,
             Err(e) => return Err(e),
         };
-        coordinator_lost(inner).await;
+        if !keep_coordinator {
+            coordinator_lost(inner).await;
+        }
         let delay = attempts.next_delay();
         if tokio::time::Instant::now() + delay >= deadline {
             return Err(retry_error);

@@ -295,3 +295,41 @@ async fn a_consumer_protocol_group_mixed_with_librdkafka() {
     })
     .await;
 }
+
+/// `group.protocol=auto` joining a classic group that has members (which the coordinator
+/// cannot upgrade yet) falls back to the classic protocol, and the two members share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_joins_a_classic_group_classically() {
+    bounded(async {
+        let dc = cluster().await;
+        dc.create_topic("auto-classic", 4, 3).unwrap();
+        let classic = member(&dc, "auto-classic-group")
+            .group_protocol(GroupProtocol::Classic)
+            .heartbeat_interval(Duration::from_millis(200))
+            .build()
+            .await
+            .unwrap();
+        classic.subscribe(["auto-classic"]).unwrap();
+        let mut seen = HashSet::new();
+        let first = [classic];
+        wait_for("the classic member", &first, &mut seen, |s| {
+            balanced(s, 1, 4)
+        })
+        .await;
+        let auto = member(&dc, "auto-classic-group")
+            .group_protocol(GroupProtocol::Auto)
+            .heartbeat_interval(Duration::from_millis(200))
+            .build()
+            .await
+            .unwrap();
+        auto.subscribe(["auto-classic"]).unwrap();
+        let [classic] = first;
+        let members = [classic, auto];
+        wait_for("both members", &members, &mut seen, |s| balanced(s, 2, 4)).await;
+        for c in &members {
+            c.close(Duration::from_secs(10)).await.unwrap();
+        }
+        dc.shutdown().await;
+    })
+    .await;
+}

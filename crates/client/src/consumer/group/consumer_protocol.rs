@@ -56,6 +56,8 @@ struct Heartbeats {
     /// The coordinator's last assignment, by topic id; partitions of topics our metadata
     /// does not know yet wait here.
     target: BTreeMap<Uuid, BTreeSet<i32>>,
+    /// The names of the topics we own, as they were when assigned.
+    names: BTreeMap<Uuid, String>,
 }
 
 /// Whether the group should speak the consumer protocol: as configured, or for `auto`
@@ -96,8 +98,9 @@ pub(super) async fn chosen(m: &Member) -> bool {
 }
 
 /// The member's task under the consumer protocol; returns when the consumer closes or is
-/// fenced for good.
-pub(super) async fn run(mut m: Member) {
+/// fenced for good, or gives the member back for the classic protocol when
+/// `group.protocol=auto` finds the coordinator cannot do it after all.
+pub(super) async fn run(mut m: Member) -> Option<Member> {
     m.member_id = Uuid::new_v4().simple().to_string();
     let inner = m.inner.clone();
     let config = &inner.config;
@@ -109,9 +112,11 @@ pub(super) async fn run(mut m: Member) {
         sent: Sent::default(),
         owned: BTreeMap::new(),
         target: BTreeMap::new(),
+        names: BTreeMap::new(),
     };
     let mut attempts =
         Backoff::new(config.client.retry_backoff, config.client.retry_backoff_max).attempts();
+    let mut fenced_in_a_row = 0u32;
     let mut next_heartbeat = Instant::now();
     let mut last_accepted = Instant::now();
     let mut next_commit = Instant::now() + config.auto_commit_interval;
@@ -127,10 +132,10 @@ pub(super) async fn run(mut m: Member) {
         wake.as_mut().enable();
         if inner.state().closed || inner.stop.is_cancelled() {
             h.leave().await;
-            return;
+            return None;
         }
         let subscribed = inner.state().subscription_active();
-        if !subscribed {
+        if !subscribed && h.m.in_group {
             h.leave().await;
         }
         tokio::select! {
@@ -143,10 +148,25 @@ pub(super) async fn run(mut m: Member) {
                 match h.heartbeat().await {
                     Ok(ack) => {
                         attempts.reset();
+                        fenced_in_a_row = 0;
                         last_accepted = Instant::now();
                         next_heartbeat = if ack { Instant::now() } else { Instant::now() + h.interval };
                     }
-                    Err(Outcome::Rejoin) => next_heartbeat = Instant::now(),
+                    Err(Outcome::Rejoin) => {
+                        // At once the first time; a coordinator that keeps fencing the
+                        // rejoin (before KAFKA-19233, until the old member's session ends)
+                        // is asked again with backoff.
+                        fenced_in_a_row += 1;
+                        next_heartbeat = if fenced_in_a_row > 1 {
+                            Instant::now() + attempts.next_delay()
+                        } else {
+                            Instant::now()
+                        };
+                    }
+                    Err(Outcome::Fallback(why)) => {
+                        info!(group = %h.m.group_id, reason = %why, "group.protocol=auto: the classic protocol after all");
+                        return Some(h.m);
+                    }
                     Err(Outcome::Retry) => {
                         next_heartbeat = Instant::now() + attempts.next_delay();
                         if h.m.in_group && last_accepted.elapsed() > config.session_timeout {
@@ -158,7 +178,7 @@ pub(super) async fn run(mut m: Member) {
                         warn!(group = %h.m.group_id, error = %e, "left the group for good");
                         h.lost().await;
                         inner.report(e);
-                        return;
+                        return None;
                     }
                 }
             }
@@ -186,6 +206,9 @@ enum Outcome {
     Retry,
     /// Give up (fenced by another static member, the broker cannot do it, a bad config).
     Fatal(Error),
+    /// `group.protocol=auto`, and the coordinator cannot take us in this protocol (it does
+    /// not serve it, or the group is a classic group with members): the classic protocol.
+    Fallback(String),
 }
 
 impl Heartbeats {
@@ -242,7 +265,7 @@ impl Heartbeats {
         let response: ConsumerGroupHeartbeatResponse = match conn.call(request).await {
             Ok(r) => r,
             Err(Error::UnsupportedVersion { .. }) => {
-                return Err(Outcome::Fatal(self.unsupported()));
+                return Err(self.unsupported());
             }
             Err(e) => {
                 debug!(group = %self.m.group_id, error = %e, "heartbeat failed");
@@ -258,7 +281,10 @@ impl Heartbeats {
         if let Some(id) = response.member_id.filter(|id| !id.is_empty()) {
             self.m.member_id = id;
         }
-        self.epoch = response.member_epoch;
+        // A success answer always carries a positive epoch; anything else is ignored.
+        if response.member_epoch > 0 {
+            self.epoch = response.member_epoch;
+        }
         self.full = false;
         if let Some(t) = sent_topics {
             self.sent.topics = Some(t);
@@ -287,8 +313,15 @@ impl Heartbeats {
         Ok(self.reconcile().await)
     }
 
-    fn unsupported(&self) -> Error {
-        Error::Broker {
+    /// The coordinator does not serve the protocol: the classic one under `auto` (before
+    /// the first join), else an error for good.
+    fn unsupported(&self) -> Outcome {
+        if self.may_fall_back() {
+            return Outcome::Fallback(
+                "the coordinator does not serve ConsumerGroupHeartbeat".into(),
+            );
+        }
+        Outcome::Fatal(Error::Broker {
             code: ErrorCode::UnsupportedVersion,
             message: Some(format!(
                 "group {}: the coordinator does not serve the consumer group protocol (KIP-848); use group.protocol=classic or auto",
@@ -296,7 +329,14 @@ impl Heartbeats {
             )),
             topic: None,
             partition: None,
-        }
+        })
+    }
+
+    /// Whether `group.protocol=auto` may still choose the classic protocol: nothing joined.
+    fn may_fall_back(&self) -> bool {
+        self.m.inner.config.group_protocol == crate::consumer::GroupProtocol::Auto
+            && !self.m.in_group
+            && self.epoch == 0
     }
 
     async fn on_error(&mut self, code: ErrorCode, message: Option<String>) -> Outcome {
@@ -321,15 +361,18 @@ impl Heartbeats {
                 self.lost().await;
                 Outcome::Rejoin
             }
+            ErrorCode::GroupIdNotFound if self.may_fall_back() => {
+                Outcome::Fallback("the group is a classic group with members".into())
+            }
             ErrorCode::FencedInstanceId
             | ErrorCode::UnreleasedInstanceId
             | ErrorCode::GroupMaxSizeReached
+            | ErrorCode::GroupIdNotFound
             | ErrorCode::InvalidRequest
             | ErrorCode::UnsupportedAssignor
             | ErrorCode::InvalidRegularExpression
-            | ErrorCode::GroupAuthorizationFailed
-            | ErrorCode::TopicAuthorizationFailed => Outcome::Fatal(error()),
-            ErrorCode::UnsupportedVersion => Outcome::Fatal(self.unsupported()),
+            | ErrorCode::GroupAuthorizationFailed => Outcome::Fatal(error()),
+            ErrorCode::UnsupportedVersion => self.unsupported(),
             code if offsets::is_coordinator_error(code) => {
                 offsets::coordinator_lost(&inner).await;
                 Outcome::Retry
@@ -346,24 +389,26 @@ impl Heartbeats {
     /// changed (the coordinator must hear it at once).
     async fn reconcile(&mut self) -> bool {
         let inner = self.m.inner.clone();
-        let mut names: BTreeMap<Uuid, String> = BTreeMap::new();
-        let mut unknown = false;
-        for id in self.target.keys().chain(self.owned.keys()) {
-            match inner.cluster.topic_name(*id) {
-                Some(n) => {
-                    names.insert(*id, n);
+        // Topics we own keep the name they were assigned under (a metadata answer that
+        // leaves them out, or their deletion, must not hide them); new ones are named from
+        // metadata, and wait while it does not know them.
+        let mut names = self.names.clone();
+        let unknown =
+            |names: &BTreeMap<Uuid, String>| self.target.keys().any(|id| !names.contains_key(id));
+        if unknown(&names) {
+            for id in self.target.keys() {
+                if let Some(n) = inner.cluster.topic_name(*id) {
+                    names.entry(*id).or_insert(n);
                 }
-                None => unknown = true,
             }
         }
-        if unknown {
-            // A topic we have not seen yet: learn its name; until then its partitions wait.
+        if unknown(&names) {
             if let Err(e) = inner.cluster.refresh_all().await {
                 debug!(error = %e, "metadata refresh for assigned topic ids failed");
             }
-            for id in self.target.keys().chain(self.owned.keys()) {
+            for id in self.target.keys() {
                 if let Some(n) = inner.cluster.topic_name(*id) {
-                    names.insert(*id, n);
+                    names.entry(*id).or_insert(n);
                 }
             }
         }
@@ -397,6 +442,11 @@ impl Heartbeats {
                 }
             }
         }
+        for (id, _) in &added {
+            if let Some(n) = names.get(id) {
+                self.names.insert(*id, n.clone());
+            }
+        }
         if !added.is_empty() {
             let partitions: Vec<TopicPartition> = added.iter().map(tp).collect();
             inner.add_partitions(&partitions);
@@ -409,6 +459,7 @@ impl Heartbeats {
             }
         }
         self.owned.retain(|_, ps| !ps.is_empty());
+        self.names.retain(|id, _| self.owned.contains_key(id));
         info!(group = %self.m.group_id, epoch = self.epoch, revoked = revoked.len(), added = added.len(), owned = self.m.owned.len(), "reconciled");
         true
     }
@@ -417,6 +468,7 @@ impl Heartbeats {
     async fn lost(&mut self) {
         self.m.lose().await;
         self.owned.clear();
+        self.names.clear();
         self.target.clear();
         self.epoch = 0;
         self.full = true;
@@ -432,6 +484,7 @@ impl Heartbeats {
         let all: Vec<TopicPartition> = self.m.owned.iter().cloned().collect();
         self.m.revoke(&all).await;
         self.owned.clear();
+        self.names.clear();
         self.m.in_group = false;
         self.m.inner.state().generation = None;
         let inner = self.m.inner.clone();

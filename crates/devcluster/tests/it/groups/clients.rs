@@ -177,18 +177,21 @@ async fn a_kafka_python_consumer_resumes_from_the_committed_offset() {
     c.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_killed() {
+/// Runs a Python client's script that prints `trigger` when the group's coordinator should
+/// die: kills it, waits for a new leader of the group's `__consumer_offsets` partition, and
+/// tells the script (a line on its stdin). Returns the script's summary and the killed node.
+async fn script_killing_the_coordinator(
+    c: &DevCluster,
+    py: std::path::PathBuf,
+    script: &str,
+    args: &[&str],
+    group: &str,
+    trigger: &str,
+) -> (String, i32) {
     use tokio::io::AsyncWriteExt;
-    let Some(py) = python("confluent_kafka") else {
-        return;
-    };
-    let c = cluster(3).await;
-    c.create_topic("failover-offsets", 4, 3).unwrap();
-    let script = interop_script("confluent_offsets_failover.py");
     let mut child = Command::new(py)
-        .arg(script)
-        .args([&c.bootstrap_servers(), "failover-offsets", "failover-group"])
+        .arg(interop_script(script))
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -201,11 +204,11 @@ async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_ki
     let mut killed = None;
     let finished = tokio::time::timeout(TOOL_TIMEOUT, async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if line == "committed" {
-                let (node, _) = coordinator(&c, "failover-group").await;
+            if line == trigger {
+                let (node, _) = coordinator(c, group).await;
                 c.kill_broker(node).await.unwrap();
-                let p = partition_for("failover-group", 10);
-                wait_partition(&c, OFFSETS_TOPIC, p, "a new leader", |l, _| {
+                let p = partition_for(group, 10);
+                wait_partition(c, OFFSETS_TOPIC, p, "a new leader", |l, _| {
                     l >= 0 && l != node
                 })
                 .await;
@@ -220,10 +223,57 @@ async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_ki
     .await
     .expect("the script did not finish in time");
     let summary = script_summary(&finished, &out);
-    println!(
-        "{summary} (coordinator {} killed)",
-        killed.expect("never killed")
-    );
+    (summary.to_string(), killed.expect("never killed"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_finds_its_committed_offsets_after_the_coordinator_is_killed() {
+    let Some(py) = python("confluent_kafka") else {
+        return;
+    };
+    let c = cluster(3).await;
+    c.create_topic("failover-offsets", 4, 3).unwrap();
+    let bootstrap = c.bootstrap_servers();
+    let args = [bootstrap.as_str(), "failover-offsets", "failover-group"];
+    let (summary, node) = script_killing_the_coordinator(
+        &c,
+        py,
+        "confluent_offsets_failover.py",
+        &args,
+        "failover-group",
+        "committed",
+    )
+    .await;
+    println!("{summary} (coordinator {node} killed)");
+    c.shutdown().await;
+}
+
+/// KIP-848 with librdkafka through a coordinator failover: the new coordinator loads the
+/// group from `__consumer_offsets` and the members go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_consumer_protocol_survives_a_coordinator_failover() {
+    let Some(py) = python("confluent_kafka") else {
+        return;
+    };
+    let c = cluster(3).await;
+    c.create_topic("kip848-failover", 6, 3).unwrap();
+    let bootstrap = c.bootstrap_servers();
+    let args = [
+        bootstrap.as_str(),
+        "kip848-failover",
+        "kip848-failover-group",
+        "failover",
+    ];
+    let (summary, node) = script_killing_the_coordinator(
+        &c,
+        py,
+        "confluent_kip848.py",
+        &args,
+        "kip848-failover-group",
+        "kill",
+    )
+    .await;
+    println!("{summary} (coordinator {node} killed)");
     c.shutdown().await;
 }
 
