@@ -18,9 +18,7 @@
 //! `group` is Kafka's classic protocol, `consumer` the consumer protocol (KIP-848), `offsets`
 //! the committed offsets either kind of group keeps, `actor` the task owning one group,
 //! `store` the partition I/O (writes and loading), [`records`] the record formats. Not
-//! implemented: offset retention and expiry (`commit_timestamp` is kept), `group.max.size`,
-//! classic members inside a consumer-protocol group (and so online upgrades of groups with
-//! members).
+//! implemented: offset retention and expiry (`commit_timestamp` is kept), `group.max.size`.
 
 pub(crate) mod actor;
 pub(crate) mod consumer;

@@ -333,3 +333,184 @@ async fn auto_joins_a_classic_group_classically() {
     })
     .await;
 }
+
+/// A classic member (JoinGroup/SyncGroup) joining a consumer-protocol group with members is
+/// taken in by the coordinator (Kafka 4's mixed groups), and the two share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_member_joins_a_consumer_protocol_group() {
+    bounded(async {
+        let dc = cluster().await;
+        dc.create_topic("mixed-kinds", 4, 3).unwrap();
+        produce(&dc, "mixed-kinds", 4, 400).await;
+        let modern = member(&dc, "mixed-kinds-group").build().await.unwrap();
+        modern.subscribe(["mixed-kinds"]).unwrap();
+        let mut seen = HashSet::new();
+        let first = [modern];
+        wait_for("the consumer-protocol member", &first, &mut seen, |s| {
+            balanced(s, 1, 4)
+        })
+        .await;
+        let classic = member(&dc, "mixed-kinds-group")
+            .group_protocol(GroupProtocol::Classic)
+            .heartbeat_interval(Duration::from_millis(200))
+            .build()
+            .await
+            .unwrap();
+        classic.subscribe(["mixed-kinds"]).unwrap();
+        let [modern] = first;
+        let members = [modern, classic];
+        wait_for("both kinds of member", &members, &mut seen, |s| {
+            balanced(s, 2, 4)
+        })
+        .await;
+        while seen.len() < 400 {
+            for c in &members {
+                for r in c.poll(Duration::from_millis(50)).await.unwrap() {
+                    seen.insert((r.partition, r.offset));
+                }
+            }
+        }
+        // Commit first: once the consumer-protocol member leaves, the group goes back to
+        // being classic and rebalances, and a commit of the old generation is refused.
+        for c in &members {
+            c.commit().await.unwrap();
+        }
+        for c in &members {
+            c.close(Duration::from_secs(10)).await.unwrap();
+        }
+        dc.shutdown().await;
+    })
+    .await;
+}
+
+/// A classic group upgraded online (Kafka 4): two classic members consume and commit, a
+/// consumer-protocol member joins, the group becomes a consumer-protocol group with the
+/// classic members carrying on in it, and every record is read with nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_group_is_upgraded_online() {
+    bounded(async {
+        let dc = cluster().await;
+        dc.create_topic("upgrade", 4, 3).unwrap();
+        produce(&dc, "upgrade", 4, 400).await;
+        let mut seen = HashSet::new();
+        let mut classic = Vec::new();
+        for _ in 0..2 {
+            let c = member(&dc, "upgrade-group")
+                .group_protocol(GroupProtocol::Classic)
+                .heartbeat_interval(Duration::from_millis(200))
+                .build()
+                .await
+                .unwrap();
+            c.subscribe(["upgrade"]).unwrap();
+            classic.push(c);
+        }
+        wait_for("two classic members", &classic, &mut seen, |s| {
+            balanced(s, 2, 4)
+        })
+        .await;
+        for c in &classic {
+            c.commit().await.unwrap();
+        }
+        let admin = streamctl_client::Admin::connect(streamctl_client::ClientConfig::new(
+            &dc.bootstrap_servers(),
+        ))
+        .await
+        .unwrap();
+        let kind = |groups: Vec<streamctl_client::admin::GroupListing>| {
+            groups
+                .into_iter()
+                .find(|g| g.group_id == "upgrade-group")
+                .and_then(|g| g.group_type)
+        };
+        assert_eq!(
+            kind(admin.list_groups().await.unwrap()).as_deref(),
+            Some("classic")
+        );
+        let modern = member(&dc, "upgrade-group").build().await.unwrap();
+        modern.subscribe(["upgrade"]).unwrap();
+        let mut members = classic;
+        members.push(modern);
+        wait_for("three members of both kinds", &members, &mut seen, |s| {
+            balanced(s, 3, 4)
+        })
+        .await;
+        assert_eq!(
+            kind(admin.list_groups().await.unwrap()).as_deref(),
+            Some("consumer")
+        );
+        produce(&dc, "upgrade", 4, 400).await;
+        while seen.len() < 800 {
+            for c in &members {
+                for r in c.poll(Duration::from_millis(50)).await.unwrap() {
+                    seen.insert((r.partition, r.offset));
+                }
+                c.commit().await.unwrap();
+            }
+        }
+        let described = admin.describe_group("upgrade-group").await.unwrap();
+        assert_eq!(described.group_type, "consumer");
+        assert_eq!(described.members.len(), 3, "{described:?}");
+        for c in &members {
+            c.close(Duration::from_secs(10)).await.unwrap();
+        }
+        let offsets = admin.group_offsets("upgrade-group").await.unwrap();
+        assert_eq!(offsets.values().sum::<i64>(), 800, "{offsets:?}");
+        dc.shutdown().await;
+    })
+    .await;
+}
+
+/// Kafka 4's online downgrade: when the last consumer-protocol member leaves a group whose
+/// other members are classic, the group becomes classic again and they take everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_consumer_protocol_member_leaving_makes_the_group_classic() {
+    bounded(async {
+        let dc = cluster().await;
+        dc.create_topic("downgrade", 4, 3).unwrap();
+        produce(&dc, "downgrade", 4, 400).await;
+        let modern = member(&dc, "downgrade-group").build().await.unwrap();
+        modern.subscribe(["downgrade"]).unwrap();
+        let mut seen = HashSet::new();
+        let first = [modern];
+        wait_for("the consumer-protocol member", &first, &mut seen, |s| {
+            balanced(s, 1, 4)
+        })
+        .await;
+        let classic = member(&dc, "downgrade-group")
+            .group_protocol(GroupProtocol::Classic)
+            .heartbeat_interval(Duration::from_millis(200))
+            .build()
+            .await
+            .unwrap();
+        classic.subscribe(["downgrade"]).unwrap();
+        let [modern] = first;
+        let both = [modern, classic];
+        wait_for("both kinds", &both, &mut seen, |s| balanced(s, 2, 4)).await;
+        for c in &both {
+            c.commit().await.unwrap();
+        }
+        let [modern, classic] = both;
+        modern.close(Duration::from_secs(10)).await.unwrap();
+        let last = [classic];
+        wait_for("the classic member alone", &last, &mut seen, |s| {
+            balanced(s, 1, 4)
+        })
+        .await;
+        let admin = streamctl_client::Admin::connect(streamctl_client::ClientConfig::new(
+            &dc.bootstrap_servers(),
+        ))
+        .await
+        .unwrap();
+        let described = admin.describe_group("downgrade-group").await.unwrap();
+        assert_eq!(described.group_type, "classic", "{described:?}");
+        assert_eq!(described.members.len(), 1, "{described:?}");
+        while seen.len() < 400 {
+            for r in last[0].poll(Duration::from_millis(50)).await.unwrap() {
+                seen.insert((r.partition, r.offset));
+            }
+        }
+        last[0].close(Duration::from_secs(10)).await.unwrap();
+        dc.shutdown().await;
+    })
+    .await;
+}

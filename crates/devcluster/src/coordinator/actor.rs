@@ -344,17 +344,23 @@ impl Actor {
     fn handle(&mut self, cmd: Command) -> Vec<Effect> {
         let now = Instant::now();
         match cmd {
-            Command::Join(args, reply) => match self.classic_for_join(&args.member_id) {
-                Ok(g) => g.join(args, reply, now),
-                Err(code) => {
-                    let _ = reply.send(JoinResult::error(&args.member_id, code));
-                    Vec::new()
+            Command::Join(args, reply) => {
+                if matches!(&self.group, Membership::Consumer(g) if !g.members().is_empty()) {
+                    self.classic_join_consumer_group(args, reply, now);
+                    return Vec::new();
                 }
-            },
+                match self.classic_for_join(&args.member_id) {
+                    Ok(g) => g.join(args, reply, now),
+                    Err(code) => {
+                        let _ = reply.send(JoinResult::error(&args.member_id, code));
+                        Vec::new()
+                    }
+                }
+            }
             Command::Sync(args, reply) => match &mut self.group {
                 Membership::Classic(g) => g.sync(args, reply, now),
                 Membership::Consumer(_) => {
-                    let _ = reply.send(SyncResult::error(ErrorCode::UnknownMemberId));
+                    self.classic_sync_consumer_group(&args, reply);
                     Vec::new()
                 }
             },
@@ -366,7 +372,12 @@ impl Actor {
                         generation,
                         now,
                     ),
-                    Membership::Consumer(_) => ErrorCode::UnknownMemberId,
+                    Membership::Consumer(g) => g.classic_heartbeat(
+                        &who.member_id,
+                        who.group_instance_id.as_deref(),
+                        generation,
+                        now,
+                    ),
                 };
                 let _ = reply.send(error);
                 Vec::new()
@@ -378,8 +389,7 @@ impl Actor {
                     effects
                 }
                 Membership::Consumer(_) => {
-                    let n = members.len();
-                    let _ = reply.send((ErrorCode::None, vec![ErrorCode::UnknownMemberId; n]));
+                    self.classic_leave_consumer_group(&members, reply);
                     Vec::new()
                 }
             },

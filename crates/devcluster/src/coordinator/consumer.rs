@@ -20,6 +20,7 @@
 //! partition after a failover has the same epochs and assignments.
 
 mod assignor;
+mod classic;
 mod heartbeat;
 mod reconcile;
 
@@ -36,6 +37,7 @@ use super::records::consumer::{
 };
 use crate::controller::ClusterMetadata;
 
+pub use classic::ClassicJoin;
 pub use heartbeat::{validate as validate_heartbeat, HeartbeatAnswer, HeartbeatArgs, Refusal};
 
 /// Partitions by topic id.
@@ -393,6 +395,11 @@ impl ConsumerGroup {
     /// tombstoned does not).
     pub fn exists(&self) -> bool {
         !self.deleted && (self.epoch > 0 || !self.members.is_empty())
+    }
+
+    /// The member id of a static member.
+    pub fn static_member(&self, instance: &str) -> Option<String> {
+        self.static_members.get(instance).cloned()
     }
 
     /// The group epoch.

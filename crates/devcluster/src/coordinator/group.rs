@@ -616,6 +616,52 @@ impl Group {
         }
     }
 
+    // --- Online upgrade to the consumer protocol ---------------------------------------------
+
+    /// What an online upgrade to the consumer protocol (KIP-848) takes from the group: its
+    /// generation and, per member, its identity, timeouts, protocols, subscription (for the
+    /// selected protocol) and last assignment. `None` unless the members are consumers.
+    pub fn upgrade_view(&self) -> Option<(i32, Vec<UpgradeMember>)> {
+        if self.protocol_type.as_deref() != Some("consumer") {
+            return None;
+        }
+        let protocol = self.protocol_name.as_deref();
+        let members = self
+            .members
+            .values()
+            .map(|m| UpgradeMember {
+                member_id: m.member_id.clone(),
+                group_instance_id: m.group_instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                session_timeout_ms: ms(m.session_timeout),
+                rebalance_timeout_ms: ms(m.rebalance_timeout),
+                protocols: m.protocols.clone(),
+                subscription: protocol
+                    .map(|p| m.metadata(Some(p)))
+                    .or_else(|| m.protocols.first().map(|(_, md)| md.clone()))
+                    .unwrap_or_default(),
+                assignment: m.assignment.clone(),
+            })
+            .collect();
+        Some((self.generation_id, members))
+    }
+
+    /// Starts a rebalance (a group just made classic again: its members rejoin).
+    pub fn rebalance(&mut self, now: Instant, reason: &str) {
+        self.maybe_prepare_rebalance(now, reason);
+    }
+
+    /// Answers every parked JoinGroup and SyncGroup with `error` (the group is converted:
+    /// its members must rejoin).
+    pub fn fail_parked(&mut self, error: ErrorCode) {
+        for m in self.members.values_mut() {
+            let id = m.member_id.clone();
+            send(m.awaiting_join.take(), JoinResult::error(&id, error));
+            send(m.awaiting_sync.take(), SyncResult::error(error));
+        }
+    }
+
     /// Whether DeleteGroups may delete the group.
     pub fn check_deletable(&self) -> Result<(), ErrorCode> {
         match self.state {

@@ -166,7 +166,7 @@ fn check_epoch(m: &Member, received: i32, owned: Option<&Assignment>) -> Result<
     }
 }
 
-fn topic_ids(names: &BTreeSet<String>, md: &ClusterMetadata) -> BTreeSet<Uuid> {
+pub(super) fn topic_ids(names: &BTreeSet<String>, md: &ClusterMetadata) -> BTreeSet<Uuid> {
     names
         .iter()
         .filter_map(|n| md.topic(n).map(|t| t.topic_id))
@@ -514,7 +514,7 @@ impl ConsumerGroup {
 
     /// Computes the target assignment at the group epoch: records for the members whose
     /// target changed, then the target epoch.
-    fn update_target(
+    pub(super) fn update_target(
         &mut self,
         md: &ClusterMetadata,
         config: &ConsumerConfig,

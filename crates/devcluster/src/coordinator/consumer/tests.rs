@@ -13,9 +13,9 @@ use super::*;
 use crate::config::TopicConfig;
 use crate::controller::{PartitionMeta, TopicMeta};
 
-const FOO: Uuid = Uuid::from_u128(0xf00);
+pub(super) const FOO: Uuid = Uuid::from_u128(0xf00);
 
-fn metadata(partitions: i32) -> ClusterMetadata {
+pub(super) fn metadata(partitions: i32) -> ClusterMetadata {
     let parts = (0..partitions)
         .map(|p| PartitionMeta {
             partition: p,

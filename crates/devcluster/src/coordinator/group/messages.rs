@@ -77,6 +77,29 @@ impl JoinResult {
     }
 }
 
+/// A member of a classic group as an online upgrade takes it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeMember {
+    /// The member id.
+    pub member_id: String,
+    /// Its `group.instance.id`.
+    pub group_instance_id: Option<String>,
+    /// Its client id.
+    pub client_id: String,
+    /// Its address.
+    pub client_host: String,
+    /// Its session timeout.
+    pub session_timeout_ms: i32,
+    /// Its rebalance timeout.
+    pub rebalance_timeout_ms: i32,
+    /// Its protocols, most preferred first.
+    pub protocols: Vec<(String, Bytes)>,
+    /// Its subscription for the group's protocol.
+    pub subscription: Bytes,
+    /// Its assignment of the current generation.
+    pub assignment: Bytes,
+}
+
 /// A SyncGroup, as the group sees it.
 #[derive(Debug, Clone, Default)]
 pub struct SyncArgs {

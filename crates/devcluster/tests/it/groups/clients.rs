@@ -291,3 +291,22 @@ async fn confluent_kafka_consumers_with_the_consumer_protocol() {
     .await;
     c.shutdown().await;
 }
+
+/// Kafka 4's online migration with librdkafka: a live classic group is replaced member by
+/// member with consumer-protocol members; nothing is lost, committed offsets never go back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_group_upgraded_online_to_the_consumer_protocol() {
+    let c = cluster(3).await;
+    c.create_topic("upgrade-online", 6, 3).unwrap();
+    run_python(
+        "confluent_kafka",
+        "confluent_upgrade.py",
+        &[
+            &c.bootstrap_servers(),
+            "upgrade-online",
+            "upgrade-online-group",
+        ],
+    )
+    .await;
+    c.shutdown().await;
+}
