@@ -544,6 +544,17 @@ impl ConsumerGroup {
             .min()
     }
 
+    /// Drops revocation deadlines that no longer guard anything (the member moved on, or
+    /// is gone), so they do not keep the timer firing.
+    pub fn prune_deadlines(&mut self) {
+        let members = &self.members;
+        self.revocation_deadlines.retain(|m, (_, epoch)| {
+            members.get(m).is_some_and(|mm| {
+                mm.epoch == *epoch && mm.state == MemberState::UnrevokedPartitions
+            })
+        });
+    }
+
     /// Members whose session or revocation deadline passed: to be fenced.
     pub fn expired(&self, now: Instant) -> Vec<(String, &'static str)> {
         let mut out: Vec<(String, &'static str)> = self

@@ -67,6 +67,7 @@ impl Actor {
             Membership::Classic(g) => return g.on_timer(now),
             Membership::Consumer(g) => g,
         };
+        group.prune_deadlines();
         let expired = group.expired(now);
         if expired.is_empty() {
             return Vec::new();
@@ -308,6 +309,17 @@ impl Actor {
             ));
             return;
         }
+        let min = self.classic_config.min_session_timeout.as_millis();
+        let max = self.classic_config.max_session_timeout.as_millis();
+        let session = u128::try_from(args.session_timeout_ms).unwrap_or(0);
+        if session < min || session > max {
+            let _ = reply.send(JoinResult::error(
+                &args.member_id,
+                ErrorCode::InvalidSessionTimeout,
+            ));
+            return;
+        }
+        let unknown_member = args.member_id.is_empty();
         let mut member_id = args.member_id.clone();
         if member_id.is_empty() {
             member_id = format!("{}-{}", args.client_id, uuid::Uuid::new_v4());
@@ -331,6 +343,7 @@ impl Actor {
             protocols: args.protocols.clone(),
             client_id: args.client_id.clone(),
             client_host: args.client_host.clone(),
+            unknown_member,
         };
         let mut next = group.clone();
         let (records, joined) = match next.classic_join(&join, &md, &self.consumer_config, now) {
@@ -359,6 +372,8 @@ impl Actor {
         let failed = |code: ErrorCode, id: &str| JoinResult::error(id, code);
         let id = answer.member_id.clone();
         self.after_last_write(reply, answer, move |code| failed(code, &id));
+        // A classic static member may have replaced the last consumer-protocol member.
+        self.maybe_downgrade(now);
     }
 
     /// SyncGroup from a classic member of a consumer-protocol group.
@@ -379,12 +394,19 @@ impl Actor {
             let _ = reply.send(SyncResult::error(ErrorCode::InconsistentGroupProtocol));
             return;
         }
-        match group.classic_sync(
+        let mut next = group.clone();
+        let synced = next.classic_sync(
             &args.member_id,
             args.group_instance_id.as_deref(),
-            args.generation_id,
+            (args.generation_id, args.protocol_name.as_deref()),
             &md,
-        ) {
+            Instant::now(),
+        );
+        if synced.is_ok() {
+            // Only the session moved: nothing to write.
+            self.group = Membership::Consumer(next);
+        }
+        match synced {
             Ok(assignment) => {
                 let answer = SyncResult {
                     error: ErrorCode::None,
@@ -420,9 +442,14 @@ impl Actor {
                     Some(_) => Err(ErrorCode::FencedInstanceId),
                     None => Err(ErrorCode::UnknownMemberId),
                 },
-                None if group.members().contains_key(&who.member_id) => Ok(who.member_id.clone()),
-                None => Err(ErrorCode::UnknownMemberId),
+                None => Ok(who.member_id.clone()),
             };
+            // LeaveGroup is the classic protocol's: a consumer-protocol member leaves by its
+            // own heartbeat (Kafka answers UNKNOWN_MEMBER_ID here).
+            let found = found.and_then(|id| match group.members().get(&id) {
+                Some(m) if m.classic.is_some() => Ok(id),
+                _ => Err(ErrorCode::UnknownMemberId),
+            });
             match found {
                 Ok(id) => {
                     leaving.push(id);
@@ -439,6 +466,7 @@ impl Actor {
         }
         self.group = Membership::Consumer(next);
         self.after_last_write(reply, (ErrorCode::None, errors), |code| (code, Vec::new()));
+        self.maybe_downgrade(Instant::now());
     }
 
     /// Answers once the group's last write is durable, or with `failed` if it is not.

@@ -124,6 +124,9 @@ pub struct ClassicJoin {
     pub client_id: String,
     /// The client host.
     pub client_host: String,
+    /// The member came without an id (a new member, or a static member restarting): only
+    /// such a join may take over a static member's place.
+    pub unknown_member: bool,
 }
 
 /// A classic member's successful join.
@@ -219,6 +222,10 @@ impl ConsumerGroup {
         // side is classic).
         let existing = match &join.instance_id {
             Some(instance) => match self.static_members.get(instance).cloned() {
+                // A member id the group gave another incarnation: a zombie, fenced.
+                Some(old) if old != join.member_id && !join.unknown_member => {
+                    return Err(ErrorCode::FencedInstanceId);
+                }
                 Some(old) if old != join.member_id => {
                     let mut copy = self
                         .members
@@ -309,6 +316,9 @@ impl ConsumerGroup {
                 ConsumerRecord::Current(join.member_id.clone(), Some(next.current_value())),
             );
         }
+        // Classic members have no revocation clock of their own (their rejoin is the
+        // acknowledgement); one left from a load must not fire.
+        self.revocation_deadlines.remove(&join.member_id);
         let session = super::ms_duration(join.session_timeout_ms);
         self.sessions.insert(join.member_id.clone(), now + session);
         Ok((
@@ -341,15 +351,30 @@ impl ConsumerGroup {
     /// SyncGroup from a classic member: its assigned partitions, as a
     /// `ConsumerProtocolAssignment` of its subscription's version. Writes nothing.
     pub fn classic_sync(
-        &self,
+        &mut self,
         member_id: &str,
         instance_id: Option<&str>,
-        generation: i32,
+        (generation, protocol_name): (i32, Option<&str>),
         md: &ClusterMetadata,
+        now: Instant,
     ) -> Result<Bytes, ErrorCode> {
-        let m = self.classic_member(member_id, instance_id)?;
+        let m = self.classic_member(member_id, instance_id)?.clone();
         if generation != m.epoch {
             return Err(ErrorCode::IllegalGeneration);
+        }
+        let supported = |name: &str| {
+            m.classic
+                .as_ref()
+                .is_some_and(|c| c.supported_protocols.iter().any(|p| p.name == name))
+        };
+        if protocol_name.is_some_and(|p| !supported(p)) {
+            return Err(ErrorCode::InconsistentGroupProtocol);
+        }
+        if let Some(c) = &m.classic {
+            self.sessions.insert(
+                member_id.to_string(),
+                now + super::ms_duration(c.session_timeout_ms),
+            );
         }
         if self.epoch > m.epoch && m.state != MemberState::UnrevokedPartitions {
             return Err(ErrorCode::RebalanceInProgress);
@@ -385,10 +410,12 @@ impl ConsumerGroup {
         self.sessions.insert(member_id.to_string(), now + session);
         let target = self.target.get(member_id).cloned().unwrap_or_default();
         let free = |t: &Uuid, p: &i32| self.owner(*t, *p).is_none();
+        // Only once every partition it waits for is free (Kafka's rule): an eager member
+        // gives up everything on each rejoin.
         let releasable = m.state == MemberState::UnreleasedPartitions
-            && target.iter().any(|(t, ps)| {
+            && target.iter().all(|(t, ps)| {
                 ps.iter()
-                    .any(|p| !m.assigned.get(t).is_some_and(|a| a.contains(p)) && free(t, p))
+                    .all(|p| m.assigned.get(t).is_some_and(|a| a.contains(p)) || free(t, p))
             });
         if m.epoch < self.epoch || m.state == MemberState::UnrevokedPartitions || releasable {
             ErrorCode::RebalanceInProgress
@@ -636,6 +663,39 @@ mod tests {
             b.freeze()
         };
         assert!(ConsumerGroup::from_classic("g", 5, &[custom], &md, Instant::now()).is_err());
+    }
+
+    /// A static member's restart (a join without a member id) takes the place over; the
+    /// old incarnation coming back with its id is fenced, not allowed to take it back.
+    #[test]
+    fn a_zombie_static_member_is_fenced() {
+        let md = super::super::tests::metadata(4);
+        let config = ConsumerConfig::default();
+        let join = |id: &str, unknown: bool| ClassicJoin {
+            member_id: id.into(),
+            instance_id: Some("i".into()),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 30_000,
+            protocols: vec![("range".into(), subscription_v1(&["foo"], &[]))],
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+            unknown_member: unknown,
+        };
+        let mut g = ConsumerGroup::new("g");
+        let now = Instant::now();
+        let (_, first) = g
+            .classic_join(&join("m1", true), &md, &config, now)
+            .unwrap();
+        assert!(first.generation > 0);
+        g.classic_join(&join("m2", true), &md, &config, now)
+            .unwrap();
+        assert!(!g.members().contains_key("m1"));
+        assert_eq!(g.static_member("i").as_deref(), Some("m2"));
+        assert_eq!(
+            g.classic_join(&join("m1", false), &md, &config, now).err(),
+            Some(ErrorCode::FencedInstanceId)
+        );
+        assert_eq!(g.static_member("i").as_deref(), Some("m2"));
     }
 
     #[test]
