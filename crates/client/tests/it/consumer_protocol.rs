@@ -296,10 +296,10 @@ async fn a_consumer_protocol_group_mixed_with_librdkafka() {
     .await;
 }
 
-/// `group.protocol=auto` joining a classic group that has members (which the coordinator
-/// cannot upgrade yet) falls back to the classic protocol, and the two members share.
+/// `group.protocol=auto` joining a live classic group speaks the consumer protocol and
+/// upgrades the group online; the classic member carries on in it and the two share.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auto_joins_a_classic_group_classically() {
+async fn auto_joins_a_classic_group_and_upgrades_it() {
     bounded(async {
         let dc = cluster().await;
         dc.create_topic("auto-classic", 4, 3).unwrap();
@@ -326,6 +326,13 @@ async fn auto_joins_a_classic_group_classically() {
         let [classic] = first;
         let members = [classic, auto];
         wait_for("both members", &members, &mut seen, |s| balanced(s, 2, 4)).await;
+        let admin = streamctl_client::Admin::connect(streamctl_client::ClientConfig::new(
+            &dc.bootstrap_servers(),
+        ))
+        .await
+        .unwrap();
+        let described = admin.describe_group("auto-classic-group").await.unwrap();
+        assert_eq!(described.group_type, "consumer", "{described:?}");
         for c in &members {
             c.close(Duration::from_secs(10)).await.unwrap();
         }
