@@ -121,21 +121,92 @@ impl Member {
     }
 }
 
+/// Whether the members own every partition once between them, each at least one.
+fn owns_all(members: &[Member], partitions: usize) -> bool {
+    let sets: Vec<_> = members.iter().map(Member::assignment).collect();
+    let union: BTreeSet<_> = sets.iter().flatten().collect();
+    let total: usize = sets.iter().map(BTreeSet::len).sum();
+    union.len() == partitions && total == partitions && sets.iter().all(|s| !s.is_empty())
+}
+
 /// Waits until the members own every partition between them, each at least one; returns
 /// how long that took from `since`.
 async fn settled(members: &[Member], partitions: usize, since: Instant) -> Result<Duration> {
     let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let sets: Vec<_> = members.iter().map(Member::assignment).collect();
-        let union: BTreeSet<_> = sets.iter().flatten().collect();
-        let total: usize = sets.iter().map(BTreeSet::len).sum();
-        if union.len() == partitions && total == partitions && sets.iter().all(|s| !s.is_empty()) {
-            return Ok(since.elapsed());
-        }
+    while !owns_all(members, partitions) {
         if Instant::now() > deadline {
+            let sets: Vec<_> = members.iter().map(Member::assignment).collect();
             return Err(format!("no settled assignment within 120 s: {sets:?}").into());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(since.elapsed())
+}
+
+/// One measured run: a fresh topic, records produced to it all along, and a group of
+/// members consuming it.
+struct Run {
+    brokers: String,
+    protocol: Protocol,
+    session: Duration,
+    topic: String,
+    group: String,
+    seen: Seen,
+    producer: tokio::task::JoinHandle<()>,
+    members: Vec<Member>,
+}
+
+impl Run {
+    /// `n` members of `protocol` on a new topic of `partitions`, settled.
+    async fn start(
+        brokers: &str,
+        (protocol, session): (Protocol, Duration),
+        name: &str,
+        partitions: i32,
+        n: usize,
+    ) -> Result<Run> {
+        let topic = format!("{name}-{}", protocol as u8);
+        let admin =
+            streamctl_client::Admin::connect(streamctl_client::ClientConfig::new(brokers)).await?;
+        admin.create_topic(&topic, partitions, 3, &[]).await?;
+        let mut run = Run {
+            brokers: brokers.to_string(),
+            protocol,
+            session,
+            group: format!("{topic}-group"),
+            producer: keep_producing(
+                brokers.to_string(),
+                topic.clone(),
+                partitions,
+                Duration::from_millis(20),
+            ),
+            topic,
+            seen: Seen::default(),
+            members: Vec::new(),
+        };
+        for _ in 0..n {
+            run.add().await?;
+        }
+        settled(&run.members, partitions as usize, Instant::now()).await?;
+        Ok(run)
+    }
+
+    /// One member more.
+    async fn add(&mut self) -> Result<()> {
+        let consumer = self
+            .protocol
+            .builder(&self.brokers, &self.group, self.session)
+            .build()
+            .await?;
+        self.members.push(start(consumer, &self.topic, &self.seen)?);
+        Ok(())
+    }
+
+    async fn finish(self) {
+        for m in self.members {
+            m.close().await;
+        }
+        self.producer.abort();
     }
 }
 
@@ -178,49 +249,22 @@ async fn small_group(
     run: usize,
     session: Duration,
 ) -> Result<SmallGroup> {
-    let topic = format!("small-{}-{run}", protocol as u8);
-    let group = format!("small-group-{}-{run}", protocol as u8);
-    let admin_topic =
-        streamctl_client::Admin::connect(streamctl_client::ClientConfig::new(brokers)).await?;
-    admin_topic.create_topic(&topic, 6, 3, &[]).await?;
-    let seen: Seen = Arc::default();
-    let producer = keep_producing(
-        brokers.to_string(),
-        topic.clone(),
-        6,
-        Duration::from_millis(20),
-    );
-    let mut members = Vec::new();
-    for _ in 0..3 {
-        members.push(start(
-            protocol.builder(brokers, &group, session).build().await?,
-            &topic,
-            &seen,
-        )?);
-    }
-    settled(&members, 6, Instant::now()).await?;
+    let mut r = Run::start(brokers, (protocol, session), &format!("small-{run}"), 6, 3).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let t = Instant::now();
-    members.push(start(
-        protocol.builder(brokers, &group, session).build().await?,
-        &topic,
-        &seen,
-    )?);
-    let join = settled(&members, 6, t).await?;
+    r.add().await?;
+    let join = settled(&r.members, 6, t).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let leaver = members.remove(0);
+    let leaver = r.members.remove(0);
     let t = Instant::now();
     leaver.close().await;
-    let leave = settled(&members, 6, t).await?;
+    let leave = settled(&r.members, 6, t).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let crashed = members.remove(0);
+    let crashed = r.members.remove(0);
     let t = Instant::now();
     crashed.crash();
-    let crash = settled(&members, 6, t).await?;
-    for m in members {
-        m.close().await;
-    }
-    producer.abort();
+    let crash = settled(&r.members, 6, t).await?;
+    r.finish().await;
     Ok(SmallGroup { join, leave, crash })
 }
 
@@ -240,53 +284,31 @@ async fn scale(
     partitions: i32,
     session: Duration,
 ) -> Result<Scale> {
-    let topic = format!("scale-{}-{run}", protocol as u8);
-    let group = format!("scale-group-{}-{run}", protocol as u8);
-    let admin =
-        streamctl_client::Admin::connect(streamctl_client::ClientConfig::new(brokers)).await?;
-    admin.create_topic(&topic, partitions, 3, &[]).await?;
-    let seen: Seen = Arc::default();
-    let producer = keep_producing(
-        brokers.to_string(),
-        topic.clone(),
+    let mut r = Run::start(
+        brokers,
+        (protocol, session),
+        &format!("scale-{run}"),
         partitions,
-        Duration::from_millis(20),
-    );
-    let mut members = Vec::new();
-    for _ in 0..members_n {
-        members.push(start(
-            protocol.builder(brokers, &group, session).build().await?,
-            &topic,
-            &seen,
-        )?);
-    }
-    settled(&members, partitions as usize, Instant::now()).await?;
+        members_n,
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let before: BTreeMap<i32, usize> = owners(&members);
+    let before: BTreeMap<i32, usize> = owners(&r.members);
     let t = Instant::now();
-    members.push(start(
-        protocol.builder(brokers, &group, session).build().await?,
-        &topic,
-        &seen,
-    )?);
+    r.add().await?;
     // Owned partitions, sampled every 5 ms until two seconds after the group settles.
     let mut fewest_owned = partitions as usize;
     let mut settle = None;
     let deadline = Instant::now() + Duration::from_secs(120);
     while settle.is_none_or(|s: Duration| t.elapsed() < s + Duration::from_secs(2)) {
-        let sets: Vec<_> = members.iter().map(Member::assignment).collect();
+        let sets: Vec<_> = r.members.iter().map(Member::assignment).collect();
         let union: BTreeSet<_> = sets.iter().flatten().collect();
         fewest_owned = fewest_owned.min(union.len());
         if std::env::var_os("BENCH_TRACE").is_some() {
             let sizes: Vec<usize> = sets.iter().map(BTreeSet::len).collect();
             println!("  {:>5} ms {sizes:?}", t.elapsed().as_millis());
         }
-        let total: usize = sets.iter().map(BTreeSet::len).sum();
-        if settle.is_none()
-            && union.len() == partitions as usize
-            && total == partitions as usize
-            && sets.iter().all(|s| !s.is_empty())
-        {
+        if settle.is_none() && owns_all(&r.members, partitions as usize) {
             settle = Some(t.elapsed());
         }
         if Instant::now() > deadline {
@@ -295,9 +317,10 @@ async fn scale(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let settle = settle.unwrap_or_default();
-    let after = owners(&members);
+    let after = owners(&r.members);
     let window = (t - Duration::from_millis(500), Instant::now());
-    let seen = seen
+    let seen = r
+        .seen
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
@@ -321,10 +344,7 @@ async fn scale(
             moved.push(gap);
         }
     }
-    for m in members {
-        m.close().await;
-    }
-    producer.abort();
+    r.finish().await;
     Ok(Scale {
         settle,
         fewest_owned,

@@ -7,9 +7,11 @@ use streamctl_protocol::messages::consumer_group_describe::ConsumerGroupDescribe
 use streamctl_protocol::messages::ConsumerGroupDescribeRequest;
 use streamctl_protocol::{ApiKey, ErrorCode};
 
-use super::groups::{check_group, retry_coordinator, GroupDescription, MemberDescription};
+use super::groups::{
+    check_group, result_for, retry_coordinator, GroupDescription, MemberDescription,
+};
 use super::Admin;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 fn by_topic(a: ConsumerGroupDescribeAssignment) -> BTreeMap<String, Vec<i32>> {
     let mut out: BTreeMap<String, Vec<i32>> = BTreeMap::new();
@@ -44,15 +46,9 @@ impl Admin {
                     ..Default::default()
                 })
                 .await?;
-            let described = response
-                .groups
-                .into_iter()
-                .find(|g| g.group_id == group)
-                .ok_or_else(|| {
-                    Error::InvalidResponse(format!(
-                        "the ConsumerGroupDescribe response has no result for group {group}"
-                    ))
-                })?;
+            let described = result_for(response.groups, group, "ConsumerGroupDescribe", |x| {
+                &x.group_id
+            })?;
             // Not a consumer-protocol group, or a broker that lists the API without the
             // protocol switched on: DescribeGroups answers instead.
             if matches!(

@@ -207,15 +207,7 @@ impl Admin {
                     ..Default::default()
                 })
                 .await?;
-            let described = response
-                .groups
-                .into_iter()
-                .find(|g| g.group_id == group)
-                .ok_or_else(|| {
-                    Error::InvalidResponse(format!(
-                        "the DescribeGroups response has no result for group {group}"
-                    ))
-                })?;
+            let described = result_for(response.groups, group, "DescribeGroups", |x| &x.group_id)?;
             check_group(described.error_code, None, group)?;
             Ok(described)
         })
@@ -270,15 +262,7 @@ impl Admin {
                     ..Default::default()
                 })
                 .await?;
-            let result = response
-                .results
-                .into_iter()
-                .find(|r| r.group_id == group)
-                .ok_or_else(|| {
-                    Error::InvalidResponse(format!(
-                        "the DeleteGroups response has no result for group {group}"
-                    ))
-                })?;
+            let result = result_for(response.results, group, "DeleteGroups", |x| &x.group_id)?;
             check_group(result.error_code, None, group)
         })
         .await
@@ -699,6 +683,20 @@ fn is_coordinator_moving(e: &Error) -> bool {
 }
 
 /// `Ok(())` for error code 0, otherwise the broker error naming the group.
+/// The answer for `group` among a response's per-group results.
+pub(super) fn result_for<T>(
+    results: Vec<T>,
+    group: &str,
+    api: &str,
+    id: impl Fn(&T) -> &str,
+) -> Result<T> {
+    results.into_iter().find(|r| id(r) == group).ok_or_else(|| {
+        Error::InvalidResponse(format!(
+            "the {api} response has no result for group {group}"
+        ))
+    })
+}
+
 pub(super) fn check_group(code: i16, message: Option<String>, group: &str) -> Result<()> {
     check_named(code, message, &format!("group {group}"))
 }
