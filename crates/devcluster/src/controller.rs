@@ -129,6 +129,14 @@ impl ClusterMetadata {
     pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerMeta> {
         self.brokers.values().filter(|b| b.alive)
     }
+
+    /// Names the lowest live broker as controller, or -1 with none. Kafka (KRaft) answers
+    /// Metadata with a live broker, which forwards controller requests: a client sends its
+    /// CreateTopics and the like there, so a dead broker named here would stall them.
+    fn elect_controller(&mut self) {
+        let first = self.live_brokers().next().map_or(-1, |b| b.node_id);
+        self.controller_id = first;
+    }
 }
 
 /// How a topic should be created.
@@ -513,6 +521,7 @@ impl Controller {
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.alive = false;
         }
+        s.elect_controller();
         let alive: Vec<i32> = s.live_brokers().map(|b| b.node_id).collect();
         let mut moved = Vec::new();
         for topic in s.topics.values_mut() {
@@ -571,6 +580,7 @@ impl Controller {
         if let Some(b) = s.brokers.get_mut(&node_id) {
             b.alive = true;
         }
+        s.elect_controller();
         for topic in s.topics.values_mut() {
             for p in &mut topic.partitions {
                 if p.leader == -1 && p.isr.contains(&node_id) {

@@ -31,6 +31,21 @@ fn replicas_are_spread_over_distinct_brokers() {
 }
 
 #[test]
+fn the_controller_named_in_metadata_is_a_live_broker() {
+    let c = controller(3);
+    assert_eq!(c.snapshot().controller_id, 1);
+    c.broker_down(1);
+    assert_eq!(c.snapshot().controller_id, 2);
+    c.broker_down(2);
+    c.broker_down(3);
+    assert_eq!(c.snapshot().controller_id, -1);
+    c.broker_up(3);
+    assert_eq!(c.snapshot().controller_id, 3);
+    c.broker_up(1);
+    assert_eq!(c.snapshot().controller_id, 1);
+}
+
+#[test]
 fn a_fetch_from_an_earlier_incarnation_cannot_put_the_restarted_broker_in_the_isr() {
     // A chaos test lost two partitions this way: a dead follower's fetch, parked in the
     // leader's long poll, said "caught up" just after the broker restarted empty; the

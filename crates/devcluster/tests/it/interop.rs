@@ -104,6 +104,22 @@ async fn confluent_kafka_creates_topics_with_kafka_4_configs() {
     script_on_a_fresh_cluster("confluent_kafka", "confluent_topic_configs.py", "changelog").await;
 }
 
+/// Admin requests go to the broker Metadata names as controller: after broker 1 dies, that
+/// is a live one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_admin_works_with_broker_1_down() {
+    let cluster = cluster(3).await;
+    cluster.kill_broker(1).await.unwrap();
+    let script = "confluent_admin_without_broker_1.py";
+    run_python(
+        "confluent_kafka",
+        script,
+        &[&cluster.bootstrap_servers(), "no1"],
+    )
+    .await;
+    cluster.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_transactions_commit_and_abort() {
     script_on_a_fresh_cluster("kafka", "kafka_python_txn.py", "kptxn").await;
