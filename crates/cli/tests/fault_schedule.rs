@@ -290,6 +290,16 @@ async fn run(schedule: Schedule) -> SeedResult {
         "  sent {:?}, not acknowledged {:?} (by writer)",
         history.sent, history.failed
     );
+    let mut per_member: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    for r in &history.reads {
+        per_member.entry(r.consumer).or_default().0 += 1;
+    }
+    for c in &history.commits {
+        per_member.entry(c.consumer).or_default().1 += 1;
+    }
+    println!(
+        "  group members (classic even, consumer protocol odd): (reads, commits) {per_member:?}"
+    );
     for n in &history.notes {
         println!("  note: {n}");
     }

@@ -6,7 +6,7 @@
 //!  ours, idempotent ──┐
 //!  ours, plain ───────┼─ acks ──▶ History.acks ──▶ progress (the schedule's clock)
 //!  librdkafka (py) ───┘
-//!  group members ────── reads, commits ──▶ History.reads / .commits
+//!  group members ────── reads, commits ──▶ History.reads / .commits   (classic and KIP-848)
 //!  sampler ──────────── ListOffsets latest/earliest, OffsetFetch, probes below deletions
 //! ```
 //!
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use streamctl_client::consumer::{Consumer, OffsetReset, TopicPartition};
+use streamctl_client::consumer::{Consumer, GroupProtocol, OffsetReset, TopicPartition};
 use streamctl_client::producer::{Acks, DeliveryFuture, Producer, Record};
 use streamctl_client::protocol::messages::fetch::{FetchRequestPartition, FetchRequestTopic};
 use streamctl_client::protocol::messages::FetchRequest;
@@ -362,11 +362,19 @@ pub fn spawn_librdkafka(
 }
 
 /// A member of the group: subscribes, polls, commits what it read (manual commits), until
-/// told to stop.
+/// told to stop. Odd members speak the consumer protocol (KIP-848), even ones the classic
+/// protocol: the group is a mixed one, upgraded online when the first consumer-protocol
+/// member joins, and its coordinator moves with every fault like any other.
 pub fn spawn_member(id: usize, bootstrap: String, shared: Shared) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let protocol = if id % 2 == 1 {
+            GroupProtocol::Consumer
+        } else {
+            GroupProtocol::Classic
+        };
         let consumer = Consumer::builder(&bootstrap)
             .group_id(GROUP)
+            .group_protocol(protocol)
             .client_id(format!("member-{id}"))
             .enable_auto_commit(false)
             .auto_offset_reset(OffsetReset::Earliest)
