@@ -105,6 +105,7 @@ impl ConsumerBuilder {
             records_ready: Notify::new(),
             fetch_wake: Notify::new(),
             group_wake: Notify::new(),
+            unsubscribed: Notify::new(),
             coordinator: tokio::sync::Mutex::new(None),
             stop: CancellationToken::new(),
         });
@@ -232,7 +233,12 @@ impl Consumer {
             if state.closed {
                 return Err(Error::Closed("the consumer"));
             }
-            if matches!(state.subscription, Subscription::None) && !state.assignment.is_empty() {
+            // (Partitions an unsubscribe still revokes are not a manual assignment.)
+            let unsubscribing = state.unsubscribes != state.unsubscribes_done;
+            if matches!(state.subscription, Subscription::None)
+                && !state.assignment.is_empty()
+                && !unsubscribing
+            {
                 return Err(Error::InvalidRequest(
                     "subscribe after assign: call unsubscribe first".into(),
                 ));
@@ -243,14 +249,45 @@ impl Consumer {
         Ok(())
     }
 
-    /// Drops the subscription or the manual assignment (leaving the group happens on
-    /// [`Consumer::close`]).
-    pub fn unsubscribe(&self) {
-        let mut state = self.inner.state();
-        state.subscription = Subscription::None;
-        state.assignment.clear();
-        drop(state);
+    /// Drops the manual assignment, or the subscription as Kafka's consumer does: its
+    /// partitions stop being handed out at once, the listener's `on_revoked` runs, consumed
+    /// positions are committed (with auto-commit) and the group is left (a static member
+    /// stays registered). Returns once that is done.
+    pub async fn unsubscribe(&self) {
+        let mine = {
+            let mut state = self.inner.state();
+            if !state.subscription_active() {
+                state.assignment.clear();
+                drop(state);
+                self.inner.fetch_wake.notify_one();
+                return;
+            }
+            state.subscription = Subscription::None;
+            for p in state.assignment.values_mut() {
+                p.revoking = true;
+            }
+            state.unsubscribes += 1;
+            state.unsubscribes
+        };
         self.inner.group_wake.notify_one();
+        loop {
+            let done = self.inner.unsubscribed.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            {
+                let state = self.inner.state();
+                if state.unsubscribes_done >= mine {
+                    return;
+                }
+                // Closed, or fenced for good: nobody is left to revoke.
+                if state.closed || state.group_task_ended {
+                    drop(state);
+                    self.inner.unsubscribed(mine);
+                    return;
+                }
+            }
+            done.await;
+        }
     }
 
     /// The partitions currently assigned.

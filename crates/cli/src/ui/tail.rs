@@ -52,7 +52,7 @@ pub async fn run(
                     Request::StopTail => {
                         active = false;
                         if let Some(c) = &consumer {
-                            c.unsubscribe();
+                            c.unsubscribe().await;
                         }
                     }
                     Request::PauseTail(p) => {
@@ -112,7 +112,7 @@ async fn start(
     let Some(c) = consumer.as_ref() else {
         return Ok(());
     };
-    c.unsubscribe();
+    c.unsubscribe().await;
     let topic = &request.topic;
     // The metadata may be cached from before partitions were added: ask afresh.
     c.cluster().invalidate_topic(topic);

@@ -14,6 +14,8 @@
 //!          partitions lost (listener.on_lost), rejoin; NOT_COORDINATOR ─▶ rediscover
 //!  close:  commit (auto-commit), listener.on_revoked, LeaveGroup (not for static members,
 //!          whose partitions wait for them through session.timeout.ms, KIP-345)
+//!  unsubscribe: the same, then wait for a new subscription; `Consumer::unsubscribe`
+//!          returns once it is done (even if the application subscribed again meanwhile)
 //! ```
 //!
 //! The listener runs in this task, so while it runs no heartbeat is sent: keep it shorter
@@ -110,8 +112,19 @@ struct Member {
     in_group: bool,
 }
 
+/// Marks the group task's end (however it ends), for `unsubscribe` not to wait for it.
+struct Ended(Arc<ConsumerInner>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.state().group_task_ended = true;
+        self.0.unsubscribed.notify_waiters();
+    }
+}
+
 /// The group task body; returns when the consumer closes or is fenced.
 pub async fn run(inner: Arc<ConsumerInner>, view: Consumer) {
+    let _ended = Ended(inner.clone());
     let Some(group_id) = inner.config.group_id.clone() else {
         return;
     };
@@ -155,16 +168,22 @@ pub async fn run(inner: Arc<ConsumerInner>, view: Consumer) {
         wake.as_mut().enable();
         if inner.state().closed || inner.stop.is_cancelled() {
             if m.in_group {
-                m.leave().await;
+                m.leave("the consumer is closing").await;
             } else {
                 m.auto_commit(None).await;
             }
             return;
         }
+        if let Some(n) = inner.unsubscribe_pending() {
+            m.leave("the consumer unsubscribed").await;
+            inner.unsubscribed(n);
+            need_join = true;
+            continue;
+        }
         let subscribed = inner.state().subscription_active();
         if !subscribed {
             if m.in_group {
-                m.leave().await;
+                m.leave("the consumer unsubscribed").await;
             }
             need_join = true;
         } else if need_join {
@@ -630,7 +649,7 @@ impl Member {
     }
 
     /// Commits, revokes everything and leaves the group (static members stay registered).
-    async fn leave(&mut self) {
+    async fn leave(&mut self, reason: &str) {
         if !self.in_group {
             return;
         }
@@ -651,7 +670,7 @@ impl Member {
             members: vec![LeaveGroupRequestMember {
                 member_id: self.member_id.clone(),
                 group_instance_id: None,
-                reason: Some("the consumer is closing".into()),
+                reason: Some(reason.into()),
                 ..Default::default()
             }],
             ..Default::default()

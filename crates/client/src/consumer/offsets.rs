@@ -278,9 +278,10 @@ pub(crate) async fn commit(inner: &ConsumerInner, offsets: &[(TopicPartition, i6
     loop {
         let generation = inner.state().generation.clone();
         let (generation_id, member_id) = match (&generation, inner.state().subscription_active()) {
-            (Some(g), true) => (g.generation_id, g.member_id.clone()),
+            // A member (subscribed, or revoking its partitions on unsubscribe).
+            (Some(g), _) => (g.generation_id, g.member_id.clone()),
             // Manual assignment: a commit outside any generation, as Kafka's simple consumer.
-            (_, false) => (-1, String::new()),
+            (None, false) => (-1, String::new()),
             (None, true) => {
                 return Err(Error::broker_for(
                     ErrorCode::RebalanceInProgress,

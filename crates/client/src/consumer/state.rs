@@ -108,6 +108,12 @@ pub(crate) struct State {
     /// Rotates where `poll` starts, so one busy partition does not starve the others.
     pub(crate) next_partition: usize,
     pub(crate) closed: bool,
+    /// `unsubscribe` calls that dropped a subscription, and how many of them the group task
+    /// has carried out (revoked, committed, left): `unsubscribe` returns once it has.
+    pub(crate) unsubscribes: u64,
+    pub(crate) unsubscribes_done: u64,
+    /// The group task returned (closed, or fenced for good).
+    pub(crate) group_task_ended: bool,
 }
 
 /// State shared by the consumer handle, the fetcher and the group task.
@@ -123,6 +129,8 @@ pub struct ConsumerInner {
     pub(crate) fetch_wake: Notify,
     /// Wakes the group task: the subscription changed or the consumer closes.
     pub(crate) group_wake: Notify,
+    /// Wakes `unsubscribe`: the group task carried an unsubscribe out.
+    pub(crate) unsubscribed: Notify,
     /// The connection to the group coordinator, dedicated (not pooled), because a JoinGroup
     /// can wait for a whole rebalance and a broker answers a connection's requests in order.
     pub(crate) coordinator: tokio::sync::Mutex<Option<crate::connection::Connection>>,
@@ -147,6 +155,24 @@ impl ConsumerInner {
         self.state().errors.push_back(error);
         self.records_ready.notify_waiters();
         self.records_ready.notify_one();
+    }
+
+    /// Whether an `unsubscribe` waits for the group task, which then has to revoke the
+    /// partitions and leave (even when the application subscribed again meanwhile).
+    pub(crate) fn unsubscribe_pending(&self) -> Option<u64> {
+        let state = self.state();
+        (state.unsubscribes != state.unsubscribes_done).then_some(state.unsubscribes)
+    }
+
+    /// The group task carried out the unsubscribes up to `n`: partitions still marked for
+    /// revocation (the member was not in the group) go, and `unsubscribe` returns.
+    pub(crate) fn unsubscribed(&self, n: u64) {
+        let mut state = self.state();
+        state.assignment.retain(|_, p| !p.revoking);
+        state.unsubscribes_done = n;
+        drop(state);
+        self.unsubscribed.notify_waiters();
+        self.fetch_wake.notify_one();
     }
 
     /// Adds partitions to the assignment (without positions: the fetcher resolves them).

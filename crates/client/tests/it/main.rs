@@ -32,3 +32,4 @@ mod producer;
 mod random_frames;
 mod security;
 mod transactions;
+mod unsubscribe;

@@ -11,6 +11,7 @@
 //!          with epoch 0 and a full request
 //!  close:  revoke everything (commit), leave with epoch -1 (-2 for a static member, whose
 //!          partitions wait for it through the session timeout)
+//!  unsubscribe: the same, then wait for a new subscription (which joins with epoch 0)
 //! ```
 //!
 //! Commits carry the member epoch (OffsetCommit v9+). The member id is generated here once
@@ -133,6 +134,11 @@ pub(super) async fn run(mut m: Member) -> Option<Member> {
         if inner.state().closed || inner.stop.is_cancelled() {
             h.leave().await;
             return None;
+        }
+        if let Some(n) = inner.unsubscribe_pending() {
+            h.leave().await;
+            inner.unsubscribed(n);
+            continue;
         }
         let subscribed = inner.state().subscription_active();
         if !subscribed && h.m.in_group {

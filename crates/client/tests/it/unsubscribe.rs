@@ -1,0 +1,127 @@
+//! `unsubscribe` as Kafka's consumer does it, under both group protocols: the listener hears
+//! the revocation, what was consumed is committed (auto-commit), the group is left; a new
+//! subscription joins again and resumes from the committed offsets.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use streamctl_client::consumer::{
+    Consumer, ConsumerRecord, GroupProtocol, ListenerFuture, OffsetReset, RebalanceListener,
+    TopicPartition,
+};
+use streamctl_client::producer::{Producer, Record};
+use streamctl_client::{Admin, ClientConfig};
+use streamctl_devcluster::DevCluster;
+
+use crate::support::bounded;
+
+/// The partitions each `on_revoked` call was given.
+#[derive(Clone, Default)]
+struct Revoked(Arc<Mutex<Vec<Vec<TopicPartition>>>>);
+
+impl RebalanceListener for Revoked {
+    fn on_revoked<'a>(&'a self, _: &'a Consumer, ps: &'a [TopicPartition]) -> ListenerFuture<'a> {
+        self.0.lock().unwrap().push(ps.to_vec());
+        Box::pin(async {})
+    }
+}
+
+async fn produce(dc: &DevCluster, topic: &str, from: usize, n: usize) {
+    let producer = Producer::builder(&dc.bootstrap_servers())
+        .build()
+        .await
+        .unwrap();
+    for i in from..from + n {
+        let value = format!("v{i}");
+        let record = Record::new(topic)
+            .partition((i % 2) as i32)
+            .value(value.as_bytes());
+        producer.send(record).await.unwrap().await.unwrap();
+    }
+    producer.close(Duration::from_secs(5)).await.unwrap();
+}
+
+/// Polls until `n` records came (then once more, which marks them consumed for auto-commit).
+async fn read(c: &Consumer, n: usize) -> Vec<ConsumerRecord> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        got.extend(c.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    assert_eq!(got.len(), n, "more records than produced");
+    assert!(c.poll(Duration::from_millis(50)).await.unwrap().is_empty());
+    got
+}
+
+async fn unsubscribe_revokes_commits_and_leaves(protocol: GroupProtocol, name: &str) {
+    let dc = streamctl_testkit::cluster_with(3, |b| {
+        b.group_consumer_heartbeat_interval(Duration::from_millis(200))
+    })
+    .await;
+    let topic = format!("unsubscribe-{name}");
+    let group = format!("unsubscribe-{name}-group");
+    dc.create_topic(&topic, 2, 3).unwrap();
+    produce(&dc, &topic, 0, 20).await;
+    let revoked = Revoked::default();
+    let c = Consumer::builder(&dc.bootstrap_servers())
+        .group_id(&group)
+        .group_protocol(protocol)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .auto_commit_interval(Duration::from_secs(3600))
+        .heartbeat_interval(Duration::from_millis(200))
+        .fetch_max_wait(Duration::from_millis(100))
+        .rebalance_listener(revoked.clone())
+        .build()
+        .await
+        .unwrap();
+    c.subscribe([&topic]).unwrap();
+    read(&c, 20).await;
+
+    c.unsubscribe().await;
+    // Done by the time it returns: revoked, committed, out of the group.
+    let both = vec![
+        TopicPartition::new(&topic, 0),
+        TopicPartition::new(&topic, 1),
+    ];
+    assert_eq!(*revoked.0.lock().unwrap(), vec![both.clone()]);
+    assert!(c.assignment().is_empty());
+    let admin = Admin::connect(ClientConfig::new(&dc.bootstrap_servers()))
+        .await
+        .unwrap();
+    let committed = admin.group_offsets(&group).await.unwrap();
+    assert_eq!(
+        committed.values().copied().collect::<Vec<_>>(),
+        vec![10, 10]
+    );
+    let described = admin.describe_group(&group).await.unwrap();
+    assert!(described.members.is_empty(), "{described:?}");
+    assert!(c.poll(Duration::from_millis(100)).await.unwrap().is_empty());
+
+    // Subscribing again resumes where the commit says.
+    produce(&dc, &topic, 20, 10).await;
+    c.subscribe([&topic]).unwrap();
+    let again = read(&c, 10).await;
+    assert!(
+        again.iter().all(|r| r.offset >= 10),
+        "read again from below the commit"
+    );
+    c.close(Duration::from_secs(5)).await.unwrap();
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_revokes_commits_and_leaves_a_classic_group() {
+    bounded(unsubscribe_revokes_commits_and_leaves(
+        GroupProtocol::Classic,
+        "classic",
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_revokes_commits_and_leaves_a_consumer_protocol_group() {
+    bounded(unsubscribe_revokes_commits_and_leaves(
+        GroupProtocol::Consumer,
+        "consumer",
+    ))
+    .await;
+}
