@@ -718,7 +718,7 @@ fn take_records(state: &mut State, max: usize) -> Vec<ConsumerRecord> {
     let keys: Vec<TopicPartition> = state
         .assignment
         .iter()
-        .filter(|(_, p)| !p.buffered.is_empty() && !p.paused && !p.revoking)
+        .filter(|(_, p)| !p.buffered.is_empty() && p.deliverable())
         .map(|(tp, _)| tp.clone())
         .collect();
     if keys.is_empty() {

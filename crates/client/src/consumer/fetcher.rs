@@ -219,8 +219,7 @@ async fn start_fetches(
                 }
                 let fetchable = p.position.is_some()
                     && !p.in_flight
-                    && !p.paused
-                    && !p.revoking
+                    && p.deliverable()
                     && !p.needs_seek
                     && p.buffered_bytes < buffer_limit;
                 fetchable.then(|| FetchTarget {
@@ -275,8 +274,7 @@ async fn start_fetches(
                     let current = p.seek_epoch == t.seek_epoch
                         && p.fetch_offset == t.fetch_offset
                         && !p.in_flight
-                        && !p.paused
-                        && !p.revoking;
+                        && p.deliverable();
                     if current {
                         p.in_flight = true;
                     }

@@ -333,11 +333,7 @@ impl Member {
             self.revoke(&revoked).await;
             rejoin = true;
         }
-        inner.add_partitions(&added);
-        self.owned.extend(added.iter().cloned());
-        if let Some(listener) = &inner.listener {
-            listener.on_assigned(&self.view, &added).await;
-        }
+        self.take(&added).await;
         Ok(rejoin)
     }
 
@@ -601,6 +597,17 @@ impl Member {
                 inner.report(e);
             }
         }
+    }
+
+    /// Takes newly assigned partitions: nothing of them is fetched or handed out before the
+    /// listener's `on_assigned` returned (it may seek, as Kafka's consumer allows).
+    async fn take(&mut self, partitions: &[TopicPartition]) {
+        self.inner.add_partitions(partitions);
+        self.owned.extend(partitions.iter().cloned());
+        if let Some(listener) = &self.inner.listener {
+            listener.on_assigned(&self.view, partitions).await;
+        }
+        self.inner.release(partitions);
     }
 
     /// Gives partitions up: stop handing them out, tell the listener, commit, remove.

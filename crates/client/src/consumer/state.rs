@@ -54,6 +54,9 @@ pub(crate) struct PartitionState {
     pub(crate) paused: bool,
     /// Being revoked: nothing more is handed out.
     pub(crate) revoking: bool,
+    /// Just assigned by the group, the listener's `on_assigned` still running: nothing is
+    /// fetched or handed out yet, so a seek there decides where reading starts.
+    pub(crate) assigning: bool,
     /// An offset lookup (committed offset or reset) is in progress.
     pub(crate) resolving: bool,
     /// The position is out of range under `auto.offset.reset=none`: wait for a seek.
@@ -68,6 +71,11 @@ pub(crate) struct PartitionState {
 }
 
 impl PartitionState {
+    /// Whether its records may be fetched and handed to the application.
+    pub(crate) fn deliverable(&self) -> bool {
+        !self.paused && !self.revoking && !self.assigning
+    }
+
     pub(crate) fn seek(&mut self, offset: i64) {
         self.position = Some(offset);
         self.fetch_offset = offset;
@@ -175,11 +183,24 @@ impl ConsumerInner {
         self.fetch_wake.notify_one();
     }
 
-    /// Adds partitions to the assignment (without positions: the fetcher resolves them).
+    /// Adds partitions the group assigned (without positions: the fetcher resolves them),
+    /// held back from fetching until [`ConsumerInner::release`].
     pub(crate) fn add_partitions(&self, partitions: &[TopicPartition]) {
         let mut state = self.state();
         for tp in partitions {
-            state.assignment.entry(tp.clone()).or_default();
+            state.assignment.entry(tp.clone()).or_default().assigning = true;
+        }
+        drop(state);
+        self.fetch_wake.notify_one();
+    }
+
+    /// The listener is done with newly assigned partitions: fetch them.
+    pub(crate) fn release(&self, partitions: &[TopicPartition]) {
+        let mut state = self.state();
+        for tp in partitions {
+            if let Some(p) = state.assignment.get_mut(tp) {
+                p.assigning = false;
+            }
         }
         drop(state);
         self.fetch_wake.notify_one();

@@ -30,6 +30,6 @@ mod eos_chaos;
 mod kafka_versions;
 mod producer;
 mod random_frames;
+mod rebalance_listener;
 mod security;
 mod transactions;
-mod unsubscribe;

@@ -455,14 +455,10 @@ impl Heartbeats {
         }
         if !added.is_empty() {
             let partitions: Vec<TopicPartition> = added.iter().map(tp).collect();
-            inner.add_partitions(&partitions);
-            self.m.owned.extend(partitions.iter().cloned());
             for (id, p) in &added {
                 self.owned.entry(*id).or_default().insert(*p);
             }
-            if let Some(listener) = &inner.listener {
-                listener.on_assigned(&self.m.view, &partitions).await;
-            }
+            self.m.take(&partitions).await;
         }
         self.owned.retain(|_, ps| !ps.is_empty());
         self.names.retain(|id, _| self.owned.contains_key(id));

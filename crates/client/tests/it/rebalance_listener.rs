@@ -1,6 +1,7 @@
-//! `unsubscribe` as Kafka's consumer does it, under both group protocols: the listener hears
-//! the revocation, what was consumed is committed (auto-commit), the group is left; a new
-//! subscription joins again and resumes from the committed offsets.
+//! The rebalance listener's contract, under both group protocols: `on_assigned` runs before
+//! any record of its partitions is handed out (so a seek there decides where reading
+//! starts); `unsubscribe` revokes through the listener, commits what was consumed
+//! (auto-commit) and leaves the group, and a new subscription resumes from the commit.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,6 +24,21 @@ impl RebalanceListener for Revoked {
     fn on_revoked<'a>(&'a self, _: &'a Consumer, ps: &'a [TopicPartition]) -> ListenerFuture<'a> {
         self.0.lock().unwrap().push(ps.to_vec());
         Box::pin(async {})
+    }
+}
+
+/// Seeks every assigned partition to offset 5, slowly: a `poll` meanwhile must get nothing
+/// of them.
+struct SeekToFive;
+
+impl RebalanceListener for SeekToFive {
+    fn on_assigned<'a>(&'a self, c: &'a Consumer, ps: &'a [TopicPartition]) -> ListenerFuture<'a> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for tp in ps {
+                c.seek(tp, 5).unwrap();
+            }
+        })
     }
 }
 
@@ -106,6 +122,58 @@ async fn unsubscribe_revokes_commits_and_leaves(protocol: GroupProtocol, name: &
     );
     c.close(Duration::from_secs(5)).await.unwrap();
     dc.shutdown().await;
+}
+
+async fn on_assigned_seeks_before_records_flow(protocol: GroupProtocol, name: &str) {
+    let dc = streamctl_testkit::cluster_with(3, |b| {
+        b.group_consumer_heartbeat_interval(Duration::from_millis(200))
+    })
+    .await;
+    let topic = format!("seek-on-assign-{name}");
+    dc.create_topic(&topic, 2, 3).unwrap();
+    produce(&dc, &topic, 0, 20).await;
+    let c = Consumer::builder(&dc.bootstrap_servers())
+        .group_id(format!("seek-on-assign-{name}-group"))
+        .group_protocol(protocol)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .heartbeat_interval(Duration::from_millis(200))
+        .fetch_max_wait(Duration::from_millis(100))
+        .rebalance_listener(SeekToFive)
+        .build()
+        .await
+        .unwrap();
+    c.subscribe([&topic]).unwrap();
+    // Polls all along, the listener's wait included.
+    let got = read(&c, 10).await;
+    let below: Vec<_> = got
+        .iter()
+        .filter(|r| r.offset < 5)
+        .map(|r| (r.partition, r.offset))
+        .collect();
+    assert!(
+        below.is_empty(),
+        "handed out before on_assigned seeked: {below:?}"
+    );
+    c.close(Duration::from_secs(5)).await.unwrap();
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_assigned_seeks_before_records_flow_in_a_classic_group() {
+    bounded(on_assigned_seeks_before_records_flow(
+        GroupProtocol::Classic,
+        "classic",
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_assigned_seeks_before_records_flow_in_a_consumer_protocol_group() {
+    bounded(on_assigned_seeks_before_records_flow(
+        GroupProtocol::Consumer,
+        "consumer",
+    ))
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
