@@ -54,7 +54,8 @@ pub type ListenerFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// group task, one at a time.
 pub trait RebalanceListener: Send + Sync {
     /// Partitions newly assigned (after a rebalance; with the cooperative protocol only the
-    /// added ones, possibly none).
+    /// added ones, possibly none). None of their records is fetched or handed out before
+    /// this returns: a seek here decides where reading starts.
     fn on_assigned<'a>(
         &'a self,
         consumer: &'a Consumer,
