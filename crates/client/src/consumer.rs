@@ -106,6 +106,7 @@ impl ConsumerBuilder {
             fetch_wake: Notify::new(),
             group_wake: Notify::new(),
             unsubscribed: Notify::new(),
+            group_task: std::sync::OnceLock::new(),
             coordinator: tokio::sync::Mutex::new(None),
             stop: CancellationToken::new(),
         });
@@ -120,7 +121,9 @@ impl ConsumerBuilder {
                     group: None,
                 })),
             };
-            tokio::spawn(group::run(inner.clone(), view))
+            let task = tokio::spawn(group::run(inner.clone(), view));
+            let _ = inner.group_task.set(task.id());
+            task
         });
         Ok(Consumer {
             inner,
@@ -188,6 +191,12 @@ impl Consumer {
                 "assign after subscribe: call unsubscribe first".into(),
             ));
         }
+        if state.unsubscribes != state.unsubscribes_done {
+            return Err(Error::InvalidRequest(
+                "assign while the group's partitions are being revoked: await unsubscribe first"
+                    .into(),
+            ));
+        }
         let wanted: BTreeSet<TopicPartition> = partitions.into_iter().collect();
         state.assignment.retain(|tp, _| wanted.contains(tp));
         for tp in wanted {
@@ -252,24 +261,33 @@ impl Consumer {
     /// Drops the manual assignment, or the subscription as Kafka's consumer does: its
     /// partitions stop being handed out at once, the listener's `on_revoked` runs, consumed
     /// positions are committed (with auto-commit) and the group is left (a static member
-    /// stays registered). Returns once that is done.
+    /// stays registered). Returns once that is done, which waits for a join in progress to
+    /// end first. Called from the rebalance listener, it returns at once and the group task
+    /// carries it out after the listener.
     pub async fn unsubscribe(&self) {
         let mine = {
             let mut state = self.inner.state();
-            if !state.subscription_active() {
+            if state.unsubscribes != state.unsubscribes_done {
+                // One is under way: wait for it (its partitions are not ours to drop).
+                state.unsubscribes
+            } else if !state.subscription_active() {
                 state.assignment.clear();
                 drop(state);
                 self.inner.fetch_wake.notify_one();
                 return;
+            } else {
+                state.subscription = Subscription::None;
+                for p in state.assignment.values_mut() {
+                    p.revoking = true;
+                }
+                state.unsubscribes += 1;
+                state.unsubscribes
             }
-            state.subscription = Subscription::None;
-            for p in state.assignment.values_mut() {
-                p.revoking = true;
-            }
-            state.unsubscribes += 1;
-            state.unsubscribes
         };
         self.inner.group_wake.notify_one();
+        if self.inner.in_group_task() {
+            return;
+        }
         loop {
             let done = self.inner.unsubscribed.notified();
             tokio::pin!(done);
@@ -279,8 +297,9 @@ impl Consumer {
                 if state.unsubscribes_done >= mine {
                     return;
                 }
-                // Closed, or fenced for good: nobody is left to revoke.
-                if state.closed || state.group_task_ended {
+                // Fenced for good, or closed: nobody is left to revoke. (A closing group
+                // task is still revoking; its end wakes us.)
+                if state.group_task_ended {
                     drop(state);
                     self.inner.unsubscribed(mine);
                     return;
@@ -517,8 +536,8 @@ impl Consumer {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let state = self.inner.state();
-                let Some(p) = state.assignment.get(partition) else {
+                let mut state = self.inner.state();
+                let Some(p) = state.assignment.get_mut(partition) else {
                     return Err(not_assigned(partition));
                 };
                 if let Some(position) = p.position {
@@ -527,6 +546,7 @@ impl Consumer {
                 if p.needs_seek {
                     return Err(no_offset(partition));
                 }
+                p.position_wanted = true;
             }
             self.inner.fetch_wake.notify_one();
             tokio::select! {
@@ -582,9 +602,10 @@ impl Consumer {
             Error::invalid_config("group.id", "", "group metadata needs a group.id")
         })?;
         let state = self.inner.state();
-        let (generation_id, member_id) = match (&state.generation, state.subscription_active()) {
-            (Some(g), true) => (g.generation_id, g.member_id.clone()),
-            _ => (-1, String::new()),
+        // A member (subscribed, or revoking on unsubscribe), as commits are attributed.
+        let (generation_id, member_id) = match &state.generation {
+            Some(g) => (g.generation_id, g.member_id.clone()),
+            None => (-1, String::new()),
         };
         Ok(ConsumerGroupMetadata {
             group_id,

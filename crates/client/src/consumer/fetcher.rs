@@ -122,6 +122,7 @@ fn start_resolving(inner: &Arc<ConsumerInner>, jobs: &mut JoinSet<Done>) {
             .assignment
             .iter_mut()
             .filter(|(_, p)| p.position.is_none() && !p.resolving && !p.needs_seek)
+            .filter(|(_, p)| !p.assigning || p.position_wanted)
             .filter(|(_, p)| p.retry_at.is_none_or(|at| at <= Instant::now()))
             .map(|(tp, p)| {
                 p.resolving = true;

@@ -608,7 +608,10 @@ impl Member {
         if let Some(listener) = &self.inner.listener {
             listener.on_assigned(&self.view, partitions).await;
         }
-        self.inner.release(partitions);
+        // An unsubscribe that came meanwhile revokes them next: they stay held back.
+        if self.inner.unsubscribe_pending().is_none() {
+            self.inner.release(partitions);
+        }
     }
 
     /// Gives partitions up: stop handing them out, tell the listener, commit, remove.

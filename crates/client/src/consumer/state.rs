@@ -55,8 +55,11 @@ pub(crate) struct PartitionState {
     /// Being revoked: nothing more is handed out.
     pub(crate) revoking: bool,
     /// Just assigned by the group, the listener's `on_assigned` still running: nothing is
-    /// fetched or handed out yet, so a seek there decides where reading starts.
+    /// fetched or handed out yet, and the position is not looked up unless `position()` asks
+    /// (as Kafka's consumer: a seek or a commit there decides where reading starts).
     pub(crate) assigning: bool,
+    /// `position()` asked for the position of a partition still `assigning`.
+    pub(crate) position_wanted: bool,
     /// An offset lookup (committed offset or reset) is in progress.
     pub(crate) resolving: bool,
     /// The position is out of range under `auto.offset.reset=none`: wait for a seek.
@@ -139,6 +142,8 @@ pub struct ConsumerInner {
     pub(crate) group_wake: Notify,
     /// Wakes `unsubscribe`: the group task carried an unsubscribe out.
     pub(crate) unsubscribed: Notify,
+    /// The group task's id: the rebalance listener runs in it.
+    pub(crate) group_task: std::sync::OnceLock<tokio::task::Id>,
     /// The connection to the group coordinator, dedicated (not pooled), because a JoinGroup
     /// can wait for a whole rebalance and a broker answers a connection's requests in order.
     pub(crate) coordinator: tokio::sync::Mutex<Option<crate::connection::Connection>>,
@@ -172,12 +177,17 @@ impl ConsumerInner {
         (state.unsubscribes != state.unsubscribes_done).then_some(state.unsubscribes)
     }
 
+    /// Whether this runs in the group task (the rebalance listener does).
+    pub(crate) fn in_group_task(&self) -> bool {
+        tokio::task::try_id().is_some_and(|id| self.group_task.get() == Some(&id))
+    }
+
     /// The group task carried out the unsubscribes up to `n`: partitions still marked for
     /// revocation (the member was not in the group) go, and `unsubscribe` returns.
     pub(crate) fn unsubscribed(&self, n: u64) {
         let mut state = self.state();
         state.assignment.retain(|_, p| !p.revoking);
-        state.unsubscribes_done = n;
+        state.unsubscribes_done = state.unsubscribes_done.max(n);
         drop(state);
         self.unsubscribed.notify_waiters();
         self.fetch_wake.notify_one();

@@ -27,8 +27,8 @@ impl RebalanceListener for Revoked {
     }
 }
 
-/// Seeks every assigned partition to offset 5, slowly: a `poll` meanwhile must get nothing
-/// of them.
+/// Seeks every assigned partition from its position to offset 5, slowly: a `poll`
+/// meanwhile must get nothing of them.
 struct SeekToFive;
 
 impl RebalanceListener for SeekToFive {
@@ -36,7 +36,25 @@ impl RebalanceListener for SeekToFive {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
             for tp in ps {
+                // Looked up when asked (nothing committed yet: earliest).
+                assert_eq!(c.position(tp).await.unwrap(), 0);
                 c.seek(tp, 5).unwrap();
+            }
+        })
+    }
+}
+
+/// Gives the partitions up as soon as they come, and says it did.
+#[derive(Clone, Default)]
+struct UnsubscribeOnAssign(Arc<std::sync::atomic::AtomicBool>);
+
+impl RebalanceListener for UnsubscribeOnAssign {
+    fn on_assigned<'a>(&'a self, c: &'a Consumer, ps: &'a [TopicPartition]) -> ListenerFuture<'a> {
+        Box::pin(async move {
+            if !ps.is_empty() {
+                // Returns at once here: the group task carries it out after the listener.
+                c.unsubscribe().await;
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
             }
         })
     }
@@ -92,7 +110,8 @@ async fn unsubscribe_revokes_commits_and_leaves(protocol: GroupProtocol, name: &
     c.subscribe([&topic]).unwrap();
     read(&c, 20).await;
 
-    c.unsubscribe().await;
+    // Two at once: the second waits for the first rather than dropping what it revokes.
+    tokio::join!(c.unsubscribe(), c.unsubscribe());
     // Done by the time it returns: revoked, committed, out of the group.
     let both = vec![
         TopicPartition::new(&topic, 0),
@@ -170,6 +189,63 @@ async fn on_assigned_seeks_before_records_flow_in_a_classic_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_assigned_seeks_before_records_flow_in_a_consumer_protocol_group() {
     bounded(on_assigned_seeks_before_records_flow(
+        GroupProtocol::Consumer,
+        "consumer",
+    ))
+    .await;
+}
+
+async fn unsubscribe_from_the_listener(protocol: GroupProtocol, name: &str) {
+    let dc = streamctl_testkit::cluster_with(3, |b| {
+        b.group_consumer_heartbeat_interval(Duration::from_millis(200))
+    })
+    .await;
+    let topic = format!("unsubscribe-in-listener-{name}");
+    let group = format!("unsubscribe-in-listener-{name}-group");
+    dc.create_topic(&topic, 2, 3).unwrap();
+    produce(&dc, &topic, 0, 20).await;
+    let listener = UnsubscribeOnAssign::default();
+    let c = Consumer::builder(&dc.bootstrap_servers())
+        .group_id(&group)
+        .group_protocol(protocol)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .heartbeat_interval(Duration::from_millis(200))
+        .rebalance_listener(listener.clone())
+        .build()
+        .await
+        .unwrap();
+    c.subscribe([&topic]).unwrap();
+    let admin = Admin::connect(ClientConfig::new(&dc.bootstrap_servers()))
+        .await
+        .unwrap();
+    loop {
+        let records = c.poll(Duration::from_millis(100)).await.unwrap();
+        assert!(
+            records.is_empty(),
+            "records of partitions given up in on_assigned"
+        );
+        let members = admin.describe_group(&group).await.unwrap().members.len();
+        let called = listener.0.load(std::sync::atomic::Ordering::SeqCst);
+        if called && members == 0 && c.assignment().is_empty() {
+            break;
+        }
+    }
+    c.close(Duration::from_secs(5)).await.unwrap();
+    dc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_from_the_listener_in_a_classic_group() {
+    bounded(unsubscribe_from_the_listener(
+        GroupProtocol::Classic,
+        "classic",
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_from_the_listener_in_a_consumer_protocol_group() {
+    bounded(unsubscribe_from_the_listener(
         GroupProtocol::Consumer,
         "consumer",
     ))
