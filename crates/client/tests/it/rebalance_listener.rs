@@ -16,6 +16,21 @@ use streamctl_devcluster::DevCluster;
 
 use crate::support::bounded;
 
+/// Two tests of `$body` (an async fn of the protocol and its name), one per group protocol.
+macro_rules! under_both_protocols {
+    ($body:ident: $classic:ident, $consumer:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $classic() {
+            bounded($body(GroupProtocol::Classic, "classic")).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $consumer() {
+            bounded($body(GroupProtocol::Consumer, "consumer")).await;
+        }
+    };
+}
+
 /// The partitions each `on_revoked` call was given.
 #[derive(Clone, Default)]
 struct Revoked(Arc<Mutex<Vec<Vec<TopicPartition>>>>);
@@ -75,6 +90,43 @@ async fn produce(dc: &DevCluster, topic: &str, from: usize, n: usize) {
     producer.close(Duration::from_secs(5)).await.unwrap();
 }
 
+/// A 3-broker cluster with a 2-partition topic `<what>-<protocol>` holding 20 records
+/// (10 each), and a subscribed member of group `<topic>-group` with this listener.
+async fn subscribed(
+    what: &str,
+    protocol: GroupProtocol,
+    name: &str,
+    listener: impl RebalanceListener + 'static,
+) -> (DevCluster, Consumer, String, String) {
+    let dc = streamctl_testkit::cluster_with(3, |b| {
+        b.group_consumer_heartbeat_interval(Duration::from_millis(200))
+    })
+    .await;
+    let topic = format!("{what}-{name}");
+    let group = format!("{topic}-group");
+    dc.create_topic(&topic, 2, 3).unwrap();
+    produce(&dc, &topic, 0, 20).await;
+    let c = Consumer::builder(&dc.bootstrap_servers())
+        .group_id(&group)
+        .group_protocol(protocol)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .auto_commit_interval(Duration::from_secs(3600))
+        .heartbeat_interval(Duration::from_millis(200))
+        .fetch_max_wait(Duration::from_millis(100))
+        .rebalance_listener(listener)
+        .build()
+        .await
+        .unwrap();
+    c.subscribe([&topic]).unwrap();
+    (dc, c, topic, group)
+}
+
+async fn admin(dc: &DevCluster) -> Admin {
+    Admin::connect(ClientConfig::new(&dc.bootstrap_servers()))
+        .await
+        .unwrap()
+}
+
 /// Polls until `n` records came (then once more, which marks them consumed for auto-commit).
 async fn read(c: &Consumer, n: usize) -> Vec<ConsumerRecord> {
     let mut got = Vec::new();
@@ -87,27 +139,8 @@ async fn read(c: &Consumer, n: usize) -> Vec<ConsumerRecord> {
 }
 
 async fn unsubscribe_revokes_commits_and_leaves(protocol: GroupProtocol, name: &str) {
-    let dc = streamctl_testkit::cluster_with(3, |b| {
-        b.group_consumer_heartbeat_interval(Duration::from_millis(200))
-    })
-    .await;
-    let topic = format!("unsubscribe-{name}");
-    let group = format!("unsubscribe-{name}-group");
-    dc.create_topic(&topic, 2, 3).unwrap();
-    produce(&dc, &topic, 0, 20).await;
     let revoked = Revoked::default();
-    let c = Consumer::builder(&dc.bootstrap_servers())
-        .group_id(&group)
-        .group_protocol(protocol)
-        .auto_offset_reset(OffsetReset::Earliest)
-        .auto_commit_interval(Duration::from_secs(3600))
-        .heartbeat_interval(Duration::from_millis(200))
-        .fetch_max_wait(Duration::from_millis(100))
-        .rebalance_listener(revoked.clone())
-        .build()
-        .await
-        .unwrap();
-    c.subscribe([&topic]).unwrap();
+    let (dc, c, topic, group) = subscribed("unsubscribe", protocol, name, revoked.clone()).await;
     read(&c, 20).await;
 
     // Two at once: the second waits for the first rather than dropping what it revokes.
@@ -119,9 +152,7 @@ async fn unsubscribe_revokes_commits_and_leaves(protocol: GroupProtocol, name: &
     ];
     assert_eq!(*revoked.0.lock().unwrap(), vec![both.clone()]);
     assert!(c.assignment().is_empty());
-    let admin = Admin::connect(ClientConfig::new(&dc.bootstrap_servers()))
-        .await
-        .unwrap();
+    let admin = admin(&dc).await;
     let committed = admin.group_offsets(&group).await.unwrap();
     assert_eq!(
         committed.values().copied().collect::<Vec<_>>(),
@@ -144,24 +175,7 @@ async fn unsubscribe_revokes_commits_and_leaves(protocol: GroupProtocol, name: &
 }
 
 async fn on_assigned_seeks_before_records_flow(protocol: GroupProtocol, name: &str) {
-    let dc = streamctl_testkit::cluster_with(3, |b| {
-        b.group_consumer_heartbeat_interval(Duration::from_millis(200))
-    })
-    .await;
-    let topic = format!("seek-on-assign-{name}");
-    dc.create_topic(&topic, 2, 3).unwrap();
-    produce(&dc, &topic, 0, 20).await;
-    let c = Consumer::builder(&dc.bootstrap_servers())
-        .group_id(format!("seek-on-assign-{name}-group"))
-        .group_protocol(protocol)
-        .auto_offset_reset(OffsetReset::Earliest)
-        .heartbeat_interval(Duration::from_millis(200))
-        .fetch_max_wait(Duration::from_millis(100))
-        .rebalance_listener(SeekToFive)
-        .build()
-        .await
-        .unwrap();
-    c.subscribe([&topic]).unwrap();
+    let (dc, c, _, _) = subscribed("seek-on-assign", protocol, name, SeekToFive).await;
     // Polls all along, the listener's wait included.
     let got = read(&c, 10).await;
     let below: Vec<_> = got
@@ -177,47 +191,11 @@ async fn on_assigned_seeks_before_records_flow(protocol: GroupProtocol, name: &s
     dc.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_assigned_seeks_before_records_flow_in_a_classic_group() {
-    bounded(on_assigned_seeks_before_records_flow(
-        GroupProtocol::Classic,
-        "classic",
-    ))
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_assigned_seeks_before_records_flow_in_a_consumer_protocol_group() {
-    bounded(on_assigned_seeks_before_records_flow(
-        GroupProtocol::Consumer,
-        "consumer",
-    ))
-    .await;
-}
-
 async fn unsubscribe_from_the_listener(protocol: GroupProtocol, name: &str) {
-    let dc = streamctl_testkit::cluster_with(3, |b| {
-        b.group_consumer_heartbeat_interval(Duration::from_millis(200))
-    })
-    .await;
-    let topic = format!("unsubscribe-in-listener-{name}");
-    let group = format!("unsubscribe-in-listener-{name}-group");
-    dc.create_topic(&topic, 2, 3).unwrap();
-    produce(&dc, &topic, 0, 20).await;
     let listener = UnsubscribeOnAssign::default();
-    let c = Consumer::builder(&dc.bootstrap_servers())
-        .group_id(&group)
-        .group_protocol(protocol)
-        .auto_offset_reset(OffsetReset::Earliest)
-        .heartbeat_interval(Duration::from_millis(200))
-        .rebalance_listener(listener.clone())
-        .build()
-        .await
-        .unwrap();
-    c.subscribe([&topic]).unwrap();
-    let admin = Admin::connect(ClientConfig::new(&dc.bootstrap_servers()))
-        .await
-        .unwrap();
+    let (dc, c, _, group) =
+        subscribed("unsubscribe-in-listener", protocol, name, listener.clone()).await;
+    let admin = admin(&dc).await;
     loop {
         let records = c.poll(Duration::from_millis(100)).await.unwrap();
         assert!(
@@ -234,38 +212,20 @@ async fn unsubscribe_from_the_listener(protocol: GroupProtocol, name: &str) {
     dc.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsubscribe_from_the_listener_in_a_classic_group() {
-    bounded(unsubscribe_from_the_listener(
-        GroupProtocol::Classic,
-        "classic",
-    ))
-    .await;
-}
+under_both_protocols!(
+    on_assigned_seeks_before_records_flow:
+        on_assigned_seeks_before_records_flow_in_a_classic_group,
+        on_assigned_seeks_before_records_flow_in_a_consumer_protocol_group
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsubscribe_from_the_listener_in_a_consumer_protocol_group() {
-    bounded(unsubscribe_from_the_listener(
-        GroupProtocol::Consumer,
-        "consumer",
-    ))
-    .await;
-}
+under_both_protocols!(
+    unsubscribe_from_the_listener:
+        unsubscribe_from_the_listener_in_a_classic_group,
+        unsubscribe_from_the_listener_in_a_consumer_protocol_group
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsubscribe_revokes_commits_and_leaves_a_classic_group() {
-    bounded(unsubscribe_revokes_commits_and_leaves(
-        GroupProtocol::Classic,
-        "classic",
-    ))
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsubscribe_revokes_commits_and_leaves_a_consumer_protocol_group() {
-    bounded(unsubscribe_revokes_commits_and_leaves(
-        GroupProtocol::Consumer,
-        "consumer",
-    ))
-    .await;
-}
+under_both_protocols!(
+    unsubscribe_revokes_commits_and_leaves:
+        unsubscribe_revokes_commits_and_leaves_a_classic_group,
+        unsubscribe_revokes_commits_and_leaves_a_consumer_protocol_group
+);
