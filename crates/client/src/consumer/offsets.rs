@@ -276,8 +276,11 @@ pub(crate) async fn commit(inner: &ConsumerInner, offsets: &[(TopicPartition, i6
     let deadline = crate::backoff::deadline_after(config.request_timeout);
     let mut attempts = Backoff::new(config.retry_backoff, config.retry_backoff_max).attempts();
     loop {
-        let generation = inner.state().generation.clone();
-        let (generation_id, member_id) = match (&generation, inner.state().subscription_active()) {
+        let (generation, subscribed) = {
+            let state = inner.state();
+            (state.generation.clone(), state.subscription_active())
+        };
+        let (generation_id, member_id) = match (&generation, subscribed) {
             // A member (subscribed, or revoking its partitions on unsubscribe).
             (Some(g), _) => (g.generation_id, g.member_id.clone()),
             // Manual assignment: a commit outside any generation, as Kafka's simple consumer.

@@ -436,6 +436,18 @@ struct Client {
     full: bool,
 }
 
+impl Client {
+    /// Takes the answer to its join: in the group, at that epoch, owning what it assigns.
+    fn joined_with(&mut self, answer: HeartbeatAnswer) {
+        self.joined = true;
+        self.epoch = answer.member_epoch;
+        self.owned = answer
+            .assignment
+            .and_then(|a| a.get(&FOO).cloned())
+            .unwrap_or_default();
+    }
+}
+
 /// A full heartbeat: every field set.
 fn full_beat(id: &str, epoch: i32, owned: &[i32]) -> HeartbeatArgs {
     let mut args = beat(id, epoch, Some(owned));
@@ -472,13 +484,7 @@ fn random_schedules_keep_ownership_exclusive_and_replayable() {
                     let answer = h
                         .hb(join(id))
                         .unwrap_or_else(|e| panic!("{ctx}: join {e:?}"));
-                    let c = &mut clients[i];
-                    c.joined = true;
-                    c.epoch = answer.member_epoch;
-                    c.owned = answer
-                        .assignment
-                        .and_then(|a| a.get(&FOO).cloned())
-                        .unwrap_or_default();
+                    clients[i].joined_with(answer);
                 }
             } else if action < 60 {
                 // A heartbeat; sometimes without owned partitions, sometimes its answer lost.
@@ -557,13 +563,7 @@ fn random_schedules_keep_ownership_exclusive_and_replayable() {
         // Faults stop; every client (re)joins and heartbeats until the group is stable.
         for (k, c) in clients.iter_mut().enumerate() {
             if !c.joined {
-                let answer = h.hb(join(ids[k])).unwrap();
-                c.joined = true;
-                c.epoch = answer.member_epoch;
-                c.owned = answer
-                    .assignment
-                    .and_then(|a| a.get(&FOO).cloned())
-                    .unwrap_or_default();
+                c.joined_with(h.hb(join(ids[k])).unwrap());
             }
         }
         for _ in 0..20 {
